@@ -1,0 +1,114 @@
+"""The application factory: config, extensions, blueprints, errors, commands."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+
+from . import database
+from .config import Config, instance_secret_key
+from .extensions import csrf, db, migrate
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def project_dir(name: str) -> Path:
+    """A top-level project folder (``templates``, ``playbooks``), or its packaged copy."""
+    source = PACKAGE.parent / name
+    return source if source.is_dir() else PACKAGE / "_bundled" / name
+
+
+def create_app(config: Any = None) -> Flask:
+    """Build the app. ``config`` is a mapping or object overriding :class:`Config`."""
+    app = Flask(
+        __name__,
+        template_folder=str(project_dir("templates")),
+        instance_path=os.environ.get("INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        path = Path(app.instance_path) / "onboarding.db"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    if app.config.get("PLAYBOOKS_DIR"):
+        os.environ.setdefault("PLAYBOOKS_DIR", app.config["PLAYBOOKS_DIR"])
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_commands(app)
+    register_hooks(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extensions of :mod:`.extensions` to this app."""
+    db.init_app(app)
+    csrf.init_app(app)
+    migrations = Path(__file__).resolve().parent / "migrations"
+    migrate.init_app(app, db, directory=str(migrations))
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per web module."""
+    from .web import intake, pages
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(intake.bp)
+    # The intake checks CSRF in its views, so an expired token shows the prospect's
+    # input back instead of an error page (nothing typed is ever thrown away).
+    csrf.exempt(intake.bp)
+
+
+def register_errors(app: Flask) -> None:
+    """Rendered error pages for 400/403/404/405/413/429/500, never a traceback."""
+    from .web import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    """The ``onboarding`` commands, also under ``flask --app onboarding``."""
+    from .cli import main
+
+    for name, command in main.commands.items():
+        app.cli.add_command(command, name)
+
+
+def register_hooks(app: Flask) -> None:
+    """Per-request behaviour: POSTs write, so they start a write transaction."""
+
+    @app.before_request
+    def _write_transaction() -> None:
+        if request.method == "POST":
+            database.begin_write(db.session())
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+            "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        )
+        return response
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"agency_name": app.config["AGENCY_NAME"]}
+
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)

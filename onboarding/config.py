@@ -1,0 +1,54 @@
+"""Settings, read from the environment with defaults (see README "Settings")."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Production-ready defaults; every value can be set by an environment variable."""
+
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
+    # None: a SQLite file in the instance folder (filled in by create_app).
+    SQLALCHEMY_DATABASE_URI: str | None = os.environ.get("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    PLAYBOOKS_DIR: str | None = os.environ.get("PLAYBOOKS_DIR")
+    AGENCY_NAME: str = os.environ.get("AGENCY_NAME", "Brightline Studio")
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 256 * 1024))
+    WTF_CSRF_TIME_LIMIT = int(os.environ.get("WTF_CSRF_TIME_LIMIT", 3600 * 8))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
+    INVITE_DAYS = int(os.environ.get("INVITE_DAYS", 30))
+
+
+class TestConfig(Config):
+    """For the test suite: a throwaway key, the database given by the tests."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
+    WTF_CSRF_ENABLED = True
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """A development secret kept in the instance folder, made on first use.
+
+    Used only when ``SECRET_KEY`` is not set, so that ``make run`` works out of the box
+    and every worker process shares one key. Production sets ``SECRET_KEY``.
+    """
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,132 @@
+"""The fit assessment (contract: shared/spec/assessment.md).
+
+``score = clamp(BASE_SCORE + sum(points of the rules that fired), 0, 100)``; each
+cause's risk is the clamped sum of the ``risk`` of the rules that fired for it. Every
+rule that moved the score or a risk is listed in ``contributions`` with the answers
+its condition read and a sentence saying why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .playbooks import CAUSES, SECTIONS, PlaybookSet, get_playbooks
+from .questionnaire import AnswersInvalid, Questionnaire, get_questionnaire
+
+BASE_SCORE = 70
+"""The score of a client no rule has anything to say about."""
+
+STRONG, GUARDED = 70, 40
+_SECTION_ORDER = {s: i for i, s in enumerate(SECTIONS)}
+
+
+def band_of(score: int) -> str:
+    """``strong`` (>= 70), ``guarded`` (40..69) or ``poor`` (< 40)."""
+    if score >= STRONG:
+        return "strong"
+    if score >= GUARDED:
+        return "guarded"
+    return "poor"
+
+
+RECOMMENDATION = {"strong": "proceed", "guarded": "proceed_with_guardrails", "poor": "walk_away"}
+
+
+def evaluate(
+    clean: Mapping[str, Any], playbooks: PlaybookSet, questionnaire: Questionnaire
+) -> dict[str, Any]:
+    """Assess answers that already passed validation (``clean`` from ``validate``)."""
+    points = 0
+    risks = dict.fromkeys(CAUSES, 0)
+    red_flags: list[str] = []
+    forced_walk_away = False
+    contributions: list[dict[str, Any]] = []
+    clauses: list[tuple[int, int, dict[str, Any]]] = []
+    actions: list[dict[str, Any]] = []
+    action_ids: set[str] = set()
+    for index, rule in enumerate(playbooks.rules):
+        if rule.condition is not None and not rule.condition.evaluate(clean):
+            continue
+        reads = list(rule.reads)
+        because = rule.because.render(clean, questionnaire) if rule.because else ""
+        if rule.points or rule.risk:
+            points += rule.points
+            if rule.risk:
+                risks[rule.cause] += rule.risk
+            contributions.append(
+                {
+                    "playbook": rule.playbook,
+                    "rule": rule.id,
+                    "points": rule.points,
+                    "cause": rule.cause,
+                    "risk": rule.risk,
+                    "questions": reads,
+                    "because": because,
+                }
+            )
+        if rule.red_flag:
+            red_flags.append(because)
+            forced_walk_away = forced_walk_away or rule.playbook == "walk_away"
+        for clause in rule.clauses:
+            clauses.append(
+                (
+                    _SECTION_ORDER[clause.section],
+                    index,
+                    {
+                        "id": clause.id,
+                        "playbook": rule.playbook,
+                        "section": clause.section,
+                        "title": clause.title,
+                        "text": clause.text.render(clean, questionnaire),
+                        "triggered_by": reads,
+                        "uses": list(clause.text.uses),
+                    },
+                )
+            )
+        for action in rule.actions:
+            if action.id in action_ids:
+                continue
+            action_ids.add(action.id)
+            actions.append(
+                {
+                    "id": action.id,
+                    "playbook": rule.playbook,
+                    "text": action.text.render(clean, questionnaire),
+                    "due": action.due,
+                }
+            )
+    score = max(0, min(100, BASE_SCORE + points))
+    band = band_of(score)
+    clauses.sort(key=lambda c: (c[0], c[1]))  # stable: playbook order, then file order
+    return {
+        "score": score,
+        "band": band,
+        "recommendation": "walk_away" if forced_walk_away else RECOMMENDATION[band],
+        "risks": {cause: max(0, min(100, value)) for cause, value in risks.items()},
+        "red_flags": red_flags,
+        "contributions": contributions,
+        "clauses": [c for _, _, c in clauses],
+        "actions": actions,
+        "base_score": BASE_SCORE,
+        "playbook_version": playbooks.version,
+    }
+
+
+def assess(answers: Any, playbooks: PlaybookSet | None = None) -> dict[str, Any]:
+    """Validate ``answers`` and return the assessment contract as a dict.
+
+    Raises :class:`AnswersInvalid` (with ``.errors``, every problem at once) when the
+    answers do not validate. Playbooks are loaded once per process unless given.
+    """
+    questionnaire = get_questionnaire()
+    clean, errors = questionnaire.validate(answers)
+    if errors:
+        raise AnswersInvalid(errors)
+    return evaluate(clean, playbooks or get_playbooks(), questionnaire)
+
+
+def to_json(assessment: Mapping[str, Any]) -> str:
+    """The canonical JSON text of an assessment (the same input gives the same bytes)."""
+    return json.dumps(assessment, ensure_ascii=False, indent=2) + "\n"

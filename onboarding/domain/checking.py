@@ -1,0 +1,63 @@
+"""``onboarding playbooks check``: load a playbook folder and run its examples.
+
+Every example's answers are merged over the folder's ``_baseline.yaml`` and must
+validate; the rules it lists under ``fires`` must fire and those under ``not_fires``
+must not. Problems are lines ``file: rule: message``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .assessment import evaluate
+from .playbooks import PlaybookSet, Problem, check_dir
+from .questionnaire import Questionnaire, get_questionnaire
+
+
+def fired_rules(clean: dict[str, Any], playbooks: PlaybookSet, playbook_id: str) -> set[str]:
+    """Ids of the rules of one playbook whose condition holds for ``clean`` answers."""
+    return {
+        r.id
+        for r in playbooks.rules
+        if r.playbook == playbook_id and (r.condition is None or r.condition(clean))
+    }
+
+
+def run_examples(playbooks: PlaybookSet, questionnaire: Questionnaire) -> list[Problem]:
+    """Run every playbook's examples; return the problems found."""
+    problems: list[Problem] = []
+    for pb in playbooks.playbooks:
+        covered: set[str] = set()
+        for ex in pb.examples:
+            where = f"example {ex.name!r}"
+            answers = {**playbooks.baseline, **ex.answers}
+            clean, errors = questionnaire.validate(answers)
+            for e in errors:
+                problems.append(
+                    Problem(pb.file, where, f"answers invalid: {e.question}: {e.message}")
+                )
+            if errors:
+                continue
+            fired = fired_rules(clean, playbooks, pb.id)
+            covered |= set(ex.fires)
+            for rid in ex.fires:
+                if rid not in fired:
+                    problems.append(Problem(pb.file, rid, f"should fire in {where} but does not"))
+            for rid in ex.not_fires:
+                if rid in fired:
+                    problems.append(Problem(pb.file, rid, f"should not fire in {where} but does"))
+            evaluate(clean, playbooks, questionnaire)  # must not raise
+        for rule in pb.rules:
+            if rule.condition is not None and rule.id not in covered:
+                problems.append(Problem(pb.file, rule.id, "no example shows this rule firing"))
+    return problems
+
+
+def check(directory: Path | str, questionnaire: Questionnaire | None = None) -> list[str]:
+    """Every problem of a playbook folder (load errors, then failing examples), as lines."""
+    q = questionnaire or get_questionnaire()
+    playbooks, problems = check_dir(directory, q)
+    if playbooks is not None:
+        problems = run_examples(playbooks, q)
+    return [str(p) for p in problems]

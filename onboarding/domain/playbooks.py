@@ -1,0 +1,441 @@
+"""Loading and checking playbook files (one YAML file per step of the method).
+
+A playbook file holds data only::
+
+    id: build_trust            # one of the ten step ids, and the file's name
+    step: 2
+    title: Build trust
+    summary: Clients burned before need proof, not promises.
+    rules:
+      - id: burned_before
+        when: worked_with_agency_before and past_experience_rating <= 2
+        cause: trust_deficit   # one of the six causes
+        risk: 30               # added to that cause's risk (0..100)
+        points: -12            # added to the fit score
+        red_flag: false        # true: listed in red_flags (walk_away's force walk_away)
+        because: "Rated past agency work {past_experience_rating}"
+        clauses:
+          - {id: ..., section: communication, title: ..., text: "..."}
+        actions:
+          - {id: ..., text: ..., due: before_kickoff}
+    examples:
+      - name: a client burned before
+        answers: {worked_with_agency_before: true, past_experience_rating: 1}
+        fires: [burned_before]
+        not_fires: []
+
+Everything is checked at load time; every problem is reported as
+``file: rule: message`` so an author can fix it at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .questionnaire import Questionnaire, get_questionnaire
+from .rules import Condition, ConditionError, compile_condition, polarity
+from .templates import Template, TemplateError, compile_template
+
+PLAYBOOK_IDS = (
+    "value_time",
+    "build_trust",
+    "share_process",
+    "set_boundaries",
+    "goals_over_tactics",
+    "address_fears",
+    "educate",
+    "collaborate",
+    "lead",
+    "walk_away",
+)
+CAUSES = (
+    "excess_free_time",
+    "trust_deficit",
+    "process_transparency",
+    "frustrated_creative",
+    "tactical_focus",
+    "fear",
+)
+# Agreement sections, in the order the agreement presents them.
+SECTIONS: dict[str, str] = {
+    "parties": "Parties",
+    "goals": "Goals and success measures",
+    "scope": "Scope",
+    "process": "Process and milestones",
+    "communication": "Communication and update cadence",
+    "availability": "Availability and response times",
+    "decision_rights": "Creative control and decision rights",
+    "revisions": "Revisions and change requests",
+    "collaboration": "Education and collaboration",
+    "concerns": "Addressing your concerns",
+    "escalation": "Escalation",
+    "term": "Term and exit",
+}
+DUE = {
+    "before_signing": "Before the agreement is signed",
+    "before_kickoff": "Before kickoff",
+    "at_kickoff": "At kickoff",
+    "each_milestone": "At each milestone",
+    "ongoing": "Throughout the project",
+}
+RULE_KEYS = {
+    "id", "when", "cause", "risk", "points", "red_flag", "because", "clauses", "actions"
+}  # fmt: skip
+PLAYBOOK_KEYS = {"id", "step", "title", "summary", "rules", "examples"}
+BASELINE_FILE = "_baseline.yaml"
+
+
+def default_playbooks_dir() -> Path:
+    """``PLAYBOOKS_DIR`` if set, else the project's ``playbooks/`` (or the packaged copy)."""
+    env = os.environ.get("PLAYBOOKS_DIR")
+    if env:
+        return Path(env)
+    package = Path(__file__).resolve().parent.parent
+    source = package.parent / "playbooks"
+    if source.is_dir():
+        return source
+    return package / "_bundled" / "playbooks"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a playbook folder."""
+
+    file: str
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.rule}: {self.message}"
+
+
+class PlaybookError(ValueError):
+    """Playbooks that do not load; ``problems`` lists every one."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    section: str
+    title: str
+    text: Template
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    text: Template
+    due: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    playbook: str
+    id: str
+    condition: Condition | None  # None: every engagement
+    cause: str | None
+    risk: int
+    points: int
+    red_flag: bool
+    because: Template | None
+    clauses: tuple[Clause, ...]
+    actions: tuple[Action, ...]
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return self.condition.reads if self.condition else ()
+
+
+@dataclass(frozen=True)
+class Example:
+    playbook: str
+    name: str
+    answers: dict[str, Any]
+    fires: tuple[str, ...]
+    not_fires: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Playbook:
+    id: str
+    step: int
+    title: str
+    summary: str
+    rules: tuple[Rule, ...]
+    examples: tuple[Example, ...]
+    file: str
+
+
+@dataclass
+class PlaybookSet:
+    """The ten playbooks, compiled, with their version hash."""
+
+    playbooks: tuple[Playbook, ...]
+    version: str
+    baseline: dict[str, Any]
+    directory: Path
+    rules: tuple[Rule, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rules = tuple(r for p in self.playbooks for r in p.rules)
+
+
+class _Loader:
+    def __init__(self, questionnaire: Questionnaire):
+        self.q = questionnaire
+        self.problems: list[Problem] = []
+
+    def problem(self, file: str, rule: str, message: str) -> None:
+        self.problems.append(Problem(file, rule, message))
+
+    def template(self, file: str, where: str, text: Any) -> Template | None:
+        try:
+            return compile_template(text, self.q)
+        except TemplateError as exc:
+            self.problem(file, where, str(exc))
+            return None
+
+    def load_file(self, path: Path) -> Playbook | None:
+        file = path.name
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}" if mark else "-"
+            self.problem(file, where, f"not valid YAML: {getattr(exc, 'problem', exc)}")
+            return None
+        if not isinstance(data, dict):
+            self.problem(file, "-", "must be a mapping with id, step, title and rules")
+            return None
+        for key in sorted(set(data) - PLAYBOOK_KEYS):
+            self.problem(file, "-", f"unknown key {key!r}")
+        pid = data.get("id")
+        if pid not in PLAYBOOK_IDS:
+            self.problem(file, "-", f"id {pid!r} is not one of the ten steps")
+            return None
+        if path.stem != pid:
+            self.problem(file, "-", f"the file of playbook {pid!r} must be named {pid}.yaml")
+        step = data.get("step")
+        if step != PLAYBOOK_IDS.index(pid) + 1:
+            self.problem(file, "-", f"step must be {PLAYBOOK_IDS.index(pid) + 1} for {pid}")
+        rules = []
+        seen: set[str] = set()
+        for raw in data.get("rules") or []:
+            rule = self.rule(file, pid, raw)
+            if rule is None:
+                continue
+            if rule.id in seen:
+                self.problem(file, rule.id, "rule id used twice in this playbook")
+            seen.add(rule.id)
+            rules.append(rule)
+        examples = []
+        for i, raw in enumerate(data.get("examples") or []):
+            example = self.example(file, pid, i, raw, seen)
+            if example:
+                examples.append(example)
+        return Playbook(
+            pid,
+            step,
+            str(data.get("title", pid)),
+            str(data.get("summary", "")).strip(),
+            tuple(rules),
+            tuple(examples),
+            file,
+        )
+
+    def rule(self, file: str, pid: str, raw: Any) -> Rule | None:
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+            self.problem(file, "-", "every rule needs an id")
+            return None
+        rid = raw["id"]
+        for key in sorted(set(raw) - RULE_KEYS):
+            self.problem(file, rid, f"unknown key {key!r}")
+        condition = None
+        if raw.get("when") is None and (raw.get("points") or raw.get("risk")):
+            self.problem(file, rid, "a rule without 'when' applies to everyone: no points or risk")
+        if raw.get("when") not in (None, "always"):
+            try:
+                condition = compile_condition(raw["when"], self.q)
+            except ConditionError as exc:
+                self.problem(file, rid, f"condition: {exc}")
+        points, risk = raw.get("points", 0), raw.get("risk", 0)
+        for name, value, lo, hi in (("points", points, -50, 50), ("risk", risk, 0, 100)):
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                self.problem(file, rid, f"{name} must be a whole number from {lo} to {hi}")
+        if not isinstance(points, int):
+            points = 0
+        if not isinstance(risk, int):
+            risk = 0
+        cause = raw.get("cause")
+        if (points or risk) and cause not in CAUSES:
+            self.problem(file, rid, f"cause must be one of {', '.join(CAUSES)} (got {cause!r})")
+        because = None
+        if points or risk or raw.get("red_flag"):
+            if not raw.get("because"):
+                self.problem(file, rid, "a rule that moves the score or a risk needs 'because'")
+            else:
+                because = self.template(file, rid, raw["because"])
+        if condition is not None:
+            self.check_monotone(file, rid, condition, points, risk)
+        clauses = []
+        for c in raw.get("clauses") or []:
+            if not isinstance(c, dict) or not all(k in c for k in ("id", "section", "title")):
+                self.problem(file, rid, "a clause needs id, section, title and text")
+                continue
+            if c["section"] not in SECTIONS:
+                self.problem(
+                    file, rid, f"clause {c['id']}: unknown section {c['section']!r} "
+                    f"(sections: {', '.join(SECTIONS)})"
+                )  # fmt: skip
+            text = self.template(file, f"{rid}: clause {c['id']}", c.get("text"))
+            if text:
+                clauses.append(Clause(c["id"], c["section"], str(c["title"]), text))
+        actions = []
+        for a in raw.get("actions") or []:
+            if not isinstance(a, dict) or "id" not in a or "text" not in a:
+                self.problem(file, rid, "an action needs id, text and due")
+                continue
+            if a.get("due") not in DUE:
+                self.problem(file, rid, f"action {a['id']}: due must be one of {', '.join(DUE)}")
+            text = self.template(file, f"{rid}: action {a['id']}", a["text"])
+            if text:
+                actions.append(Action(a["id"], text, a.get("due", "before_kickoff")))
+        return Rule(
+            pid, rid, condition, cause, risk, points, bool(raw.get("red_flag")),
+            because, tuple(clauses), tuple(actions),
+        )  # fmt: skip
+
+    def check_monotone(
+        self, file: str, rid: str, condition: Condition, points: int, risk: int
+    ) -> None:
+        """Refuse rules that would break the assessment contract's monotonicity."""
+        for qid in condition.reads:
+            kind = self.q.questions[qid].monotone
+            if kind is None:
+                continue
+            pol = polarity(condition.tree, qid)
+            if pol == "none":
+                continue
+            # The direction(s) the condition may move in as the answer rises.
+            wants: set[str] = set()
+            penalty, bonus = ("up", "down") if kind == "risk" else ("down", "up")
+            if points < 0 or (kind == "risk" and risk > 0):
+                wants.add(penalty)
+            if points > 0:
+                wants.add(bonus)
+            if len(wants) > 1:
+                self.problem(
+                    file, rid, f"a rule on {qid!r} cannot both raise the score and add "
+                    "risk: split it into two rules"
+                )  # fmt: skip
+                continue
+            if not wants or pol in wants:
+                continue
+            effect = "lowers the score or adds risk" if penalty in wants else "raises the score"
+            tests = "'>=', '>' or 'in'" if wants == {"up"} else "'<=', '<' or 'not in'"
+            promise = "improve" if kind == "risk" else "worsen"
+            self.problem(
+                file, rid, f"a higher {qid} must never {promise} the fit, so a rule that "
+                f"{effect} may only test it with {tests} (this condition goes {pol})"
+            )  # fmt: skip
+
+    def example(self, file, pid, i, raw, rule_ids) -> Example | None:
+        name = raw.get("name", f"example {i + 1}") if isinstance(raw, dict) else "?"
+        where = f"example {name!r}"
+        if not isinstance(raw, dict) or not isinstance(raw.get("answers"), dict):
+            self.problem(file, where, "an example needs a name and answers")
+            return None
+        fires = tuple(raw.get("fires") or ())
+        not_fires = tuple(raw.get("not_fires") or ())
+        for rid in fires + not_fires:
+            if rid not in rule_ids:
+                self.problem(file, where, f"names unknown rule {rid!r}")
+        return Example(pid, name, dict(raw["answers"]), fires, not_fires)
+
+
+def version_of(paths: list[Path]) -> str:
+    """SHA-256 over the playbook files' names and bytes, in name order."""
+    digest = hashlib.sha256()
+    for path in sorted(paths, key=lambda p: p.name):
+        digest.update(path.name.encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def check_dir(
+    directory: Path | str, questionnaire: Questionnaire | None = None
+) -> tuple[PlaybookSet | None, list[Problem]]:
+    """Load a playbook folder, returning the set (or None) and every problem found."""
+    directory = Path(directory)
+    q = questionnaire or get_questionnaire()
+    loader = _Loader(q)
+    if not directory.is_dir():
+        return None, [Problem(str(directory), "-", "no such folder")]
+    paths = sorted(p for p in directory.glob("*.yaml") if not p.name.startswith("_"))
+    loaded: dict[str, Playbook] = {}
+    for path in paths:
+        pb = loader.load_file(path)
+        if pb is None:
+            continue
+        if pb.id in loaded:
+            loader.problem(path.name, "-", f"playbook {pb.id!r} is defined twice")
+        loaded[pb.id] = pb
+    for pid in PLAYBOOK_IDS:
+        if pid not in loaded:
+            loader.problem(f"{pid}.yaml", "-", "missing: every step needs its playbook")
+    seen_clauses: dict[str, str] = {}
+    for pb in loaded.values():
+        for rule in pb.rules:
+            for clause in rule.clauses:
+                if clause.id in seen_clauses:
+                    loader.problem(
+                        pb.file, rule.id, f"clause id {clause.id!r} is already used "
+                        f"by {seen_clauses[clause.id]}"
+                    )  # fmt: skip
+                seen_clauses[clause.id] = f"{pb.id}/{rule.id}"
+    baseline: dict[str, Any] = {}
+    baseline_path = directory / BASELINE_FILE
+    if baseline_path.exists():
+        try:
+            baseline = yaml.safe_load(baseline_path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            loader.problem(BASELINE_FILE, "-", f"not valid YAML: {exc}")
+        else:
+            _, errors = q.validate(baseline)
+            for e in errors:
+                loader.problem(BASELINE_FILE, e.question, e.message)
+    if loader.problems:
+        return None, loader.problems
+    ordered = tuple(loaded[pid] for pid in PLAYBOOK_IDS)
+    return PlaybookSet(ordered, version_of(paths), baseline, directory), []
+
+
+def load_playbooks(
+    directory: Path | str | None = None, questionnaire: Questionnaire | None = None
+) -> PlaybookSet:
+    """Load and compile a playbook folder; raise PlaybookError listing every problem."""
+    playbooks, problems = check_dir(directory or default_playbooks_dir(), questionnaire)
+    if problems:
+        raise PlaybookError(problems)
+    return playbooks
+
+
+@functools.cache
+def _cached(directory: str) -> PlaybookSet:
+    return load_playbooks(directory)
+
+
+def get_playbooks(directory: Path | str | None = None) -> PlaybookSet:
+    """The playbooks of a folder, loaded and compiled once per process."""
+    return _cached(str(Path(directory or default_playbooks_dir()).resolve()))

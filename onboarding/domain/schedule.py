@@ -1,0 +1,81 @@
+"""The process a client can see: phases, milestones, reviews and update points.
+
+Derived from ``timeline_weeks`` and ``update_frequency``; the agreement draws it as
+a roadmap and the playbooks quote it in clauses (see :mod:`.templates`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# name, share of the timeline, what the client sees at its end
+PHASES: tuple[tuple[str, float, str], ...] = (
+    ("Discovery", 0.15, "Brief and goals confirmed in writing"),
+    ("Strategy", 0.15, "Strategy and success measures signed off"),
+    ("Production", 0.45, "Work in progress presented for review"),
+    ("Refinement", 0.15, "Agreed revisions delivered"),
+    ("Launch", 0.10, "Final delivery and handover"),
+)
+
+# update_frequency -> (days between updates, how it reads in a sentence)
+CADENCE: dict[str, tuple[float, str]] = {
+    "daily": (1, "a short written update every working day"),
+    "few_per_week": (2.5, "a written update twice a week (Tuesday and Friday)"),
+    "weekly": (5, "a written status report every Friday"),
+    "biweekly": (10, "a written status report every second Friday"),
+    "milestones_only": (0, "a written report at each milestone"),
+}
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    start_week: int  # 1-based, inclusive
+    end_week: int  # inclusive
+    deliverable: str
+
+
+def phases(timeline_weeks: int) -> list[Phase]:
+    """Split the engagement into the five phases, each at least one week when possible.
+
+    Short engagements merge phases (a one-week project is one phase per working days
+    in practice, but the schedule still lists each phase ending in week 1).
+    """
+    weeks = max(1, int(timeline_weeks))
+    out: list[Phase] = []
+    start = 1
+    elapsed = 0.0
+    for i, (name, share, deliverable) in enumerate(PHASES):
+        elapsed += share
+        end = weeks if i == len(PHASES) - 1 else max(start, round(weeks * elapsed))
+        end = min(end, weeks)
+        out.append(Phase(name, min(start, end), end, deliverable))
+        start = min(end + 1, weeks)
+    return out
+
+
+def review_weeks(timeline_weeks: int) -> list[int]:
+    """Weeks with a formal review meeting: the end of every phase, without repeats."""
+    seen: list[int] = []
+    for p in phases(timeline_weeks):
+        if p.end_week not in seen:
+            seen.append(p.end_week)
+    return seen
+
+
+def update_weeks(timeline_weeks: int, update_frequency: str) -> list[int]:
+    """Weeks in which a written update is due (for the roadmap's tick marks)."""
+    days, _ = CADENCE.get(update_frequency, CADENCE["weekly"])
+    weeks = max(1, int(timeline_weeks))
+    if not days:
+        return review_weeks(weeks)
+    step = max(1, round(days / 5)) if days >= 5 else 1
+    return list(range(1, weeks + 1, step))
+
+
+def milestone_sentence(timeline_weeks: int) -> str:
+    """``"Discovery ends in week 2, Strategy in week 4, ..."`` for clause texts."""
+    parts = []
+    for i, p in enumerate(phases(timeline_weeks)):
+        parts.append(f"{p.name} {'ends ' if i == 0 else ''}in week {p.end_week}")
+    return ", ".join(parts[:-1]) + " and " + parts[-1]

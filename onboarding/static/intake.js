@@ -1,0 +1,52 @@
+// Progressive enhancement for the intake; every page works without it.
+(function () {
+  "use strict";
+
+  // Show a question only while the answer it depends on (same page) holds.
+  function toggleConditional() {
+    document.querySelectorAll("[data-show-if-name]").forEach(function (group) {
+      var name = group.getAttribute("data-show-if-name");
+      var want = group.getAttribute("data-show-if-value");
+      var inputs = document.getElementsByName(name);
+      var answered = false, matches = false;
+      inputs.forEach(function (input) {
+        if ((input.type === "radio" || input.type === "checkbox")) {
+          if (input.checked) { answered = true; if (input.value === want) matches = true; }
+        } else if (input.value) { answered = true; matches = input.value === want; }
+      });
+      group.hidden = answered ? !matches : true;
+      var hint = group.querySelector(".hint__condition");
+      if (hint) hint.hidden = true;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target && event.target.name) toggleConditional();
+  });
+  toggleConditional();
+
+  // Move focus to the error summary (or notice) so screen readers announce it.
+  var summary = document.querySelector("[data-autofocus]");
+  if (summary) summary.focus();
+
+  // A form marked data-once submits once: a double click sends one request.
+  document.querySelectorAll("form[data-once]").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      form.querySelectorAll("button[type=submit]").forEach(function (b) {
+        setTimeout(function () { b.disabled = true; }, 0);
+      });
+    });
+  });
+
+  // "Copy link" for the resume link.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var target = document.querySelector(button.getAttribute("data-copy"));
+    if (!target || !navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(target.href).then(function () {
+        var status = button.parentNode.querySelector(".copy-status");
+        if (status) status.textContent = "Link copied";
+      });
+    });
+  });
+})();

@@ -1,0 +1,1 @@
+"""The web layer: one blueprint per module. Views check access, call services, render."""

@@ -1,0 +1,78 @@
+"""The command line: readable reports, contract JSON, exit 2 with every error."""
+
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from onboarding.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, list(args), input=input)
+
+
+def test_assess_prints_a_readable_report():
+    result = run("assess", str(EXAMPLES / "burned-marketer.json"))
+    assert result.exit_code == 0, result.output
+    assert "Harbour Freight Logistics" in result.output
+    assert "Fit score" in result.output and "(guarded)" in result.output
+    assert "Rated past agency work 2 of 5" in result.output  # the why, in words
+    assert "build_trust/burned_before" in result.output
+
+
+def test_assess_json_is_the_contract():
+    result = run("assess", str(EXAMPLES / "calm-founder.json"), "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["band"] == "strong" and data["recommendation"] == "proceed"
+
+
+def test_assess_reads_stdin():
+    text = (EXAMPLES / "calm-founder.json").read_text()
+    result = run("assess", "-", "--json", input=text)
+    assert json.loads(result.output)["score"] >= 70
+
+
+def test_invalid_answers_exit_2_with_every_error_and_no_traceback():
+    answers = json.loads((EXAMPLES / "calm-founder.json").read_text())
+    answers.update(control_level=9, fears=["failure", "failure"], colour="red")
+    del answers["company"]
+    result = run("assess", "-", "--json", input=json.dumps(answers))
+    assert result.exit_code == 2
+    errors = json.loads(result.output)["errors"]
+    assert {e["question"] for e in errors} == {"colour", "company", "control_level", "fears"}
+    plain = run("assess", "-", input=json.dumps(answers))
+    assert plain.exit_code == 2 and "control_level:" in plain.output
+    assert "Traceback" not in plain.output
+
+
+def test_unreadable_or_broken_json_exits_2():
+    assert run("assess", "/nonexistent.json").exit_code == 2
+    result = run("assess", "-", "--json", input="{not json")
+    assert result.exit_code == 2
+    assert json.loads(result.output)["errors"][0]["question"] == "answers"
+
+
+def test_playbooks_check_ok_and_broken(tmp_path):
+    ok = run("playbooks", "check", str(PLAYBOOKS))
+    assert ok.exit_code == 0 and ok.output.startswith("OK: 10 playbooks")
+    broken = tmp_path / "pb"
+    shutil.copytree(PLAYBOOKS, broken)
+    path = broken / "value_time.yaml"
+    path.write_text(path.read_text().replace("weekly_hours_available >=", "weekly_hour >=", 1))
+    bad = run("playbooks", "check", str(broken))
+    assert bad.exit_code == 1
+    assert "value_time.yaml: " in bad.output and "unknown question 'weekly_hour'" in bad.output
+
+
+def test_playbooks_explain_lists_rules_with_reads_and_feeds():
+    result = run("playbooks", "explain")
+    assert result.exit_code == 0
+    assert "burned_before" in result.output
+    assert "reads: worked_with_agency_before, past_experience_rating" in result.output
+    assert "trust_deficit risk +35" in result.output

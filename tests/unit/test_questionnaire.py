@@ -1,0 +1,114 @@
+"""Answer validation: every error kind is reported, all at once, naming its question."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from onboarding import AnswersInvalid, assess
+from onboarding.domain.questionnaire import get_questionnaire
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture
+def answers():
+    return json.loads((EXAMPLES / "burned-marketer.json").read_text())
+
+
+def errors_of(answers, **kw):
+    _, errors = get_questionnaire().validate(answers, **kw)
+    return {e.question: e.message for e in errors}
+
+
+def test_the_questionnaire_holds_every_question_of_the_contract():
+    q = get_questionnaire()
+    assert [s.id for s in q.sections] == [
+        "about", "time", "control", "goals", "fears", "history", "process"
+    ]  # fmt: skip
+    assert len(q.questions) == 35
+    assert list(q.questions["expected_response_hours"].values) == ["1", "4", "24", "48"]
+    assert q.questions["past_problems"].show_if == "worked_with_agency_before"
+
+
+def test_examples_are_valid(answers):
+    assert errors_of(answers) == {}
+
+
+def test_unknown_question_is_an_error(answers):
+    answers["favourite_colour"] = "blue"
+    assert "favourite_colour" in errors_of(answers)
+
+
+@pytest.mark.parametrize(
+    "question, value, words",
+    [
+        ("timeline_weeks", "12", "whole number"),
+        ("timeline_weeks", 12.5, "whole number"),
+        ("timeline_weeks", True, "whole number"),
+        ("timeline_weeks", 105, "between 1 and 104"),
+        ("control_level", 0, "between 1 and 5"),
+        ("project_type", "podcast", "not one of"),
+        ("project_type", 3, "must be one of"),
+        ("fears", ["failure", "failure"], "more than once"),
+        ("fears", ["failure", "spiders"], "not one of"),
+        ("fears", "failure", "list"),
+        ("after_hours_contact", "yes", "true or false"),
+        ("contact_email", "not-an-email", "valid email"),
+        ("company", "x" * 161, "at most 160"),
+        ("company", 7, "must be text"),
+    ],
+)
+def test_each_kind_of_bad_value_names_its_question(answers, question, value, words):
+    answers[question] = value
+    errors = errors_of(answers)
+    assert list(errors) == [question]
+    assert words in errors[question]
+
+
+def test_every_missing_required_answer_is_reported_at_once():
+    errors = errors_of({})
+    q = get_questionnaire()
+    required = {
+        qid for qid, question in q.questions.items() if question.required and not question.show_if
+    }
+    assert set(errors) == required
+    assert all("required" in m for m in errors.values())
+
+
+def test_a_draft_may_be_partial():
+    assert errors_of({"company": "Acme"}, partial=True) == {}
+
+
+def test_hidden_questions_are_not_required_and_their_answers_ignored(answers):
+    answers["worked_with_agency_before"] = False
+    del answers["past_problems"]
+    assert errors_of(answers) == {}
+    answers["past_problems"] = ["nonsense"]  # hidden: ignored, even when invalid
+    clean, errors = get_questionnaire().validate(answers)
+    assert errors == [] and clean["past_problems"] is None
+
+
+def test_shown_question_is_required(answers):
+    del answers["past_problems"]
+    assert "required" in errors_of(answers)["past_problems"]
+
+
+def test_text_is_trimmed_and_empty_means_unanswered(answers):
+    answers["role"] = "   "
+    answers["company"] = "  Harbour  "
+    clean, errors = get_questionnaire().validate(answers)
+    assert errors == [] and clean["role"] is None and clean["company"] == "Harbour"
+
+
+def test_assess_raises_with_every_error():
+    with pytest.raises(AnswersInvalid) as info:
+        assess({"control_level": 9})
+    questions = [e.question for e in info.value.errors]
+    assert "control_level" in questions and "company" in questions
+    assert info.value.as_dict()["errors"][0].keys() == {"question", "message"}
+
+
+def test_not_a_mapping_is_one_clear_error():
+    _, errors = get_questionnaire().validate(["a"])
+    assert errors[0].question == "answers"

@@ -1,0 +1,64 @@
+"""A prospect driving the intake through the Flask test client."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from onboarding.domain.questionnaire import get_questionnaire
+from tests.conftest import csrf_of
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def example(name: str = "burned-marketer") -> dict[str, Any]:
+    return json.loads((EXAMPLES / f"{name}.json").read_text())
+
+
+def form_data(section_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+    """The form fields a browser would send for one section's answers."""
+    data: dict[str, Any] = {}
+    for q in get_questionnaire().section(section_id).questions:
+        value = answers.get(q.id)
+        if value is None:
+            continue
+        if q.type == "yesno":
+            data[q.id] = "yes" if value else "no"
+        elif q.type == "multi":
+            data[q.id] = list(value)
+        else:
+            data[q.id] = str(value)
+    return data
+
+
+class Prospect:
+    """Start, fill in, review and submit an intake like a browser would."""
+
+    def __init__(self, client):
+        self.client = client
+        self.token: str | None = None
+
+    def start(self) -> str:
+        page = self.client.get("/start")
+        response = self.client.post("/start", data={"csrf_token": csrf_of(page.text)})
+        assert response.status_code == 302
+        self.token = response.headers["Location"].rsplit("/", 1)[-1]
+        return self.token
+
+    def url(self, tail: str = "") -> str:
+        return f"/intake/{self.token}{tail}"
+
+    def step(self, section_id: str, data: dict[str, Any], action: str = "next", **extra):
+        page = self.client.get(self.url(f"/step/{section_id}"))
+        payload = {**data, "csrf_token": csrf_of(page.text), "action": action, **extra}
+        return self.client.post(self.url(f"/step/{section_id}"), data=payload)
+
+    def fill_all(self, answers: dict[str, Any]) -> None:
+        for section in get_questionnaire().sections:
+            response = self.step(section.id, form_data(section.id, answers))
+            assert response.status_code == 302, response.text
+
+    def submit(self):
+        page = self.client.get(self.url("/review"))
+        return self.client.post(self.url("/submit"), data={"csrf_token": csrf_of(page.text)})
