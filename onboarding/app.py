@@ -44,6 +44,14 @@ def create_app(config: Any = None) -> Flask:
     if app.config.get("PLAYBOOKS_DIR"):
         os.environ.setdefault("PLAYBOOKS_DIR", app.config["PLAYBOOKS_DIR"])
 
+    # Load and check the questionnaire and playbooks now: a broken playbook stops the
+    # app at start (with every problem listed), never a prospect's request later.
+    from .domain.playbooks import get_playbooks
+    from .domain.questionnaire import get_questionnaire
+
+    get_questionnaire()
+    get_playbooks(app.config.get("PLAYBOOKS_DIR"))
+
     register_extensions(app)
     register_blueprints(app)
     register_errors(app)
