@@ -17,6 +17,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/onboarding init-db
+	$(BIN)/onboarding seed-demo
 	$(BIN)/onboarding serve
 
 test: $(STAMP)

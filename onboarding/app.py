@@ -11,7 +11,7 @@ from flask import Flask, request
 
 from . import database
 from .config import Config, instance_secret_key
-from .extensions import csrf, db, migrate
+from .extensions import csrf, db, limiter, login_manager, migrate
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -64,16 +64,28 @@ def register_extensions(app: Flask) -> None:
     """Bind the extensions of :mod:`.extensions` to this app."""
     db.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to open that page."
+    login_manager.session_protection = "basic"
+
+    from .accounts import load_user
+
+    login_manager.user_loader(load_user)
     migrations = Path(__file__).resolve().parent / "migrations"
     migrate.init_app(app, db, directory=str(migrations))
 
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per web module."""
-    from .web import intake, pages
+    from .web import auth, dashboard, intake, manager, pages
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(intake.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(manager.bp)
     # The intake checks CSRF in its views, so an expired token shows the prospect's
     # input back instead of an error page (nothing typed is ever thrown away).
     csrf.exempt(intake.bp)

@@ -240,3 +240,106 @@ def serve_command(host: str, port: int, workers: int) -> None:
             "onboarding.app:create_app()",
         ],
     )  # fmt: skip
+
+
+@main.command("create-user")
+@click.argument("email")
+@click.option(
+    "--role", type=click.Choice(["admin", "manager"]), default="manager", show_default=True
+)
+@click.option("--name", default=None, help="The person's name, shown in the workspace.")
+@click.option(
+    "--password",
+    default=None,
+    help="Leave out to be prompted; with --generate a strong one is made and printed once.",
+)
+@click.option("--generate", is_flag=True, help="Generate the password and print it once.")
+def create_user_command(
+    email: str, role: str, name: str | None, password: str | None, generate: bool
+) -> None:
+    """Add a staff account (admin or manager)."""
+    from .accounts import AccountError, create_user
+    from .extensions import db
+
+    if not password and not generate:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    app = current_or_new_app()
+    with app.app_context():
+        try:
+            user, password = create_user(email, role, password, name)
+        except AccountError as exc:
+            click.echo(f"{exc.field}: {exc}", err=True)
+            sys.exit(2)
+        db.session.commit()
+        click.echo(f"Created {role} {user.email}")
+        if generate:
+            click.echo(f"Password (shown once): {password}")
+
+
+@main.command("seed-demo")
+def seed_demo_command() -> None:
+    """On an empty database: a demo admin (credentials printed) and demo intakes."""
+    from .demo import seed_demo
+
+    app = current_or_new_app()
+    with app.app_context():
+        created = seed_demo()
+    if created is None:
+        click.echo("The database already has users: no demo data added.")
+        return
+    email, password, count = created
+    click.echo(
+        f"\nDemo workspace ready: sign in at http://127.0.0.1:5000/login\n"
+        f"  email:    {email}\n  password: {password}\n"
+        f"({count} demo intakes; the password is shown only now.)\n"
+    )
+
+
+@main.command("reassess")
+@click.option("--all", "all_", is_flag=True, required=True, help="Every submitted intake.")
+def reassess_command(all_: bool) -> None:
+    """Re-run assessments whose playbook version is out of date."""
+    from .workspace import reassess_all
+
+    app = current_or_new_app()
+    with app.app_context():
+        checked, changed = reassess_all()
+    click.echo(f"Checked {checked} submitted intakes; re-assessed {changed}.")
+
+
+@main.command("agreement")
+@click.argument("answers_file", metavar="ANSWERS.json")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="The PDF to write."
+)
+@click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Also write the preview.")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
+@click.option(
+    "--date",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Document date, YYYY-MM-DD (default: today). The same answers, playbooks and "
+    "date always give the same PDF, byte for byte.",
+)
+def agreement_command(
+    answers_file: str, output: str, html_file: str | None, paper: str, on: Any
+) -> None:
+    """Render the engagement agreement of an answers file as a PDF (and HTML preview)."""
+    import datetime
+
+    from .config import Config
+    from .domain.agreement import compose
+    from .pdf import STATIC_DIR, NoCache, html_for, render_pdf
+
+    answers = read_answers(answers_file)
+    result = assess_or_exit(answers, False)
+    day = on.date() if on else datetime.date.today()
+    agreement = compose(answers, result, agency=Config.AGENCY_NAME, date=day)
+    rendered = render_pdf(agreement, paper=paper, cache=NoCache())
+    Path(output).write_bytes(rendered.pdf)
+    click.echo(f"Wrote {output}: {rendered.document_id}, SHA-256 {rendered.sha256[:16]}...")
+    if html_file:
+        html = html_for(agreement, static_base=STATIC_DIR.as_uri() + "/", paper=paper)
+        Path(html_file).write_text(html, encoding="utf-8")
+        click.echo(f"Wrote {html_file} (preview; the stylesheet is read from {STATIC_DIR})")

@@ -30,6 +30,13 @@ class Config:
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
     PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
     INVITE_DAYS = int(os.environ.get("INVITE_DAYS", 30))
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMIT = os.environ.get("LOGIN_LIMIT", "10 per 15 minutes")
+    LOGIN_FAILURE_DELAY = float(os.environ.get("LOGIN_FAILURE_DELAY", 0.5))
+    # scrypt with N = 2^17 (OWASP ASVS 5.0: werkzeug's default N = 2^15 is below it).
+    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt:131072:8:1")
+    PER_PAGE = int(os.environ.get("PER_PAGE", 25))
 
 
 class TestConfig(Config):
@@ -38,6 +45,8 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
     WTF_CSRF_ENABLED = True
+    LOGIN_FAILURE_DELAY = 0.0
+    PASSWORD_HASH_METHOD = "scrypt:16384:8:1"  # noqa: S105 - fast in tests; production N = 2^17
 
 
 def instance_secret_key(instance_path: str) -> str:

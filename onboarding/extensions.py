@@ -1,5 +1,8 @@
 """Unbound Flask extensions, initialised in the factory; never imports the app."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -22,3 +25,7 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 csrf = CSRFProtect()
 migrate = Migrate()
+login_manager = LoginManager()
+# Storage comes from RATELIMIT_STORAGE_URI (memory:// by default, redis://... to share
+# counters between app servers); no limit applies unless a view asks for one.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

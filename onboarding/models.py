@@ -6,7 +6,18 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, UniqueConstraint
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -45,6 +56,61 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+class User(UserMixin, db.Model):
+    """An account manager or admin of the agency."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str | None] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10), default="manager")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Changes when the password changes or the user is disabled: old sessions end.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: disabled users cannot log in
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email.split("@")[0]
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+
+class Invite(db.Model):
+    """A private link a manager sends a prospect; the intake it starts is theirs."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    manager_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))
+    company: Mapped[str | None] = mapped_column(String(160))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    manager: Mapped[User] = relationship()
+
+    def usable(self, now: datetime | None = None) -> bool:
+        """Whether the link still opens an intake."""
+        return self.revoked_at is None and (now or utcnow()) < self.expires_at
+
+
 class Intake(db.Model):
     """One prospect's questionnaire, from draft to submitted, with its latest assessment."""
 
@@ -66,12 +132,28 @@ class Intake(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    invite_id: Mapped[int | None] = mapped_column(ForeignKey("invites.id"))
+    # A manager's override sits beside the computed assessment, never replacing it.
+    override_score: Mapped[int | None]
+    override_recommendation: Mapped[str | None] = mapped_column(String(30))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    override_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    override_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    override_by: Mapped[User | None] = relationship(foreign_keys=[override_by_id])
+    invite: Mapped[Invite | None] = relationship()
     assessments: Mapped[list[Assessment]] = relationship(
         back_populates="intake", order_by="Assessment.id", cascade="all, delete-orphan"
     )
 
-    __table_args__ = (Index("ix_intakes_status_submitted", "status", "submitted_at"),)
+    __table_args__ = (
+        Index("ix_intakes_status_submitted", "status", "submitted_at"),
+        Index("ix_intakes_company", "company"),
+        Index("ix_intakes_contact_name", "contact_name"),
+        Index("ix_intakes_updated_at", "updated_at"),
+    )
 
     @property
     def assessment(self) -> Assessment | None:
@@ -103,3 +185,63 @@ class Assessment(db.Model):
     intake: Mapped[Intake] = relationship(back_populates="assessments")
 
     __table_args__ = (UniqueConstraint("intake_id", "playbook_version"),)
+
+
+class ActionCheck(db.Model):
+    """A recommended action ticked (or unticked) by a manager, with who and when."""
+
+    __tablename__ = "action_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intakes.id", ondelete="CASCADE"))
+    action_id: Mapped[str] = mapped_column(String(80))
+    done: Mapped[bool] = mapped_column(Boolean, default=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("intake_id", "action_id"),)
+
+
+class Note(db.Model):
+    """A manager's note on an intake."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intakes.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Who did what to an intake, when: status changes, overrides, re-assessments."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int | None] = mapped_column(
+        ForeignKey("intakes.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    from_value: Mapped[str | None] = mapped_column(String(200))
+    to_value: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+
+class RenderedPdf(db.Model):
+    """A rendered agreement PDF, kept by the SHA-256 of what it was rendered from."""
+
+    __tablename__ = "rendered_pdfs"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

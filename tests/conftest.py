@@ -63,7 +63,7 @@ def client(app):
     return app.test_client()
 
 
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def csrf_of(html: str) -> str:

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 
 from ..extensions import db
 from ..services import create_intake
+from ..workspace import invite_by_token, start_from_invite
 
 bp = Blueprint("pages", __name__)
 
@@ -30,6 +31,23 @@ def start():
         db.session.commit()
         return redirect(url_for("intake.resume", token=intake.token))
     return render_template("intake/start.html", form=form, expired=bool(form.errors))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def invite(token: str):
+    """An invite from an account manager: greet the prospect, then open their intake."""
+    invite = invite_by_token(token)
+    if invite is None:
+        return render_template("intake/invite_gone.html", reason="unknown"), 404
+    if not invite.usable():
+        reason = "revoked" if invite.revoked_at else "expired"
+        return render_template("intake/invite_gone.html", reason=reason, invite=invite), 410
+    form = StartForm()
+    if form.validate_on_submit():
+        intake = start_from_invite(invite)
+        db.session.commit()
+        return redirect(url_for("intake.resume", token=intake.token))
+    return render_template("intake/start.html", form=form, invite=invite, expired=bool(form.errors))
 
 
 @bp.get("/healthz")

@@ -1,0 +1,106 @@
+"""Staff login and logout, and the access checks every workspace page uses."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+
+from ..accounts import authenticate
+from ..extensions import db, limiter
+
+bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email address", render_kw={"autocomplete": "username"})
+    password = PasswordField("Password", render_kw={"autocomplete": "current-password"})
+
+
+class PostForm(FlaskForm):
+    """An empty form: a POST button with CSRF (logout, status changes, ...)."""
+
+
+def admin_required(view):
+    """Only admins; others get 403 (and the attempt is logged)."""
+
+    @functools.wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_admin:
+            log.warning("forbidden: %s tried %s", current_user.email, request.path)
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def safe_next(target: str | None) -> str:
+    """A same-site path to return to after login, never another site."""
+    if target:
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
+            return target
+    return url_for("dashboard.index")
+
+
+def _failed(response) -> bool:
+    return response.status_code != 302
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT"], methods=["POST"], deduct_when=_failed)
+def login():
+    """Sign in; failures are slowed, limited per address and logged."""
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = LoginForm()
+    error = None
+    if request.method == "POST":
+        if not form.validate():
+            error = "The form had expired. Please sign in again."
+        else:
+            user = authenticate(form.email.data or "", form.password.data or "")
+            if user is not None:
+                session.clear()  # a fresh session at login (no fixation)
+                login_user(user)
+                db.session.commit()
+                return redirect(safe_next(request.args.get("next")))
+            log.warning("failed login for %r from %s", form.email.data, request.remote_addr)
+            time.sleep(current_app.config["LOGIN_FAILURE_DELAY"])
+            error = "The email address or password is not right."
+        form.password.data = ""
+    status = 200 if error is None else 401
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Sign out (a POST with CSRF)."""
+    logout_user()
+    session.clear()
+    flash("You have signed out.")
+    return redirect(url_for("auth.login"))

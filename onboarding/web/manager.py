@@ -1,0 +1,335 @@
+"""The account manager's workspace: one intake in detail, invites, users.
+
+Views check access, call :mod:`onboarding.workspace`, commit, and render.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import workspace
+from ..accounts import AccountError, create_user, set_password
+from ..domain.playbooks import DUE, SECTIONS
+from ..domain.questionnaire import get_questionnaire
+from ..domain.workflow import (
+    RECOMMENDATIONS,
+    STATUS_LABELS,
+    TRANSITIONS,
+    assessment_changes,
+)
+from ..extensions import db, login_manager
+from ..models import AuditEvent, Intake, Invite, Note, User
+from .auth import PostForm, admin_required
+from .charts import CAUSE_LABELS, risk_chart
+
+bp = Blueprint("manager", __name__, url_prefix="/workspace")
+
+
+@bp.before_request
+def _staff_only():
+    """Every page here needs a signed-in member of staff."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+@bp.app_template_global()
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+@bp.app_template_global()
+def recommendation_label(value: str | None) -> str:
+    return RECOMMENDATIONS.get(value or "", value or "")
+
+
+@bp.app_template_global()
+def cause_label(cause: str | None) -> str:
+    return CAUSE_LABELS.get(cause or "", cause or "")
+
+
+def load(public_id: str) -> Intake:
+    intake = workspace.intake_by_public_id(public_id)
+    if intake is None:
+        abort(404)
+    return intake
+
+
+def checked_post() -> None:
+    """Refuse a POST whose CSRF token is missing or stale (CSRFProtect does it too)."""
+    if not PostForm().validate_on_submit():
+        abort(400)
+
+
+def answer_groups(intake: Intake) -> list[dict]:
+    q = get_questionnaire()
+    answers = intake.answers or {}
+    return [
+        {
+            "section": s,
+            "rows": [
+                (question, question.display(answers.get(question.id)))
+                for question in s.questions
+                if q.shown(question.id, answers)
+            ],
+        }
+        for s in q.sections
+    ]
+
+
+@bp.get("/intakes/<public_id>")
+def intake(public_id: str):
+    """Everything about one prospect: answers, fit, why, actions, history."""
+    intake = load(public_id)
+    assessment = intake.assessment
+    result = assessment.result if assessment else None
+    changes = []
+    if len(intake.assessments) > 1:
+        changes = assessment_changes(intake.assessments[-2].result, result)
+    events = db.session.execute(
+        select(AuditEvent).where(AuditEvent.intake_id == intake.id).order_by(AuditEvent.id.desc())
+    ).scalars().all()  # fmt: skip
+    notes = db.session.execute(
+        select(Note).where(Note.intake_id == intake.id).order_by(Note.id.desc())
+    ).scalars().all()  # fmt: skip
+    managers = db.session.execute(
+        select(User).where(User.active.is_(True)).order_by(User.email)
+    ).scalars().all()  # fmt: skip
+    return render_template(
+        "manager/intake.html",
+        intake=intake,
+        result=result,
+        chart=risk_chart(result["risks"]) if result else None,
+        groups=answer_groups(intake),
+        checks=workspace.checks_of(intake),
+        events=events,
+        notes=notes,
+        managers=managers,
+        changes=changes,
+        transitions=TRANSITIONS.get(intake.status, ()),
+        recommendations=RECOMMENDATIONS,
+        due=DUE,
+        sections=SECTIONS,
+        form=PostForm(),
+        outdated=bool(assessment)
+        and assessment.playbook_version != workspace.get_playbooks().version,
+    )
+
+
+def _done(intake: Intake, message: str, anchor: str = ""):
+    db.session.commit()
+    flash(message)
+    return redirect(url_for(".intake", public_id=intake.public_id) + anchor)
+
+
+def _refused(intake: Intake, exc: workspace.WorkspaceError, anchor: str = ""):
+    db.session.rollback()
+    flash(str(exc), "error")
+    return redirect(url_for(".intake", public_id=intake.public_id) + anchor)
+
+
+@bp.post("/intakes/<public_id>/status")
+def status(public_id: str):
+    intake = load(public_id)
+    checked_post()
+    target = request.form.get("status", "")
+    try:
+        workspace.change_status(intake, target, current_user)
+    except workspace.WorkspaceError as exc:
+        return _refused(intake, exc, "#status")
+    return _done(intake, f"Status changed to {STATUS_LABELS[target].lower()}.", "#status")
+
+
+@bp.post("/intakes/<public_id>/override")
+def override(public_id: str):
+    intake = load(public_id)
+    checked_post()
+    try:
+        if request.form.get("clear"):
+            workspace.clear_override(intake, current_user)
+            return _done(intake, "Override removed: the computed assessment applies.", "#fit")
+        workspace.set_override(
+            intake,
+            current_user,
+            request.form.get("score"),
+            request.form.get("recommendation"),
+            request.form.get("reason", ""),
+        )
+    except workspace.WorkspaceError as exc:
+        return _refused(intake, exc, "#override")
+    return _done(intake, "Override saved beside the computed assessment.", "#fit")
+
+
+@bp.post("/intakes/<public_id>/notes")
+def add_note(public_id: str):
+    intake = load(public_id)
+    checked_post()
+    try:
+        workspace.add_note(intake, current_user, request.form.get("note", ""))
+    except workspace.WorkspaceError as exc:
+        return _refused(intake, exc, "#notes")
+    return _done(intake, "Note added.", "#notes")
+
+
+@bp.post("/intakes/<public_id>/actions/<action_id>")
+def action(public_id: str, action_id: str):
+    intake = load(public_id)
+    checked_post()
+    done = request.form.get("done") == "1"
+    try:
+        workspace.set_action(intake, current_user, action_id, done)
+    except workspace.WorkspaceError as exc:
+        return _refused(intake, exc, "#actions")
+    return _done(intake, "Checklist updated.", "#actions")
+
+
+@bp.post("/intakes/<public_id>/owner")
+def owner(public_id: str):
+    intake = load(public_id)
+    checked_post()
+    value = request.form.get("owner", "")
+    new_owner = None
+    if value:
+        new_owner = db.session.get(User, int(value)) if value.isdigit() else None
+        if new_owner is None:
+            abort(400)
+    workspace.assign_owner(intake, new_owner, current_user)
+    return _done(intake, "Owner changed.", "#status")
+
+
+@bp.post("/intakes/<public_id>/reassess")
+def reassess(public_id: str):
+    intake = load(public_id)
+    checked_post()
+    try:
+        new = workspace.reassess(intake, current_user)
+    except workspace.WorkspaceError as exc:
+        return _refused(intake, exc)
+    if new is None:
+        flash("The assessment is already up to date with the playbooks.")
+        return redirect(url_for(".intake", public_id=public_id))
+    return _done(intake, "Re-assessed with the current playbooks.", "#fit")
+
+
+# --- invites -------------------------------------------------------------------------
+
+
+@bp.route("/invites", methods=["GET", "POST"])
+def invites():
+    """Create invite links; list and revoke them."""
+    errors: dict[str, str] = {}
+    created = None
+    form = PostForm()
+    if request.method == "POST":
+        checked_post()
+        try:
+            created = workspace.create_invite(
+                current_user,
+                request.form.get("name", ""),
+                request.form.get("email", ""),
+                request.form.get("company"),
+                request.form.get("note"),
+                current_app.config["INVITE_DAYS"],
+            )
+            db.session.commit()
+        except workspace.WorkspaceError as exc:
+            db.session.rollback()
+            errors.update(exc.errors)
+    rows = db.session.execute(select(Invite).order_by(Invite.id.desc()).limit(100)).scalars().all()
+    return render_template(
+        "manager/invites.html",
+        invites=rows,
+        created=created,
+        errors=errors,
+        form=form,
+        values=request.form if errors else {},
+        days=current_app.config["INVITE_DAYS"],
+        now=workspace.utcnow(),
+    ), (422 if errors else 200)
+
+
+@bp.post("/invites/<int:invite_id>/revoke")
+def revoke_invite(invite_id: int):
+    checked_post()
+    invite = db.session.get(Invite, invite_id) or abort(404)
+    workspace.revoke_invite(invite, current_user)
+    db.session.commit()
+    flash(f"The invite for {invite.email} is revoked: its link no longer opens.")
+    return redirect(url_for(".invites"))
+
+
+# --- users (admins only) -----------------------------------------------------------------
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@admin_required
+def users():
+    """Admins add managers and admins, and disable accounts."""
+    errors: dict[str, str] = {}
+    generated = None
+    if request.method == "POST":
+        checked_post()
+        try:
+            user, password = create_user(
+                request.form.get("email", ""),
+                request.form.get("role", "manager"),
+                request.form.get("password") or None,
+                request.form.get("name") or None,
+            )
+            db.session.commit()
+            if not request.form.get("password"):
+                generated = (user.email, password)
+            flash(f"{user.email} can now sign in.")
+        except AccountError as exc:
+            db.session.rollback()
+            errors[exc.field] = str(exc)
+    rows = db.session.execute(select(User).order_by(User.email)).scalars().all()
+    return render_template(
+        "manager/users.html",
+        users=rows,
+        errors=errors,
+        generated=generated,
+        form=PostForm(),
+        values=request.form if errors else {},
+    ), (422 if errors else 200)
+
+
+@bp.post("/users/<int:user_id>/active")
+@admin_required
+def user_active(user_id: int):
+    checked_post()
+    user = db.session.get(User, user_id) or abort(404)
+    if user.id == current_user.id:
+        flash("You cannot disable your own account.", "error")
+        return redirect(url_for(".users"))
+    user.active = request.form.get("active") == "1"
+    user.session_version += 1  # ends their sessions
+    db.session.commit()
+    flash(f"{user.email} is now {'active' if user.active else 'disabled'}.")
+    return redirect(url_for(".users"))
+
+
+@bp.post("/users/<int:user_id>/password")
+@admin_required
+def user_password(user_id: int):
+    checked_post()
+    user = db.session.get(User, user_id) or abort(404)
+    try:
+        set_password(user, request.form.get("password", ""))
+    except AccountError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".users"))
+    db.session.commit()
+    flash(f"Password changed for {user.email}; their other sessions have ended.")
+    return redirect(url_for(".users"))
