@@ -112,3 +112,11 @@ def test_assess_raises_with_every_error():
 def test_not_a_mapping_is_one_clear_error():
     _, errors = get_questionnaire().validate(["a"])
     assert errors[0].question == "answers"
+
+
+def test_every_choice_has_a_human_label():
+    # YAML reads a bare No as false: labels must stay words a person reads.
+    for q in get_questionnaire().questions.values():
+        for value, label in q.values.items():
+            assert label not in ("True", "False", "None", ""), (q.id, value)
+    assert get_questionnaire().questions["in_house_creative"].display("none") == "No"
