@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -13,6 +15,7 @@ from .models import User, utcnow
 
 ROLES = ("admin", "manager")
 MIN_PASSWORD, MAX_PASSWORD = 8, 128
+COMMON_PASSWORDS = Path(__file__).resolve().parent / "data" / "common-passwords.txt"
 # A hash to compare against when the email is unknown, so a wrong email takes as long
 # as a wrong password (no user enumeration by timing).
 _DUMMY_HASH: dict[str, str] = {}
@@ -30,12 +33,21 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords (lower case)."""
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line and not line.startswith("#"))
+
+
 def password_problem(password: str) -> str | None:
-    """Why a password is not acceptable, or None."""
+    """Why a password is not acceptable (ASVS: length 8..128, not a common one), or None."""
     if len(password) < MIN_PASSWORD:
         return f"must be at least {MIN_PASSWORD} characters"
     if len(password) > MAX_PASSWORD:
         return f"must be at most {MAX_PASSWORD} characters"
+    if password.lower() in common_passwords():
+        return "is one of the most common passwords: choose another"
     return None
 
 

@@ -109,16 +109,24 @@ def register_commands(app: Flask) -> None:
 def register_hooks(app: Flask) -> None:
     """Per-request behaviour: POSTs write, so they start a write transaction."""
 
+    from .web.auth import enforce_session_limits
+
     @app.before_request
     def _write_transaction() -> None:
         if request.method == "POST":
             database.begin_write(db.session())
+
+    app.before_request(enforce_session_limits)
 
     @app.after_request
     def _headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.is_secure or app.config["PREFERRED_URL_SCHEME"] == "https":
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; object-src 'none'; "

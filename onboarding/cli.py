@@ -312,7 +312,9 @@ def reassess_command(all_: bool) -> None:
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="The PDF to write."
 )
-@click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Also write the preview.")
+@click.option(
+    "--html", "html_file", type=click.Path(dir_okay=False), help="Also write the preview."
+)
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
 @click.option(
     "--date",

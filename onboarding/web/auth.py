@@ -86,6 +86,7 @@ def login():
             if user is not None:
                 session.clear()  # a fresh session at login (no fixation)
                 login_user(user)
+                session["login_at"] = session["seen"] = int(time.time())
                 db.session.commit()
                 return redirect(safe_next(request.args.get("next")))
             log.warning("failed login for %r from %s", form.email.data, request.remote_addr)
@@ -99,8 +100,34 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Sign out (a POST with CSRF)."""
+    """Sign out (a POST with CSRF); copies of the old session cookie stop working too."""
+    current_user.session_version += 1
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You have signed out.")
     return redirect(url_for("auth.login"))
+
+
+def enforce_session_limits():
+    """End a staff session idle for SESSION_IDLE_MINUTES or older than SESSION_MAX_HOURS."""
+    if not current_user.is_authenticated:
+        return None
+    now = int(time.time())
+    config = current_app.config
+    login_at, seen = session.get("login_at"), session.get("seen")
+    expired = (
+        login_at is None
+        or now - login_at > config["SESSION_MAX_HOURS"] * 3600
+        or (seen is not None and now - seen > config["SESSION_IDLE_MINUTES"] * 60)
+    )
+    if expired:
+        logout_user()
+        session.clear()
+        flash("Your session ended after a period of inactivity. Please sign in again.")
+        if request.method == "GET":
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login"))
+    if seen is None or now - seen >= 60:  # refresh at most once a minute
+        session["seen"] = now
+    return None
