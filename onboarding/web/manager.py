@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -18,7 +19,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import workspace
+from .. import agreements, workspace
 from ..accounts import AccountError, create_user, set_password
 from ..domain.playbooks import DUE, SECTIONS
 from ..domain.questionnaire import get_questionnaire
@@ -220,6 +221,38 @@ def reassess(public_id: str):
         flash("The assessment is already up to date with the playbooks.")
         return redirect(url_for(".intake", public_id=public_id))
     return _done(intake, "Re-assessed with the current playbooks.", "#fit")
+
+
+@bp.get("/intakes/<public_id>/agreement")
+def agreement_preview(public_id: str):
+    """The agreement as the client will read it (HTML preview)."""
+    intake = load(public_id)
+    if intake.assessment is None:
+        abort(404)
+    paper = request.args.get("paper", "a4")
+    html = agreements.preview_html(intake, url_for("static", filename=""), paper)
+    return Response(html, mimetype="text/html")
+
+
+@bp.get("/intakes/<public_id>/agreement.pdf")
+def agreement_pdf(public_id: str):
+    """Download the agreement PDF (A4 or US Letter), named after the company and date."""
+    intake = load(public_id)
+    if intake.assessment is None:
+        abort(404)
+    rendered = agreements.agreement_pdf(intake, request.args.get("paper", "a4"))
+    response = Response(rendered.pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = content_disposition(rendered.filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header that keeps non-ASCII names (RFC 6266 / 5987)."""
+    from urllib.parse import quote
+
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
 # --- invites -------------------------------------------------------------------------

@@ -286,3 +286,26 @@ def test_expired_and_revoked_invites_do_not_open(app, client, staff):
     assert client.get(f"/invite/{tokens[0]}").status_code == 410
     assert "withdrawn" in client.get(f"/invite/{tokens[1]}").text
     assert client.get("/invite/unknown-token").status_code == 404
+
+
+def test_the_agreement_preview_and_pdf_download(app, client, staff, submitted):
+    import io
+
+    from pypdf import PdfReader
+
+    from onboarding.models import RenderedPdf
+
+    login(client, staff["manager"])
+    url = f"/workspace/intakes/{submitted}"
+    preview = client.get(url + "/agreement")
+    assert preview.status_code == 200 and "Harbour Freight Logistics" in preview.text
+    pdf = client.get(url + "/agreement.pdf?paper=letter")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert "Harbour Freight Logistics" in pdf.headers["Content-Disposition"]
+    reader = PdfReader(io.BytesIO(pdf.data))
+    assert round(float(reader.pages[0].mediabox.width)) == 612
+    assert "Harbour Freight Logistics" in reader.pages[0].extract_text()
+    again = client.get(url + "/agreement.pdf?paper=letter")
+    assert again.data == pdf.data  # from the database cache
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(RenderedPdf)).scalar() == 1
