@@ -1,0 +1,70 @@
+"""A manager signs in, finds a new prospect, reads why, acts, and downloads the agreement."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from onboarding.accounts import create_user
+from onboarding.extensions import db
+from onboarding.models import ActionCheck, Intake
+from onboarding.services import create_intake, submit_intake
+from tests.browser.test_intake_browser import no_serious_violations, screenshots
+from tests.web.helpers import example
+
+pytestmark = pytest.mark.browser
+PASSWORD = "a long pass phrase 42"
+
+
+def test_a_manager_reviews_acts_and_downloads_the_agreement(browser, live_server, app, tmp_path):
+    with app.app_context():
+        create_user("sam@agency.example", "manager", PASSWORD, "Sam Lee")
+        intake = create_intake(example("burned-marketer"))
+        db.session.flush()
+        submit_intake(intake)
+        db.session.commit()
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(live_server + "/workspace/")
+    page.wait_for_url("**/login**")
+    page.get_by_label("Email address").fill("sam@agency.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/workspace/")
+    no_serious_violations(page)
+    screenshots(page, tmp_path, "dashboard")
+
+    page.get_by_role("link", name="Daniel Okafor").click()
+    page.wait_for_url("**/workspace/intakes/**")
+    chart = page.locator("svg.risk-chart")
+    assert "Trust deficit" in chart.text_content()
+    assert "Proceed with guardrails" in page.inner_text("#fit")
+    no_serious_violations(page)
+    screenshots(page, tmp_path, "detail")
+
+    page.locator("#actions .check-button").first.click()
+    page.wait_for_load_state()
+    assert page.locator("#actions .check-button").first.get_attribute("aria-pressed") == "true"
+    page.get_by_label("Move to").select_option("in_review")
+    page.get_by_role("button", name="Change status").click()
+    page.wait_for_load_state()
+    assert "Now: In review" in page.inner_text("#status")
+
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download PDF (A4)").click()
+    download = info.value
+    assert "Harbour Freight Logistics" in download.suggested_filename
+    with open(download.path(), "rb") as file:
+        data = file.read()
+    assert data.startswith(b"%PDF-")
+    assert "Harbour Freight Logistics" in PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    context.close()
+
+    with app.app_context():
+        stored = db.session.execute(select(Intake)).scalar_one()
+        assert stored.status == "in_review"
+        assert db.session.execute(select(ActionCheck)).scalar_one().done
