@@ -34,8 +34,13 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Every benchmark, each rewriting its section of bench/RESULTS.md (about 15 minutes).
 bench: $(STAMP)
 	$(BIN)/python bench/assess.py
+	$(BIN)/python bench/pdf.py
+	$(BIN)/python bench/page_ratio.py
+	$(BIN)/python bench/http_load.py --chaos 1.5
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -54,10 +54,18 @@ def form_fields(section_id: str, answers: dict) -> list[tuple[str, str]]:
     return out
 
 
+RETRIES = {"count": 0}
+
+
 class Browser:
-    """One prospect's keep-alive connection with its session cookie."""
+    """One prospect's keep-alive connection with its session cookie.
+
+    A request whose connection breaks (a worker killed mid-request) is sent again
+    once, as a person would press the button again; retries are counted.
+    """
 
     def __init__(self, port: int):
+        self.port = port
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.cookie = ""
 
@@ -66,9 +74,17 @@ class Browser:
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         start = time.perf_counter()
-        self.conn.request(method, path, body=body, headers=headers)
-        response = self.conn.getresponse()
-        text = response.read().decode()
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+            text = response.read().decode()
+        except (ConnectionError, http.client.HTTPException):
+            RETRIES["count"] += 1
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+            text = response.read().decode()
         elapsed = time.perf_counter() - start
         cookie = response.getheader("Set-Cookie")
         if cookie:
@@ -182,7 +198,45 @@ def lost_steps(url: str, done: list[tuple[str, dict]]) -> int:
     return lost
 
 
-def run(db: str, prospects: int, rounds: int, think: float) -> list[str]:
+def killer(master: subprocess.Popen, every: float, stop: threading.Event, kills: list) -> None:
+    """SIGKILL one gunicorn worker every ``every`` seconds until ``stop`` is set."""
+    import signal
+
+    rng = random.Random(3)
+    while not stop.wait(every):
+        children = subprocess.run(  # noqa: S603
+            ["/usr/bin/pgrep", "-P", str(master.pid)], capture_output=True, text=True
+        ).stdout.split()
+        if children:
+            pid = int(rng.choice(children))
+            try:
+                os.kill(pid, signal.SIGKILL)
+                kills.append(pid)
+            except ProcessLookupError:
+                pass
+
+
+def integrity(url: str) -> str:
+    """The database's own consistency check (SQLite) or a row count check (PostgreSQL)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        if url.startswith("sqlite"):
+            result = conn.execute(text("PRAGMA integrity_check")).scalar()
+        else:
+            orphans = conn.execute(
+                text(
+                    "SELECT count(*) FROM assessments a LEFT JOIN intakes i "
+                    "ON i.id = a.intake_id WHERE i.id IS NULL"
+                )
+            ).scalar()
+            result = "ok" if orphans == 0 else f"{orphans} orphan assessments"
+    engine.dispose()
+    return result
+
+
+def run(db: str, prospects: int, rounds: int, think: float, chaos: float = 0) -> list[str]:
     from sqlalchemy import create_engine, text
 
     tmp = tempfile.mkdtemp(prefix="bench-http-")
@@ -207,6 +261,10 @@ def run(db: str, prospects: int, rounds: int, think: float) -> list[str]:
     rng = random.Random(7)
     stats = {"latencies": [], "errors": 0, "done": []}
     lock = threading.Lock()
+    stop, kills = threading.Event(), []
+    RETRIES["count"] = 0
+    if chaos:
+        threading.Thread(target=killer, args=(proc, chaos, stop, kills), daemon=True).start()
     try:
         start = time.perf_counter()
         for _ in range(rounds):
@@ -223,9 +281,11 @@ def run(db: str, prospects: int, rounds: int, think: float) -> list[str]:
                 t.join()
         elapsed = time.perf_counter() - start
     finally:
+        stop.set()
         proc.terminate()
         proc.wait(timeout=20)
     lost = lost_steps(url, stats["done"])
+    check = integrity(url)
     lat = sorted(stats["latencies"])
     cuts = statistics.quantiles(lat, n=100)
     completed = len(stats["done"])
@@ -235,6 +295,12 @@ def run(db: str, prospects: int, rounds: int, think: float) -> list[str]:
         f"step latency p50 {statistics.median(lat) * 1000:.1f} ms, "
         f"p95 {cuts[94] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms ({len(lat)} step requests); "
         f"errors {stats['errors']}; lost steps {lost}"
+        + (
+            f"; CHAOS: {len(kills)} workers killed (kill -9), {RETRIES['count']} requests "
+            f"retried once, database check: {check}"
+            if chaos
+            else ""
+        )
     ]
 
 
@@ -244,6 +310,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--think", type=float, default=None, help="mean pause per step, s")
+    parser.add_argument(
+        "--chaos", type=float, default=0, help="kill -9 a gunicorn worker every N seconds"
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
@@ -252,6 +321,10 @@ def main() -> None:
     for db in dbs:
         for think in thinks:
             for line in run(db, args.prospects, args.rounds, think):
+                print(line, flush=True)
+                lines.append(line)
+        if args.chaos:
+            for line in run(db, args.prospects, args.rounds, 0.3, chaos=args.chaos):
                 print(line, flush=True)
                 lines.append(line)
     workers = 2 * (os.cpu_count() or 1) + 1

@@ -6,19 +6,21 @@ app server shares it and a repeat download costs no render.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 from flask import current_app
 from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 
 from . import pdf
-from .database import WRITE
 from .extensions import db
 from .models import Intake, RenderedPdf, utcnow
 
 PAPERS = ("a4", "letter")
+log = logging.getLogger(__name__)
 
 
 class DatabaseCache:
@@ -30,7 +32,8 @@ class DatabaseCache:
         ).scalar_one_or_none()
 
     def put(self, key: str, data: bytes) -> None:
-        """Store in its own short write transaction; a concurrent twin is fine."""
+        """Store it in the caller's transaction (best effort: a twin or a busy database
+        only means the next download renders again). Callers commit."""
         dialect = db.engine.dialect.name
         table = RenderedPdf.__table__
         if dialect == "postgresql":
@@ -39,8 +42,12 @@ class DatabaseCache:
             statement = sqlite_insert(table).on_conflict_do_nothing()
         else:  # pragma: no cover - the two supported databases are above
             statement = insert(table)
-        with db.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-            conn.execute(statement, {"key": key, "pdf": data, "created_at": utcnow()})
+        row = {"key": key, "pdf": data, "created_at": utcnow()}
+        try:
+            with db.session.begin_nested():
+                db.session.execute(statement, row)
+        except OperationalError:
+            log.warning("PDF cache not written (database busy); it will render again")
 
 
 def document_date(intake: Intake) -> date:

@@ -7,13 +7,34 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Request, request
+from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 
 from . import database
 from .config import Config, instance_secret_key
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 PACKAGE = Path(__file__).resolve().parent
+
+
+class TextOnlyMultiDict(ImmutableMultiDict):
+    """Form and query values without NUL characters: no person types one, and
+    PostgreSQL refuses them in text, so they are dropped as the request is parsed."""
+
+    def __init__(self, mapping=None):
+        if mapping is not None:
+            mapping = [
+                (
+                    key.replace("\x00", ""),
+                    value.replace("\x00", "") if isinstance(value, str) else value,
+                )
+                for key, value in iter_multi_items(mapping)
+            ]
+        super().__init__(mapping)
+
+
+class OnboardingRequest(Request):
+    parameter_storage_class = TextOnlyMultiDict
 
 
 def project_dir(name: str) -> Path:
@@ -30,6 +51,7 @@ def create_app(config: Any = None) -> Flask:
         instance_path=os.environ.get("INSTANCE_PATH") or None,
         instance_relative_config=True,
     )
+    app.request_class = OnboardingRequest
     app.config.from_object(Config)
     if isinstance(config, dict):
         app.config.update(config)
@@ -51,6 +73,12 @@ def create_app(config: Any = None) -> Flask:
 
     get_questionnaire()
     get_playbooks(app.config.get("PLAYBOOKS_DIR"))
+
+    if app.config.get("PROXY_COUNT"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     register_extensions(app)
     register_blueprints(app)
@@ -79,16 +107,27 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per web module."""
-    from .web import auth, dashboard, intake, manager, pages
+    from . import webhooks
+    from .web import api, api_docs, auth, dashboard, intake, manager, pages, signing
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(manager.bp)
-    # The intake checks CSRF in its views, so an expired token shows the prospect's
-    # input back instead of an error page (nothing typed is ever thrown away).
+    app.register_blueprint(signing.bp)
+    # The prospect's pages check CSRF in their views, so an expired token shows what
+    # they typed back instead of an error page (nothing typed is ever thrown away).
     csrf.exempt(intake.bp)
+    csrf.exempt(signing.bp)
+    # The JSON API: bearer tokens only (never the session cookie), so no CSRF; the
+    # reference at /api/docs; the admins' token and webhook pages (CSRF as usual).
+    app.register_blueprint(api.bp)
+    app.register_blueprint(api_docs.bp)
+    app.register_blueprint(api_docs.admin)
+    csrf.exempt(api.bp)
+    # Webhook deliveries: RQ with REDIS_URL, else an in-process worker started lazily.
+    webhooks.init_app(app)
 
 
 def register_errors(app: Flask) -> None:

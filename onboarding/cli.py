@@ -345,3 +345,130 @@ def agreement_command(
         html = html_for(agreement, static_base=STATIC_DIR.as_uri() + "/", paper=paper)
         Path(html_file).write_text(html, encoding="utf-8")
         click.echo(f"Wrote {html_file} (preview; the stylesheet is read from {STATIC_DIR})")
+
+
+@main.command("verify")
+@click.argument("pdf_file", metavar="FILE.pdf", type=click.Path(exists=True, dir_okay=False))
+def verify_command(pdf_file: str) -> None:
+    """Check a PDF against the stored agreements (exit 1 when it matches none)."""
+    from .acceptance import verify
+
+    data = Path(pdf_file).read_bytes()
+    app = current_or_new_app()
+    with app.app_context():
+        result = verify(data)
+        if result is None:
+            click.echo(
+                f"NO MATCH: {pdf_file} is not an agreement we sent or that was accepted "
+                "(it may have been changed)."
+            )
+            sys.exit(1)
+        v = result.version
+        if result.kind == "accepted":
+            click.echo(
+                f"MATCH: accepted agreement {v.document_id} version {v.number} for "
+                f"{v.intake.company}, accepted by {v.accepted_name} <{v.accepted_email}> at "
+                f"{v.accepted_at:%Y-%m-%d %H:%M:%S} UTC"
+            )
+        else:
+            click.echo(
+                f"MATCH: agreement {v.document_id} version {v.number} for {v.intake.company} "
+                f"as sent on {v.sent_at:%Y-%m-%d} (not the accepted copy)"
+            )
+
+
+# --- the JSON API and webhooks ----------------------------------------------------------------
+
+
+@main.group("api-token")
+def api_token() -> None:
+    """API tokens: create (shown once), list, revoke."""
+
+
+@api_token.command("create")
+@click.argument("name")
+def api_token_create(name: str) -> None:
+    """Make a token named NAME (what uses it) and print it once."""
+    from .api_tokens import TokenError, create_token
+    from .extensions import db
+
+    app = current_or_new_app()
+    with app.app_context():
+        try:
+            row, token = create_token(name)
+        except TokenError as exc:
+            click.echo(f"{exc.field}: {exc}", err=True)
+            sys.exit(2)
+        db.session.commit()
+        click.echo(f"Created API token {row.id} ({row.name}). Shown once; keep it secret:")
+        click.echo(token)
+
+
+@api_token.command("list")
+def api_token_list() -> None:
+    """Every token: id, prefix, name, made, last used, state."""
+    from .api_tokens import list_tokens
+
+    def when(moment) -> str:
+        return f"{moment:%Y-%m-%d %H:%M}" if moment else "never"
+
+    app = current_or_new_app()
+    with app.app_context():
+        rows = list_tokens()
+        if not rows:
+            click.echo("No API tokens.")
+        for t in rows:
+            state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
+            click.echo(
+                f"{t.id:>4}  {t.prefix}…  {t.name}  (made {when(t.created_at)}, "
+                f"last used {when(t.last_used_at)}, {state})"
+            )
+
+
+@api_token.command("revoke")
+@click.argument("token_id", metavar="ID", type=int)
+def api_token_revoke(token_id: int) -> None:
+    """Revoke the token with this id (see `api-token list`)."""
+    from .api_tokens import revoke_token
+    from .extensions import db
+
+    app = current_or_new_app()
+    with app.app_context():
+        row = revoke_token(token_id)
+        if row is None:
+            click.echo(f"No API token {token_id}.", err=True)
+            sys.exit(2)
+        db.session.commit()
+        click.echo(f"Revoked API token {row.id} ({row.name}, {row.prefix}…).")
+
+
+@main.command("worker")
+def worker_command() -> None:
+    """Send webhook deliveries: the RQ worker with REDIS_URL, else the in-process loop."""
+    import logging
+
+    from .webhooks import run_worker
+
+    logging.basicConfig(level=logging.INFO)
+    app = current_or_new_app()
+    where = app.config.get("REDIS_URL") or "no REDIS_URL: in-process worker"
+    click.echo(f"Webhook worker running ({where.split('@')[-1]}); Ctrl+C stops it.")
+    run_worker(app)
+
+
+@main.command("purge-drafts")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Drafts not saved for this many days (default: DRAFT_RETENTION_DAYS, 90).",
+)
+def purge_drafts_command(days: int | None) -> None:
+    """Delete stale drafts and everything derived from them (a tombstone stays)."""
+    from .privacy import purge_drafts
+
+    app = current_or_new_app()
+    with app.app_context():
+        days = days or app.config["DRAFT_RETENTION_DAYS"]
+        count = purge_drafts(days)
+    click.echo(f"Deleted {count} draft(s) not saved for {days} days.")

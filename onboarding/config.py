@@ -40,6 +40,18 @@ class Config:
     # scrypt with N = 2^17 (OWASP ASVS 5.0: werkzeug's default N = 2^15 is below it).
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt:131072:8:1")
     PER_PAGE = int(os.environ.get("PER_PAGE", 25))
+    DRAFT_RETENTION_DAYS = int(os.environ.get("DRAFT_RETENTION_DAYS", 90))
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", 0))
+    # The JSON API and webhooks (README "API and webhooks").
+    API_PUBLIC = _bool("API_PUBLIC", False)
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300 per minute")
+    REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
+    WEBHOOK_ALLOW_PRIVATE = _bool("WEBHOOK_ALLOW_PRIVATE", False)
+    WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", 10))
+    WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", 6))
+    WEBHOOK_BACKOFF = float(os.environ.get("WEBHOOK_BACKOFF", 60))
+    WEBHOOK_SWEEP_SECONDS = float(os.environ.get("WEBHOOK_SWEEP_SECONDS", 60))
 
 
 class TestConfig(Config):

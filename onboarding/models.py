@@ -153,6 +153,22 @@ class Intake(db.Model):
         Index("ix_intakes_company", "company"),
         Index("ix_intakes_contact_name", "contact_name"),
         Index("ix_intakes_updated_at", "updated_at"),
+        # The prospects list reads only this index for its filters, counts and sorts
+        # (every row also carries ~2 KB of answers); see migration 0003.
+        Index(
+            "ix_intakes_listing",
+            "band",
+            "status",
+            "owner_id",
+            "submitted_at",
+            "score",
+            "top_risk",
+            "contact_name",
+            "company",
+            "contact_email",
+            "id",
+        ),  # fmt: skip
+        Index("ix_intakes_submitted_order", "submitted_at", "id", "status"),
     )
 
     @property
@@ -245,3 +261,134 @@ class RenderedPdf(db.Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- the JSON API and webhooks ------------------------------------------------------------
+
+
+class ApiToken(db.Model):
+    """A bearer token of the JSON API. Only its SHA-256 is kept; the prefix is for display."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class WebhookEndpoint(db.Model):
+    """A URL that receives signed events; the secret signs them (shown to the admin once)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str | None] = mapped_column(String(200))
+    events: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    secret: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class WebhookDelivery(db.Model):
+    """One event sent (or to send) to one endpoint, with the outcome of every attempt.
+
+    ``payload`` is the exact JSON body: retries and re-sends sign and send the same
+    bytes (with a new timestamp). ``locked_until`` is a worker's lease while it sends.
+    """
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True
+    )
+    intake_id: Mapped[int | None] = mapped_column(
+        ForeignKey("intakes.id", ondelete="SET NULL"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(40))
+    event_id: Mapped[str] = mapped_column(String(40), index=True)
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    endpoint: Mapped[WebhookEndpoint] = relationship()
+    intake: Mapped[Intake | None] = relationship()
+
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+
+class AgreementVersion(db.Model):
+    """An agreement as sent to the prospect, frozen: what they read is what they accept.
+
+    Once accepted a version never changes; a later edit is a new version, and every
+    version's PDF stays downloadable.
+    """
+
+    __tablename__ = "agreement_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intakes.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    status: Mapped[str] = mapped_column(String(20), default="sent")
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    assessment: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    playbook_version: Mapped[str] = mapped_column(String(64))
+    paper: Mapped[str] = mapped_column(String(10))
+    document_id: Mapped[str] = mapped_column(String(40))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    pdf_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    accepted_name: Mapped[str | None] = mapped_column(String(120))
+    accepted_email: Mapped[str | None] = mapped_column(String(254))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_ip: Mapped[str | None] = mapped_column(String(64))
+    accepted_user_agent: Mapped[str | None] = mapped_column(String(500))
+    final_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    final_pdf_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+
+    intake: Mapped[Intake] = relationship()
+    sent_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("intake_id", "number"),)
+
+
+class AgreementMessage(db.Model):
+    """The thread between prospect and manager about an agreement (change requests)."""
+
+    __tablename__ = "agreement_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intakes.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("agreement_versions.id"))
+    author: Mapped[str] = mapped_column(String(10))  # "prospect" | "manager"
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    version: Mapped[AgreementVersion | None] = relationship()
+    user: Mapped[User | None] = relationship()

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from . import webhooks
 from .domain.assessment import evaluate
 from .domain.playbooks import get_playbooks
 from .domain.questionnaire import FieldError, get_questionnaire
@@ -77,6 +78,7 @@ def submit_intake(intake: Intake) -> tuple[Assessment | None, list[FieldError]]:
     intake.status = "new"
     intake.submitted_at = utcnow()
     apply_assessment(intake, result)
+    webhooks.emit("intake.submitted", intake)  # recorded now, sent after the commit
     return assessment, []
 
 

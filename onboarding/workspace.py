@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from . import webhooks
 from .domain.assessment import evaluate
 from .domain.playbooks import get_playbooks
 from .domain.questionnaire import get_questionnaire
@@ -63,6 +64,7 @@ def change_status(intake: Intake, target: str, user: User) -> None:
         raise WorkspaceError("status", str(exc)) from None
     audit(intake, user, "status", intake.status, target)
     intake.status = target
+    webhooks.emit("intake.status_changed", intake)  # recorded now, sent after the commit
 
 
 def set_override(

@@ -14,14 +14,18 @@ STATUS_LABELS = {
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": (),
-    "new": ("in_review", "declined", "walked_away"),
+    "new": ("in_review", "agreement_sent", "declined", "walked_away"),
     "in_review": ("agreement_sent", "declined", "walked_away"),
     "agreement_sent": ("accepted", "in_review", "declined", "walked_away"),
     "accepted": (),
     "declined": ("in_review",),
     "walked_away": ("in_review",),
 }
-"""status -> the statuses a manager may move it to."""
+"""status -> the statuses an intake may move to."""
+
+SET_BY_ACTION = ("agreement_sent", "accepted")
+"""Statuses reached by sending an agreement or by the prospect accepting it, never by
+picking them from a list: the agreement must exist and the acceptance be recorded."""
 
 RECOMMENDATIONS = {
     "proceed": "Proceed",

@@ -66,6 +66,11 @@ def safe_next(target: str | None) -> str:
     return url_for("dashboard.index")
 
 
+def now() -> int:
+    """Seconds since the epoch (one place, so tests can move the clock)."""
+    return int(time.time())
+
+
 def _failed(response) -> bool:
     return response.status_code != 302
 
@@ -86,7 +91,7 @@ def login():
             if user is not None:
                 session.clear()  # a fresh session at login (no fixation)
                 login_user(user)
-                session["login_at"] = session["seen"] = int(time.time())
+                session["login_at"] = session["seen"] = now()
                 db.session.commit()
                 return redirect(safe_next(request.args.get("next")))
             log.warning("failed login for %r from %s", form.email.data, request.remote_addr)
@@ -113,13 +118,13 @@ def enforce_session_limits():
     """End a staff session idle for SESSION_IDLE_MINUTES or older than SESSION_MAX_HOURS."""
     if not current_user.is_authenticated:
         return None
-    now = int(time.time())
+    moment = now()
     config = current_app.config
     login_at, seen = session.get("login_at"), session.get("seen")
     expired = (
         login_at is None
-        or now - login_at > config["SESSION_MAX_HOURS"] * 3600
-        or (seen is not None and now - seen > config["SESSION_IDLE_MINUTES"] * 60)
+        or moment - login_at > config["SESSION_MAX_HOURS"] * 3600
+        or (seen is not None and moment - seen > config["SESSION_IDLE_MINUTES"] * 60)
     )
     if expired:
         logout_user()
@@ -128,6 +133,6 @@ def enforce_session_limits():
         if request.method == "GET":
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return redirect(url_for("auth.login"))
-    if seen is None or now - seen >= 60:  # refresh at most once a minute
-        session["seen"] = now
+    if seen is None or moment - seen >= 60:  # refresh at most once a minute
+        session["seen"] = moment
     return None

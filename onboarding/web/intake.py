@@ -6,6 +6,7 @@ it (404 for an unknown token) and reaches nothing else.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -47,6 +48,12 @@ def csrf_ok(form: FlaskForm) -> bool:
     except ValidationError:
         return False
     return True
+
+
+@functools.cache
+def step_form(section_id: str):
+    """The step form class of a section (built once per process)."""
+    return step_form_class(get_questionnaire().section(section_id))
 
 
 def step_index(section_id: str) -> int:
@@ -105,6 +112,12 @@ def render_step(intake: Intake, section: Section, form, errors: list[FieldError]
     by_field: dict[str, str] = {}
     for e in errors:
         by_field.setdefault(e.question, e.message)
+    items = visible_questions(section, intake.answers or {})
+    for item in items:  # aria-describedby: the hint and the error, when there are any
+        q = item["q"]
+        ids = [f"{q.id}-hint"] if q.help or item["live"] else []
+        ids += [f"{q.id}-error"] if q.id in by_field else []
+        item["describedby"] = " ".join(ids)
     return render_template(
         "intake/step.html",
         intake=intake,
@@ -112,7 +125,7 @@ def render_step(intake: Intake, section: Section, form, errors: list[FieldError]
         sections=questionnaire.sections,
         index=index,
         form=form,
-        items=visible_questions(section, intake.answers or {}),
+        items=items,
         errors=by_field,
         notice=notice,
         from_review=request.values.get("from") == "review",
@@ -148,7 +161,7 @@ def step(token: str, section_id: str):
     index = step_index(section_id)
     sections = get_questionnaire().sections
     section = sections[index]
-    form_class = step_form_class(section)
+    form_class = step_form(section.id)
     if request.method == "GET":
         form = form_class(formdata=None)
         fill_form(section, form, intake.answers or {})

@@ -19,12 +19,14 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import agreements, workspace
+from .. import acceptance, agreements, privacy, workspace
 from ..accounts import AccountError, create_user, set_password
+from ..database import begin_write
 from ..domain.playbooks import DUE, SECTIONS
 from ..domain.questionnaire import get_questionnaire
 from ..domain.workflow import (
     RECOMMENDATIONS,
+    SET_BY_ACTION,
     STATUS_LABELS,
     TRANSITIONS,
     assessment_changes,
@@ -118,7 +120,10 @@ def intake(public_id: str):
         notes=notes,
         managers=managers,
         changes=changes,
-        transitions=TRANSITIONS.get(intake.status, ()),
+        transitions=[s for s in TRANSITIONS.get(intake.status, ()) if s not in SET_BY_ACTION],
+        versions=acceptance.versions_of(intake),
+        thread=acceptance.messages_of(intake),
+        can_send="agreement_sent" in TRANSITIONS.get(intake.status, ()),
         recommendations=RECOMMENDATIONS,
         due=DUE,
         sections=SECTIONS,
@@ -146,6 +151,10 @@ def status(public_id: str):
     checked_post()
     target = request.form.get("status", "")
     try:
+        if target in SET_BY_ACTION:
+            raise workspace.WorkspaceError(
+                "status", "Send the agreement (or let the prospect accept it) to reach that status"
+            )
         workspace.change_status(intake, target, current_user)
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc, "#status")
@@ -237,10 +246,12 @@ def agreement_preview(public_id: str):
 @bp.get("/intakes/<public_id>/agreement.pdf")
 def agreement_pdf(public_id: str):
     """Download the agreement PDF (A4 or US Letter), named after the company and date."""
+    begin_write(db.session())  # a first download stores the rendered PDF in the cache
     intake = load(public_id)
     if intake.assessment is None:
         abort(404)
     rendered = agreements.agreement_pdf(intake, request.args.get("paper", "a4"))
+    db.session.commit()
     response = Response(rendered.pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = content_disposition(rendered.filename)
     response.headers["Cache-Control"] = "private, no-store"
@@ -253,6 +264,90 @@ def content_disposition(filename: str) -> str:
 
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+@bp.post("/intakes/<public_id>/agreement/send")
+def send_agreement(public_id: str):
+    """Freeze the agreement as a version and give the prospect's link."""
+    intake = load(public_id)
+    checked_post()
+    try:
+        version = acceptance.send_agreement(intake, current_user, request.form.get("paper", "a4"))
+    except workspace.WorkspaceError as exc:
+        return _refused(intake, exc, "#agreement")
+    db.session.commit()
+    link = url_for("signing.view", token=version.token, _external=True)
+    flash(f"Agreement version {version.number} is ready. Send this private link: {link}")
+    return redirect(url_for(".intake", public_id=public_id) + "#agreement")
+
+
+@bp.post("/intakes/<public_id>/agreement/reply")
+def agreement_reply(public_id: str):
+    intake = load(public_id)
+    checked_post()
+    try:
+        acceptance.add_manager_message(intake, current_user, request.form.get("reply", ""))
+    except workspace.WorkspaceError as exc:
+        return _refused(intake, exc, "#agreement")
+    return _done(intake, "Reply added to the thread.", "#agreement")
+
+
+@bp.get("/intakes/<public_id>/versions/<int:number>.pdf")
+def version_pdf(public_id: str, number: int):
+    """A sent version's PDF, or with ?final=1 the accepted PDF with its certificate."""
+    intake = load(public_id)
+    version = next((v for v in acceptance.versions_of(intake) if v.number == number), None)
+    if version is None:
+        abort(404)
+    data, name = version.pdf, version.filename
+    if request.args.get("final") == "1":
+        if version.final_pdf is None:
+            abort(404)
+        data, name = version.final_pdf, name.replace(".pdf", " - accepted.pdf")
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = content_disposition(name)
+    return response
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+def verify():
+    """Upload a PDF to check it is an agreement we sent or the one a client accepted."""
+    result = error = None
+    if request.method == "POST":
+        checked_post()
+        upload = request.files.get("pdf")
+        if upload is None or not upload.filename:
+            error = "Choose the PDF file to check"
+        else:
+            result = acceptance.verify(upload.read())
+            if result is None:
+                error = (
+                    "This file does not match any agreement we sent or that was accepted: "
+                    "it may have been changed."
+                )
+    return render_template(
+        "manager/verify.html",
+        result=result,
+        error=error,
+        form=PostForm(),
+        checked=request.method == "POST",
+    ), (422 if error else 200)
+
+
+@bp.post("/intakes/<public_id>/delete")
+@admin_required
+def delete_intake(public_id: str):
+    """Admins: delete an intake and all its data, after typing the company to confirm."""
+    intake = load(public_id)
+    checked_post()
+    expected = (intake.company or intake.public_id).strip().lower()
+    if request.form.get("confirm", "").strip().lower() != expected:
+        flash("Type the company name exactly to confirm the deletion.", "error")
+        return redirect(url_for(".intake", public_id=public_id) + "#delete")
+    privacy.delete_intake(intake, current_user, current_app.config["AGENCY_NAME"])
+    db.session.commit()
+    flash("The intake and everything derived from it are deleted.")
+    return redirect(url_for("dashboard.index"))
 
 
 # --- invites -------------------------------------------------------------------------

@@ -1,9 +1,14 @@
-"""The agreement PDF: text, pages, metadata, tags, fetching, determinism, paper, cache."""
+"""The agreement PDF: text, pages, metadata, tags, fetching, determinism, paper, cache,
+and the render worker's time and memory caps."""
 
 import datetime as dt
 import io
 import json
 import os
+import re
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -18,9 +23,14 @@ from onboarding.pdf import (
     MemoryCache,
     NoCache,
     PdfRenderer,
+    RenderError,
+    RenderFailed,
+    RenderTimeout,
+    WorkerRenderer,
     cache_key,
     fetcher,
     get_renderer,
+    html_for,
     render_agreement,
     render_pdf,
 )
@@ -306,3 +316,222 @@ def test_cli_invalid_answers_exit_2_with_the_same_errors_as_assess(tmp_path):
     assert "control_level:" in result.output and "colour:" in result.output
     assert result.output == assessed.output
     assert not out.exists()
+
+
+# --- the render worker: time and memory caps ---------------------------------------------
+
+SLOW = raw_html("".join(f"<p>Paragraph {i}. " + "word " * 40 + "</p>" for i in range(3000)))
+"""About 290 pages: several seconds of rendering."""
+
+HUGE = raw_html("<!--" + "x" * 30_000_000 + "-->")
+"""30 MB of comment: a few hundred MB for the parser, nothing on the page."""
+
+
+@pytest.fixture
+def workers():
+    """Make WorkerRenderers; every one is closed after the test."""
+    made = []
+
+    def make(**options):
+        renderer = WorkerRenderer(**options)
+        made.append(renderer)
+        return renderer
+
+    yield make
+    for renderer in made:
+        renderer.close()
+
+
+def gone(pid):
+    """True when no process has this id (the worker was reaped, not left a zombie)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def address_space_mib(pid):
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^VmSize:\s+(\d+) kB", status, re.M).group(1)) / 1024
+
+
+def test_the_app_renderer_is_a_reused_worker_process():
+    renderer = get_renderer()
+    assert isinstance(renderer, WorkerRenderer) and renderer is get_renderer()
+    first = renderer.render(raw_html("<p>one</p>"))
+    pid, starts, renders = renderer.pid, renderer.starts, renderer.renders
+    second = renderer.render(raw_html("<p>two</p>"))
+    assert pid is not None and pid != os.getpid()
+    assert renderer.pid == pid and renderer.starts == starts  # the same worker
+    assert renderer.renders == renders + 1
+    assert first.pages == second.pages == 1 and first.pdf.startswith(b"%PDF-")
+
+
+def test_the_worker_gives_the_same_bytes_as_an_in_process_renderer():
+    answers = load("burned-marketer")
+    agreement = compose(answers, assess(answers), date=DAY)
+    html = html_for(agreement, static_base=None, trace="appendix")
+    identifier = agreement.sha256[:32].encode()
+    through_worker = get_renderer().render(html, identifier=identifier)
+    in_process = PdfRenderer().render(html, identifier=identifier)
+    assert through_worker == in_process  # pdf, pages, served and refused
+    assert render_pdf(agreement, cache=NoCache()).pdf == in_process.pdf
+
+
+def test_a_render_over_the_time_cap_is_stopped_and_the_next_gets_a_fresh_worker(workers):
+    renderer = workers(timeout=0.05)
+    assert renderer.setup_fetches  # the worker is up; its start-up is not timed
+    pid, folder = renderer.pid, renderer._tmp
+    start = time.monotonic()
+    with pytest.raises(RenderTimeout, match="longer than 0.05 s"):
+        renderer.render(SLOW)
+    assert time.monotonic() - start < 2  # not the seconds the render would take
+    assert renderer.pid is None and gone(pid) and not Path(folder).exists()
+    assert renderer.renders == 0
+    renderer.timeout = 60
+    result = renderer.render(raw_html("<p>after</p>"))
+    assert result.pages == 1 and renderer.pid not in (None, pid) and renderer.starts == 2
+
+
+def test_a_render_over_the_memory_cap_fails_cleanly(workers):
+    probe = workers(memory_mb=0)
+    if not Path(f"/proc/{os.getpid()}/status").exists():
+        pytest.skip("needs /proc")
+    probe.setup_fetches  # noqa: B018 - starts the worker
+    started = address_space_mib(probe.pid)  # a worker's address space after its set-up
+    probe.close()
+    tight = workers(memory_mb=started + 64)
+    with pytest.raises(RenderFailed, match="out of memory") as raised:
+        tight.render(HUGE)
+    assert raised.value.reason == "memory" and tight.pid is None  # that worker has gone
+    # This process is unharmed, and with the normal cap the same document renders.
+    result = get_renderer().render(HUGE)
+    assert result.pages == 1 and get_renderer().memory_mb == 1024
+
+
+def test_a_memory_cap_too_small_to_start_fails_cleanly_and_can_be_raised(workers):
+    renderer = workers(memory_mb=40)  # less than WeasyPrint's libraries need to load
+    with pytest.raises(RenderFailed, match="could not start|while starting") as raised:
+        renderer.render(raw_html("<p>x</p>"))
+    assert raised.value.reason in ("start", "memory") and renderer.pid is None
+    renderer.memory_mb = 1024
+    assert renderer.render(raw_html("<p>x</p>")).pages == 1 and renderer.starts == 2
+
+
+def test_a_worker_killed_during_a_render_fails_that_render_only(workers):
+    renderer = workers()
+    renderer.setup_fetches  # noqa: B018 - starts the worker
+    pid = renderer.pid
+    killer = threading.Timer(0.3, os.kill, (pid, signal.SIGKILL))
+    killer.start()
+    try:
+        with pytest.raises(RenderFailed, match="SIGKILL") as raised:
+            renderer.render(SLOW)
+    finally:
+        killer.join()
+    assert raised.value.reason == "died" and gone(pid)
+    assert renderer.render(raw_html("<p>after</p>")).pages == 1 and renderer.pid != pid
+
+
+def test_a_worker_that_died_between_renders_is_replaced_quietly(workers):
+    renderer = workers()
+    renderer.render(raw_html("<p>before</p>"))
+    pid = renderer.pid
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    assert renderer.render(raw_html("<p>after</p>")).pages == 1
+    assert renderer.pid != pid and renderer.starts == 2 and renderer.renders == 2
+
+
+def test_an_error_in_a_render_is_reported_and_the_worker_carries_on(workers):
+    renderer = workers()
+    renderer.render(raw_html("<p>before</p>"))
+    pid = renderer.pid
+    with pytest.raises(RenderFailed, match="TypeError") as raised:
+        renderer.render(None)  # WeasyPrint: no source
+    assert raised.value.reason == "error" and "Traceback" in raised.value.detail
+    assert renderer.render(raw_html("<p>after</p>")).pages == 1 and renderer.pid == pid
+
+
+def test_render_errors_are_runtime_errors():
+    assert issubclass(RenderTimeout, RenderError) and issubclass(RenderFailed, RenderError)
+    assert issubclass(RenderError, RuntimeError)
+
+
+def test_renders_from_several_threads_share_the_worker(workers):
+    renderer = workers()
+    html = raw_html("<p>" + "word " * 400 + "</p>")
+    results, errors = [], []
+
+    def render():
+        try:
+            results.append(renderer.render(html, identifier=b"0" * 32).pdf)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=render) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(results) == 4 and len(set(results)) == 1
+    assert renderer.starts == 1 and renderer.renders == 4
+
+
+def test_caps_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("PDF_RENDER_TIMEOUT", "7.5")
+    monkeypatch.setenv("PDF_RENDER_MEMORY_MB", "512")
+    renderer = WorkerRenderer()  # starts no worker
+    assert (renderer.timeout, renderer.memory_mb, renderer.pid) == (7.5, 512, None)
+    monkeypatch.delenv("PDF_RENDER_TIMEOUT")
+    monkeypatch.delenv("PDF_RENDER_MEMORY_MB")
+    assert (WorkerRenderer().timeout, WorkerRenderer().memory_mb) == (20.0, 1024)
+    for name, value in [
+        ("PDF_RENDER_TIMEOUT", "soon"),
+        ("PDF_RENDER_TIMEOUT", "0"),
+        ("PDF_RENDER_TIMEOUT", "nan"),
+        ("PDF_RENDER_MEMORY_MB", "-1"),
+    ]:
+        monkeypatch.setenv(name, value)
+        with pytest.raises(ValueError, match=name):
+            WorkerRenderer()
+        monkeypatch.delenv(name)
+
+
+def test_close_stops_the_worker_and_removes_its_folder(workers):
+    renderer = workers()
+    renderer.render(raw_html("<p>x</p>"))
+    pid, folder = renderer.pid, renderer._tmp
+    assert Path(folder).is_dir()
+    renderer.close()
+    assert renderer.pid is None and gone(pid) and not Path(folder).exists()
+    renderer.close()  # again: nothing to do
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_starts_its_own_worker():
+    """As a gunicorn worker forked from a master that had rendered would."""
+    renderer = get_renderer()
+    renderer.render(raw_html("<p>parent</p>"))
+    parent_worker = renderer.pid
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        code = 1
+        try:
+            mine = get_renderer()
+            ok = mine.render(raw_html("<p>child</p>")).pages == 1
+            os.write(write, f"{ok} {mine.pid}".encode())
+            mine.close()
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        ok, child_worker = answer.read().split()
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0 and ok == "True"
+    assert int(child_worker) not in (parent_worker, child)
+    assert renderer.pid == parent_worker  # the parent's worker was left alone
+    assert renderer.render(raw_html("<p>parent again</p>")).pages == 1

@@ -1,0 +1,74 @@
+"""With REDIS_URL, deliveries are RQ jobs (what `onboarding worker` runs); skipped when no
+Redis answers on 127.0.0.1:6379."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from onboarding import webhooks
+from onboarding.extensions import db
+from onboarding.models import WebhookDelivery
+from onboarding.webhook_verify import verify
+
+from .conftest import example
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def rq_app(api):
+    redis = pytest.importorskip("redis")
+    connection = redis.Redis.from_url(REDIS_URL)
+    try:
+        connection.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    connection.flushdb()
+    thread = api.extensions.pop("webhooks", None)
+    if thread is not None:
+        thread.stop()
+    api.config.update(REDIS_URL=REDIS_URL, WEBHOOK_ALLOW_PRIVATE=True)
+    yield api
+    api.extensions["webhooks"] = thread or webhooks.ThreadDispatcher(api)
+    connection.flushdb()
+
+
+def test_deliveries_are_rq_jobs_and_retries_are_scheduled(rq_app, client, auth, receiver):
+    from rq import SimpleWorker
+    from rq.registry import ScheduledJobRegistry
+
+    dispatcher = webhooks.dispatcher(rq_app)
+    assert isinstance(dispatcher, webhooks.RqDispatcher)
+    receiver.codes = [500]
+    with rq_app.app_context():
+        _, secret = webhooks.create_endpoint(
+            receiver.url, ["intake.submitted"], None, None, allow_private=True
+        )
+        db.session.commit()
+    assert (
+        client.post("/api/v1/intakes", json={"answers": example()}, headers=auth).status_code == 201
+    )
+    queue = dispatcher.queue()
+    assert queue.count == 1 and receiver.requests == []  # queued, not sent by the request
+    with rq_app.app_context():
+        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+        delivery = db.session.execute(select(WebhookDelivery)).scalar_one()
+        assert delivery.status == "pending" and delivery.attempts == 1
+        assert delivery.last_status_code == 500
+    assert len(receiver.requests) == 1
+    assert ScheduledJobRegistry(queue=queue).count == 1  # the retry, at next_attempt_at
+    # What the scheduler does when the retry is due: the job runs again.
+    with rq_app.app_context():
+        db.session.execute(
+            WebhookDelivery.__table__.update().values(next_attempt_at=webhooks.utcnow())
+        )
+        db.session.commit()
+        assert webhooks.rq_deliver(delivery.id) == "done"
+        db.session.expire_all()
+        assert db.session.get(WebhookDelivery, delivery.id).status == "delivered"
+    verify(
+        secret,
+        receiver.requests[1]["body"],
+        receiver.requests[1]["headers"]["Onboarding-Signature"],
+    )

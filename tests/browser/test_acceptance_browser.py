@@ -1,0 +1,64 @@
+"""A prospect opens their agreement link, reads it and accepts it in under a minute."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from onboarding.acceptance import send_agreement
+from onboarding.accounts import create_user
+from onboarding.extensions import db
+from onboarding.models import AgreementVersion
+from onboarding.services import create_intake, submit_intake
+from tests.browser.test_intake_browser import no_serious_violations, screenshots
+from tests.web.helpers import example
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_prospect_reads_and_accepts_their_agreement(browser, live_server, app, tmp_path):
+    with app.app_context():
+        manager, _ = create_user("sam@agency.example", "manager", "a long pass phrase 42")
+        intake = create_intake(example("calm-founder"))
+        db.session.flush()
+        submit_intake(intake)
+        version = send_agreement(intake, manager)
+        db.session.commit()
+        token = version.token
+
+    started = time.monotonic()
+    context = browser.new_context(viewport={"width": 390, "height": 844}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{live_server}/agreement/{token}")
+    assert "Lumen Bakery" in page.inner_text("main")
+    assert page.locator("svg").first.is_visible()  # the roadmap
+    no_serious_violations(page)
+    screenshots(page, tmp_path, "agreement")
+
+    page.get_by_role("button", name="Accept the agreement").click()
+    page.wait_for_load_state()
+    assert "Type your full name" in page.inner_text(".signing-errors")
+    page.get_by_label("Type your full name").fill("Priya Raman")
+    page.get_by_label("I have read this agreement").check()
+    page.get_by_role("button", name="Accept the agreement").click()
+    page.wait_for_load_state()
+    assert "accepted by Priya Raman" in page.inner_text(".signing-banner")
+    no_serious_violations(page)
+    screenshots(page, tmp_path, "accepted")
+    with page.expect_download() as info:
+        page.locator(".signing-banner a").first.click()
+    with open(info.value.path(), "rb") as file:
+        theirs = file.read()
+    elapsed = time.monotonic() - started
+    context.close()
+
+    assert elapsed < 60
+    last_page = PdfReader(io.BytesIO(theirs)).pages[-1].extract_text()
+    assert "Certificate of acceptance" in last_page and "Priya Raman" in last_page
+    with app.app_context():
+        stored = db.session.execute(select(AgreementVersion)).scalar_one()
+        assert stored.final_pdf == theirs  # both sides hold the same verifiable PDF

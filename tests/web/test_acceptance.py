@@ -1,0 +1,189 @@
+"""The prospect's acceptance of the agreement, with a record anyone can check."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from onboarding.extensions import db
+from onboarding.models import AgreementMessage, AgreementVersion, AuditEvent, Intake
+from tests.conftest import csrf_of
+from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
+
+
+def send(client, public_id):
+    url = f"/workspace/intakes/{public_id}"
+    response = post(client, url + "/agreement/send", {"paper": "a4"}, url)
+    assert response.status_code == 302
+    page = client.get(url)
+    assert "Agreement version" in page.text
+    return (
+        page.text.split("Send this private link: ", 1)[1]
+        .split("<", 1)[0]
+        .split("/agreement/", 1)[1]
+    )
+
+
+@pytest.fixture
+def sent(app, client, staff, submitted):  # noqa: F811
+    login(client, staff["manager"])
+    token = send(client, submitted)
+    return {"token": token, "public_id": submitted}
+
+
+def answer(app, path, data):
+    prospect = app.test_client()
+    page = prospect.get("/start")  # any page gives the session's CSRF token
+    return prospect, prospect.post(path, data={**data, "csrf_token": csrf_of(page.text)})
+
+
+def test_send_view_request_changes_resend_accept(app, client, sent):
+    token = sent["token"]
+    prospect = app.test_client()
+    page = prospect.get(f"/agreement/{token}")
+    assert page.status_code == 200
+    assert "Harbour Freight Logistics" in page.text and "<svg" in page.text  # with the roadmap
+    assert "Accept the agreement" in page.text
+    pdf = prospect.get(f"/agreement/{token}/pdf")
+    assert pdf.mimetype == "application/pdf"
+
+    _, changed = answer(
+        app, f"/agreement/{token}/changes", {"comment": "Fortnightly updates, please"}
+    )
+    assert changed.status_code == 302
+    with app.app_context():
+        intake = db.session.execute(select(Intake)).scalar_one()
+        assert intake.status == "in_review"
+        assert (
+            db.session.execute(select(AgreementMessage)).scalar_one().text.startswith("Fortnightly")
+        )
+    assert "asked for changes" in prospect.get(f"/agreement/{token}").text
+    manager_page = client.get(f"/workspace/intakes/{sent['public_id']}")
+    assert "Fortnightly updates, please" in manager_page.text
+
+    second = send(client, sent["public_id"])
+    assert second != token
+    _, old = answer(app, f"/agreement/{token}/accept", {"name": "Daniel Okafor", "consent": "yes"})
+    assert old.status_code == 422 and "newer version" in old.text
+
+    _, accepted = answer(
+        app, f"/agreement/{second}/accept", {"name": "  Daniel   Okafor ", "consent": "yes"}
+    )
+    assert accepted.status_code == 302
+    done = prospect.get(f"/agreement/{second}")
+    assert "accepted by Daniel Okafor" in done.text
+
+    with app.app_context():
+        version = db.session.execute(
+            select(AgreementVersion).where(AgreementVersion.token == second)
+        ).scalar_one()
+        assert (
+            version.status == "accepted"
+            and version.accepted_email == "d.okafor@harbourfreight.example"
+        )
+        assert version.accepted_ip == "127.0.0.1" and version.accepted_at is not None
+        seen = version.pdf_sha256
+        intake = db.session.execute(select(Intake)).scalar_one()
+        assert intake.status == "accepted"
+        kinds = [
+            e.to_value
+            for e in db.session.execute(select(AuditEvent)).scalars()
+            if e.kind == "status"
+        ]
+        assert kinds == ["agreement_sent", "in_review", "agreement_sent", "accepted"]
+
+    final = prospect.get(f"/agreement/{second}/pdf").data
+    reader = PdfReader(io.BytesIO(final))
+    last = reader.pages[-1].extract_text()
+    assert "Certificate of acceptance" in last and "Daniel Okafor" in last
+    assert seen in last.replace("\n", "")
+    # The manager holds the same bytes.
+    mine = client.get(f"/workspace/intakes/{sent['public_id']}/versions/2.pdf?final=1").data
+    assert mine == final
+
+
+def test_acceptance_needs_the_typed_name_and_consent(app, sent):
+    _, response = answer(app, f"/agreement/{sent['token']}/accept", {"name": "", "consent": ""})
+    assert response.status_code == 422
+    assert "Type your full name" in response.text and "Tick the box" in response.text
+    _, kept = answer(app, f"/agreement/{sent['token']}/accept", {"name": "Daniel Okafor"})
+    assert 'value="Daniel Okafor"' in kept.text  # what was typed stays
+
+
+def test_a_second_acceptance_is_refused_and_the_record_never_changes(app, sent):
+    token = sent["token"]
+    _, first = answer(
+        app, f"/agreement/{token}/accept", {"name": "Daniel Okafor", "consent": "yes"}
+    )
+    assert first.status_code == 302
+    with app.app_context():
+        before = db.session.execute(select(AgreementVersion)).scalar_one()
+        record = (before.accepted_name, before.accepted_at, before.final_pdf_sha256)
+    _, second = answer(
+        app, f"/agreement/{token}/accept", {"name": "Someone Else", "consent": "yes"}
+    )
+    assert second.status_code == 422 and "already been accepted" in second.text
+    _, changes = answer(app, f"/agreement/{token}/changes", {"comment": "late change"})
+    assert changes.status_code == 422
+    with app.app_context():
+        after = db.session.execute(select(AgreementVersion)).scalar_one()
+        assert (after.accepted_name, after.accepted_at, after.final_pdf_sha256) == record
+
+
+def test_an_expired_form_keeps_the_typed_name(app, sent):
+    prospect = app.test_client()
+    response = prospect.post(
+        f"/agreement/{sent['token']}/accept", data={"name": "Daniel Okafor", "consent": "yes"}
+    )
+    assert response.status_code == 422
+    assert "press the button again" in response.text and 'value="Daniel Okafor"' in response.text
+
+
+def test_links_open_only_their_own_agreement(app, client, sent):
+    assert app.test_client().get("/agreement/not-a-token").status_code == 404
+    assert app.test_client().get(f"/agreement/{sent['token']}x").status_code == 404
+
+
+def test_verify_accepts_the_final_pdf_and_rejects_a_modified_copy(app, client, sent):
+    token = sent["token"]
+    answer(app, f"/agreement/{token}/accept", {"name": "Daniel Okafor", "consent": "yes"})
+    final = app.test_client().get(f"/agreement/{token}/pdf").data
+    page = client.get("/workspace/verify")
+    ok = client.post(
+        "/workspace/verify",
+        data={"csrf_token": csrf_of(page.text), "pdf": (io.BytesIO(final), "a.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert ok.status_code == 200 and "Genuine accepted agreement" in ok.text
+    middle = len(final) // 2
+    tampered = final[:middle] + bytes([final[middle] ^ 1]) + final[middle + 1 :]
+    bad = client.post(
+        "/workspace/verify",
+        data={"csrf_token": csrf_of(page.text), "pdf": (io.BytesIO(tampered), "b.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 422 and "does not match" in bad.text
+
+
+def test_verify_command(app, client, sent, tmp_path):
+    from onboarding.cli import main
+
+    token = sent["token"]
+    answer(app, f"/agreement/{token}/accept", {"name": "Daniel Okafor", "consent": "yes"})
+    final = app.test_client().get(f"/agreement/{token}/pdf").data
+    good, bad = tmp_path / "good.pdf", tmp_path / "bad.pdf"
+    good.write_bytes(final)
+    bad.write_bytes(final + b"\n%tampered")
+    runner = app.test_cli_runner()
+    with app.app_context():
+        ok = runner.invoke(main, ["verify", str(good)])
+        nok = runner.invoke(main, ["verify", str(bad)])
+    assert (
+        ok.exit_code == 0
+        and "MATCH: accepted agreement" in ok.output
+        and "Daniel Okafor" in ok.output
+    )
+    assert nok.exit_code == 1 and "NO MATCH" in nok.output

@@ -1,0 +1,72 @@
+"""Forgetting a prospect: delete an intake with all its data; purge stale drafts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from onboarding.extensions import db
+from onboarding.models import (
+    Assessment,
+    AuditEvent,
+    Intake,
+    Note,
+    RenderedPdf,
+    utcnow,
+)
+from onboarding.services import create_intake
+from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
+
+
+def count(model):
+    return db.session.execute(select(func.count()).select_from(model)).scalar()
+
+
+def test_an_admin_deletes_an_intake_and_everything_derived(app, client, staff, submitted):  # noqa: F811
+    login(client, staff["admin"])
+    url = f"/workspace/intakes/{submitted}"
+    post(client, url + "/notes", {"note": "Call Tuesday"}, url)
+    post(client, url + "/status", {"status": "in_review"}, url)
+    client.get(url + "/agreement.pdf")  # cached render
+    with app.app_context():
+        assert count(RenderedPdf) == 1 and count(Note) == 1
+    wrong = post(client, url + "/delete", {"confirm": "someone else"}, url)
+    assert wrong.status_code == 302 and client.get(url).status_code == 200
+    done = post(client, url + "/delete", {"confirm": "harbour freight logistics"}, url)
+    assert done.status_code == 302
+    assert client.get(url).status_code == 404
+    with app.app_context():
+        assert count(Intake) == count(Assessment) == count(Note) == count(RenderedPdf) == 0
+        events = db.session.execute(select(AuditEvent)).scalars().all()
+        assert [e.kind for e in events] == ["intake_deleted"]
+        assert "Harbour" not in (events[0].detail or "") and events[0].intake_id is None
+
+
+def test_a_manager_cannot_delete(client, staff, submitted):  # noqa: F811
+    login(client, staff["manager"])
+    url = f"/workspace/intakes/{submitted}"
+    assert (
+        post(client, url + "/delete", {"confirm": "harbour freight logistics"}, url).status_code
+        == 403
+    )
+
+
+def test_purge_drafts_deletes_only_stale_drafts(app, submitted):  # noqa: F811
+    from onboarding.cli import main
+
+    with app.app_context():
+        old = create_intake({"company": "Old Draft Ltd"})
+        fresh = create_intake({"company": "Fresh Draft Ltd"})
+        db.session.flush()
+        old.updated_at = utcnow() - timedelta(days=120)
+        db.session.commit()
+        fresh_id = fresh.id
+    runner = app.test_cli_runner()
+    with app.app_context():
+        result = runner.invoke(main, ["purge-drafts", "--days", "90"])
+    assert result.exit_code == 0 and "Deleted 1 draft" in result.output
+    with app.app_context():
+        companies = {i.company for i in db.session.execute(select(Intake)).scalars()}
+        assert companies == {"Fresh Draft Ltd", "Harbour Freight Logistics"}
+        assert db.session.get(Intake, fresh_id) is not None
