@@ -14,6 +14,7 @@ import click
 
 from .domain.assessment import BASE_SCORE, assess, to_json
 from .domain.playbooks import (
+    CAUSE_LABELS,
     DUE,
     SECTIONS,
     PlaybookError,
@@ -22,15 +23,6 @@ from .domain.playbooks import (
     load_playbooks,
 )
 from .domain.questionnaire import AnswersInvalid, FieldError, get_questionnaire
-
-CAUSE_NAMES = {
-    "excess_free_time": "Excess free time",
-    "trust_deficit": "Trust deficit",
-    "process_transparency": "Unclear process",
-    "frustrated_creative": "Frustrated creative",
-    "tactical_focus": "Tactics over goals",
-    "fear": "Fear",
-}
 
 
 class AnswersFileError(click.ClickException):
@@ -94,14 +86,14 @@ def report(answers: dict[str, Any], result: dict[str, Any]) -> str:
         "Risk profile (0 none … 100 severe)",
     ]
     for cause, value in result["risks"].items():
-        lines.append(f"  {CAUSE_NAMES[cause]:<20} {bar(value)} {value:>3}")
+        lines.append(f"  {CAUSE_LABELS[cause]:<20} {bar(value)} {value:>3}")
     if result["red_flags"]:
         lines += ["", "Red flags"]
         lines += [f"  ! {flag}" for flag in result["red_flags"]]
     lines += ["", f"Why this score (base {BASE_SCORE}, then each rule that fired)"]
     for c in result["contributions"]:
         points = f"{c['points']:+d}" if c["points"] else "  0"
-        risk = f"  [+{c['risk']} {CAUSE_NAMES[c['cause']].lower()}]" if c["risk"] else ""
+        risk = f"  [+{c['risk']} {CAUSE_LABELS[c['cause']].lower()}]" if c["risk"] else ""
         lines.append(f"  {points:>4}  {c['because']}{risk}")
         lines.append(f"        ({c['playbook']}/{c['rule']}, reads {', '.join(c['questions'])})")
     lines += ["", f"Agreement clauses ({len(result['clauses'])})"]

@@ -66,6 +66,17 @@ def submit_intake(intake: Intake) -> tuple[Assessment | None, list[FieldError]]:
     if errors:
         return None, errors
     result = evaluate(clean, get_playbooks(), questionnaire)
+    assessment = record_assessment(intake, result)
+    intake.answers = {k: v for k, v in clean.items() if v is not None}
+    intake.status = "new"
+    intake.submitted_at = utcnow()
+    apply_assessment(intake, result)
+    webhooks.emit("intake.submitted", intake)  # recorded now, sent after the commit
+    return assessment, []
+
+
+def record_assessment(intake: Intake, result: dict[str, Any]) -> Assessment:
+    """Store an assessment of the intake and make it the one the dashboard lists."""
     assessment = Assessment(
         intake=intake,
         playbook_version=result["playbook_version"],
@@ -74,12 +85,8 @@ def submit_intake(intake: Intake) -> tuple[Assessment | None, list[FieldError]]:
         band=result["band"],
     )
     db.session.add(assessment)
-    intake.answers = {k: v for k, v in clean.items() if v is not None}
-    intake.status = "new"
-    intake.submitted_at = utcnow()
     apply_assessment(intake, result)
-    webhooks.emit("intake.submitted", intake)  # recorded now, sent after the commit
-    return assessment, []
+    return assessment
 
 
 def apply_assessment(intake: Intake, result: dict[str, Any]) -> None:

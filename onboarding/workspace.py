@@ -16,7 +16,7 @@ from .domain.questionnaire import get_questionnaire
 from .domain.workflow import RECOMMENDATIONS, check_transition
 from .extensions import db
 from .models import ActionCheck, Assessment, AuditEvent, Intake, Invite, Note, User, utcnow
-from .services import apply_assessment, create_intake
+from .services import create_intake, record_assessment
 
 MAX_NOTE = 5000
 MAX_REASON = 1000
@@ -164,15 +164,7 @@ def reassess(intake: Intake, user: User | None = None) -> Assessment | None:
         raise WorkspaceError("answers", "; ".join(f"{e.question}: {e.message}" for e in errors))
     result = evaluate(clean, playbooks, questionnaire)
     old = intake.assessment
-    new = Assessment(
-        intake=intake,
-        playbook_version=result["playbook_version"],
-        result=result,
-        score=result["score"],
-        band=result["band"],
-    )
-    db.session.add(new)
-    apply_assessment(intake, result)
+    new = record_assessment(intake, result)
     audit(intake, user, "reassessed", old.score, result["score"], playbooks.version[:12])
     return new
 

@@ -55,14 +55,16 @@ PLAYBOOK_IDS = (
     "lead",
     "walk_away",
 )
-CAUSES = (
-    "excess_free_time",
-    "trust_deficit",
-    "process_transparency",
-    "frustrated_creative",
-    "tactical_focus",
-    "fear",
-)
+CAUSE_LABELS = {
+    "excess_free_time": "Excess free time",
+    "trust_deficit": "Trust deficit",
+    "process_transparency": "Unclear process",
+    "frustrated_creative": "Frustrated creative",
+    "tactical_focus": "Tactics over goals",
+    "fear": "Fear",
+}
+"""The six causes of micromanagement, in contract order, with the words people read."""
+CAUSES = tuple(CAUSE_LABELS)
 # Agreement sections, in the order the agreement presents them.
 SECTIONS: dict[str, str] = {
     "parties": "Parties",

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-CAUSE_LABELS = {
-    "excess_free_time": "Excess free time",
-    "trust_deficit": "Trust deficit",
-    "process_transparency": "Unclear process",
-    "frustrated_creative": "Frustrated creative",
-    "tactical_focus": "Tactics over goals",
-    "fear": "Fear",
-}
+from ..domain.playbooks import CAUSE_LABELS
 
 
 def risk_level(value: int) -> str:
