@@ -324,13 +324,17 @@ def agreement_command(
 
     from .config import Config
     from .domain.agreement import compose
-    from .pdf import STATIC_DIR, NoCache, html_for, render_pdf
+    from .pdf import STATIC_DIR, NoCache, RenderError, html_for, render_pdf
 
     answers = read_answers(answers_file)
     result = assess_or_exit(answers, False)
     day = on.date() if on else datetime.date.today()
     agreement = compose(answers, result, agency=Config.AGENCY_NAME, date=day)
-    rendered = render_pdf(agreement, paper=paper, cache=NoCache())
+    try:
+        rendered = render_pdf(agreement, paper=paper, cache=NoCache())
+    except RenderError as exc:
+        click.echo(f"The PDF could not be rendered: {exc}", err=True)
+        sys.exit(1)
     Path(output).write_bytes(rendered.pdf)
     click.echo(f"Wrote {output}: {rendered.document_id}, SHA-256 {rendered.sha256[:16]}...")
     if html_file:

@@ -46,7 +46,8 @@ turns the cap off); the app process waits ``PDF_RENDER_TIMEOUT`` seconds (defaul
 for each render, then kills the worker. Either way the render raises a
 :class:`RenderError` (:class:`RenderTimeout`, :class:`RenderFailed`), the app process is
 unharmed and the next render starts a fresh worker. A render of these documents takes a
-few hundred milliseconds and peaks at about 90 MB resident, 340 MB of address space.
+few hundred milliseconds; the worker peaks at about 100 MB resident and 300-340 MB of
+address space (Pango's threads reserve address space they barely use).
 """
 
 from __future__ import annotations

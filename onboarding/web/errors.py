@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..extensions import db
+from ..pdf import RenderError
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,8 @@ MESSAGES = {
     405: ("That did not work", "This page cannot be used that way. Go back and try again."),
     413: ("That was too much to send", "Shorten your answers and try again."),
     429: ("Too many attempts", "Please wait a minute before you try again."),
+    503: ("The agreement could not be produced just now", "Nothing is lost: please try "
+          "again in a minute. If it keeps happening, tell us which agreement it was."),
     500: ("Sorry, something went wrong on our side", "Your saved answers are safe. "
           "Please try again in a few minutes."),
 }  # fmt: skip
@@ -43,6 +46,13 @@ def init_app(app: Flask) -> None:
             "The form had expired or was not sent from this site. "
             "Go back, reload the page and try again.",
         )
+
+    @app.errorhandler(RenderError)
+    def _render(exc: RenderError):
+        db.session.rollback()
+        log.error("PDF render failed on %s: %s", request.path, exc)
+        body, code = render_error(503)
+        return body, code, {"Retry-After": "60"}
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

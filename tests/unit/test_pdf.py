@@ -439,7 +439,9 @@ def test_a_worker_that_died_between_renders_is_replaced_quietly(workers):
     renderer.render(raw_html("<p>before</p>"))
     pid = renderer.pid
     os.kill(pid, signal.SIGKILL)
-    time.sleep(0.2)
+    deadline = time.monotonic() + 10
+    while renderer._process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert renderer.render(raw_html("<p>after</p>")).pages == 1
     assert renderer.pid != pid and renderer.starts == 2 and renderer.renders == 2
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from onboarding import agreements
+from onboarding.accounts import create_user
+from onboarding.extensions import db
+from onboarding.pdf import RenderTimeout
+from onboarding.services import create_intake, submit_intake
 from tests.conftest import make_app
+from tests.web.helpers import example
+from tests.web.test_workspace import PASSWORD, login
 
 
 def test_unknown_page_is_a_rendered_404(client):
@@ -32,8 +39,6 @@ def test_an_unexpected_error_is_a_rendered_500_without_traceback(database_url, t
     assert "something went wrong" in response.text
     assert "secret detail" not in response.text and "Traceback" not in response.text
     with app.app_context():
-        from onboarding.extensions import db
-
         db.engine.dispose()
 
 
@@ -42,3 +47,22 @@ def test_security_headers_on_every_response(client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert "object-src 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_a_failed_pdf_render_is_a_503_page_not_a_crash(app, client, monkeypatch):
+    with app.app_context():
+        create_user("m@example.com", "manager", PASSWORD)
+        intake = create_intake(example())
+        db.session.flush()
+        submit_intake(intake)
+        db.session.commit()
+        public_id = intake.public_id
+
+    def too_slow(*args, **kwargs):
+        raise RenderTimeout("the render took longer than 20 s")
+
+    monkeypatch.setattr(agreements.pdf, "render_agreement", too_slow)
+    login(client, "m@example.com")
+    response = client.get(f"/workspace/intakes/{public_id}/agreement.pdf")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "60"
+    assert "could not be produced just now" in response.text
