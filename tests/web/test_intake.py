@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from onboarding import assess
 from onboarding.extensions import db
 from onboarding.models import Assessment, Intake
+from tests.conftest import csrf_of
 from tests.web.helpers import Prospect, example, form_data
 
 
@@ -135,6 +136,52 @@ def test_an_expired_form_shows_the_input_back_and_saves_nothing(app, client):
     assert again.status_code == 302
 
 
+def test_a_session_that_expired_mid_step_keeps_what_was_typed(app, client):
+    prospect = Prospect(client)
+    prospect.start()
+    page = client.get(prospect.url("/step/about"))
+    token = csrf_of(page.text)
+    client.delete_cookie("session")  # the session ended while the prospect was typing
+    data = {**form_data("about", example()), "csrf_token": token, "action": "next"}
+    response = client.post(prospect.url("/step/about"), data=data)
+    assert response.status_code == 422 and "press the button again" in response.text
+    assert 'value="Harbour Freight Logistics"' in response.text
+    again = client.post(
+        prospect.url("/step/about"), data={**data, "csrf_token": csrf_of(response.text)}
+    )
+    assert again.status_code == 302
+    assert stored(app, prospect.token).answers["company"] == "Harbour Freight Logistics"
+
+
+def test_sqlite_is_tuned_for_concurrent_writers(app):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import text
+
+    with app.app_context():
+        conn = db.session.connection()
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+        db.session.rollback()
+        from onboarding.database import begin_write
+
+        statements = []
+        from sqlalchemy import event
+
+        def record(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            begin_write(db.session())
+            db.session.execute(text("SELECT 1"))
+            db.session.rollback()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert statements[0] == "BEGIN IMMEDIATE"
+
+
 def test_hidden_questions_are_ignored(app, client):
     prospect = Prospect(client)
     prospect.start()
@@ -219,12 +266,12 @@ def test_concurrent_submits_store_one_assessment(app):
         c.set_cookie("session", cookie)
         statuses.append(c.post(prospect.url("/submit"), data={"csrf_token": token}).status_code)
 
-    threads = [threading.Thread(target=submit) for _ in range(8)]
+    threads = [threading.Thread(target=submit) for _ in range(20)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert statuses == [302] * 8
+    assert statuses == [302] * 20
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(Assessment)).scalar() == 1
 
