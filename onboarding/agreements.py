@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 
 from . import pdf
+from .database import WRITE
 from .extensions import db
 from .models import Intake, RenderedPdf, utcnow
 
@@ -32,22 +33,35 @@ class DatabaseCache:
         ).scalar_one_or_none()
 
     def put(self, key: str, data: bytes) -> None:
-        """Store it in the caller's transaction (best effort: a twin or a busy database
-        only means the next download renders again). Callers commit."""
-        dialect = db.engine.dialect.name
-        table = RenderedPdf.__table__
-        if dialect == "postgresql":
-            statement = pg_insert(table).on_conflict_do_nothing()
-        elif dialect == "sqlite":
-            statement = sqlite_insert(table).on_conflict_do_nothing()
-        else:  # pragma: no cover - the two supported databases are above
-            statement = insert(table)
+        """Store a rendered PDF (best effort: a twin or a busy database only means the
+        next download renders again).
+
+        In a GET (a download) the request holds no write lock, and must not take one
+        while it renders: the row is written in its own short write transaction. In a
+        POST (or outside a request) it joins the caller's transaction, which commits.
+        """
         row = {"key": key, "pdf": data, "created_at": utcnow()}
+        statement = _insert_or_ignore()
         try:
-            with db.session.begin_nested():
-                db.session.execute(statement, row)
+            if has_request_context() and request.method == "GET":
+                connection = db.engine.connect().execution_options(**{WRITE: True})
+                with connection, connection.begin():
+                    connection.execute(statement, row)
+            else:
+                with db.session.begin_nested():
+                    db.session.execute(statement, row)
         except OperationalError:
             log.warning("PDF cache not written (database busy); it will render again")
+
+
+def _insert_or_ignore():
+    table = RenderedPdf.__table__
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        return pg_insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite_insert(table).on_conflict_do_nothing()
+    return insert(table)  # pragma: no cover - the two supported databases are above
 
 
 def document_date(intake: Intake) -> date:

@@ -657,7 +657,6 @@ def agreement_pdf(public_id: str):
     if intake.status == "draft" or intake.assessment is None:
         raise fail(409, "status", "The intake is a draft: its agreement exists once submitted")
     rendered = agreements.agreement_pdf(intake, paper)  # the workspace's service (cached)
-    db.session.commit()  # keeps a first render in the database cache
     response = send_file(
         io.BytesIO(rendered.pdf),
         mimetype="application/pdf",

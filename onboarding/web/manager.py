@@ -21,7 +21,6 @@ from sqlalchemy import select
 
 from .. import acceptance, agreements, privacy, workspace
 from ..accounts import AccountError, create_user, set_password
-from ..database import begin_write
 from ..domain.playbooks import DUE, SECTIONS
 from ..domain.questionnaire import get_questionnaire
 from ..domain.workflow import (
@@ -246,12 +245,10 @@ def agreement_preview(public_id: str):
 @bp.get("/intakes/<public_id>/agreement.pdf")
 def agreement_pdf(public_id: str):
     """Download the agreement PDF (A4 or US Letter), named after the company and date."""
-    begin_write(db.session())  # a first download stores the rendered PDF in the cache
     intake = load(public_id)
     if intake.assessment is None:
         abort(404)
     rendered = agreements.agreement_pdf(intake, request.args.get("paper", "a4"))
-    db.session.commit()
     response = Response(rendered.pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = content_disposition(rendered.filename)
     response.headers["Cache-Control"] = "private, no-store"
