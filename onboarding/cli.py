@@ -108,7 +108,32 @@ def report(answers: dict[str, Any], result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@click.group()
+class PlaybooksBroken(click.ClickException):
+    """The playbooks do not load: exit 1 listing every problem, never a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, error: PlaybookError):
+        self.error = error
+        super().__init__("the playbooks do not load")
+
+    def show(self, file=None) -> None:
+        click.echo("The playbooks do not load; fix these and try again:", err=True)
+        for problem in self.error.problems:
+            click.echo(f"  {problem}", err=True)
+
+
+class MainGroup(click.Group):
+    """The command group; a broken playbook folder is reported, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except PlaybookError as exc:
+            raise PlaybooksBroken(exc) from None
+
+
+@click.group(cls=MainGroup)
 def main() -> None:
     """Client onboarding: assess intake answers, check playbooks, render agreements."""
 

@@ -95,7 +95,8 @@ def apply_assessment(intake: Intake, result: dict[str, Any]) -> None:
     intake.band = result["band"]
     intake.recommendation = result["recommendation"]
     risks = result["risks"]
-    intake.top_risk = max(risks, key=lambda cause: (risks[cause], cause)) if risks else None
+    # The highest risk; a tie goes to the cause listed first in the contract.
+    intake.top_risk = max(risks, key=risks.__getitem__) if risks else None
 
 
 def submit_by_token(token: str) -> tuple[Intake | None, list[FieldError]]:

@@ -76,3 +76,22 @@ def test_playbooks_explain_lists_rules_with_reads_and_feeds():
     assert "burned_before" in result.output
     assert "reads: worked_with_agency_before, past_experience_rating" in result.output
     assert "trust_deficit risk +35" in result.output
+
+
+def test_a_broken_playbook_folder_is_reported_not_a_traceback(tmp_path, monkeypatch):
+    from onboarding.domain import playbooks
+
+    broken = tmp_path / "pb"
+    shutil.copytree(PLAYBOOKS, broken)
+    path = broken / "set_boundaries.yaml"
+    path.write_text(path.read_text().replace('"daily_tasks" in', '"daily_task" in', 1))
+    monkeypatch.setenv("PLAYBOOKS_DIR", str(broken))
+    playbooks._cached.cache_clear()
+    try:
+        result = run("assess", str(EXAMPLES / "calm-founder.json"))
+    finally:
+        playbooks._cached.cache_clear()
+    assert result.exit_code == 1
+    assert "The playbooks do not load" in result.output
+    assert "set_boundaries.yaml: directs_daily_tasks: condition: 'daily_task'" in result.output
+    assert "Traceback" not in result.output
