@@ -180,27 +180,34 @@ def override(public_id: str):
     return _done(intake, "Override saved beside the computed assessment.", "#fit")
 
 
-@bp.post("/intakes/<public_id>/notes")
-def add_note(public_id: str):
+def _act(public_id: str, change, message: str, anchor: str):
+    """A POST that changes one intake: check CSRF, change, commit, and say what happened."""
     intake = load(public_id)
     checked_post()
     try:
-        workspace.add_note(intake, current_user, request.form.get("note", ""))
+        change(intake)
     except workspace.WorkspaceError as exc:
-        return _refused(intake, exc, "#notes")
-    return _done(intake, "Note added.", "#notes")
+        return _refused(intake, exc, anchor)
+    return _done(intake, message, anchor)
+
+
+@bp.post("/intakes/<public_id>/notes")
+def add_note(public_id: str):
+    note = request.form.get("note", "")
+    return _act(
+        public_id, lambda i: workspace.add_note(i, current_user, note), "Note added.", "#notes"
+    )
 
 
 @bp.post("/intakes/<public_id>/actions/<action_id>")
 def action(public_id: str, action_id: str):
-    intake = load(public_id)
-    checked_post()
     done = request.form.get("done") == "1"
-    try:
-        workspace.set_action(intake, current_user, action_id, done)
-    except workspace.WorkspaceError as exc:
-        return _refused(intake, exc, "#actions")
-    return _done(intake, "Checklist updated.", "#actions")
+    return _act(
+        public_id,
+        lambda i: workspace.set_action(i, current_user, action_id, done),
+        "Checklist updated.",
+        "#actions",
+    )
 
 
 @bp.post("/intakes/<public_id>/owner")
@@ -280,13 +287,13 @@ def send_agreement(public_id: str):
 
 @bp.post("/intakes/<public_id>/agreement/reply")
 def agreement_reply(public_id: str):
-    intake = load(public_id)
-    checked_post()
-    try:
-        acceptance.add_manager_message(intake, current_user, request.form.get("reply", ""))
-    except workspace.WorkspaceError as exc:
-        return _refused(intake, exc, "#agreement")
-    return _done(intake, "Reply added to the thread.", "#agreement")
+    reply = request.form.get("reply", "")
+    return _act(
+        public_id,
+        lambda i: acceptance.add_manager_message(i, current_user, reply),
+        "Reply added to the thread.",
+        "#agreement",
+    )
 
 
 @bp.get("/intakes/<public_id>/versions/<int:number>.pdf")
