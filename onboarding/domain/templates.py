@@ -4,6 +4,9 @@ A placeholder names a question (its answer is filled in as a person reads it: la
 not codes) or a *fact* derived from the answers (the registry below). Templates are
 checked when a playbook loads; the output is plain text, never markup (the agreement
 escapes it when it renders HTML). ``{{`` and ``}}`` stand for literal braces.
+
+A placeholder may end in a filter: ``{decisions_owned|lower}`` gives "brand direction,
+copy and wording" for use mid-sentence.
 """
 
 from __future__ import annotations
@@ -42,6 +45,11 @@ FACTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
 }
 """Derived values a template may use, by name. Adding one is one entry."""
 
+FILTERS: dict[str, Callable[[str], str]] = {
+    "lower": str.lower,
+}
+"""Filters a placeholder may name after a ``|``. Adding one is one entry."""
+
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
 
@@ -54,22 +62,23 @@ class Template:
     """A compiled template: literal parts and the names filled in between them."""
 
     source: str
-    parts: tuple[tuple[str, str | None], ...]  # (literal, name or None)
+    parts: tuple[tuple[str, str | None, str | None], ...]  # (literal, name, filter)
     uses: tuple[str, ...]  # question ids filled in
 
     def render(self, answers: Mapping[str, Any], questionnaire: Questionnaire) -> str:
         """The text with every placeholder filled in from ``answers``."""
         out = []
         questions = questionnaire.questions
-        for literal, name in self.parts:
+        for literal, name, filter_name in self.parts:
             out.append(literal)
             if name is None:
                 continue
             fact = FACTS.get(name)
             if fact is not None:
-                out.append(fact(answers))
+                value = fact(answers)
             else:
-                out.append(questions[name].display(answers.get(name)))
+                value = questions[name].display(answers.get(name))
+            out.append(FILTERS[filter_name](value) if filter_name else value)
         return "".join(out)
 
 
@@ -77,7 +86,7 @@ def compile_template(text: str, questionnaire: Questionnaire) -> Template:
     """Check and compile a template; raise TemplateError naming the bad placeholder."""
     if not isinstance(text, str):
         raise TemplateError("must be text")
-    parts: list[tuple[str, str | None]] = []
+    parts: list[tuple[str, str | None, str | None]] = []
     uses: list[str] = []
     literal: list[str] = []
     pos = 0
@@ -90,13 +99,18 @@ def compile_template(text: str, questionnaire: Questionnaire) -> Template:
             continue
         if m.group(1) is None:
             raise TemplateError(f"stray {token!r} at character {m.start() + 1} (write {token * 2})")
-        name = m.group(1).strip()
+        name, _, filter_name = (part.strip() for part in m.group(1).partition("|"))
+        if filter_name and filter_name not in FILTERS:
+            known = ", ".join(FILTERS)
+            raise TemplateError(
+                f"unknown filter |{filter_name} in {{{m.group(1)}}} (known: {known})"
+            )
         if name not in FACTS and name not in questionnaire.questions:
             raise TemplateError(f"unknown placeholder {{{name}}} (not a question or a fact)")
         if name in questionnaire.questions and name not in uses:
             uses.append(name)
-        parts.append(("".join(literal), name))
+        parts.append(("".join(literal), name, filter_name or None))
         literal = []
     literal.append(text[pos:])
-    parts.append(("".join(literal), None))
+    parts.append(("".join(literal), None, None))
     return Template(text, tuple(parts), tuple(uses))

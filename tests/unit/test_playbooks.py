@@ -93,3 +93,14 @@ def test_the_version_changes_when_a_playbook_changes(broken):
     before = load_playbooks(broken).version
     replace(broken / "build_trust.yaml", "risk: 35", "risk: 40")
     assert load_playbooks(broken).version != before
+
+
+def test_a_placeholder_filter_lowers_labels_mid_sentence():
+    from onboarding.domain.templates import TemplateError, compile_template
+
+    q = get_questionnaire()
+    template = compile_template("They own {decisions_owned|lower}.", q)
+    text = template.render({"decisions_owned": ["brand_direction", "copy"]}, q)
+    assert text == "They own brand direction and copy and wording."
+    with pytest.raises(TemplateError, match="unknown filter |upper"):
+        compile_template("{company|upper}", q)
