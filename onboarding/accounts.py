@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -91,7 +92,34 @@ def authenticate(email: str, password: str) -> User | None:
     if not check_password_hash(user.password_hash, password) or not user.active:
         return None
     user.last_login_at = utcnow()
+    user.failed_logins, user.first_failed_at = 0, None
     return user
+
+
+def _window_open(user: User) -> bool:
+    minutes = current_app.config["ACCOUNT_LOCK_MINUTES"]
+    return user.first_failed_at is not None and utcnow() - user.first_failed_at < timedelta(
+        minutes=minutes
+    )
+
+
+def login_blocked(email: str) -> bool:
+    """Whether the account of ``email`` has had too many failed sign-ins lately."""
+    user = user_by_email(email)
+    if user is None or not _window_open(user):
+        return False
+    return user.failed_logins >= current_app.config["ACCOUNT_LOCK_ATTEMPTS"]
+
+
+def note_failure(email: str) -> None:
+    """Count a failed sign-in against the account (if there is one)."""
+    user = user_by_email(email)
+    if user is None:
+        return
+    if _window_open(user):
+        user.failed_logins += 1
+    else:
+        user.failed_logins, user.first_failed_at = 1, utcnow()
 
 
 def set_password(user: User, password: str) -> None:

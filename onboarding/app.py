@@ -162,6 +162,9 @@ def register_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        # Pages with prospects' data are never kept by browsers or shared caches.
+        if request.path.startswith(("/workspace", "/intake/", "/agreement/", "/invite/")):
+            response.headers.setdefault("Cache-Control", "no-store")
         if request.is_secure or app.config["PREFERRED_URL_SCHEME"] == "https":
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"

@@ -37,10 +37,19 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT = os.environ.get("LOGIN_LIMIT", "10 per 15 minutes")
     LOGIN_FAILURE_DELAY = float(os.environ.get("LOGIN_FAILURE_DELAY", 0.5))
+    # Per account, whatever the address: after this many failures in the window the
+    # account refuses sign-in (429) until the window has passed.
+    ACCOUNT_LOCK_ATTEMPTS = int(os.environ.get("ACCOUNT_LOCK_ATTEMPTS", 10))
+    ACCOUNT_LOCK_MINUTES = int(os.environ.get("ACCOUNT_LOCK_MINUTES", 15))
     # scrypt with N = 2^17 (OWASP ASVS 5.0: werkzeug's default N = 2^15 is below it).
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt:131072:8:1")
     PER_PAGE = int(os.environ.get("PER_PAGE", 25))
     DRAFT_RETENTION_DAYS = int(os.environ.get("DRAFT_RETENTION_DAYS", 90))
+    # Host names the app answers to (comma-separated); links in emails and pages are
+    # built from the request's host, so production should list its own.
+    TRUSTED_HOSTS = [
+        h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()
+    ] or None
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
     PROXY_COUNT = int(os.environ.get("PROXY_COUNT", 0))
     # The JSON API and webhooks (README "API and webhooks").

@@ -71,6 +71,10 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Failed sign-ins in the current window, kept in the database so every app server
+    # and worker counts the same attempts against the account.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    first_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def is_active(self) -> bool:  # Flask-Login: disabled users cannot log in

@@ -251,7 +251,7 @@ def start_from_invite(invite: Invite) -> Intake:
 def revoke_invite(invite: Invite, user: User) -> None:
     if invite.revoked_at is None:
         invite.revoked_at = utcnow()
-        audit(None, user, "invite_revoked", invite.email, None)
+        audit(None, user, "invite_revoked", f"invite {invite.id}", None)  # no personal data
 
 
 def assign_owner(intake: Intake, owner: User | None, user: User) -> None:

@@ -22,7 +22,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 
-from ..accounts import authenticate
+from ..accounts import authenticate, login_blocked, note_failure
 from ..extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
@@ -54,7 +54,7 @@ def admin_required(view):
 
 def safe_next(target: str | None) -> str:
     """A same-site path to return to after login, never another site."""
-    if target:
+    if target and target.isprintable():  # no CR/LF or other control characters
         parts = urlsplit(target)
         if (
             not parts.scheme
@@ -83,23 +83,32 @@ def login():
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
     error = None
+    status = 401
     if request.method == "POST":
+        email = form.email.data or ""
         if not form.validate():
             error = "The form had expired. Please sign in again."
+        elif login_blocked(email):
+            log.warning("sign-in refused: %r is locked after failed attempts", email)
+            error = "Too many failed attempts for this account. Please wait and try again later."
+            status = 429
         else:
-            user = authenticate(form.email.data or "", form.password.data or "")
+            user = authenticate(email, form.password.data or "")
             if user is not None:
                 session.clear()  # a fresh session at login (no fixation)
                 login_user(user)
                 session["login_at"] = session["seen"] = now()
                 db.session.commit()
                 return redirect(safe_next(request.args.get("next")))
-            log.warning("failed login for %r from %s", form.email.data, request.remote_addr)
+            log.warning("failed login for %r from %s", email, request.remote_addr)
+            note_failure(email)
+            db.session.commit()
             time.sleep(current_app.config["LOGIN_FAILURE_DELAY"])
             error = "The email address or password is not right."
         form.password.data = ""
-    status = 200 if error is None else 401
-    return render_template("auth/login.html", form=form, error=error), status
+    return render_template("auth/login.html", form=form, error=error), (
+        200 if error is None else status
+    )
 
 
 @bp.post("/logout")

@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..extensions import db
@@ -32,7 +33,11 @@ def render_error(code: int, detail: str | None = None):
     title, text = MESSAGES.get(code, MESSAGES[500 if code >= 500 else 400])
     if request.path.startswith("/api/"):
         return {"errors": [{"field": "request", "message": detail or title}]}, code
-    return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+    try:
+        page = render_template("errors/error.html", code=code, title=title, text=detail or text)
+    except Exception:  # noqa: BLE001 - e.g. a refused Host header: no URLs can be built
+        page = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1>"
+    return page, code
 
 
 def init_app(app: Flask) -> None:

@@ -218,7 +218,7 @@ def owner(public_id: str):
     new_owner = None
     if value:
         new_owner = db.session.get(User, int(value)) if value.isdigit() else None
-        if new_owner is None:
+        if new_owner is None or not new_owner.active:
             abort(400)
     workspace.assign_owner(intake, new_owner, current_user)
     return _done(intake, "Owner changed.", "#status")
@@ -245,6 +245,8 @@ def agreement_preview(public_id: str):
     if intake.assessment is None:
         abort(404)
     paper = request.args.get("paper", "a4")
+    if paper not in agreements.PAPERS:
+        paper = "a4"
     html = agreements.preview_html(intake, url_for("static", filename=""), paper)
     return Response(html, mimetype="text/html")
 

@@ -11,7 +11,7 @@ from onboarding.config import Config
 from onboarding.extensions import db
 from onboarding.models import new_token
 from onboarding.web import auth
-from tests.conftest import make_app
+from tests.conftest import csrf_of, make_app
 from tests.web.helpers import Prospect
 from tests.web.test_workspace import PASSWORD, login, post, staff, submitted  # noqa: F401
 
@@ -191,3 +191,50 @@ def test_authentication_and_authorisation_failures_are_logged(client, staff, cap
     login(client, staff["manager"])
     client.get("/workspace/users")
     assert any("forbidden" in r.getMessage() for r in caplog.records)
+
+
+def test_an_account_locks_after_ten_failures_from_any_addresses(app, client, staff):  # noqa: F811
+    """Guesses spread over many addresses (or app servers) still count against the account."""
+    for i in range(10):
+        env = {"REMOTE_ADDR": f"10.77.0.{i}"}
+        assert login(client, staff["manager"], "wrong", environ_base=env).status_code == 401
+    locked = login(client, staff["manager"], environ_base={"REMOTE_ADDR": "10.77.1.1"})
+    assert locked.status_code == 429 and "Too many failed attempts" in locked.text
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from onboarding.models import User, utcnow
+
+    with app.app_context():
+        user = db.session.execute(select(User).where(User.email == staff["manager"])).scalar_one()
+        user.first_failed_at = utcnow() - timedelta(minutes=16)  # the window has passed
+        db.session.commit()
+    ok = login(client, staff["manager"], environ_base={"REMOTE_ADDR": "10.77.1.2"})
+    assert ok.status_code == 302
+
+
+def test_a_next_with_control_characters_goes_to_the_dashboard(client, staff):  # noqa: F811
+    page = client.get("/login")
+    response = client.post(
+        "/login?next=/%0d%0aX:1",
+        data={"email": staff["manager"], "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/workspace/"
+
+
+@pytest.mark.parametrize("path", ["/workspace/", "/intake/x", "/agreement/x", "/start"])
+def test_pages_with_personal_data_are_not_cached(client, staff, path):  # noqa: F811
+    login(client, staff["manager"])
+    with client.get(path) as response:
+        cache = response.headers.get("Cache-Control", "")
+    assert ("no-store" in cache) == (path != "/start")
+
+
+def test_an_unknown_host_is_refused_when_trusted_hosts_are_set(database_url, tmp_path):
+    app = make_app(database_url, str(tmp_path), TRUSTED_HOSTS=["onboarding.agency.example"])
+    good = app.test_client().get("/start", base_url="http://onboarding.agency.example")
+    bad = app.test_client().get("/start", base_url="http://evil.example")
+    assert good.status_code == 200 and bad.status_code == 400
+    with app.app_context():
+        db.engine.dispose()

@@ -312,3 +312,17 @@ def test_the_agreement_preview_and_pdf_download(app, client, staff, submitted):
     assert again.data == pdf.data  # from the database cache
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(RenderedPdf)).scalar() == 1
+
+
+def test_a_bad_paper_falls_back_to_a4_and_a_disabled_user_cannot_own(app, client, staff, submitted):
+    login(client, staff["admin"])
+    url = f"/workspace/intakes/{submitted}"
+    assert client.get(url + "/agreement?paper=x").status_code == 200
+    with app.app_context():
+        manager = db.session.execute(
+            select(User).where(User.email == staff["manager"])
+        ).scalar_one()
+        manager.active = False
+        db.session.commit()
+        manager_id = manager.id
+    assert post(client, url + "/owner", {"owner": str(manager_id)}, url).status_code == 400
