@@ -18,7 +18,6 @@ import json
 import os
 import random
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.results import write_section  # noqa: E402
+from bench.server import WORKERS, free_port, gunicorn, init_db  # noqa: E402
 from onboarding.domain.questionnaire import get_questionnaire  # noqa: E402
 from onboarding.domain.samples import random_answers  # noqa: E402
 
@@ -151,27 +151,9 @@ def prospect(
 
 
 def start_server(url: str, port: int, instance: str) -> subprocess.Popen:
-    workers = 2 * (os.cpu_count() or 1) + 1
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "INSTANCE_PATH": instance}
-    subprocess.run(  # noqa: S603
-        [str(Path(sys.executable).parent / "onboarding"), "init-db"],
-        env=env, check=True, capture_output=True,
-    )  # fmt: skip
-    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
-    proc = subprocess.Popen(  # noqa: S603
-        [gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{port}", "onboarding.app:create_app()"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    for _ in range(200):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            c.request("GET", "/healthz")
-            if c.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.terminate()
-    raise SystemExit("gunicorn did not start")
+    init_db(env)
+    return gunicorn("onboarding.app:create_app()", env, port)
 
 
 def lost_steps(url: str, done: list[tuple[str, dict]]) -> int:
@@ -249,11 +231,7 @@ def run(db: str, prospects: int, rounds: int, think: float, chaos: float = 0) ->
             conn.execute(text("CREATE DATABASE onboarding_bench"))
         admin.dispose()
         url = "postgresql+psycopg://postgres@127.0.0.1:5432/onboarding_bench"
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = start_server(url, port, tmp)
     warm = Browser(port)
     for _ in range(30):  # every worker has served a page before timing starts
@@ -327,11 +305,10 @@ def main() -> None:
             for line in run(db, args.prospects, args.rounds, 0.3, chaos=args.chaos):
                 print(line, flush=True)
                 lines.append(line)
-    workers = 2 * (os.cpu_count() or 1) + 1
     if not args.no_write:
         write_section(
             "Intake under load (bench/http_load.py)",
-            f"gunicorn, {workers} sync workers; the load generator runs on the same 2 cores. "
+            f"gunicorn, {WORKERS} sync workers; the load generator runs on the same 2 cores. "
             "think 1 s: each prospect pauses 0.5-1.5 s per page, as a person reading; "
             "think 0: every prospect fires its next request at once (saturation: latency is "
             "then queueing, throughput is the figure).\n\n"

@@ -16,7 +16,6 @@ import http.client
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,33 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.results import write_section  # noqa: E402
-
-BIN = Path(sys.executable).parent
-WORKERS = 2 * (os.cpu_count() or 1) + 1
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(target: str, env: dict, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(  # noqa: S603
-        [str(BIN / "gunicorn"), "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", target],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    for _ in range(200):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            c.request("GET", "/")
-            c.getresponse().read()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"{target} did not start")
+from bench.server import WORKERS, free_port, gunicorn, init_db  # noqa: E402
 
 
 def hammer(port: int, path: str, seconds: float, threads: int, headers: dict) -> list[float]:
@@ -94,10 +67,10 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="bench-ratio-")
     env = {**os.environ, "SECRET_KEY": "ratio", "INSTANCE_PATH": tmp,
            "DATABASE_URL": f"sqlite:///{tmp}/ratio.db"}  # fmt: skip
-    subprocess.run([str(BIN / "onboarding"), "init-db"], env=env, check=True, capture_output=True)  # noqa: S603
+    init_db(env)
     ours_port, bare_port = free_port(), free_port()
-    ours = serve("onboarding.app:create_app()", env, ours_port)
-    bare = serve("bench.bare_app:app", env, bare_port)
+    ours = gunicorn("onboarding.app:create_app()", env, ours_port)
+    bare = gunicorn("bench.bare_app:app", env, bare_port, ready="/form")
     try:
         # A prospect with a started intake: its session cookie and resume token.
         c = http.client.HTTPConnection("127.0.0.1", ours_port)

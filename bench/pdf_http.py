@@ -15,9 +15,7 @@ import http.client
 import os
 import random
 import re
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,9 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.results import write_section  # noqa: E402
+from bench.server import WORKERS, free_port, gunicorn  # noqa: E402
 
-BIN = Path(sys.executable).parent
-WORKERS = 2 * (os.cpu_count() or 1) + 1
 PASSWORD = "bench pdf pass phrase"  # noqa: S105 - a throwaway benchmark account
 
 
@@ -117,27 +114,10 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="bench-pdf-http-")
     url = f"sqlite:///{tmp}/pdf.db"
     ids = prepare(url, tmp, args.intakes)
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "INSTANCE_PATH": tmp, "SECRET_KEY": "bench"}
-    gunicorn = shutil.which("gunicorn", path=str(BIN))
-    proc = subprocess.Popen(  # noqa: S603
-        [gunicorn, "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--timeout", "120",
-         "onboarding.app:create_app()"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    proc = gunicorn("onboarding.app:create_app()", env, port, "--timeout", "120")
     try:
-        for _ in range(200):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                c.request("GET", "/healthz")
-                c.getresponse().read()
-                break
-            except OSError:
-                time.sleep(0.05)
         cookie = signed_in_cookie(port)
         first_time, first = download_all(port, cookie, ids, args.threads)
         again_time, again = download_all(port, cookie, ids, args.threads)
