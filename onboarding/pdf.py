@@ -532,6 +532,10 @@ RENDER_TIMEOUT = 20.0
 RENDER_MEMORY_MB = 1024
 """The render worker's address-space cap in MiB (``PDF_RENDER_MEMORY_MB``; 0: no cap)."""
 
+RENDER_MAX_RENDERS = 500
+"""Renders a worker serves before it is replaced (``PDF_RENDER_MAX_RENDERS``; 0: no limit),
+so the memory a very large render made it keep is given back."""
+
 MAX_PDF_BYTES = 64 * 2**20
 """The largest PDF a render may return (ours are about 150 KB)."""
 
@@ -724,7 +728,14 @@ class WorkerRenderer:
         memory_mb: float | None = None,
         static_dir: Path = STATIC_DIR,
         max_pdf_bytes: int = MAX_PDF_BYTES,
+        max_renders: int | None = None,
     ):
+        if max_renders is None:
+            max_renders = int(_setting("PDF_RENDER_MAX_RENDERS", RENDER_MAX_RENDERS))
+        if max_renders < 0:
+            raise ValueError(f"PDF_RENDER_MAX_RENDERS must be >= 0: {max_renders}")
+        self.max_renders = max_renders
+        self._served = 0  # renders by the current worker
         if timeout is None:
             timeout = _setting("PDF_RENDER_TIMEOUT", RENDER_TIMEOUT)
         if memory_mb is None:
@@ -799,6 +810,9 @@ class WorkerRenderer:
             kind = reply[0]
             if kind == "ok":
                 self.renders += 1
+                self._served += 1
+                if self.max_renders and self._served >= self.max_renders:
+                    self._stop()  # the next render starts a fresh worker
                 return reply[1]
             if kind == "memory":
                 self._stop()  # the worker exits after reporting it
@@ -842,6 +856,7 @@ class WorkerRenderer:
             theirs.close()
         self._process, self._conn, self._tmp = process, ours, tmp
         self.starts += 1
+        self._served = 0
         try:
             ours.send((sys.path, (str(self.static_dir), self.memory_mb, tmp, self.max_pdf_bytes)))
             if not ours.poll(self.start_timeout):

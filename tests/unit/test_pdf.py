@@ -368,6 +368,16 @@ def test_the_app_renderer_is_a_reused_worker_process():
     assert first.pages == second.pages == 1 and first.pdf.startswith(b"%PDF-")
 
 
+def test_a_worker_is_replaced_after_its_render_budget(workers):
+    renderer = workers(max_renders=2)
+    renderer.render(raw_html("<p>one</p>"))
+    first = renderer.pid
+    renderer.render(raw_html("<p>two</p>"))  # the second render: the worker retires
+    assert renderer.pid is None and gone(first)
+    renderer.render(raw_html("<p>three</p>"))
+    assert renderer.pid not in (None, first) and renderer.starts == 2
+
+
 def test_the_worker_gives_the_same_bytes_as_an_in_process_renderer():
     answers = load("burned-marketer")
     agreement = compose(answers, assess(answers), date=DAY)
