@@ -18,7 +18,8 @@ from . import agreements, pdf, webhooks
 from .domain.questionnaire import get_questionnaire
 from .extensions import db
 from .models import AgreementMessage, AgreementVersion, Intake, User, utcnow
-from .workspace import WorkspaceError, audit, change_status
+from .services import find_by_token
+from .workspace import WorkspaceError, audit, change_status, required_text
 
 MAX_COMMENT = 5000
 
@@ -85,12 +86,7 @@ def send_agreement(intake: Intake, user: User, paper: str = "a4") -> AgreementVe
 
 def version_by_token(token: str, *, for_update: bool = False) -> AgreementVersion | None:
     """The version a prospect's agreement link opens, or None."""
-    if not token or len(token) > 64:
-        return None
-    query = select(AgreementVersion).where(AgreementVersion.token == token)
-    if for_update:
-        query = query.with_for_update()
-    return db.session.execute(query).scalar_one_or_none()
+    return find_by_token(AgreementVersion.token, token, for_update=for_update)
 
 
 def latest_version(intake: Intake) -> AgreementVersion | None:
@@ -118,11 +114,7 @@ def _open_for_answer(version: AgreementVersion) -> None:
 def request_changes(version: AgreementVersion, comment: str) -> AgreementMessage:
     """The prospect asks for changes: the thread keeps it, the intake returns to review."""
     _open_for_answer(version)
-    comment = (comment or "").strip()
-    if not comment:
-        raise WorkspaceError("comment", "Tell us what you would like changed")
-    if len(comment) > MAX_COMMENT:
-        raise WorkspaceError("comment", f"Please keep it under {MAX_COMMENT} characters")
+    comment = required_text(comment, "comment", "Tell us what you would like changed", MAX_COMMENT)
     message = AgreementMessage(
         intake_id=version.intake_id, version_id=version.id, author="prospect", text=comment
     )
@@ -137,11 +129,7 @@ def request_changes(version: AgreementVersion, comment: str) -> AgreementMessage
 
 def add_manager_message(intake: Intake, user: User, text: str) -> AgreementMessage:
     """A manager's reply in the agreement thread."""
-    text = (text or "").strip()
-    if not text:
-        raise WorkspaceError("reply", "Write the reply before sending it")
-    if len(text) > MAX_COMMENT:
-        raise WorkspaceError("reply", f"Please keep it under {MAX_COMMENT} characters")
+    text = required_text(text, "reply", "Write the reply before sending it", MAX_COMMENT)
     version = latest_version(intake)
     message = AgreementMessage(
         intake_id=intake.id,

@@ -24,14 +24,23 @@ def create_intake(answers: dict[str, Any] | None = None) -> Intake:
     return intake
 
 
-def intake_by_token(token: str, *, for_update: bool = False) -> Intake | None:
-    """The intake a prospect's resume token opens, or None."""
-    if not token or len(token) > 64:
+def find_by_token(column, value: str, *, for_update: bool = False):
+    """The row whose unique URL token ``column`` equals ``value``, or None.
+
+    Anything longer than a token is refused before the query; ``for_update`` locks the
+    row (call it inside a write transaction).
+    """
+    if not value or len(value) > 64:
         return None
-    query = select(Intake).where(Intake.token == token)
+    query = select(column.class_).where(column == value)
     if for_update:
         query = query.with_for_update()
     return db.session.execute(query).scalar_one_or_none()
+
+
+def intake_by_token(token: str, *, for_update: bool = False) -> Intake | None:
+    """The intake a prospect's resume token opens, or None."""
+    return find_by_token(Intake.token, token, for_update=for_update)
 
 
 def save_step(intake: Intake, section_id: str, submitted: dict[str, Any]) -> list[FieldError]:

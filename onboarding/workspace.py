@@ -16,7 +16,7 @@ from .domain.questionnaire import get_questionnaire
 from .domain.workflow import RECOMMENDATIONS, check_transition
 from .extensions import db
 from .models import ActionCheck, Assessment, AuditEvent, Intake, Invite, Note, User, utcnow
-from .services import create_intake, record_assessment
+from .services import create_intake, find_by_token, record_assessment
 
 MAX_NOTE = 5000
 MAX_REASON = 1000
@@ -29,6 +29,16 @@ class WorkspaceError(ValueError):
         self.field = field
         self.errors = errors or {field: message}
         super().__init__(message)
+
+
+def required_text(value: str | None, field: str, missing: str, limit: int) -> str:
+    """Trimmed free text; WorkspaceError naming ``field`` when empty or too long."""
+    text = (value or "").strip()
+    if not text:
+        raise WorkspaceError(field, missing)
+    if len(text) > limit:
+        raise WorkspaceError(field, f"Please keep it under {limit:,} characters")
+    return text
 
 
 def audit(
@@ -49,11 +59,7 @@ def audit(
 
 def intake_by_public_id(public_id: str) -> Intake | None:
     """The intake with this public id (what workspace URLs carry), or None."""
-    if not public_id or len(public_id) > 64:
-        return None
-    return db.session.execute(
-        select(Intake).where(Intake.public_id == public_id)
-    ).scalar_one_or_none()
+    return find_by_token(Intake.public_id, public_id)
 
 
 def change_status(intake: Intake, target: str, user: User) -> None:
@@ -71,11 +77,7 @@ def set_override(
     intake: Intake, user: User, score: Any, recommendation: str | None, reason: str
 ) -> None:
     """Record a manager's own score and/or recommendation beside the computed one."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkspaceError("reason", "Give a reason for the override")
-    if len(reason) > MAX_REASON:
-        raise WorkspaceError("reason", f"The reason must be at most {MAX_REASON} characters")
+    reason = required_text(reason, "reason", "Give a reason for the override", MAX_REASON)
     value: int | None = None
     if score not in (None, ""):
         try:
@@ -112,11 +114,7 @@ def clear_override(intake: Intake, user: User) -> None:
 
 def add_note(intake: Intake, user: User, text: str) -> Note:
     """Attach a note to an intake."""
-    text = (text or "").strip()
-    if not text:
-        raise WorkspaceError("note", "Write the note before saving it")
-    if len(text) > MAX_NOTE:
-        raise WorkspaceError("note", f"A note must be at most {MAX_NOTE} characters")
+    text = required_text(text, "note", "Write the note before saving it", MAX_NOTE)
     note = Note(intake_id=intake.id, user_id=user.id, text=text)
     db.session.add(note)
     audit(intake, user, "note", None, text[:80])
@@ -227,9 +225,8 @@ def create_invite(
 
 
 def invite_by_token(token: str) -> Invite | None:
-    if not token or len(token) > 64:
-        return None
-    return db.session.execute(select(Invite).where(Invite.token == token)).scalar_one_or_none()
+    """The invite a prospect's invite link opens, or None."""
+    return find_by_token(Invite.token, token)
 
 
 def start_from_invite(invite: Invite) -> Intake:

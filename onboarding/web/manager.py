@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from .. import acceptance, agreements, privacy, workspace
 from ..accounts import AccountError, create_user, set_password
-from ..domain.playbooks import DUE, SECTIONS
+from ..domain.playbooks import DUE, SECTIONS, get_playbooks
 from ..domain.questionnaire import get_questionnaire
 from ..domain.workflow import (
     RECOMMENDATIONS,
@@ -31,7 +31,7 @@ from ..domain.workflow import (
     assessment_changes,
 )
 from ..extensions import db, login_manager
-from ..models import AuditEvent, Intake, Invite, Note, User
+from ..models import AuditEvent, Intake, Invite, Note, User, utcnow
 from .auth import PostForm, admin_required
 from .charts import CAUSE_LABELS, risk_chart
 
@@ -127,8 +127,7 @@ def intake(public_id: str):
         due=DUE,
         sections=SECTIONS,
         form=PostForm(),
-        outdated=bool(assessment)
-        and assessment.playbook_version != workspace.get_playbooks().version,
+        outdated=bool(assessment) and assessment.playbook_version != get_playbooks().version,
     )
 
 
@@ -389,7 +388,7 @@ def invites():
         form=form,
         values=request.form if errors else {},
         days=current_app.config["INVITE_DAYS"],
-        now=workspace.utcnow(),
+        now=utcnow(),
     ), (422 if errors else 200)
 
 

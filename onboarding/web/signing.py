@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from flask_wtf import FlaskForm
 
 from .. import acceptance
+from ..agreements import document_date
 from ..domain.agreement import compose
 from ..extensions import db
 from ..pdf import html_for
@@ -39,7 +40,7 @@ def agreement_body(version) -> str:
         version.answers,
         version.assessment,
         agency=current_app.config["AGENCY_NAME"],
-        date=acceptance.agreements.document_date(version.intake),
+        date=document_date(version.intake),
     )
     return html_for(agreement, static_base=url_for("static", filename=""), trace="appendix")
 
