@@ -84,7 +84,7 @@ def make_app(url: str, folder: str):
     os.environ["INSTANCE_PATH"] = folder
     from onboarding import create_app
     from onboarding.config import TestConfig
-    from onboarding.database import upgrade_schema
+    from onboarding.db.engine import upgrade_schema
 
     app = create_app(
         {
@@ -120,9 +120,9 @@ def fill(app, rows: int, seed: int = 11) -> dict:
     """Users, ``rows`` submitted intakes and 2,000 drafts, inserted in bulk; returns facts."""
     from sqlalchemy import insert, select, text
 
-    from onboarding.accounts import create_user
-    from onboarding.extensions import db
-    from onboarding.models import Assessment, Intake, User
+    from onboarding.db import db
+    from onboarding.db.models import Assessment, Intake, User
+    from onboarding.services.accounts import create_user
 
     rng = random.Random(seed)
     started = time.perf_counter()
@@ -274,7 +274,7 @@ def export(client, url: str, trace: bool) -> tuple[float, int, int, int]:
 def run(kind: str, rows: int, requests: int) -> list[str]:
     from sqlalchemy import text
 
-    from onboarding.extensions import db
+    from onboarding.db import db
 
     folder = tempfile.mkdtemp(prefix="bench-dash-")
     url = fresh_database(kind, folder)

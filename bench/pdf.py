@@ -47,7 +47,7 @@ from pypdf import PdfReader  # noqa: E402
 
 from onboarding import assess  # noqa: E402
 from onboarding.domain.agreement import compose  # noqa: E402
-from onboarding.pdf import (  # noqa: E402
+from onboarding.rendering.pdf import (  # noqa: E402
     STATIC_DIR,
     MemoryCache,
     NoCache,

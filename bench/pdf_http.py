@@ -35,12 +35,12 @@ PASSWORD = "bench pdf pass phrase"  # noqa: S105 - a throwaway benchmark account
 def prepare(url: str, instance: str, count: int) -> list[str]:
     """Submitted intakes and a manager in a fresh database; returns the public ids."""
     os.environ.update(DATABASE_URL=url, INSTANCE_PATH=instance, SECRET_KEY="bench")
-    from onboarding.accounts import create_user
     from onboarding.app import create_app
-    from onboarding.database import upgrade_schema
+    from onboarding.db import db
+    from onboarding.db.engine import upgrade_schema
     from onboarding.domain.samples import random_answers
-    from onboarding.extensions import db
-    from onboarding.services import create_intake, submit_intake
+    from onboarding.services.accounts import create_user
+    from onboarding.services.intakes import create_intake, submit_intake
 
     app = create_app({"TESTING": True, "PASSWORD_HASH_METHOD": "scrypt:16384:8:1"})
     rng = random.Random(11)  # noqa: S311 - benchmark data

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .domain.assessment import assess
-from .domain.questionnaire import AnswersInvalid, FieldError
+from onboarding.domain.assessment import assess
+from onboarding.domain.questionnaire import AnswersInvalid, FieldError
 
 __all__ = ["AnswersInvalid", "FieldError", "assess", "create_app"]
 
 
 def create_app(config: Any = None):
     """Build the Flask application (imported lazily so the domain never needs Flask)."""
-    from .app import create_app as _create_app
+    from onboarding.app import create_app as _create_app
 
     return _create_app(config)

@@ -10,9 +10,11 @@ from typing import Any
 from flask import Flask, Request, request
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 
-from . import database
-from .config import Config, instance_secret_key
-from .extensions import csrf, db, limiter, login_manager, migrate
+from onboarding.config import Config, instance_secret_key
+from onboarding.db import db
+from onboarding.db.engine import MIGRATIONS, begin_write
+from onboarding.domain.resources import project_dir
+from onboarding.web.extensions import csrf, limiter, login_manager, migrate
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -35,12 +37,6 @@ class TextOnlyMultiDict(ImmutableMultiDict):
 
 class OnboardingRequest(Request):
     parameter_storage_class = TextOnlyMultiDict
-
-
-def project_dir(name: str) -> Path:
-    """A top-level project folder (``templates``, ``playbooks``), or its packaged copy."""
-    source = PACKAGE.parent / name
-    return source if source.is_dir() else PACKAGE / "_bundled" / name
 
 
 def create_app(config: Any = None) -> Flask:
@@ -68,8 +64,8 @@ def create_app(config: Any = None) -> Flask:
 
     # Load and check the questionnaire and playbooks now: a broken playbook stops the
     # app at start (with every problem listed), never a prospect's request later.
-    from .domain.playbooks import get_playbooks
-    from .domain.questionnaire import get_questionnaire
+    from onboarding.domain.playbooks import get_playbooks
+    from onboarding.domain.questionnaire import get_questionnaire
 
     get_questionnaire()
     get_playbooks(app.config.get("PLAYBOOKS_DIR"))
@@ -98,17 +94,19 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to open that page."
     login_manager.session_protection = "basic"
 
-    from .accounts import load_user
+    from onboarding.services.accounts import load_user
 
     login_manager.user_loader(load_user)
-    migrations = Path(__file__).resolve().parent / "migrations"
-    migrate.init_app(app, db, directory=str(migrations))
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
 
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per web module."""
-    from . import webhooks
-    from .web import api, api_docs, auth, dashboard, intake, manager, pages, signing
+    from onboarding.integrations import webhooks
+    from onboarding.web.api import docs as api_docs
+    from onboarding.web.api import views as api
+    from onboarding.web.public import intake, pages, signing
+    from onboarding.web.workspace import auth, dashboard, manager
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(intake.bp)
@@ -132,14 +130,14 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errors(app: Flask) -> None:
     """Rendered error pages for 400/403/404/405/413/429/500, never a traceback."""
-    from .web import errors
+    from onboarding.web import errors
 
     errors.init_app(app)
 
 
 def register_commands(app: Flask) -> None:
     """The ``onboarding`` commands, also under ``flask --app onboarding``."""
-    from .cli import main
+    from onboarding.cli import main
 
     for name, command in main.commands.items():
         app.cli.add_command(command, name)
@@ -148,12 +146,12 @@ def register_commands(app: Flask) -> None:
 def register_hooks(app: Flask) -> None:
     """Per-request behaviour: POSTs write, so they start a write transaction."""
 
-    from .web.auth import enforce_session_limits
+    from onboarding.web.workspace.auth import enforce_session_limits
 
     @app.before_request
     def _write_transaction() -> None:
         if request.method == "POST":
-            database.begin_write(db.session())
+            begin_write(db.session())
 
     app.before_request(enforce_session_limits)
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from .domain.assessment import BASE_SCORE, assess, to_json
-from .domain.playbooks import (
+from onboarding.domain.assessment import BASE_SCORE, assess, to_json
+from onboarding.domain.playbooks import (
     CAUSE_LABELS,
     DUE,
     SECTIONS,
@@ -22,7 +22,7 @@ from .domain.playbooks import (
     get_playbooks,
     load_playbooks,
 )
-from .domain.questionnaire import AnswersInvalid, FieldError, get_questionnaire
+from onboarding.domain.questionnaire import AnswersInvalid, FieldError, get_questionnaire
 
 
 class AnswersFileError(click.ClickException):
@@ -157,7 +157,7 @@ def playbooks() -> None:
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 def playbooks_check(directory: str | None) -> None:
     """Validate a playbook folder and run its examples (exit 1 on any problem)."""
-    from .domain.checking import check
+    from onboarding.domain.checking import check
 
     directory = directory or str(default_playbooks_dir())
     problems = check(directory)
@@ -219,7 +219,7 @@ def current_or_new_app():
 
     if has_app_context():
         return current_app._get_current_object()
-    from .app import create_app
+    from onboarding.app import create_app
 
     return create_app()
 
@@ -227,7 +227,7 @@ def current_or_new_app():
 @main.command("init-db")
 def init_db_command() -> None:
     """Create or upgrade the database schema (runs the migrations)."""
-    from .database import upgrade_schema
+    from onboarding.db.engine import upgrade_schema
 
     app = current_or_new_app()
     with app.app_context():
@@ -275,8 +275,8 @@ def create_user_command(
     email: str, role: str, name: str | None, password: str | None, generate: bool
 ) -> None:
     """Add a staff account (admin or manager)."""
-    from .accounts import AccountError, create_user
-    from .extensions import db
+    from onboarding.db import db
+    from onboarding.services.accounts import AccountError, create_user
 
     if not password and not generate:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -296,7 +296,7 @@ def create_user_command(
 @main.command("seed-demo")
 def seed_demo_command() -> None:
     """On an empty database: a demo admin (credentials printed) and demo intakes."""
-    from .demo import seed_demo
+    from onboarding.services.demo import seed_demo
 
     app = current_or_new_app()
     with app.app_context():
@@ -316,7 +316,7 @@ def seed_demo_command() -> None:
 @click.option("--all", "all_", is_flag=True, required=True, help="Every submitted intake.")
 def reassess_command(all_: bool) -> None:
     """Re-run assessments whose playbook version is out of date."""
-    from .workspace import reassess_all
+    from onboarding.services.workspace import reassess_all
 
     app = current_or_new_app()
     with app.app_context():
@@ -347,9 +347,9 @@ def agreement_command(
     """Render the engagement agreement of an answers file as a PDF (and HTML preview)."""
     import datetime
 
-    from .config import Config
-    from .domain.agreement import compose
-    from .pdf import STATIC_DIR, NoCache, RenderError, html_for, render_pdf
+    from onboarding.config import Config
+    from onboarding.domain.agreement import compose
+    from onboarding.rendering.pdf import STATIC_DIR, NoCache, RenderError, html_for, render_pdf
 
     answers = read_answers(answers_file)
     result = assess_or_exit(answers, False)
@@ -372,7 +372,7 @@ def agreement_command(
 @click.argument("pdf_file", metavar="FILE.pdf", type=click.Path(exists=True, dir_okay=False))
 def verify_command(pdf_file: str) -> None:
     """Check a PDF against the stored agreements (exit 1 when it matches none)."""
-    from .acceptance import verify
+    from onboarding.services.acceptance import verify
 
     data = Path(pdf_file).read_bytes()
     app = current_or_new_app()
@@ -410,8 +410,8 @@ def api_token() -> None:
 @click.argument("name")
 def api_token_create(name: str) -> None:
     """Make a token named NAME (what uses it) and print it once."""
-    from .api_tokens import TokenError, create_token
-    from .extensions import db
+    from onboarding.db import db
+    from onboarding.services.api_tokens import TokenError, create_token
 
     app = current_or_new_app()
     with app.app_context():
@@ -428,7 +428,7 @@ def api_token_create(name: str) -> None:
 @api_token.command("list")
 def api_token_list() -> None:
     """Every token: id, prefix, name, made, last used, state."""
-    from .api_tokens import list_tokens
+    from onboarding.services.api_tokens import list_tokens
 
     def when(moment) -> str:
         return f"{moment:%Y-%m-%d %H:%M}" if moment else "never"
@@ -450,8 +450,8 @@ def api_token_list() -> None:
 @click.argument("token_id", metavar="ID", type=int)
 def api_token_revoke(token_id: int) -> None:
     """Revoke the token with this id (see `api-token list`)."""
-    from .api_tokens import revoke_token
-    from .extensions import db
+    from onboarding.db import db
+    from onboarding.services.api_tokens import revoke_token
 
     app = current_or_new_app()
     with app.app_context():
@@ -468,7 +468,7 @@ def worker_command() -> None:
     """Send webhook deliveries: the RQ worker with REDIS_URL, else the in-process loop."""
     import logging
 
-    from .webhooks import run_worker
+    from onboarding.integrations.webhooks import run_worker
 
     logging.basicConfig(level=logging.INFO)
     app = current_or_new_app()
@@ -486,7 +486,7 @@ def worker_command() -> None:
 )
 def purge_drafts_command(days: int | None) -> None:
     """Delete stale drafts and everything derived from them (a tombstone stays)."""
-    from .privacy import purge_drafts
+    from onboarding.services.privacy import purge_drafts
 
     app = current_or_new_app()
     with app.app_context():

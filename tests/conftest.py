@@ -10,8 +10,8 @@ from sqlalchemy import text
 
 from onboarding import create_app
 from onboarding.config import TestConfig
-from onboarding.database import upgrade_schema
-from onboarding.extensions import db
+from onboarding.db import db
+from onboarding.db.engine import upgrade_schema
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 

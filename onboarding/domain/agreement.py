@@ -2,7 +2,7 @@
 
 ``compose(answers, assessment, agency=..., date=...)`` returns an :class:`Agreement`:
 plain dataclasses that a template turns into the HTML preview and the PDF
-(:mod:`onboarding.pdf`). Nothing here produces markup: every value is plain text and
+(:mod:`onboarding.rendering.pdf`). Nothing here produces markup: every value is plain text and
 the template escapes it.
 
 The document
@@ -49,10 +49,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from . import schedule
-from .playbooks import SECTIONS
-from .questionnaire import AnswersInvalid, Questionnaire, get_questionnaire, join_words
-from .templates import FACTS
+from onboarding.domain import schedule
+from onboarding.domain.playbooks import SECTIONS
+from onboarding.domain.questionnaire import (
+    AnswersInvalid,
+    Questionnaire,
+    get_questionnaire,
+    join_words,
+)
+from onboarding.domain.templates import FACTS
 
 DEFAULT_AGENCY = "Brightline Studio"
 """The agency's name when the caller gives none (the ``AGENCY_NAME`` setting's default)."""

@@ -12,8 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .playbooks import CAUSES, SECTIONS, PlaybookSet, get_playbooks
-from .questionnaire import AnswersInvalid, Questionnaire, get_questionnaire
+from onboarding.domain.playbooks import CAUSES, SECTIONS, PlaybookSet, get_playbooks
+from onboarding.domain.questionnaire import AnswersInvalid, Questionnaire, get_questionnaire
 
 BASE_SCORE = 70
 """The score of a client no rule has anything to say about."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .assessment import evaluate
-from .playbooks import PlaybookSet, Problem, check_dir
-from .questionnaire import Questionnaire, get_questionnaire
+from onboarding.domain.assessment import evaluate
+from onboarding.domain.playbooks import PlaybookSet, Problem, check_dir
+from onboarding.domain.questionnaire import Questionnaire, get_questionnaire
 
 
 def fired_rules(clean: dict[str, Any], playbooks: PlaybookSet, playbook_id: str) -> set[str]:

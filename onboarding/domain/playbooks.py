@@ -39,9 +39,10 @@ from typing import Any
 
 import yaml
 
-from .questionnaire import Questionnaire, get_questionnaire
-from .rules import Condition, ConditionError, compile_condition, polarity
-from .templates import Template, TemplateError, compile_template
+from onboarding.domain.questionnaire import Questionnaire, get_questionnaire
+from onboarding.domain.resources import project_dir
+from onboarding.domain.rules import Condition, ConditionError, compile_condition, polarity
+from onboarding.domain.templates import Template, TemplateError, compile_template
 
 PLAYBOOK_IDS = (
     "value_time",
@@ -99,11 +100,7 @@ def default_playbooks_dir() -> Path:
     env = os.environ.get("PLAYBOOKS_DIR")
     if env:
         return Path(env)
-    package = Path(__file__).resolve().parent.parent
-    source = package.parent / "playbooks"
-    if source.is_dir():
-        return source
-    return package / "_bundled" / "playbooks"
+    return project_dir("playbooks")
 
 
 @dataclass(frozen=True)

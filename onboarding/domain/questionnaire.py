@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from email_validator import EmailNotValidError, validate_email
 
-DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "questionnaire.yaml"
+DATA_FILE = Path(__file__).resolve().parent / "data" / "questionnaire.yaml"
 
 SCALE_MIN, SCALE_MAX = 1, 5
 
@@ -205,7 +205,9 @@ class Questionnaire:
 
     def compile_conditions(self) -> None:
         """Compile every ``show_if`` (after all questions are known)."""
-        from .rules import compile_condition  # the condition language reads questions
+        from onboarding.domain.rules import (
+            compile_condition,  # the condition language reads questions
+        )
 
         for q in self.questions.values():
             if q.show_if:

@@ -27,7 +27,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 if TYPE_CHECKING:
-    from .questionnaire import Question, Questionnaire
+    from onboarding.domain.questionnaire import Question, Questionnaire
 
 GRAMMAR = r"""
 ?start: or_expr

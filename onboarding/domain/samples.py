@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from .questionnaire import Question, Questionnaire, get_questionnaire
+from onboarding.domain.questionnaire import Question, Questionnaire, get_questionnaire
 
 FIRST = ["Alex", "Priya", "Daniel", "Margot", "Kenji", "Amara", "Luca", "Sofia", "Omar", "Ines"]
 LAST = ["Morgan", "Raman", "Okafor", "Lindqvist", "Sato", "Mensah", "Rossi", "Novak", "Haddad"]

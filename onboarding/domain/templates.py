@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import schedule
-from .questionnaire import Questionnaire
+from onboarding.domain import schedule
+from onboarding.domain.questionnaire import Questionnaire
 
 RESPONSE_TIME = {
     "1": "within one working hour",

@@ -9,8 +9,8 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from ..extensions import db
-from ..pdf import RenderError
+from onboarding.db import db
+from onboarding.rendering.pdf import RenderError
 
 log = logging.getLogger(__name__)
 

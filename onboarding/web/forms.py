@@ -22,7 +22,7 @@ from wtforms import (
     widgets,
 )
 
-from ..domain.questionnaire import Question, Section
+from onboarding.domain.questionnaire import Question, Section
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from onboarding import webhooks
-from onboarding.accounts import create_user
-from onboarding.api_tokens import create_token
-from onboarding.extensions import db, limiter
-from onboarding.services import create_intake, submit_intake
+from onboarding.db import db
+from onboarding.integrations import webhooks
+from onboarding.services.accounts import create_user
+from onboarding.services.api_tokens import create_token
+from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.web.extensions import limiter
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PASSWORD = "correct horse battery"

@@ -11,8 +11,7 @@ from click.testing import CliRunner
 from onboarding.cli import main
 from onboarding.domain.assessment import assess, to_json
 from onboarding.domain.questionnaire import get_questionnaire
-
-from .conftest import example
+from tests.api.conftest import example
 
 
 def test_the_questionnaire_is_its_definition(client, auth):
@@ -61,8 +60,8 @@ def test_a_shown_conditional_question_is_required(client, auth):
 def test_nothing_is_stored(api, client, auth):
     from sqlalchemy import func, select
 
-    from onboarding.extensions import db
-    from onboarding.models import Assessment, Intake
+    from onboarding.db import db
+    from onboarding.db.models import Assessment, Intake
 
     assert client.post("/api/v1/assessments", json=example(), headers=auth).status_code == 200
     with api.app_context():

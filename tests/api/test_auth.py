@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from onboarding.api_tokens import hash_token, revoke_token
-from onboarding.extensions import db
-from onboarding.models import ApiToken
+from onboarding.db import db
+from onboarding.db.models import ApiToken
+from onboarding.services.api_tokens import hash_token, revoke_token
+from tests.api.conftest import PASSWORD, example, new_token
 from tests.conftest import csrf_of
-
-from .conftest import PASSWORD, example, new_token
 
 ENDPOINTS = [
     ("get", "/api/v1/questionnaire"),

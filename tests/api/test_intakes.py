@@ -7,10 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from onboarding.extensions import db
-from onboarding.models import AuditEvent, Intake, Note, WebhookDelivery, WebhookEndpoint, utcnow
-
-from .conftest import example, make_submitted
+from onboarding.db import db
+from onboarding.db.models import AuditEvent, Intake, Note, WebhookDelivery, WebhookEndpoint, utcnow
+from tests.api.conftest import example, make_submitted
 
 PARTIAL = {
     "contact_name": "Ada Lovelace",
@@ -152,7 +151,7 @@ def many(api, staff):
             )
         )
     with api.app_context():
-        from onboarding.models import User
+        from onboarding.db.models import User
 
         manager = db.session.execute(select(User).where(User.role == "manager")).scalar_one()
         start = utcnow().replace(hour=12, minute=0, second=0, microsecond=0)

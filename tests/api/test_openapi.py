@@ -15,10 +15,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from onboarding.api_schema import IntakePatch, answers_schema
 from onboarding.domain.questionnaire import get_questionnaire
-
-from .conftest import example, make_submitted
+from onboarding.web.api.schema import IntakePatch, answers_schema
+from tests.api.conftest import example, make_submitted
 
 
 @pytest.fixture

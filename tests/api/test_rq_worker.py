@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from onboarding import webhooks
-from onboarding.extensions import db
-from onboarding.models import WebhookDelivery
-from onboarding.webhook_verify import verify
-
-from .conftest import example
+from onboarding.db import db
+from onboarding.db.models import WebhookDelivery
+from onboarding.integrations import webhooks
+from onboarding.integrations.webhook_verify import verify
+from tests.api.conftest import example
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 

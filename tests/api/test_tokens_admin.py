@@ -8,11 +8,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from onboarding.cli import main
-from onboarding.extensions import db
-from onboarding.models import ApiToken
+from onboarding.db import db
+from onboarding.db.models import ApiToken
+from tests.api.conftest import PASSWORD
 from tests.conftest import csrf_of
-
-from .conftest import PASSWORD
 
 
 def sign_in(client, email):

@@ -11,15 +11,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from onboarding import webhooks
-from onboarding.extensions import db
-from onboarding.models import WebhookDelivery, WebhookEndpoint
-from onboarding.services import create_intake, submit_intake
-from onboarding.webhook_verify import InvalidSignature, verify
-from onboarding.workspace import change_status
+from onboarding.db import db
+from onboarding.db.models import WebhookDelivery, WebhookEndpoint
+from onboarding.integrations import webhooks
+from onboarding.integrations.webhook_verify import InvalidSignature, verify
+from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.services.workspace import change_status
+from tests.api.conftest import PASSWORD, example, wait_for
 from tests.conftest import csrf_of
-
-from .conftest import PASSWORD, example, wait_for
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 VERIFY_FILE = Path(webhooks.__file__).with_name("webhook_verify.py")
@@ -182,8 +181,8 @@ def test_a_status_change_fires_in_the_workspace_and_the_api(private, client, aut
     client.patch(f"/api/v1/intakes/{public_id}", json={"status": "in_review"}, headers=auth)
     client.patch(f"/api/v1/intakes/{public_id}", json={"note": "no status"}, headers=auth)
     with private.app_context():  # the workspace's use case, as its status form calls it
-        from onboarding.database import begin_write
-        from onboarding.workspace import intake_by_public_id
+        from onboarding.db.engine import begin_write
+        from onboarding.services.workspace import intake_by_public_id
 
         begin_write(db.session())  # as every POST does (the worker writes meanwhile)
         change_status(intake_by_public_id(public_id), "declined", None)

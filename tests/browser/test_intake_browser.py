@@ -7,9 +7,9 @@ from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import select
 
 from onboarding import assess
+from onboarding.db import db
+from onboarding.db.models import Assessment, Intake
 from onboarding.domain.questionnaire import get_questionnaire
-from onboarding.extensions import db
-from onboarding.models import Assessment, Intake
 from tests.web.helpers import example
 
 pytestmark = pytest.mark.browser

@@ -8,10 +8,10 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from onboarding.accounts import create_user
-from onboarding.extensions import db
-from onboarding.models import ActionCheck, Intake
-from onboarding.services import create_intake, submit_intake
+from onboarding.db import db
+from onboarding.db.models import ActionCheck, Intake
+from onboarding.services.accounts import create_user
+from onboarding.services.intakes import create_intake, submit_intake
 from tests.browser.test_intake_browser import no_serious_violations, screenshots
 from tests.web.helpers import example
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from onboarding.accounts import create_user
-from onboarding.extensions import db
-from onboarding.models import Intake
+from onboarding.db import db
+from onboarding.db.models import Intake
+from onboarding.services.accounts import create_user
 from tests.browser.conftest import free_port
 from tests.web.helpers import example, form_data
 

@@ -6,11 +6,11 @@ import logging
 
 import pytest
 
-from onboarding.accounts import AccountError, create_user, password_problem
 from onboarding.config import Config
-from onboarding.extensions import db
-from onboarding.models import new_token
-from onboarding.web import auth
+from onboarding.db import db
+from onboarding.db.models import new_token
+from onboarding.services.accounts import AccountError, create_user, password_problem
+from onboarding.web.workspace import auth
 from tests.conftest import csrf_of, make_app
 from tests.web.helpers import Prospect
 from tests.web.test_workspace import PASSWORD, login, post, staff, submitted  # noqa: F401
@@ -165,7 +165,7 @@ def test_every_state_change_is_a_post_with_csrf(app, client, staff, submitted): 
     assert checked >= 20
     from sqlalchemy import select
 
-    from onboarding.models import Intake, Note
+    from onboarding.db.models import Intake, Note
 
     with app.app_context():
         assert db.session.execute(select(Note)).first() is None
@@ -204,7 +204,7 @@ def test_an_account_locks_after_ten_failures_from_any_addresses(app, client, sta
 
     from sqlalchemy import select
 
-    from onboarding.models import User, utcnow
+    from onboarding.db.models import User, utcnow
 
     with app.app_context():
         user = db.session.execute(select(User).where(User.email == staff["manager"])).scalar_one()

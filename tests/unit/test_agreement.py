@@ -20,7 +20,7 @@ from onboarding.domain.agreement import (
 )
 from onboarding.domain.playbooks import SECTIONS
 from onboarding.domain.questionnaire import get_questionnaire
-from onboarding.pdf import (
+from onboarding.rendering.pdf import (
     agreement_html,
     environment,
     filename_for,

@@ -18,7 +18,7 @@ from pypdf.generic import StreamObject
 from onboarding import assess
 from onboarding.domain.agreement import compose
 from onboarding.domain.questionnaire import get_questionnaire
-from onboarding.pdf import (
+from onboarding.rendering.pdf import (
     STATIC_DIR,
     MemoryCache,
     NoCache,
@@ -200,7 +200,7 @@ def test_same_input_same_bytes_even_in_a_new_renderer():
     assert first.pdf == second.pdf and not first.cached and not second.cached
     agreement = compose(answers, assessment, date=DAY)
     fresh = PdfRenderer()  # its own font configuration and parsed stylesheet
-    from onboarding.pdf import html_for
+    from onboarding.rendering.pdf import html_for
 
     html = html_for(agreement, static_base=None, trace="appendix")
     assert fresh.render(html, identifier=agreement.sha256[:32].encode()).pdf == first.pdf

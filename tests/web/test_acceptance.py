@@ -8,8 +8,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from onboarding.extensions import db
-from onboarding.models import AgreementMessage, AgreementVersion, AuditEvent, Intake
+from onboarding.db import db
+from onboarding.db.models import AgreementMessage, AgreementVersion, AuditEvent, Intake
 from tests.conftest import csrf_of
 from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from onboarding.cli import main
-from onboarding.extensions import db
-from onboarding.models import Assessment, Intake, User
+from onboarding.db import db
+from onboarding.db.models import Assessment, Intake, User
 
 
 def invoke(app, *args, input=None):

@@ -13,13 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from onboarding import listing
-from onboarding.accounts import create_user
+from onboarding.db import db
+from onboarding.db.models import Intake, User
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.samples import random_answers
-from onboarding.extensions import db
-from onboarding.models import Intake, User
-from onboarding.services import create_intake, submit_intake
+from onboarding.services import listing
+from onboarding.services.accounts import create_user
+from onboarding.services.intakes import create_intake, submit_intake
 from tests.web.test_workspace import PASSWORD, login, staff  # noqa: F401 - staff: a fixture
 
 DAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

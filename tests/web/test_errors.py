@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from onboarding import agreements
-from onboarding.accounts import create_user
-from onboarding.extensions import db
-from onboarding.pdf import RenderTimeout
-from onboarding.services import create_intake, submit_intake
+from onboarding.db import db
+from onboarding.rendering.pdf import RenderTimeout
+from onboarding.services import agreements
+from onboarding.services.accounts import create_user
+from onboarding.services.intakes import create_intake, submit_intake
 from tests.conftest import make_app
 from tests.web.helpers import example
 from tests.web.test_workspace import PASSWORD, login

@@ -6,8 +6,8 @@ import threading
 from sqlalchemy import func, select
 
 from onboarding import assess
-from onboarding.extensions import db
-from onboarding.models import Assessment, Intake
+from onboarding.db import db
+from onboarding.db.models import Assessment, Intake
 from tests.conftest import csrf_of
 from tests.web.helpers import Prospect, example, form_data
 
@@ -164,7 +164,7 @@ def test_sqlite_is_tuned_for_concurrent_writers(app):
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
         db.session.rollback()
-        from onboarding.database import begin_write
+        from onboarding.db.engine import begin_write
 
         statements = []
         from sqlalchemy import event

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from onboarding.extensions import db
-from onboarding.models import (
+from onboarding.db import db
+from onboarding.db.models import (
     Assessment,
     AuditEvent,
     Intake,
@@ -15,7 +15,7 @@ from onboarding.models import (
     RenderedPdf,
     utcnow,
 )
-from onboarding.services import create_intake
+from onboarding.services.intakes import create_intake
 from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
 
 

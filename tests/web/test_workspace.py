@@ -7,9 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from onboarding.accounts import create_user
-from onboarding.extensions import db
-from onboarding.models import (
+from onboarding.db import db
+from onboarding.db.models import (
     ActionCheck,
     Assessment,
     AuditEvent,
@@ -19,7 +18,8 @@ from onboarding.models import (
     User,
     utcnow,
 )
-from onboarding.services import create_intake, submit_intake
+from onboarding.services.accounts import create_user
+from onboarding.services.intakes import create_intake, submit_intake
 from tests.conftest import csrf_of
 from tests.web.helpers import Prospect, example
 
@@ -296,7 +296,7 @@ def test_the_agreement_preview_and_pdf_download(app, client, staff, submitted):
 
     from pypdf import PdfReader
 
-    from onboarding.models import RenderedPdf
+    from onboarding.db.models import RenderedPdf
 
     login(client, staff["manager"])
     url = f"/workspace/intakes/{submitted}"

@@ -1,0 +1,398 @@
+"""Persistence only: typed SQLAlchemy 2.0 models. Methods change state, never commit."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from onboarding.db import db
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+STATUSES = ("draft", "new", "in_review", "agreement_sent", "accepted", "declined", "walked_away")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def new_token() -> str:
+    """An unguessable URL token: 192 bits from ``secrets``."""
+    return secrets.token_urlsafe(24)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always returned timezone-aware (also on SQLite)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime; use utcnow()")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class User(UserMixin, db.Model):
+    """An account manager or admin of the agency."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str | None] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10), default="manager")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Changes when the password changes or the user is disabled: old sessions end.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Failed sign-ins in the current window, kept in the database so every app server
+    # and worker counts the same attempts against the account.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    first_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: disabled users cannot log in
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email.split("@")[0]
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+
+class Invite(db.Model):
+    """A private link a manager sends a prospect; the intake it starts is theirs."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    manager_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))
+    company: Mapped[str | None] = mapped_column(String(160))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    manager: Mapped[User] = relationship()
+
+    def usable(self, now: datetime | None = None) -> bool:
+        """Whether the link still opens an intake."""
+        return self.revoked_at is None and (now or utcnow()) < self.expires_at
+
+
+class Intake(db.Model):
+    """One prospect's questionnaire, from draft to submitted, with its latest assessment."""
+
+    __tablename__ = "intakes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_token)
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    current_step: Mapped[str | None] = mapped_column(String(20))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    contact_name: Mapped[str | None] = mapped_column(String(120))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    company: Mapped[str | None] = mapped_column(String(160))
+    score: Mapped[int | None] = mapped_column(index=True)
+    band: Mapped[str | None] = mapped_column(String(10), index=True)
+    recommendation: Mapped[str | None] = mapped_column(String(30))
+    top_risk: Mapped[str | None] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    invite_id: Mapped[int | None] = mapped_column(ForeignKey("invites.id"))
+    # A manager's override sits beside the computed assessment, never replacing it.
+    override_score: Mapped[int | None]
+    override_recommendation: Mapped[str | None] = mapped_column(String(30))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    override_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    override_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    override_by: Mapped[User | None] = relationship(foreign_keys=[override_by_id])
+    invite: Mapped[Invite | None] = relationship()
+    assessments: Mapped[list[Assessment]] = relationship(
+        back_populates="intake", order_by="Assessment.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        Index("ix_intakes_status_submitted", "status", "submitted_at"),
+        Index("ix_intakes_company", "company"),
+        Index("ix_intakes_contact_name", "contact_name"),
+        Index("ix_intakes_updated_at", "updated_at"),
+        # The prospects list reads only this index for its filters, counts and sorts
+        # (every row also carries ~2 KB of answers); see migration 0003.
+        Index(
+            "ix_intakes_listing",
+            "band",
+            "status",
+            "owner_id",
+            "submitted_at",
+            "score",
+            "top_risk",
+            "contact_name",
+            "company",
+            "contact_email",
+            "id",
+        ),  # fmt: skip
+        Index("ix_intakes_submitted_order", "submitted_at", "id", "status"),
+    )
+
+    @property
+    def assessment(self) -> Assessment | None:
+        """The latest assessment, if the intake was submitted."""
+        return self.assessments[-1] if self.assessments else None
+
+    def record_answers(self, values: dict[str, Any]) -> None:
+        """Merge clean answers into the stored set and refresh the listed facts."""
+        merged = {**(self.answers or {}), **values}
+        self.answers = merged
+        self.contact_name = merged.get("contact_name")
+        self.contact_email = merged.get("contact_email")
+        self.company = merged.get("company")
+
+
+class Assessment(db.Model):
+    """An assessment of an intake's answers by one version of the playbooks."""
+
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intakes.id", ondelete="CASCADE"))
+    playbook_version: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    score: Mapped[int]
+    band: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    intake: Mapped[Intake] = relationship(back_populates="assessments")
+
+    __table_args__ = (UniqueConstraint("intake_id", "playbook_version"),)
+
+
+class ActionCheck(db.Model):
+    """A recommended action ticked (or unticked) by a manager, with who and when."""
+
+    __tablename__ = "action_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intakes.id", ondelete="CASCADE"))
+    action_id: Mapped[str] = mapped_column(String(80))
+    done: Mapped[bool] = mapped_column(Boolean, default=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("intake_id", "action_id"),)
+
+
+class Note(db.Model):
+    """A manager's note on an intake."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intakes.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Who did what to an intake, when: status changes, overrides, re-assessments."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int | None] = mapped_column(
+        ForeignKey("intakes.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    from_value: Mapped[str | None] = mapped_column(String(200))
+    to_value: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+
+class RenderedPdf(db.Model):
+    """A rendered agreement PDF, kept by the SHA-256 of what it was rendered from."""
+
+    __tablename__ = "rendered_pdfs"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- the JSON API and webhooks ------------------------------------------------------------
+
+
+class ApiToken(db.Model):
+    """A bearer token of the JSON API. Only its SHA-256 is kept; the prefix is for display."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class WebhookEndpoint(db.Model):
+    """A URL that receives signed events; the secret signs them (shown to the admin once)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str | None] = mapped_column(String(200))
+    events: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    secret: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class WebhookDelivery(db.Model):
+    """One event sent (or to send) to one endpoint, with the outcome of every attempt.
+
+    ``payload`` is the exact JSON body: retries and re-sends sign and send the same
+    bytes (with a new timestamp). ``locked_until`` is a worker's lease while it sends.
+    """
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True
+    )
+    intake_id: Mapped[int | None] = mapped_column(
+        ForeignKey("intakes.id", ondelete="SET NULL"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(40))
+    event_id: Mapped[str] = mapped_column(String(40), index=True)
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    endpoint: Mapped[WebhookEndpoint] = relationship()
+    intake: Mapped[Intake | None] = relationship()
+
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+
+class AgreementVersion(db.Model):
+    """An agreement as sent to the prospect, frozen: what they read is what they accept.
+
+    Once accepted a version never changes; a later edit is a new version, and every
+    version's PDF stays downloadable.
+    """
+
+    __tablename__ = "agreement_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intakes.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    status: Mapped[str] = mapped_column(String(20), default="sent")
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    assessment: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    playbook_version: Mapped[str] = mapped_column(String(64))
+    paper: Mapped[str] = mapped_column(String(10))
+    document_id: Mapped[str] = mapped_column(String(40))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    pdf_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    accepted_name: Mapped[str | None] = mapped_column(String(120))
+    accepted_email: Mapped[str | None] = mapped_column(String(254))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_ip: Mapped[str | None] = mapped_column(String(64))
+    accepted_user_agent: Mapped[str | None] = mapped_column(String(500))
+    final_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    final_pdf_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+
+    intake: Mapped[Intake] = relationship()
+    sent_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("intake_id", "number"),)
+
+
+class AgreementMessage(db.Model):
+    """The thread between prospect and manager about an agreement (change requests)."""
+
+    __tablename__ = "agreement_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intakes.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("agreement_versions.id"))
+    author: Mapped[str] = mapped_column(String(10))  # "prospect" | "manager"
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    version: Mapped[AgreementVersion | None] = relationship()
+    user: Mapped[User | None] = relationship()

@@ -1,0 +1,147 @@
+"""Accounts of the agency's staff: creating users, checking passwords. Callers commit."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from onboarding.db import db
+from onboarding.db.models import User, utcnow
+
+ROLES = ("admin", "manager")
+MIN_PASSWORD, MAX_PASSWORD = 8, 128
+COMMON_PASSWORDS = Path(__file__).resolve().parent / "common-passwords.txt"
+# A hash to compare against when the email is unknown, so a wrong email takes as long
+# as a wrong password (no user enumeration by timing).
+_DUMMY_HASH: dict[str, str] = {}
+
+
+class AccountError(ValueError):
+    """A user that cannot be created or changed, with the field and a sentence."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords (lower case)."""
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line and not line.startswith("#"))
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password is not acceptable (ASVS: length 8..128, not a common one), or None."""
+    if len(password) < MIN_PASSWORD:
+        return f"must be at least {MIN_PASSWORD} characters"
+    if len(password) > MAX_PASSWORD:
+        return f"must be at most {MAX_PASSWORD} characters"
+    if password.lower() in common_passwords():
+        return "is one of the most common passwords: choose another"
+    return None
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def user_by_email(email: str) -> User | None:
+    return db.session.execute(
+        select(User).where(User.email == normalise_email(email))
+    ).scalar_one_or_none()
+
+
+def create_user(email: str, role: str, password: str | None = None, name: str | None = None):
+    """Add a user; returns ``(user, password)`` (a generated one when none is given)."""
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise AccountError("email", "Enter a valid email address")
+    if role not in ROLES:
+        raise AccountError("role", f"Role must be one of: {', '.join(ROLES)}")
+    if user_by_email(email) is not None:
+        raise AccountError("email", f"A user with the email {email} already exists")
+    password = password or secrets.token_urlsafe(12)
+    problem = password_problem(password)
+    if problem:
+        raise AccountError("password", f"The password {problem}")
+    user = User(email=email, role=role, name=name, password_hash=hash_password(password))
+    db.session.add(user)
+    return user, password
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (same cost either way)."""
+    user = user_by_email(email)
+    if user is None:
+        method = current_app.config["PASSWORD_HASH_METHOD"]
+        if method not in _DUMMY_HASH:
+            _DUMMY_HASH[method] = generate_password_hash(secrets.token_hex(8), method=method)
+        check_password_hash(_DUMMY_HASH[method], password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.active:
+        return None
+    user.last_login_at = utcnow()
+    user.failed_logins, user.first_failed_at = 0, None
+    return user
+
+
+def _window_open(user: User) -> bool:
+    minutes = current_app.config["ACCOUNT_LOCK_MINUTES"]
+    return user.first_failed_at is not None and utcnow() - user.first_failed_at < timedelta(
+        minutes=minutes
+    )
+
+
+def login_blocked(email: str) -> bool:
+    """Whether the account of ``email`` has had too many failed sign-ins lately."""
+    user = user_by_email(email)
+    if user is None or not _window_open(user):
+        return False
+    return user.failed_logins >= current_app.config["ACCOUNT_LOCK_ATTEMPTS"]
+
+
+def note_failure(email: str) -> None:
+    """Count a failed sign-in against the account (if there is one)."""
+    user = user_by_email(email)
+    if user is None:
+        return
+    if _window_open(user):
+        user.failed_logins += 1
+    else:
+        user.failed_logins, user.first_failed_at = 1, utcnow()
+
+
+def set_password(user: User, password: str) -> None:
+    """Change a password (ends the user's other sessions)."""
+    problem = password_problem(password)
+    if problem:
+        raise AccountError("password", f"The password {problem}")
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+
+
+def load_user(user_id: str) -> User | None:
+    """Flask-Login's loader: ``"<id>:<session_version>"`` from the session."""
+    try:
+        uid, version = (int(part) for part in user_id.split(":"))
+    except ValueError:
+        return None
+    user = db.session.get(User, uid)
+    if user is None or user.session_version != version or not user.active:
+        return None
+    return user
+
+
+def count_users() -> int:
+    return db.session.execute(select(func.count()).select_from(User)).scalar_one()

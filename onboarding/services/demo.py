@@ -1,0 +1,54 @@
+"""Demo data for a fresh database: an admin to sign in with and a few intakes."""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from onboarding.db import db
+from onboarding.db.models import utcnow
+from onboarding.domain.resources import project_dir
+from onboarding.domain.samples import random_answers
+from onboarding.services.accounts import count_users, create_user
+from onboarding.services.intakes import create_intake, submit_intake
+
+DEMO_ADMIN = "admin@example.com"
+
+
+def example_answers() -> list[dict]:
+    """The bundled example answer files."""
+    folder = project_dir("examples")
+    return [json.loads(p.read_text()) for p in sorted(Path(folder).glob("*.json"))]
+
+
+def seed_demo(random_intakes: int = 9) -> tuple[str, str, int] | None:
+    """Create the demo admin and intakes on an empty database; commits.
+
+    Returns ``(email, password, intakes)``, or None when users already exist.
+    """
+    if count_users():
+        return None
+    password = secrets.token_urlsafe(9)
+    admin, _ = create_user(DEMO_ADMIN, "admin", password, "Demo Admin")
+    manager, _ = create_user("manager@example.com", "manager", secrets.token_urlsafe(12), "Sam Lee")
+    db.session.flush()
+    rng = random.Random(42)  # noqa: S311 - demo data, not secrets
+    answer_sets = example_answers() + [random_answers(rng) for _ in range(random_intakes)]
+    now = utcnow()
+    for i, answers in enumerate(answer_sets):
+        intake = create_intake(answers)
+        db.session.flush()
+        assessment, errors = submit_intake(intake)
+        assert not errors, errors
+        intake.submitted_at = now - timedelta(days=i, hours=rng.randint(0, 8))
+        intake.owner_id = (admin if i % 2 else manager).id
+    # Two prospects still filling in the questionnaire.
+    for step in ("time", "goals"):
+        answers = random_answers(rng)
+        draft = create_intake({k: answers[k] for k in ("contact_name", "contact_email", "company")})
+        draft.current_step = step
+    db.session.commit()
+    return DEMO_ADMIN, password, len(answer_sets)

@@ -1,0 +1,128 @@
+"""Use cases between the database and the domain. Callers own the transaction (commit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from onboarding.db import db
+from onboarding.db.models import Assessment, Intake, utcnow
+from onboarding.domain.assessment import evaluate
+from onboarding.domain.playbooks import get_playbooks
+from onboarding.domain.questionnaire import FieldError, get_questionnaire
+from onboarding.integrations import webhooks
+
+
+def create_intake(answers: dict[str, Any] | None = None) -> Intake:
+    """A new draft intake (with optional pre-filled answers), added to the session."""
+    intake = Intake(status="draft", answers={})
+    if answers:
+        intake.record_answers(answers)
+    db.session.add(intake)
+    return intake
+
+
+def find_by_token(column, value: str, *, for_update: bool = False):
+    """The row whose unique URL token ``column`` equals ``value``, or None.
+
+    Anything longer than a token is refused before the query; ``for_update`` locks the
+    row (call it inside a write transaction).
+    """
+    if not value or len(value) > 64:
+        return None
+    query = select(column.class_).where(column == value)
+    if for_update:
+        query = query.with_for_update()
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def intake_by_token(token: str, *, for_update: bool = False) -> Intake | None:
+    """The intake a prospect's resume token opens, or None."""
+    return find_by_token(Intake.token, token, for_update=for_update)
+
+
+def save_step(intake: Intake, section_id: str, submitted: dict[str, Any]) -> list[FieldError]:
+    """Store the valid answers of one step; return the errors of the others.
+
+    Invalid values are not stored (the previous answer, if any, stays); answers to
+    questions hidden by ``show_if`` are stored as unanswered.
+    """
+    values, errors = get_questionnaire().validate_step(section_id, intake.answers or {}, submitted)
+    intake.record_answers(values)
+    intake.current_step = section_id
+    return errors
+
+
+def missing_or_invalid(intake: Intake) -> list[FieldError]:
+    """Every problem with the intake's whole answer set (empty when ready to submit)."""
+    _, errors = get_questionnaire().validate(intake.answers or {})
+    return errors
+
+
+def submit_intake(intake: Intake) -> tuple[Assessment | None, list[FieldError]]:
+    """Validate the whole set, assess it and mark the intake submitted.
+
+    Idempotent: an intake already submitted returns its assessment unchanged, so a
+    double click or a second tab stores one assessment. Lock the intake first
+    (``intake_by_token(..., for_update=True)`` inside a write transaction).
+    """
+    if intake.status != "draft":
+        return intake.assessment, []
+    questionnaire = get_questionnaire()
+    clean, errors = questionnaire.validate(intake.answers or {})
+    if errors:
+        return None, errors
+    result = evaluate(clean, get_playbooks(), questionnaire)
+    assessment = record_assessment(intake, result)
+    intake.answers = {k: v for k, v in clean.items() if v is not None}
+    intake.status = "new"
+    intake.submitted_at = utcnow()
+    apply_assessment(intake, result)
+    webhooks.emit("intake.submitted", intake)  # recorded now, sent after the commit
+    return assessment, []
+
+
+def record_assessment(intake: Intake, result: dict[str, Any]) -> Assessment:
+    """Store an assessment of the intake and make it the one the dashboard lists."""
+    assessment = Assessment(
+        intake=intake,
+        playbook_version=result["playbook_version"],
+        result=result,
+        score=result["score"],
+        band=result["band"],
+    )
+    db.session.add(assessment)
+    apply_assessment(intake, result)
+    return assessment
+
+
+def apply_assessment(intake: Intake, result: dict[str, Any]) -> None:
+    """Copy the figures the dashboard lists from an assessment onto its intake."""
+    intake.score = result["score"]
+    intake.band = result["band"]
+    intake.recommendation = result["recommendation"]
+    risks = result["risks"]
+    # The highest risk; a tie goes to the cause listed first in the contract.
+    intake.top_risk = max(risks, key=risks.__getitem__) if risks else None
+
+
+def submit_by_token(token: str) -> tuple[Intake | None, list[FieldError]]:
+    """Submit the intake of ``token`` once, safely under concurrent submits; commits.
+
+    Returns ``(intake, errors)``; ``intake`` is None for an unknown token.
+    """
+    intake = intake_by_token(token, for_update=True)
+    if intake is None:
+        return None, []
+    _, errors = submit_intake(intake)
+    if errors:
+        db.session.rollback()
+        return intake, errors
+    try:
+        db.session.commit()
+    except IntegrityError:  # another request assessed it first: theirs stands
+        db.session.rollback()
+        intake = intake_by_token(token)
+    return intake, []

@@ -1,0 +1,628 @@
+"""Lists of intakes for the workspace: filters, sorting, pages and the CSV export.
+
+No Flask here: :func:`parse_filters` reads any mapping of query parameters (a view
+passes ``request.args``) and returns ``(filters, problems)`` — a value it cannot use is
+ignored (or clamped) and named in a short sentence, never an error. The other functions
+build SQLAlchemy selects from :class:`Filters` and run them on the session given.
+
+Query parameters (all optional, all GET, so a filtered view is a shareable URL):
+
+    q       search: a case-insensitive substring of the name, company or email
+    band    strong | guarded | poor
+    status  new | in_review | agreement_sent | accepted | declined | walked_away
+    owner   a user id, or ``none`` for intakes nobody owns
+    from    submitted on or after this day (YYYY-MM-DD, UTC)
+    to      submitted on or before this day (YYYY-MM-DD, UTC)
+    sort    name | company | submitted | score | band | risk | status | owner
+    dir     asc | desc
+    page    1, 2, ...
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Boolean, ColumnElement, case, func, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
+
+from onboarding.db.models import Intake, User
+from onboarding.domain.questionnaire import Questionnaire, get_questionnaire
+from onboarding.domain.workflow import STATUS_LABELS
+from onboarding.rendering.charts import CAUSE_LABELS
+
+BANDS = ("strong", "guarded", "poor")
+LIST_STATUSES = tuple(s for s in STATUS_LABELS if s != "draft")
+NOBODY = "none"
+MAX_SEARCH = 100
+EXPORT_BATCH = 1000
+
+SORTS = {
+    "name": "Prospect",
+    "company": "Company",
+    "submitted": "Submitted",
+    "score": "Score",
+    "band": "Band",
+    "risk": "Top risk",
+    "status": "Status",
+    "owner": "Owner",
+}
+"""Sort key -> the column heading it sorts."""
+
+FIRST_DIRECTION = {"submitted": "desc", "score": "desc", "band": "desc"}
+"""The direction a column sorts in when first clicked (newest, best first); else asc."""
+
+DEFAULT_SORT, DEFAULT_DIRECTION = "submitted", "desc"
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+PAGE = re.compile(r"\d{1,9}")
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a list shows: filters, search, sort and page, parsed and valid."""
+
+    q: str = ""
+    band: str | None = None
+    status: str | None = None
+    owner: int | str | None = None  # a user id, NOBODY, or None for anyone
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = DEFAULT_SORT
+    direction: str = DEFAULT_DIRECTION
+    page: int = 1
+
+    @property
+    def filtered(self) -> bool:
+        """Whether any filter or search narrows the list."""
+        narrowed = (self.q, self.band, self.status, self.date_from, self.date_to)
+        return any(narrowed) or self.owner is not None
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        """The query parameters of this view (defaults left out), with ``changes``.
+
+        ``changes`` uses the field names (``page=2``, ``sort="score"``); a change to
+        ``None`` resets that field to its default.
+        """
+        defaults = Filters()
+        values = {
+            name: (getattr(defaults, name) if value is None else value)
+            for name, value in changes.items()
+        }
+        f = replace(self, **values)
+        out: dict[str, str] = {}
+        if f.q:
+            out["q"] = f.q
+        if f.band:
+            out["band"] = f.band
+        if f.status:
+            out["status"] = f.status
+        if f.owner is not None:
+            out["owner"] = str(f.owner)
+        if f.date_from:
+            out["from"] = f.date_from.isoformat()
+        if f.date_to:
+            out["to"] = f.date_to.isoformat()
+        if (f.sort, f.direction) != (DEFAULT_SORT, DEFAULT_DIRECTION):
+            out["sort"], out["dir"] = f.sort, f.direction
+        if f.page != 1:
+            out["page"] = str(f.page)
+        return out
+
+    def filter_params(self) -> dict[str, str]:
+        """Only the filters and search (what the CSV export takes)."""
+        return self.params(sort=None, direction=None, page=None)
+
+    def sort_params(self, key: str) -> dict[str, str]:
+        """The parameters of a click on a column heading: toggle, or sort by it first."""
+        if key == self.sort:
+            direction = "asc" if self.direction == "desc" else "desc"
+        else:
+            direction = FIRST_DIRECTION.get(key, "asc")
+        return self.params(sort=key, direction=direction, page=None)
+
+    def aria_sort(self, key: str) -> str | None:
+        """``ascending``/``descending`` for the column sorted by, else None."""
+        if key != self.sort:
+            return None
+        return "ascending" if self.direction == "asc" else "descending"
+
+
+def _text(args: Mapping[str, Any], name: str) -> str:
+    value = args.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _date(args: Mapping[str, Any], name: str, problems: list[str]) -> date | None:
+    raw = _text(args, name)
+    if not raw:
+        return None
+    if DATE.fullmatch(raw):
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            pass
+        else:
+            if FIRST_DAY <= day <= LAST_DAY:
+                return day
+            problems.append(
+                f"Ignored the date '{name}': use a year from {FIRST_DAY.year} to {LAST_DAY.year}."
+            )
+            return None
+    problems.append(f"Ignored the date '{name}': use YYYY-MM-DD, for example 2026-03-31.")
+    return None
+
+
+def parse_filters(
+    args: Mapping[str, Any], owner_ids: Collection[int] | None = None
+) -> tuple[Filters, list[str]]:
+    """Filters from query parameters, and a sentence for each value ignored.
+
+    ``owner_ids``: the user ids an ``owner`` may name (None accepts any number).
+    Never raises: unknown or malformed values are dropped and reported.
+    """
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+
+    q = _text(args, "q").replace("\x00", "")
+    if len(q) > MAX_SEARCH:
+        q = q[:MAX_SEARCH].rstrip()
+        problems.append(f"Shortened the search to its first {MAX_SEARCH} characters.")
+    values["q"] = q
+
+    band = _text(args, "band")
+    if band in BANDS:
+        values["band"] = band
+    elif band:
+        problems.append(f"Ignored the band: use one of {', '.join(BANDS)}.")
+
+    status = _text(args, "status")
+    if status in LIST_STATUSES:
+        values["status"] = status
+    elif status:
+        problems.append(f"Ignored the status: use one of {', '.join(LIST_STATUSES)}.")
+
+    owner = _text(args, "owner")
+    if owner == NOBODY:
+        values["owner"] = NOBODY
+    elif owner:
+        number = int(owner) if PAGE.fullmatch(owner) else None
+        if number is not None and (owner_ids is None or number in owner_ids):
+            values["owner"] = number
+        else:
+            problems.append("Ignored the owner: no such user.")
+
+    values["date_from"] = _date(args, "from", problems)
+    values["date_to"] = _date(args, "to", problems)
+    if values["date_from"] and values["date_to"] and values["date_from"] > values["date_to"]:
+        values["date_from"], values["date_to"] = values["date_to"], values["date_from"]
+        problems.append("Swapped the dates: 'from' was after 'to'.")
+
+    sort = _text(args, "sort")
+    direction = _text(args, "dir")
+    if sort in SORTS:
+        values["sort"] = sort
+        values["direction"] = FIRST_DIRECTION.get(sort, "asc")
+    elif sort:
+        problems.append(f"Ignored the sort '{sort[:30]}': sort by one of {', '.join(SORTS)}.")
+    if direction in ("asc", "desc"):
+        values["direction"] = direction
+    elif direction:
+        problems.append("Ignored the direction 'dir': use asc or desc.")
+
+    page = _text(args, "page")
+    if page:
+        if PAGE.fullmatch(page) and int(page) >= 1:
+            values["page"] = int(page)
+        else:
+            problems.append("Ignored the page number 'page': showing page 1.")
+    return Filters(**values), problems
+
+
+# --- queries -----------------------------------------------------------------------------
+
+
+def day_start(day: date) -> datetime:
+    """Midnight UTC at the start of ``day``."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+class contains_folded(FunctionElement[bool]):
+    """``column`` contains a LIKE pattern (``/`` escapes), ignoring case.
+
+    Arguments: the column, the pattern lower-cased, the pattern as typed. Compiled
+    per database to its fastest form: ``lower(column) LIKE lowered``, but on SQLite its
+    own LIKE with the pattern as typed, 3x faster (it ignores ASCII case, as SQLite's
+    ``lower()`` does, and compares other letters as they are).
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    name = "contains_folded"
+
+
+class contains_ascii(contains_folded):
+    """The same for a pattern of ASCII characters only. PostgreSQL lower-cases the
+    column byte by byte under the "C" collation (1.6x faster than by its locale): for
+    an ASCII pattern the outcome is the same, as no other letter lower-cases to ASCII
+    (bar the Kelvin sign and the Turkish dotted capital I)."""
+
+    inherit_cache = True
+    name = "contains_ascii"
+
+
+def _like(element, compiler, template: str, **kw) -> str:
+    column, lowered, typed = (compiler.process(c, **kw) for c in element.clauses)
+    return template.format(column=column, lowered=lowered, typed=typed)
+
+
+@compiles(contains_folded)
+@compiles(contains_ascii)
+def _contains_lower(element, compiler, **kw):
+    return _like(element, compiler, "(lower({column}) LIKE {lowered} ESCAPE '/')", **kw)
+
+
+@compiles(contains_folded, "sqlite")
+@compiles(contains_ascii, "sqlite")
+def _contains_sqlite(element, compiler, **kw):
+    return _like(element, compiler, "({column} LIKE {typed} ESCAPE '/')", **kw)
+
+
+@compiles(contains_ascii, "postgresql")
+def _contains_ascii_postgresql(element, compiler, **kw):
+    template = "(lower({column} COLLATE \"C\") LIKE {lowered} ESCAPE '/')"
+    return _like(element, compiler, template, **kw)
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
+def search_condition(q: str) -> ColumnElement[bool]:
+    """A case-insensitive substring match on name, company or email."""
+    lowered, typed = literal(_like_pattern(q.lower())), literal(_like_pattern(q))
+    contains = contains_ascii if q.isascii() else contains_folded
+    return or_(
+        *(
+            contains(column, lowered, typed)
+            for column in (Intake.contact_name, Intake.company, Intake.contact_email)
+        )
+    )
+
+
+def conditions(f: Filters) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of the prospects list (submitted intakes) for ``f``."""
+    where = [Intake.status != "draft"]
+    if f.status:
+        where.append(Intake.status == f.status)
+    if f.band:
+        where.append(Intake.band == f.band)
+    if f.owner == NOBODY:
+        where.append(Intake.owner_id.is_(None))
+    elif f.owner is not None:
+        where.append(Intake.owner_id == f.owner)
+    if f.date_from:
+        where.append(Intake.submitted_at >= day_start(f.date_from))
+    if f.date_to:
+        where.append(Intake.submitted_at < day_start(f.date_to + timedelta(days=1)))
+    if f.q:
+        where.append(search_condition(f.q))
+    return where
+
+
+def _rank(column, order: Sequence[str]) -> ColumnElement[int]:
+    """``column``'s position in ``order`` (unknown values and NULL last)."""
+    return case({value: i for i, value in enumerate(order)}, value=column, else_=len(order))
+
+
+def sort_columns(f: Filters, owners: Sequence[User] = ()) -> list[ColumnElement[Any]]:
+    """ORDER BY for ``f``: the column, then the id in the same direction (stable).
+
+    Band sorts by score (the band is a function of it: best first within a band);
+    top risk by its label, status in workflow order, owner by display name with
+    intakes nobody owns after every owner (last ascending, first descending).
+    """
+    if f.sort == "name":
+        key = Intake.contact_name
+    elif f.sort == "company":
+        key = Intake.company
+    elif f.sort in ("score", "band"):
+        key = Intake.score
+    elif f.sort == "risk":
+        key = _rank(Intake.top_risk, sorted(CAUSE_LABELS, key=lambda c: CAUSE_LABELS[c]))
+    elif f.sort == "status":
+        key = _rank(Intake.status, LIST_STATUSES)
+    elif f.sort == "owner":
+        ranked = sorted(owners, key=lambda u: (u.display_name.lower(), u.id))
+        if ranked:
+            positions = {u.id: i for i, u in enumerate(ranked)}
+            key = case(positions, value=Intake.owner_id, else_=len(ranked))
+        else:  # nobody to own anything: every owner is NULL
+            key = Intake.owner_id
+    else:
+        key = Intake.submitted_at
+    if f.direction == "asc":
+        return [key.asc(), Intake.id.asc()]
+    return [key.desc(), Intake.id.desc()]
+
+
+LIST_COLUMNS = (
+    Intake.id,
+    Intake.public_id,
+    Intake.contact_name,
+    Intake.contact_email,
+    Intake.company,
+    Intake.submitted_at,
+    Intake.score,
+    Intake.override_score,
+    Intake.band,
+    Intake.top_risk,
+    Intake.status,
+    Intake.owner_id,
+)
+
+
+@dataclass
+class Page:
+    """One page of a list, with the total and, for prospects, the count per band."""
+
+    rows: list[Any]
+    total: int
+    number: int
+    pages: int
+    per_page: int
+    bands: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def first(self) -> int:
+        """The position of the first row shown (1-based; 0 when empty)."""
+        return (self.number - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.rows)
+
+
+def _clamp(f: Filters, total: int, per_page: int, problems: list[str]) -> tuple[int, int]:
+    pages = max(1, math.ceil(total / per_page))
+    if f.page > pages:
+        problems.append(
+            f"There is no page {f.page} of these results: showing page {pages}, the last."
+        )
+        return pages, pages
+    return f.page, pages
+
+
+def _page_of(
+    session: Session,
+    where: list[ColumnElement[bool]],
+    order: list[ColumnElement[Any]],
+    number: int,
+    per_page: int,
+    columns: Sequence[Any],
+) -> list[Any]:
+    """The rows of one page. Deep pages skip rows on the narrow id-only query first
+    (a covering index walk), then read the full rows of that page by id."""
+    offset = (number - 1) * per_page
+    ids = select(Intake.id).where(*where).order_by(*order).limit(per_page).offset(offset)
+    query = select(*columns).where(Intake.id.in_(ids.scalar_subquery())).order_by(*order)
+    return list(session.execute(query).all())
+
+
+def _band_counts(session: Session, where: list[ColumnElement[bool]]) -> dict[Any, int]:
+    query = select(Intake.band, func.count()).where(*where).group_by(Intake.band)
+    return dict(session.execute(query).all())
+
+
+def _searched_page(
+    session: Session,
+    where: list[ColumnElement[bool]],
+    order: list[ColumnElement[Any]],
+    number: int,
+    per_page: int,
+) -> Page | None:
+    """A page of search results with its counts, in one pass (window aggregates).
+
+    A substring search reads every candidate row whatever the page, so counting in the
+    same scan halves the work. None when the page is past the end (no rows to carry
+    the counts): the caller counts, clamps and asks again.
+    """
+    totals = [func.count().over().label("total")] + [
+        func.sum(case((Intake.band == band, 1), else_=0)).over().label(f"n_{band}")
+        for band in BANDS
+    ]
+    inner = (
+        select(Intake.id.label("id"), *totals)
+        .where(*where)
+        .order_by(*order)
+        .limit(per_page)
+        .offset((number - 1) * per_page)
+        .subquery()
+    )
+    extra = [inner.c.total, *(inner.c[f"n_{band}"] for band in BANDS)]
+    query = select(*LIST_COLUMNS, *extra).join(inner, inner.c.id == Intake.id).order_by(*order)
+    rows = list(session.execute(query).all())
+    if not rows:
+        if number > 1:
+            return None
+        return Page([], 0, 1, 1, per_page, dict.fromkeys(BANDS, 0))
+    total = rows[0].total
+    bands = {band: int(getattr(rows[0], f"n_{band}") or 0) for band in BANDS}
+    return Page(rows, total, number, max(1, math.ceil(total / per_page)), per_page, bands)
+
+
+def prospects_page(
+    session: Session, f: Filters, per_page: int, owners: Sequence[User] = ()
+) -> tuple[Page, list[str]]:
+    """The page of submitted intakes ``f`` asks for, and notes on a page out of range.
+
+    Two queries: the count per band (an index-only scan), then the ids of the page
+    (walking the index of the sort column where there is one) joined back to their
+    rows. A search does both in one pass instead (see :func:`_searched_page`).
+    """
+    problems: list[str] = []
+    where = conditions(f)
+    order = sort_columns(f, owners)
+    if f.q:
+        page = _searched_page(session, where, order, f.page, per_page)
+        if page is not None:
+            return page, problems
+    counts = _band_counts(session, where)
+    total = sum(counts.values())
+    number, pages = _clamp(f, total, per_page, problems)
+    rows = _page_of(session, where, order, number, per_page, LIST_COLUMNS)
+    bands = {band: counts.get(band, 0) for band in BANDS}
+    return Page(rows, total, number, pages, per_page, bands), problems
+
+
+DRAFT_COLUMNS = (
+    Intake.id,
+    Intake.public_id,
+    Intake.contact_name,
+    Intake.contact_email,
+    Intake.company,
+    Intake.current_step,
+    Intake.created_at,
+    Intake.updated_at,
+    Intake.owner_id,
+)
+
+
+def drafts_page(session: Session, f: Filters, per_page: int) -> tuple[Page, list[str]]:
+    """Intakes still being filled in, last saved first; searchable, paginated."""
+    problems: list[str] = []
+    where = [Intake.status == "draft"]
+    if f.q:
+        where.append(search_condition(f.q))
+    total = session.execute(select(func.count()).select_from(Intake).where(*where)).scalar_one()
+    number, pages = _clamp(f, total, per_page, problems)
+    order = [Intake.updated_at.desc(), Intake.id.desc()]
+    rows = _page_of(session, where, order, number, per_page, DRAFT_COLUMNS)
+    return Page(rows, total, number, pages, per_page), problems
+
+
+def step_title(step: str | None, questionnaire: Questionnaire | None = None) -> str:
+    """The title of the section a draft last saved, or ``not started``."""
+    if not step:
+        return "not started"
+    try:
+        return (questionnaire or get_questionnaire()).section(step).title
+    except KeyError:
+        return step
+
+
+# --- CSV export ----------------------------------------------------------------------------
+
+EXPORT_HEADER = (
+    "public_id",
+    "submitted_at",
+    "status",
+    "owner_email",
+    "score",
+    "override_score",
+    "band",
+    "recommendation",
+    "top_risk",
+)
+
+EXPORT_COLUMNS = (
+    Intake.id,
+    Intake.public_id,
+    Intake.submitted_at,
+    Intake.status,
+    Intake.owner_id,
+    Intake.score,
+    Intake.override_score,
+    Intake.band,
+    Intake.recommendation,
+    Intake.top_risk,
+    Intake.answers,
+)
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, made inert with a leading '.
+
+    Only text: the numbers we write ourselves (scores, counts) stay numbers.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def answer_cell(kind: str, value: Any) -> Any:
+    """One answer as a CSV cell: codes, yes/no, multi values joined by '; '."""
+    if value is None or value == "":
+        return ""
+    if kind == "yesno":
+        return "yes" if value else "no"
+    if kind == "multi":
+        return "; ".join(str(v) for v in value)
+    return value
+
+
+def iso_utc(moment: datetime | None) -> str:
+    """ISO 8601 in UTC with a Z, to the second (``2026-03-31T14:05:09Z``)."""
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def export_rows(session: Session, f: Filters, batch: int = EXPORT_BATCH) -> Iterator[Sequence[Any]]:
+    """The rows of the export, read in batches of ``batch`` by id (keyset pagination).
+
+    Never holds more than one batch: each batch is a fresh ``id > last`` query, so the
+    memory used does not grow with the number of intakes. Rows come in id order.
+    """
+    where = conditions(f)
+    last = 0
+    while True:
+        rows = session.execute(
+            select(*EXPORT_COLUMNS).where(*where, Intake.id > last).order_by(Intake.id).limit(batch)
+        ).all()  # fmt: skip
+        if not rows:
+            return
+        yield from rows
+        if len(rows) < batch:
+            return
+        last = rows[-1].id
+
+
+def export_csv(session: Session, f: Filters, batch: int = EXPORT_BATCH) -> Iterator[str]:
+    """The CSV of every intake ``f`` selects, as text chunks (about one per batch)."""
+    questions = [(q.id, q.type) for q in get_questionnaire().questions.values()]
+    emails = dict(session.execute(select(User.id, User.email)).all())
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([*EXPORT_HEADER, *(qid for qid, _ in questions)])
+    for count, row in enumerate(export_rows(session, f, batch), start=1):
+        answers = row.answers or {}
+        cells = [
+            neutralise(row.public_id),  # a token may start with '-' (1 in 64)
+            iso_utc(row.submitted_at),
+            neutralise(row.status),
+            neutralise(emails.get(row.owner_id, "")),
+            row.score,
+            row.override_score,
+            neutralise(row.band),
+            neutralise(row.recommendation),
+            neutralise(row.top_risk),
+        ]
+        cells += [neutralise(answer_cell(kind, answers.get(qid))) for qid, kind in questions]
+        writer.writerow(cells)
+        if count % batch == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

@@ -1,0 +1,87 @@
+"""Forgetting prospects: deleting an intake with all that derives from it, and purging
+stale drafts. What remains is a tombstone in the audit trail, with no personal data.
+Callers commit (the command line's purge commits in batches).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from onboarding.db import db
+from onboarding.db.models import (
+    AgreementVersion,
+    AuditEvent,
+    Intake,
+    RenderedPdf,
+    User,
+    WebhookDelivery,
+    utcnow,
+)
+from onboarding.domain.agreement import compose
+from onboarding.rendering.pdf import PAPER, cache_key, get_renderer
+
+
+def _cached_pdf_keys(intake: Intake, agency: str) -> list[str]:
+    """The cache keys of this intake's rendered agreements (any paper)."""
+    from onboarding.services.agreements import document_date
+
+    keys = []
+    sources = [(intake.answers, a.result) for a in intake.assessments]
+    versions = db.session.execute(
+        select(AgreementVersion).where(AgreementVersion.intake_id == intake.id)
+    ).scalars()
+    sources += [(v.answers, v.assessment) for v in versions]
+    renderer = get_renderer()
+    for answers, result in sources:
+        try:
+            agreement = compose(answers, result, agency=agency, date=document_date(intake))
+        except ValueError:
+            continue
+        keys += [cache_key(agreement, paper, renderer) for paper in PAPER]
+    return keys
+
+
+def delete_intake(intake: Intake, user: User | None, agency: str) -> None:
+    """Delete an intake and everything derived from it; leave a tombstone."""
+    keys = _cached_pdf_keys(intake, agency) if intake.assessments else []
+    if keys:
+        db.session.execute(delete(RenderedPdf).where(RenderedPdf.key.in_(keys)))
+    public_id, status, invite = intake.public_id, intake.status, intake.invite
+    db.session.execute(delete(AuditEvent).where(AuditEvent.intake_id == intake.id))
+    # Webhook deliveries carry a copy of the prospect's data in their payload.
+    db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.intake_id == intake.id))
+    db.session.delete(intake)  # answers, assessments, versions, notes, checks cascade
+    if invite is not None:  # the invite holds the prospect's name and email
+        db.session.flush()
+        db.session.delete(invite)
+    db.session.add(
+        AuditEvent(
+            intake_id=None,
+            user_id=user.id if user else None,
+            kind="intake_deleted",
+            from_value=public_id,
+            to_value=None,
+            detail=f"deleted with all its data (status was {status})",
+        )
+    )
+
+
+def purge_drafts(days: int, batch: int = 500) -> int:
+    """Delete drafts not saved for ``days`` days; returns how many (commits per batch)."""
+    cutoff = utcnow() - timedelta(days=days)
+    total = 0
+    while True:
+        stale = db.session.execute(
+            select(Intake)
+            .where(Intake.status == "draft", Intake.updated_at < cutoff)
+            .order_by(Intake.id)
+            .limit(batch)
+        ).scalars().all()  # fmt: skip
+        if not stale:
+            return total
+        for intake in stale:
+            delete_intake(intake, None, agency="")
+        total += len(stale)
+        db.session.commit()

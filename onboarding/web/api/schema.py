@@ -1,0 +1,908 @@
+"""The JSON API's schemas, and the OpenAPI 3.1 document built from them.
+
+One source per shape, used both to validate or serialise and to document:
+
+- request bodies and responses are pydantic v2 models (the views validate bodies with
+  them and serialise responses through them; the OpenAPI ``components.schemas`` are
+  their JSON Schemas);
+- the ``answers`` object's JSON Schema is generated from the questionnaire data
+  (``onboarding/data/questionnaire.yaml``), the same data ``Questionnaire.validate``
+  checks answers with: types, enums, ranges, lengths and the required list;
+- the assessment's schema follows ``shared/spec/assessment.md`` (keys may be added).
+
+No Flask here: :func:`openapi_document` takes the settings it depends on.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema, models_json_schema
+
+from onboarding.db.models import Intake
+from onboarding.domain.playbooks import CAUSES, DUE, SECTIONS
+from onboarding.domain.questionnaire import (
+    SCALE_MAX,
+    SCALE_MIN,
+    Question,
+    Questionnaire,
+    get_questionnaire,
+)
+from onboarding.domain.resources import project_dir
+from onboarding.domain.workflow import RECOMMENDATIONS, SET_BY_ACTION, STATUS_LABELS, TRANSITIONS
+
+API_VERSION = "1"
+PREFIX = "/api/v1"
+REF = "#/components/schemas/{model}"
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 25
+MAX_SEARCH = 100
+SORT_KEYS = ("submitted_at", "created_at", "updated_at", "score", "company", "name")
+SORTS = tuple(s for key in SORT_KEYS for s in (key, f"-{key}"))
+DEFAULT_SORT = "-submitted_at"
+
+Cause = Literal[CAUSES]  # type: ignore[valid-type]
+Band = Literal["strong", "guarded", "poor"]
+Recommendation = Literal[tuple(RECOMMENDATIONS)]  # type: ignore[valid-type]
+Status = Literal[tuple(STATUS_LABELS)]  # type: ignore[valid-type]
+Due = Literal[tuple(DUE)]  # type: ignore[valid-type]
+AgreementSection = Literal[tuple(SECTIONS)]  # type: ignore[valid-type]
+Percent = Annotated[int, Field(ge=0, le=100)]
+Email = Annotated[str, Field(max_length=254)]
+NoteText = Annotated[str, Field(min_length=1, max_length=5000)]
+
+# An answers field: validated by the questionnaire (not by pydantic), documented by a
+# reference to the schema generated from it (put in place by ``component_schemas``).
+DraftAnswersRef = Annotated[Any, WithJsonSchema({"x-answers": "DraftAnswers"})]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+class ErrorItem(Model):
+    """One problem: ``question`` names an answer, ``field`` anything else."""
+
+    question: str | SkipJsonSchema[None] = Field(
+        None, description="The question id of an invalid answer (answers only)."
+    )
+    field: str | SkipJsonSchema[None] = Field(
+        None,
+        description="The request part at fault: a body field, a query parameter, "
+        "`authorization`, `body` or `request`.",
+    )
+    message: str = Field(description="What is wrong, as a sentence for a person.")
+
+
+class ErrorList(Model):
+    """Every problem at once; nothing was stored or computed."""
+
+    errors: list[ErrorItem]
+
+
+# --- the assessment contract (shared/spec/assessment.md) -----------------------------
+
+
+class Open(BaseModel):
+    """Contract objects: the listed keys are promised, more may be added."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Risks(Open):
+    """Risk per cause, 0 (none) to 100 (severe)."""
+
+    excess_free_time: Percent
+    trust_deficit: Percent
+    process_transparency: Percent
+    frustrated_creative: Percent
+    tactical_focus: Percent
+    fear: Percent
+
+
+class Contribution(Open):
+    """A rule that moved the score or a risk, with the answers it read and why."""
+
+    playbook: str
+    rule: str
+    points: int
+    cause: Cause | None
+    questions: list[str]
+    because: str
+
+
+class Clause(Open):
+    """A tailored clause of the agreement, with the answers that triggered it."""
+
+    id: str
+    playbook: str
+    section: AgreementSection
+    title: str
+    text: str
+    triggered_by: list[str] = Field(description="Empty for a clause every agreement has.")
+
+
+class Action(Open):
+    """What the account manager should do."""
+
+    id: str
+    playbook: str
+    text: str
+    due: Due
+
+
+class Assessment(Open):
+    """The fit assessment (contract: shared/spec/assessment.md, v1). Keys may be added."""
+
+    score: Percent = Field(description="0..100, higher is a better fit.")
+    band: Band = Field(description="strong (score >= 70), guarded (40..69), poor (< 40).")
+    recommendation: Recommendation = Field(
+        description="proceed / proceed_with_guardrails / walk_away by band; walk_away "
+        "whatever the score when a walk_away playbook red flag fires."
+    )
+    risks: Risks
+    red_flags: list[str]
+    contributions: list[Contribution]
+    clauses: list[Clause] = Field(description="In agreement order.")
+    actions: list[Action]
+    playbook_version: str = Field(description="SHA-256 of the playbook set that produced it.")
+
+
+# --- the questionnaire definition ------------------------------------------------------
+
+
+class ValueLabel(Model):
+    value: str
+    label: str
+
+
+class QuestionDef(Model):
+    id: str
+    type: Literal["text", "email", "integer", "scale", "choice", "multi", "yesno"]
+    label: str
+    required: bool
+    help: str | SkipJsonSchema[None] = None
+    max_length: int | SkipJsonSchema[None] = None
+    min: int | SkipJsonSchema[None] = None
+    max: int | SkipJsonSchema[None] = None
+    values: list[ValueLabel] | SkipJsonSchema[None] = None
+    ends: list[str] | SkipJsonSchema[None] = Field(None, min_length=2, max_length=2)
+    show_if: str | SkipJsonSchema[None] = Field(
+        None, description="Shown (and required, if required) only when this condition holds."
+    )
+
+
+class SectionDef(Model):
+    id: str
+    title: str
+    intro: str
+    questions: list[QuestionDef]
+
+
+class QuestionnaireDef(Model):
+    """The questionnaire: sections of questions, in the order a prospect answers them."""
+
+    version: int
+    sections: list[SectionDef]
+
+
+# --- intakes ---------------------------------------------------------------------------
+
+
+class IntakeSummary(Model):
+    """An intake as the lists show it (webhooks send the same object)."""
+
+    public_id: str = Field(description="The intake's id in URLs.")
+    status: Status
+    contact_name: str | None
+    contact_email: str | None
+    company: str | None
+    score: Percent | None = Field(description="The computed score; null for a draft.")
+    band: Band | None
+    recommendation: Recommendation | None
+    top_risk: Cause | None
+    override_score: Percent | None = Field(
+        description="A manager's own score, kept beside the computed one."
+    )
+    override_recommendation: Recommendation | None
+    owner: str | None = Field(description="Email of the account manager who owns it.")
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+
+
+class NoteOut(Model):
+    text: str
+    author: str | None = Field(description="Email of the author; null when added via the API.")
+    created_at: datetime
+
+
+class IntakeDetail(IntakeSummary):
+    """One intake with its answers, latest assessment and notes."""
+
+    answers: DraftAnswersRef = Field(description="The stored answers (a draft's may be partial).")
+    assessment: Assessment | None = Field(description="The latest assessment; null for a draft.")
+    override_reason: str | None
+    notes: list[NoteOut] = Field(description="Newest first.")
+    resume_url: str | None = Field(
+        description="A draft's private link: it opens the intake for the prospect, where "
+        "they left off. Null once submitted. Treat it as a secret of the prospect's."
+    )
+
+
+class IntakeList(Model):
+    """One page of intakes, and the cursor of the next page (null on the last)."""
+
+    items: list[IntakeSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page.")
+
+
+class StrictModel(Model):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class IntakeCreate(StrictModel):
+    """A new intake from answers (complete: submitted and assessed; partial: a draft)."""
+
+    answers: DraftAnswersRef = Field(
+        description="Complete and valid answers submit the intake (status `new`, assessed, "
+        "`intake.submitted` fires); a partial set makes a draft whose `resume_url` lets "
+        "the prospect finish it. Invalid values are refused (422) either way."
+    )
+    owner: Email | None = Field(None, description="Email of the account manager to own it.")
+    submit: bool = Field(
+        True,
+        description="false keeps even complete answers as a draft, for the prospect to "
+        "review and submit themselves.",
+    )
+
+
+class IntakePatch(StrictModel):
+    """Changes to an intake; give any of the fields (at least one)."""
+
+    status: Status | SkipJsonSchema[None] = Field(
+        None,
+        description="Move along the workflow: "
+        + "; ".join(
+            f"{s} -> {', '.join(x for x in t if x not in SET_BY_ACTION) or '(none)'}"
+            for s, t in TRANSITIONS.items()
+            if s != "draft"
+        )
+        + ". A move the workflow does not allow is refused with 409, and so are "
+        + " and ".join(SET_BY_ACTION)
+        + ": those are reached by sending the agreement and by the prospect accepting it. "
+        "The current status is a no-op.",
+    )
+    owner: Email | None = Field(
+        None, description="Email of an active staff member to own the intake, or null for nobody."
+    )
+    note: NoteText | SkipJsonSchema[None] = Field(
+        None, description="A note to append to the intake."
+    )
+
+
+# --- serialising ------------------------------------------------------------------------
+
+
+def intake_summary(intake: Intake) -> dict[str, Any]:
+    """An intake as the :class:`IntakeSummary` JSON object."""
+    return IntakeSummary(**_summary_fields(intake)).model_dump(mode="json")
+
+
+def _summary_fields(intake: Intake) -> dict[str, Any]:
+    return {
+        "public_id": intake.public_id,
+        "status": intake.status,
+        "contact_name": intake.contact_name,
+        "contact_email": intake.contact_email,
+        "company": intake.company,
+        "score": intake.score,
+        "band": intake.band,
+        "recommendation": intake.recommendation,
+        "top_risk": intake.top_risk,
+        "override_score": intake.override_score,
+        "override_recommendation": intake.override_recommendation,
+        "owner": intake.owner.email if intake.owner else None,
+        "created_at": intake.created_at,
+        "updated_at": intake.updated_at,
+        "submitted_at": intake.submitted_at,
+    }
+
+
+def intake_detail(intake: Intake, notes: list, resume_url: str | None) -> dict[str, Any]:
+    """An intake as the :class:`IntakeDetail` JSON object."""
+    assessment = intake.assessment
+    detail = IntakeDetail(
+        **_summary_fields(intake),
+        answers=dict(intake.answers or {}),
+        assessment=Assessment.model_validate(assessment.result) if assessment else None,
+        override_reason=intake.override_reason,
+        notes=[
+            NoteOut(text=n.text, author=n.user.email if n.user else None, created_at=n.created_at)
+            for n in notes
+        ],
+        resume_url=resume_url if intake.status == "draft" else None,
+    )
+    return detail.model_dump(mode="json")
+
+
+def assessment_summary(intake: Intake) -> dict[str, Any] | None:
+    """The figures of an intake's latest assessment (what webhooks carry), or None."""
+    assessment = intake.assessment
+    if assessment is None:
+        return None
+    result = assessment.result
+    return {
+        "score": result["score"],
+        "band": result["band"],
+        "recommendation": result["recommendation"],
+        "risks": dict(result["risks"]),
+        "red_flags": list(result["red_flags"]),
+        "playbook_version": result["playbook_version"],
+    }
+
+
+class AssessmentSummary(Model):
+    """The figures of the latest assessment (the full one: GET /intakes/{public_id})."""
+
+    score: Percent
+    band: Band
+    recommendation: Recommendation
+    risks: Risks
+    red_flags: list[str]
+    playbook_version: str
+
+
+class EventData(Model):
+    intake: IntakeSummary
+    assessment: AssessmentSummary | None = Field(description="Null for a draft.")
+    previous_status: Status | SkipJsonSchema[None] = Field(
+        None, description="intake.status_changed only: the status before the change."
+    )
+
+
+class WebhookEvent(Model):
+    """The JSON body of every webhook delivery."""
+
+    id: str = Field(
+        description="The event id: retries and re-sends of an event carry the same id, so "
+        "a receiver can ignore one it has already handled."
+    )
+    event: Literal["intake.submitted", "intake.status_changed"]
+    created_at: datetime
+    data: EventData
+
+
+# --- the answers, from the questionnaire data -----------------------------------------------
+
+
+def _value_schema(q: Question, *, required: bool) -> dict[str, Any]:
+    if q.type == "text":
+        schema: dict[str, Any] = {"type": "string"}
+        if q.max_length:
+            schema["maxLength"] = q.max_length
+        # No NUL characters; a required text needs a character that is not a space
+        # (answers are trimmed and an empty one is unanswered).
+        schema["pattern"] = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$" if required else "^[^\\u0000]*$"
+    elif q.type == "email":
+        schema = {"type": "string", "format": "email", "maxLength": 254}
+    elif q.type in ("integer", "scale"):
+        lo, hi = q.bounds()
+        schema = {"type": "integer", "minimum": lo, "maximum": hi}
+    elif q.type == "choice":
+        schema = {"type": "string", "enum": list(q.values)}
+    elif q.type == "multi":
+        schema = {
+            "type": "array",
+            "items": {"type": "string", "enum": list(q.values)},
+            "uniqueItems": True,
+        }
+    else:  # yesno
+        schema = {"type": "boolean"}
+    return schema
+
+
+def _describe(q: Question, section_title: str, *, required: bool, partial: bool) -> str:
+    parts = [f"{q.label} ({section_title})."]
+    if q.help:
+        parts.append(q.help)
+    if q.type == "scale" and q.ends:
+        parts.append(f"{SCALE_MIN} = {q.ends[0]}; {SCALE_MAX} = {q.ends[1]}.")
+    if q.values:
+        parts.append("Values: " + "; ".join(f"`{k}` {v}" for k, v in q.values.items()) + ".")
+    if q.type == "multi":
+        parts.append("No repeats; may be empty.")
+    if q.show_if:
+        when = "required when shown" if q.required else "optional"
+        parts.append(
+            f"Shown only when `{q.show_if}` ({when}); when the condition does not hold the "
+            "answer is ignored."
+        )
+    elif not q.required:
+        parts.append("Optional: may be absent or null.")
+    elif partial:
+        parts.append("Required to submit.")
+    return " ".join(parts)
+
+
+def answers_schema(questionnaire: Questionnaire | None = None, *, partial: bool = False) -> dict:
+    """The JSON Schema of an answers object, generated from the questionnaire data.
+
+    ``partial=False``: a complete set (what an assessment needs): every required
+    question listed in ``required``, non-null. ``partial=True``: a draft's answers, where
+    any question may be missing or null. ``show_if`` cannot be expressed per question
+    here (``past_problems`` is required only when ``worked_with_agency_before`` is
+    true), so such questions are left out of ``required`` and their description says it.
+    """
+    questionnaire = questionnaire or get_questionnaire()
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for section in questionnaire.sections:
+        for q in section.questions:
+            must = q.required and not partial and not q.show_if
+            schema = _value_schema(q, required=must)
+            if not must:
+                schema["type"] = [schema["type"], "null"]
+                if "enum" in schema:
+                    schema["enum"] = [*schema["enum"], None]
+            schema["title"] = q.label
+            schema["description"] = _describe(q, section.title, required=must, partial=partial)
+            properties[q.id] = schema
+            if must:
+                required.append(q.id)
+    conditional = [q.id for q in questionnaire.questions.values() if q.show_if and q.required]
+    if partial:
+        description = (
+            "A draft's answers: `{question_id: value}`, any subset, null for unanswered. "
+            "Values are checked as for a complete set; unknown question ids are errors."
+        )
+    else:
+        description = (
+            "A complete answer set, `{question_id: value}`, as the questionnaire defines "
+            "it (`GET /api/v1/questionnaire`). "
+            "Optional questions may be absent or null; unknown question ids are errors. "
+            "Texts are trimmed (an empty text is unanswered). "
+            + (
+                f"Conditional questions ({', '.join(conditional)}) are required when shown, "
+                "which this schema cannot express: the API names them in a 422 when missing."
+                if conditional
+                else ""
+            )
+        )
+    out: dict[str, Any] = {
+        "type": "object",
+        "title": "DraftAnswers" if partial else "Answers",
+        "description": description,
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if required:
+        out["required"] = required
+    return out
+
+
+# --- the OpenAPI document --------------------------------------------------------------------
+
+MODELS: tuple[type[BaseModel], ...] = (
+    ErrorList,
+    Assessment,
+    QuestionnaireDef,
+    IntakeSummary,
+    IntakeDetail,
+    IntakeList,
+    IntakeCreate,
+    IntakePatch,
+    WebhookEvent,
+)
+
+
+def component_schemas() -> dict[str, Any]:
+    """Every named schema: the pydantic models' and the two generated answer schemas."""
+    _, top = models_json_schema(
+        [(m, "validation") for m in MODELS if m in (IntakeCreate, IntakePatch)]
+        + [(m, "serialization") for m in MODELS if m not in (IntakeCreate, IntakePatch)],
+        ref_template=REF,
+    )
+    schemas = _link_answers(dict(top.get("$defs", {})))
+    schemas["Answers"] = answers_schema(partial=False)
+    schemas["DraftAnswers"] = answers_schema(partial=True)
+    return dict(sorted(schemas.items()))
+
+
+def _link_answers(node: Any) -> Any:
+    """Tidy pydantic's schemas: each ``{"x-answers": name, ...}`` marker becomes a
+    ``$ref`` to that schema, and ``"default": null`` goes where null is not allowed (a
+    field that may be left out but not sent as null)."""
+    if isinstance(node, dict):
+        if "x-answers" in node:
+            rest = {k: v for k, v in node.items() if k != "x-answers"}
+            return {"$ref": REF.format(model=node["x-answers"]), **rest}
+        if "default" in node and node["default"] is None and "type" in node:
+            kinds = node["type"] if isinstance(node["type"], list) else [node["type"]]
+            if "null" not in kinds:
+                node = {k: v for k, v in node.items() if k != "default"}
+        return {k: _link_answers(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_link_answers(v) for v in node]
+    return node
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(model=name)}
+
+
+def _json(name: str, description: str, headers: dict | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": _ref(name)}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+ERROR_TEXT = {
+    "400": "The body is not valid JSON.",
+    "401": "No token, or a token that is unknown or revoked (see `WWW-Authenticate`).",
+    "404": "No intake with this id.",
+    "409": "The intake's state does not allow it.",
+    "413": "The body is larger than `MAX_CONTENT_LENGTH`.",
+    "415": "The body is not `application/json`.",
+    "422": "Invalid values: every problem, each naming its field or question.",
+    "429": "Too many requests for this token (`API_RATE_LIMIT`); see `Retry-After`.",
+}
+AUTH_HEADER = {
+    "WWW-Authenticate": {
+        "description": '`Bearer realm="onboarding"`, with `error="invalid_token"` for a bad token.',
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    out = {}
+    for code in codes:
+        out[code] = _json("ErrorList", ERROR_TEXT[code], AUTH_HEADER if code == "401" else None)
+    return out
+
+
+def _query(name: str, schema: dict, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}  # fmt: skip
+
+
+PUBLIC_ID = {
+    "name": "public_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "maxLength": 64},
+    "description": "The intake's `public_id`.",
+}
+JSON_BODY_ERRORS = ("400", "401", "413", "415", "422", "429")
+
+
+def example_answers() -> dict[str, Any] | None:
+    """The calm founder's answers (examples/), as the assessment request example."""
+    path = project_dir("examples") / "calm-founder.json"
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return None
+
+
+CREATE_EXAMPLE = {
+    "answers": {
+        "contact_name": "Ada Lovelace",
+        "contact_email": "ada@analytical.example",
+        "company": "Analytical Engines Ltd",
+        "project_type": "website",
+        "budget_band": "10k_50k",
+    },
+    "owner": None,
+}
+PATCH_EXAMPLE = {"status": "in_review", "note": "Called Ada: kickoff planned for next week."}
+
+
+def paths(public: bool) -> dict[str, Any]:
+    """The operations. ``public``: whether assessments and the questionnaire need no token."""
+    optional_auth = [{"bearerAuth": []}, {}] if public else None
+    public_note = (
+        " Public: no token needed (`API_PUBLIC=true`)."
+        if public
+        else " Needs a token unless the server sets `API_PUBLIC=true`."
+    )
+    list_params = [
+        _query("status", {"type": "string", "enum": list(STATUS_LABELS)},
+               "Only this status. Without it, every submitted intake (drafts only with "
+               "`status=draft`)."),
+        _query("band", {"type": "string", "enum": ["strong", "guarded", "poor"]},
+               "Only this band."),
+        _query("owner", {"type": "string", "maxLength": 254},
+               "Only intakes this staff member owns (their email), or `none` for intakes "
+               "nobody owns."),
+        _query("q", {"type": "string", "maxLength": MAX_SEARCH},
+               "Search: a case-insensitive part of the name, company or email."),
+        _query("submitted_from", {"type": "string", "format": "date"},
+               "Submitted on or after this day (YYYY-MM-DD, UTC)."),
+        _query("submitted_to", {"type": "string", "format": "date"},
+               "Submitted on or before this day (YYYY-MM-DD, UTC)."),
+        _query("sort", {"type": "string", "enum": list(SORTS), "default": DEFAULT_SORT},
+               "Sort key, `-` first for descending. Intakes without a value (a draft's "
+               "score) come last either way; ties are broken by creation order."),
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                         "default": DEFAULT_LIMIT}, "Items per page (1 to 100)."),
+        _query("cursor", {"type": "string", "maxLength": 500},
+               "The `next_cursor` of the previous page (opaque). Keep the same `sort`; the "
+               "filters may stay or change."),
+    ]  # fmt: skip
+    ops: dict[str, Any] = {
+        f"{PREFIX}/questionnaire": {
+            "get": {
+                "operationId": "getQuestionnaire",
+                "tags": ["Questionnaire and assessments"],
+                "summary": "The questionnaire definition",
+                "description": "Every section and question with its id, type, label, values, "
+                "range and condition: what to build a form from." + public_note,
+                "responses": {
+                    "200": _json("QuestionnaireDef", "The questionnaire."),
+                    **_errors("401", "429"),
+                },
+            }
+        },
+        f"{PREFIX}/assessments": {
+            "post": {
+                "operationId": "createAssessment",
+                "tags": ["Questionnaire and assessments"],
+                "summary": "Assess answers (nothing is stored)",
+                "description": "The answers object in, the assessment out: the same as "
+                "`onboarding assess ANSWERS.json --json`. Invalid answers give 422 with "
+                "every problem, each naming its question, as the command line prints "
+                "them." + public_note,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": _ref("Answers"),
+                            **({"example": example_answers()} if example_answers() else {}),
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json("Assessment", "The assessment (assessment.md contract)."),
+                    **_errors(*JSON_BODY_ERRORS),
+                },
+            }
+        },
+        f"{PREFIX}/intakes": {
+            "get": {
+                "operationId": "listIntakes",
+                "tags": ["Intakes"],
+                "summary": "List intakes",
+                "description": "Submitted intakes (or drafts), filtered and sorted, a page at "
+                "a time. Pages are cut by the sort key and the intake, not by offset: "
+                "walking `next_cursor` until it is null returns every matching intake "
+                "exactly once, even while intakes are added.",
+                "parameters": list_params,
+                "responses": {
+                    "200": _json("IntakeList", "One page."),
+                    **_errors("401", "422", "429"),
+                },
+            },
+            "post": {
+                "operationId": "createIntake",
+                "tags": ["Intakes"],
+                "summary": "Create an intake",
+                "description": "Complete, valid answers are submitted and assessed as if the "
+                "prospect pressed Submit (status `new`; `intake.submitted` fires). A partial "
+                "set makes a draft: send the prospect to its `resume_url` to finish it.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": _ref("IntakeCreate"),
+                            "example": CREATE_EXAMPLE,
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _json(
+                        "IntakeDetail",
+                        "Created: submitted (with its assessment) or a draft (with its "
+                        "`resume_url`).",
+                        {
+                            "Location": {
+                                "description": "The intake's URL.",
+                                "schema": {"type": "string"},
+                            }
+                        },  # fmt: skip
+                    ),
+                    **_errors(*JSON_BODY_ERRORS),
+                },
+            },
+        },
+        f"{PREFIX}/intakes/{{public_id}}": {
+            "parameters": [PUBLIC_ID],
+            "get": {
+                "operationId": "getIntake",
+                "tags": ["Intakes"],
+                "summary": "One intake",
+                "description": "The intake with its answers, latest assessment and notes.",
+                "responses": {
+                    "200": _json("IntakeDetail", "The intake."),
+                    **_errors("401", "404", "429"),
+                },
+            },
+            "patch": {
+                "operationId": "updateIntake",
+                "tags": ["Intakes"],
+                "summary": "Change status or owner, add a note",
+                "description": "All or nothing: if any change is refused, none is made. Every "
+                "change is in the intake's history, as made through the API with the "
+                "token's name; a status change fires `intake.status_changed`.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": _ref("IntakePatch"),
+                            "example": PATCH_EXAMPLE,
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json("IntakeDetail", "The intake after the change."),
+                    **_errors("400", "401", "404", "409", "413", "415", "422", "429"),
+                },
+            },
+        },
+        f"{PREFIX}/intakes/{{public_id}}/agreement.pdf": {
+            "parameters": [PUBLIC_ID],
+            "get": {
+                "operationId": "getAgreementPdf",
+                "tags": ["Intakes"],
+                "summary": "The engagement agreement (PDF)",
+                "description": "The tailored agreement of a submitted intake, dated the day it "
+                "was submitted: the same intake and playbooks always give the same file.",
+                "parameters": [
+                    _query(
+                        "paper",
+                        {"type": "string", "enum": ["a4", "letter"], "default": "a4"},
+                        "Paper size.",
+                    ),  # fmt: skip
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The PDF, as an attachment with a file name.",
+                        "headers": {
+                            "Content-Disposition": {
+                                "description": '`attachment; filename="Agreement - '
+                                '<company> - <date>.pdf"`',
+                                "schema": {"type": "string"},
+                            }
+                        },
+                        "content": {
+                            "application/pdf": {"schema": {"type": "string", "format": "binary"}}
+                        },
+                    },
+                    **_errors("401", "404", "409", "422", "429"),
+                },
+            },
+        },
+    }
+    if optional_auth:
+        ops[f"{PREFIX}/questionnaire"]["get"]["security"] = optional_auth
+        ops[f"{PREFIX}/assessments"]["post"]["security"] = optional_auth
+    return ops
+
+
+SIGNATURE_DOC = (
+    "Every delivery is a `POST` of a `WebhookEvent` (`Content-Type: application/json`) "
+    "with the headers `Onboarding-Event` (the event name), `Onboarding-Delivery` (the "
+    "delivery's number) and `Onboarding-Signature: t=<unix time>,v1=<hex>`, where `v1` is "
+    'HMAC-SHA256 of `"{t}.{raw body}"` under the endpoint\'s secret (`whsec_...`). '
+    "Check it on the raw body and refuse a `t` more than 5 minutes away (a replay). "
+    "Answer any 2xx within the timeout (10 s by default) to acknowledge; anything else "
+    "(or no answer) is retried with exponential backoff, up to 6 attempts."
+)
+
+
+def webhooks_section() -> dict[str, Any]:
+    out = {}
+    for name, what in (
+        ("intake.submitted", "An intake was submitted and assessed (web form or API)."),
+        ("intake.status_changed", "An intake moved along the workflow (workspace or API)."),
+    ):
+        out[name] = {
+            "post": {
+                "summary": what,
+                "description": SIGNATURE_DOC,
+                "parameters": [
+                    {
+                        "name": "Onboarding-Signature",
+                        "in": "header",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "description": "`t=<unix time>,v1=<hex>`",
+                    },
+                    {
+                        "name": "Onboarding-Event",
+                        "in": "header",
+                        "required": True,
+                        "schema": {"type": "string", "enum": [name]},
+                    },
+                    {
+                        "name": "Onboarding-Delivery",
+                        "in": "header",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                ],  # fmt: skip
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("WebhookEvent")}},
+                },
+                "responses": {"2XX": {"description": "Received; anything else is retried."}},
+            }
+        }
+    return out
+
+
+DESCRIPTION = """\
+The intake, fit assessment and workflow of Onboarding, over HTTP and JSON.
+
+**Authentication.** Send `Authorization: Bearer <token>`. An admin makes tokens in the \
+workspace (API page) or with `onboarding api-token create NAME`; a token is shown once. \
+Missing, unknown or revoked tokens get 401 with a `WWW-Authenticate` header. Cookies \
+are never read: a signed-in browser session is not an API credential.
+
+**Errors** are JSON, `{"errors": [{"question" | "field": ..., "message": ...}]}`, with \
+every problem at once: 400 (not JSON), 401, 404, 409 (not allowed in the intake's \
+state), 413 (too large), 415 (not `application/json`), 422 (invalid values; unknown \
+fields are invalid too), 429 (rate limit).
+
+**Pagination** is by cursor: pass the previous page's `next_cursor` as `cursor` until it \
+is null. **Rate limit**: per token (per address without one); headers \
+`X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset`, and `Retry-After` on \
+429.
+
+**Webhooks** (see `webhooks`): signed POSTs to the URLs an admin registers, for \
+`intake.submitted` and `intake.status_changed`."""
+
+
+@functools.lru_cache(maxsize=8)
+def openapi_document(server_url: str, public: bool, rate_limit: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for a server at ``server_url`` (cached per arguments)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Onboarding API",
+            "version": API_VERSION,
+            "description": DESCRIPTION + f"\n\nThis server's rate limit: {rate_limit} per token.",
+        },
+        "servers": [{"url": server_url.rstrip("/") or "/"}],
+        "security": [{"bearerAuth": []}],
+        "tags": [
+            {
+                "name": "Questionnaire and assessments",
+                "description": "Stateless: nothing is stored.",
+            },
+            {"name": "Intakes", "description": "Prospects' intakes and their workflow."},
+        ],  # fmt: skip
+        "paths": paths(public),
+        "webhooks": webhooks_section(),
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token (`onb_...`).",
+                }
+            },
+            "schemas": component_schemas(),
+        },
+    }

@@ -1,0 +1,673 @@
+"""The JSON API, /api/v1 (contract: GET /api/v1/openapi.json, people: /api/docs).
+
+Bearer tokens only (``Authorization: Bearer onb_...``): cookies are never read, so a
+signed-in browser session is no API credential, and the blueprint is exempt from CSRF.
+Every answer is JSON — errors as ``{"errors": [{"question" | "field", "message"}]}``
+with a 4xx status — except the agreement PDF. Views parse and check their input,
+call the services and workspace use cases (as the web views do), commit, and
+serialise through the models of :mod:`onboarding.web.api.schema`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    request,
+    send_file,
+    url_for,
+)
+from flask_limiter.util import get_remote_address
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Integer, and_, case, func, literal, or_, select, tuple_
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import HTTPException
+
+from onboarding.db import db
+from onboarding.db.engine import begin_write
+from onboarding.db.models import Intake, Note, User
+from onboarding.domain.assessment import assess, to_json
+from onboarding.domain.questionnaire import AnswersInvalid, FieldError, get_questionnaire
+from onboarding.domain.workflow import SET_BY_ACTION, STATUS_LABELS, TRANSITIONS
+from onboarding.services import agreements, api_tokens, workspace
+from onboarding.services.intakes import (
+    create_intake,
+    submit_intake,
+)
+from onboarding.web.api.schema import (
+    DEFAULT_LIMIT,
+    DEFAULT_SORT,
+    MAX_LIMIT,
+    MAX_SEARCH,
+    SORTS,
+    IntakeCreate,
+    IntakePatch,
+    intake_detail,
+    intake_summary,
+    openapi_document,
+)
+from onboarding.web.extensions import limiter
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+REALM = 'Bearer realm="onboarding"'
+OPEN_ENDPOINTS = {"api.openapi"}
+"""Never need a token (the contract is public)."""
+PUBLIC_ENDPOINTS = {"api.questionnaire", "api.create_assessment"}
+"""Need no token when API_PUBLIC is set (stateless: nothing stored, nothing read)."""
+JSON_TYPES = ("application/json",)
+
+MESSAGES = {
+    400: "The request could not be read",
+    401: "Send an API token: Authorization: Bearer <token>",
+    403: "This token cannot do that",
+    404: "Not found: check the address and the intake's public_id",
+    405: "This address does not take that method (see /api/v1/openapi.json)",
+    413: "The body is too large",
+    415: "Send the body as JSON, with Content-Type: application/json",
+    429: "Too many requests for this token: wait a moment (see Retry-After)",
+}
+
+
+class ApiError(Exception):
+    """An error answer: status, ``{"errors": [...]}`` items, optional headers."""
+
+    def __init__(
+        self, status: int, errors: list[dict[str, str]], headers: dict[str, str] | None = None
+    ):
+        self.status = status
+        self.errors = errors
+        self.headers = headers or {}
+        super().__init__(errors[0]["message"] if errors else str(status))
+
+
+def fail(status: int, field: str, message: str, **headers: str) -> ApiError:
+    return ApiError(status, [{"field": field, "message": message}], headers)
+
+
+def answer_errors(errors: list[FieldError]) -> ApiError:
+    """422 naming each question, exactly as ``onboarding assess --json`` prints it."""
+    return ApiError(422, [e.as_dict() for e in errors])
+
+
+def as_json(data: Any, status: int = 200):
+    """A JSON response, keys in the order given (contract order, not sorted)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return current_app.response_class(text, status=status, mimetype="application/json")
+
+
+def error_response(status: int, errors: list[dict[str, str]], headers=None):
+    response = as_json({"errors": errors}, status)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    db.session.rollback()
+    return error_response(exc.status, exc.errors, exc.headers)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    db.session.rollback()
+    code = exc.code or 500
+    message = MESSAGES.get(code, exc.name)
+    if code == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        message = f"The body is too large (at most {limit} bytes)" if limit else message
+    response = error_response(code, [{"field": "request", "message": message}])
+    if code == 405 and getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+# --- authentication and rate limits ------------------------------------------------------------
+
+
+def unauthorized(message: str, error: str | None = None) -> ApiError:
+    challenge = REALM if error is None else f'{REALM}, error="{error}"'
+    return fail(401, "authorization", message, **{"WWW-Authenticate": challenge})
+
+
+@bp.before_request
+def _authenticate() -> None:
+    """Who is calling: ``g.api_token`` (a TokenInfo) or None on a public operation."""
+    g.api_token = None
+    if request.endpoint in OPEN_ENDPOINTS:
+        return
+    header = request.headers.get("Authorization")
+    if header is None:
+        if current_app.config.get("API_PUBLIC") and request.endpoint in PUBLIC_ENDPOINTS:
+            return
+        raise unauthorized("Send an API token: Authorization: Bearer <token>")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized(
+            "Use the Bearer scheme: Authorization: Bearer <token>", "invalid_request"
+        )
+    info = api_tokens.find_token(token.strip())
+    if info is None:
+        raise unauthorized("The token is not valid: unknown, mistyped or revoked", "invalid_token")
+    g.api_token = info
+    if request.method == "PATCH":
+        begin_write(db.session())  # as POSTs do (app.register_hooks): SQLite write lock first
+
+
+@bp.after_request
+def _after(response):
+    info = getattr(g, "api_token", None)
+    if request.endpoint != "api.openapi":
+        response.headers.setdefault("Cache-Control", "no-store")
+    if info is not None:
+        try:
+            db.session.rollback()  # the view committed what it meant to
+            api_tokens.touch(info)
+        except Exception:  # never fail an answer for a usage timestamp
+            db.session.rollback()
+            current_app.logger.exception("could not record the use of API token %s", info.id)
+    return response
+
+
+def _rate_key() -> str:
+    info = getattr(g, "api_token", None)
+    return f"token:{info.id}" if info is not None else f"address:{get_remote_address()}"
+
+
+limited = limiter.shared_limit(
+    lambda: current_app.config["API_RATE_LIMIT"], scope="api", key_func=_rate_key
+)
+
+
+# --- input ------------------------------------------------------------------------------------
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def json_body() -> Any:
+    """The request's JSON body; ApiError 400/413/415 when there is none to read."""
+    if request.mimetype not in JSON_TYPES:
+        raise fail(415, "body", MESSAGES[415])
+    raw = request.get_data(cache=False)  # 413 past MAX_CONTENT_LENGTH
+    if not raw.strip():
+        raise fail(400, "body", "The body is empty: send a JSON object")
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+    except UnicodeDecodeError:
+        raise fail(400, "body", "The body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise fail(
+            400,
+            "body",
+            f"The body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise fail(400, "body", f"The body is not valid JSON: {exc}"[:200]) from None
+
+
+PYDANTIC_MESSAGES = {
+    "extra_forbidden": "is not a field of this request",
+    "missing": "is required",
+    "string_type": "must be text",
+    "bool_type": "must be true or false",
+    "model_type": "the body must be a JSON object",
+}
+
+
+def parse(model: type[BaseModel], data: Any) -> BaseModel:
+    """``data`` as ``model``; ApiError 422 naming every field at fault."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        allowed = ", ".join(model.model_fields)
+        for item in exc.errors(include_url=False):
+            # The top-level field (a union's member tags are no use to a caller).
+            field = str(item["loc"][0]) if item["loc"] else "body"
+            if field in errors:
+                continue
+            message = PYDANTIC_MESSAGES.get(item["type"], item["msg"])
+            if item["type"] == "extra_forbidden":
+                message += f" (fields: {allowed})"
+            errors[field] = message
+        errors_list = [{"field": f, "message": m} for f, m in errors.items()]
+        raise ApiError(422, errors_list) from None
+
+
+def load(public_id: str) -> Intake:
+    intake = workspace.intake_by_public_id(public_id)
+    if intake is None:
+        raise fail(404, "public_id", "There is no intake with this public_id")
+    return intake
+
+
+def staff_by_email(email: str, field: str = "owner") -> User:
+    """The active staff member with this email; ApiError 422 if none."""
+    email = email.strip().lower()
+    user = None
+    if email:
+        user = db.session.execute(
+            select(User).where(func.lower(User.email) == email)
+        ).scalar_one_or_none()
+    if user is None or not user.active:
+        raise fail(422, field, "No active staff member has this email address")
+    return user
+
+
+# --- the questionnaire and stateless assessments -------------------------------------------------
+
+
+@bp.get("/openapi.json")
+@limited
+def openapi():
+    """The OpenAPI 3.1 document of this API."""
+    document = openapi_document(
+        request.host_url,
+        bool(current_app.config.get("API_PUBLIC")),
+        str(current_app.config.get("API_RATE_LIMIT")),
+    )
+    response = as_json(document)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/questionnaire")
+@limited
+def questionnaire():
+    return as_json(get_questionnaire().as_dict())
+
+
+@bp.post("/assessments")
+@limited
+def create_assessment():
+    """Answers in, assessment out; nothing stored."""
+    db.session.rollback()  # stateless: give back the write transaction POSTs start with
+    answers = json_body()
+    try:
+        result = assess(answers)
+    except AnswersInvalid as exc:  # the same bytes as `onboarding assess FILE --json`
+        text = json.dumps(exc.as_dict(), indent=2, ensure_ascii=False) + "\n"
+        return current_app.response_class(text, status=422, mimetype="application/json")
+    return current_app.response_class(to_json(result), mimetype="application/json")
+
+
+# --- intakes ----------------------------------------------------------------------------------
+
+
+def resume_url(intake: Intake) -> str | None:
+    if intake.status != "draft":
+        return None
+    return url_for("intake.resume", token=intake.token, _external=True)
+
+
+def detail(intake: Intake) -> dict[str, Any]:
+    notes = db.session.execute(
+        select(Note)
+        .where(Note.intake_id == intake.id)
+        .options(selectinload(Note.user))
+        .order_by(Note.id.desc())
+    ).scalars().all()  # fmt: skip
+    return intake_detail(intake, list(notes), resume_url(intake))
+
+
+def last_complete_step(clean: dict[str, Any]) -> str | None:
+    """The last section of an unbroken run of complete sections from the start."""
+    questionnaire = get_questionnaire()
+    last = None
+    for section in questionnaire.sections:
+        _, errors = questionnaire.validate_step(section.id, clean, clean)
+        if errors:
+            break
+        last = section.id
+    return last
+
+
+@bp.post("/intakes")
+@limited
+def create_intake_view():
+    """A submitted intake from complete answers, or a draft from partial ones."""
+    data = parse(IntakeCreate, json_body())
+    questionnaire = get_questionnaire()
+    clean, errors = questionnaire.validate(data.answers, partial=True)
+    if errors:
+        raise answer_errors(errors)
+    owner = staff_by_email(data.owner) if data.owner else None
+    _, missing = questionnaire.validate(data.answers)
+    values = {k: v for k, v in clean.items() if v is not None}
+    intake = create_intake(values)
+    intake.owner_id = owner.id if owner else None
+    intake.current_step = last_complete_step(values)
+    db.session.flush()
+    if not missing and data.submit:
+        _, errors = submit_intake(intake)  # assessed; fires intake.submitted
+        if errors:  # pragma: no cover - the same validation passed above
+            raise answer_errors(errors)
+    token = g.api_token
+    if token is not None:
+        workspace.audit(intake, None, "api", None, f"created by API token “{token.name}”")
+    db.session.commit()
+    response = as_json(detail(intake), 201)
+    response.headers["Location"] = url_for(".get_intake", public_id=intake.public_id)
+    return response
+
+
+LIST_PARAMS = {
+    "status",
+    "band",
+    "owner",
+    "q",
+    "submitted_from",
+    "submitted_to",
+    "sort",
+    "limit",
+    "cursor",
+}
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+NUMBER = re.compile(r"\d{1,4}")
+SORT_COLUMNS = {
+    "submitted_at": Intake.submitted_at,
+    "created_at": Intake.created_at,
+    "updated_at": Intake.updated_at,
+    "score": Intake.score,
+    "company": Intake.company,
+    "name": Intake.contact_name,
+}
+DATETIME_KEYS = {"submitted_at", "created_at", "updated_at"}
+NEVER_NULL = {"created_at", "updated_at"}
+"""Sort keys no intake lacks; the others are null on drafts (and only there)."""
+
+
+def encode_cursor(sort: str, value: Any, row_id: int) -> str:
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC).isoformat()
+    raw = json.dumps({"s": sort, "v": value, "i": row_id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+    """``(key value, id)`` of a cursor made for ``sort``; ValueError if it is not one."""
+    if len(cursor) > 500:
+        raise ValueError("too long")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise ValueError("not a cursor") from None
+    if not isinstance(data, dict) or data.get("s") != sort:
+        raise ValueError("made for another sort order")
+    row_id, value = data.get("i"), data.get("v")
+    if isinstance(row_id, bool) or not isinstance(row_id, int) or row_id < 0:
+        raise ValueError("no position")
+    key = sort.lstrip("-")
+    if value is not None:
+        if key in DATETIME_KEYS:
+            if not isinstance(value, str):
+                raise ValueError("bad value")
+            value = datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                raise ValueError("bad value")
+        elif key == "score":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError("bad value")
+        elif not isinstance(value, str):
+            raise ValueError("bad value")
+    return value, row_id
+
+
+def _one(args, name: str, errors: list[dict[str, str]]) -> str | None:
+    values = args.getlist(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        errors.append({"field": name, "message": "give this parameter once"})
+        return None
+    return values[0]
+
+
+def _day(args, name: str, errors: list[dict[str, str]]) -> date | None:
+    raw = _one(args, name, errors)
+    if raw is None:
+        return None
+    try:
+        if not DAY.fullmatch(raw):
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors.append({"field": name, "message": "must be a day, YYYY-MM-DD (2026-03-31)"})
+        return None
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+@bp.get("/intakes")
+@limited
+def list_intakes():
+    """Filtered, sorted, cursor-paginated (keyset on the sort key and the id)."""
+    args = request.args
+    errors: list[dict[str, str]] = []
+    for name in sorted(set(args) - LIST_PARAMS):
+        errors.append(
+            {
+                "field": name[:60],
+                "message": f"is not a parameter of this list ({', '.join(sorted(LIST_PARAMS))})",
+            }
+        )
+    where = []
+    status = _one(args, "status", errors)
+    if status is not None and status not in STATUS_LABELS:
+        errors.append({"field": "status", "message": f"must be one of {', '.join(STATUS_LABELS)}"})
+    if status in STATUS_LABELS:
+        where.append(Intake.status == status)
+    else:
+        where.append(Intake.status != "draft")
+    band = _one(args, "band", errors)
+    if band is not None:
+        if band in ("strong", "guarded", "poor"):
+            where.append(Intake.band == band)
+        else:
+            errors.append({"field": "band", "message": "must be one of strong, guarded, poor"})
+    owner = _one(args, "owner", errors)
+    if owner is not None:
+        if owner == "none":
+            where.append(Intake.owner_id.is_(None))
+        else:
+            user = db.session.execute(
+                select(User).where(func.lower(User.email) == owner.strip().lower()[:254])
+            ).scalar_one_or_none()
+            if user is None:
+                errors.append({"field": "owner", "message": "no staff member has this email"})
+            else:
+                where.append(Intake.owner_id == user.id)
+    q = (_one(args, "q", errors) or "").replace("\x00", "").strip()
+    if len(q) > MAX_SEARCH:
+        errors.append({"field": "q", "message": f"must be at most {MAX_SEARCH} characters"})
+    elif q:
+        escaped = q.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+        pattern = f"%{escaped}%"
+        where.append(
+            or_(
+                *(
+                    func.lower(column).like(pattern, escape="/")
+                    for column in (Intake.contact_name, Intake.company, Intake.contact_email)
+                )
+            )
+        )
+    day_from = _day(args, "submitted_from", errors)
+    day_to = _day(args, "submitted_to", errors)
+    if day_from and day_to and day_from > day_to:
+        errors.append({"field": "submitted_from", "message": "is after submitted_to"})
+    if day_from:
+        where.append(Intake.submitted_at >= _day_start(day_from))
+    if day_to:
+        where.append(Intake.submitted_at < _day_start(day_to + timedelta(days=1)))
+    sort = _one(args, "sort", errors) or DEFAULT_SORT
+    if sort not in SORTS:
+        errors.append({"field": "sort", "message": f"must be one of {', '.join(SORTS)}"})
+        sort = DEFAULT_SORT
+    raw_limit = _one(args, "limit", errors)
+    limit = DEFAULT_LIMIT
+    if raw_limit is not None:
+        if NUMBER.fullmatch(raw_limit) and 1 <= int(raw_limit) <= MAX_LIMIT:
+            limit = int(raw_limit)
+        else:
+            errors.append(
+                {"field": "limit", "message": f"must be a whole number from 1 to {MAX_LIMIT}"}
+            )
+    cursor = _one(args, "cursor", errors)
+    position = None
+    if cursor is not None:
+        try:
+            position = decode_cursor(cursor, sort)
+        except ValueError:
+            errors.append(
+                {
+                    "field": "cursor",
+                    "message": "is not a cursor of this list: pass the next_cursor of the "
+                    "previous page, with the same sort",
+                }
+            )
+    if errors:
+        raise ApiError(422, errors)
+
+    key = sort.lstrip("-")
+    descending = sort.startswith("-")
+    column = SORT_COLUMNS[key]
+    nullable = key not in NEVER_NULL and status == "draft"
+    order = []
+    if nullable:  # drafts lack these keys: those come last, in id order
+        order.append(case((column.is_(None), 1), else_=0))
+    order += [column.desc(), Intake.id.desc()] if descending else [column.asc(), Intake.id.asc()]
+    if position is not None:
+        value, row_id = position
+        where.append(_keyset_after(column, value, row_id, descending, nullable))
+    rows = db.session.execute(
+        select(Intake)
+        .where(*where)
+        .options(selectinload(Intake.owner))
+        .order_by(*order)
+        .limit(limit + 1)
+    ).scalars().all()  # fmt: skip
+    items = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor(sort, getattr(last, column.key), last.id)
+    return as_json({"items": [intake_summary(i) for i in items], "next_cursor": next_cursor})
+
+
+def _keyset_after(column, value, row_id: int, descending: bool, nullable: bool):
+    """The rows after ``(value, row_id)`` in the list's order (nulls last)."""
+    ident = literal(row_id, Integer)
+    if value is None:  # in the trailing block of nulls: only ids further on
+        return and_(column.is_(None), Intake.id < ident if descending else Intake.id > ident)
+    bound = literal(value, column.type)
+    pair, mark = tuple_(column, Intake.id), tuple_(bound, ident)
+    after = pair < mark if descending else pair > mark
+    return or_(after, column.is_(None)) if nullable else after
+
+
+@bp.get("/intakes/<public_id>")
+@limited
+def get_intake(public_id: str):
+    return as_json(detail(load(public_id)))
+
+
+@bp.patch("/intakes/<public_id>")
+@limited
+def update_intake(public_id: str):
+    """Status (workflow rules), owner (email or null), a note: all or nothing."""
+    body = json_body()
+    intake = load(public_id)
+    patch = parse(IntakePatch, body)
+    given = patch.model_fields_set
+    if not given:
+        raise fail(422, "body", "Give at least one of: status, owner, note")
+    errors = []
+    for name in ("status", "note"):
+        if name in given and getattr(patch, name) is None:
+            errors.append({"field": name, "message": "cannot be null"})
+    new_owner = None
+    if "owner" in given and patch.owner is not None:
+        try:
+            new_owner = staff_by_email(patch.owner)
+        except ApiError as exc:
+            errors += exc.errors
+    if errors:
+        raise ApiError(422, errors)
+    token = g.api_token
+    actor = SimpleNamespace(id=None)  # changes by the API are not a staff member's
+    done = []
+    try:
+        if "owner" in given and (new_owner.id if new_owner else None) != intake.owner_id:
+            workspace.assign_owner(intake, new_owner, None)
+            done.append("owner")
+        if patch.status is not None and patch.status != intake.status:
+            if patch.status in SET_BY_ACTION:  # as in the workspace: by an action only
+                raise workspace.WorkspaceError(
+                    "status",
+                    f"{STATUS_LABELS[patch.status]} is reached by sending the agreement or "
+                    "by the prospect accepting it, not set through the API",
+                )
+            allowed = [s for s in TRANSITIONS.get(intake.status, ()) if s not in SET_BY_ACTION]
+            if patch.status not in allowed:
+                raise workspace.WorkspaceError(
+                    "status",
+                    f"An intake that is {STATUS_LABELS[intake.status].lower()} cannot move to "
+                    f"{STATUS_LABELS[patch.status].lower()} (allowed: "
+                    f"{', '.join(allowed) or 'none'})",
+                )
+            workspace.change_status(intake, patch.status, None)  # fires intake.status_changed
+            done.append("status")
+        if patch.note is not None:
+            workspace.add_note(intake, actor, patch.note)
+            done.append("note")
+    except workspace.WorkspaceError as exc:
+        status = 409 if exc.field == "status" else 422
+        raise ApiError(
+            status, [{"field": f, "message": m} for f, m in exc.errors.items()]
+        ) from None
+    if done:
+        workspace.audit(intake, None, "api", None, f"{', '.join(done)} by API token “{token.name}”")
+    db.session.commit()
+    return as_json(detail(intake))
+
+
+@bp.get("/intakes/<public_id>/agreement.pdf")
+@limited
+def agreement_pdf(public_id: str):
+    """The agreement PDF of a submitted intake, dated the day it was submitted."""
+    intake = load(public_id)
+    paper = request.args.get("paper", "a4")
+    if paper not in ("a4", "letter"):
+        raise fail(422, "paper", "must be a4 or letter")
+    unknown = sorted(set(request.args) - {"paper"})
+    if unknown:
+        raise fail(422, unknown[0][:60], "is not a parameter of this operation (paper)")
+    if intake.status == "draft" or intake.assessment is None:
+        raise fail(409, "status", "The intake is a draft: its agreement exists once submitted")
+    rendered = agreements.agreement_pdf(intake, paper)  # the workspace's service (cached)
+    response = send_file(
+        io.BytesIO(rendered.pdf),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=rendered.filename,
+        etag=rendered.sha256,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,250 @@
+"""The prospect's intake: one page per section, a review page, submit, thank you.
+
+The resume token in the URL is the prospect's key: every view looks the intake up by
+it (404 for an unknown token) and reaches nothing else.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
+
+from onboarding.db import db
+from onboarding.db.models import Intake
+from onboarding.domain import rules
+from onboarding.domain.questionnaire import FieldError, Question, Section, get_questionnaire
+from onboarding.services.intakes import intake_by_token, save_step, submit_by_token
+from onboarding.web.forms import fill_form, step_form_class, submitted_answers
+
+bp = Blueprint("intake", __name__, url_prefix="/intake")
+
+EXPIRED = (
+    "This page was open for a long time, so for your security we could not save it yet. "
+    "Your answers are still below: please check them and press the button again."
+)
+
+
+class SubmitForm(FlaskForm):
+    """The review page's Submit button."""
+
+
+def load(token: str) -> Intake:
+    """The intake of ``token`` or 404."""
+    intake = intake_by_token(token)
+    if intake is None:
+        abort(404)
+    return intake
+
+
+def csrf_ok(form: FlaskForm) -> bool:
+    """Whether the posted CSRF token is valid (expired tokens are not)."""
+    try:
+        validate_csrf(form.csrf_token.data)
+    except ValidationError:
+        return False
+    return True
+
+
+@functools.cache
+def step_form(section_id: str):
+    """The step form class of a section (built once per process)."""
+    return step_form_class(get_questionnaire().section(section_id))
+
+
+def step_index(section_id: str) -> int:
+    """The 0-based position of a section, or 404."""
+    ids = [s.id for s in get_questionnaire().sections]
+    if section_id not in ids:
+        abort(404)
+    return ids.index(section_id)
+
+
+def client_condition(question: Question, section: Section) -> dict[str, str] | None:
+    """For a ``show_if`` on a question of the same page, what the page script needs.
+
+    Simple conditions (a yes/no question, or ``question = "value"``) are toggled live
+    in the browser; the server decides in every case.
+    """
+    condition = get_questionnaire().condition_of(question.id)
+    if condition is None:
+        return None
+    same_page = {q.id for q in section.questions}
+    if not set(condition.reads) <= same_page:
+        return None
+    tree = condition.tree
+    q = get_questionnaire().questions
+    if isinstance(tree, rules.Name):
+        hint = f"Only if you answered Yes to “{q[tree.id].label}”"
+        return {"name": tree.id, "value": "yes", "hint": hint}
+    if (
+        isinstance(tree, rules.Compare)
+        and tree.op == "=="
+        and isinstance(tree.left, rules.Name)
+        and isinstance(tree.right, rules.Literal)
+    ):
+        value = str(tree.right.value)
+        label = q[tree.left.id].values.get(value, value)
+        return {"name": tree.left.id, "value": value, "hint": f"Only if you chose “{label}”"}
+    return None
+
+
+def visible_questions(section: Section, answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """The questions to render: hidden ones (by earlier answers) are left out."""
+    questionnaire = get_questionnaire()
+    out = []
+    for q in section.questions:
+        live = client_condition(q, section)
+        if live is None and not questionnaire.shown(q.id, answers):
+            continue
+        out.append({"q": q, "live": live})
+    return out
+
+
+def render_step(intake: Intake, section: Section, form, errors: list[FieldError], notice=None):
+    """The step page (status 422 when it shows errors)."""
+    questionnaire = get_questionnaire()
+    index = step_index(section.id)
+    by_field: dict[str, str] = {}
+    for e in errors:
+        by_field.setdefault(e.question, e.message)
+    items = visible_questions(section, intake.answers or {})
+    for item in items:  # aria-describedby: the hint and the error, when there are any
+        q = item["q"]
+        ids = [f"{q.id}-hint"] if q.help or item["live"] else []
+        ids += [f"{q.id}-error"] if q.id in by_field else []
+        item["describedby"] = " ".join(ids)
+    return render_template(
+        "intake/step.html",
+        intake=intake,
+        section=section,
+        sections=questionnaire.sections,
+        index=index,
+        form=form,
+        items=items,
+        errors=by_field,
+        notice=notice,
+        from_review=request.values.get("from") == "review",
+    ), (422 if errors or notice else 200)
+
+
+@bp.get("/<token>")
+def resume(token: str):
+    """Send a returning prospect to where they left off."""
+    intake = load(token)
+    if intake.status != "draft":
+        return redirect(url_for(".thanks", token=token))
+    sections = get_questionnaire().sections
+    if intake.current_step is None:
+        return redirect(url_for(".step", token=token, section_id=sections[0].id))
+    done = step_index(intake.current_step)
+    if done + 1 >= len(sections):
+        return redirect(url_for(".review", token=token))
+    answered = intake.answers or {}
+    # Open the first step after the last saved one, or the last saved one if incomplete.
+    current = sections[done]
+    _, errors = get_questionnaire().validate_step(current.id, answered, answered)
+    target = current if errors else sections[done + 1]
+    return redirect(url_for(".step", token=token, section_id=target.id))
+
+
+@bp.route("/<token>/step/<section_id>", methods=["GET", "POST"])
+def step(token: str, section_id: str):
+    """One section of the questionnaire; each Next saves it at once."""
+    intake = load(token)
+    if intake.status != "draft":
+        return redirect(url_for(".thanks", token=token))
+    index = step_index(section_id)
+    sections = get_questionnaire().sections
+    section = sections[index]
+    form_class = step_form(section.id)
+    if request.method == "GET":
+        form = form_class(formdata=None)
+        fill_form(section, form, intake.answers or {})
+        return render_step(intake, section, form, [])
+
+    form = form_class()
+    if not csrf_ok(form):
+        fresh = form_class(formdata=None)
+        form.csrf_token.current_token = fresh.csrf_token.current_token
+        return render_step(intake, section, form, [], notice=EXPIRED)
+    errors = save_step(intake, section.id, submitted_answers(section, form))
+    db.session.commit()
+    going_back = request.form.get("action") == "back"
+    if errors and not going_back:
+        return render_step(intake, section, form, errors)
+    if going_back:
+        if index == 0:
+            return redirect(url_for("pages.start"))
+        return redirect(url_for(".step", token=token, section_id=sections[index - 1].id))
+    if request.form.get("from") == "review" or index + 1 == len(sections):
+        return redirect(url_for(".review", token=token))
+    return redirect(url_for(".step", token=token, section_id=sections[index + 1].id))
+
+
+def review_rows(intake: Intake) -> list[dict[str, Any]]:
+    """Sections with each shown question and its answer as a person reads it."""
+    questionnaire = get_questionnaire()
+    answers = intake.answers or {}
+    out = []
+    for section in questionnaire.sections:
+        rows = []
+        for q in section.questions:
+            if not questionnaire.shown(q.id, answers):
+                continue
+            rows.append({"q": q, "value": answers.get(q.id), "text": q.display(answers.get(q.id))})
+        out.append({"section": section, "rows": rows})
+    return out
+
+
+@bp.get("/<token>/review")
+def review(token: str):
+    """Check your answers, with a Change link to each step."""
+    intake = load(token)
+    if intake.status != "draft":
+        return redirect(url_for(".thanks", token=token))
+    return render_review(intake, SubmitForm(), [])
+
+
+def render_review(intake: Intake, form: FlaskForm, errors: list[FieldError], notice=None):
+    """The review page, listing what is missing when a submit was refused."""
+    questionnaire = get_questionnaire()
+    return render_template(
+        "intake/review.html",
+        intake=intake,
+        groups=review_rows(intake),
+        form=form,
+        errors=errors,
+        notice=notice,
+        section_of=questionnaire.section_of,
+        sections=questionnaire.sections,
+        index=len(questionnaire.sections),
+    ), (422 if errors or notice else 200)
+
+
+@bp.post("/<token>/submit")
+def submit(token: str):
+    """Validate the whole set, assess it once, and thank the prospect."""
+    intake = load(token)
+    if intake.status != "draft":
+        return redirect(url_for(".thanks", token=token))
+    form = SubmitForm()
+    if not csrf_ok(form):
+        return render_review(intake, SubmitForm(formdata=None), [], notice=EXPIRED)
+    intake, errors = submit_by_token(token)
+    if errors:
+        return render_review(intake, SubmitForm(formdata=None), errors)
+    return redirect(url_for(".thanks", token=token))
+
+
+@bp.get("/<token>/thanks")
+def thanks(token: str):
+    """What happens next, in plain words (step 3 of the method: share the process)."""
+    intake = load(token)
+    if intake.status == "draft":
+        return redirect(url_for(".review", token=token))
+    return render_template("intake/thanks.html", intake=intake)

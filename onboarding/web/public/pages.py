@@ -1,0 +1,57 @@
+"""Public pages: the home page and the start of an intake."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+
+from onboarding.db import db
+from onboarding.services.intakes import create_intake
+from onboarding.services.workspace import invite_by_token, start_from_invite
+
+bp = Blueprint("pages", __name__)
+
+
+class StartForm(FlaskForm):
+    """The "Start" button (a POST with CSRF)."""
+
+
+@bp.get("/")
+def home():
+    """The prospect's landing page."""
+    return redirect(url_for("pages.start"))
+
+
+@bp.route("/start", methods=["GET", "POST"])
+def start():
+    """Explain the intake; on POST create a draft and open its first step."""
+    form = StartForm()
+    if form.validate_on_submit():
+        intake = create_intake()
+        db.session.commit()
+        return redirect(url_for("intake.resume", token=intake.token))
+    return render_template("intake/start.html", form=form, expired=bool(form.errors))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def invite(token: str):
+    """An invite from an account manager: greet the prospect, then open their intake."""
+    invite = invite_by_token(token)
+    if invite is None:
+        return render_template("intake/invite_gone.html", reason="unknown"), 404
+    if not invite.usable():
+        reason = "revoked" if invite.revoked_at else "expired"
+        return render_template("intake/invite_gone.html", reason=reason, invite=invite), 410
+    form = StartForm()
+    if form.validate_on_submit():
+        intake = start_from_invite(invite)
+        db.session.commit()
+        return redirect(url_for("intake.resume", token=intake.token))
+    return render_template("intake/start.html", form=form, invite=invite, expired=bool(form.errors))
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness for load balancers: the app answers and reaches the database."""
+    db.session.execute(db.text("SELECT 1"))
+    return {"status": "ok"}

@@ -1,0 +1,90 @@
+"""The account managers' list of prospects (submitted intakes), drafts and CSV export.
+
+Thin views: :mod:`onboarding.services.listing` parses the query parameters and builds the
+queries; a bad parameter is ignored and named in a note on the page, never an error.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask_login import current_user
+from sqlalchemy import select
+
+from onboarding.db import db
+from onboarding.db.models import User, utcnow
+from onboarding.domain.workflow import STATUS_LABELS
+from onboarding.services import listing
+from onboarding.web.extensions import login_manager
+
+bp = Blueprint("dashboard", __name__, url_prefix="/workspace")
+
+
+@bp.before_request
+def _staff_only():
+    """Every page here needs a signed-in member of staff."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def _users() -> list[User]:
+    """Every user, by display name (owners to filter by; disabled ones still own)."""
+    users = db.session.execute(select(User)).scalars().all()
+    return sorted(users, key=lambda u: (u.display_name.lower(), u.id))
+
+
+def _per_page() -> int:
+    return max(1, int(current_app.config.get("PER_PAGE") or 25))
+
+
+@bp.get("/")
+def index():
+    """Submitted intakes: sortable, filterable, searchable and paginated by GET."""
+    users = _users()
+    filters, problems = listing.parse_filters(request.args, {u.id for u in users})
+    page, more = listing.prospects_page(db.session, filters, _per_page(), users)
+    return render_template(
+        "manager/dashboard.html",
+        page=page,
+        filters=filters,
+        problems=problems + more,
+        users=users,
+        owners={u.id: u for u in users},
+        sorts=listing.SORTS,
+        bands=listing.BANDS,
+        statuses={s: STATUS_LABELS[s] for s in listing.LIST_STATUSES},
+        nobody=listing.NOBODY,
+    )
+
+
+@bp.get("/drafts")
+def drafts():
+    """Intakes still being filled in, last saved first, with their last step."""
+    users = _users()
+    filters, problems = listing.parse_filters({k: request.args.get(k) for k in ("q", "page")})
+    page, more = listing.drafts_page(db.session, filters, _per_page())
+    return render_template(
+        "manager/drafts.html",
+        page=page,
+        filters=filters,
+        problems=problems + more,
+        owners={u.id: u for u in users},
+        step_title=listing.step_title,
+    )
+
+
+@bp.get("/export.csv")
+def export():
+    """Every intake the dashboard's filters select, as CSV, streamed in batches."""
+    users = _users()
+    filters, _ = listing.parse_filters(request.args, {u.id for u in users})
+    chunks = listing.export_csv(db.session, filters)
+    name = f"prospects-{utcnow():%Y-%m-%d}.csv"
+    return Response(
+        stream_with_context(chunks),
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )

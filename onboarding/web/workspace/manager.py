@@ -1,0 +1,469 @@
+"""The account manager's workspace: one intake in detail, invites, users.
+
+Views check access, call :mod:`onboarding.services.workspace`, commit, and render.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from onboarding.db import db
+from onboarding.db.models import AuditEvent, Intake, Invite, Note, User, utcnow
+from onboarding.domain.playbooks import DUE, SECTIONS, get_playbooks
+from onboarding.domain.questionnaire import get_questionnaire
+from onboarding.domain.workflow import (
+    RECOMMENDATIONS,
+    SET_BY_ACTION,
+    STATUS_LABELS,
+    TRANSITIONS,
+    assessment_changes,
+)
+from onboarding.rendering.charts import CAUSE_LABELS, risk_chart
+from onboarding.services import acceptance, agreements, privacy, workspace
+from onboarding.services.accounts import AccountError, create_user, set_password
+from onboarding.web.extensions import login_manager
+from onboarding.web.workspace.auth import PostForm, admin_required
+
+bp = Blueprint("manager", __name__, url_prefix="/workspace")
+
+
+@bp.before_request
+def _staff_only():
+    """Every page here needs a signed-in member of staff."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+@bp.app_template_global()
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+@bp.app_template_global()
+def recommendation_label(value: str | None) -> str:
+    return RECOMMENDATIONS.get(value or "", value or "")
+
+
+@bp.app_template_global()
+def cause_label(cause: str | None) -> str:
+    return CAUSE_LABELS.get(cause or "", cause or "")
+
+
+def load(public_id: str) -> Intake:
+    intake = workspace.intake_by_public_id(public_id)
+    if intake is None:
+        abort(404)
+    return intake
+
+
+def checked_post() -> None:
+    """Refuse a POST whose CSRF token is missing or stale (CSRFProtect does it too)."""
+    if not PostForm().validate_on_submit():
+        abort(400)
+
+
+def answer_groups(intake: Intake) -> list[dict]:
+    q = get_questionnaire()
+    answers = intake.answers or {}
+    return [
+        {
+            "section": s,
+            "rows": [
+                (question, question.display(answers.get(question.id)))
+                for question in s.questions
+                if q.shown(question.id, answers)
+            ],
+        }
+        for s in q.sections
+    ]
+
+
+@bp.get("/intakes/<public_id>")
+def intake(public_id: str):
+    """Everything about one prospect: answers, fit, why, actions, history."""
+    intake = load(public_id)
+    assessment = intake.assessment
+    result = assessment.result if assessment else None
+    changes = []
+    if len(intake.assessments) > 1:
+        changes = assessment_changes(intake.assessments[-2].result, result)
+    events = db.session.execute(
+        select(AuditEvent).where(AuditEvent.intake_id == intake.id).order_by(AuditEvent.id.desc())
+    ).scalars().all()  # fmt: skip
+    notes = db.session.execute(
+        select(Note).where(Note.intake_id == intake.id).order_by(Note.id.desc())
+    ).scalars().all()  # fmt: skip
+    managers = db.session.execute(
+        select(User).where(User.active.is_(True)).order_by(User.email)
+    ).scalars().all()  # fmt: skip
+    return render_template(
+        "manager/intake.html",
+        intake=intake,
+        result=result,
+        chart=risk_chart(result["risks"]) if result else None,
+        groups=answer_groups(intake),
+        checks=workspace.checks_of(intake),
+        events=events,
+        notes=notes,
+        managers=managers,
+        changes=changes,
+        transitions=[s for s in TRANSITIONS.get(intake.status, ()) if s not in SET_BY_ACTION],
+        versions=acceptance.versions_of(intake),
+        thread=acceptance.messages_of(intake),
+        can_send="agreement_sent" in TRANSITIONS.get(intake.status, ()),
+        recommendations=RECOMMENDATIONS,
+        due=DUE,
+        sections=SECTIONS,
+        form=PostForm(),
+        outdated=bool(assessment) and assessment.playbook_version != get_playbooks().version,
+    )
+
+
+def _done(intake: Intake, message: str, anchor: str = ""):
+    db.session.commit()
+    flash(message)
+    return redirect(url_for(".intake", public_id=intake.public_id) + anchor)
+
+
+def _refused(intake: Intake, exc: workspace.WorkspaceError, anchor: str = ""):
+    db.session.rollback()
+    flash(str(exc), "error")
+    return redirect(url_for(".intake", public_id=intake.public_id) + anchor)
+
+
+@bp.post("/intakes/<public_id>/status")
+def status(public_id: str):
+    intake = load(public_id)
+    checked_post()
+    target = request.form.get("status", "")
+    try:
+        if target in SET_BY_ACTION:
+            raise workspace.WorkspaceError(
+                "status", "Send the agreement (or let the prospect accept it) to reach that status"
+            )
+        workspace.change_status(intake, target, current_user)
+    except workspace.WorkspaceError as exc:
+        return _refused(intake, exc, "#status")
+    return _done(intake, f"Status changed to {STATUS_LABELS[target].lower()}.", "#status")
+
+
+@bp.post("/intakes/<public_id>/override")
+def override(public_id: str):
+    intake = load(public_id)
+    checked_post()
+    try:
+        if request.form.get("clear"):
+            workspace.clear_override(intake, current_user)
+            return _done(intake, "Override removed: the computed assessment applies.", "#fit")
+        workspace.set_override(
+            intake,
+            current_user,
+            request.form.get("score"),
+            request.form.get("recommendation"),
+            request.form.get("reason", ""),
+        )
+    except workspace.WorkspaceError as exc:
+        return _refused(intake, exc, "#override")
+    return _done(intake, "Override saved beside the computed assessment.", "#fit")
+
+
+def _act(public_id: str, change, message: str, anchor: str):
+    """A POST that changes one intake: check CSRF, change, commit, and say what happened."""
+    intake = load(public_id)
+    checked_post()
+    try:
+        change(intake)
+    except workspace.WorkspaceError as exc:
+        return _refused(intake, exc, anchor)
+    return _done(intake, message, anchor)
+
+
+@bp.post("/intakes/<public_id>/notes")
+def add_note(public_id: str):
+    note = request.form.get("note", "")
+    return _act(
+        public_id, lambda i: workspace.add_note(i, current_user, note), "Note added.", "#notes"
+    )
+
+
+@bp.post("/intakes/<public_id>/actions/<action_id>")
+def action(public_id: str, action_id: str):
+    done = request.form.get("done") == "1"
+    return _act(
+        public_id,
+        lambda i: workspace.set_action(i, current_user, action_id, done),
+        "Checklist updated.",
+        "#actions",
+    )
+
+
+@bp.post("/intakes/<public_id>/owner")
+def owner(public_id: str):
+    intake = load(public_id)
+    checked_post()
+    value = request.form.get("owner", "")
+    new_owner = None
+    if value:
+        new_owner = db.session.get(User, int(value)) if value.isdigit() else None
+        if new_owner is None or not new_owner.active:
+            abort(400)
+    workspace.assign_owner(intake, new_owner, current_user)
+    return _done(intake, "Owner changed.", "#status")
+
+
+@bp.post("/intakes/<public_id>/reassess")
+def reassess(public_id: str):
+    intake = load(public_id)
+    checked_post()
+    try:
+        new = workspace.reassess(intake, current_user)
+    except workspace.WorkspaceError as exc:
+        return _refused(intake, exc)
+    if new is None:
+        flash("The assessment is already up to date with the playbooks.")
+        return redirect(url_for(".intake", public_id=public_id))
+    return _done(intake, "Re-assessed with the current playbooks.", "#fit")
+
+
+@bp.get("/intakes/<public_id>/agreement")
+def agreement_preview(public_id: str):
+    """The agreement as the client will read it (HTML preview)."""
+    intake = load(public_id)
+    if intake.assessment is None:
+        abort(404)
+    paper = request.args.get("paper", "a4")
+    if paper not in agreements.PAPERS:
+        paper = "a4"
+    html = agreements.preview_html(intake, url_for("static", filename=""), paper)
+    return Response(html, mimetype="text/html")
+
+
+@bp.get("/intakes/<public_id>/agreement.pdf")
+def agreement_pdf(public_id: str):
+    """Download the agreement PDF (A4 or US Letter), named after the company and date."""
+    intake = load(public_id)
+    if intake.assessment is None:
+        abort(404)
+    rendered = agreements.agreement_pdf(intake, request.args.get("paper", "a4"))
+    response = Response(rendered.pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = content_disposition(rendered.filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header that keeps non-ASCII names (RFC 6266 / 5987)."""
+    from urllib.parse import quote
+
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+@bp.post("/intakes/<public_id>/agreement/send")
+def send_agreement(public_id: str):
+    """Freeze the agreement as a version and give the prospect's link."""
+    intake = load(public_id)
+    checked_post()
+    try:
+        version = acceptance.send_agreement(intake, current_user, request.form.get("paper", "a4"))
+    except workspace.WorkspaceError as exc:
+        return _refused(intake, exc, "#agreement")
+    db.session.commit()
+    link = url_for("signing.view", token=version.token, _external=True)
+    flash(f"Agreement version {version.number} is ready. Send this private link: {link}")
+    return redirect(url_for(".intake", public_id=public_id) + "#agreement")
+
+
+@bp.post("/intakes/<public_id>/agreement/reply")
+def agreement_reply(public_id: str):
+    reply = request.form.get("reply", "")
+    return _act(
+        public_id,
+        lambda i: acceptance.add_manager_message(i, current_user, reply),
+        "Reply added to the thread.",
+        "#agreement",
+    )
+
+
+@bp.get("/intakes/<public_id>/versions/<int:number>.pdf")
+def version_pdf(public_id: str, number: int):
+    """A sent version's PDF, or with ?final=1 the accepted PDF with its certificate."""
+    intake = load(public_id)
+    version = next((v for v in acceptance.versions_of(intake) if v.number == number), None)
+    if version is None:
+        abort(404)
+    data, name = version.pdf, version.filename
+    if request.args.get("final") == "1":
+        if version.final_pdf is None:
+            abort(404)
+        data, name = version.final_pdf, name.replace(".pdf", " - accepted.pdf")
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = content_disposition(name)
+    return response
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+def verify():
+    """Upload a PDF to check it is an agreement we sent or the one a client accepted."""
+    result = error = None
+    if request.method == "POST":
+        checked_post()
+        upload = request.files.get("pdf")
+        if upload is None or not upload.filename:
+            error = "Choose the PDF file to check"
+        else:
+            result = acceptance.verify(upload.read())
+            if result is None:
+                error = (
+                    "This file does not match any agreement we sent or that was accepted: "
+                    "it may have been changed."
+                )
+    return render_template(
+        "manager/verify.html",
+        result=result,
+        error=error,
+        form=PostForm(),
+        checked=request.method == "POST",
+    ), (422 if error else 200)
+
+
+@bp.post("/intakes/<public_id>/delete")
+@admin_required
+def delete_intake(public_id: str):
+    """Admins: delete an intake and all its data, after typing the company to confirm."""
+    intake = load(public_id)
+    checked_post()
+    expected = (intake.company or intake.public_id).strip().lower()
+    if request.form.get("confirm", "").strip().lower() != expected:
+        flash("Type the company name exactly to confirm the deletion.", "error")
+        return redirect(url_for(".intake", public_id=public_id) + "#delete")
+    privacy.delete_intake(intake, current_user, current_app.config["AGENCY_NAME"])
+    db.session.commit()
+    flash("The intake and everything derived from it are deleted.")
+    return redirect(url_for("dashboard.index"))
+
+
+# --- invites -------------------------------------------------------------------------
+
+
+@bp.route("/invites", methods=["GET", "POST"])
+def invites():
+    """Create invite links; list and revoke them."""
+    errors: dict[str, str] = {}
+    created = None
+    form = PostForm()
+    if request.method == "POST":
+        checked_post()
+        try:
+            created = workspace.create_invite(
+                current_user,
+                request.form.get("name", ""),
+                request.form.get("email", ""),
+                request.form.get("company"),
+                request.form.get("note"),
+                current_app.config["INVITE_DAYS"],
+            )
+            db.session.commit()
+        except workspace.WorkspaceError as exc:
+            db.session.rollback()
+            errors.update(exc.errors)
+    rows = db.session.execute(select(Invite).order_by(Invite.id.desc()).limit(100)).scalars().all()
+    return render_template(
+        "manager/invites.html",
+        invites=rows,
+        created=created,
+        errors=errors,
+        form=form,
+        values=request.form if errors else {},
+        days=current_app.config["INVITE_DAYS"],
+        now=utcnow(),
+    ), (422 if errors else 200)
+
+
+@bp.post("/invites/<int:invite_id>/revoke")
+def revoke_invite(invite_id: int):
+    checked_post()
+    invite = db.session.get(Invite, invite_id) or abort(404)
+    workspace.revoke_invite(invite, current_user)
+    db.session.commit()
+    flash(f"The invite for {invite.email} is revoked: its link no longer opens.")
+    return redirect(url_for(".invites"))
+
+
+# --- users (admins only) -----------------------------------------------------------------
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@admin_required
+def users():
+    """Admins add managers and admins, and disable accounts."""
+    errors: dict[str, str] = {}
+    generated = None
+    if request.method == "POST":
+        checked_post()
+        try:
+            user, password = create_user(
+                request.form.get("email", ""),
+                request.form.get("role", "manager"),
+                request.form.get("password") or None,
+                request.form.get("name") or None,
+            )
+            db.session.commit()
+            if not request.form.get("password"):
+                generated = (user.email, password)
+            flash(f"{user.email} can now sign in.")
+        except AccountError as exc:
+            db.session.rollback()
+            errors[exc.field] = str(exc)
+    rows = db.session.execute(select(User).order_by(User.email)).scalars().all()
+    return render_template(
+        "manager/users.html",
+        users=rows,
+        errors=errors,
+        generated=generated,
+        form=PostForm(),
+        values=request.form if errors else {},
+    ), (422 if errors else 200)
+
+
+@bp.post("/users/<int:user_id>/active")
+@admin_required
+def user_active(user_id: int):
+    checked_post()
+    user = db.session.get(User, user_id) or abort(404)
+    if user.id == current_user.id:
+        flash("You cannot disable your own account.", "error")
+        return redirect(url_for(".users"))
+    user.active = request.form.get("active") == "1"
+    user.session_version += 1  # ends their sessions
+    db.session.commit()
+    flash(f"{user.email} is now {'active' if user.active else 'disabled'}.")
+    return redirect(url_for(".users"))
+
+
+@bp.post("/users/<int:user_id>/password")
+@admin_required
+def user_password(user_id: int):
+    checked_post()
+    user = db.session.get(User, user_id) or abort(404)
+    try:
+        set_password(user, request.form.get("password", ""))
+    except AccountError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".users"))
+    db.session.commit()
+    flash(f"Password changed for {user.email}; their other sessions have ended.")
+    return redirect(url_for(".users"))
