@@ -6,7 +6,6 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -56,7 +55,7 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
-class User(UserMixin, db.Model):
+class User(db.Model):
     """An account manager or admin of the agency."""
 
     __tablename__ = "users"
@@ -76,8 +75,13 @@ class User(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     first_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # The user protocol Flask-Login expects (the web layer signs users in; the model
+    # only answers): disabled users cannot sign in.
+    is_authenticated = True
+    is_anonymous = False
+
     @property
-    def is_active(self) -> bool:  # Flask-Login: disabled users cannot log in
+    def is_active(self) -> bool:
         return self.active
 
     @property

@@ -37,7 +37,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from onboarding.db.models import Intake, User
 from onboarding.domain.questionnaire import Questionnaire, get_questionnaire
 from onboarding.domain.workflow import STATUS_LABELS
-from onboarding.rendering.charts import CAUSE_LABELS
+from onboarding.rendering.figures import CAUSE_LABELS
 
 BANDS = ("strong", "guarded", "poor")
 LIST_STATUSES = tuple(s for s in STATUS_LABELS if s != "draft")

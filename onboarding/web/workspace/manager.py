@@ -30,7 +30,7 @@ from onboarding.domain.workflow import (
     TRANSITIONS,
     assessment_changes,
 )
-from onboarding.rendering.charts import CAUSE_LABELS, risk_chart
+from onboarding.rendering.figures import CAUSE_LABELS, risk_chart
 from onboarding.services import acceptance, agreements, privacy, workspace
 from onboarding.services.accounts import AccountError, create_user, set_password
 from onboarding.web.extensions import login_manager
