@@ -50,6 +50,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from onboarding.domain import schedule
+from onboarding.domain import terms as terms_mod
 from onboarding.domain.playbooks import SECTIONS
 from onboarding.domain.questionnaire import (
     AnswersInvalid,
@@ -57,7 +58,8 @@ from onboarding.domain.questionnaire import (
     get_questionnaire,
     join_words,
 )
-from onboarding.domain.templates import FACTS
+from onboarding.domain.templates import FACTS, TemplateError, compile_template
+from onboarding.domain.terms import STANDARD_SECTIONS, AgencyProfile, EngagementTerms, is_draft
 
 DEFAULT_AGENCY = "Brightline Studio"
 """The agency's name when the caller gives none (the ``AGENCY_NAME`` setting's default)."""
@@ -106,6 +108,7 @@ class Clause:
     playbook: str
     triggered_by: tuple[str, ...]
     reasons: tuple[Reason, ...]
+    source: str = ""  # "playbook:<id>", "standard" (agency terms) or "manager"
 
     @property
     def standard(self) -> bool:
@@ -170,6 +173,17 @@ class Party:
     title: str  # "" when not known
     email: str  # "" when not known
     defined_as: str  # how the agreement refers to the party
+    address: str = ""
+    company_number: str = ""
+    trading_as: str = ""  # the name the party trades under, when not its legal name
+
+
+@dataclass(frozen=True)
+class ScopeRow:
+    """A row of the scope-and-fees table: a label and one or more lines."""
+
+    label: str
+    lines: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -195,11 +209,22 @@ class Agreement:
     decisions_section: int
     parties: tuple[Party, ...]
     playbook_version: str
+    scope: tuple[ScopeRow, ...] = ()
+    scope_section: int = 0
+    standard_sections: tuple[Section, ...] = ()
+    draft: bool = True
+    terms: Mapping[str, Any] | None = None  # the resolved terms (terms.md), as JSON
     document_id: str = ""
     sha256: str = ""
 
     @property
     def clauses(self) -> list[Clause]:
+        """Every clause: the tailored sections', then the standard terms'."""
+        return [c for s in (*self.sections, *self.standard_sections) for c in s.clauses]
+
+    @property
+    def tailored_clauses(self) -> list[Clause]:
+        """The clauses of the engagement's own sections (not the standard terms)."""
         return [c for s in self.sections for c in s.clauses]
 
     @property
@@ -208,12 +233,15 @@ class Agreement:
 
     @property
     def standard_clauses(self) -> list[Clause]:
-        return [c for c in self.clauses if c.standard]
+        """Tailored-section clauses every agreement has (no answer triggered them)."""
+        return [c for s in self.sections for c in s.clauses if c.standard]
 
     @property
     def estimated_pages(self) -> float:
         """A rough page count (a layout heuristic, so not part of the hashed content)."""
-        return _estimate_pages(self.sections, len(self.traced_clauses))
+        tailored = _estimate_pages(self.sections, len(self.traced_clauses))
+        terms = sum(len(c.text) + 60 for s in self.standard_sections for c in s.clauses)
+        return round(tailored + terms / 7000, 2)
 
     @property
     def has_contents(self) -> bool:
@@ -297,9 +325,10 @@ def decision_rows(
     return tuple(rows)
 
 
-def _roadmap(clean: Mapping[str, Any]) -> Roadmap:
+def _roadmap(clean: Mapping[str, Any], resolved: Mapping[str, Any]) -> Roadmap:
+    """The plan: phases from the timeline, updates at the agreed (resolved) cadence."""
     weeks = int(clean.get("timeline_weeks") or 1)
-    frequency = clean.get("update_frequency") or "weekly"
+    frequency = resolved["update_cadence_key"]
     return Roadmap(
         weeks=weeks,
         phases=tuple(
@@ -309,7 +338,7 @@ def _roadmap(clean: Mapping[str, Any]) -> Roadmap:
         review_weeks=tuple(schedule.review_weeks(weeks)),
         update_weeks=tuple(schedule.update_weeks(weeks, frequency)),
         update_frequency=frequency,
-        cadence=FACTS["update_cadence"](clean),
+        cadence=FACTS["update_cadence"](clean, resolved),
     )
 
 
@@ -334,6 +363,8 @@ def _summary(
     roadmap: Roadmap,
     decisions: Sequence[DecisionRow],
     numbers: Mapping[str, int],
+    resolved: Mapping[str, Any],
+    engagement: EngagementTerms,
 ) -> tuple[SummaryItem, ...]:
     kind = clean.get("project_type")
     noun = "project"
@@ -349,6 +380,7 @@ def _summary(
             f"{phase_names}.",
         ),
         SummaryItem("The goal", f"\u201c{clean.get('primary_goal') or ''}\u201d"),
+        *_money_summary(engagement, resolved, numbers),
         SummaryItem(
             "Staying informed",
             f"{_sentence(roadmap.cadence)}, and a review with sign-off at the end of each "
@@ -356,8 +388,8 @@ def _summary(
         ),
         SummaryItem(
             "Response times",
-            f"Messages are answered {FACTS['response_time'](clean)}. Working hours are "
-            f"{FACTS['working_hours'](clean)}.",
+            f"Messages are answered {FACTS['response_time'](clean, resolved)}. Working hours "
+            f"are {FACTS['working_hours'](clean, resolved)}.",
         ),
     ]
     kept = [r.label.lower() for r in decisions if r.owner in ("client", "joint")]
@@ -381,7 +413,8 @@ def _summary(
     items.append(
         SummaryItem(
             "Revisions",
-            f"Each deliverable includes {FACTS['included_revisions'](clean)} of revisions; "
+            f"Each deliverable includes {FACTS['included_revisions'](clean, resolved)} of "
+            "revisions; "
             "anything more is a change request, estimated and approved before work starts.",
         )
     )
@@ -389,11 +422,39 @@ def _summary(
         items.append(
             SummaryItem(
                 "Your concerns",
-                f"Each concern {company} raised is answered by a written safeguard in "
+                f"Each concern raised is answered by a written safeguard in "
                 f"section {numbers['concerns']}.",
             )
         )
     return tuple(items)
+
+
+def _money_summary(
+    engagement: EngagementTerms, resolved: Mapping[str, Any], numbers: Mapping[str, int]
+) -> list[SummaryItem]:
+    """The fee and the dates, for the "at a glance" page."""
+    where = f" (section {numbers['scope']})" if "scope" in numbers else ""
+    if is_draft(engagement):
+        return [
+            SummaryItem(
+                "Fee and dates",
+                "To be agreed: this is a draft without commercial terms, not an offer to sign.",
+            )
+        ]
+    currency = resolved["currency"]
+    fee = "; ".join(text for _, text in terms_mod.fee_lines(engagement, currency))
+    schedule_text = ", ".join(
+        f"{amount} {when.lower()}"
+        for when, amount in terms_mod.instalment_rows(engagement, currency)
+    )
+    items = [SummaryItem("Fee", f"{fee}. Payment: {schedule_text}{where}.")]
+    dates = [f"work starts on {display_date(engagement.start_date)}"]
+    if engagement.launch_date:
+        dates.append(f"launch by {display_date(engagement.launch_date)}")
+    if engagement.valid_until:
+        dates.append(f"this offer is open until {display_date(engagement.valid_until)}")
+    items.append(SummaryItem("Dates", _sentence("; ".join(dates)) + "."))
+    return items
 
 
 def _estimate_pages(sections: Sequence[Section], traced: int) -> float:
@@ -414,9 +475,11 @@ def compose(
     answers: Mapping[str, Any],
     assessment: Mapping[str, Any],
     *,
-    agency: str = DEFAULT_AGENCY,
+    agency: str | None = None,
     date: dt.date | str,
     questionnaire: Questionnaire | None = None,
+    profile: AgencyProfile | None = None,
+    terms: EngagementTerms | None = None,
 ) -> Agreement:
     """Build the agreement of one engagement.
 
@@ -425,25 +488,75 @@ def compose(
     ``date`` is the document's date (a ``date`` or ``YYYY-MM-DD``), the only input
     that is not in the answers: pass a stored date (the submission date, the day the
     agreement was issued) so that the same agreement always has the same id.
+    ``profile`` is the agency profile (the shipped demo profile when None; ``agency``
+    overrides its trading name) and ``terms`` the engagement's terms: without a fee,
+    a payment schedule and a start date the agreement is a draft.
     """
     q = questionnaire or get_questionnaire()
     clean, errors = q.validate(answers)
     if errors:
         raise AnswersInvalid(errors)
     day = as_date(date)
-    agency = " ".join(str(agency).split()) or DEFAULT_AGENCY
+    profile = profile or terms_mod.default_profile()
+    if agency is not None and " ".join(str(agency).split()):
+        profile = replace(profile, trading_name=" ".join(str(agency).split()))
+    engagement = terms or EngagementTerms()
+    resolved = terms_mod.values(profile, engagement, clean)
+    agency = profile.trading_name
     company = clean["company"]
-    by_section: dict[str, list[Mapping[str, Any]]] = {s: [] for s in SECTIONS}
+    changes = engagement.clauses
+    removed = {c["id"] for c in changes.remove}
+    replaced = {c["id"]: c for c in changes.replace}
+
+    by_section: dict[str, list[dict[str, Any]]] = {s: [] for s in SECTIONS}
     for clause in assessment.get("clauses", ()):
-        by_section.setdefault(clause["section"], []).append(clause)
-    with_figure = {"parties", "process", "decision_rights"}
+        if clause["id"] in removed:
+            continue
+        text = clause["text"]
+        if clause.get("template"):
+            try:
+                text = compile_template(clause["template"], q).render(clean, q, resolved)
+            except TemplateError:  # a template of an older playbook: keep its text
+                text = clause["text"]
+        by_section.setdefault(clause["section"], []).append(
+            dict(clause, text=text, source=f"playbook:{clause.get('playbook', '')}")
+        )
+    standard: dict[str, list[dict[str, Any]]] = {s: [] for s in STANDARD_SECTIONS}
+    optional_added = {c.get("id") for c in changes.add if c.get("id")}
+    for sc in profile.standard_clauses:
+        if sc.id in removed or not sc.applies(resolved):
+            continue
+        if sc.optional and sc.id not in optional_added:
+            continue
+        standard[sc.section].append(
+            {
+                "id": sc.id,
+                "title": sc.title,
+                "text": terms_mod.fill(sc.text, resolved),
+                "source": "standard",
+                "playbook": "",
+            }  # fmt: skip
+        )
+    for i, added in enumerate(changes.add, start=1):
+        if added.get("id") in {sc.id for sc in profile.standard_clauses}:
+            continue
+        entry = {"id": f"manager_{i}", "title": added["title"], "text": added["text"],
+                 "source": "manager", "playbook": ""}  # fmt: skip
+        target = standard if added["section"] in standard else by_section
+        target.setdefault(added["section"], []).append(entry)
+    for group in (by_section, standard):
+        for items in group.values():
+            for c in items:
+                if c["id"] in replaced:
+                    c["text"] = replaced[c["id"]]["text"]
+                    c["title"] = replaced[c["id"]].get("title") or c["title"]
+                    c["source"] = "manager"
+    with_figure = {"parties", "scope", "process", "decision_rights"}
 
     sections: list[Section] = []
     numbers: dict[str, int] = {}
-    for sid, title in SECTIONS.items():
-        raw = by_section.get(sid) or []
-        if not raw and sid not in with_figure:
-            continue
+
+    def build(sid: str, title: str, raw: list[dict[str, Any]]) -> Section:
         number = len(sections) + 1
         numbers[sid] = number
         clauses = tuple(
@@ -456,12 +569,24 @@ def compose(
                 playbook=c.get("playbook", ""),
                 triggered_by=tuple(c.get("triggered_by") or ()),
                 reasons=_reasons(c.get("triggered_by") or (), clean, q),
+                source=c.get("source", ""),
             )
             for i, c in enumerate(raw, start=1)
         )
-        sections.append(Section(sid, number, f"section-{number}", title, clauses))
+        return Section(sid, number, f"section-{number}", title, clauses)
 
-    roadmap = _roadmap(clean)
+    for sid, title in SECTIONS.items():
+        raw = by_section.get(sid) or []
+        if raw or sid in with_figure:
+            sections.append(build(sid, title, raw))
+    tailored = len(sections)
+    for sid, title in STANDARD_SECTIONS.items():
+        if standard.get(sid):
+            sections.append(build(f"terms_{sid}", title, standard[sid]))
+    standard_sections = tuple(sections[tailored:])
+    sections = sections[:tailored]
+
+    roadmap = _roadmap(clean, resolved)
     clause_numbers = {c.id: c.number for s in sections for c in s.clauses}
     decisions = decision_rows(clean, clause_numbers, q, company)
     role = clean.get("role") or ""
@@ -472,10 +597,21 @@ def compose(
             clean["contact_name"],
             role,
             clean.get("contact_email") or "",
-            company,
-        ),  # fmt: skip
-        Party("Agency", agency, "", "", "", "the agency"),
+            "the Client",
+        ),
+        Party(
+            "Agency",
+            profile.legal_name or agency,
+            profile.signatory.name,
+            profile.signatory.title,
+            profile.signatory.email,
+            "the Agency",
+            address=profile.address,
+            company_number=profile.company_number,
+            trading_as=agency if agency != profile.legal_name else "",
+        ),
     )
+    draft = terms_mod.is_draft(engagement)
     agreement = Agreement(
         title=f"Engagement agreement between {company} and {agency}",
         agency=agency,
@@ -484,7 +620,7 @@ def compose(
         contact_role=role,
         date=day.isoformat(),
         date_display=display_date(day),
-        summary=_summary(clean, q, company, roadmap, decisions, numbers),
+        summary=_summary(clean, q, company, roadmap, decisions, numbers, resolved, engagement),
         sections=tuple(sections),
         roadmap=roadmap,
         roadmap_section=numbers["process"],
@@ -492,6 +628,102 @@ def compose(
         decisions_section=numbers["decision_rights"],
         parties=parties,
         playbook_version=str(assessment.get("playbook_version", "")),
+        scope=_scope_rows(clean, engagement, resolved, roadmap),
+        scope_section=numbers["scope"],
+        standard_sections=standard_sections,
+        draft=draft,
+        terms=resolved_json(resolved, engagement, profile),
     )
     digest = hashlib.sha256(canonical_json(agreement)).hexdigest()
     return replace(agreement, sha256=digest, document_id="AGR-" + digest[:10].upper())
+
+
+def _scope_rows(
+    clean: Mapping[str, Any],
+    engagement: EngagementTerms,
+    resolved: Mapping[str, Any],
+    roadmap: Roadmap,
+) -> tuple[ScopeRow, ...]:
+    """The scope-and-fees table: what is delivered, what is not, who provides what,
+    the fee, how it is paid and the dates."""
+    currency = resolved["currency"]
+    rows = [
+        ScopeRow(
+            "Deliverables",
+            engagement.deliverables
+            or (
+                "To be listed before signing: the milestones of the roadmap below, "
+                "as described in the goals",
+            ),  # fmt: skip
+        ),
+    ]
+    if engagement.exclusions:
+        rows.append(ScopeRow("Not included", engagement.exclusions))
+    if engagement.client_responsibilities:
+        rows.append(ScopeRow("The Client provides", engagement.client_responsibilities))
+    rows += [ScopeRow(label, (text,)) for label, text in terms_mod.fee_lines(engagement, currency)]
+    if engagement.payment_schedule:
+        rows.append(
+            ScopeRow(
+                "Payment schedule",
+                tuple(
+                    f"{when}: {amount}"
+                    for when, amount in terms_mod.instalment_rows(engagement, currency)
+                ),  # fmt: skip
+            )
+        )
+        rows.append(
+            ScopeRow(
+                "Invoices",
+                (
+                    f"Payable within {terms_mod.plural(resolved['payment_days'], 'day')} "
+                    "of the invoice date",
+                ),
+            )  # fmt: skip
+        )
+    dates = []
+    if engagement.start_date:
+        dates.append(f"Start: {display_date(engagement.start_date)}")
+        end = engagement.start_date + dt.timedelta(days=7 * roadmap.weeks - 1)
+        while end.weekday() > 4:  # the last working day of the last week
+            end -= dt.timedelta(days=1)
+        dates.append(f"Planned end: {display_date(end)} (week {roadmap.weeks})")
+    else:
+        dates.append("Start: to be agreed")
+    if engagement.launch_date:
+        dates.append(f"Launch: {display_date(engagement.launch_date)} (a fixed date)")
+    if engagement.valid_until:
+        dates.append(f"This offer is open until {display_date(engagement.valid_until)}")
+    rows.append(ScopeRow("Dates", tuple(dates)))
+    return tuple(rows)
+
+
+def resolved_json(
+    resolved: Mapping[str, Any], engagement: EngagementTerms, profile: AgencyProfile
+) -> dict[str, Any]:
+    """The resolved terms as the command line's ``--json`` prints them (terms.md)."""
+    out = engagement.as_dict()
+    out.pop("clauses", None)
+    out.pop("safeguard", None)
+    out.update(
+        {
+            "currency": resolved["currency"],
+            "payment_days": resolved["payment_days"],
+            "expenses": resolved["expenses"],
+            "ip_option": resolved["ip_option"],
+            "supplements": list(resolved["supplements"]),
+            "service_levels": {
+                "response_hours": resolved["response_hours"],
+                "update_cadence": resolved["update_cadence_key"],
+                "revision_rounds": resolved["revision_rounds"],
+                "notice_days": resolved["notice_days"],
+                "acceptance_days": resolved["acceptance_days"],
+            },
+            "agency": {
+                "legal_name": profile.legal_name,
+                "trading_name": profile.trading_name,
+                "governing_law": profile.governing_law,
+            },
+        }
+    )
+    return out

@@ -14,6 +14,7 @@ from typing import Any
 
 from onboarding.domain.playbooks import CAUSES, SECTIONS, PlaybookSet, get_playbooks
 from onboarding.domain.questionnaire import AnswersInvalid, Questionnaire, get_questionnaire
+from onboarding.domain.terms import AgencyProfile, EngagementTerms, default_profile, values
 
 BASE_SCORE = 70
 """The score of a client no rule has anything to say about."""
@@ -35,9 +36,18 @@ RECOMMENDATION = {"strong": "proceed", "guarded": "proceed_with_guardrails", "po
 
 
 def evaluate(
-    clean: Mapping[str, Any], playbooks: PlaybookSet, questionnaire: Questionnaire
+    clean: Mapping[str, Any],
+    playbooks: PlaybookSet,
+    questionnaire: Questionnaire,
+    profile: AgencyProfile | None = None,
 ) -> dict[str, Any]:
-    """Assess answers that already passed validation (``clean`` from ``validate``)."""
+    """Assess answers that already passed validation (``clean`` from ``validate``).
+
+    Clause texts are resolved with the agency ``profile`` (the shipped one when None)
+    and no engagement terms (assessment.md v1.1); each clause also keeps its
+    ``template``, so the agreement can resolve it again with the engagement's terms.
+    """
+    resolved = values(profile or default_profile(), EngagementTerms(), clean)
     points = 0
     risks = dict.fromkeys(CAUSES, 0)
     red_flags: list[str] = []
@@ -50,7 +60,7 @@ def evaluate(
         if rule.condition is not None and not rule.condition.evaluate(clean):
             continue
         reads = list(rule.reads)
-        because = rule.because.render(clean, questionnaire) if rule.because else ""
+        because = rule.because.render(clean, questionnaire, resolved) if rule.because else ""
         if rule.points or rule.risk:
             points += rule.points
             if rule.risk:
@@ -79,7 +89,8 @@ def evaluate(
                         "playbook": rule.playbook,
                         "section": clause.section,
                         "title": clause.title,
-                        "text": clause.text.render(clean, questionnaire),
+                        "text": clause.text.render(clean, questionnaire, resolved),
+                        "template": clause.text.source,
                         "triggered_by": reads,
                         "uses": list(clause.text.uses),
                     },
@@ -93,7 +104,7 @@ def evaluate(
                 {
                     "id": action.id,
                     "playbook": rule.playbook,
-                    "text": action.text.render(clean, questionnaire),
+                    "text": action.text.render(clean, questionnaire, resolved),
                     "due": action.due,
                 }
             )

@@ -70,7 +70,7 @@ CAUSES = tuple(CAUSE_LABELS)
 SECTIONS: dict[str, str] = {
     "parties": "Parties",
     "goals": "Goals and success measures",
-    "scope": "Scope",
+    "scope": "Scope and fees",
     "process": "Process and milestones",
     "communication": "Communication and update cadence",
     "availability": "Availability and response times",

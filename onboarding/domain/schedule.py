@@ -26,6 +26,15 @@ CADENCE: dict[str, tuple[float, str]] = {
     "milestones_only": (0, "a written report at each milestone"),
 }
 
+ASKED_CADENCE: dict[str, str] = {
+    "daily": "an update every day",
+    "few_per_week": "updates a few times a week",
+    "weekly": "a weekly update",
+    "biweekly": "an update every two weeks",
+    "milestones_only": "updates at milestones only",
+}
+"""A client's wish for updates, as a wish (quoted by clauses that answer it)."""
+
 
 @dataclass(frozen=True)
 class Phase:

@@ -1,7 +1,9 @@
 """Sentence templates of playbooks: ``"Updates by {preferred_channel}, {update_cadence}."``
 
 A placeholder names a question (its answer is filled in as a person reads it: labels,
-not codes) or a *fact* derived from the answers (the registry below). Templates are
+not codes) or a *fact* (the registry below): a value of the resolved terms (what the
+agency promises: ``{response_time}``, ``{included_revisions}``...), a client's wish
+quoted as a wish (``{asked_response_time}``), or the plan derived from the timeline. Templates are
 checked when a playbook loads; the output is plain text, never markup (the agreement
 escapes it when it renders HTML). ``{{`` and ``}}`` stand for literal braces.
 
@@ -18,30 +20,58 @@ from typing import Any
 
 from onboarding.domain import schedule
 from onboarding.domain.questionnaire import Questionnaire
+from onboarding.domain.terms import EngagementTerms, default_profile, values
 
-RESPONSE_TIME = {
-    "1": "within one working hour",
-    "4": "within four working hours",
-    "24": "within one working day",
+
+def default_values(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The resolved terms of the shipped agency profile and no engagement terms."""
+    return values(default_profile(), EngagementTerms(), answers)
+
+
+ASKED_RESPONSE = {
+    "1": "within an hour",
+    "4": "within four hours",
+    "24": "within a working day",
     "48": "within two working days",
 }
+"""The client's wish for reply times, as the client put it (never the agency's promise)."""
 
 
-def _included_revisions(a: Mapping[str, Any]) -> str:
-    asked = a.get("revision_rounds") or 0
-    included = max(1, min(int(asked), 3))
-    return f"{included} round{'s' if included != 1 else ''}"
+def _n(n: int, one: str) -> str:
+    return f"{n} {one}{'' if n == 1 else 's'}"
 
 
-FACTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
-    "response_time": lambda a: RESPONSE_TIME.get(a.get("expected_response_hours"), "promptly"),
-    "update_cadence": lambda a: schedule.CADENCE.get(
-        a.get("update_frequency"), schedule.CADENCE["weekly"]
-    )[1],
-    "milestone_schedule": lambda a: schedule.milestone_sentence(a.get("timeline_weeks") or 1),
-    "review_count": lambda a: str(len(schedule.review_weeks(a.get("timeline_weeks") or 1))),
-    "included_revisions": _included_revisions,
-    "working_hours": lambda a: "Monday to Friday, 9:00 to 17:30 (agency local time)",
+def _asked_cadence(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
+    key = a.get("update_frequency")
+    return schedule.ASKED_CADENCE.get(key, "no particular rhythm")
+
+
+def _discovery_length(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
+    first = schedule.phases(a.get("timeline_weeks") or 1)[0]
+    return _n(first.end_week - first.start_week + 1, "week")
+
+
+Fact = Callable[[Mapping[str, Any], Mapping[str, Any]], str]
+
+FACTS: dict[str, Fact] = {
+    # What the agency promises: the resolved terms (agency profile, then the engagement's).
+    "response_time": lambda a, r: r["response_time"],
+    "update_cadence": lambda a, r: schedule.CADENCE[r["update_cadence_key"]][1],
+    "included_revisions": lambda a, r: _n(r["revision_rounds"], "round"),
+    "notice_period": lambda a, r: _n(r["notice_days"], "day"),
+    "acceptance_window": lambda a, r: _n(r["acceptance_days"], "working day"),
+    "agency": lambda a, r: r["agency"],
+    # What the client asked for: quoted as a wish, never as an obligation.
+    "asked_response_time": lambda a, r: ASKED_RESPONSE.get(
+        a.get("expected_response_hours"), "no particular time"
+    ),
+    "asked_update_cadence": _asked_cadence,
+    "asked_revisions": lambda a, r: _n(int(a.get("revision_rounds") or 0), "round"),
+    # The plan, from the timeline.
+    "milestone_schedule": lambda a, r: schedule.milestone_sentence(a.get("timeline_weeks") or 1),
+    "review_count": lambda a, r: str(len(schedule.review_weeks(a.get("timeline_weeks") or 1))),
+    "discovery_length": _discovery_length,
+    "working_hours": lambda a, r: "Monday to Friday, 9:00 to 17:30 (agency local time)",
 }
 """Derived values a template may use, by name. Adding one is one entry."""
 
@@ -65,8 +95,17 @@ class Template:
     parts: tuple[tuple[str, str | None, str | None], ...]  # (literal, name, filter)
     uses: tuple[str, ...]  # question ids filled in
 
-    def render(self, answers: Mapping[str, Any], questionnaire: Questionnaire) -> str:
-        """The text with every placeholder filled in from ``answers``."""
+    def render(
+        self,
+        answers: Mapping[str, Any],
+        questionnaire: Questionnaire,
+        resolved: Mapping[str, Any] | None = None,
+    ) -> str:
+        """The text with every placeholder filled in from ``answers`` and ``resolved``
+        (the resolved terms of :func:`onboarding.domain.terms.values`; the shipped agency
+        profile with no engagement terms when omitted)."""
+        if resolved is None:
+            resolved = default_values(answers)
         out = []
         questions = questionnaire.questions
         for literal, name, filter_name in self.parts:
@@ -75,7 +114,7 @@ class Template:
                 continue
             fact = FACTS.get(name)
             if fact is not None:
-                value = fact(answers)
+                value = fact(answers, resolved)
             else:
                 value = questions[name].display(answers.get(name))
             out.append(FILTERS[filter_name](value) if filter_name else value)

@@ -64,7 +64,7 @@ def test_every_section_in_order_with_its_clauses(example):
     assert [s.id for s in agreement.sections] == list(SECTIONS)
     assert [s.title for s in agreement.sections] == list(SECTIONS.values())
     assert [s.number for s in agreement.sections] == list(range(1, 13))
-    composed = [(c.id, c.text, c.triggered_by) for c in agreement.clauses]
+    composed = [(c.id, c.text, c.triggered_by) for c in agreement.tailored_clauses]
     expected = [
         (c["id"], " ".join(c["text"].split()), tuple(c["triggered_by"]))
         for c in assessment["clauses"]
@@ -104,11 +104,12 @@ def test_empty_sections_are_skipped_and_numbering_follows():
     agreement = compose(answers, assessment, date=DAY)
     # Sections holding a figure (parties, roadmap, decision table) are kept.
     assert [(s.number, s.id) for s in agreement.sections] == [
-        (1, "parties"), (2, "goals"), (3, "process"), (4, "decision_rights"), (5, "escalation"),
+        (1, "parties"), (2, "goals"), (3, "scope"), (4, "process"), (5, "decision_rights"),
+        (6, "escalation"),
     ]  # fmt: skip
-    assert [c.number for c in agreement.clauses] == ["2.1", "5.1", "5.2"]
-    assert agreement.roadmap_section == 3 and agreement.decisions_section == 4
-    reason = agreement.clauses[2].reasons[0]
+    assert [c.number for c in agreement.tailored_clauses] == ["2.1", "6.1", "6.2"]
+    assert agreement.roadmap_section == 4 and agreement.decisions_section == 5
+    reason = agreement.tailored_clauses[2].reasons[0]
     assert reason.label == "How closely do you want to direct the creative work?"
     assert reason.answer == "2 of 5"
 
@@ -224,8 +225,12 @@ def test_roadmap_is_the_schedule(example):
         (p.name, p.start_week, p.end_week) for p in schedule.phases(weeks)
     ]
     assert list(roadmap.review_weeks) == schedule.review_weeks(weeks)
-    assert list(roadmap.update_weeks) == schedule.update_weeks(weeks, answers["update_frequency"])
-    assert roadmap.cadence == schedule.CADENCE[answers["update_frequency"]][1]
+    # Updates come at the agency's cadence (its profile, or this engagement's terms),
+    # never simply at the rhythm the client asked for.
+    agreed = agreement.terms["service_levels"]["update_cadence"]
+    assert agreed == "weekly"  # the shipped profile's
+    assert list(roadmap.update_weeks) == schedule.update_weeks(weeks, agreed)
+    assert roadmap.cadence == schedule.CADENCE[agreed][1]
 
 
 def test_parties_and_signatures(example):
@@ -235,10 +240,13 @@ def test_parties_and_signatures(example):
         answers["company"],
         answers["contact_name"],
     )
-    assert agency.organisation == DEFAULT_AGENCY and agency.defined_as == "the agency"
+    assert agency.organisation == "Brightline Studio Ltd" and agency.defined_as == "the Agency"
+    assert agency.trading_as == DEFAULT_AGENCY and client.defined_as == "the Client"
+    assert (agency.representative, agency.title) == ("Alex Moreno", "Managing Director")
+    assert agency.address and agency.company_number
     html = html_for(agreement)
     block = html[html.index('id="signatures"') :]
-    assert f"For {answers['company']}" in block and "For Brightline Studio" in block
+    assert f"For {answers['company']}" in block and "For Brightline Studio Ltd" in block
     assert block.count("signature__line--sign") == 2
 
 
@@ -340,7 +348,7 @@ def test_contents_when_long(example):
     for section in agreement.sections:
         assert f'href="#{section.anchor}"' in html and f'id="{section.anchor}"' in html
     assert 'class="contents"' in html
-    short = replace(agreement, sections=agreement.sections[:2])
+    short = replace(agreement, sections=agreement.sections[:2], standard_sections=())
     assert short.estimated_pages <= 3 and 'class="contents"' not in html_for(short)
 
 
