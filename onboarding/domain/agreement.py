@@ -512,14 +512,8 @@ def compose(
     for clause in assessment.get("clauses", ()):
         if clause["id"] in removed:
             continue
-        text = clause["text"]
-        if clause.get("template"):
-            try:
-                text = compile_template(clause["template"], q).render(clean, q, resolved)
-            except TemplateError:  # a template of an older playbook: keep its text
-                text = clause["text"]
         by_section.setdefault(clause["section"], []).append(
-            dict(clause, text=text, source=f"playbook:{clause.get('playbook', '')}")
+            dict(clause, source=f"playbook:{clause.get('playbook', '')}")
         )
     standard: dict[str, list[dict[str, Any]]] = {s: [] for s in STANDARD_SECTIONS}
     optional_added = {c.get("id") for c in changes.add if c.get("id")}
@@ -552,6 +546,18 @@ def compose(
                     c["title"] = replaced[c["id"]].get("title") or c["title"]
                     c["source"] = "manager"
     with_figure = {"parties", "scope", "process", "decision_rights"}
+
+    # Number the sections first, so clause texts can refer to them ({section:scope}).
+    present = [s for s in SECTIONS if by_section.get(s) or s in with_figure]
+    present += [s for s in STANDARD_SECTIONS if standard.get(s)]
+    resolved["section_numbers"] = {sid: i for i, sid in enumerate(present, start=1)}
+    for items in by_section.values():
+        for c in items:
+            if c.get("template") and c["source"].startswith("playbook:"):
+                try:
+                    c["text"] = compile_template(c["template"], q).render(clean, q, resolved)
+                except TemplateError:  # a template of an older playbook: keep its text
+                    pass
 
     sections: list[Section] = []
     numbers: dict[str, int] = {}

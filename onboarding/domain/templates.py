@@ -51,6 +51,23 @@ def _discovery_length(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
     return _n(first.end_week - first.start_week + 1, "week")
 
 
+def client_decisions(answers: Mapping[str, Any]) -> list[str]:
+    """The decision areas the Client keeps the final say on, as the decision table
+    gives them: those it asked to own, except day-to-day tasks, which stay with the
+    agency's project lead (the table's "client sets weekly priorities" row)."""
+    from onboarding.domain.questionnaire import get_questionnaire
+
+    labels = get_questionnaire().questions["decisions_owned"].values
+    owned = answers.get("decisions_owned") or ()
+    return [labels[v] for v in labels if v in owned and v != "daily_tasks"]
+
+
+def _client_decisions(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
+    from onboarding.domain.questionnaire import join_words
+
+    return join_words(client_decisions(a)) or "none of the decisions in the table"
+
+
 Fact = Callable[[Mapping[str, Any], Mapping[str, Any]], str]
 
 FACTS: dict[str, Fact] = {
@@ -61,6 +78,9 @@ FACTS: dict[str, Fact] = {
     "notice_period": lambda a, r: _n(r["notice_days"], "day"),
     "acceptance_window": lambda a, r: _n(r["acceptance_days"], "working day"),
     "agency": lambda a, r: r["agency"],
+    "client_decisions": _client_decisions,
+    "safeguard": lambda a, r: r.get("safeguard")
+    or "to be agreed with the Client and written here before signing",
     # What the client asked for: quoted as a wish, never as an obligation.
     "asked_response_time": lambda a, r: ASKED_RESPONSE.get(
         a.get("expected_response_hours"), "no particular time"
@@ -87,6 +107,33 @@ class TemplateError(ValueError):
     """A template naming an unknown question or fact, or with a stray brace."""
 
 
+REFERENCES = ("section", "phase")
+"""Cross-references a template may make: ``{section:scope}`` ("section 3", or "the
+Scope and fees section" before the agreement is numbered) and ``{phase:Discovery}``
+("the Discovery phase (weeks 1–2)"). The agreement's consistency check reports a
+reference to a section the agreement does not have."""
+
+
+def _section_ref(target: str, resolved: Mapping[str, Any]) -> str:
+    from onboarding.domain.playbooks import SECTIONS
+    from onboarding.domain.terms import STANDARD_SECTIONS
+
+    numbers = resolved.get("section_numbers") or {}
+    if target in numbers:
+        return f"section {numbers[target]}"
+    title = SECTIONS.get(target) or STANDARD_SECTIONS.get(target, target)
+    return f"the {title} section"
+
+
+def _phase_ref(target: str, answers: Mapping[str, Any]) -> str:
+    for phase in schedule.phases(answers.get("timeline_weeks") or 1):
+        if phase.name == target:
+            if phase.start_week == phase.end_week:
+                return f"the {phase.name} phase (week {phase.end_week})"
+            return f"the {phase.name} phase (weeks {phase.start_week}\u2013{phase.end_week})"
+    return f"the {target} phase"
+
+
 @dataclass(frozen=True)
 class Template:
     """A compiled template: literal parts and the names filled in between them."""
@@ -94,6 +141,8 @@ class Template:
     source: str
     parts: tuple[tuple[str, str | None, str | None], ...]  # (literal, name, filter)
     uses: tuple[str, ...]  # question ids filled in
+    facts: tuple[str, ...] = ()  # facts filled in
+    refs: tuple[tuple[str, str], ...] = ()  # (kind, target) cross-references
 
     def render(
         self,
@@ -115,6 +164,10 @@ class Template:
             fact = FACTS.get(name)
             if fact is not None:
                 value = fact(answers, resolved)
+            elif name.startswith("section:"):
+                value = _section_ref(name[8:], resolved)
+            elif name.startswith("phase:"):
+                value = _phase_ref(name[6:], answers)
             else:
                 value = questions[name].display(answers.get(name))
             out.append(FILTERS[filter_name](value) if filter_name else value)
@@ -127,6 +180,8 @@ def compile_template(text: str, questionnaire: Questionnaire) -> Template:
         raise TemplateError("must be text")
     parts: list[tuple[str, str | None, str | None]] = []
     uses: list[str] = []
+    facts: list[str] = []
+    refs: list[tuple[str, str]] = []
     literal: list[str] = []
     pos = 0
     for m in _TOKEN.finditer(text):
@@ -144,12 +199,30 @@ def compile_template(text: str, questionnaire: Questionnaire) -> Template:
             raise TemplateError(
                 f"unknown filter |{filter_name} in {{{m.group(1)}}} (known: {known})"
             )
-        if name not in FACTS and name not in questionnaire.questions:
+        kind, _, target = name.partition(":")
+        if target and kind in REFERENCES:
+            _check_reference(kind, target)
+            refs.append((kind, target))
+        elif name not in FACTS and name not in questionnaire.questions:
             raise TemplateError(f"unknown placeholder {{{name}}} (not a question or a fact)")
         if name in questionnaire.questions and name not in uses:
             uses.append(name)
+        if name in FACTS and name not in facts:
+            facts.append(name)
         parts.append(("".join(literal), name, filter_name or None))
         literal = []
     literal.append(text[pos:])
     parts.append(("".join(literal), None, None))
-    return Template(text, tuple(parts), tuple(uses))
+    return Template(text, tuple(parts), tuple(uses), tuple(facts), tuple(refs))
+
+
+def _check_reference(kind: str, target: str) -> None:
+    from onboarding.domain.playbooks import SECTIONS
+    from onboarding.domain.terms import STANDARD_SECTIONS
+
+    if kind == "section" and target not in SECTIONS and target not in STANDARD_SECTIONS:
+        known = ", ".join([*SECTIONS, *STANDARD_SECTIONS])
+        raise TemplateError(f"{{section:{target}}} names no section (known: {known})")
+    if kind == "phase" and target not in [name for name, _, _ in schedule.PHASES]:
+        known = ", ".join(name for name, _, _ in schedule.PHASES)
+        raise TemplateError(f"{{phase:{target}}} names no phase of the roadmap (known: {known})")

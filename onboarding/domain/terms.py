@@ -779,6 +779,7 @@ def values(
         "asked_response_hours": int(asked_hours) if asked_hours else None,
         "asked_update_cadence_key": answers.get("update_frequency"),
         "asked_revision_rounds": answers.get("revision_rounds"),
+        "safeguard": terms.safeguard or "",
     }
 
 
