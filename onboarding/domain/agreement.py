@@ -42,6 +42,7 @@ decision on ...; the agency leads every other decision").
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -179,6 +180,15 @@ class Party:
 
 
 @dataclass(frozen=True)
+class AskedItem:
+    """One thing the Client asked for, and how the agreement handles it."""
+
+    topic: str
+    asked: str
+    handled: str
+
+
+@dataclass(frozen=True)
 class ScopeRow:
     """A row of the scope-and-fees table: a label and one or more lines."""
 
@@ -214,6 +224,7 @@ class Agreement:
     standard_sections: tuple[Section, ...] = ()
     draft: bool = True
     terms: Mapping[str, Any] | None = None  # the resolved terms (terms.md), as JSON
+    asked: tuple[AskedItem, ...] = ()  # "what you asked for and how we will handle it"
     document_id: str = ""
     sha256: str = ""
 
@@ -554,10 +565,9 @@ def compose(
     for items in by_section.values():
         for c in items:
             if c.get("template") and c["source"].startswith("playbook:"):
-                try:
+                # A template of an older playbook that no longer compiles keeps its text.
+                with contextlib.suppress(TemplateError):
                     c["text"] = compile_template(c["template"], q).render(clean, q, resolved)
-                except TemplateError:  # a template of an older playbook: keep its text
-                    pass
 
     sections: list[Section] = []
     numbers: dict[str, int] = {}
@@ -639,9 +649,108 @@ def compose(
         standard_sections=standard_sections,
         draft=draft,
         terms=resolved_json(resolved, engagement, profile),
+        asked=_asked(clean, q, resolved, decisions, numbers),
     )
     digest = hashlib.sha256(canonical_json(agreement)).hexdigest()
     return replace(agreement, sha256=digest, document_id="AGR-" + digest[:10].upper())
+
+
+def _asked(
+    clean: Mapping[str, Any],
+    q: Questionnaire,
+    resolved: Mapping[str, Any],
+    decisions: Sequence[DecisionRow],
+    numbers: Mapping[str, int],
+) -> tuple[AskedItem, ...]:
+    """What the Client asked for in its own terms, beside what the agreement does about
+    it: the client's copy has this instead of an answer-by-answer trace (no scores,
+    ratings or risk words)."""
+    items = []
+    asked_hours = clean.get("expected_response_hours")
+    if asked_hours:
+        handled = f"Messages are answered {resolved['response_time']}"
+        if int(asked_hours) < int(resolved["response_hours"]):
+            handled += (
+                "; a matter that cannot wait is raised by phone with the project lead, "
+                "who deals with it first"
+            )
+        items.append(
+            AskedItem(
+                "Replies",
+                _sentence(FACTS["asked_response_time"](clean, resolved)),
+                handled + f" (section {numbers.get('availability', numbers['parties'])}).",
+            )
+        )
+    if clean.get("update_frequency"):
+        items.append(
+            AskedItem(
+                "Updates",
+                _sentence(FACTS["asked_update_cadence"](clean, resolved)),
+                f"{_sentence(FACTS['update_cadence'](clean, resolved))}, and a review at the "
+                f"end of each phase (section {numbers['process']}).",
+            )
+        )
+    if clean.get("revision_rounds") is not None:
+        asked_rounds = int(clean["revision_rounds"])
+        included = int(resolved["revision_rounds"])
+        handled = f"{_sentence(FACTS['included_revisions'](clean, resolved))} per deliverable"
+        handled += (
+            " are included; further rounds are change requests, estimated and approved "
+            "before work starts."
+            if asked_rounds > included
+            else " are included."
+        )
+        items.append(
+            AskedItem(
+                "Revisions",
+                _sentence(FACTS["asked_revisions"](clean, resolved)) + " per deliverable",
+                handled,
+            )
+        )
+    owned = clean.get("decisions_owned") or []
+    if owned:
+        labels = q.questions["decisions_owned"].values
+        kept = [r.label.lower() for r in decisions if r.owner in ("client", "joint")]
+        handled = (
+            f"The Client has the final say on {join_words(kept)}" if kept else "The Agency leads"
+        )
+        if "daily_tasks" in owned:
+            handled += (
+                "; the Agency's project lead plans the team's daily work, with priorities "
+                "the Client sets each week"
+            )
+        items.append(
+            AskedItem(
+                "Decisions",
+                "To decide " + join_words([labels[v].lower() for v in labels if v in owned]),
+                handled + f" (section {numbers['decision_rights']}).",
+            )
+        )
+    if clean.get("after_hours_contact"):
+        items.append(
+            AskedItem(
+                "Outside working hours",
+                "Replies outside working hours",
+                "Emergencies agreed at kickoff are handled through an emergency number; "
+                "everything else is answered on the next working day.",
+            )
+        )
+    if clean.get("biggest_worry"):
+        safeguard = resolved.get("safeguard")
+        items.append(
+            AskedItem(
+                "Your main concern",
+                f"\u201c{_short_text(clean['biggest_worry'], 160)}\u201d",
+                (_sentence(safeguard) if safeguard else "A safeguard agreed with the Client")
+                + (f" (section {numbers['concerns']})." if "concerns" in numbers else "."),
+            )
+        )
+    return tuple(items)
+
+
+def _short_text(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
 def _scope_rows(

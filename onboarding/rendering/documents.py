@@ -63,6 +63,7 @@ def html_for(
     static_base: str | None = "/static/",
     paper: str = "a4",
     trace: str = "inline",
+    block: str | None = None,
 ) -> str:
     """The agreement as an HTML document.
 
@@ -71,7 +72,9 @@ def html_for(
     link out (the PDF renderer passes the parsed stylesheet itself). ``trace`` shows
     which answers triggered each clause: ``"inline"`` under each clause (the account
     manager's preview), ``"appendix"`` in a closing appendix (the client's PDF) or
-    ``"none"``.
+    ``"none"``. ``block="document"`` gives only the agreement's content, the document's
+    ``<main>`` without the page around it (the prospect's signing page keeps it with
+    each version sent, and wraps it in its own layout).
     """
     if paper not in PAPER:
         raise ValueError(f"paper must be one of {', '.join(PAPER)} (got {paper!r})")
@@ -81,19 +84,30 @@ def html_for(
     contents = [
         {"number": str(s.number), "title": s.title, "anchor": s.anchor} for s in agreement.sections
     ]
+    if agreement.standard_sections:
+        contents.append({"number": "", "title": "Standard terms", "anchor": "standard-terms"})
     contents.append({"number": "", "title": "Signatures", "anchor": "signatures"})
     if trace == "appendix":
-        contents.append({"number": "", "title": "Appendix: your answers", "anchor": "appendix"})
-    return template.render(
-        a=agreement,
-        contents=contents,
-        paper_css=PAPER[paper],
-        static_base=static_base,
-        trace=trace,
-        roadmap_svg=roadmap_svg(agreement.roadmap),
-        header_company=_short(agreement.company, 60),
-        short_hash=agreement.sha256[:16],
-    )
+        contents.append(
+            {
+                "number": "",
+                "title": "What you asked for and how we will handle it",
+                "anchor": "asked",
+            }
+        )
+    context = {
+        "a": agreement,
+        "contents": contents,
+        "paper_css": PAPER[paper],
+        "static_base": static_base,
+        "trace": trace,
+        "roadmap_svg": roadmap_svg(agreement.roadmap),
+        "header_company": _short(agreement.company, 60),
+        "short_hash": agreement.sha256[:16],
+    }
+    if block is not None:
+        return "".join(template.blocks[block](template.new_context(context)))
+    return template.render(context)
 
 
 def compose_agreement(

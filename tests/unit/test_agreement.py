@@ -329,14 +329,21 @@ def test_preview_shows_traces_inline_and_links_the_stylesheet():
     assert 'id="appendix"' not in html
 
 
-def test_pdf_html_has_no_link_and_puts_the_trace_in_an_appendix():
+def test_the_clients_copy_has_what_they_asked_for_not_a_trace_of_their_answers():
     answers = load("burned-marketer")
     agreement = compose(answers, assess(answers), date=DAY)
     html = html_for(agreement, static_base=None, paper="letter", trace="appendix")
     assert "<link" not in html and "@page { size: letter; }" in html
-    assert 'id="appendix"' in html and 'class="trace"' not in html
-    for clause in agreement.traced_clauses:
-        assert f'<span class="trace-table__num">{clause.number}</span>' in html
+    assert 'id="asked"' in html and 'class="trace"' not in html
+    # No scores, ratings of the client or answer-by-answer trace in the client's copy.
+    assert 'id="appendix"' not in html and "Because you told us" not in html
+    assert " of 5" not in html
+    topics = [item.topic for item in agreement.asked]
+    assert {"Replies", "Updates", "Revisions"} <= set(topics)
+    replies = next(i for i in agreement.asked if i.topic == "Replies")
+    # The wish is quoted as a wish; the promise is the agency's own service level.
+    assert replies.asked == "Within four hours"
+    assert replies.handled.startswith("Messages are answered within one working day")
     assert agreement.sha256 in html and agreement.document_id in html
     assert f'<meta name="dcterms.created" content="{agreement.date}">' in html
 
