@@ -1,10 +1,16 @@
 """Webhooks: endpoints admins register, signed deliveries, retries, background sending.
 
-**Recording.** :func:`emit` (called where an intake is submitted and where its status
-changes) adds one :class:`WebhookDelivery` per subscribed endpoint to the caller's
-session: the deliveries are stored in the caller's transaction, and handed to the
-background worker only after it commits (a rolled-back change sends nothing). The
-request never waits for a receiver.
+This module stores and delivers payloads it is given; it does not know what an intake
+looks like. :mod:`onboarding.services.events` decides when an event happens and builds
+its JSON (``emit``); :data:`EVENTS` is the one list of events (the subscription form,
+the API's OpenAPI document and ``emit`` all read it).
+
+**Recording.** :func:`record` adds one :class:`WebhookDelivery` per subscribed endpoint
+to the caller's session: the deliveries are stored in the caller's transaction, and
+handed to the app's dispatcher only after it commits (a rolled-back change sends
+nothing). The request never waits for a receiver. The hand-off listens to the sessions
+of Flask-SQLAlchemy's ``db.session`` only (its sessionmaker), never to every SQLAlchemy
+session in the process.
 
 **Sending.** :func:`deliver` claims a due delivery with a short lease (an UPDATE that
 only one process can win, so several app servers never send it twice at once), POSTs
@@ -22,14 +28,16 @@ registered and again at every send, after DNS resolution; the connection then go
 the address that was checked (no second lookup that could answer differently).
 ``WEBHOOK_ALLOW_PRIVATE=true`` lifts this (development and tests only).
 
-**Workers.** With ``REDIS_URL`` deliveries go to an RQ queue worked by
-``onboarding worker`` (retries are scheduled jobs). Without it each app process runs
-an in-process worker: a daemon thread with a timer queue, started on the first
-request or the first delivery. Its limits: deliveries waiting in its memory (retries
-not yet due) are lost when the process stops — they stay ``pending`` in the database
-and the worker's sweep (at start, then every ``WEBHOOK_SWEEP_SECONDS``) sends every
-due delivery again, so they are late, not lost; each app process sweeps, and the lease
-keeps them from sending one delivery twice at once.
+**Dispatchers.** Each app has one :class:`Dispatcher` (``dispatcher(app)``), the
+transport chosen from its settings (:data:`TRANSPORTS`). With ``REDIS_URL`` deliveries
+go to an RQ queue worked by ``onboarding worker`` (the job is
+``onboarding.jobs.deliver_webhook``; retries are scheduled jobs). Without it each app
+process runs an in-process worker: a daemon thread with a timer queue, started on the
+first request or the first delivery. Its limits: deliveries waiting in its memory
+(retries not yet due) are lost when the process stops — they stay ``pending`` in the
+database and the worker's sweep (at start, then every ``WEBHOOK_SWEEP_SECONDS``) sends
+every due delivery again, so they are late, not lost; each app process sweeps, and the
+lease keeps them from sending one delivery twice at once.
 """
 
 from __future__ import annotations
@@ -39,26 +47,25 @@ import heapq
 import hmac
 import http.client
 import ipaddress
-import json
 import logging
 import secrets
 import socket
 import ssl
 import threading
 import time
+from abc import ABC, abstractmethod
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event as sa_event
-from sqlalchemy import inspect, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from onboarding.db import db
 from onboarding.db.engine import begin_write
 from onboarding.db.models import Intake, User, WebhookDelivery, WebhookEndpoint, utcnow
-from onboarding.web.api.schema import assessment_summary, intake_summary
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,10 @@ EVENTS = {
     "intake.submitted": "An intake was submitted and assessed (web form or API)",
     "intake.status_changed": "An intake moved along the workflow (workspace or API)",
 }
+"""The events an endpoint may subscribe to, with what each means: the one list
+(``services.events.emit`` fires them; the API documents them from here)."""
+JOB = "onboarding.jobs.deliver_webhook"
+"""The RQ job that sends one delivery (by name: that module builds an app if needed)."""
 SIGNATURE_HEADER = "Onboarding-Signature"
 USER_AGENT = "Onboarding-Webhooks/1"
 MAX_URL = 2000
@@ -219,56 +230,35 @@ def roll_secret(endpoint: WebhookEndpoint) -> str:
 # --- recording events ---------------------------------------------------------------------
 
 
-def event_payload(event: str, intake: Intake, event_id: str) -> dict[str, Any]:
-    """The JSON object of an event about ``intake``."""
-    data: dict[str, Any] = {
-        "intake": intake_summary(intake),
-        "assessment": assessment_summary(intake),
-    }
-    if event == "intake.status_changed":
-        history = inspect(intake).attrs.status.history
-        if history.deleted:
-            data["previous_status"] = history.deleted[0]
-    return {
-        "id": event_id,
-        "event": event,
-        "created_at": utcnow().isoformat().replace("+00:00", "Z"),
-        "data": data,
-    }
+def subscribers(event: str) -> list[WebhookEndpoint]:
+    """The active endpoints subscribed to ``event``.
 
-
-def emit(event: str, intake: Intake) -> list[WebhookDelivery]:
-    """Record ``event`` about ``intake`` for every active endpoint subscribed to it.
-
-    The deliveries join the caller's transaction (nothing is flushed here) and are
-    handed to the worker after it commits; nothing is sent if it rolls back.
+    Reads without autoflush: the caller's pending changes stay unflushed (a conflict
+    still surfaces at its commit, where it is handled).
     """
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
-    # No autoflush: the caller's changes stay unflushed (a conflict still surfaces at its
-    # commit, where it is handled) and the status history still holds the old value.
     with db.session.no_autoflush:
-        endpoints = [
-            e
-            for e in db.session.execute(
-                select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))
-            ).scalars()
-            if event in (e.events or ())
-        ]
-    if not endpoints:
-        return []
-    # Column defaults are filled at INSERT; the payload needs them now.
-    now = utcnow()
-    if intake.public_id is None:
-        from onboarding.db.models import new_token
+        rows = db.session.execute(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
+        return [e for e in rows.scalars() if event in (e.events or ())]
 
-        intake.public_id = new_token()
-    intake.created_at = intake.created_at or now
-    intake.updated_at = intake.updated_at or now
-    event_id = "evt_" + secrets.token_hex(12)
-    with db.session.no_autoflush:
-        payload = event_payload(event, intake, event_id)
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+def new_event_id() -> str:
+    """A fresh event id (retries and re-sends of one event keep it)."""
+    return "evt_" + secrets.token_hex(12)
+
+
+def record(
+    event: str,
+    event_id: str,
+    body: str,
+    endpoints: list[WebhookEndpoint],
+    intake: Intake | None = None,
+) -> list[WebhookDelivery]:
+    """One pending delivery of ``body`` (the event's JSON) per endpoint, in the caller's
+    session; handed to the app's dispatcher once the caller commits. Nothing is flushed
+    here; the caller commits (or rolls back, and nothing is sent)."""
+    now = utcnow()
     deliveries = []
     for endpoint in endpoints:
         delivery = WebhookDelivery(
@@ -280,7 +270,8 @@ def emit(event: str, intake: Intake) -> list[WebhookDelivery]:
             attempts=0,
             next_attempt_at=now,
         )
-        delivery.intake = intake  # its id, once the intake has one
+        if intake is not None:
+            delivery.intake = intake  # its id, once the intake has one
         db.session.add(delivery)
         deliveries.append(delivery)
     _track(deliveries)
@@ -304,11 +295,18 @@ def resend(delivery: WebhookDelivery) -> WebhookDelivery:
     return copy
 
 
+# --- the hand-off after commit --------------------------------------------------------------
+#
+# Deliveries recorded in a session wait in its ``info`` until it commits: their ids are
+# collected as they are flushed (after the commit they are expired, and reading one
+# would start a new transaction), then given to the dispatcher of the app whose context
+# the session belongs to. A rollback forgets them.
+
+
 def _track(deliveries: list[WebhookDelivery]) -> None:
     db.session.info.setdefault("webhook_new", []).extend(deliveries)
 
 
-@sa_event.listens_for(Session, "after_flush_postexec")
 def _collect_ids(session: Session, flush_context) -> None:
     new = session.info.get("webhook_new")
     if not new:
@@ -323,7 +321,6 @@ def _collect_ids(session: Session, flush_context) -> None:
     session.info["webhook_new"] = waiting
 
 
-@sa_event.listens_for(Session, "after_commit")
 def _enqueue_committed(session: Session) -> None:
     ids = session.info.pop("webhook_ids", None)
     session.info.pop("webhook_new", None)
@@ -335,10 +332,27 @@ def _enqueue_committed(session: Session) -> None:
         log.exception("could not queue webhook deliveries %s; the sweep will send them", ids)
 
 
-@sa_event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     for key in ("webhook_ids", "webhook_new"):
         session.info.pop(key, None)
+
+
+HANDOFF = (
+    ("after_flush_postexec", _collect_ids),
+    ("after_commit", _enqueue_committed),
+    ("after_rollback", _forget),
+)
+
+
+def listen(factory: sessionmaker) -> None:
+    """Hand off committed deliveries for the sessions ``factory`` makes (idempotent).
+
+    A sessionmaker's sessions are of a class of its own, so other sessions in the
+    process (another library's, a script's) are never listened to.
+    """
+    for name, handler in HANDOFF:
+        if not sa_event.contains(factory, name, handler):
+            sa_event.listen(factory, name, handler)
 
 
 # --- sending -----------------------------------------------------------------------------------
@@ -527,10 +541,31 @@ def due_ids(limit: int = SWEEP_BATCH) -> list[int]:
     return list(ids)
 
 
-# --- workers -------------------------------------------------------------------------------------
+# --- dispatchers ---------------------------------------------------------------------------------
 
 
-class ThreadDispatcher:
+class Dispatcher(ABC):
+    """How an app's committed deliveries reach a worker: one per app, see :func:`dispatcher`."""
+
+    @abstractmethod
+    def enqueue(self, ids: list[int], at: datetime | None = None) -> None:
+        """Send these deliveries now, or at ``at`` (a retry)."""
+
+    def install(self, app: Flask) -> None:  # noqa: B027 - optional hook
+        """Hook into the app's requests, if the transport needs to (default: nothing)."""
+
+    def start(self) -> None:  # noqa: B027 - optional hook
+        """Start the in-process part, if any (default: none)."""
+
+    def stop(self, timeout: float = 10) -> None:  # noqa: B027 - optional hook
+        """Stop the in-process part, if any (default: none)."""
+
+    @abstractmethod
+    def run(self) -> None:
+        """Work in the foreground until stopped (``onboarding worker``)."""
+
+
+class ThreadDispatcher(Dispatcher):
     """The in-process worker: one daemon thread, a timer queue, a periodic sweep."""
 
     def __init__(self, app: Flask):
@@ -541,6 +576,17 @@ class ThreadDispatcher:
         self._stopping = False
         self._next_sweep = 0.0  # sweep at start
         self._busy = 0
+
+    def install(self, app: Flask) -> None:
+        """Outside tests, start with the app's first request (so a restarted server
+        sweeps up what was pending)."""
+        if app.testing:
+            return
+
+        @app.before_request
+        def _start_webhook_worker() -> None:
+            if self._thread is None:
+                self.start()
 
     def enqueue(self, ids: list[int], at: datetime | None = None) -> None:
         when = at.timestamp() if at else 0.0
@@ -580,8 +626,12 @@ class ThreadDispatcher:
             now = time.time()
             return self._busy == 0 and not any(when <= now for when, _ in self._heap)
 
-    def join(self) -> None:
+    def run(self) -> None:
         """Run in the foreground until stopped (``onboarding worker`` without Redis)."""
+        log.info("webhook worker: no REDIS_URL, running the in-process worker")
+        self.join()
+
+    def join(self) -> None:
         self.start()
         while self._thread is not None and self._thread.is_alive():
             self._thread.join(1)
@@ -644,10 +694,11 @@ class ThreadDispatcher:
                 self._cond.notify()
 
 
-class RqDispatcher:
+class RqDispatcher(Dispatcher):
     """Deliveries as jobs on an RQ queue in Redis; ``onboarding worker`` runs them."""
 
     def __init__(self, app: Flask):
+        self.app = app
         self.url = app.config["REDIS_URL"]
         self._queue = None
 
@@ -663,84 +714,70 @@ class RqDispatcher:
         queue = self.queue()
         for delivery_id in ids:
             if at is None:
-                queue.enqueue(rq_deliver, delivery_id, job_timeout=120)
+                queue.enqueue(JOB, delivery_id, job_timeout=120)
             else:
-                queue.enqueue_at(at, rq_deliver, delivery_id, job_timeout=120)
+                queue.enqueue_at(at, JOB, delivery_id, job_timeout=120)
 
-    def start(self) -> None:  # the worker is a process of its own
-        return None
+    def run(self) -> None:
+        """An RQ worker in this process (no fork: no shared database connections), with
+        a thread that sweeps up due deliveries nobody queued."""
+        from rq import SimpleWorker
 
-    def stop(self, timeout: float = 10) -> None:
-        return None
+        app = self.app
+
+        def sweep() -> None:
+            every = float(app.config.get("WEBHOOK_SWEEP_SECONDS", 60))
+            while True:
+                try:
+                    with app.app_context():
+                        ids = due_ids()
+                        if ids:
+                            self.enqueue(ids)
+                        db.session.remove()
+                except Exception:
+                    log.exception("webhook sweep failed")
+                time.sleep(every)
+
+        threading.Thread(target=sweep, name="onboarding-webhook-sweep", daemon=True).start()
+        with app.app_context():  # the jobs run in it (onboarding.jobs uses the current app)
+            queue = self.queue()
+            SimpleWorker([queue], connection=queue.connection).work(with_scheduler=True)
 
 
-_worker_app: Flask | None = None
+TRANSPORTS: dict[str, type[Dispatcher]] = {"thread": ThreadDispatcher, "rq": RqDispatcher}
+"""Dispatcher per transport; an app's is chosen by :func:`transport`."""
 
 
-def rq_deliver(delivery_id: int) -> str:
-    """The RQ job: send one delivery, and schedule its retry if it needs one."""
-    app = _worker_app
-    if app is None:
-        if has_app_context():
-            app = current_app._get_current_object()
-        else:
-            from onboarding.app import create_app
-
-            app = create_app()
-    with app.app_context():
-        retry_at = deliver(delivery_id)
-        if retry_at is not None:
-            dispatcher(app).enqueue([delivery_id], at=retry_at)
-        return "retry" if retry_at else "done"
+def transport(app: Flask) -> str:
+    """The app's transport: ``rq`` when ``REDIS_URL`` is set, else ``thread``."""
+    return "rq" if app.config.get("REDIS_URL") else "thread"
 
 
-def dispatcher(app: Flask) -> ThreadDispatcher | RqDispatcher:
-    """The app's worker front: RQ when ``REDIS_URL`` is set, else the in-process thread."""
+def dispatcher(app: Flask) -> Dispatcher:
+    """The app's dispatcher (made on first use, then kept in ``app.extensions``)."""
     found = app.extensions.get("webhooks")
     if found is None:
-        found = RqDispatcher(app) if app.config.get("REDIS_URL") else ThreadDispatcher(app)
+        found = TRANSPORTS[transport(app)](app)
         app.extensions["webhooks"] = found
     return found
 
 
 def init_app(app: Flask) -> None:
-    """Make the app's dispatcher; outside tests, start the in-process worker with the
-    first request (so a restarted server sweeps up what was pending)."""
-    found = dispatcher(app)
-    if app.testing or not isinstance(found, ThreadDispatcher):
-        return
+    """Make the app's dispatcher, let it hook into the app, and hand it the deliveries
+    committed by the app's sessions (Flask-SQLAlchemy's ``db.session``)."""
+    dispatcher(app).install(app)
+    listen(db.session.session_factory)
 
-    @app.before_request
-    def _start_webhook_worker() -> None:
-        if found._thread is None:
-            found.start()
+
+def rq_deliver(delivery_id: int) -> str:
+    """Send one delivery and schedule its retry if it needs one: the body of the RQ job
+    (``onboarding.jobs.deliver_webhook``). Needs an app context."""
+    retry_at = deliver(delivery_id)
+    if retry_at is not None:
+        dispatcher(current_app).enqueue([delivery_id], at=retry_at)
+    return "retry" if retry_at else "done"
 
 
 def run_worker(app: Flask) -> None:
-    """``onboarding worker``: RQ worker (with a sweep thread) or the in-process loop."""
-    global _worker_app
-    _worker_app = app
-    found = dispatcher(app)
-    if isinstance(found, ThreadDispatcher):
-        log.info("webhook worker: no REDIS_URL, running the in-process worker")
-        found.join()
-        return
-    from rq import SimpleWorker
-
-    def sweep() -> None:
-        every = float(app.config.get("WEBHOOK_SWEEP_SECONDS", 60))
-        while True:
-            try:
-                with app.app_context():
-                    ids = due_ids()
-                    if ids:
-                        found.enqueue(ids)
-                    db.session.remove()
-            except Exception:
-                log.exception("webhook sweep failed")
-            time.sleep(every)
-
-    threading.Thread(target=sweep, name="onboarding-webhook-sweep", daemon=True).start()
-    with app.app_context():
-        queue = found.queue()  # jobs run in this process (no fork: no shared DB connections)
-        SimpleWorker([queue], connection=queue.connection).work(with_scheduler=True)
+    """``onboarding worker``: the app's dispatcher, in the foreground."""
+    dispatcher(app).run()

@@ -12,7 +12,7 @@ from onboarding.db.models import Assessment, Intake, utcnow
 from onboarding.domain.assessment import evaluate
 from onboarding.domain.playbooks import get_playbooks
 from onboarding.domain.questionnaire import FieldError, get_questionnaire
-from onboarding.integrations import webhooks
+from onboarding.services import events
 
 
 def create_intake(answers: dict[str, Any] | None = None) -> Intake:
@@ -80,7 +80,7 @@ def submit_intake(intake: Intake) -> tuple[Assessment | None, list[FieldError]]:
     intake.status = "new"
     intake.submitted_at = utcnow()
     apply_assessment(intake, result)
-    webhooks.emit("intake.submitted", intake)  # recorded now, sent after the commit
+    events.emit("intake.submitted", intake)  # recorded now, sent after the commit
     return assessment, []
 
 

@@ -24,7 +24,7 @@ from onboarding.domain.assessment import evaluate
 from onboarding.domain.playbooks import get_playbooks
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.workflow import RECOMMENDATIONS, check_transition
-from onboarding.integrations import webhooks
+from onboarding.services import events
 from onboarding.services.intakes import create_intake, find_by_token, record_assessment
 
 MAX_NOTE = 5000
@@ -79,7 +79,7 @@ def change_status(intake: Intake, target: str, user: User) -> None:
         raise WorkspaceError("status", str(exc)) from None
     audit(intake, user, "status", intake.status, target)
     intake.status = target
-    webhooks.emit("intake.status_changed", intake)  # recorded now, sent after the commit
+    events.emit("intake.status_changed", intake)  # recorded now, sent after the commit
 
 
 def set_override(

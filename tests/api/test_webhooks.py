@@ -473,3 +473,85 @@ def test_endpoint_actions_in_the_workspace(private, client, staff):
     with private.app_context():
         assert db.session.execute(select(WebhookEndpoint)).first() is None
         assert db.session.execute(select(WebhookDelivery)).first() is None  # cascaded
+
+
+# --- one list of events, one way to emit them, one dispatcher per app ---------------------------
+
+
+class Recorder:
+    """A dispatcher that only records what it is handed."""
+
+    def __init__(self):
+        self.handed: list[list[int]] = []
+
+    def enqueue(self, ids, at=None):
+        self.handed.append(list(ids))
+
+    def stop(self, timeout=10):
+        pass
+
+
+@pytest.fixture
+def recorder(private):
+    """The app's dispatcher replaced by a Recorder (the real one put back afterwards)."""
+    saved = private.extensions["webhooks"]
+    saved.stop()
+    private.extensions["webhooks"] = Recorder()
+    yield private.extensions["webhooks"]
+    private.extensions["webhooks"] = saved
+
+
+def test_only_the_apps_own_sessions_hand_deliveries_over(private, recorder, client, auth):
+    """The after-commit hand-off listens to Flask-SQLAlchemy's sessions, not to every
+    SQLAlchemy session in the process."""
+    from sqlalchemy.orm import Session
+
+    register(private, "http://127.0.0.1:9/hook")
+    with private.app_context():
+        with Session(db.engine) as other:  # another library's or a script's session
+            other.info["webhook_ids"] = [424242]
+            other.commit()
+        assert recorder.handed == []
+    client.post("/api/v1/intakes", json={"answers": example()}, headers=auth)
+    ids = [d.id for d in deliveries(private)]
+    assert len(ids) == 1 and recorder.handed == [ids]
+
+
+def test_each_app_picks_its_transport_behind_one_interface(private):
+    from flask import Flask
+
+    own = webhooks.dispatcher(private)
+    assert isinstance(own, webhooks.ThreadDispatcher)
+    other = Flask("other")
+    other.config["REDIS_URL"] = "redis://127.0.0.1:6379/15"
+    queued = webhooks.dispatcher(other)  # nothing connects until a delivery is queued
+    assert isinstance(queued, webhooks.RqDispatcher)
+    assert all(isinstance(d, webhooks.Dispatcher) for d in (own, queued))
+    assert webhooks.dispatcher(private) is own and webhooks.dispatcher(other) is queued
+
+
+def test_the_events_are_listed_once(client):
+    from onboarding.services import events
+
+    document = client.get("/api/v1/openapi.json").json
+    assert list(document["webhooks"]) == list(webhooks.EVENTS) == list(events.EVENTS)
+    schema = document["components"]["schemas"]["WebhookEvent"]["properties"]["event"]
+    assert schema["enum"] == list(webhooks.EVENTS)
+    with pytest.raises(ValueError, match="unknown webhook event"):
+        events.emit("intake.deleted", None)
+
+
+def test_an_event_carries_the_intake_as_the_api_lists_it(private, recorder, client, auth):
+    register(private, "http://127.0.0.1:9/hook")
+    created = client.post("/api/v1/intakes", json={"answers": example()}, headers=auth).json
+    client.patch(f"/api/v1/intakes/{created['public_id']}", json={"status": "in_review"},
+                 headers=auth)  # fmt: skip
+    (item,) = client.get("/api/v1/intakes", headers=auth).json["items"]
+    payloads = [json.loads(d.payload) for d in deliveries(private)]
+    assert [p["event"] for p in payloads] == ["intake.submitted", "intake.status_changed"]
+    assert all(list(p["data"]["intake"]) == list(item) for p in payloads)  # keys, in order
+    # The same object, bar updated_at: an event is built before its change is flushed.
+    listed = {k: v for k, v in item.items() if k != "updated_at"}
+    sent = [{k: v for k, v in p["data"]["intake"].items() if k != "updated_at"} for p in payloads]
+    assert sent == [{**listed, "status": "new"}, listed]
+    assert payloads[1]["data"]["previous_status"] == "new"

@@ -34,6 +34,8 @@ from onboarding.domain.questionnaire import (
 )
 from onboarding.domain.resources import project_dir
 from onboarding.domain.workflow import RECOMMENDATIONS, SET_BY_ACTION, STATUS_LABELS, TRANSITIONS
+from onboarding.services.events import EVENTS
+from onboarding.services.summaries import intake_fields
 
 API_VERSION = "1"
 PREFIX = "/api/v1"
@@ -49,6 +51,7 @@ Cause = Literal[CAUSES]  # type: ignore[valid-type]
 Band = Literal["strong", "guarded", "poor"]
 Recommendation = Literal[tuple(RECOMMENDATIONS)]  # type: ignore[valid-type]
 Status = Literal[tuple(STATUS_LABELS)]  # type: ignore[valid-type]
+Event = Literal[tuple(EVENTS)]  # type: ignore[valid-type]
 Due = Literal[tuple(DUE)]  # type: ignore[valid-type]
 AgreementSection = Literal[tuple(SECTIONS)]  # type: ignore[valid-type]
 Percent = Annotated[int, Field(ge=0, le=100)]
@@ -197,7 +200,10 @@ class QuestionnaireDef(Model):
 
 
 class IntakeSummary(Model):
-    """An intake as the lists show it (webhooks send the same object)."""
+    """An intake as the lists show it (webhooks send the same object).
+
+    Built by :func:`onboarding.services.summaries.intake_summary`; this model documents it.
+    """
 
     public_id: str = Field(description="The intake's id in URLs.")
     status: Status
@@ -291,36 +297,11 @@ class IntakePatch(StrictModel):
 # --- serialising ------------------------------------------------------------------------
 
 
-def intake_summary(intake: Intake) -> dict[str, Any]:
-    """An intake as the :class:`IntakeSummary` JSON object."""
-    return IntakeSummary(**_summary_fields(intake)).model_dump(mode="json")
-
-
-def _summary_fields(intake: Intake) -> dict[str, Any]:
-    return {
-        "public_id": intake.public_id,
-        "status": intake.status,
-        "contact_name": intake.contact_name,
-        "contact_email": intake.contact_email,
-        "company": intake.company,
-        "score": intake.score,
-        "band": intake.band,
-        "recommendation": intake.recommendation,
-        "top_risk": intake.top_risk,
-        "override_score": intake.override_score,
-        "override_recommendation": intake.override_recommendation,
-        "owner": intake.owner.email if intake.owner else None,
-        "created_at": intake.created_at,
-        "updated_at": intake.updated_at,
-        "submitted_at": intake.submitted_at,
-    }
-
-
 def intake_detail(intake: Intake, notes: list, resume_url: str | None) -> dict[str, Any]:
     """An intake as the :class:`IntakeDetail` JSON object."""
     assessment = intake.assessment
     detail = IntakeDetail(
-        **_summary_fields(intake),
+        **intake_fields(intake),
         answers=dict(intake.answers or {}),
         assessment=Assessment.model_validate(assessment.result) if assessment else None,
         override_reason=intake.override_reason,
@@ -333,24 +314,11 @@ def intake_detail(intake: Intake, notes: list, resume_url: str | None) -> dict[s
     return detail.model_dump(mode="json")
 
 
-def assessment_summary(intake: Intake) -> dict[str, Any] | None:
-    """The figures of an intake's latest assessment (what webhooks carry), or None."""
-    assessment = intake.assessment
-    if assessment is None:
-        return None
-    result = assessment.result
-    return {
-        "score": result["score"],
-        "band": result["band"],
-        "recommendation": result["recommendation"],
-        "risks": dict(result["risks"]),
-        "red_flags": list(result["red_flags"]),
-        "playbook_version": result["playbook_version"],
-    }
-
-
 class AssessmentSummary(Model):
-    """The figures of the latest assessment (the full one: GET /intakes/{public_id})."""
+    """The figures of the latest assessment (the full one: GET /intakes/{public_id}).
+
+    Built by :func:`onboarding.services.summaries.assessment_summary`.
+    """
 
     score: Percent
     band: Band
@@ -375,7 +343,7 @@ class WebhookEvent(Model):
         description="The event id: retries and re-sends of an event carry the same id, so "
         "a receiver can ignore one it has already handled."
     )
-    event: Literal["intake.submitted", "intake.status_changed"]
+    event: Event
     created_at: datetime
     data: EventData
 
@@ -813,13 +781,10 @@ SIGNATURE_DOC = (
 
 def webhooks_section() -> dict[str, Any]:
     out = {}
-    for name, what in (
-        ("intake.submitted", "An intake was submitted and assessed (web form or API)."),
-        ("intake.status_changed", "An intake moved along the workflow (workspace or API)."),
-    ):
+    for name, what in EVENTS.items():
         out[name] = {
             "post": {
-                "summary": what,
+                "summary": f"{what}.",
                 "description": SIGNATURE_DOC,
                 "parameters": [
                     {
@@ -852,7 +817,8 @@ def webhooks_section() -> dict[str, Any]:
     return out
 
 
-DESCRIPTION = """\
+DESCRIPTION = (
+    """\
 The intake, fit assessment and workflow of Onboarding, over HTTP and JSON.
 
 **Authentication.** Send `Authorization: Bearer <token>`. An admin makes tokens in the \
@@ -871,7 +837,10 @@ is null. **Rate limit**: per token (per address without one); headers \
 429.
 
 **Webhooks** (see `webhooks`): signed POSTs to the URLs an admin registers, for \
-`intake.submitted` and `intake.status_changed`."""
+"""
+    + " and ".join(f"`{name}`" for name in EVENTS)
+    + "."
+)
 
 
 @functools.lru_cache(maxsize=8)

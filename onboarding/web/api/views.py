@@ -44,6 +44,7 @@ from onboarding.services.intakes import (
     create_intake,
     submit_intake,
 )
+from onboarding.services.summaries import intake_summary
 from onboarding.web.api.schema import (
     DEFAULT_LIMIT,
     DEFAULT_SORT,
@@ -53,7 +54,6 @@ from onboarding.web.api.schema import (
     IntakeCreate,
     IntakePatch,
     intake_detail,
-    intake_summary,
     openapi_document,
 )
 from onboarding.web.extensions import limiter
