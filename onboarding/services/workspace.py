@@ -23,7 +23,14 @@ from onboarding.db.models import (
 from onboarding.domain.assessment import evaluate
 from onboarding.domain.playbooks import get_playbooks
 from onboarding.domain.questionnaire import get_questionnaire
-from onboarding.domain.workflow import RECOMMENDATIONS, check_transition
+from onboarding.domain.workflow import (
+    RECOMMENDATIONS,
+    SET_BY_ACTION,
+    STATUS_LABELS,
+    TRANSITIONS,
+    TransitionError,
+    check_transition,
+)
 from onboarding.services import events
 from onboarding.services.intakes import create_intake, find_by_token, record_assessment
 
@@ -71,15 +78,50 @@ def intake_by_public_id(public_id: str) -> Intake | None:
     return find_by_token(Intake.public_id, public_id)
 
 
-def change_status(intake: Intake, target: str, user: User) -> None:
-    """Move an intake along the workflow; raise WorkspaceError if not allowed."""
+def next_statuses(status: str) -> list[str]:
+    """The statuses a person may move an intake to from ``status`` (the workspace's
+    choices; agreement sent and accepted are reached by actions, never picked)."""
+    return [s for s in TRANSITIONS.get(status, ()) if s not in SET_BY_ACTION]
+
+
+def change_status(
+    intake: Intake,
+    target: str,
+    user: User | None,
+    *,
+    by_hand: bool = False,
+    detail: str | None = None,
+) -> None:
+    """Move an intake along the workflow: check the move, record it in the audit trail
+    (with ``detail``, if given) and fire ``intake.status_changed``. Callers commit.
+
+    ``by_hand``: the status was picked by a person (the workspace's status form, the
+    API's PATCH), who may not pick a status reached by an action (sending the
+    agreement, the prospect accepting it). ``user`` is None for the API and the
+    prospect. Raises WorkspaceError (field ``status``) for a move not allowed.
+    """
+    if by_hand and target in SET_BY_ACTION:
+        raise WorkspaceError(
+            "status",
+            f"{STATUS_LABELS[target]} is reached by sending the agreement or by the prospect "
+            "accepting it, never set by hand: send the agreement (or let the prospect "
+            "accept it) to reach that status",
+        )
     try:
         check_transition(intake.status, target)
-    except ValueError as exc:
-        raise WorkspaceError("status", str(exc)) from None
-    audit(intake, user, "status", intake.status, target)
+    except TransitionError as exc:
+        message = str(exc)
+        if by_hand and target in STATUS_LABELS:
+            allowed = ", ".join(STATUS_LABELS[s].lower() for s in next_statuses(intake.status))
+            message = (
+                f"An intake that is {STATUS_LABELS[intake.status].lower()} cannot move to "
+                f"{STATUS_LABELS[target].lower()} (allowed: {allowed or 'none'})"
+            )
+        raise WorkspaceError("status", message) from None
+    before = intake.status
+    audit(intake, user, "status", before, target, detail)
     intake.status = target
-    events.emit("intake.status_changed", intake)  # recorded now, sent after the commit
+    events.emit("intake.status_changed", intake, previous_status=before)  # sent after commit
 
 
 def set_override(

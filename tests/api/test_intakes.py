@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.models import AuditEvent, Intake, Note, WebhookDelivery, WebhookEndpoint, utcnow
 from tests.api.conftest import example, make_submitted
+from tests.web.test_workspace import login, post
 
 PARTIAL = {
     "contact_name": "Ada Lovelace",
@@ -404,3 +406,27 @@ def test_no_agreement_before_submission(client, auth):
     assert response.status_code == 409 and response.is_json
     missing = client.get("/api/v1/intakes/nope/agreement.pdf", headers=auth)
     assert missing.status_code == 404 and missing.is_json
+
+
+# --- one query model and one change_status for the workspace and the API ----------------------
+
+
+def test_the_workspace_and_the_api_refuse_a_status_change_with_the_same_words(
+    api, client, auth, staff, submitted
+):
+    """One change_status holds the workflow's rules for every caller."""
+    login(client, staff["manager"])
+    url = f"/workspace/intakes/{submitted}"
+    moves = [("new", "accepted"), ("new", "agreement_sent"), ("new", "draft"), ("in_review", "new")]
+    for status, target in moves:
+        if status == "in_review":
+            assert patch(client, auth, submitted, {"status": "in_review"}).status_code == 200
+        refused = patch(client, auth, submitted, {"status": target})
+        assert refused.status_code == 409
+        message = refused.json["errors"][0]["message"]
+        post(client, url + "/status", {"status": target}, url)
+        assert html.escape(message, quote=False) in client.get(url).text, target
+    with api.app_context():
+        assert db.session.execute(select(Intake.status)).scalar_one() == "in_review"
+        changes = db.session.execute(select(AuditEvent).where(AuditEvent.kind == "status"))
+        assert [e.to_value for e in changes.scalars()] == ["in_review"]

@@ -38,7 +38,7 @@ from onboarding.db.engine import begin_write
 from onboarding.db.models import Intake, Note, User
 from onboarding.domain.assessment import assess, to_json
 from onboarding.domain.questionnaire import AnswersInvalid, FieldError, get_questionnaire
-from onboarding.domain.workflow import SET_BY_ACTION, STATUS_LABELS, TRANSITIONS
+from onboarding.domain.workflow import STATUS_LABELS
 from onboarding.services import agreements, api_tokens, workspace
 from onboarding.services.intakes import (
     create_intake,
@@ -616,22 +616,9 @@ def update_intake(public_id: str):
         if "owner" in given and (new_owner.id if new_owner else None) != intake.owner_id:
             workspace.assign_owner(intake, new_owner, None)
             done.append("owner")
-        if patch.status is not None and patch.status != intake.status:
-            if patch.status in SET_BY_ACTION:  # as in the workspace: by an action only
-                raise workspace.WorkspaceError(
-                    "status",
-                    f"{STATUS_LABELS[patch.status]} is reached by sending the agreement or "
-                    "by the prospect accepting it, not set through the API",
-                )
-            allowed = [s for s in TRANSITIONS.get(intake.status, ()) if s not in SET_BY_ACTION]
-            if patch.status not in allowed:
-                raise workspace.WorkspaceError(
-                    "status",
-                    f"An intake that is {STATUS_LABELS[intake.status].lower()} cannot move to "
-                    f"{STATUS_LABELS[patch.status].lower()} (allowed: "
-                    f"{', '.join(allowed) or 'none'})",
-                )
-            workspace.change_status(intake, patch.status, None)  # fires intake.status_changed
+        if patch.status is not None and patch.status != intake.status:  # the same: a no-op
+            # The workflow's rules, as in the workspace; fires intake.status_changed.
+            workspace.change_status(intake, patch.status, None, by_hand=True)
             done.append("status")
         if patch.note is not None:
             workspace.add_note(intake, actor, patch.note)

@@ -25,7 +25,6 @@ from onboarding.domain.playbooks import DUE, SECTIONS, get_playbooks
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.workflow import (
     RECOMMENDATIONS,
-    SET_BY_ACTION,
     STATUS_LABELS,
     TRANSITIONS,
     assessment_changes,
@@ -120,7 +119,7 @@ def intake(public_id: str):
         notes=notes,
         managers=managers,
         changes=changes,
-        transitions=[s for s in TRANSITIONS.get(intake.status, ()) if s not in SET_BY_ACTION],
+        transitions=workspace.next_statuses(intake.status),
         versions=acceptance.versions_of(intake),
         thread=acceptance.messages_of(intake),
         can_send="agreement_sent" in TRANSITIONS.get(intake.status, ()),
@@ -146,18 +145,14 @@ def _refused(intake: Intake, exc: workspace.WorkspaceError, anchor: str = ""):
 
 @bp.post("/intakes/<public_id>/status")
 def status(public_id: str):
-    intake = load(public_id)
-    checked_post()
+    """Move the intake to the status picked (the workflow's rules: change_status)."""
     target = request.form.get("status", "")
-    try:
-        if target in SET_BY_ACTION:
-            raise workspace.WorkspaceError(
-                "status", "Send the agreement (or let the prospect accept it) to reach that status"
-            )
-        workspace.change_status(intake, target, current_user)
-    except workspace.WorkspaceError as exc:
-        return _refused(intake, exc, "#status")
-    return _done(intake, f"Status changed to {STATUS_LABELS[target].lower()}.", "#status")
+    return _act(
+        public_id,
+        lambda i: workspace.change_status(i, target, current_user, by_hand=True),
+        f"Status changed to {STATUS_LABELS.get(target, target).lower()}.",
+        "#status",
+    )
 
 
 @bp.post("/intakes/<public_id>/override")
