@@ -1,11 +1,20 @@
-"""Lists of intakes for the workspace: filters, sorting, pages and the CSV export.
+"""The one query model for lists of intakes: filters, search, sort, pages, cursors, CSV.
 
-No Flask here: :func:`parse_filters` reads any mapping of query parameters (a view
-passes ``request.args``) and returns ``(filters, problems)`` — a value it cannot use is
-ignored (or clamped) and named in a short sentence, never an error. The other functions
-build SQLAlchemy selects from :class:`Filters` and run them on the session given.
+The workspace (dashboard, drafts, CSV export) and the API (``GET /api/v1/intakes``) both
+parse their query parameters into :class:`Filters` and call this module, so a search,
+a filter or a date range selects the same intakes wherever it is asked. Each caller
+keeps its own dialect and policy for parameters: the workspace's :func:`parse_filters`
+ignores (or clamps) a value it cannot use and names it in a sentence; the API refuses
+it with a 422. The values themselves are checked by the same functions
+(:func:`clean_search`, :func:`parse_day`, :data:`BANDS`, the statuses).
 
-Query parameters (all optional, all GET, so a filtered view is a shareable URL):
+No Flask here: the functions read any mapping of parameters and run SQLAlchemy selects
+on the session given. Pages come two ways from the same WHERE and ORDER BY: numbered
+pages with counts (:func:`prospects_page`, the workspace) and keyset cursors
+(:func:`cursor_page`, the API).
+
+The workspace's query parameters (all optional, all GET, so a filtered view is a
+shareable URL):
 
     q       search: a case-insensitive substring of the name, company or email
     band    strong | guarded | poor
@@ -20,8 +29,11 @@ Query parameters (all optional, all GET, so a filtered view is a shareable URL):
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import io
+import json
 import math
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -29,9 +41,20 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, case, func, literal, or_, select
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.functions import FunctionElement
 
 from onboarding.db.models import Intake, User
@@ -40,7 +63,10 @@ from onboarding.domain.workflow import STATUS_LABELS
 from onboarding.rendering.figures import CAUSE_LABELS
 
 BANDS = ("strong", "guarded", "poor")
-LIST_STATUSES = tuple(s for s in STATUS_LABELS if s != "draft")
+STATUSES = tuple(STATUS_LABELS)
+"""Every status a list may be narrowed to (``draft`` lists the drafts)."""
+LIST_STATUSES = tuple(s for s in STATUSES if s != "draft")
+"""The statuses of submitted intakes (the prospects list's choices)."""
 NOBODY = "none"
 MAX_SEARCH = 100
 EXPORT_BATCH = 1000
@@ -55,7 +81,20 @@ SORTS = {
     "status": "Status",
     "owner": "Owner",
 }
-"""Sort key -> the column heading it sorts."""
+"""The workspace's sort keys -> the column heading each sorts."""
+
+CURSOR_SORTS = {
+    "submitted": "datetime",
+    "created": "datetime",
+    "updated": "datetime",
+    "score": "int",
+    "company": "str",
+    "name": "str",
+}
+"""Sort keys a cursor can page through (one column each) -> the kind of its value."""
+
+NEVER_NULL = {"created", "updated"}
+"""Sort keys no intake lacks; the others are null on drafts (and only there)."""
 
 FIRST_DIRECTION = {"submitted": "desc", "score": "desc", "band": "desc"}
 """The direction a column sorts in when first clicked (newest, best first); else asc."""
@@ -64,11 +103,17 @@ DEFAULT_SORT, DEFAULT_DIRECTION = "submitted", "desc"
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 PAGE = re.compile(r"\d{1,9}")
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+DAY_FORMAT = "use YYYY-MM-DD, for example 2026-03-31"
+DAY_RANGE = f"use a year from {FIRST_DAY.year} to {LAST_DAY.year}"
 
 
 @dataclass(frozen=True)
 class Filters:
-    """What a list shows: filters, search, sort and page, parsed and valid."""
+    """What a list shows: filters, search, sort and page, parsed and valid.
+
+    ``status`` None lists every submitted intake; ``draft`` lists the drafts (the API
+    offers it; the workspace has a list of its own for them).
+    """
 
     q: str = ""
     band: str | None = None
@@ -87,7 +132,8 @@ class Filters:
         return any(narrowed) or self.owner is not None
 
     def params(self, **changes: Any) -> dict[str, str]:
-        """The query parameters of this view (defaults left out), with ``changes``.
+        """The workspace's query parameters of this view (defaults left out), with
+        ``changes``.
 
         ``changes`` uses the field names (``page=2``, ``sort="score"``); a change to
         ``None`` resets that field to its default.
@@ -136,6 +182,34 @@ class Filters:
         return "ascending" if self.direction == "asc" else "descending"
 
 
+# --- values: the checks every caller shares -------------------------------------------------
+
+
+def clean_search(raw: str | None) -> str:
+    """A search term as typed, trimmed, without NUL characters (length unchecked:
+    see :data:`MAX_SEARCH`)."""
+    return (raw or "").replace("\x00", "").strip()
+
+
+def parse_day(raw: str) -> date:
+    """The day ``raw`` names (``YYYY-MM-DD``, years :data:`FIRST_DAY` to :data:`LAST_DAY`).
+
+    Raises ValueError with :data:`DAY_FORMAT` or :data:`DAY_RANGE` (what to do instead).
+    """
+    if not DATE.fullmatch(raw):
+        raise ValueError(DAY_FORMAT)
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(DAY_FORMAT) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(DAY_RANGE)
+    return day
+
+
+# --- the workspace's parameters ---------------------------------------------------------------
+
+
 def _text(args: Mapping[str, Any], name: str) -> str:
     value = args.get(name)
     return value.strip() if isinstance(value, str) else ""
@@ -145,26 +219,18 @@ def _date(args: Mapping[str, Any], name: str, problems: list[str]) -> date | Non
     raw = _text(args, name)
     if not raw:
         return None
-    if DATE.fullmatch(raw):
-        try:
-            day = date.fromisoformat(raw)
-        except ValueError:
-            pass
-        else:
-            if FIRST_DAY <= day <= LAST_DAY:
-                return day
-            problems.append(
-                f"Ignored the date '{name}': use a year from {FIRST_DAY.year} to {LAST_DAY.year}."
-            )
-            return None
-    problems.append(f"Ignored the date '{name}': use YYYY-MM-DD, for example 2026-03-31.")
-    return None
+    try:
+        return parse_day(raw)
+    except ValueError as exc:
+        problems.append(f"Ignored the date '{name}': {exc}.")
+        return None
 
 
 def parse_filters(
     args: Mapping[str, Any], owner_ids: Collection[int] | None = None
 ) -> tuple[Filters, list[str]]:
-    """Filters from query parameters, and a sentence for each value ignored.
+    """Filters from the workspace's query parameters, and a sentence for each value
+    ignored.
 
     ``owner_ids``: the user ids an ``owner`` may name (None accepts any number).
     Never raises: unknown or malformed values are dropped and reported.
@@ -172,7 +238,7 @@ def parse_filters(
     problems: list[str] = []
     values: dict[str, Any] = {}
 
-    q = _text(args, "q").replace("\x00", "")
+    q = clean_search(_text(args, "q"))
     if len(q) > MAX_SEARCH:
         q = q[:MAX_SEARCH].rstrip()
         problems.append(f"Shortened the search to its first {MAX_SEARCH} characters.")
@@ -300,10 +366,8 @@ def search_condition(q: str) -> ColumnElement[bool]:
 
 
 def conditions(f: Filters) -> list[ColumnElement[bool]]:
-    """The WHERE clauses of the prospects list (submitted intakes) for ``f``."""
-    where = [Intake.status != "draft"]
-    if f.status:
-        where.append(Intake.status == f.status)
+    """The WHERE clauses of ``f``: submitted intakes (or drafts, for ``status=draft``)."""
+    where = [Intake.status == f.status] if f.status else [Intake.status != "draft"]
     if f.band:
         where.append(Intake.band == f.band)
     if f.owner == NOBODY:
@@ -324,35 +388,54 @@ def _rank(column, order: Sequence[str]) -> ColumnElement[int]:
     return case({value: i for i, value in enumerate(order)}, value=column, else_=len(order))
 
 
-def sort_columns(f: Filters, owners: Sequence[User] = ()) -> list[ColumnElement[Any]]:
-    """ORDER BY for ``f``: the column, then the id in the same direction (stable).
+COLUMNS = {
+    "name": Intake.contact_name,
+    "company": Intake.company,
+    "submitted": Intake.submitted_at,
+    "created": Intake.created_at,
+    "updated": Intake.updated_at,
+    "score": Intake.score,
+    "band": Intake.score,  # the band is a function of the score: best first within a band
+}
+"""Sort keys that sort by one column -> the column."""
 
-    Band sorts by score (the band is a function of it: best first within a band);
-    top risk by its label, status in workflow order, owner by display name with
+
+def sort_key(f: Filters, owners: Sequence[User] = ()) -> ColumnElement[Any]:
+    """The expression ``f`` sorts by.
+
+    Top risk sorts by its label, status in workflow order, owner by display name with
     intakes nobody owns after every owner (last ascending, first descending).
     """
-    if f.sort == "name":
-        key = Intake.contact_name
-    elif f.sort == "company":
-        key = Intake.company
-    elif f.sort in ("score", "band"):
-        key = Intake.score
-    elif f.sort == "risk":
-        key = _rank(Intake.top_risk, sorted(CAUSE_LABELS, key=lambda c: CAUSE_LABELS[c]))
-    elif f.sort == "status":
-        key = _rank(Intake.status, LIST_STATUSES)
-    elif f.sort == "owner":
+    if f.sort in COLUMNS:
+        return COLUMNS[f.sort]
+    if f.sort == "risk":
+        return _rank(Intake.top_risk, sorted(CAUSE_LABELS, key=lambda c: CAUSE_LABELS[c]))
+    if f.sort == "status":
+        return _rank(Intake.status, LIST_STATUSES)
+    if f.sort == "owner":
         ranked = sorted(owners, key=lambda u: (u.display_name.lower(), u.id))
         if ranked:
             positions = {u.id: i for i, u in enumerate(ranked)}
-            key = case(positions, value=Intake.owner_id, else_=len(ranked))
-        else:  # nobody to own anything: every owner is NULL
-            key = Intake.owner_id
-    else:
-        key = Intake.submitted_at
+            return case(positions, value=Intake.owner_id, else_=len(ranked))
+        return Intake.owner_id  # nobody to own anything: every owner is NULL
+    raise ValueError(f"unknown sort key {f.sort!r}")
+
+
+def nulls_last(f: Filters) -> bool:
+    """Whether ``f``'s sort key may be null in its list (drafts lack most of them):
+    those rows then come last, either way."""
+    return f.status == "draft" and f.sort not in NEVER_NULL
+
+
+def sort_columns(f: Filters, owners: Sequence[User] = ()) -> list[ColumnElement[Any]]:
+    """ORDER BY for ``f``: the sort key, then the id in the same direction (stable)."""
+    key = sort_key(f, owners)
+    order: list[ColumnElement[Any]] = []
+    if nulls_last(f):
+        order.append(case((key.is_(None), 1), else_=0))
     if f.direction == "asc":
-        return [key.asc(), Intake.id.asc()]
-    return [key.desc(), Intake.id.desc()]
+        return [*order, key.asc(), Intake.id.asc()]
+    return [*order, key.desc(), Intake.id.desc()]
 
 
 LIST_COLUMNS = (
@@ -498,16 +581,108 @@ DRAFT_COLUMNS = (
 
 
 def drafts_page(session: Session, f: Filters, per_page: int) -> tuple[Page, list[str]]:
-    """Intakes still being filled in, last saved first; searchable, paginated."""
+    """Intakes still being filled in, last saved first; searchable (``f.q``), paginated."""
     problems: list[str] = []
-    where = [Intake.status == "draft"]
-    if f.q:
-        where.append(search_condition(f.q))
+    drafts = Filters(q=f.q, status="draft", sort="updated", direction="desc", page=f.page)
+    where = conditions(drafts)
     total = session.execute(select(func.count()).select_from(Intake).where(*where)).scalar_one()
-    number, pages = _clamp(f, total, per_page, problems)
-    order = [Intake.updated_at.desc(), Intake.id.desc()]
+    number, pages = _clamp(drafts, total, per_page, problems)
+    order = sort_columns(drafts)
     rows = _page_of(session, where, order, number, per_page, DRAFT_COLUMNS)
     return Page(rows, total, number, pages, per_page), problems
+
+
+# --- cursor pages (keyset) --------------------------------------------------------------------
+
+
+@dataclass
+class CursorPage:
+    """Up to ``limit`` intakes (owners loaded) and where the next page starts: the sort
+    key's value and the id of the last one, or None on the last page."""
+
+    items: list[Intake]
+    after: tuple[Any, int] | None
+
+
+def keyset_after(column, value: Any, row_id: int, descending: bool, nullable: bool):
+    """The rows after ``(value, row_id)`` in the list's order (nulls last)."""
+    ident = literal(row_id, Integer)
+    if value is None:  # in the trailing block of nulls: only ids further on
+        return and_(column.is_(None), Intake.id < ident if descending else Intake.id > ident)
+    bound = literal(value, column.type)
+    pair, mark = tuple_(column, Intake.id), tuple_(bound, ident)
+    after = pair < mark if descending else pair > mark
+    return or_(after, column.is_(None)) if nullable else after
+
+
+def cursor_page(
+    session: Session, f: Filters, limit: int, after: tuple[Any, int] | None = None
+) -> CursorPage:
+    """The ``limit`` intakes ``f`` selects after the position ``after`` (a previous
+    page's ``after``; None for the first page), cut by the sort key and the id, not by
+    offset: walking every page returns each intake exactly once, even while intakes
+    are added. ``f.sort`` must be one of :data:`CURSOR_SORTS`; ``f.page`` is unused.
+    """
+    if f.sort not in CURSOR_SORTS:
+        raise ValueError(f"cannot page through {f.sort!r} with a cursor")
+    column = COLUMNS[f.sort]
+    where = conditions(f)
+    if after is not None:
+        value, row_id = after
+        where.append(keyset_after(column, value, row_id, f.direction == "desc", nulls_last(f)))
+    rows = session.execute(
+        select(Intake)
+        .where(*where)
+        .options(selectinload(Intake.owner))
+        .order_by(*sort_columns(f))
+        .limit(limit + 1)
+    ).scalars().all()  # fmt: skip
+    items = list(rows[:limit])
+    if len(rows) <= limit:
+        return CursorPage(items, None)
+    last = items[-1]
+    return CursorPage(items, (getattr(last, column.key), last.id))
+
+
+def encode_cursor(tag: str, after: tuple[Any, int]) -> str:
+    """An opaque cursor for the position ``after``, made for the order ``tag`` names
+    (the caller's sort parameter: a cursor is refused for another)."""
+    value, row_id = after
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC).isoformat()
+    raw = json.dumps({"s": tag, "v": value, "i": row_id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, tag: str, sort: str) -> tuple[Any, int]:
+    """The position of a cursor made for the order ``tag`` (sorting by ``sort``, one of
+    :data:`CURSOR_SORTS`); ValueError if it is not one."""
+    if len(cursor) > 500:
+        raise ValueError("too long")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise ValueError("not a cursor") from None
+    if not isinstance(data, dict) or data.get("s") != tag:
+        raise ValueError("made for another sort order")
+    row_id, value = data.get("i"), data.get("v")
+    if isinstance(row_id, bool) or not isinstance(row_id, int) or row_id < 0:
+        raise ValueError("no position")
+    kind = CURSOR_SORTS[sort]
+    if value is not None:
+        if kind == "datetime":
+            if not isinstance(value, str):
+                raise ValueError("bad value")
+            value = datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                raise ValueError("bad value")
+        elif kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError("bad value")
+        elif not isinstance(value, str):
+            raise ValueError("bad value")
+    return value, row_id
 
 
 def step_title(step: str | None, questionnaire: Questionnaire | None = None) -> str:

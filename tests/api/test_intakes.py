@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import html
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -409,6 +410,76 @@ def test_no_agreement_before_submission(client, auth):
 
 
 # --- one query model and one change_status for the workspace and the API ----------------------
+
+
+def workspace_ids(client, **params) -> set[str]:
+    """The public ids the workspace's prospects list shows for these parameters."""
+    page = client.get("/workspace/", query_string=params)
+    assert page.status_code == 200
+    return set(re.findall(r'<a href="/workspace/intakes/([^"/]+)">', page.text))
+
+
+def api_ids(client, auth, **params) -> set[str]:
+    response = client.get("/api/v1/intakes", query_string={**params, "limit": 100}, headers=auth)
+    assert response.status_code == 200, response.text
+    assert response.json["next_cursor"] is None
+    return {i["public_id"] for i in response.json["items"]}
+
+
+def test_a_search_finds_the_same_intakes_in_the_workspace_and_the_api(api, client, auth, staff):
+    """LIKE wildcards typed as text, letters beyond ASCII, mixed case and a date range
+    select the same intakes through both, because both call the one query model."""
+    people = {
+        "emile": ("Émile Ørsted", "Société Générale", "emile@example.com"),
+        "zoe": ("Zoë Müller", "100% Natural Ltd", "zoe_m@example.com"),
+        "bo": ("Bo Young", "Under_Score Co", "Bo.Young@Example.COM"),
+        "cy": ("Cy Xu", "Plain Co", "cy@example.com"),
+    }
+    ids = {}
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    for day, (key, (name, company, email)) in enumerate(people.items()):
+        ids[key] = make_submitted(
+            api, "calm-founder", contact_name=name, company=company, contact_email=email
+        )
+        with api.app_context():
+            intake = db.session.execute(
+                select(Intake).where(Intake.public_id == ids[key])
+            ).scalar_one()
+            intake.submitted_at = start + timedelta(days=day)
+            db.session.commit()
+    login(client, staff["manager"])
+    expected = {
+        "ÉMILE": {"emile"},  # mixed case, beyond ASCII
+        "Ørsted": {"emile"},
+        "müller": {"zoe"},
+        "100%": {"zoe"},  # a wildcard is a plain character
+        "%": {"zoe"},
+        "_": {"zoe", "bo"},
+        "R_SC": {"bo"},
+        "bo.young@example.com": {"bo"},
+        "émile": None,  # PostgreSQL folds É to é; SQLite only ASCII letters: either way, alike
+    }
+    for q, keys in expected.items():
+        found = workspace_ids(client, q=q)
+        assert api_ids(client, auth, q=q) == found, q
+        if keys is not None:
+            assert found == {ids[k] for k in keys}, q
+    # A date range (inclusive days, UTC), alone and with a search.
+    found = workspace_ids(client, q="o", **{"from": "2026-03-03", "to": "2026-03-04"})
+    assert found == {ids["zoe"], ids["bo"]}
+    assert api_ids(client, auth, q="o", submitted_from="2026-03-03", submitted_to="2026-03-04") == (
+        found
+    )
+    assert workspace_ids(client, to="2026-03-02") == api_ids(
+        client, auth, submitted_to="2026-03-02"
+    ) == {ids["emile"]}  # fmt: skip
+
+
+def test_a_day_outside_the_years_the_lists_take_is_a_422_not_an_error(client, auth):
+    for name, value in (("submitted_to", "9999-12-31"), ("submitted_from", "0001-01-01")):
+        response = client.get(f"/api/v1/intakes?{name}={value}", headers=auth)
+        assert response.status_code == 422, (name, response.status_code)
+        assert [e["field"] for e in response.json["errors"]] == [name]
 
 
 def test_the_workspace_and_the_api_refuse_a_status_change_with_the_same_words(

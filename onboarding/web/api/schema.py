@@ -35,6 +35,7 @@ from onboarding.domain.questionnaire import (
 from onboarding.domain.resources import project_dir
 from onboarding.domain.workflow import RECOMMENDATIONS, SET_BY_ACTION, STATUS_LABELS, TRANSITIONS
 from onboarding.services.events import EVENTS
+from onboarding.services.listing import MAX_SEARCH
 from onboarding.services.summaries import intake_fields
 
 API_VERSION = "1"
@@ -42,8 +43,16 @@ PREFIX = "/api/v1"
 REF = "#/components/schemas/{model}"
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 25
-MAX_SEARCH = 100
-SORT_KEYS = ("submitted_at", "created_at", "updated_at", "score", "company", "name")
+SORT_KEYS = {
+    "submitted_at": "submitted",
+    "created_at": "created",
+    "updated_at": "updated",
+    "score": "score",
+    "company": "company",
+    "name": "name",
+}
+"""The list's sort parameter (``-`` first for descending) -> the query model's sort key
+(:data:`onboarding.services.listing.CURSOR_SORTS`)."""
 SORTS = tuple(s for key in SORT_KEYS for s in (key, f"-{key}"))
 DEFAULT_SORT = "-submitted_at"
 

@@ -10,12 +10,10 @@ serialise through the models of :mod:`onboarding.web.api.schema`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 import json
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
@@ -29,7 +27,7 @@ from flask import (
 )
 from flask_limiter.util import get_remote_address
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Integer, and_, case, func, literal, or_, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
@@ -38,8 +36,7 @@ from onboarding.db.engine import begin_write
 from onboarding.db.models import Intake, Note, User
 from onboarding.domain.assessment import assess, to_json
 from onboarding.domain.questionnaire import AnswersInvalid, FieldError, get_questionnaire
-from onboarding.domain.workflow import STATUS_LABELS
-from onboarding.services import agreements, api_tokens, workspace
+from onboarding.services import agreements, api_tokens, listing, workspace
 from onboarding.services.intakes import (
     create_intake,
     submit_intake,
@@ -49,7 +46,7 @@ from onboarding.web.api.schema import (
     DEFAULT_LIMIT,
     DEFAULT_SORT,
     MAX_LIMIT,
-    MAX_SEARCH,
+    SORT_KEYS,
     SORTS,
     IntakeCreate,
     IntakePatch,
@@ -375,56 +372,7 @@ LIST_PARAMS = {
     "limit",
     "cursor",
 }
-DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 NUMBER = re.compile(r"\d{1,4}")
-SORT_COLUMNS = {
-    "submitted_at": Intake.submitted_at,
-    "created_at": Intake.created_at,
-    "updated_at": Intake.updated_at,
-    "score": Intake.score,
-    "company": Intake.company,
-    "name": Intake.contact_name,
-}
-DATETIME_KEYS = {"submitted_at", "created_at", "updated_at"}
-NEVER_NULL = {"created_at", "updated_at"}
-"""Sort keys no intake lacks; the others are null on drafts (and only there)."""
-
-
-def encode_cursor(sort: str, value: Any, row_id: int) -> str:
-    if isinstance(value, datetime):
-        value = value.astimezone(UTC).isoformat()
-    raw = json.dumps({"s": sort, "v": value, "i": row_id}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
-    """``(key value, id)`` of a cursor made for ``sort``; ValueError if it is not one."""
-    if len(cursor) > 500:
-        raise ValueError("too long")
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-    except (binascii.Error, ValueError):
-        raise ValueError("not a cursor") from None
-    if not isinstance(data, dict) or data.get("s") != sort:
-        raise ValueError("made for another sort order")
-    row_id, value = data.get("i"), data.get("v")
-    if isinstance(row_id, bool) or not isinstance(row_id, int) or row_id < 0:
-        raise ValueError("no position")
-    key = sort.lstrip("-")
-    if value is not None:
-        if key in DATETIME_KEYS:
-            if not isinstance(value, str):
-                raise ValueError("bad value")
-            value = datetime.fromisoformat(value)
-            if value.tzinfo is None:
-                raise ValueError("bad value")
-        elif key == "score":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError("bad value")
-        elif not isinstance(value, str):
-            raise ValueError("bad value")
-    return value, row_id
 
 
 def _one(args, name: str, errors: list[dict[str, str]]) -> str | None:
@@ -442,23 +390,22 @@ def _day(args, name: str, errors: list[dict[str, str]]) -> date | None:
     if raw is None:
         return None
     try:
-        if not DAY.fullmatch(raw):
-            raise ValueError
-        return date.fromisoformat(raw)
+        return listing.parse_day(raw)
     except ValueError:
-        errors.append({"field": name, "message": "must be a day, YYYY-MM-DD (2026-03-31)"})
+        years = f"{listing.FIRST_DAY.year} to {listing.LAST_DAY.year}"
+        errors.append(
+            {"field": name, "message": f"must be a day, YYYY-MM-DD (2026-03-31), years {years}"}
+        )
         return None
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+def list_query(args) -> tuple[listing.Filters, int, tuple | None, str]:
+    """The list's parameters as the shared query model: ``(filters, limit, after,
+    sort)``, ``after`` the cursor's position and ``sort`` the parameter (cursors carry it).
 
-
-@bp.get("/intakes")
-@limited
-def list_intakes():
-    """Filtered, sorted, cursor-paginated (keyset on the sort key and the id)."""
-    args = request.args
+    ApiError 422 naming every parameter at fault (the workspace ignores what it cannot
+    use; the API refuses it).
+    """
     errors: list[dict[str, str]] = []
     for name in sorted(set(args) - LIST_PARAMS):
         errors.append(
@@ -467,58 +414,50 @@ def list_intakes():
                 "message": f"is not a parameter of this list ({', '.join(sorted(LIST_PARAMS))})",
             }
         )
-    where = []
+    values: dict = {}
     status = _one(args, "status", errors)
-    if status is not None and status not in STATUS_LABELS:
-        errors.append({"field": "status", "message": f"must be one of {', '.join(STATUS_LABELS)}"})
-    if status in STATUS_LABELS:
-        where.append(Intake.status == status)
-    else:
-        where.append(Intake.status != "draft")
+    if status is not None:
+        if status in listing.STATUSES:
+            values["status"] = status
+        else:
+            errors.append(
+                {"field": "status", "message": f"must be one of {', '.join(listing.STATUSES)}"}
+            )
     band = _one(args, "band", errors)
     if band is not None:
-        if band in ("strong", "guarded", "poor"):
-            where.append(Intake.band == band)
+        if band in listing.BANDS:
+            values["band"] = band
         else:
-            errors.append({"field": "band", "message": "must be one of strong, guarded, poor"})
-    owner = _one(args, "owner", errors)
-    if owner is not None:
-        if owner == "none":
-            where.append(Intake.owner_id.is_(None))
-        else:
-            user = db.session.execute(
-                select(User).where(func.lower(User.email) == owner.strip().lower()[:254])
-            ).scalar_one_or_none()
-            if user is None:
-                errors.append({"field": "owner", "message": "no staff member has this email"})
-            else:
-                where.append(Intake.owner_id == user.id)
-    q = (_one(args, "q", errors) or "").replace("\x00", "").strip()
-    if len(q) > MAX_SEARCH:
-        errors.append({"field": "q", "message": f"must be at most {MAX_SEARCH} characters"})
-    elif q:
-        escaped = q.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
-        pattern = f"%{escaped}%"
-        where.append(
-            or_(
-                *(
-                    func.lower(column).like(pattern, escape="/")
-                    for column in (Intake.contact_name, Intake.company, Intake.contact_email)
-                )
+            errors.append(
+                {"field": "band", "message": "must be one of " + ", ".join(listing.BANDS)}
             )
-        )
+    owner = _one(args, "owner", errors)
+    if owner == listing.NOBODY:
+        values["owner"] = listing.NOBODY
+    elif owner is not None:
+        user = db.session.execute(
+            select(User).where(func.lower(User.email) == owner.strip().lower()[:254])
+        ).scalar_one_or_none()
+        if user is None:
+            errors.append({"field": "owner", "message": "no staff member has this email"})
+        else:
+            values["owner"] = user.id
+    q = listing.clean_search(_one(args, "q", errors))
+    if len(q) > listing.MAX_SEARCH:
+        errors.append({"field": "q", "message": f"must be at most {listing.MAX_SEARCH} characters"})
+    else:
+        values["q"] = q
     day_from = _day(args, "submitted_from", errors)
     day_to = _day(args, "submitted_to", errors)
     if day_from and day_to and day_from > day_to:
         errors.append({"field": "submitted_from", "message": "is after submitted_to"})
-    if day_from:
-        where.append(Intake.submitted_at >= _day_start(day_from))
-    if day_to:
-        where.append(Intake.submitted_at < _day_start(day_to + timedelta(days=1)))
+    values["date_from"], values["date_to"] = day_from, day_to
     sort = _one(args, "sort", errors) or DEFAULT_SORT
     if sort not in SORTS:
         errors.append({"field": "sort", "message": f"must be one of {', '.join(SORTS)}"})
         sort = DEFAULT_SORT
+    values["sort"] = SORT_KEYS[sort.lstrip("-")]
+    values["direction"] = "desc" if sort.startswith("-") else "asc"
     raw_limit = _one(args, "limit", errors)
     limit = DEFAULT_LIMIT
     if raw_limit is not None:
@@ -529,10 +468,10 @@ def list_intakes():
                 {"field": "limit", "message": f"must be a whole number from 1 to {MAX_LIMIT}"}
             )
     cursor = _one(args, "cursor", errors)
-    position = None
+    after = None
     if cursor is not None:
         try:
-            position = decode_cursor(cursor, sort)
+            after = listing.decode_cursor(cursor, sort, values["sort"])
         except ValueError:
             errors.append(
                 {
@@ -543,42 +482,17 @@ def list_intakes():
             )
     if errors:
         raise ApiError(422, errors)
-
-    key = sort.lstrip("-")
-    descending = sort.startswith("-")
-    column = SORT_COLUMNS[key]
-    nullable = key not in NEVER_NULL and status == "draft"
-    order = []
-    if nullable:  # drafts lack these keys: those come last, in id order
-        order.append(case((column.is_(None), 1), else_=0))
-    order += [column.desc(), Intake.id.desc()] if descending else [column.asc(), Intake.id.asc()]
-    if position is not None:
-        value, row_id = position
-        where.append(_keyset_after(column, value, row_id, descending, nullable))
-    rows = db.session.execute(
-        select(Intake)
-        .where(*where)
-        .options(selectinload(Intake.owner))
-        .order_by(*order)
-        .limit(limit + 1)
-    ).scalars().all()  # fmt: skip
-    items = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        last = items[-1]
-        next_cursor = encode_cursor(sort, getattr(last, column.key), last.id)
-    return as_json({"items": [intake_summary(i) for i in items], "next_cursor": next_cursor})
+    return listing.Filters(**values), limit, after, sort
 
 
-def _keyset_after(column, value, row_id: int, descending: bool, nullable: bool):
-    """The rows after ``(value, row_id)`` in the list's order (nulls last)."""
-    ident = literal(row_id, Integer)
-    if value is None:  # in the trailing block of nulls: only ids further on
-        return and_(column.is_(None), Intake.id < ident if descending else Intake.id > ident)
-    bound = literal(value, column.type)
-    pair, mark = tuple_(column, Intake.id), tuple_(bound, ident)
-    after = pair < mark if descending else pair > mark
-    return or_(after, column.is_(None)) if nullable else after
+@bp.get("/intakes")
+@limited
+def list_intakes():
+    """Filtered, sorted, cursor-paginated (keyset on the sort key and the id)."""
+    filters, limit, after, sort = list_query(request.args)
+    page = listing.cursor_page(db.session, filters, limit, after)
+    next_cursor = listing.encode_cursor(sort, page.after) if page.after else None
+    return as_json({"items": [intake_summary(i) for i in page.items], "next_cursor": next_cursor})
 
 
 @bp.get("/intakes/<public_id>")
@@ -647,7 +561,9 @@ def agreement_pdf(public_id: str):
         raise fail(422, unknown[0][:60], "is not a parameter of this operation (paper)")
     if intake.status == "draft" or intake.assessment is None:
         raise fail(409, "status", "The intake is a draft: its agreement exists once submitted")
-    rendered = agreements.agreement_pdf(intake, paper)  # the workspace's service (cached)
+    rendered = agreements.agreement_pdf(  # the workspace's service (cached)
+        intake, paper, agency=current_app.config["AGENCY_NAME"]
+    )
     response = send_file(
         io.BytesIO(rendered.pdf),
         mimetype="application/pdf",
