@@ -138,6 +138,7 @@ def test_raising_clarity_flexibility_or_familiarity_never_lowers_the_score(answe
 @given(valid_answers())
 def test_answer_text_is_never_read_as_a_template(answers):
     answers["company"] = "{contact_name} {{x}} <b>{fears}</b>"
+    answers["primary_goal"] = "{contact_name} {{x}} <b>{fears}</b>"  # quoted in every agreement
     result = assess(answers)
     texts = [c["text"] for c in result["clauses"]]
     assert any("{contact_name} {{x}} <b>{fears}</b>" in t for t in texts)
