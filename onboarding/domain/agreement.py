@@ -316,22 +316,22 @@ def decision_rows(
         if area == "daily_tasks" and area in owned and DAILY_TASKS_CLAUSE in clause_numbers:
             owner = "weekly_priorities"
             how = (
-                f"The agency's project lead plans and assigns the team's daily work; "
-                f"{company} sets the priorities once a week (clause "
+                "The Agency's project lead plans and assigns the team's daily work; "
+                f"the Client sets the priorities once a week (clause "
                 f"{clause_numbers[DAILY_TASKS_CLAUSE]})."
             )
         elif area in owned and control >= 4:
             owner = "client"
-            how = f"The agency recommends, in writing when asked; {company} decides."
+            how = "The Agency recommends, in writing when asked; the Client decides."
         elif area in owned:
             owner = "joint"
-            how = f"Agreed together; where views differ, {company} decides."
+            how = "Agreed together; where views differ, the Client decides."
         elif area in CONSULTED_AREAS:
             owner = "consulted"
-            how = f"The agency decides after consulting {company}, who signs off each milestone."
+            how = "The Agency decides after consulting the Client, who signs off each milestone."
         else:
             owner = "agency"
-            how = "The agency decides, within the agreed goals, budget and dates."
+            how = "The Agency decides, within the agreed goals, budget and dates."
         rows.append(DecisionRow(area, label, owner, WHO[owner], how))
     return tuple(rows)
 
@@ -409,7 +409,7 @@ def _summary(
         items.append(
             SummaryItem(
                 "Who decides",
-                f"{company} has the final say on {join_words(kept)}; the agency leads "
+                f"The Client has the final say on {join_words(kept)}; the Agency leads "
                 f"the rest of the work{where}.",
             )
         )
@@ -417,7 +417,7 @@ def _summary(
         items.append(
             SummaryItem(
                 "Who decides",
-                f"The agency leads the decisions on how the work is done, and {company} "
+                "The Agency leads the decisions on how the work is done, and the Client "
                 f"signs off every milestone{where}.",
             )
         )
@@ -432,8 +432,8 @@ def _summary(
     if "concerns" in numbers:
         items.append(
             SummaryItem(
-                "Your concerns",
-                f"Each concern raised is answered by a written safeguard in "
+                "Concerns",
+                f"Each concern the Client raised is answered by a written safeguard in "
                 f"section {numbers['concerns']}.",
             )
         )
@@ -559,9 +559,13 @@ def compose(
     with_figure = {"parties", "scope", "process", "decision_rights"}
 
     # Number the sections first, so clause texts can refer to them ({section:scope}).
+    # A tailored section's id wins over a standard section of the same name ("scope").
     present = [s for s in SECTIONS if by_section.get(s) or s in with_figure]
     present += [s for s in STANDARD_SECTIONS if standard.get(s)]
-    resolved["section_numbers"] = {sid: i for i, sid in enumerate(present, start=1)}
+    numbers_by_id: dict[str, int] = {}
+    for i, sid in enumerate(present, start=1):
+        numbers_by_id.setdefault(sid, i)
+    resolved["section_numbers"] = numbers_by_id
     for items in by_section.values():
         for c in items:
             if c.get("template") and c["source"].startswith("playbook:"):

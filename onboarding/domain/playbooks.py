@@ -77,7 +77,7 @@ SECTIONS: dict[str, str] = {
     "decision_rights": "Creative control and decision rights",
     "revisions": "Revisions and change requests",
     "collaboration": "Education and collaboration",
-    "concerns": "Addressing your concerns",
+    "concerns": "Addressing the Client's concerns",
     "escalation": "Escalation",
     "term": "Term and exit",
 }

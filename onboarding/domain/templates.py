@@ -65,7 +65,7 @@ def client_decisions(answers: Mapping[str, Any]) -> list[str]:
 def _client_decisions(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
     from onboarding.domain.questionnaire import join_words
 
-    return join_words(client_decisions(a)) or "none of the decisions in the table"
+    return join_words(client_decisions(a)) or "the weekly priorities of the team's work"
 
 
 Fact = Callable[[Mapping[str, Any], Mapping[str, Any]], str]
@@ -79,8 +79,9 @@ FACTS: dict[str, Fact] = {
     "acceptance_window": lambda a, r: _n(r["acceptance_days"], "working day"),
     "agency": lambda a, r: r["agency"],
     "client_decisions": _client_decisions,
-    "safeguard": lambda a, r: r.get("safeguard")
-    or "to be agreed with the Client and written here before signing",
+    "safeguard": lambda a, r: (
+        r.get("safeguard") or "to be agreed with the Client and written here before signing"
+    ),
     # What the client asked for: quoted as a wish, never as an obligation.
     "asked_response_time": lambda a, r: ASKED_RESPONSE.get(
         a.get("expected_response_hours"), "no particular time"

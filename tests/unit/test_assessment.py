@@ -15,6 +15,7 @@ from onboarding.domain.questionnaire import get_questionnaire
 from tests.strategies import valid_answers
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.json"))
+EXAMPLES = [p for p in EXAMPLES if not p.name.endswith(".terms.json")]
 PROFILE = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # question raised -> the risk it must never lower
