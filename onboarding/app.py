@@ -150,7 +150,10 @@ def register_hooks(app: Flask) -> None:
 
     @app.before_request
     def _write_transaction() -> None:
-        if request.method == "POST":
+        # A view that renders a PDF first begins its write transaction itself, after the
+        # render (web.workspace.manager.renders_before_writing): no render holds the lock.
+        view = app.view_functions.get(request.endpoint)
+        if request.method == "POST" and not getattr(view, "renders_before_writing", False):
             begin_write(db.session())
 
     app.before_request(enforce_session_limits)

@@ -3,7 +3,13 @@
 A sent agreement is frozen as an :class:`AgreementVersion` (answers, assessment,
 playbook version and the exact PDF with its SHA-256). Accepting records who, when,
 from where and which PDF, and appends a certificate page; an accepted version never
-changes again. Callers commit.
+changes again.
+
+Sending and accepting render a PDF, which takes a second or more: the web renders
+first (:func:`prepare_send`, :func:`prepare_acceptance`, which write nothing but the PDF
+cache, in a transaction of their own), then begins its write transaction and records
+(:func:`send_agreement`, :func:`record_acceptance`), so the database's write lock is
+never held during a render. Callers commit.
 """
 
 from __future__ import annotations
@@ -11,13 +17,14 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 
 from onboarding.db import db
 from onboarding.db.models import AgreementMessage, AgreementVersion, Intake, User, utcnow
+from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement
 from onboarding.domain.questionnaire import get_questionnaire
-from onboarding.integrations import webhooks
 from onboarding.rendering import pdf
 from onboarding.services import agreements
 from onboarding.services.intakes import find_by_token
@@ -51,12 +58,68 @@ def messages_of(intake: Intake) -> list[AgreementMessage]:
     )
 
 
-def send_agreement(intake: Intake, user: User, paper: str = "a4") -> AgreementVersion:
-    """Freeze the agreement as a new version and move the intake to ``agreement_sent``."""
+@dataclass(frozen=True)
+class PreparedAgreement:
+    """An intake's agreement ready to send: composed and its PDF rendered."""
+
+    intake_id: int
+    agreement: Agreement
+    rendered: pdf.RenderedAgreement
+
+
+def prepare_send(
+    intake: Intake,
+    paper: str = "a4",
+    *,
+    agency: str = DEFAULT_AGENCY,
+    own_transaction: bool = True,
+) -> PreparedAgreement:
+    """Compose and render the agreement to send (from the PDF cache when it is there).
+
+    Writes nothing but the PDF cache, in a transaction of its own: call it before the
+    write transaction of :func:`send_agreement` begins (``own_transaction=False`` when
+    the caller already holds the write lock). Raises WorkspaceError for a draft.
+    """
+    if intake.assessment is None:
+        raise WorkspaceError("agreement", "The intake has not been submitted yet")
+    agreement = agreements.compose(intake, agency)
+    rendered = agreements.agreement_pdf(
+        intake, paper, agency=agency, own_transaction=own_transaction
+    )
+    return PreparedAgreement(intake.id, agreement, rendered)
+
+
+def _still_current(prepared: PreparedAgreement, intake: Intake, agency: str, paper: str) -> bool:
+    """Whether ``prepared`` is still this intake's agreement (nothing changed since)."""
+    current = agreements.compose(intake, agency).sha256
+    return (
+        prepared.intake_id == intake.id
+        and prepared.rendered.paper == (paper if paper in agreements.PAPERS else "a4")
+        and prepared.agreement.sha256 == prepared.rendered.sha256 == current
+    )
+
+
+def send_agreement(
+    intake: Intake,
+    user: User,
+    paper: str = "a4",
+    *,
+    agency: str = DEFAULT_AGENCY,
+    prepared: PreparedAgreement | None = None,
+) -> AgreementVersion:
+    """Freeze the agreement as a new version and move the intake to ``agreement_sent``.
+
+    ``prepared`` is what :func:`prepare_send` gave before the write transaction began;
+    should the intake have changed since (or without it), the agreement is rendered
+    here, in the caller's transaction. Raises WorkspaceError when the intake is a draft
+    or the workflow refuses the move.
+    """
     if intake.assessment is None:
         raise WorkspaceError("agreement", "The intake has not been submitted yet")
     change_status(intake, "agreement_sent", user)  # checks the workflow
-    rendered = agreements.agreement_pdf(intake, paper)
+    if prepared is None or not _still_current(prepared, intake, agency, paper):
+        prepared = prepare_send(intake, paper, agency=agency, own_transaction=False)
+    rendered = prepared.rendered
     for old in versions_of(intake):
         if old.status in ("sent", "changes_requested"):
             old.status = "superseded"
@@ -122,10 +185,7 @@ def request_changes(version: AgreementVersion, comment: str) -> AgreementMessage
     )
     db.session.add(message)
     version.status = "changes_requested"
-    intake = version.intake
-    audit(intake, None, "status", intake.status, "in_review", "changes requested by the prospect")
-    intake.status = "in_review"
-    webhooks.emit("intake.status_changed", intake)
+    change_status(version.intake, "in_review", None, detail="changes requested by the prospect")
     return message
 
 
@@ -146,17 +206,41 @@ def add_manager_message(intake: Intake, user: User, text: str) -> AgreementMessa
 
 @dataclass(frozen=True)
 class Acceptance:
+    """What the prospect sent: the typed name, the consent box, and where from."""
+
     name: str
     consent: bool
     ip: str
     user_agent: str
 
 
-def accept(version: AgreementVersion, acceptance: Acceptance) -> AgreementVersion:
-    """Record the prospect's acceptance and produce the final PDF with its certificate.
+@dataclass(frozen=True)
+class AcceptanceRecord:
+    """Who accepted, when and from where: what the version and its certificate keep."""
 
-    Lock the version first (``version_by_token(..., for_update=True)`` inside a write
-    transaction) so a double click accepts once.
+    name: str
+    email: str | None
+    at: datetime
+    ip: str
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class PreparedAcceptance:
+    """An acceptance checked, with its final PDF rendered, to record."""
+
+    version_id: int
+    pdf_sha256: str  # of the PDF the prospect saw (the final PDF starts with it)
+    record: AcceptanceRecord
+    final_pdf: bytes
+
+
+def prepare_acceptance(version: AgreementVersion, acceptance: Acceptance) -> PreparedAcceptance:
+    """Check the prospect's acceptance and render the final PDF with its certificate.
+
+    Writes nothing: call it before the write transaction of :func:`record_acceptance`
+    begins. Raises WorkspaceError (every field's problem in ``errors``) for a missing
+    name or consent or a version not open for an answer.
     """
     errors = {}
     name = " ".join((acceptance.name or "").split())
@@ -171,52 +255,70 @@ def accept(version: AgreementVersion, acceptance: Acceptance) -> AgreementVersio
         field, message = next(iter(errors.items()))
         raise WorkspaceError(field, message, errors)
     intake = version.intake
-    now = utcnow()
-    version.accepted_name = name
-    version.accepted_email = intake.contact_email or intake.answers.get("contact_email")
-    version.accepted_at = now
-    version.accepted_ip = (acceptance.ip or "")[:64]
-    version.accepted_user_agent = (acceptance.user_agent or "")[:500]
-    version.final_pdf = final_pdf(version)
-    version.final_pdf_sha256 = sha256(version.final_pdf)
+    record = AcceptanceRecord(
+        name=name,
+        email=intake.contact_email or intake.answers.get("contact_email"),
+        at=utcnow(),
+        ip=(acceptance.ip or "")[:64],
+        user_agent=(acceptance.user_agent or "")[:500],
+    )
+    return PreparedAcceptance(version.id, version.pdf_sha256, record, final_pdf(version, record))
+
+
+def record_acceptance(version: AgreementVersion, prepared: PreparedAcceptance) -> AgreementVersion:
+    """Record a prepared acceptance and move the intake to ``accepted``.
+
+    Lock the version first (``version_by_token(..., for_update=True)`` inside a write
+    transaction) so a double click accepts once: the second raises WorkspaceError.
+    """
+    if (version.id, version.pdf_sha256) != (prepared.version_id, prepared.pdf_sha256):
+        raise ValueError("this acceptance was prepared for another agreement")
+    _open_for_answer(version)
+    record = prepared.record
+    version.accepted_name = record.name
+    version.accepted_email = record.email
+    version.accepted_at = record.at
+    version.accepted_ip = record.ip
+    version.accepted_user_agent = record.user_agent
+    version.final_pdf = prepared.final_pdf
+    version.final_pdf_sha256 = sha256(prepared.final_pdf)
     version.status = "accepted"
-    audit(intake, None, "status", intake.status, "accepted", f"accepted by {name}")
-    intake.status = "accepted"
-    webhooks.emit("intake.status_changed", intake)
+    change_status(version.intake, "accepted", None, detail=f"accepted by {record.name}")
     return version
 
 
-def certificate_facts(version: AgreementVersion) -> dict[str, str]:
+def certificate_facts(version: AgreementVersion, record: AcceptanceRecord) -> dict[str, str]:
     """What the certificate page states, in order."""
     q = get_questionnaire()
     company = q.questions["company"].display(version.answers.get("company"))
     return {
         "Agreement": f"{version.document_id}, version {version.number}",
         "Client": company,
-        "Accepted by (typed name)": version.accepted_name or "",
-        "Email of the client contact": version.accepted_email or "",
-        "Accepted at (UTC)": version.accepted_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-        "From IP address": version.accepted_ip or "unknown",
-        "Browser (user agent)": version.accepted_user_agent or "unknown",
+        "Accepted by (typed name)": record.name,
+        "Email of the client contact": record.email or "",
+        "Accepted at (UTC)": record.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "From IP address": record.ip or "unknown",
+        "Browser (user agent)": record.user_agent or "unknown",
         "SHA-256 of the PDF shown": version.pdf_sha256,
         "SHA-256 of the agreement content": version.content_sha256,
         "Sent": version.sent_at.strftime("%Y-%m-%d %H:%M UTC"),
     }
 
 
-def final_pdf(version: AgreementVersion) -> bytes:
+def final_pdf(version: AgreementVersion, record: AcceptanceRecord) -> bytes:
     """The PDF the prospect saw, byte for byte in its pages, plus the certificate page."""
     from pypdf import PdfReader, PdfWriter
 
+    shown = version.pdf
     certificate = pdf.certificate_pdf(
-        certificate_facts(version),
+        certificate_facts(version, record),
         title=f"Acceptance of {version.document_id}",
         paper=version.paper,
     )
     writer = PdfWriter()
-    writer.append(PdfReader(io.BytesIO(version.pdf)))
+    writer.append(PdfReader(io.BytesIO(shown)))
     writer.append(PdfReader(io.BytesIO(certificate)))
-    source = PdfReader(io.BytesIO(version.pdf)).metadata or {}
+    source = PdfReader(io.BytesIO(shown)).metadata or {}
     writer.add_metadata({k: v for k, v in source.items() if isinstance(v, str)})
     writer.add_metadata({"/Subject": f"Accepted agreement {version.document_id}"})
     out = io.BytesIO()

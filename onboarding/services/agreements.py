@@ -2,6 +2,11 @@
 
 The PDF cache lives in the database (not on local disk or in one process), so every
 app server shares it and a repeat download costs no render.
+
+Renders are slow (a second or more), so they never run while the caller holds the
+database's write lock: render first, with ``own_transaction=True`` (the default), which
+writes the cached PDF in a short write transaction of its own; then begin the caller's
+write transaction (see :func:`onboarding.services.acceptance.prepare_send`).
 """
 
 from __future__ import annotations
@@ -9,7 +14,6 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from flask import current_app, has_request_context, request
 from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -18,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from onboarding.db import db
 from onboarding.db.engine import WRITE
 from onboarding.db.models import Intake, RenderedPdf, utcnow
+from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement
 from onboarding.rendering import pdf
 
 PAPERS = ("a4", "letter")
@@ -25,7 +30,16 @@ log = logging.getLogger(__name__)
 
 
 class DatabaseCache:
-    """A :class:`onboarding.rendering.pdf.PdfCache` on the ``rendered_pdfs`` table."""
+    """A :class:`onboarding.rendering.pdf.PdfCache` on the ``rendered_pdfs`` table.
+
+    ``own_transaction=True``: :meth:`put` writes in a short write transaction of its own
+    (on its own connection), so the caller must not hold the write lock (a download, or
+    a send before its write transaction begins). ``False``: :meth:`put` joins the
+    session's transaction, which the caller commits (it already holds the write lock).
+    """
+
+    def __init__(self, *, own_transaction: bool = True):
+        self.own_transaction = own_transaction
 
     def get(self, key: str) -> bytes | None:
         return db.session.execute(
@@ -34,16 +48,11 @@ class DatabaseCache:
 
     def put(self, key: str, data: bytes) -> None:
         """Store a rendered PDF (best effort: a twin or a busy database only means the
-        next download renders again).
-
-        In a GET (a download) the request holds no write lock, and must not take one
-        while it renders: the row is written in its own short write transaction. In a
-        POST (or outside a request) it joins the caller's transaction, which commits.
-        """
+        next download renders again)."""
         row = {"key": key, "pdf": data, "created_at": utcnow()}
         statement = _insert_or_ignore()
         try:
-            if has_request_context() and request.method == "GET":
+            if self.own_transaction:
                 connection = db.engine.connect().execution_options(**{WRITE: True})
                 with connection, connection.begin():
                     connection.execute(statement, row)
@@ -77,27 +86,37 @@ def _inputs(intake: Intake) -> tuple[dict, dict]:
     return intake.answers, assessment.result
 
 
-def preview_html(intake: Intake, static_base: str, paper: str = "a4") -> str:
-    """The agreement as an HTML page for the account manager."""
+def compose(intake: Intake, agency: str = DEFAULT_AGENCY) -> Agreement:
+    """The agreement of a submitted intake, composed now (raises ValueError for a draft)."""
     answers, result = _inputs(intake)
-    return pdf.agreement_html(
-        answers,
-        result,
-        static_base=static_base,
-        paper=paper,
-        agency=current_app.config["AGENCY_NAME"],
-        date=document_date(intake),
-    )
+    return pdf.compose_agreement(answers, result, agency=agency, date=document_date(intake))
 
 
-def agreement_pdf(intake: Intake, paper: str = "a4") -> pdf.RenderedAgreement:
-    """The agreement PDF of a submitted intake (rendered once, then from the cache)."""
+def preview_html(
+    intake: Intake, static_base: str, paper: str = "a4", *, agency: str = DEFAULT_AGENCY
+) -> str:
+    """The agreement as an HTML page for the account manager."""
+    return pdf.html_for(compose(intake, agency), static_base=static_base, paper=paper)
+
+
+def agreement_pdf(
+    intake: Intake,
+    paper: str = "a4",
+    *,
+    agency: str = DEFAULT_AGENCY,
+    own_transaction: bool = True,
+) -> pdf.RenderedAgreement:
+    """The agreement PDF of a submitted intake (rendered once, then from the cache).
+
+    Call it without the write lock (the default, ``own_transaction=True``); a caller
+    that already holds it passes ``own_transaction=False``.
+    """
     answers, result = _inputs(intake)
     return pdf.render_agreement(
         answers,
         result,
         paper=paper if paper in PAPERS else "a4",
-        agency=current_app.config["AGENCY_NAME"],
+        agency=agency,
         date=document_date(intake),
-        cache=DatabaseCache(),
+        cache=DatabaseCache(own_transaction=own_transaction),
     )

@@ -187,3 +187,125 @@ def test_verify_command(app, client, sent, tmp_path):
         and "Daniel Okafor" in ok.output
     )
     assert nok.exit_code == 1 and "NO MATCH" in nok.output
+
+
+# --- rendering never holds the database's write lock --------------------------------
+
+
+def write_elsewhere(url: str, statement: str, params: dict) -> str:
+    """Run one write on a new connection that waits at most 0.5 s for a lock: "ok" or why not."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA busy_timeout=500")
+            else:
+                connection.exec_driver_sql("SET lock_timeout = '500ms'")
+            connection.execute(text(statement), params)
+            connection.commit()
+        return "ok"
+    except DBAPIError as exc:
+        return str(exc.orig)
+    finally:
+        engine.dispose()
+
+
+class SlowRenderer:
+    """The real renderer, made slow; while it renders, another connection writes."""
+
+    def __init__(self, real, probe):
+        self.real, self.probe, self.writes = real, probe, []
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def render(self, html, *, identifier=None):
+        import time
+
+        time.sleep(0.2)
+        self.writes.append(self.probe())
+        return self.real.render(html, identifier=identifier)
+
+
+def slow_renderer(app, monkeypatch, statement, params) -> SlowRenderer:
+    from onboarding.rendering import pdf as pdf_module
+
+    with app.app_context():
+        url = db.engine.url.render_as_string(hide_password=False)
+    slow = SlowRenderer(pdf_module.get_renderer(), lambda: write_elsewhere(url, statement, params))
+    monkeypatch.setattr(pdf_module, "get_renderer", lambda: slow)
+    return slow
+
+
+def test_a_send_renders_while_others_can_still_write(app, client, staff, submitted, monkeypatch):  # noqa: F811
+    from onboarding.db.models import RenderedPdf
+
+    login(client, staff["manager"])
+    slow = slow_renderer(
+        app,
+        monkeypatch,
+        "UPDATE intakes SET updated_at = updated_at WHERE public_id = :p",
+        {"p": submitted},
+    )
+    token = send(client, submitted)
+    assert slow.writes == ["ok"]  # rendered once, and the database stayed writable meanwhile
+    with app.app_context():
+        version = db.session.execute(select(AgreementVersion)).scalar_one()
+        assert version.token == token and version.intake.status == "agreement_sent"
+        cached = db.session.execute(select(RenderedPdf)).scalar_one()
+        assert cached.pdf == version.pdf  # written in its own transaction, before
+
+
+def test_an_acceptance_renders_while_others_can_still_write(app, sent, monkeypatch):
+    token = sent["token"]
+    slow = slow_renderer(
+        app,
+        monkeypatch,
+        "UPDATE agreement_versions SET accepted_ip = accepted_ip WHERE token = :t",
+        {"t": token},
+    )
+    _, accepted = answer(
+        app, f"/agreement/{token}/accept", {"name": "Daniel Okafor", "consent": "yes"}
+    )
+    assert accepted.status_code == 302
+    assert slow.writes == ["ok"]  # the certificate page, rendered outside the write
+    with app.app_context():
+        version = db.session.execute(select(AgreementVersion)).scalar_one()
+        assert version.status == "accepted" and version.final_pdf is not None
+        last = PdfReader(io.BytesIO(version.final_pdf)).pages[-1].extract_text()
+        assert version.accepted_at.strftime("%Y-%m-%d %H:%M:%S UTC") in last
+
+
+def test_accepting_and_asking_for_changes_use_the_one_status_change(app, client, sent, monkeypatch):
+    """The prospect's answers move the status through workspace.change_status."""
+    from onboarding.services import acceptance, workspace
+
+    calls = []
+    real = workspace.change_status
+
+    def spy(intake, target, user, *args, **kwargs):
+        calls.append(target)
+        return real(intake, target, user, *args, **kwargs)
+
+    monkeypatch.setattr(workspace, "change_status", spy)
+    monkeypatch.setattr(acceptance, "change_status", spy, raising=False)
+    token = sent["token"]
+    answer(app, f"/agreement/{token}/changes", {"comment": "Fortnightly updates, please"})
+    second = send(client, sent["public_id"])
+    answer(app, f"/agreement/{second}/accept", {"name": "Daniel Okafor", "consent": "yes"})
+    assert calls == ["in_review", "agreement_sent", "accepted"]
+    with app.app_context():
+        events = db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
+        assert [(e.kind, e.to_value) for e in events if e.kind == "status"] == [
+            ("status", "agreement_sent"),
+            ("status", "in_review"),
+            ("status", "agreement_sent"),
+            ("status", "accepted"),
+        ]
+        details = " ".join(e.detail or "" for e in events)
+        assert "changes requested by the prospect" in details
+        assert "accepted by Daniel Okafor" in details

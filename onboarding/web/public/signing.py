@@ -16,7 +16,11 @@ from onboarding.services import acceptance
 from onboarding.services.agreements import document_date
 from onboarding.services.workspace import WorkspaceError
 from onboarding.web.public.intake import EXPIRED, csrf_ok
-from onboarding.web.workspace.manager import content_disposition
+from onboarding.web.workspace.manager import (
+    content_disposition,
+    renders_before_writing,
+    start_writing,
+)
 
 bp = Blueprint("signing", __name__, url_prefix="/agreement")
 
@@ -86,22 +90,28 @@ def pdf(token: str):
 
 
 @bp.post("/<token>/accept")
+@renders_before_writing
 def accept(token: str):
-    """Accept: typed full name, consent box, one click."""
-    version = acceptance.version_by_token(token, for_update=True) or abort(404)
+    """Accept: typed full name, consent box, one click.
+
+    The certificate renders first; the write transaction begins after, and locks the
+    version so a double click accepts once.
+    """
+    version = load(token)
     values = {"name": request.form.get("name", ""), "consent": request.form.get("consent")}
     if not csrf_ok(AnswerForm()):
         return render_page(version, notice=EXPIRED, values=values, status=422)
+    answer = acceptance.Acceptance(
+        name=values["name"],
+        consent=values["consent"] == "yes",
+        ip=request.remote_addr or "",
+        user_agent=request.headers.get("User-Agent", ""),
+    )
     try:
-        acceptance.accept(
-            version,
-            acceptance.Acceptance(
-                name=values["name"],
-                consent=values["consent"] == "yes",
-                ip=request.remote_addr or "",
-                user_agent=request.headers.get("User-Agent", ""),
-            ),
-        )
+        prepared = acceptance.prepare_acceptance(version, answer)
+        start_writing()
+        version = acceptance.version_by_token(token, for_update=True) or abort(404)
+        acceptance.record_acceptance(version, prepared)
     except WorkspaceError as exc:
         db.session.rollback()
         return render_page(version, errors=exc.errors, values=values, status=422)

@@ -20,6 +20,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from onboarding.db import db
+from onboarding.db.engine import begin_write
 from onboarding.db.models import AuditEvent, Intake, Invite, Note, User, utcnow
 from onboarding.domain.playbooks import DUE, SECTIONS, get_playbooks
 from onboarding.domain.questionnaire import get_questionnaire
@@ -242,7 +243,9 @@ def agreement_preview(public_id: str):
     paper = request.args.get("paper", "a4")
     if paper not in agreements.PAPERS:
         paper = "a4"
-    html = agreements.preview_html(intake, url_for("static", filename=""), paper)
+    html = agreements.preview_html(
+        intake, url_for("static", filename=""), paper, agency=current_app.config["AGENCY_NAME"]
+    )
     return Response(html, mimetype="text/html")
 
 
@@ -252,7 +255,9 @@ def agreement_pdf(public_id: str):
     intake = load(public_id)
     if intake.assessment is None:
         abort(404)
-    rendered = agreements.agreement_pdf(intake, request.args.get("paper", "a4"))
+    rendered = agreements.agreement_pdf(
+        intake, request.args.get("paper", "a4"), agency=current_app.config["AGENCY_NAME"]
+    )  # a GET holds no write lock: the cache is written in a transaction of its own
     response = Response(rendered.pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = content_disposition(rendered.filename)
     response.headers["Cache-Control"] = "private, no-store"
@@ -267,13 +272,37 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
+def renders_before_writing(view):
+    """Mark a POST view that renders a PDF before it writes: the app does not begin the
+    view's write transaction up front (see ``app.register_hooks``); the view renders,
+    then calls :func:`start_writing`, so no render runs holding the write lock."""
+    view.renders_before_writing = True
+    return view
+
+
+def start_writing() -> None:
+    """End the request's reading (it wrote nothing) and begin its write transaction."""
+    db.session.rollback()
+    begin_write(db.session())
+
+
 @bp.post("/intakes/<public_id>/agreement/send")
+@renders_before_writing
 def send_agreement(public_id: str):
-    """Freeze the agreement as a version and give the prospect's link."""
+    """Freeze the agreement as a version and give the prospect's link.
+
+    The PDF renders (or comes from the cache) before the write transaction begins.
+    """
     intake = load(public_id)
     checked_post()
+    paper, agency = request.form.get("paper", "a4"), current_app.config["AGENCY_NAME"]
     try:
-        version = acceptance.send_agreement(intake, current_user, request.form.get("paper", "a4"))
+        prepared = acceptance.prepare_send(intake, paper, agency=agency)
+        start_writing()
+        intake = load(public_id)
+        version = acceptance.send_agreement(
+            intake, current_user, paper, agency=agency, prepared=prepared
+        )
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc, "#agreement")
     db.session.commit()
