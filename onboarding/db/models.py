@@ -18,7 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from onboarding.db import db
@@ -262,13 +262,24 @@ class AuditEvent(db.Model):
 
 
 class RenderedPdf(db.Model):
-    """A rendered agreement PDF, kept by the SHA-256 of what it was rendered from."""
+    """A rendered agreement PDF of one intake, kept by the SHA-256 of what it was
+    rendered from. It belongs to its intake: deleting the intake deletes it (in the
+    database, ``ON DELETE CASCADE``, and in the session, ``Intake.rendered_pdfs``), so
+    forgetting a prospect never needs to re-compose their agreements to find them.
+    """
 
     __tablename__ = "rendered_pdfs"
 
+    intake_id: Mapped[int] = mapped_column(
+        ForeignKey("intakes.id", ondelete="CASCADE"), primary_key=True
+    )
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    intake: Mapped[Intake] = relationship(
+        backref=backref("rendered_pdfs", cascade="all, delete-orphan", passive_deletes=True)
+    )
 
 
 # --- the JSON API and webhooks ------------------------------------------------------------
@@ -378,7 +389,6 @@ class AgreementVersion(db.Model):
     accepted_user_agent: Mapped[str | None] = mapped_column(String(500))
     final_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
     final_pdf_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
-
     intake: Mapped[Intake] = relationship()
     sent_by: Mapped[User | None] = relationship()
 

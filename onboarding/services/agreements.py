@@ -1,7 +1,8 @@
 """The agreement of a stored intake: HTML preview and PDF, cached in the database.
 
 The PDF cache lives in the database (not on local disk or in one process), so every
-app server shares it and a repeat download costs no render.
+app server shares it and a repeat download costs no render. A cached PDF belongs to its
+intake (``rendered_pdfs.intake_id``): deleting the intake deletes it.
 
 Renders are slow (a second or more), so they never run while the caller holds the
 database's write lock: render first, with ``own_transaction=True`` (the default), which
@@ -30,7 +31,8 @@ log = logging.getLogger(__name__)
 
 
 class DatabaseCache:
-    """A :class:`onboarding.rendering.pdf.PdfCache` on the ``rendered_pdfs`` table.
+    """A :class:`onboarding.rendering.pdf.PdfCache` on the ``rendered_pdfs`` table, for
+    the PDFs of one intake.
 
     ``own_transaction=True``: :meth:`put` writes in a short write transaction of its own
     (on its own connection), so the caller must not hold the write lock (a download, or
@@ -38,18 +40,21 @@ class DatabaseCache:
     session's transaction, which the caller commits (it already holds the write lock).
     """
 
-    def __init__(self, *, own_transaction: bool = True):
+    def __init__(self, intake_id: int, *, own_transaction: bool = True):
+        self.intake_id = intake_id
         self.own_transaction = own_transaction
 
     def get(self, key: str) -> bytes | None:
         return db.session.execute(
-            select(RenderedPdf.pdf).where(RenderedPdf.key == key)
+            select(RenderedPdf.pdf).where(
+                RenderedPdf.intake_id == self.intake_id, RenderedPdf.key == key
+            )
         ).scalar_one_or_none()
 
     def put(self, key: str, data: bytes) -> None:
         """Store a rendered PDF (best effort: a twin or a busy database only means the
         next download renders again)."""
-        row = {"key": key, "pdf": data, "created_at": utcnow()}
+        row = {"intake_id": self.intake_id, "key": key, "pdf": data, "created_at": utcnow()}
         statement = _insert_or_ignore()
         try:
             if self.own_transaction:
@@ -118,5 +123,5 @@ def agreement_pdf(
         paper=paper if paper in PAPERS else "a4",
         agency=agency,
         date=document_date(intake),
-        cache=DatabaseCache(own_transaction=own_transaction),
+        cache=DatabaseCache(intake.id, own_transaction=own_transaction),
     )

@@ -10,49 +10,18 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from onboarding.db import db
-from onboarding.db.models import (
-    AgreementVersion,
-    AuditEvent,
-    Intake,
-    RenderedPdf,
-    User,
-    WebhookDelivery,
-    utcnow,
-)
-from onboarding.domain.agreement import compose
-from onboarding.rendering.pdf import PAPER, cache_key, get_renderer
+from onboarding.db.models import AuditEvent, Intake, User, WebhookDelivery, utcnow
 
 
-def _cached_pdf_keys(intake: Intake, agency: str) -> list[str]:
-    """The cache keys of this intake's rendered agreements (any paper)."""
-    from onboarding.services.agreements import document_date
-
-    keys = []
-    sources = [(intake.answers, a.result) for a in intake.assessments]
-    versions = db.session.execute(
-        select(AgreementVersion).where(AgreementVersion.intake_id == intake.id)
-    ).scalars()
-    sources += [(v.answers, v.assessment) for v in versions]
-    renderer = get_renderer()
-    for answers, result in sources:
-        try:
-            agreement = compose(answers, result, agency=agency, date=document_date(intake))
-        except ValueError:
-            continue
-        keys += [cache_key(agreement, paper, renderer) for paper in PAPER]
-    return keys
-
-
-def delete_intake(intake: Intake, user: User | None, agency: str) -> None:
+def delete_intake(intake: Intake, user: User | None) -> None:
     """Delete an intake and everything derived from it; leave a tombstone."""
-    keys = _cached_pdf_keys(intake, agency) if intake.assessments else []
-    if keys:
-        db.session.execute(delete(RenderedPdf).where(RenderedPdf.key.in_(keys)))
     public_id, status, invite = intake.public_id, intake.status, intake.invite
     db.session.execute(delete(AuditEvent).where(AuditEvent.intake_id == intake.id))
     # Webhook deliveries carry a copy of the prospect's data in their payload.
     db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.intake_id == intake.id))
-    db.session.delete(intake)  # answers, assessments, versions, notes, checks cascade
+    # Answers, assessments, versions, notes, checks and cached PDFs cascade (the cached
+    # PDFs belong to their intake, whatever the agency name or templates are today).
+    db.session.delete(intake)
     if invite is not None:  # the invite holds the prospect's name and email
         db.session.flush()
         db.session.delete(invite)
@@ -82,6 +51,6 @@ def purge_drafts(days: int, batch: int = 500) -> int:
         if not stale:
             return total
         for intake in stale:
-            delete_intake(intake, None, agency="")
+            delete_intake(intake, None)
         total += len(stale)
         db.session.commit()

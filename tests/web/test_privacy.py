@@ -70,3 +70,39 @@ def test_purge_drafts_deletes_only_stale_drafts(app, submitted):  # noqa: F811
         companies = {i.company for i in db.session.execute(select(Intake)).scalars()}
         assert companies == {"Fresh Draft Ltd", "Harbour Freight Logistics"}
         assert db.session.get(Intake, fresh_id) is not None
+
+
+def test_deleting_an_intake_removes_its_cached_pdfs_after_the_agency_name_changed(
+    app,
+    client,
+    staff,  # noqa: F811
+    submitted,  # noqa: F811
+    monkeypatch,
+):
+    """Cached renders belong to their intake: found without re-composing the agreement."""
+    login(client, staff["admin"])
+    url = f"/workspace/intakes/{submitted}"
+    assert client.get(url + "/agreement.pdf").status_code == 200
+    assert client.get(url + "/agreement.pdf?paper=letter").status_code == 200
+    with app.app_context():
+        assert count(RenderedPdf) == 2
+    monkeypatch.setitem(app.config, "AGENCY_NAME", "Renamed Agency Ltd")
+    done = post(client, url + "/delete", {"confirm": "harbour freight logistics"}, url)
+    assert done.status_code == 302
+    with app.app_context():
+        assert count(Intake) == 0 and count(RenderedPdf) == 0
+
+
+def test_a_database_delete_of_an_intake_cascades_to_its_cached_pdfs(app, client, staff, submitted):  # noqa: F811
+    """ON DELETE CASCADE: even a delete outside the app leaves no cached render behind."""
+    from sqlalchemy import text
+
+    login(client, staff["admin"])
+    client.get(f"/workspace/intakes/{submitted}/agreement.pdf")
+    with app.app_context():
+        assert count(RenderedPdf) == 1
+        for table in ("audit_events", "agreement_versions", "webhook_deliveries"):
+            db.session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - our table names
+        db.session.execute(text("DELETE FROM intakes WHERE public_id = :p"), {"p": submitted})
+        db.session.commit()
+        assert count(RenderedPdf) == 0

@@ -374,7 +374,7 @@ def delete_intake(public_id: str):
     if request.form.get("confirm", "").strip().lower() != expected:
         flash("Type the company name exactly to confirm the deletion.", "error")
         return redirect(url_for(".intake", public_id=public_id) + "#delete")
-    privacy.delete_intake(intake, current_user, current_app.config["AGENCY_NAME"])
+    privacy.delete_intake(intake, current_user)
     db.session.commit()
     flash("The intake and everything derived from it are deleted.")
     return redirect(url_for("dashboard.index"))
