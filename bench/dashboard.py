@@ -81,7 +81,6 @@ def fresh_database(kind: str, folder: str) -> str:
 
 
 def make_app(url: str, folder: str):
-    os.environ["INSTANCE_PATH"] = folder
     from onboarding import create_app
     from onboarding.config import TestConfig
     from onboarding.db.engine import upgrade_schema
@@ -89,6 +88,7 @@ def make_app(url: str, folder: str):
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
+            "INSTANCE_PATH": folder,
             "SECRET_KEY": "bench",
             "PASSWORD_HASH_METHOD": TestConfig.PASSWORD_HASH_METHOD,
             "WTF_CSRF_ENABLED": False,
@@ -129,9 +129,10 @@ def fill(app, rows: int, seed: int = 11) -> dict:
     templates = answer_templates(rng)
     assessed = time.perf_counter() - started
     with app.app_context():
-        create_user("bench@example.com", "manager", PASSWORD, "Bench Manager")
+        create_user("bench@example.com", "manager", PASSWORD, "Bench Manager", settings=app.config)
         for i in range(7):
-            create_user(f"manager{i}@example.com", "manager", PASSWORD, f"{MORE_FIRST[i]} Lee")
+            name = f"{MORE_FIRST[i]} Lee"
+            create_user(f"manager{i}@example.com", "manager", PASSWORD, name, settings=app.config)
         db.session.commit()
         user_ids = db.session.execute(select(User.id)).scalars().all()
         statuses = list(STATUS_MIX)

@@ -41,17 +41,18 @@ def prepare(url: str, instance: str, count: int) -> list[str]:
     from onboarding.domain.samples import random_answers
     from onboarding.services.accounts import create_user
     from onboarding.services.intakes import create_intake, submit_intake
+    from onboarding.web.extensions import app_playbooks
 
     app = create_app({"TESTING": True, "PASSWORD_HASH_METHOD": "scrypt:16384:8:1"})
     rng = random.Random(11)  # noqa: S311 - benchmark data
     ids = []
     with app.app_context():
         upgrade_schema()
-        create_user("bench@agency.example", "manager", PASSWORD)
+        create_user("bench@agency.example", "manager", PASSWORD, settings=app.config)
         for _ in range(count):
             intake = create_intake(random_answers(rng))
             db.session.flush()
-            submit_intake(intake)
+            submit_intake(intake, playbooks=app_playbooks(app))
             ids.append(intake.public_id)
         db.session.commit()
         db.engine.dispose()

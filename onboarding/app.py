@@ -1,20 +1,28 @@
-"""The application factory: config, extensions, blueprints, errors, commands."""
+"""The application factory: config, playbooks, extensions, blueprints, errors, hooks.
+
+The commands are :mod:`onboarding.cli` (a FlaskGroup over this factory); ``flask --app
+onboarding`` finds them through the ``flask.commands`` entry points (pyproject.toml).
+"""
 
 from __future__ import annotations
 
 import logging
-import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Request, request
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
+from werkzeug.utils import import_string
 
 from onboarding.config import Config, instance_secret_key
 from onboarding.db import db
 from onboarding.db.engine import MIGRATIONS, begin_write
+from onboarding.domain.playbooks import default_playbooks_dir, get_playbooks
+from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.resources import project_dir
-from onboarding.web.extensions import csrf, limiter, login_manager, migrate
+from onboarding.rendering.isolation import configure as configure_renders
+from onboarding.web.extensions import AppState, csrf, limiter, login_manager, migrate
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -39,36 +47,54 @@ class OnboardingRequest(Request):
     parameter_storage_class = TextOnlyMultiDict
 
 
+def settings_of(config: Any) -> dict[str, Any]:
+    """The settings in ``config``: a mapping, an object or an import path (upper-case
+    names only for the last two, as ``Config.from_object`` takes them)."""
+    if config is None:
+        return {}
+    if isinstance(config, Mapping):
+        return dict(config)
+    if isinstance(config, str):
+        config = import_string(config)
+    return {key: getattr(config, key) for key in dir(config) if key.isupper()}
+
+
 def create_app(config: Any = None) -> Flask:
-    """Build the app. ``config`` is a mapping or object overriding :class:`Config`."""
+    """Build the app. ``config`` is a mapping or object overriding :class:`Config`.
+
+    Raises PlaybookError (listing every problem) when the playbooks do not load.
+    """
+    settings = {key: getattr(Config, key) for key in dir(Config) if key.isupper()}
+    settings |= settings_of(config)
     app = Flask(
         __name__,
         template_folder=str(project_dir("templates")),
-        instance_path=os.environ.get("INSTANCE_PATH") or None,
+        instance_path=settings["INSTANCE_PATH"] or None,
         instance_relative_config=True,
     )
     app.request_class = OnboardingRequest
-    app.config.from_object(Config)
-    if isinstance(config, dict):
-        app.config.update(config)
-    elif config is not None:
-        app.config.from_object(config)
+    app.config.update(settings)
+    app.config["INSTANCE_PATH"] = app.instance_path
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         path = Path(app.instance_path) / "onboarding.db"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
-    if app.config.get("PLAYBOOKS_DIR"):
-        os.environ.setdefault("PLAYBOOKS_DIR", app.config["PLAYBOOKS_DIR"])
 
     # Load and check the questionnaire and playbooks now: a broken playbook stops the
-    # app at start (with every problem listed), never a prospect's request later.
-    from onboarding.domain.playbooks import get_playbooks
-    from onboarding.domain.questionnaire import get_questionnaire
-
+    # app at start (with every problem listed), never a prospect's request later. The
+    # playbooks belong to this app; views and commands pass them to the services.
     get_questionnaire()
-    get_playbooks(app.config.get("PLAYBOOKS_DIR"))
+    directory = Path(app.config.get("PLAYBOOKS_DIR") or default_playbooks_dir())
+    app.config["PLAYBOOKS_DIR"] = str(directory)
+    app.extensions["onboarding"] = AppState(playbooks=get_playbooks(directory))
+    # The PDF renders' caps (one render worker per process).
+    configure_renders(
+        timeout=app.config["PDF_RENDER_TIMEOUT"],
+        memory_mb=app.config["PDF_RENDER_MEMORY_MB"],
+        max_renders=app.config["PDF_RENDER_MAX_RENDERS"],
+    )
 
     if app.config.get("PROXY_COUNT"):
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -79,7 +105,6 @@ def create_app(config: Any = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_errors(app)
-    register_commands(app)
     register_hooks(app)
     return app
 
@@ -133,14 +158,6 @@ def register_errors(app: Flask) -> None:
     from onboarding.web import errors
 
     errors.init_app(app)
-
-
-def register_commands(app: Flask) -> None:
-    """The ``onboarding`` commands, also under ``flask --app onboarding``."""
-    from onboarding.cli import main
-
-    for name, command in main.commands.items():
-        app.cli.add_command(command, name)
 
 
 def register_hooks(app: Flask) -> None:

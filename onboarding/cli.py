@@ -1,6 +1,13 @@
-"""The ``onboarding`` command line (also ``flask --app onboarding ...``).
+"""The ``onboarding`` command line: a FlaskGroup over :func:`onboarding.app.create_app`.
 
-Commands are thin click wrappers over the domain and the services.
+Commands are thin click wrappers over the domain and the services. Being a FlaskGroup's,
+they run in an app context (``with_appcontext``): the app is built on first use, or is
+the one already running (``flask --app onboarding``, which finds these commands through
+the ``flask.commands`` entry points in pyproject.toml). The commands that need no app
+(``assess``, ``agreement``, ``playbooks``, ``questionnaire``, ``serve``) say
+``with_appcontext=False`` and never build one: they take their settings
+(``PLAYBOOKS_DIR``, ``AGENCY_NAME``, ``PDF_RENDER_*``) from
+:class:`~onboarding.config.Config` and touch no database. Nothing imports this module.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask import current_app
+from flask.cli import FlaskGroup
 
 from onboarding.domain.assessment import BASE_SCORE, assess, to_json
 from onboarding.domain.playbooks import (
@@ -18,6 +27,7 @@ from onboarding.domain.playbooks import (
     DUE,
     SECTIONS,
     PlaybookError,
+    PlaybookSet,
     default_playbooks_dir,
     get_playbooks,
     load_playbooks,
@@ -62,9 +72,11 @@ def read_answers(path: str, as_json: bool = False) -> Any:
 
 
 def assess_or_exit(answers: Any, as_json: bool) -> dict[str, Any]:
-    """The assessment, or exit 2 printing every validation error."""
+    """The assessment with the configured playbooks, or exit 2 printing every
+    validation error (exit 1 listing every problem if the playbooks do not load)."""
+    playbooks = configured_playbooks()
     try:
-        return assess(answers)
+        return assess(answers, playbooks)
     except AnswersInvalid as exc:
         raise AnswersFileError(exc.errors, as_json) from None
 
@@ -123,8 +135,46 @@ class PlaybooksBroken(click.ClickException):
             click.echo(f"  {problem}", err=True)
 
 
-class MainGroup(click.Group):
-    """The command group; a broken playbook folder is reported, not a traceback."""
+def settings() -> type:
+    """:class:`~onboarding.config.Config`, the settings read from the environment; a
+    value that does not parse exits 1 with one line naming it, not a traceback."""
+    try:
+        from onboarding.config import Config
+    except ValueError as exc:  # raised while the environment is read, naming the setting
+        raise click.ClickException(str(exc)) from None
+    return Config
+
+
+def configured_playbooks() -> PlaybookSet:
+    """The playbooks of ``PLAYBOOKS_DIR`` (the shipped ones when unset), for the commands
+    that need no app; exit 1 listing every problem if they do not load."""
+    try:
+        return get_playbooks(settings().PLAYBOOKS_DIR)
+    except PlaybookError as exc:
+        raise PlaybooksBroken(exc) from None
+
+
+def make_app():
+    """The app of the commands that need one, built from the settings (Config); a
+    setting out of range exits 1 with one line naming it."""
+    settings()
+    from onboarding.app import create_app
+
+    try:
+        return create_app()
+    except PlaybookError:
+        raise  # every problem listed, by MainGroup
+    except ValueError as exc:  # a setting out of range (PDF_RENDER_TIMEOUT=0, say)
+        raise click.ClickException(str(exc)) from None
+
+
+class MainGroup(FlaskGroup):
+    """The command group: its own commands are found without building the app or
+    loading plugins; a broken playbook folder is reported, not a traceback."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """Our commands first (fast: no entry points read, no app); then Flask's."""
+        return click.Group.get_command(self, ctx, name) or super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -133,12 +183,12 @@ class MainGroup(click.Group):
             raise PlaybooksBroken(exc) from None
 
 
-@click.group(cls=MainGroup)
+@click.group(cls=MainGroup, create_app=make_app, load_dotenv=False)
 def main() -> None:
     """Client onboarding: assess intake answers, check playbooks, render agreements."""
 
 
-@main.command("assess")
+@main.command("assess", with_appcontext=False)
 @click.argument("answers_file", metavar="ANSWERS.json")
 @click.option("--json", "as_json", is_flag=True, help="Print the contract JSON.")
 def assess_command(answers_file: str, as_json: bool) -> None:
@@ -153,13 +203,13 @@ def playbooks() -> None:
     """Check and explain playbook files."""
 
 
-@playbooks.command("check")
+@playbooks.command("check", with_appcontext=False)
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 def playbooks_check(directory: str | None) -> None:
     """Validate a playbook folder and run its examples (exit 1 on any problem)."""
     from onboarding.domain.checking import check
 
-    directory = directory or str(default_playbooks_dir())
+    directory = directory or settings().PLAYBOOKS_DIR or str(default_playbooks_dir())
     problems = check(directory)
     if problems:
         for line in problems:
@@ -174,12 +224,12 @@ def playbooks_check(directory: str | None) -> None:
     )
 
 
-@playbooks.command("explain")
+@playbooks.command("explain", with_appcontext=False)
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 def playbooks_explain(directory: str | None) -> None:
     """List every rule: when it fires, what it reads, what it feeds."""
     try:
-        pbs = get_playbooks(directory)
+        pbs = get_playbooks(directory or settings().PLAYBOOKS_DIR)
     except PlaybookError as exc:
         click.echo(str(exc))
         sys.exit(1)
@@ -207,21 +257,10 @@ def playbooks_explain(directory: str | None) -> None:
     click.echo(f"playbook version {pbs.version}")
 
 
-@main.command("questionnaire")
+@main.command("questionnaire", with_appcontext=False)
 def questionnaire_command() -> None:
     """Print the questionnaire definition as JSON."""
     click.echo(json.dumps(get_questionnaire().as_dict(), indent=2, ensure_ascii=False))
-
-
-def current_or_new_app():
-    """The running Flask app (under ``flask``), or a new one (under ``onboarding``)."""
-    from flask import current_app, has_app_context
-
-    if has_app_context():
-        return current_app._get_current_object()
-    from onboarding.app import create_app
-
-    return create_app()
 
 
 @main.command("init-db")
@@ -229,13 +268,11 @@ def init_db_command() -> None:
     """Create or upgrade the database schema (runs the migrations)."""
     from onboarding.db.engine import upgrade_schema
 
-    app = current_or_new_app()
-    with app.app_context():
-        upgrade_schema()
-        click.echo(f"Database ready: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
+    upgrade_schema()
+    click.echo(f"Database ready: {current_app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
 
 
-@main.command("serve")
+@main.command("serve", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=3, show_default=True, type=int)
@@ -280,27 +317,24 @@ def create_user_command(
 
     if not password and not generate:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    app = current_or_new_app()
-    with app.app_context():
-        try:
-            user, password = create_user(email, role, password, name)
-        except AccountError as exc:
-            click.echo(f"{exc.field}: {exc}", err=True)
-            sys.exit(2)
-        db.session.commit()
-        click.echo(f"Created {role} {user.email}")
-        if generate:
-            click.echo(f"Password (shown once): {password}")
+    try:
+        user, password = create_user(email, role, password, name, settings=current_app.config)
+    except AccountError as exc:
+        click.echo(f"{exc.field}: {exc}", err=True)
+        sys.exit(2)
+    db.session.commit()
+    click.echo(f"Created {role} {user.email}")
+    if generate:
+        click.echo(f"Password (shown once): {password}")
 
 
 @main.command("seed-demo")
 def seed_demo_command() -> None:
     """On an empty database: a demo admin (credentials printed) and demo intakes."""
     from onboarding.services.demo import seed_demo
+    from onboarding.web.extensions import app_playbooks
 
-    app = current_or_new_app()
-    with app.app_context():
-        created = seed_demo()
+    created = seed_demo(settings=current_app.config, playbooks=app_playbooks())
     if created is None:
         click.echo("The database already has users: no demo data added.")
         return
@@ -317,14 +351,13 @@ def seed_demo_command() -> None:
 def reassess_command(all_: bool) -> None:
     """Re-run assessments whose playbook version is out of date."""
     from onboarding.services.workspace import reassess_all
+    from onboarding.web.extensions import app_playbooks
 
-    app = current_or_new_app()
-    with app.app_context():
-        checked, changed = reassess_all()
+    checked, changed = reassess_all(playbooks=app_playbooks())
     click.echo(f"Checked {checked} submitted intakes; re-assessed {changed}.")
 
 
-@main.command("agreement")
+@main.command("agreement", with_appcontext=False)
 @click.argument("answers_file", metavar="ANSWERS.json")
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="The PDF to write."
@@ -347,14 +380,20 @@ def agreement_command(
     """Render the engagement agreement of an answers file as a PDF (and HTML preview)."""
     import datetime
 
-    from onboarding.config import Config
     from onboarding.domain.agreement import compose
+    from onboarding.rendering.isolation import configure
     from onboarding.rendering.pdf import STATIC_DIR, NoCache, RenderError, html_for, render_pdf
 
     answers = read_answers(answers_file)
     result = assess_or_exit(answers, False)
     day = on.date() if on else datetime.date.today()
-    agreement = compose(answers, result, agency=Config.AGENCY_NAME, date=day)
+    config = settings()
+    agreement = compose(answers, result, agency=config.AGENCY_NAME, date=day)
+    configure(
+        timeout=config.PDF_RENDER_TIMEOUT,
+        memory_mb=config.PDF_RENDER_MEMORY_MB,
+        max_renders=config.PDF_RENDER_MAX_RENDERS,
+    )
     try:
         rendered = render_pdf(agreement, paper=paper, cache=NoCache())
     except RenderError as exc:
@@ -375,27 +414,25 @@ def verify_command(pdf_file: str) -> None:
     from onboarding.services.acceptance import verify
 
     data = Path(pdf_file).read_bytes()
-    app = current_or_new_app()
-    with app.app_context():
-        result = verify(data)
-        if result is None:
-            click.echo(
-                f"NO MATCH: {pdf_file} is not an agreement we sent or that was accepted "
-                "(it may have been changed)."
-            )
-            sys.exit(1)
-        v = result.version
-        if result.kind == "accepted":
-            click.echo(
-                f"MATCH: accepted agreement {v.document_id} version {v.number} for "
-                f"{v.intake.company}, accepted by {v.accepted_name} <{v.accepted_email}> at "
-                f"{v.accepted_at:%Y-%m-%d %H:%M:%S} UTC"
-            )
-        else:
-            click.echo(
-                f"MATCH: agreement {v.document_id} version {v.number} for {v.intake.company} "
-                f"as sent on {v.sent_at:%Y-%m-%d} (not the accepted copy)"
-            )
+    result = verify(data)
+    if result is None:
+        click.echo(
+            f"NO MATCH: {pdf_file} is not an agreement we sent or that was accepted "
+            "(it may have been changed)."
+        )
+        sys.exit(1)
+    v = result.version
+    if result.kind == "accepted":
+        click.echo(
+            f"MATCH: accepted agreement {v.document_id} version {v.number} for "
+            f"{v.intake.company}, accepted by {v.accepted_name} <{v.accepted_email}> at "
+            f"{v.accepted_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+    else:
+        click.echo(
+            f"MATCH: agreement {v.document_id} version {v.number} for {v.intake.company} "
+            f"as sent on {v.sent_at:%Y-%m-%d} (not the accepted copy)"
+        )
 
 
 # --- the JSON API and webhooks ----------------------------------------------------------------
@@ -413,16 +450,14 @@ def api_token_create(name: str) -> None:
     from onboarding.db import db
     from onboarding.services.api_tokens import TokenError, create_token
 
-    app = current_or_new_app()
-    with app.app_context():
-        try:
-            row, token = create_token(name)
-        except TokenError as exc:
-            click.echo(f"{exc.field}: {exc}", err=True)
-            sys.exit(2)
-        db.session.commit()
-        click.echo(f"Created API token {row.id} ({row.name}). Shown once; keep it secret:")
-        click.echo(token)
+    try:
+        row, token = create_token(name)
+    except TokenError as exc:
+        click.echo(f"{exc.field}: {exc}", err=True)
+        sys.exit(2)
+    db.session.commit()
+    click.echo(f"Created API token {row.id} ({row.name}). Shown once; keep it secret:")
+    click.echo(token)
 
 
 @api_token.command("list")
@@ -433,17 +468,15 @@ def api_token_list() -> None:
     def when(moment) -> str:
         return f"{moment:%Y-%m-%d %H:%M}" if moment else "never"
 
-    app = current_or_new_app()
-    with app.app_context():
-        rows = list_tokens()
-        if not rows:
-            click.echo("No API tokens.")
-        for t in rows:
-            state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
-            click.echo(
-                f"{t.id:>4}  {t.prefix}…  {t.name}  (made {when(t.created_at)}, "
-                f"last used {when(t.last_used_at)}, {state})"
-            )
+    rows = list_tokens()
+    if not rows:
+        click.echo("No API tokens.")
+    for t in rows:
+        state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
+        click.echo(
+            f"{t.id:>4}  {t.prefix}…  {t.name}  (made {when(t.created_at)}, "
+            f"last used {when(t.last_used_at)}, {state})"
+        )
 
 
 @api_token.command("revoke")
@@ -453,14 +486,12 @@ def api_token_revoke(token_id: int) -> None:
     from onboarding.db import db
     from onboarding.services.api_tokens import revoke_token
 
-    app = current_or_new_app()
-    with app.app_context():
-        row = revoke_token(token_id)
-        if row is None:
-            click.echo(f"No API token {token_id}.", err=True)
-            sys.exit(2)
-        db.session.commit()
-        click.echo(f"Revoked API token {row.id} ({row.name}, {row.prefix}…).")
+    row = revoke_token(token_id)
+    if row is None:
+        click.echo(f"No API token {token_id}.", err=True)
+        sys.exit(2)
+    db.session.commit()
+    click.echo(f"Revoked API token {row.id} ({row.name}, {row.prefix}…).")
 
 
 @main.command("worker")
@@ -471,7 +502,7 @@ def worker_command() -> None:
     from onboarding.integrations.webhooks import run_worker
 
     logging.basicConfig(level=logging.INFO)
-    app = current_or_new_app()
+    app = current_app._get_current_object()
     where = app.config.get("REDIS_URL") or "no REDIS_URL: in-process worker"
     click.echo(f"Webhook worker running ({where.split('@')[-1]}); Ctrl+C stops it.")
     run_worker(app)
@@ -488,8 +519,6 @@ def purge_drafts_command(days: int | None) -> None:
     """Delete stale drafts and everything derived from them (a tombstone stays)."""
     from onboarding.services.privacy import purge_drafts
 
-    app = current_or_new_app()
-    with app.app_context():
-        days = days or app.config["DRAFT_RETENTION_DAYS"]
-        count = purge_drafts(days)
+    days = days or current_app.config["DRAFT_RETENTION_DAYS"]
+    count = purge_drafts(days)
     click.echo(f"Deleted {count} draft(s) not saved for {days} days.")

@@ -1,4 +1,9 @@
-"""Settings, read from the environment with defaults (see README "Settings")."""
+"""Settings, read from the environment with defaults (see README "Settings").
+
+:class:`Config` is the package's one reader of ``os.environ``: it is read once, when
+this module is imported, and reaches everything else through the app's config
+(``create_app``) or, for the commands that need no app, through :class:`Config` itself.
+"""
 
 from __future__ import annotations
 
@@ -14,53 +19,77 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _number(name: str, default: float, kind: type = float) -> float:
+    """A number from the environment (``default`` when unset or empty); a value that is
+    not one is refused with a ValueError naming the setting."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ValueError(f"{name} must be {what} (got {raw!r})") from None
+
+
 class Config:
     """Production-ready defaults; every value can be set by an environment variable."""
 
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
+    # The instance folder (the SQLite file and the development secret key); None:
+    # Flask's default, ``instance/`` beside the package.
+    INSTANCE_PATH: str | None = os.environ.get("INSTANCE_PATH") or None
     # None: a SQLite file in the instance folder (filled in by create_app).
     SQLALCHEMY_DATABASE_URI: str | None = os.environ.get("DATABASE_URL")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    PLAYBOOKS_DIR: str | None = os.environ.get("PLAYBOOKS_DIR")
+    # None: the shipped playbooks (filled in by create_app, which loads them once).
+    PLAYBOOKS_DIR: str | None = os.environ.get("PLAYBOOKS_DIR") or None
     AGENCY_NAME: str = os.environ.get("AGENCY_NAME", "Brightline Studio")
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 256 * 1024))
-    WTF_CSRF_TIME_LIMIT = int(os.environ.get("WTF_CSRF_TIME_LIMIT", 3600 * 8))
+    MAX_CONTENT_LENGTH = _number("MAX_CONTENT_LENGTH", 256 * 1024, int)
+    WTF_CSRF_TIME_LIMIT = _number("WTF_CSRF_TIME_LIMIT", 3600 * 8, int)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
     # Cookies travel over HTTPS only when the site is served over HTTPS.
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", PREFERRED_URL_SCHEME == "https")
-    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 30))
-    SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", 12))
-    INVITE_DAYS = int(os.environ.get("INVITE_DAYS", 30))
+    SESSION_IDLE_MINUTES = _number("SESSION_IDLE_MINUTES", 30, int)
+    SESSION_MAX_HOURS = _number("SESSION_MAX_HOURS", 12, int)
+    INVITE_DAYS = _number("INVITE_DAYS", 30, int)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT = os.environ.get("LOGIN_LIMIT", "10 per 15 minutes")
-    LOGIN_FAILURE_DELAY = float(os.environ.get("LOGIN_FAILURE_DELAY", 0.5))
+    LOGIN_FAILURE_DELAY = _number("LOGIN_FAILURE_DELAY", 0.5)
     # Per account, whatever the address: after this many failures in the window the
     # account refuses sign-in (429) until the window has passed.
-    ACCOUNT_LOCK_ATTEMPTS = int(os.environ.get("ACCOUNT_LOCK_ATTEMPTS", 10))
-    ACCOUNT_LOCK_MINUTES = int(os.environ.get("ACCOUNT_LOCK_MINUTES", 15))
+    ACCOUNT_LOCK_ATTEMPTS = _number("ACCOUNT_LOCK_ATTEMPTS", 10, int)
+    ACCOUNT_LOCK_MINUTES = _number("ACCOUNT_LOCK_MINUTES", 15, int)
     # scrypt with N = 2^17 (OWASP ASVS 5.0: werkzeug's default N = 2^15 is below it).
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt:131072:8:1")
-    PER_PAGE = int(os.environ.get("PER_PAGE", 25))
-    DRAFT_RETENTION_DAYS = int(os.environ.get("DRAFT_RETENTION_DAYS", 90))
+    PER_PAGE = _number("PER_PAGE", 25, int)
+    DRAFT_RETENTION_DAYS = _number("DRAFT_RETENTION_DAYS", 90, int)
     # Host names the app answers to (comma-separated); links in emails and pages are
     # built from the request's host, so production should list its own.
     TRUSTED_HOSTS = [
         h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()
     ] or None
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
-    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", 0))
+    PROXY_COUNT = _number("PROXY_COUNT", 0, int)
     # The JSON API and webhooks (README "API and webhooks").
     API_PUBLIC = _bool("API_PUBLIC", False)
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300 per minute")
     REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
     WEBHOOK_ALLOW_PRIVATE = _bool("WEBHOOK_ALLOW_PRIVATE", False)
-    WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", 10))
-    WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", 6))
-    WEBHOOK_BACKOFF = float(os.environ.get("WEBHOOK_BACKOFF", 60))
-    WEBHOOK_SWEEP_SECONDS = float(os.environ.get("WEBHOOK_SWEEP_SECONDS", 60))
+    WEBHOOK_TIMEOUT = _number("WEBHOOK_TIMEOUT", 10)
+    WEBHOOK_MAX_ATTEMPTS = _number("WEBHOOK_MAX_ATTEMPTS", 6, int)
+    WEBHOOK_BACKOFF = _number("WEBHOOK_BACKOFF", 60)
+    WEBHOOK_SWEEP_SECONDS = _number("WEBHOOK_SWEEP_SECONDS", 60)
+    # PDF renders run in a worker process with caps (onboarding.rendering.isolation, whose
+    # RENDER_* defaults these repeat): seconds per render, the worker's address space in
+    # MiB (0: no cap), renders before a worker is replaced (0: never). Checked by
+    # rendering.isolation.configure, which create_app calls.
+    PDF_RENDER_TIMEOUT = _number("PDF_RENDER_TIMEOUT", 20.0)
+    PDF_RENDER_MEMORY_MB = _number("PDF_RENDER_MEMORY_MB", 1024)
+    PDF_RENDER_MAX_RENDERS = _number("PDF_RENDER_MAX_RENDERS", 500)
 
 
 class TestConfig(Config):

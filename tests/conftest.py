@@ -20,9 +20,9 @@ def make_app(url: str, instance: str, **extra):
     """An app on ``url`` with the schema migrated to the latest version."""
     config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()} | {
         "SQLALCHEMY_DATABASE_URI": url,
+        "INSTANCE_PATH": instance,
         **extra,
     }
-    os.environ["INSTANCE_PATH"] = instance
     app = create_app(config)
     with app.app_context():
         upgrade_schema()

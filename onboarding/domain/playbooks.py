@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,10 +95,11 @@ BASELINE_FILE = "_baseline.yaml"
 
 
 def default_playbooks_dir() -> Path:
-    """``PLAYBOOKS_DIR`` if set, else the project's ``playbooks/`` (or the packaged copy)."""
-    env = os.environ.get("PLAYBOOKS_DIR")
-    if env:
-        return Path(env)
+    """The shipped playbooks: the project's ``playbooks/`` (or the packaged copy).
+
+    The ``PLAYBOOKS_DIR`` setting chooses another folder; the app and the command line
+    read it from their config and pass the folder (or the loaded set) explicitly.
+    """
     return project_dir("playbooks")
 
 
@@ -436,5 +436,6 @@ def _cached(directory: str) -> PlaybookSet:
 
 
 def get_playbooks(directory: Path | str | None = None) -> PlaybookSet:
-    """The playbooks of a folder, loaded and compiled once per process."""
+    """The playbooks of a folder (the shipped ones when None), loaded and compiled once
+    per process and folder; raises PlaybookError listing every problem."""
     return _cached(str(Path(directory or default_playbooks_dir()).resolve()))

@@ -90,15 +90,32 @@ class Renderer(Protocol):
     def render(self, html: str, *, identifier: bytes | None = None) -> RenderResult: ...
 
 
-def _setting(name: str, default: float) -> float:
-    """A number from the environment (``default`` when unset or empty)."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
+def _caps(timeout: float, memory_mb: float, max_renders: float) -> tuple[float, int, int]:
+    """The caps as ``(timeout, memory_mb, max_renders)``, checked; a ValueError names the
+    setting a value is out of range for."""
     try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number (got {raw!r})") from None
+        timeout = float(timeout)
+    except (TypeError, ValueError):
+        raise ValueError(f"PDF_RENDER_TIMEOUT must be a number (got {timeout!r})") from None
+    try:
+        memory_mb = float(memory_mb)
+    except (TypeError, ValueError):
+        raise ValueError(f"PDF_RENDER_MEMORY_MB must be a number (got {memory_mb!r})") from None
+    try:
+        max_renders = float(max_renders)
+    except (TypeError, ValueError):
+        raise ValueError(f"PDF_RENDER_MAX_RENDERS must be a number (got {max_renders!r})") from None
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"the render time cap (PDF_RENDER_TIMEOUT) must be > 0 s: {timeout}")
+    if not (math.isfinite(memory_mb) and memory_mb >= 0):
+        raise ValueError(f"the memory cap (PDF_RENDER_MEMORY_MB) must be >= 0: {memory_mb}")
+    if not (math.isfinite(max_renders) and max_renders >= 0):
+        raise ValueError(f"PDF_RENDER_MAX_RENDERS must be >= 0: {max_renders:g}")
+    return timeout, int(memory_mb), int(max_renders)
+
+
+_configured: tuple[float, int, int] = (RENDER_TIMEOUT, RENDER_MEMORY_MB, RENDER_MAX_RENDERS)
+"""The caps of renderers made without their own: ``(timeout, memory_mb, max_renders)``."""
 
 
 def _exit_text(code: int | None) -> str:
@@ -209,8 +226,9 @@ class WorkerRenderer:
     capped at ``memory_mb`` MiB (``RLIMIT_AS``; 0: no cap). When the time is up the
     worker is killed and :class:`RenderTimeout` raised; when the worker runs out of
     memory, dies or the render raises, :class:`RenderFailed`. A later render starts a
-    new worker. ``None`` for ``timeout`` or ``memory_mb`` reads ``PDF_RENDER_TIMEOUT``
-    and ``PDF_RENDER_MEMORY_MB`` (defaults :data:`RENDER_TIMEOUT`, :data:`RENDER_MEMORY_MB`).
+    new worker. ``None`` for ``timeout``, ``memory_mb`` or ``max_renders`` takes the
+    value given to :func:`configure` (by default :data:`RENDER_TIMEOUT`,
+    :data:`RENDER_MEMORY_MB`, :data:`RENDER_MAX_RENDERS`).
 
     The worker is ``sys.executable -c`` :data:`_WORKER_BOOT` (a fresh interpreter: nothing
     inherited from an app process with threads and open connections, and unlike
@@ -244,22 +262,13 @@ class WorkerRenderer:
         max_pdf_bytes: int = MAX_PDF_BYTES,
         max_renders: int | None = None,
     ):
-        if max_renders is None:
-            max_renders = int(_setting("PDF_RENDER_MAX_RENDERS", RENDER_MAX_RENDERS))
-        if max_renders < 0:
-            raise ValueError(f"PDF_RENDER_MAX_RENDERS must be >= 0: {max_renders}")
-        self.max_renders = max_renders
+        default_timeout, default_memory_mb, default_max_renders = _configured
+        self.timeout, self.memory_mb, self.max_renders = _caps(
+            default_timeout if timeout is None else timeout,
+            default_memory_mb if memory_mb is None else memory_mb,
+            default_max_renders if max_renders is None else max_renders,
+        )
         self._served = 0  # renders by the current worker
-        if timeout is None:
-            timeout = _setting("PDF_RENDER_TIMEOUT", RENDER_TIMEOUT)
-        if memory_mb is None:
-            memory_mb = _setting("PDF_RENDER_MEMORY_MB", RENDER_MEMORY_MB)
-        if not (math.isfinite(timeout) and timeout > 0):
-            raise ValueError(f"the render time cap (PDF_RENDER_TIMEOUT) must be > 0 s: {timeout}")
-        if not (math.isfinite(memory_mb) and memory_mb >= 0):
-            raise ValueError(f"the memory cap (PDF_RENDER_MEMORY_MB) must be >= 0: {memory_mb}")
-        self.timeout = float(timeout)
-        self.memory_mb = int(memory_mb)
         self.static_dir = Path(static_dir).resolve()
         self.max_pdf_bytes = max_pdf_bytes
         self.version = renderer_version()
@@ -435,8 +444,37 @@ _renderer: WorkerRenderer | None = None
 _renderer_lock = threading.Lock()
 
 
+def configure(
+    *,
+    timeout: float = RENDER_TIMEOUT,
+    memory_mb: float = RENDER_MEMORY_MB,
+    max_renders: float = RENDER_MAX_RENDERS,
+) -> None:
+    """Set the caps of the process's renders: ``PDF_RENDER_TIMEOUT``,
+    ``PDF_RENDER_MEMORY_MB`` and ``PDF_RENDER_MAX_RENDERS`` from the app's config.
+
+    ``create_app`` calls it, and so does the command line before it renders. The caps
+    apply to :func:`get_renderer`'s renderer from its next render (a new memory cap
+    from its next worker: a running worker with another cap is stopped) and to every
+    :class:`WorkerRenderer` made without caps of its own. Raises ValueError, naming the
+    setting, for a value out of range. The renderer is one per process, so the last
+    call wins when several apps share a process.
+    """
+    global _configured
+    caps = _caps(timeout, memory_mb, max_renders)
+    with _renderer_lock:
+        _configured = caps
+        renderer = _renderer
+    if renderer is not None:
+        renderer.timeout, memory_mb, renderer.max_renders = caps
+        if renderer.memory_mb != memory_mb:
+            renderer.memory_mb = memory_mb
+            renderer.close()  # the next render starts a worker under the new cap
+
+
 def get_renderer() -> WorkerRenderer:
-    """The process's renderer (its worker starts on the first render)."""
+    """The process's renderer (its worker starts on the first render), with the caps
+    given to :func:`configure`."""
     global _renderer
     with _renderer_lock:
         if _renderer is None:

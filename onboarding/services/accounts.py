@@ -1,13 +1,19 @@
-"""Accounts of the agency's staff: creating users, checking passwords. Callers commit."""
+"""Accounts of the agency's staff: creating users, checking passwords. Callers commit.
+
+The functions that hash passwords or lock accounts take the app's ``settings`` (a
+mapping such as ``app.config``) and read ``PASSWORD_HASH_METHOD``,
+``ACCOUNT_LOCK_ATTEMPTS`` and ``ACCOUNT_LOCK_MINUTES`` from it.
+"""
 
 from __future__ import annotations
 
 import functools
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -52,8 +58,9 @@ def password_problem(password: str) -> str | None:
     return None
 
 
-def hash_password(password: str) -> str:
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+def hash_password(password: str, *, settings: Mapping[str, Any]) -> str:
+    """The stored form of ``password``, hashed with ``PASSWORD_HASH_METHOD``."""
+    return generate_password_hash(password, method=settings["PASSWORD_HASH_METHOD"])
 
 
 def user_by_email(email: str) -> User | None:
@@ -62,8 +69,18 @@ def user_by_email(email: str) -> User | None:
     ).scalar_one_or_none()
 
 
-def create_user(email: str, role: str, password: str | None = None, name: str | None = None):
-    """Add a user; returns ``(user, password)`` (a generated one when none is given)."""
+def create_user(
+    email: str,
+    role: str,
+    password: str | None = None,
+    name: str | None = None,
+    *,
+    settings: Mapping[str, Any],
+):
+    """Add a user; returns ``(user, password)`` (a generated one when none is given).
+
+    Raises AccountError for a bad email, role or password, or a taken email.
+    """
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
         raise AccountError("email", "Enter a valid email address")
@@ -75,16 +92,18 @@ def create_user(email: str, role: str, password: str | None = None, name: str | 
     problem = password_problem(password)
     if problem:
         raise AccountError("password", f"The password {problem}")
-    user = User(email=email, role=role, name=name, password_hash=hash_password(password))
+    user = User(
+        email=email, role=role, name=name, password_hash=hash_password(password, settings=settings)
+    )
     db.session.add(user)
     return user, password
 
 
-def authenticate(email: str, password: str) -> User | None:
+def authenticate(email: str, password: str, *, settings: Mapping[str, Any]) -> User | None:
     """The active user with these credentials, or None (same cost either way)."""
     user = user_by_email(email)
     if user is None:
-        method = current_app.config["PASSWORD_HASH_METHOD"]
+        method = settings["PASSWORD_HASH_METHOD"]
         if method not in _DUMMY_HASH:
             _DUMMY_HASH[method] = generate_password_hash(secrets.token_hex(8), method=method)
         check_password_hash(_DUMMY_HASH[method], password)
@@ -96,38 +115,40 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def _window_open(user: User) -> bool:
-    minutes = current_app.config["ACCOUNT_LOCK_MINUTES"]
+def _window_open(user: User, settings: Mapping[str, Any]) -> bool:
+    """Whether the account's failed sign-ins started less than ACCOUNT_LOCK_MINUTES ago."""
+    minutes = settings["ACCOUNT_LOCK_MINUTES"]
     return user.first_failed_at is not None and utcnow() - user.first_failed_at < timedelta(
         minutes=minutes
     )
 
 
-def login_blocked(email: str) -> bool:
-    """Whether the account of ``email`` has had too many failed sign-ins lately."""
+def login_blocked(email: str, *, settings: Mapping[str, Any]) -> bool:
+    """Whether the account of ``email`` has had ACCOUNT_LOCK_ATTEMPTS failed sign-ins
+    within ACCOUNT_LOCK_MINUTES."""
     user = user_by_email(email)
-    if user is None or not _window_open(user):
+    if user is None or not _window_open(user, settings):
         return False
-    return user.failed_logins >= current_app.config["ACCOUNT_LOCK_ATTEMPTS"]
+    return user.failed_logins >= settings["ACCOUNT_LOCK_ATTEMPTS"]
 
 
-def note_failure(email: str) -> None:
+def note_failure(email: str, *, settings: Mapping[str, Any]) -> None:
     """Count a failed sign-in against the account (if there is one)."""
     user = user_by_email(email)
     if user is None:
         return
-    if _window_open(user):
+    if _window_open(user, settings):
         user.failed_logins += 1
     else:
         user.failed_logins, user.first_failed_at = 1, utcnow()
 
 
-def set_password(user: User, password: str) -> None:
-    """Change a password (ends the user's other sessions)."""
+def set_password(user: User, password: str, *, settings: Mapping[str, Any]) -> None:
+    """Change a password (ends the user's other sessions); AccountError if it is weak."""
     problem = password_problem(password)
     if problem:
         raise AccountError("password", f"The password {problem}")
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(password, settings=settings)
     user.session_version += 1
 
 

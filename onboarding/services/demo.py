@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import random
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from onboarding.db import db
 from onboarding.db.models import utcnow
+from onboarding.domain.playbooks import PlaybookSet
 from onboarding.domain.resources import project_dir
 from onboarding.domain.samples import random_answers
 from onboarding.services.accounts import count_users, create_user
@@ -24,16 +27,23 @@ def example_answers() -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(Path(folder).glob("*.json"))]
 
 
-def seed_demo(random_intakes: int = 9) -> tuple[str, str, int] | None:
+def seed_demo(
+    *, settings: Mapping[str, Any], playbooks: PlaybookSet, random_intakes: int = 9
+) -> tuple[str, str, int] | None:
     """Create the demo admin and intakes on an empty database; commits.
+
+    ``settings`` (the app's config) hash the passwords; ``playbooks`` (the app's)
+    assess the intakes.
 
     Returns ``(email, password, intakes)``, or None when users already exist.
     """
     if count_users():
         return None
     password = secrets.token_urlsafe(9)
-    admin, _ = create_user(DEMO_ADMIN, "admin", password, "Demo Admin")
-    manager, _ = create_user("manager@example.com", "manager", secrets.token_urlsafe(12), "Sam Lee")
+    admin, _ = create_user(DEMO_ADMIN, "admin", password, "Demo Admin", settings=settings)
+    manager, _ = create_user(
+        "manager@example.com", "manager", secrets.token_urlsafe(12), "Sam Lee", settings=settings
+    )
     db.session.flush()
     rng = random.Random(42)  # noqa: S311 - demo data, not secrets
     answer_sets = example_answers() + [random_answers(rng) for _ in range(random_intakes)]
@@ -41,7 +51,7 @@ def seed_demo(random_intakes: int = 9) -> tuple[str, str, int] | None:
     for i, answers in enumerate(answer_sets):
         intake = create_intake(answers)
         db.session.flush()
-        assessment, errors = submit_intake(intake)
+        assessment, errors = submit_intake(intake, playbooks=playbooks)
         assert not errors, errors
         intake.submitted_at = now - timedelta(days=i, hours=rng.randint(0, 8))
         intake.owner_id = (admin if i % 2 else manager).id

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from onboarding.db import db
 from onboarding.db.models import Assessment, Intake, utcnow
 from onboarding.domain.assessment import evaluate
-from onboarding.domain.playbooks import get_playbooks
+from onboarding.domain.playbooks import PlaybookSet
 from onboarding.domain.questionnaire import FieldError, get_questionnaire
 from onboarding.services import events
 
@@ -61,8 +61,11 @@ def missing_or_invalid(intake: Intake) -> list[FieldError]:
     return errors
 
 
-def submit_intake(intake: Intake) -> tuple[Assessment | None, list[FieldError]]:
-    """Validate the whole set, assess it and mark the intake submitted.
+def submit_intake(
+    intake: Intake, *, playbooks: PlaybookSet
+) -> tuple[Assessment | None, list[FieldError]]:
+    """Validate the whole set, assess it with ``playbooks`` (the app's) and mark the
+    intake submitted.
 
     Idempotent: an intake already submitted returns its assessment unchanged, so a
     double click or a second tab stores one assessment. Lock the intake first
@@ -74,7 +77,7 @@ def submit_intake(intake: Intake) -> tuple[Assessment | None, list[FieldError]]:
     clean, errors = questionnaire.validate(intake.answers or {})
     if errors:
         return None, errors
-    result = evaluate(clean, get_playbooks(), questionnaire)
+    result = evaluate(clean, playbooks, questionnaire)
     assessment = record_assessment(intake, result)
     intake.answers = {k: v for k, v in clean.items() if v is not None}
     intake.status = "new"
@@ -108,15 +111,18 @@ def apply_assessment(intake: Intake, result: dict[str, Any]) -> None:
     intake.top_risk = max(risks, key=risks.__getitem__) if risks else None
 
 
-def submit_by_token(token: str) -> tuple[Intake | None, list[FieldError]]:
-    """Submit the intake of ``token`` once, safely under concurrent submits; commits.
+def submit_by_token(
+    token: str, *, playbooks: PlaybookSet
+) -> tuple[Intake | None, list[FieldError]]:
+    """Submit the intake of ``token`` once (assessed with ``playbooks``), safely under
+    concurrent submits; commits.
 
     Returns ``(intake, errors)``; ``intake`` is None for an unknown token.
     """
     intake = intake_by_token(token, for_update=True)
     if intake is None:
         return None, []
-    _, errors = submit_intake(intake)
+    _, errors = submit_intake(intake, playbooks=playbooks)
     if errors:
         db.session.rollback()
         return intake, errors

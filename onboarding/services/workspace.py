@@ -21,7 +21,7 @@ from onboarding.db.models import (
     utcnow,
 )
 from onboarding.domain.assessment import evaluate
-from onboarding.domain.playbooks import get_playbooks
+from onboarding.domain.playbooks import PlaybookSet
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.workflow import (
     RECOMMENDATIONS,
@@ -196,15 +196,16 @@ def checks_of(intake: Intake) -> dict[str, ActionCheck]:
     return {c.action_id: c for c in rows.scalars()}
 
 
-def reassess(intake: Intake, user: User | None = None) -> Assessment | None:
-    """Assess a submitted intake again with the current playbooks.
+def reassess(
+    intake: Intake, user: User | None = None, *, playbooks: PlaybookSet
+) -> Assessment | None:
+    """Assess a submitted intake again with ``playbooks`` (the app's current ones).
 
     Returns the new assessment, or None when the playbooks have not changed since the
     latest one (the old assessments are kept, so the change can be shown).
     """
     if intake.status == "draft" or intake.assessment is None:
         return None
-    playbooks = get_playbooks()
     if intake.assessment.playbook_version == playbooks.version:
         return None
     questionnaire = get_questionnaire()
@@ -218,8 +219,8 @@ def reassess(intake: Intake, user: User | None = None) -> Assessment | None:
     return new
 
 
-def reassess_all(batch: int = 500) -> tuple[int, int]:
-    """Re-assess every submitted intake whose assessment is out of date; commits.
+def reassess_all(*, playbooks: PlaybookSet, batch: int = 500) -> tuple[int, int]:
+    """Re-assess every submitted intake whose assessment is not of ``playbooks``; commits.
 
     Returns ``(checked, changed)``.
     """
@@ -236,7 +237,7 @@ def reassess_all(batch: int = 500) -> tuple[int, int]:
             return checked, changed
         for intake in intakes:
             checked += 1
-            changed += reassess(intake) is not None
+            changed += reassess(intake, playbooks=playbooks) is not None
             last_id = intake.id
         db.session.commit()
 

@@ -16,7 +16,7 @@ from onboarding.integrations import webhooks
 from onboarding.services.accounts import create_user
 from onboarding.services.api_tokens import create_token
 from onboarding.services.intakes import create_intake, submit_intake
-from onboarding.web.extensions import limiter
+from onboarding.web.extensions import app_playbooks, limiter
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PASSWORD = "correct horse battery"
@@ -65,8 +65,8 @@ def auth(token) -> dict[str, str]:
 @pytest.fixture
 def staff(api):
     with api.app_context():
-        create_user("admin@example.com", "admin", PASSWORD, "Ada Admin")
-        create_user("manager@example.com", "manager", PASSWORD, "Max Manager")
+        create_user("admin@example.com", "admin", PASSWORD, "Ada Admin", settings=api.config)
+        create_user("manager@example.com", "manager", PASSWORD, "Max Manager", settings=api.config)
         db.session.commit()
     return {"admin": "admin@example.com", "manager": "manager@example.com"}
 
@@ -76,7 +76,7 @@ def make_submitted(app, name: str = "burned-marketer", **changes: Any) -> str:
     with app.app_context():
         intake = create_intake({**example(name), **changes})
         db.session.flush()
-        _, errors = submit_intake(intake)
+        _, errors = submit_intake(intake, playbooks=app_playbooks(app))
         assert not errors, errors
         db.session.commit()
         return intake.public_id

@@ -17,6 +17,7 @@ from onboarding.integrations import webhooks
 from onboarding.integrations.webhook_verify import InvalidSignature, verify
 from onboarding.services.intakes import create_intake, submit_intake
 from onboarding.services.workspace import change_status
+from onboarding.web.extensions import app_playbooks
 from tests.api.conftest import PASSWORD, example, wait_for
 from tests.conftest import csrf_of
 
@@ -202,7 +203,7 @@ def test_a_rolled_back_change_sends_nothing(private, receiver):
     with private.app_context():
         intake = create_intake(example())
         db.session.flush()
-        submit_intake(intake)
+        submit_intake(intake, playbooks=app_playbooks(private))
         db.session.rollback()
     time.sleep(0.3)
     assert deliveries(private) == [] and receiver.requests == []

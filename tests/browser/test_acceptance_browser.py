@@ -14,6 +14,7 @@ from onboarding.db.models import AgreementVersion
 from onboarding.services.acceptance import send_agreement
 from onboarding.services.accounts import create_user
 from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.web.extensions import app_playbooks
 from tests.browser.test_intake_browser import no_serious_violations, screenshots
 from tests.web.helpers import example
 
@@ -22,10 +23,12 @@ pytestmark = pytest.mark.browser
 
 def test_a_prospect_reads_and_accepts_their_agreement(browser, live_server, app, tmp_path):
     with app.app_context():
-        manager, _ = create_user("sam@agency.example", "manager", "a long pass phrase 42")
+        manager, _ = create_user(
+            "sam@agency.example", "manager", "a long pass phrase 42", settings=app.config
+        )
         intake = create_intake(example("calm-founder"))
         db.session.flush()
-        submit_intake(intake)
+        submit_intake(intake, playbooks=app_playbooks(app))
         version = send_agreement(intake, manager)
         db.session.commit()
         token = version.token

@@ -12,6 +12,7 @@ from onboarding.db import db
 from onboarding.db.models import ActionCheck, Intake
 from onboarding.services.accounts import create_user
 from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.web.extensions import app_playbooks
 from tests.browser.test_intake_browser import no_serious_violations, screenshots
 from tests.web.helpers import example
 
@@ -21,10 +22,10 @@ PASSWORD = "a long pass phrase 42"
 
 def test_a_manager_reviews_acts_and_downloads_the_agreement(browser, live_server, app, tmp_path):
     with app.app_context():
-        create_user("sam@agency.example", "manager", PASSWORD, "Sam Lee")
+        create_user("sam@agency.example", "manager", PASSWORD, "Sam Lee", settings=app.config)
         intake = create_intake(example("burned-marketer"))
         db.session.flush()
-        submit_intake(intake)
+        submit_intake(intake, playbooks=app_playbooks(app))
         db.session.commit()
 
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)

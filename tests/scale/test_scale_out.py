@@ -142,7 +142,7 @@ def test_a_prospect_moves_between_servers_mid_intake(app, two_servers):
 def test_a_login_is_valid_on_both_servers(app, two_servers):
     a, b = two_servers
     with app.app_context():
-        create_user("ops@agency.example", "manager", "a long pass phrase 42")
+        create_user("ops@agency.example", "manager", "a long pass phrase 42", settings=app.config)
         db.session.commit()
     person = Browser()
     _, _, page = person.get(a + "/login")

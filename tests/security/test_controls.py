@@ -126,8 +126,10 @@ def test_passwords_are_hashed_with_scrypt_above_asvs_minimum(app):
     assert Config.PASSWORD_HASH_METHOD == "scrypt:131072:8:1"  # N = 2^17
     with app.app_context():
         with pytest.raises(AccountError):
-            create_user("weak@example.com", "manager", "qwertyuiop")
-        user, _ = create_user("strong@example.com", "manager", "violet kettle orbit 7")
+            create_user("weak@example.com", "manager", "qwertyuiop", settings=app.config)
+        user, _ = create_user(
+            "strong@example.com", "manager", "violet kettle orbit 7", settings=app.config
+        )
         assert user.password_hash.startswith("scrypt:") and "violet" not in user.password_hash
 
 

@@ -85,7 +85,8 @@ def test_a_broken_playbook_folder_is_reported_not_a_traceback(tmp_path, monkeypa
     shutil.copytree(PLAYBOOKS, broken)
     path = broken / "set_boundaries.yaml"
     path.write_text(path.read_text().replace('"daily_tasks" in', '"daily_task" in', 1))
-    monkeypatch.setenv("PLAYBOOKS_DIR", str(broken))
+    # As `PLAYBOOKS_DIR=... onboarding assess` would (Config reads the environment once).
+    monkeypatch.setattr("onboarding.config.Config.PLAYBOOKS_DIR", str(broken))
     playbooks._cached.cache_clear()
     try:
         result = run("assess", str(EXAMPLES / "calm-founder.json"))
@@ -95,3 +96,39 @@ def test_a_broken_playbook_folder_is_reported_not_a_traceback(tmp_path, monkeypa
     assert "The playbooks do not load" in result.output
     assert "set_boundaries.yaml: directs_daily_tasks: condition: 'daily_task'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_commands_that_need_no_app_never_build_one(tmp_path, monkeypatch):
+    """assess, playbooks and questionnaire work with no app and no database (the
+    agreement command, which renders, is checked in tests/integration/test_pdf.py)."""
+    import onboarding.app
+
+    def no_app(*args, **kwargs):
+        raise AssertionError("this command built an app")
+
+    monkeypatch.setattr(onboarding.app, "create_app", no_app)
+    for args in [
+        ["assess", str(EXAMPLES / "calm-founder.json")],
+        ["assess", str(EXAMPLES / "calm-founder.json"), "--json"],
+        ["playbooks", "check"],
+        ["playbooks", "explain"],
+        ["questionnaire"],
+    ]:
+        result = run(*args)
+        assert result.exit_code == 0, (args, result.output)
+    assert run("init-db").exit_code != 0  # a command that needs the app asks for one
+
+
+def test_every_command_is_also_a_flask_command():
+    """``flask --app onboarding <command>`` finds each one through its entry point."""
+    from importlib.metadata import entry_points
+
+    from flask.cli import FlaskGroup
+
+    ours = {
+        ep.name: ep.load()
+        for ep in entry_points(group="flask.commands")
+        if ep.value.startswith("onboarding.")
+    }
+    flask_own = set(FlaskGroup(create_app=lambda: None).commands)  # run, shell, routes
+    assert ours == {name: cmd for name, cmd in main.commands.items() if name not in flask_own}

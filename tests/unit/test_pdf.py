@@ -4,11 +4,16 @@ the CLI's refusal of invalid answers, and the render worker's settings and error
 Real renders (WeasyPrint, the render worker process) are in tests/integration/test_pdf.py."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+from onboarding.rendering.isolation import configure
 from onboarding.rendering.pdf import (
+    RENDER_MAX_RENDERS,
+    RENDER_MEMORY_MB,
+    RENDER_TIMEOUT,
     STATIC_DIR,
     MemoryCache,
     NoCache,
@@ -84,21 +89,39 @@ def test_render_errors_are_runtime_errors():
     assert issubclass(RenderError, RuntimeError)
 
 
-def test_caps_come_from_the_environment(monkeypatch):
-    monkeypatch.setenv("PDF_RENDER_TIMEOUT", "7.5")
-    monkeypatch.setenv("PDF_RENDER_MEMORY_MB", "512")
-    renderer = WorkerRenderer()  # starts no worker
-    assert (renderer.timeout, renderer.memory_mb, renderer.pid) == (7.5, 512, None)
-    monkeypatch.delenv("PDF_RENDER_TIMEOUT")
-    monkeypatch.delenv("PDF_RENDER_MEMORY_MB")
+def test_caps_come_from_the_config():
+    """PDF_RENDER_* reach the renderer through configure() (create_app passes the
+    app's config), never from the environment."""
+    configure(timeout=7.5, memory_mb=512, max_renders=3)
+    try:
+        renderer = WorkerRenderer()  # starts no worker
+        assert (renderer.timeout, renderer.memory_mb, renderer.pid) == (7.5, 512, None)
+        assert renderer.max_renders == 3
+    finally:
+        configure()
     assert (WorkerRenderer().timeout, WorkerRenderer().memory_mb) == (20.0, 1024)
-    for name, value in [
-        ("PDF_RENDER_TIMEOUT", "soon"),
-        ("PDF_RENDER_TIMEOUT", "0"),
-        ("PDF_RENDER_TIMEOUT", "nan"),
-        ("PDF_RENDER_MEMORY_MB", "-1"),
+    assert WorkerRenderer().max_renders == 500
+    for name, key, value in [
+        ("PDF_RENDER_TIMEOUT", "timeout", "soon"),
+        ("PDF_RENDER_TIMEOUT", "timeout", 0),
+        ("PDF_RENDER_TIMEOUT", "timeout", float("nan")),
+        ("PDF_RENDER_MEMORY_MB", "memory_mb", -1),
+        ("PDF_RENDER_MAX_RENDERS", "max_renders", -1),
     ]:
-        monkeypatch.setenv(name, value)
         with pytest.raises(ValueError, match=name):
-            WorkerRenderer()
-        monkeypatch.delenv(name)
+            configure(**{key: value})
+        with pytest.raises(ValueError, match=name):
+            WorkerRenderer(**{key: value})
+    assert WorkerRenderer().timeout == 20.0  # a refused value changed nothing
+
+
+def test_the_caps_defaults_are_the_configs():
+    """Config's PDF_RENDER_* defaults are the renderer's own."""
+    from onboarding.config import Config
+
+    for name, default in [
+        ("PDF_RENDER_TIMEOUT", RENDER_TIMEOUT),
+        ("PDF_RENDER_MEMORY_MB", RENDER_MEMORY_MB),
+        ("PDF_RENDER_MAX_RENDERS", RENDER_MAX_RENDERS),
+    ]:
+        assert getattr(Config, name) == default or name in os.environ, name

@@ -20,6 +20,7 @@ from onboarding.domain.samples import random_answers
 from onboarding.services import listing
 from onboarding.services.accounts import create_user
 from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.web.extensions import app_playbooks
 from tests.web.test_workspace import PASSWORD, login, staff  # noqa: F401 - staff: a fixture
 
 DAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -50,7 +51,7 @@ def add_intake(
     }
     intake = create_intake(values)
     db.session.flush()
-    _, errors = submit_intake(intake)
+    _, errors = submit_intake(intake, playbooks=app_playbooks())
     assert not errors, errors
     intake.submitted_at = submitted
     intake.status = status
@@ -70,7 +71,7 @@ def add_intake(
 def people(app, staff):  # noqa: F811 - the fixture imported above
     """Four prospects whose every listed column sorts them in a different order."""
     with app.app_context():
-        create_user("zoe@example.com", "manager", PASSWORD, "Zoe Zed")
+        create_user("zoe@example.com", "manager", PASSWORD, "Zoe Zed", settings=app.config)
         db.session.flush()
         rng = random.Random(3)
         add_intake(

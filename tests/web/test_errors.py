@@ -7,6 +7,7 @@ from onboarding.rendering.pdf import RenderTimeout
 from onboarding.services import agreements
 from onboarding.services.accounts import create_user
 from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.web.extensions import app_playbooks
 from tests.conftest import make_app
 from tests.web.helpers import example
 from tests.web.test_workspace import PASSWORD, login
@@ -51,10 +52,10 @@ def test_security_headers_on_every_response(client):
 
 def test_a_failed_pdf_render_is_a_503_page_not_a_crash(app, client, monkeypatch):
     with app.app_context():
-        create_user("m@example.com", "manager", PASSWORD)
+        create_user("m@example.com", "manager", PASSWORD, settings=app.config)
         intake = create_intake(example())
         db.session.flush()
-        submit_intake(intake)
+        submit_intake(intake, playbooks=app_playbooks(app))
         db.session.commit()
         public_id = intake.public_id
 

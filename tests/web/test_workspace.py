@@ -20,6 +20,7 @@ from onboarding.db.models import (
 )
 from onboarding.services.accounts import create_user
 from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.web.extensions import app_playbooks
 from tests.conftest import csrf_of
 from tests.web.helpers import Prospect, example
 
@@ -30,8 +31,8 @@ PASSWORD = "correct horse battery"
 def staff(app):
     """An admin and a manager; returns their emails."""
     with app.app_context():
-        create_user("admin@example.com", "admin", PASSWORD, "Ada Admin")
-        create_user("manager@example.com", "manager", PASSWORD, "Max Manager")
+        create_user("admin@example.com", "admin", PASSWORD, "Ada Admin", settings=app.config)
+        create_user("manager@example.com", "manager", PASSWORD, "Max Manager", settings=app.config)
         db.session.commit()
     return {"admin": "admin@example.com", "manager": "manager@example.com"}
 
@@ -42,7 +43,7 @@ def submitted(app):
     with app.app_context():
         intake = create_intake(example())
         db.session.flush()
-        _, errors = submit_intake(intake)
+        _, errors = submit_intake(intake, playbooks=app_playbooks(app))
         assert not errors
         db.session.commit()
         return intake.public_id

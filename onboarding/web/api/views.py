@@ -53,7 +53,7 @@ from onboarding.web.api.schema import (
     intake_detail,
     openapi_document,
 )
-from onboarding.web.extensions import limiter
+from onboarding.web.extensions import app_playbooks, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -294,7 +294,7 @@ def create_assessment():
     db.session.rollback()  # stateless: give back the write transaction POSTs start with
     answers = json_body()
     try:
-        result = assess(answers)
+        result = assess(answers, app_playbooks())
     except AnswersInvalid as exc:  # the same bytes as `onboarding assess FILE --json`
         text = json.dumps(exc.as_dict(), indent=2, ensure_ascii=False) + "\n"
         return current_app.response_class(text, status=422, mimetype="application/json")
@@ -349,7 +349,7 @@ def create_intake_view():
     intake.current_step = last_complete_step(values)
     db.session.flush()
     if not missing and data.submit:
-        _, errors = submit_intake(intake)  # assessed; fires intake.submitted
+        _, errors = submit_intake(intake, playbooks=app_playbooks())  # fires intake.submitted
         if errors:  # pragma: no cover - the same validation passed above
             raise answer_errors(errors)
     token = g.api_token

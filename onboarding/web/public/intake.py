@@ -19,6 +19,7 @@ from onboarding.db.models import Intake
 from onboarding.domain import rules
 from onboarding.domain.questionnaire import FieldError, Question, Section, get_questionnaire
 from onboarding.services.intakes import intake_by_token, save_step, submit_by_token
+from onboarding.web.extensions import app_playbooks
 from onboarding.web.forms import fill_form, step_form_class, submitted_answers
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
@@ -235,7 +236,7 @@ def submit(token: str):
     form = SubmitForm()
     if not csrf_ok(form):
         return render_review(intake, SubmitForm(formdata=None), [], notice=EXPIRED)
-    intake, errors = submit_by_token(token)
+    intake, errors = submit_by_token(token, playbooks=app_playbooks())
     if errors:
         return render_review(intake, SubmitForm(formdata=None), errors)
     return redirect(url_for(".thanks", token=token))

@@ -89,12 +89,12 @@ def login():
         email = form.email.data or ""
         if not form.validate():
             error = "The form had expired. Please sign in again."
-        elif login_blocked(email):
+        elif login_blocked(email, settings=current_app.config):
             log.warning("sign-in refused: %r is locked after failed attempts", email)
             error = "Too many failed attempts for this account. Please wait and try again later."
             status = 429
         else:
-            user = authenticate(email, form.password.data or "")
+            user = authenticate(email, form.password.data or "", settings=current_app.config)
             if user is not None:
                 session.clear()  # a fresh session at login (no fixation)
                 login_user(user)
@@ -102,7 +102,7 @@ def login():
                 db.session.commit()
                 return redirect(safe_next(request.args.get("next")))
             log.warning("failed login for %r from %s", email, request.remote_addr)
-            note_failure(email)
+            note_failure(email, settings=current_app.config)
             db.session.commit()
             time.sleep(current_app.config["LOGIN_FAILURE_DELAY"])
             error = "The email address or password is not right."

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.engine import begin_write
 from onboarding.db.models import AuditEvent, Intake, Invite, Note, User, utcnow
-from onboarding.domain.playbooks import DUE, SECTIONS, get_playbooks
+from onboarding.domain.playbooks import DUE, SECTIONS
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.workflow import (
     RECOMMENDATIONS,
@@ -33,7 +33,7 @@ from onboarding.domain.workflow import (
 from onboarding.rendering.figures import CAUSE_LABELS, risk_chart
 from onboarding.services import acceptance, agreements, privacy, workspace
 from onboarding.services.accounts import AccountError, create_user, set_password
-from onboarding.web.extensions import login_manager
+from onboarding.web.extensions import app_playbooks, login_manager
 from onboarding.web.workspace.auth import PostForm, admin_required
 
 bp = Blueprint("manager", __name__, url_prefix="/workspace")
@@ -128,7 +128,7 @@ def intake(public_id: str):
         due=DUE,
         sections=SECTIONS,
         form=PostForm(),
-        outdated=bool(assessment) and assessment.playbook_version != get_playbooks().version,
+        outdated=bool(assessment) and assessment.playbook_version != app_playbooks().version,
     )
 
 
@@ -225,7 +225,7 @@ def reassess(public_id: str):
     intake = load(public_id)
     checked_post()
     try:
-        new = workspace.reassess(intake, current_user)
+        new = workspace.reassess(intake, current_user, playbooks=app_playbooks())
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc)
     if new is None:
@@ -444,6 +444,7 @@ def users():
                 request.form.get("role", "manager"),
                 request.form.get("password") or None,
                 request.form.get("name") or None,
+                settings=current_app.config,
             )
             db.session.commit()
             if not request.form.get("password"):
@@ -484,7 +485,7 @@ def user_password(user_id: int):
     checked_post()
     user = db.session.get(User, user_id) or abort(404)
     try:
-        set_password(user, request.form.get("password", ""))
+        set_password(user, request.form.get("password", ""), settings=current_app.config)
     except AccountError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".users"))
