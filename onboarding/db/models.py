@@ -389,6 +389,15 @@ class AgreementVersion(db.Model):
     accepted_user_agent: Mapped[str | None] = mapped_column(String(500))
     final_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
     final_pdf_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The page the prospect reads, frozen when sent (from migration 0007; None for the
+    # versions sent before, whose page offers the PDF): its title, the agreement's HTML
+    # (the content of the PDF, as the document's ``<main>``), the stylesheet of that day,
+    # and the SHA-256 of the three (see services.acceptance.page_digest).
+    title: Mapped[str | None] = mapped_column(String(300))
+    html: Mapped[str | None] = mapped_column(Text)
+    stylesheet: Mapped[str | None] = mapped_column(Text)
+    page_sha256: Mapped[str | None] = mapped_column(String(64))
+
     intake: Mapped[Intake] = relationship()
     sent_by: Mapped[User | None] = relationship()
 

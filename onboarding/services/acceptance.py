@@ -1,9 +1,11 @@
 """Sending an agreement, the prospect's acceptance or change request, and verification.
 
-A sent agreement is frozen as an :class:`AgreementVersion` (answers, assessment,
-playbook version and the exact PDF with its SHA-256). Accepting records who, when,
-from where and which PDF, and appends a certificate page; an accepted version never
-changes again.
+A sent agreement is frozen as an :class:`AgreementVersion`: answers, assessment,
+playbook version, the exact PDF with its SHA-256, and the page the prospect reads (the
+same content as HTML, with the stylesheet of the day and their SHA-256). Accepting
+records who, when, from where and which PDF, and appends a certificate page; an
+accepted version never changes again. Stored PDFs and pages are checked against their
+SHA-256 before they are shown (:func:`verified_pdf`, :func:`verified_page`).
 
 Sending and accepting render a PDF, which takes a second or more: the web renders
 first (:func:`prepare_send`, :func:`prepare_acceptance`, which write nothing but the PDF
@@ -58,13 +60,33 @@ def messages_of(intake: Intake) -> list[AgreementMessage]:
     )
 
 
+class AgreementCorrupted(RuntimeError):
+    """A stored PDF or page no longer matches the SHA-256 recorded with it: it is never
+    served nor accepted (the database was changed behind the app's back)."""
+
+
+def page_digest(title: str, html: str, stylesheet: str) -> str:
+    """The SHA-256 of a frozen page: its title, HTML and stylesheet."""
+    return sha256("\0".join((title, html, stylesheet)).encode())
+
+
+@dataclass(frozen=True)
+class FrozenPage:
+    """The page a prospect reads, as it was when the version was sent."""
+
+    title: str
+    html: str  # the agreement's content: the document's <main>, without the page
+    stylesheet: str
+
+
 @dataclass(frozen=True)
 class PreparedAgreement:
-    """An intake's agreement ready to send: composed and its PDF rendered."""
+    """An intake's agreement ready to send: composed, its PDF rendered, its page made."""
 
     intake_id: int
     agreement: Agreement
     rendered: pdf.RenderedAgreement
+    page: FrozenPage
 
 
 def prepare_send(
@@ -86,7 +108,12 @@ def prepare_send(
     rendered = agreements.agreement_pdf(
         intake, paper, agency=agency, own_transaction=own_transaction
     )
-    return PreparedAgreement(intake.id, agreement, rendered)
+    page = FrozenPage(
+        title=agreement.title,
+        html=pdf.html_for(agreement, trace="appendix", block="document"),
+        stylesheet=pdf.STYLESHEET.read_text(encoding="utf-8"),
+    )
+    return PreparedAgreement(intake.id, agreement, rendered, page)
 
 
 def _still_current(prepared: PreparedAgreement, intake: Intake, agency: str, paper: str) -> bool:
@@ -119,7 +146,7 @@ def send_agreement(
     change_status(intake, "agreement_sent", user)  # checks the workflow
     if prepared is None or not _still_current(prepared, intake, agency, paper):
         prepared = prepare_send(intake, paper, agency=agency, own_transaction=False)
-    rendered = prepared.rendered
+    rendered, page = prepared.rendered, prepared.page
     for old in versions_of(intake):
         if old.status in ("sent", "changes_requested"):
             old.status = "superseded"
@@ -143,10 +170,46 @@ def send_agreement(
         pdf_sha256=sha256(rendered.pdf),
         filename=rendered.filename,
         sent_by_id=user.id,
+        title=page.title,
+        html=page.html,
+        stylesheet=page.stylesheet,
+        page_sha256=page_digest(page.title, page.html, page.stylesheet),
     )
     db.session.add(version)
     audit(intake, user, "agreement_sent", None, f"version {number}, {rendered.document_id}")
     return version
+
+
+def verified_pdf(version: AgreementVersion, *, final: bool = False) -> bytes:
+    """The version's PDF as sent (``final``: as accepted, with its certificate), once
+    its SHA-256 matches the one recorded; raises AgreementCorrupted if not, ValueError
+    for the final PDF of a version not accepted."""
+    data, recorded = version.pdf, version.pdf_sha256
+    if final:
+        if version.final_pdf is None:
+            raise ValueError("this version has not been accepted")
+        data, recorded = version.final_pdf, version.final_pdf_sha256
+    if sha256(data) != recorded:
+        raise AgreementCorrupted(
+            f"the {'accepted' if final else 'sent'} PDF of {version.document_id} version "
+            f"{version.number} does not match its recorded SHA-256"
+        )
+    return data
+
+
+def verified_page(version: AgreementVersion) -> FrozenPage | None:
+    """The page frozen with the version, once its SHA-256 matches the one recorded
+    (raises AgreementCorrupted if not); None for a version sent before pages were kept,
+    whose prospect reads the PDF."""
+    if version.html is None:
+        return None
+    page = FrozenPage(version.title or "", version.html, version.stylesheet or "")
+    if page_digest(page.title, page.html, page.stylesheet) != version.page_sha256:
+        raise AgreementCorrupted(
+            f"the page of {version.document_id} version {version.number} does not match "
+            "its recorded SHA-256"
+        )
+    return page
 
 
 def version_by_token(token: str, *, for_update: bool = False) -> AgreementVersion | None:
@@ -240,7 +303,8 @@ def prepare_acceptance(version: AgreementVersion, acceptance: Acceptance) -> Pre
 
     Writes nothing: call it before the write transaction of :func:`record_acceptance`
     begins. Raises WorkspaceError (every field's problem in ``errors``) for a missing
-    name or consent or a version not open for an answer.
+    name or consent or a version not open for an answer, AgreementCorrupted when the
+    stored PDF does not match its SHA-256.
     """
     errors = {}
     name = " ".join((acceptance.name or "").split())
@@ -306,10 +370,11 @@ def certificate_facts(version: AgreementVersion, record: AcceptanceRecord) -> di
 
 
 def final_pdf(version: AgreementVersion, record: AcceptanceRecord) -> bytes:
-    """The PDF the prospect saw, byte for byte in its pages, plus the certificate page."""
+    """The PDF the prospect saw, byte for byte in its pages, plus the certificate page
+    (raises AgreementCorrupted when the stored PDF does not match its SHA-256)."""
     from pypdf import PdfReader, PdfWriter
 
-    shown = version.pdf
+    shown = verified_pdf(version)
     certificate = pdf.certificate_pdf(
         certificate_facts(version, record),
         title=f"Acceptance of {version.document_id}",

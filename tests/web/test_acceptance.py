@@ -189,6 +189,89 @@ def test_verify_command(app, client, sent, tmp_path):
     assert nok.exit_code == 1 and "NO MATCH" in nok.output
 
 
+# --- what the prospect reads is what was sent ----------------------------------------
+
+
+def test_the_signing_page_shows_the_frozen_agreement_not_todays_settings(
+    app, client, sent, monkeypatch
+):
+    """A page re-composed from today's settings would drift from the PDF that was sent."""
+    from onboarding.rendering.pdf import STYLESHEET
+
+    token = sent["token"]
+    monkeypatch.setitem(app.config, "AGENCY_NAME", "Renamed Agency Ltd")
+    page = app.test_client().get(f"/agreement/{token}")
+    assert page.status_code == 200
+    assert "Brightline Studio" in page.text and "Renamed Agency Ltd" not in page.text
+    assert "Harbour Freight Logistics" in page.text and "<svg" in page.text
+    # One document: the banner, the frozen agreement, then the prospect's answer.
+    assert page.text.count("<html") == 1 and page.text.count("<main") == 1
+    assert page.text.index("signing-banner") < page.text.index("colophon")
+    assert page.text.index("colophon") < page.text.index('id="answer"')
+    # The stylesheet it links is the one of the day it was sent, kept with the version.
+    link = f"/agreement/{token}/agreement.css"
+    assert f'href="{link}"' in page.text
+    css = app.test_client().get(link)
+    assert css.status_code == 200 and css.mimetype == "text/css"
+    assert css.text == STYLESHEET.read_text(encoding="utf-8")
+    with app.test_client().get(f"/agreement/{token}/fonts/Inter-Regular.otf") as font:
+        assert font.status_code == 200 and font.data[:4] == b"OTTO"
+    assert app.test_client().get(f"/agreement/{token}/fonts/..%2Fapp.css").status_code == 404
+    with app.app_context():
+        version = db.session.execute(select(AgreementVersion)).scalar_one()
+        assert version.content_sha256 in version.html  # the same content as the PDF
+
+
+def test_a_stored_pdf_that_fails_its_sha256_is_never_served_nor_accepted(app, client, sent):
+    token = sent["token"]
+    with app.app_context():
+        version = db.session.execute(select(AgreementVersion)).scalar_one()
+        middle = len(version.pdf) // 2
+        tampered = (
+            version.pdf[:middle] + bytes([version.pdf[middle] ^ 1]) + version.pdf[middle + 1 :]
+        )
+        version.pdf = tampered
+        db.session.commit()
+    prospect = app.test_client()
+    download = prospect.get(f"/agreement/{token}/pdf")
+    assert download.status_code == 500 and download.mimetype == "text/html"
+    assert b"%PDF" not in download.data
+    mine = client.get(f"/workspace/intakes/{sent['public_id']}/versions/1.pdf")
+    assert mine.status_code == 500 and b"%PDF" not in mine.data
+    _, accepted = answer(
+        app, f"/agreement/{token}/accept", {"name": "Daniel Okafor", "consent": "yes"}
+    )
+    assert accepted.status_code == 500
+    with app.app_context():
+        version = db.session.execute(select(AgreementVersion)).scalar_one()
+        assert version.status == "sent" and version.final_pdf is None
+
+
+def test_a_version_sent_before_pages_were_frozen_offers_its_pdf(app, client, sent, monkeypatch):
+    """Versions sent before the page was stored show the PDF sent, never a re-composition."""
+    from sqlalchemy import text
+
+    token = sent["token"]
+    with app.app_context():
+        db.session.execute(
+            text(
+                "UPDATE agreement_versions SET html = NULL, title = NULL, stylesheet = NULL, "
+                "page_sha256 = NULL"
+            )
+        )
+        db.session.commit()
+    monkeypatch.setitem(app.config, "AGENCY_NAME", "Renamed Agency Ltd")
+    page = app.test_client().get(f"/agreement/{token}")
+    assert page.status_code == 200
+    assert "Renamed Agency Ltd" not in page.text and "<svg" not in page.text
+    assert f'href="/agreement/{token}/pdf"' in page.text and "Accept the agreement" in page.text
+    _, accepted = answer(
+        app, f"/agreement/{token}/accept", {"name": "Daniel Okafor", "consent": "yes"}
+    )
+    assert accepted.status_code == 302
+    assert "accepted by Daniel Okafor" in app.test_client().get(f"/agreement/{token}").text
+
+
 # --- rendering never holds the database's write lock --------------------------------
 
 

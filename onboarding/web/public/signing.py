@@ -2,19 +2,34 @@
 
 The link's token is the prospect's key (a 404 for any other); forms check CSRF in the
 view, so an expired page shows the typed name or comment back instead of an error.
+
+The page shows the agreement as it was sent: the HTML frozen with the version (the
+content of its PDF) and the stylesheet of that day, served under the version's link.
+A version sent before pages were kept offers its PDF instead; nothing is re-composed
+from today's settings or playbooks. Stored pages and PDFs are checked against their
+SHA-256 before they are shown.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+import logging
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf import FlaskForm
 
 from onboarding.db import db
-from onboarding.domain.agreement import compose
-from onboarding.rendering.pdf import html_for
 from onboarding.services import acceptance
-from onboarding.services.agreements import document_date
 from onboarding.services.workspace import WorkspaceError
+from onboarding.web.errors import render_error
 from onboarding.web.public.intake import EXPIRED, csrf_ok
 from onboarding.web.workspace.manager import (
     content_disposition,
@@ -23,10 +38,23 @@ from onboarding.web.workspace.manager import (
 )
 
 bp = Blueprint("signing", __name__, url_prefix="/agreement")
+log = logging.getLogger(__name__)
+
+CORRUPTED = (
+    "We could not confirm that this agreement is exactly the one we sent you, so we will "
+    "not show it. Please tell your account manager, who can send it to you again."
+)
 
 
 class AnswerForm(FlaskForm):
     """Accept or ask for changes (fields are read from the request)."""
+
+
+@bp.errorhandler(acceptance.AgreementCorrupted)
+def _corrupted(exc: acceptance.AgreementCorrupted):
+    db.session.rollback()
+    log.error("refused to show a stored agreement on %s: %s", request.path, exc)
+    return render_error(500, CORRUPTED)
 
 
 def load(token: str):
@@ -36,37 +64,20 @@ def load(token: str):
     return version
 
 
-def agreement_body(version) -> str:
-    """The frozen agreement as HTML (the same template as the PDF)."""
-    from flask import current_app
-
-    agreement = compose(
-        version.answers,
-        version.assessment,
-        agency=current_app.config["AGENCY_NAME"],
-        date=document_date(version.intake),
-    )
-    return html_for(agreement, static_base=url_for("static", filename=""), trace="appendix")
-
-
 def render_page(version, errors=None, notice=None, values=None, status=200):
-    """The agreement document with the prospect's panel: status on top, answer below."""
-    context = {
-        "version": version,
-        "intake": version.intake,
-        "form": AnswerForm(formdata=None),
-        "errors": errors or {},
-        "notice": notice,
-        "values": values or {},
-        "thread": acceptance.messages_of(version.intake),
-    }
-    top = render_template("signing/_banner.html", **context)
-    panel = render_template("signing/_panel.html", **context)
-    html = agreement_body(version)
-    html = html.replace('<main class="doc" id="top">', top + '<main class="doc" id="top">', 1)
-    html = html.replace("</main>", panel + "</main>", 1)
-    title = "Error: " if errors or notice else ""
-    html = html.replace("<title>", f"<title>{title}", 1)
+    """The prospect's page: the banner, the agreement as sent, then their answer."""
+    page = acceptance.verified_page(version)
+    html = render_template(
+        "signing/agreement.html" if page is not None else "signing/pdf_only.html",
+        page=page,
+        version=version,
+        intake=version.intake,
+        form=AnswerForm(formdata=None),
+        errors=errors or {},
+        notice=notice,
+        values=values or {},
+        thread=acceptance.messages_of(version.intake),
+    )
     return Response(html, status=status, mimetype="text/html")
 
 
@@ -76,14 +87,29 @@ def view(token: str):
     return render_page(load(token))
 
 
+@bp.get("/<token>/agreement.css")
+def stylesheet(token: str):
+    """The stylesheet the version's page was sent with."""
+    page = acceptance.verified_page(load(token))
+    if page is None:
+        abort(404)
+    return Response(page.stylesheet, mimetype="text/css")
+
+
+@bp.get("/<token>/fonts/<name>")
+def font(token: str, name: str):
+    """The fonts that stylesheet names (the packaged Inter files)."""
+    load(token)
+    return current_app.send_static_file(f"fonts/{name}")
+
+
 @bp.get("/<token>/pdf")
 def pdf(token: str):
     """The PDF as sent, or the accepted PDF with its certificate page."""
     version = load(token)
-    data = version.pdf
-    name = version.filename
-    if version.status == "accepted" and request.args.get("final") != "0":
-        data, name = version.final_pdf, name.replace(".pdf", " - accepted.pdf")
+    final = version.status == "accepted" and request.args.get("final") != "0"
+    data = acceptance.verified_pdf(version, final=final)
+    name = version.filename.replace(".pdf", " - accepted.pdf") if final else version.filename
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = content_disposition(name)
     return response

@@ -33,6 +33,7 @@ from onboarding.domain.workflow import (
 from onboarding.rendering.figures import CAUSE_LABELS, risk_chart
 from onboarding.services import acceptance, agreements, privacy, workspace
 from onboarding.services.accounts import AccountError, create_user, set_password
+from onboarding.web.errors import render_error
 from onboarding.web.extensions import app_playbooks, login_manager
 from onboarding.web.workspace.auth import PostForm, admin_required
 
@@ -286,6 +287,17 @@ def start_writing() -> None:
     begin_write(db.session())
 
 
+@bp.errorhandler(acceptance.AgreementCorrupted)
+def _corrupted(exc: acceptance.AgreementCorrupted):
+    db.session.rollback()
+    current_app.logger.error("refused to serve a stored agreement: %s", exc)
+    return render_error(
+        500,
+        "This stored agreement no longer matches the SHA-256 recorded when it was sent or "
+        "accepted: it was changed outside the app, so it is not shown.",
+    )
+
+
 @bp.post("/intakes/<public_id>/agreement/send")
 @renders_before_writing
 def send_agreement(public_id: str):
@@ -329,11 +341,11 @@ def version_pdf(public_id: str, number: int):
     version = next((v for v in acceptance.versions_of(intake) if v.number == number), None)
     if version is None:
         abort(404)
-    data, name = version.pdf, version.filename
-    if request.args.get("final") == "1":
-        if version.final_pdf is None:
-            abort(404)
-        data, name = version.final_pdf, name.replace(".pdf", " - accepted.pdf")
+    final = request.args.get("final") == "1"
+    if final and version.final_pdf is None:
+        abort(404)
+    data = acceptance.verified_pdf(version, final=final)
+    name = version.filename.replace(".pdf", " - accepted.pdf") if final else version.filename
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = content_disposition(name)
     return response
