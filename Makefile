@@ -20,15 +20,15 @@ run: $(STAMP)
 	$(BIN)/onboarding seed-demo
 	$(BIN)/onboarding serve
 
-test: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: lint
 	$(BIN)/onboarding playbooks check
 	$(BIN)/pytest
 
+# ruff, then the layer rule (pyproject.toml [tool.importlinter]; README "Layout").
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .

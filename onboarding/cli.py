@@ -218,9 +218,12 @@ def playbooks_check(directory: str | None) -> None:
         sys.exit(1)
     pbs = load_playbooks(directory)
     examples = sum(len(p.examples) for p in pbs.playbooks)
+    from onboarding.domain.checking import GENERATED
+
     click.echo(
         f"OK: {len(pbs.playbooks)} playbooks, {len(pbs.rules)} rules, "
-        f"{examples} examples passed ({directory})"
+        f"{examples} examples passed; the agreements of the examples and {GENERATED} "
+        f"generated answer sets contradict nothing ({directory})"
     )
 
 
@@ -360,10 +363,26 @@ def reassess_command(all_: bool) -> None:
 @main.command("agreement", with_appcontext=False)
 @click.argument("answers_file", metavar="ANSWERS.json")
 @click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="The PDF to write."
+    "-o", "--output", type=click.Path(dir_okay=False), help="The PDF to write (not with --json)."
 )
 @click.option(
     "--html", "html_file", type=click.Path(dir_okay=False), help="Also write the preview."
+)
+@click.option(
+    "--terms",
+    "terms_file",
+    type=click.Path(dir_okay=False),
+    help="The engagement's terms (JSON, shared/spec/terms.md); without them the agreement "
+    "is a draft.",
+)
+@click.option(
+    "--agency",
+    "agency_file",
+    type=click.Path(dir_okay=False),
+    help="The agency profile (YAML or JSON); default: the shipped demo profile.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the resolved terms and sections, not a PDF."
 )
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
 @click.option(
@@ -375,20 +394,58 @@ def reassess_command(all_: bool) -> None:
     "date always give the same PDF, byte for byte.",
 )
 def agreement_command(
-    answers_file: str, output: str, html_file: str | None, paper: str, on: Any
+    answers_file: str,
+    output: str | None,
+    html_file: str | None,
+    terms_file: str | None,
+    agency_file: str | None,
+    as_json: bool,
+    paper: str,
+    on: Any,
 ) -> None:
-    """Render the engagement agreement of an answers file as a PDF (and HTML preview)."""
-    import datetime
+    """Render the engagement agreement of an answers file as a PDF (and HTML preview).
 
-    from onboarding.domain.agreement import compose
+    Invalid answers, terms or profile exit 2 listing every problem; a contradiction in
+    the agreement is printed as a warning (the workspace refuses to send it).
+    """
+    import datetime
+    from dataclasses import replace
+
+    from onboarding.domain.agreement import agreement_json, compose
+    from onboarding.domain.consistency import check_agreement
+    from onboarding.domain.terms import TermsInvalid, default_profile, load_profile, parse_terms
+
+    if not as_json and not output:
+        raise click.UsageError("give -o/--output for the PDF, or --json")
+    answers = read_answers(answers_file, as_json)
+    result = assess_or_exit(answers, as_json)
+    day = on.date() if on else datetime.date.today()
+    config = settings()
+    try:
+        if agency_file:
+            profile = load_profile(read_data(agency_file, "--agency"))
+        else:
+            profile = replace(default_profile(), trading_name=config.AGENCY_NAME)
+        terms = parse_terms(read_data(terms_file, "--terms")) if terms_file else None
+    except TermsInvalid as exc:
+        if as_json:
+            click.echo(json.dumps(exc.as_dict(), indent=2))
+        else:
+            for error in exc.errors:
+                click.echo(f"{error.field}: {error.message}", err=True)
+        sys.exit(2)
+    agreement = compose(answers, result, date=day, profile=profile, terms=terms)
+    problems = check_agreement(agreement, answers, result, terms)
+    if as_json:
+        data = agreement_json(agreement)
+        data["problems"] = [p.as_dict() for p in problems]
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    for problem in problems:
+        click.echo(f"Contradiction: {problem.line()}", err=True)
     from onboarding.rendering.isolation import configure
     from onboarding.rendering.pdf import STATIC_DIR, NoCache, RenderError, html_for, render_pdf
 
-    answers = read_answers(answers_file)
-    result = assess_or_exit(answers, False)
-    day = on.date() if on else datetime.date.today()
-    config = settings()
-    agreement = compose(answers, result, agency=config.AGENCY_NAME, date=day)
     configure(
         timeout=config.PDF_RENDER_TIMEOUT,
         memory_mb=config.PDF_RENDER_MEMORY_MB,
@@ -400,11 +457,32 @@ def agreement_command(
         click.echo(f"The PDF could not be rendered: {exc}", err=True)
         sys.exit(1)
     Path(output).write_bytes(rendered.pdf)
-    click.echo(f"Wrote {output}: {rendered.document_id}, SHA-256 {rendered.sha256[:16]}...")
+    kind = "a draft agreement (no commercial terms)" if agreement.draft else "the agreement"
+    click.echo(f"Wrote {output}: {kind}, {rendered.document_id}, SHA-256 {rendered.sha256[:16]}...")
     if html_file:
         html = html_for(agreement, static_base=STATIC_DIR.as_uri() + "/", paper=paper)
         Path(html_file).write_text(html, encoding="utf-8")
         click.echo(f"Wrote {html_file} (preview; the stylesheet is read from {STATIC_DIR})")
+
+
+def read_data(path: str, option: str) -> Any:
+    """A JSON or YAML file's data; exit 2 with one line when it cannot be read."""
+    import yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"{option}: cannot read {path}: {exc.strerror}", err=True)
+        sys.exit(2)
+    try:
+        if path.endswith((".yaml", ".yml")):
+            return yaml.safe_load(text)
+        return json.loads(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        click.echo(
+            f"{option}: {path} is not valid {'YAML' if 'yaml' in path else 'JSON'}: {exc}", err=True
+        )
+        sys.exit(2)
 
 
 @main.command("verify")

@@ -455,7 +455,7 @@ def _money_summary(
     currency = resolved["currency"]
     fee = "; ".join(text for _, text in terms_mod.fee_lines(engagement, currency))
     schedule_text = ", ".join(
-        f"{amount} {when.lower()}"
+        f"{amount} {when[:1].lower()}{when[1:]}"
         for when, amount in terms_mod.instalment_rows(engagement, currency)
     )
     items = [SummaryItem("Fee", f"{fee}. Payment: {schedule_text}{where}.")]
@@ -846,3 +846,32 @@ def resolved_json(
         }
     )
     return out
+
+
+def agreement_json(agreement: Agreement) -> dict[str, Any]:
+    """The agreement as ``onboarding agreement --json`` prints it (terms.md): the resolved
+    terms, the sections with their clauses (``source``: ``playbook:<id>``, ``standard``
+    or ``manager``) and whether it is a draft."""
+    return {
+        "resolved_terms": dict(agreement.terms or {}),
+        "sections": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "clauses": [
+                    {
+                        "id": c.id,
+                        "title": c.title,
+                        "text": c.text,
+                        "source": c.source,
+                        "triggered_by": list(c.triggered_by),
+                    }
+                    for c in s.clauses
+                ],
+            }
+            for s in (*agreement.sections, *agreement.standard_sections)
+        ],
+        "draft": agreement.draft,
+        "document_id": agreement.document_id,
+        "sha256": agreement.sha256,
+    }

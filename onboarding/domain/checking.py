@@ -1,18 +1,29 @@
-"""``onboarding playbooks check``: load a playbook folder and run its examples.
+"""``onboarding playbooks check``: load a playbook folder, run its examples, and check
+that the agreements it writes do not contradict themselves.
 
 Every example's answers are merged over the folder's ``_baseline.yaml`` and must
 validate; the rules it lists under ``fires`` must fire and those under ``not_fires``
-must not. Problems are lines ``file: rule: message``.
+must not. Then the consistency check (:mod:`.consistency`) runs over every clause
+template and over the agreement of every example and of :data:`GENERATED` generated
+answer sets. Problems are lines ``file: rule: message``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 from pathlib import Path
 from typing import Any
 
+from onboarding.domain import consistency
+from onboarding.domain.agreement import compose
 from onboarding.domain.assessment import evaluate
 from onboarding.domain.playbooks import PlaybookSet, Problem, check_dir
 from onboarding.domain.questionnaire import Questionnaire, get_questionnaire
+from onboarding.domain.samples import random_answers
+
+GENERATED = 300
+"""Generated answer sets whose agreements the check composes (a fixed seed: repeatable)."""
 
 
 def fired_rules(clean: dict[str, Any], playbooks: PlaybookSet, playbook_id: str) -> set[str]:
@@ -60,4 +71,40 @@ def check(directory: Path | str, questionnaire: Questionnaire | None = None) -> 
     playbooks, problems = check_dir(directory, q)
     if playbooks is not None:
         problems = run_examples(playbooks, q)
+        problems += run_consistency(playbooks, q)
     return [str(p) for p in problems]
+
+
+def run_consistency(
+    playbooks: PlaybookSet, questionnaire: Questionnaire, generated: int = GENERATED
+) -> list[Problem]:
+    """Contradictions in the clause templates, then in the agreements of the examples and
+    of generated answer sets; each distinct problem once."""
+    problems = [
+        Problem(p.clauses[0].split("/")[0] + ".yaml", p.clauses[0].split("/")[-1], p.message)
+        for p in consistency.check_playbooks(playbooks, questionnaire)
+    ]
+    sets = [
+        (f"example {ex.name!r} of {pb.file}", {**playbooks.baseline, **ex.answers})
+        for pb in playbooks.playbooks
+        for ex in pb.examples
+    ]
+    rng = random.Random(20261201)  # noqa: S311 - reproducible test data
+    sets += [
+        (f"generated answers #{i}", random_answers(rng, questionnaire)) for i in range(generated)
+    ]
+    seen: set[str] = set()
+    day = dt.date(2026, 1, 5)
+    for where, answers in sets:
+        clean, errors = questionnaire.validate(answers)
+        if errors:
+            continue
+        result = evaluate(clean, playbooks, questionnaire)
+        agreement = compose(clean, result, date=day, questionnaire=questionnaire)
+        for p in consistency.check_agreement(agreement, clean, result, q=questionnaire):
+            if p.message not in seen:
+                seen.add(p.message)
+                problems.append(
+                    Problem("agreement", ", ".join(p.clauses), f"{p.message} ({where})")
+                )
+    return problems

@@ -132,3 +132,53 @@ def test_every_command_is_also_a_flask_command():
     }
     flask_own = set(FlaskGroup(create_app=lambda: None).commands)  # run, shell, routes
     assert ours == {name: cmd for name, cmd in main.commands.items() if name not in flask_own}
+
+
+# --- the agreement as a contract (terms.md) ----------------------------------------------
+
+
+def test_agreement_json_prints_resolved_terms_sections_and_draft():
+    answers = str(EXAMPLES / "calm-founder.json")
+    terms = str(EXAMPLES / "calm-founder.terms.json")
+    data = json.loads(run("agreement", answers, "--terms", terms, "--json").output)
+    assert data["draft"] is False and data["problems"] == []
+    assert data["resolved_terms"]["fee"] == {"model": "fixed", "amount": "18500.00"}
+    assert data["resolved_terms"]["service_levels"]["revision_rounds"] == 2
+    sources = {c["source"] for s in data["sections"] for c in s["clauses"]}
+    assert "standard" in sources and any(s.startswith("playbook:") for s in sources)
+    assert {"id", "title", "text", "source", "triggered_by"} == set(
+        data["sections"][0]["clauses"][0]
+    )
+    draft = json.loads(run("agreement", answers, "--json").output)
+    assert draft["draft"] is True
+
+
+def test_agreement_with_an_agency_file(tmp_path):
+    agency = tmp_path / "agency.yaml"
+    agency.write_text("legal_name: Northwind Design LLP\ntrading_name: Northwind\ncurrency: EUR\n")
+    data = json.loads(
+        run(
+            "agreement", str(EXAMPLES / "calm-founder.json"), "--agency", str(agency), "--json"
+        ).output
+    )
+    assert data["resolved_terms"]["currency"] == "EUR"
+    assert data["resolved_terms"]["agency"]["legal_name"] == "Northwind Design LLP"
+
+
+def test_invalid_terms_exit_2_with_every_field_path(tmp_path):
+    bad = tmp_path / "terms.json"
+    bad.write_text(json.dumps({"fee": {"model": "fixed"}, "start_date": "next week"}))
+    result = run("agreement", str(EXAMPLES / "calm-founder.json"), "--terms", str(bad), "--json")
+    assert result.exit_code == 2
+    fields = {e["field"] for e in json.loads(result.output)["errors"]}
+    assert fields == {"fee.amount", "start_date"}
+    result = run(
+        "agreement", str(EXAMPLES / "calm-founder.json"), "--terms", str(bad), "-o", "x.pdf"
+    )
+    assert result.exit_code == 2 and "fee.amount: is required" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_agreement_needs_an_output_or_json():
+    result = run("agreement", str(EXAMPLES / "calm-founder.json"))
+    assert result.exit_code == 2 and "--output" in result.output
