@@ -24,7 +24,11 @@ DEMO_ADMIN = "admin@example.com"
 def example_answers() -> list[dict]:
     """The bundled example answer files."""
     folder = project_dir("examples")
-    return [json.loads(p.read_text()) for p in sorted(Path(folder).glob("*.json"))]
+    return [
+        json.loads(p.read_text())
+        for p in sorted(Path(folder).glob("*.json"))
+        if not p.name.endswith(".terms.json")
+    ]
 
 
 def seed_demo(
