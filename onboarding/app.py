@@ -16,6 +16,7 @@ from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 from werkzeug.utils import import_string
 
 from onboarding.config import Config, instance_secret_key
+from onboarding.db import contracts as _contracts  # noqa: F401 - registers its tables
 from onboarding.db import db
 from onboarding.db.engine import MIGRATIONS, begin_write
 from onboarding.domain.playbooks import default_playbooks_dir, get_playbooks
@@ -131,13 +132,14 @@ def register_blueprints(app: Flask) -> None:
     from onboarding.web.api import docs as api_docs
     from onboarding.web.api import views as api
     from onboarding.web.public import intake, pages, signing
-    from onboarding.web.workspace import auth, dashboard, manager
+    from onboarding.web.workspace import auth, contracts, dashboard, manager
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(manager.bp)
+    app.register_blueprint(contracts.bp)
     app.register_blueprint(signing.bp)
     # The prospect's pages check CSRF in their views, so an expired token shows what
     # they typed back instead of an error page (nothing typed is ever thrown away).

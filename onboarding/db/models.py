@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     String,
     Text,
@@ -397,6 +398,11 @@ class AgreementVersion(db.Model):
     html: Mapped[str | None] = mapped_column(Text)
     stylesheet: Mapped[str | None] = mapped_column(Text)
     page_sha256: Mapped[str | None] = mapped_column(String(64))
+    # What made it a contract (shared/spec/terms.md): the engagement's terms as sent, the
+    # agency profile version it used, and the reason when the assessment said walk away.
+    terms: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    profile_version: Mapped[int | None] = mapped_column(Integer)
+    walk_away_reason: Mapped[str | None] = mapped_column(Text)
 
     intake: Mapped[Intake] = relationship()
     sent_by: Mapped[User | None] = relationship()

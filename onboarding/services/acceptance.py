@@ -28,7 +28,7 @@ from onboarding.db.models import AgreementMessage, AgreementVersion, Intake, Use
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.rendering import pdf
-from onboarding.services import agreements
+from onboarding.services import agreements, contracts
 from onboarding.services.intakes import find_by_token
 from onboarding.services.workspace import WorkspaceError, audit, change_status, required_text
 
@@ -95,6 +95,7 @@ def prepare_send(
     *,
     agency: str = DEFAULT_AGENCY,
     own_transaction: bool = True,
+    walk_away_reason: str | None = None,
 ) -> PreparedAgreement:
     """Compose and render the agreement to send (from the PDF cache when it is there).
 
@@ -104,6 +105,9 @@ def prepare_send(
     """
     if intake.assessment is None:
         raise WorkspaceError("agreement", "The intake has not been submitted yet")
+    blockers = contracts.send_blockers(intake, agency, walk_away_reason=walk_away_reason)
+    if blockers:  # checked before rendering: a refused send costs no render
+        raise WorkspaceError("agreement", " ".join(blockers), {"agreement": "\n".join(blockers)})
     agreement = agreements.compose(intake, agency)
     rendered = agreements.agreement_pdf(
         intake, paper, agency=agency, own_transaction=own_transaction
@@ -133,19 +137,28 @@ def send_agreement(
     *,
     agency: str = DEFAULT_AGENCY,
     prepared: PreparedAgreement | None = None,
+    walk_away_reason: str | None = None,
 ) -> AgreementVersion:
     """Freeze the agreement as a new version and move the intake to ``agreement_sent``.
 
     ``prepared`` is what :func:`prepare_send` gave before the write transaction began;
     should the intake have changed since (or without it), the agreement is rendered
     here, in the caller's transaction. Raises WorkspaceError when the intake is a draft
-    or the workflow refuses the move.
+    intake, when the agreement cannot be sent yet (:func:`contracts.send_blockers`: no
+    saved agency profile, no commercial terms, a contradiction, a client the assessment
+    says to walk away from without ``walk_away_reason``) or the workflow refuses the move.
     """
     if intake.assessment is None:
         raise WorkspaceError("agreement", "The intake has not been submitted yet")
+    reason = " ".join((walk_away_reason or "").split())[:1000] or None
+    blockers = contracts.send_blockers(intake, agency, walk_away_reason=reason)
+    if blockers:
+        raise WorkspaceError("agreement", " ".join(blockers), {"agreement": "\n".join(blockers)})
     change_status(intake, "agreement_sent", user)  # checks the workflow
     if prepared is None or not _still_current(prepared, intake, agency, paper):
-        prepared = prepare_send(intake, paper, agency=agency, own_transaction=False)
+        prepared = prepare_send(
+            intake, paper, agency=agency, own_transaction=False, walk_away_reason=reason
+        )
     rendered, page = prepared.rendered, prepared.page
     for old in versions_of(intake):
         if old.status in ("sent", "changes_requested"):
@@ -174,8 +187,15 @@ def send_agreement(
         html=page.html,
         stylesheet=page.stylesheet,
         page_sha256=page_digest(page.title, page.html, page.stylesheet),
+        terms=contracts.stored_terms(intake),
+        profile_version=contracts.installation_profile(agency).version,
+        walk_away_reason=reason
+        if (intake.assessment.result or {}).get("recommendation") == "walk_away"
+        else None,
     )
     db.session.add(version)
+    if version.walk_away_reason:
+        audit(intake, user, "walk_away_overridden", None, f"version {number}", reason)
     audit(intake, user, "agreement_sent", None, f"version {number}, {rendered.document_id}")
     return version
 

@@ -13,7 +13,6 @@ write transaction (see :func:`onboarding.services.acceptance.prepare_send`).
 from __future__ import annotations
 
 import logging
-from datetime import date
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,6 +24,7 @@ from onboarding.db.engine import WRITE
 from onboarding.db.models import Intake, RenderedPdf, utcnow
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement
 from onboarding.rendering import pdf
+from onboarding.services import contracts
 
 PAPERS = ("a4", "letter")
 log = logging.getLogger(__name__)
@@ -78,23 +78,10 @@ def _insert_or_ignore():
     return insert(table)  # pragma: no cover - the two supported databases are above
 
 
-def document_date(intake: Intake) -> date:
-    """The agreement's date: the day the intake was submitted (stable across renders)."""
-    moment = intake.submitted_at or intake.created_at
-    return moment.date()
-
-
-def _inputs(intake: Intake) -> tuple[dict, dict]:
-    assessment = intake.assessment
-    if assessment is None:
-        raise ValueError("the intake has not been submitted")
-    return intake.answers, assessment.result
-
-
 def compose(intake: Intake, agency: str = DEFAULT_AGENCY) -> Agreement:
-    """The agreement of a submitted intake, composed now (raises ValueError for a draft)."""
-    answers, result = _inputs(intake)
-    return pdf.compose_agreement(answers, result, agency=agency, date=document_date(intake))
+    """The agreement of a submitted intake, composed now with the installation's agency
+    profile and the engagement's terms (raises ValueError for a draft intake)."""
+    return contracts.agreement_of(intake, agency)
 
 
 def preview_html(
@@ -116,12 +103,8 @@ def agreement_pdf(
     Call it without the write lock (the default, ``own_transaction=True``); a caller
     that already holds it passes ``own_transaction=False``.
     """
-    answers, result = _inputs(intake)
-    return pdf.render_agreement(
-        answers,
-        result,
+    return pdf.render_pdf(
+        compose(intake, agency),
         paper=paper if paper in PAPERS else "a4",
-        agency=agency,
-        date=document_date(intake),
         cache=DatabaseCache(intake.id, own_transaction=own_transaction),
     )

@@ -16,6 +16,7 @@ from onboarding.domain.playbooks import PlaybookSet
 from onboarding.domain.resources import project_dir
 from onboarding.domain.samples import random_answers
 from onboarding.services.accounts import count_users, create_user
+from onboarding.services.contracts import seed_profile
 from onboarding.services.intakes import create_intake, submit_intake
 
 DEMO_ADMIN = "admin@example.com"
@@ -64,5 +65,6 @@ def seed_demo(
         answers = random_answers(rng)
         draft = create_intake({k: answers[k] for k in ("contact_name", "contact_email", "company")})
         draft.current_step = step
+    seed_profile(settings.get("AGENCY_NAME") or "", admin)
     db.session.commit()
     return DEMO_ADMIN, password, len(answer_sets)

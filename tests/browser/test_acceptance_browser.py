@@ -10,13 +10,13 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from onboarding.db import db
-from onboarding.db.models import AgreementVersion
+from onboarding.db.models import AgreementVersion, Intake, User
 from onboarding.services.acceptance import send_agreement
 from onboarding.services.accounts import create_user
 from onboarding.services.intakes import create_intake, submit_intake
 from onboarding.web.extensions import app_playbooks
 from tests.browser.test_intake_browser import no_serious_violations, screenshots
-from tests.web.helpers import example
+from tests.web.helpers import example, make_sendable
 
 pytestmark = pytest.mark.browser
 
@@ -29,6 +29,14 @@ def test_a_prospect_reads_and_accepts_their_agreement(browser, live_server, app,
         intake = create_intake(example("calm-founder"))
         db.session.flush()
         submit_intake(intake, playbooks=app_playbooks(app))
+        db.session.commit()
+        intake_id, manager_id = intake.public_id, manager.id
+    make_sendable(app, intake_id, "calm-founder")
+    with app.app_context():
+        intake = db.session.execute(
+            select(Intake).where(Intake.public_id == intake_id)
+        ).scalar_one()
+        manager = db.session.get(User, manager_id)
         version = send_agreement(intake, manager)
         db.session.commit()
         token = version.token

@@ -62,3 +62,17 @@ class Prospect:
     def submit(self):
         page = self.client.get(self.url("/review"))
         return self.client.post(self.url("/submit"), data={"csrf_token": csrf_of(page.text)})
+
+
+def make_sendable(app, public_id: str, name: str = "burned-marketer") -> None:
+    """Give an intake what its agreement needs before it can be sent: a saved agency
+    profile (the shipped one) and the example's commercial terms."""
+    from onboarding.db import db
+    from onboarding.services import contracts, workspace
+
+    with app.app_context():
+        contracts.seed_profile(app.config["AGENCY_NAME"])
+        intake = workspace.intake_by_public_id(public_id)
+        terms = json.loads((EXAMPLES / f"{name}.terms.json").read_text())
+        contracts.save_terms(intake, terms, None)
+        db.session.commit()

@@ -11,10 +11,12 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.models import AgreementMessage, AgreementVersion, AuditEvent, Intake
 from tests.conftest import csrf_of
+from tests.web.helpers import make_sendable
 from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
 
 
 def send(client, public_id):
+    make_sendable(client.application, public_id)
     url = f"/workspace/intakes/{public_id}"
     response = post(client, url + "/agreement/send", {"paper": "a4"}, url)
     assert response.status_code == 302

@@ -62,7 +62,7 @@ def test_a_failed_pdf_render_is_a_503_page_not_a_crash(app, client, monkeypatch)
     def too_slow(*args, **kwargs):
         raise RenderTimeout("the render took longer than 20 s")
 
-    monkeypatch.setattr(agreements.pdf, "render_agreement", too_slow)
+    monkeypatch.setattr(agreements.pdf, "render_pdf", too_slow)
     login(client, "m@example.com")
     response = client.get(f"/workspace/intakes/{public_id}/agreement.pdf")
     assert response.status_code == 503 and response.headers["Retry-After"] == "60"

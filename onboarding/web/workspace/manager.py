@@ -31,7 +31,7 @@ from onboarding.domain.workflow import (
     assessment_changes,
 )
 from onboarding.rendering.figures import CAUSE_LABELS, risk_chart
-from onboarding.services import acceptance, agreements, privacy, workspace
+from onboarding.services import acceptance, agreements, contracts, privacy, workspace
 from onboarding.services.accounts import AccountError, create_user, set_password
 from onboarding.web.errors import render_error
 from onboarding.web.extensions import app_playbooks, login_manager
@@ -125,6 +125,11 @@ def intake(public_id: str):
         versions=acceptance.versions_of(intake),
         thread=acceptance.messages_of(intake),
         can_send="agreement_sent" in TRANSITIONS.get(intake.status, ()),
+        blockers=contracts.send_blockers(
+            intake, current_app.config["AGENCY_NAME"], walk_away_reason="-"
+        )
+        if assessment
+        else [],
         recommendations=RECOMMENDATIONS,
         due=DUE,
         sections=SECTIONS,
@@ -308,12 +313,13 @@ def send_agreement(public_id: str):
     intake = load(public_id)
     checked_post()
     paper, agency = request.form.get("paper", "a4"), current_app.config["AGENCY_NAME"]
+    reason = request.form.get("walk_away_reason") or None
     try:
-        prepared = acceptance.prepare_send(intake, paper, agency=agency)
+        prepared = acceptance.prepare_send(intake, paper, agency=agency, walk_away_reason=reason)
         start_writing()
         intake = load(public_id)
         version = acceptance.send_agreement(
-            intake, current_user, paper, agency=agency, prepared=prepared
+            intake, current_user, paper, agency=agency, prepared=prepared, walk_away_reason=reason
         )
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc, "#agreement")

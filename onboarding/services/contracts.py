@@ -1,0 +1,243 @@
+"""The agreement as a contract: the agency profile (versioned), each engagement's terms,
+and whether an agreement may be sent (contract: shared/spec/terms.md).
+
+Callers commit. Validation errors raise :class:`~onboarding.domain.terms.TermsInvalid`
+(every problem at once, each with a ``field`` path).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import func, select
+
+from onboarding.db import db
+from onboarding.db.contracts import AgencyProfileVersion, EngagementTermsRow
+from onboarding.db.models import Intake, User
+from onboarding.domain.agreement import Agreement, compose
+from onboarding.domain.consistency import Problem, check_agreement
+from onboarding.domain.terms import (
+    AgencyProfile,
+    EngagementTerms,
+    default_profile,
+    load_profile,
+    parse_terms,
+)
+from onboarding.services.workspace import audit
+
+LAWYER_NOTE = (
+    "The shipped standard terms are a starting point to review with the agency's own "
+    "lawyer before use; they are not legal advice."
+)
+
+
+# --- the agency profile ---------------------------------------------------------------
+
+
+def newest_profile_row() -> AgencyProfileVersion | None:
+    """The profile version in force (the newest saved), or None when none was saved."""
+    return db.session.execute(
+        select(AgencyProfileVersion).order_by(AgencyProfileVersion.version.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def profile_versions(limit: int = 50) -> list[AgencyProfileVersion]:
+    """The saved versions, newest first."""
+    return list(
+        db.session.execute(
+            select(AgencyProfileVersion).order_by(AgencyProfileVersion.version.desc()).limit(limit)
+        ).scalars()
+    )
+
+
+@dataclass(frozen=True)
+class InstallationProfile:
+    """The profile an installation uses, and which saved version it is (None: none saved,
+    so the shipped demo profile stands in and nothing can be sent)."""
+
+    profile: AgencyProfile
+    version: int | None
+
+
+def installation_profile(agency_name: str | None = None) -> InstallationProfile:
+    """The saved profile in force, else the shipped demo one (named ``agency_name``)."""
+    row = newest_profile_row()
+    if row is not None:
+        return InstallationProfile(load_profile(row.data), row.version)
+    profile = default_profile()
+    if agency_name:
+        profile = replace(profile, trading_name=agency_name)
+    return InstallationProfile(profile, None)
+
+
+def save_profile(data: Mapping[str, Any], user: User | None, note: str | None = None):
+    """Validate and store a new version of the agency profile; returns the row.
+
+    Raises TermsInvalid with every problem. The stored data is the complete profile
+    (the shipped defaults filled in), so a version reads the same forever.
+    """
+    profile = load_profile(data)
+    latest = db.session.execute(select(func.max(AgencyProfileVersion.version))).scalar()
+    row = AgencyProfileVersion(
+        version=(latest or 0) + 1,
+        data=profile.as_dict(),
+        created_by_id=user.id if user else None,
+        note=(note or "").strip()[:300] or None,
+    )
+    db.session.add(row)
+    audit(None, user, "agency_profile_saved", latest, row.version, note)
+    return row
+
+
+def seed_profile(agency_name: str, user: User | None = None):
+    """Save the shipped demo profile as version 1, named ``agency_name`` (``make run``).
+
+    Does nothing when a profile exists. Returns the row or None.
+    """
+    if newest_profile_row() is not None:
+        return None
+    data = default_profile().as_dict()
+    data["trading_name"] = agency_name or data["trading_name"]
+    return save_profile(data, user, note="The shipped demo profile, seeded by seed-demo")
+
+
+# --- an engagement's terms ----------------------------------------------------------------
+
+
+def stored_terms(intake: Intake) -> dict[str, Any]:
+    """The terms as last saved for this intake (contract form), or ``{}``."""
+    row = intake.terms_row
+    return dict(row.data) if row is not None else {}
+
+
+def terms_of(intake: Intake) -> EngagementTerms:
+    """The engagement's terms as a checked object (empty when none were saved)."""
+    return parse_terms(stored_terms(intake))
+
+
+def save_terms(intake: Intake, data: Mapping[str, Any], user: User | None) -> EngagementTerms:
+    """Validate and store an engagement's terms; record what changed in the history.
+
+    Raises TermsInvalid (every problem at once). Removals and replacements of clauses
+    keep their reason in the audit trail (never shown to the client).
+    """
+    terms = parse_terms(data)
+    before = terms_of(intake) if intake.terms_row is not None else EngagementTerms()
+    stored = terms.as_dict()
+    if intake.terms_row is None:
+        intake.terms_row = EngagementTermsRow(data=stored, updated_by_id=user.id if user else None)
+    else:
+        intake.terms_row.data = stored
+        intake.terms_row.updated_by_id = user.id if user else None
+    old = {(c["id"], c.get("reason")) for c in before.clauses.remove}
+    for change in terms.clauses.remove:
+        if (change["id"], change.get("reason")) not in old:
+            audit(intake, user, "clause_removed", change["id"], None, change.get("reason"))
+    old = {(c["id"], c.get("text")) for c in before.clauses.replace}
+    for change in terms.clauses.replace:
+        if (change["id"], change.get("text")) not in old:
+            audit(intake, user, "clause_replaced", change["id"], None, change.get("reason"))
+    old_added = {(c.get("title"), c.get("text")) for c in before.clauses.add}
+    for change in terms.clauses.add:
+        if (change.get("title"), change.get("text")) not in old_added:
+            audit(intake, user, "clause_added", None, change.get("title") or change.get("id"))
+    audit(intake, user, "terms_saved", None, "draft" if _is_draft(terms) else "complete")
+    return terms
+
+
+def _is_draft(terms: EngagementTerms) -> bool:
+    from onboarding.domain.terms import is_draft
+
+    return is_draft(terms)
+
+
+# --- the agreement of an intake -------------------------------------------------------------
+
+
+def document_date(intake: Intake) -> dt.date:
+    """The agreement's date: the day the intake was submitted (stable across renders)."""
+    moment = intake.submitted_at or intake.created_at
+    return moment.date()
+
+
+def agreement_of(
+    intake: Intake, agency_name: str | None = None, terms: EngagementTerms | None = None
+) -> Agreement:
+    """The agreement of a submitted intake with the installation's profile and its terms.
+
+    Raises ValueError when the intake has not been submitted.
+    """
+    if intake.assessment is None:
+        raise ValueError("the intake has not been submitted")
+    profile = installation_profile(agency_name).profile
+    return compose(
+        intake.answers,
+        intake.assessment.result,
+        date=document_date(intake),
+        profile=profile,
+        terms=terms if terms is not None else terms_of(intake),
+    )
+
+
+def problems_of(intake: Intake, agreement: Agreement, terms: EngagementTerms) -> list[Problem]:
+    """The contradictions of an intake's agreement (empty when consistent)."""
+    return check_agreement(agreement, intake.answers, intake.assessment.result, terms)
+
+
+def send_blockers(
+    intake: Intake, agency_name: str | None = None, *, walk_away_reason: str | None = None
+) -> list[str]:
+    """Why this intake's agreement cannot be sent yet, one sentence each (empty: it can).
+
+    Checks the agency profile (saved, complete), the commercial terms (not a draft),
+    the consistency check, the safeguard for the client's biggest worry, and an
+    explicit decision with a reason to send to a client the assessment says to walk
+    away from.
+    """
+    out = []
+    current = installation_profile(agency_name)
+    if current.version is None:
+        out.append(
+            "The agency profile has not been saved: an admin fills in the agency's legal "
+            "details under Agency profile (a demo name never goes out)."
+        )
+    else:
+        missing = current.profile.missing_for_sending()
+        if missing:
+            out.append("The agency profile lacks: " + ", ".join(missing) + ".")
+    terms = terms_of(intake)
+    if _is_draft(terms):
+        out.append(
+            "The agreement is a draft: add the fee, the payment schedule and the start date "
+            "in Prepare the agreement."
+        )
+    agreement = agreement_of(intake, agency_name, terms)
+    out += [f"Contradiction: {p.line()}" for p in problems_of(intake, agreement, terms)]
+    if (intake.answers or {}).get("biggest_worry") and not terms.safeguard:
+        out.append(
+            "Confirm or write the safeguard for the client's biggest worry in Prepare the "
+            "agreement."
+        )
+    recommendation = (intake.assessment.result or {}).get("recommendation")
+    if recommendation == "walk_away" and not (walk_away_reason or "").strip():
+        out.append(
+            "The assessment recommends walking away: sending needs an explicit "
+            '"send anyway" with a reason.'
+        )
+    return out
+
+
+def decline_letter(intake: Intake, profile: AgencyProfile, user: User | None) -> str:
+    """The polite decline for a client to walk away from, signed by ``user``."""
+    from onboarding.domain.decline import decline_letter as letter
+
+    sender = user.display_name if user is not None else profile.signatory.name
+    return letter(
+        intake.answers or {},
+        intake.assessment.result if intake.assessment else {},
+        agency=profile.trading_name,
+        sender=sender or profile.trading_name,
+    )

@@ -1,0 +1,369 @@
+"""The agreement as a contract, in the workspace: "Prepare the agreement" (an
+engagement's terms and the manager's clause changes), the agency profile (admins), and
+the polite decline for a client to walk away from.
+
+The forms post field names that are the terms' own paths (``fee.amount``,
+``payment_schedule[1].percent``), so a validation error from the domain lands beside
+the field it names, and what was typed is shown again, never lost.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from onboarding.db import db
+from onboarding.domain import terms as terms_mod
+from onboarding.domain.playbooks import SECTIONS
+from onboarding.domain.schedule import PHASES
+from onboarding.domain.terms import STANDARD_SECTIONS, TermsInvalid
+from onboarding.services import contracts
+from onboarding.web.extensions import login_manager
+from onboarding.web.workspace.auth import PostForm, admin_required
+from onboarding.web.workspace.manager import checked_post, load
+
+bp = Blueprint("contracts", __name__, url_prefix="/workspace")
+
+SCHEDULE_ROWS = 5
+LIST_FIELDS = ("deliverables", "exclusions", "client_responsibilities")
+MONEY_KEYS = ("amount", "day_rate", "estimate_days", "cap", "monthly", "months")
+LEVEL_LABELS = {
+    "response_hours": "Reply time (working hours)",
+    "update_cadence": "Update cadence",
+    "revision_rounds": "Revision rounds per deliverable",
+    "notice_days": "Notice period (days)",
+    "acceptance_days": "Review window (working days)",
+}
+CADENCE_LABELS = {
+    "daily": "Every working day",
+    "few_per_week": "Twice a week",
+    "weekly": "Weekly",
+    "biweekly": "Every two weeks",
+    "milestones_only": "At milestones",
+}
+
+
+@bp.before_request
+def _staff_only():
+    """Every page here needs a signed-in member of staff."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def _agency_name() -> str:
+    return current_app.config["AGENCY_NAME"]
+
+
+# --- the terms form: request.form <-> the terms contract ---------------------------------
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def terms_from_form(form) -> dict[str, Any]:
+    """The terms object (terms.md) from the posted form; blanks are left out."""
+    data: dict[str, Any] = {}
+    if form.get("currency", "").strip():
+        data["currency"] = form["currency"].strip().upper()
+    model = form.get("fee.model", "")
+    if model:
+        fee = {"model": model}
+        for key in MONEY_KEYS:
+            value = form.get(f"fee.{key}", "").strip()
+            if value and key in _fee_keys(model):
+                fee[key] = (
+                    int(value) if key in ("estimate_days", "months") and value.isdigit() else value
+                )
+        data["fee"] = fee
+    schedule = []
+    for i in range(SCHEDULE_ROWS):
+        when = form.get(f"payment_schedule[{i}].when", "")
+        percent = form.get(f"payment_schedule[{i}].percent", "").strip()
+        if when or percent:
+            schedule.append(
+                {"when": when, "percent": int(percent) if percent.isdigit() else percent}
+            )
+    if schedule:
+        data["payment_schedule"] = schedule
+    for key in ("payment_days",):
+        value = form.get(key, "").strip()
+        if value:
+            data[key] = int(value) if value.isdigit() else value
+    for key in ("start_date", "launch_date", "valid_until", "expenses", "ip_option", "safeguard"):
+        value = form.get(key, "").strip()
+        if value:
+            data[key] = value
+    for key in LIST_FIELDS:
+        items = _lines(form.get(key, ""))
+        if items:
+            data[key] = items
+    if form.get("supplements.set"):
+        data["supplements"] = form.getlist("supplements")
+    levels = {}
+    for key in terms_mod.SERVICE_LEVEL_KEYS:
+        value = form.get(f"service_levels.{key}", "").strip()
+        if value:
+            levels[key] = int(value) if value.isdigit() else value
+    if levels:
+        data["service_levels"] = levels
+    changes: dict[str, list[dict[str, str]]] = {"add": [], "remove": [], "replace": []}
+    for cid in form.getlist("clause_ids"):
+        if form.get(f"remove.{cid}"):
+            changes["remove"].append({"id": cid, "reason": form.get(f"remove_reason.{cid}", "")})
+        elif form.get(f"replace_text.{cid}", "").strip():
+            changes["replace"].append(
+                {
+                    "id": cid,
+                    "text": form.get(f"replace_text.{cid}", ""),
+                    "reason": form.get(f"replace_reason.{cid}", ""),
+                }
+            )
+    for i in range(int(form.get("added_count", "0") or 0) + 1):
+        title = form.get(f"clauses.add[{i}].title", "").strip()
+        text = form.get(f"clauses.add[{i}].text", "").strip()
+        if title or text:
+            changes["add"].append(
+                {"section": form.get(f"clauses.add[{i}].section", ""), "title": title, "text": text}
+            )
+    for cid in form.getlist("optional_ids"):
+        if form.get(f"include.{cid}"):
+            changes["add"].append({"id": cid})
+    changes = {k: v for k, v in changes.items() if v}
+    if changes:
+        data["clauses"] = changes
+    return data
+
+
+def _fee_keys(model: str) -> tuple[str, ...]:
+    required, optional = terms_mod.FEE_MODELS.get(model, ((), ()))
+    return required + optional
+
+
+def _field_id(path: str) -> str:
+    """The HTML id of the form field a terms path names (errors link to it)."""
+    path = re.sub(r"^clauses\.(remove|replace)\[\d+\]\.", "clauses.", path)
+    return "f-" + re.sub(r"[^a-zA-Z0-9]+", "-", path).strip("-")
+
+
+def _form_values(data: dict[str, Any]) -> dict[str, Any]:
+    """Field values to show, from a terms object (saved or just posted)."""
+    values: dict[str, Any] = {}
+    for key in ("currency", "payment_days", "start_date", "launch_date", "valid_until",
+                "expenses", "ip_option", "safeguard"):  # fmt: skip
+        if key in data:
+            values[key] = data[key]
+    fee = data.get("fee") or {}
+    for key, value in fee.items():
+        values[f"fee.{key}"] = value
+    for i, row in enumerate(data.get("payment_schedule") or []):
+        values[f"payment_schedule[{i}].when"] = row.get("when", "")
+        values[f"payment_schedule[{i}].percent"] = row.get("percent", "")
+    for key in LIST_FIELDS:
+        values[key] = "\n".join(data.get(key) or [])
+    values["supplements"] = data.get("supplements")
+    for key, value in (data.get("service_levels") or {}).items():
+        values[f"service_levels.{key}"] = value
+    changes = data.get("clauses") or {}
+    values["removed"] = {c["id"]: c.get("reason", "") for c in changes.get("remove", [])}
+    values["replaced"] = {c["id"]: c for c in changes.get("replace", [])}
+    values["added"] = [c for c in changes.get("add", []) if "title" in c]
+    values["included"] = {c["id"] for c in changes.get("add", []) if "id" in c and "title" not in c}
+    return values
+
+
+def _page(intake, data: dict[str, Any], errors: dict[str, str], status: int = 200):
+    installation = contracts.installation_profile(_agency_name())
+    try:
+        terms = terms_mod.parse_terms(data)
+    except TermsInvalid:
+        terms = contracts.terms_of(intake)
+    agreement = contracts.agreement_of(intake, _agency_name(), terms)
+    problems = contracts.problems_of(intake, agreement, terms)
+    profile = installation.profile
+    optional = [c for c in profile.standard_clauses if c.optional]
+    answers = intake.answers or {}
+    return (
+        render_template(
+            "manager/terms.html",
+            intake=intake,
+            values=_form_values(data),
+            errors=errors,
+            error_ids={field: _field_id(field) for field in errors},
+            field_id=_field_id,
+            agreement=agreement,
+            problems=problems,
+            draft=terms_mod.is_draft(terms),
+            blockers=contracts.send_blockers(intake, _agency_name(), walk_away_reason="-"),
+            profile=profile,
+            profile_saved=installation.version is not None,
+            optional=optional,
+            payment_whens=[
+                ("on_signing", "On signing"),
+                ("on_completion", "On completion"),
+                ("monthly", "Monthly"),
+                *[(f"phase:{name}", f"At the end of {name}") for name, _, _ in PHASES],
+            ],
+            sections={**SECTIONS, **STANDARD_SECTIONS},
+            fee_models=terms_mod.FEE_MODELS,
+            level_labels=LEVEL_LABELS,
+            cadence_labels=CADENCE_LABELS,
+            schedule_rows=SCHEDULE_ROWS,
+            biggest_worry=answers.get("biggest_worry"),
+            clause_errors=any(field.startswith("clauses") for field in errors),
+            form=PostForm(),
+        ),
+        status,
+    )
+
+
+@bp.get("/intakes/<public_id>/terms")
+def terms(public_id: str):
+    """Prepare the agreement: the engagement's terms and the manager's clause changes."""
+    intake = load(public_id)
+    if intake.assessment is None:
+        flash("The intake has not been submitted yet: there is no agreement to prepare.")
+        return redirect(url_for("manager.intake", public_id=public_id))
+    return _page(intake, contracts.stored_terms(intake), {})
+
+
+@bp.post("/intakes/<public_id>/terms")
+def save_terms(public_id: str):
+    """Save the terms; every error at once, beside its field, with what was typed kept."""
+    intake = load(public_id)
+    checked_post()
+    if intake.assessment is None:
+        return redirect(url_for("manager.intake", public_id=public_id))
+    data = terms_from_form(request.form)
+    try:
+        contracts.save_terms(intake, data, current_user)
+    except TermsInvalid as exc:
+        db.session.rollback()
+        errors = {e.field: e.message for e in exc.errors}
+        return _page(intake, data, errors, 422)
+    db.session.commit()
+    agreement = contracts.agreement_of(intake, _agency_name())
+    problems = contracts.problems_of(intake, agreement, contracts.terms_of(intake))
+    if problems:
+        flash(
+            "Terms saved. The agreement still contradicts itself, so it cannot be sent: "
+            + " ".join(p.line() for p in problems)
+        )
+    else:
+        flash("Terms saved.")
+    return redirect(url_for(".terms", public_id=public_id) + "#summary")
+
+
+# --- the agency profile --------------------------------------------------------------------
+
+
+def profile_from_form(form) -> dict[str, Any]:
+    """The agency profile (terms.md) from the posted form."""
+    data: dict[str, Any] = {
+        key: form.get(key, "").strip()
+        for key in (
+            "legal_name",
+            "trading_name",
+            "address",
+            "company_number",
+            "currency",
+            "governing_law",
+            "late_interest",
+            "liability_cap",
+            "ip_option",
+            "expenses",
+        )  # fmt: skip
+    }
+    data["currency"] = data["currency"].upper()
+    data["signatory"] = {
+        k: form.get(f"signatory.{k}", "").strip() for k in ("name", "title", "email")
+    }
+    for key in ("payment_days", "change_margin_percent", "non_solicitation_months"):
+        value = form.get(key, "").strip()
+        data[key] = int(value) if value.isdigit() else value
+    data["service_levels"] = {}
+    for key in terms_mod.SERVICE_LEVEL_KEYS:
+        value = form.get(f"service_levels.{key}", "").strip()
+        data["service_levels"][key] = int(value) if value.isdigit() else value
+    clauses = []
+    for i in range(int(form.get("clause_count", "0") or 0)):
+        clause = {
+            key: form.get(f"standard_clauses[{i}].{key}", "").strip()
+            for key in ("id", "section", "title", "text", "when")
+        }
+        if not clause["when"]:
+            del clause["when"]
+        if form.get(f"standard_clauses[{i}].optional"):
+            clause["optional"] = True
+        if clause["id"] and not form.get(f"standard_clauses[{i}].delete"):
+            clauses.append(clause)
+    data["standard_clauses"] = clauses
+    return data
+
+
+def _profile_page(values: dict[str, Any], errors: dict[str, str], status: int = 200):
+    installation = contracts.installation_profile(_agency_name())
+    return (
+        render_template(
+            "manager/agency.html",
+            values=values,
+            errors=errors,
+            field_id=_field_id,
+            error_prefixes={field.split(".")[0] for field in errors},
+            saved=installation.version,
+            missing=installation.profile.missing_for_sending()
+            if installation.version is not None
+            else [],
+            versions=contracts.profile_versions(),
+            lawyer_note=contracts.LAWYER_NOTE,
+            sections=STANDARD_SECTIONS,
+            level_labels=LEVEL_LABELS,
+            cadence_labels=CADENCE_LABELS,
+            ip_options=terms_mod.IP_OPTIONS,
+            expenses=terms_mod.EXPENSES,
+            can_edit=current_user.is_admin,
+            form=PostForm(),
+        ),
+        status,
+    )
+
+
+@bp.get("/agency")
+def agency():
+    """The agency profile: who the agency is in its agreements, and its standard terms."""
+    installation = contracts.installation_profile(_agency_name())
+    return _profile_page(installation.profile.as_dict(), {})
+
+
+@bp.post("/agency")
+@admin_required
+def save_agency():
+    """Save a new version of the agency profile (admins)."""
+    checked_post()
+    data = profile_from_form(request.form)
+    try:
+        row = contracts.save_profile(data, current_user, request.form.get("note"))
+    except TermsInvalid as exc:
+        db.session.rollback()
+        return _profile_page(data, {e.field: e.message for e in exc.errors}, 422)
+    db.session.commit()
+    flash(f"Agency profile saved as version {row.version}.")
+    return redirect(url_for(".agency"))
+
+
+# --- walking away politely ------------------------------------------------------------------
+
+
+@bp.get("/intakes/<public_id>/decline")
+def decline(public_id: str):
+    """A short, polite decline letter for a client the assessment says to walk away from."""
+    intake = load(public_id)
+    if intake.assessment is None:
+        return redirect(url_for("manager.intake", public_id=public_id))
+    installation = contracts.installation_profile(_agency_name())
+    letter = contracts.decline_letter(intake, installation.profile, current_user)
+    return render_template("manager/decline.html", intake=intake, letter=letter)
