@@ -198,7 +198,18 @@ def register_hooks(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"agency_name": app.config["AGENCY_NAME"]}
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from onboarding.services.profile import installation_profile
+
+        # The agency's name is its profile's trading name (AGENCY_NAME only seeds it);
+        # an error page shown because the database is down still has a name.
+        try:
+            name = installation_profile(app.config["AGENCY_NAME"]).profile.trading_name
+        except SQLAlchemyError:
+            db.session.rollback()
+            name = app.config["AGENCY_NAME"]
+        return {"agency_name": name}
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)

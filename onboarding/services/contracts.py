@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,6 +25,11 @@ from onboarding.domain.terms import (
     load_profile,
     parse_terms,
 )
+from onboarding.services.profile import (  # noqa: F401 - part of this module's API
+    InstallationProfile,
+    installation_profile,
+    newest_profile_row,
+)
 from onboarding.services.workspace import audit
 
 LAWYER_NOTE = (
@@ -37,13 +41,6 @@ LAWYER_NOTE = (
 # --- the agency profile ---------------------------------------------------------------
 
 
-def newest_profile_row() -> AgencyProfileVersion | None:
-    """The profile version in force (the newest saved), or None when none was saved."""
-    return db.session.execute(
-        select(AgencyProfileVersion).order_by(AgencyProfileVersion.version.desc()).limit(1)
-    ).scalar_one_or_none()
-
-
 def profile_versions(limit: int = 50) -> list[AgencyProfileVersion]:
     """The saved versions, newest first."""
     return list(
@@ -51,26 +48,6 @@ def profile_versions(limit: int = 50) -> list[AgencyProfileVersion]:
             select(AgencyProfileVersion).order_by(AgencyProfileVersion.version.desc()).limit(limit)
         ).scalars()
     )
-
-
-@dataclass(frozen=True)
-class InstallationProfile:
-    """The profile an installation uses, and which saved version it is (None: none saved,
-    so the shipped demo profile stands in and nothing can be sent)."""
-
-    profile: AgencyProfile
-    version: int | None
-
-
-def installation_profile(agency_name: str | None = None) -> InstallationProfile:
-    """The saved profile in force, else the shipped demo one (named ``agency_name``)."""
-    row = newest_profile_row()
-    if row is not None:
-        return InstallationProfile(load_profile(row.data), row.version)
-    profile = default_profile()
-    if agency_name:
-        profile = replace(profile, trading_name=agency_name)
-    return InstallationProfile(profile, None)
 
 
 def save_profile(data: Mapping[str, Any], user: User | None, note: str | None = None):

@@ -13,6 +13,7 @@ from onboarding.domain.assessment import evaluate
 from onboarding.domain.playbooks import PlaybookSet
 from onboarding.domain.questionnaire import FieldError, get_questionnaire
 from onboarding.services import events
+from onboarding.services.profile import installation_profile
 
 
 def create_intake(answers: dict[str, Any] | None = None) -> Intake:
@@ -77,7 +78,7 @@ def submit_intake(
     clean, errors = questionnaire.validate(intake.answers or {})
     if errors:
         return None, errors
-    result = evaluate(clean, playbooks, questionnaire)
+    result = evaluate(clean, playbooks, questionnaire, installation_profile().profile)
     assessment = record_assessment(intake, result)
     intake.answers = {k: v for k, v in clean.items() if v is not None}
     intake.status = "new"

@@ -33,6 +33,7 @@ from onboarding.domain.workflow import (
 )
 from onboarding.services import events
 from onboarding.services.intakes import create_intake, find_by_token, record_assessment
+from onboarding.services.profile import installation_profile
 
 MAX_NOTE = 5000
 MAX_REASON = 1000
@@ -212,7 +213,7 @@ def reassess(
     clean, errors = questionnaire.validate(intake.answers)
     if errors:  # answers valid under the old questionnaire but not the new one
         raise WorkspaceError("answers", "; ".join(f"{e.question}: {e.message}" for e in errors))
-    result = evaluate(clean, playbooks, questionnaire)
+    result = evaluate(clean, playbooks, questionnaire, installation_profile().profile)
     old = intake.assessment
     new = record_assessment(intake, result)
     audit(intake, user, "reassessed", old.score, result["score"], playbooks.version[:12])
