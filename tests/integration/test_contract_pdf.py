@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -35,6 +36,10 @@ def test_with_terms_it_is_a_contract_both_sides_sign(tmp_path, name):
                     "Limitation of liability", "Termination", "Signatures"):  # fmt: skip
         assert heading in text, heading
     assert "£" in text and "Brightline Studio Ltd" in text and "Alex Moreno" in text
+    # The scope-and-fees table shows its values (not only its labels).
+    terms = json.loads((EXAMPLES / f"{name}.terms.json").read_text())
+    for item in terms["deliverables"] + terms.get("exclusions", []):
+        assert " ".join(item.split()) in text, item
     assert "DRAFT" not in text and "statement of work" not in text.lower()
     # No ratings of the client ("5 of 5") or answer-by-answer trace in the client's copy.
     assert "Because you told us" not in text and not re.search(r"\b[1-5] of 5\b", text)
