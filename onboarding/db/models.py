@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -78,6 +79,11 @@ class User(db.Model):
 
     # The user protocol Flask-Login expects (the web layer signs users in; the model
     # only answers): disabled users cannot sign in.
+    # Staff who may countersign agreements for the agency (granted by an admin); the
+    # countersignature shows their name and title.
+    title: Mapped[str | None] = mapped_column(String(120))
+    can_sign: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+
     is_authenticated = True
     is_anonymous = False
 
@@ -403,9 +409,29 @@ class AgreementVersion(db.Model):
     terms: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     profile_version: Mapped[int | None] = mapped_column(Integer)
     walk_away_reason: Mapped[str | None] = mapped_column(Text)
+    # Negotiation: the version's content as data (domain.agreement.agreement_json), so
+    # the next version can show what changed (its redline against the previous one).
+    content: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    redline: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # The client's signature when the signer is not the contact: title and authority.
+    accepted_title: Mapped[str | None] = mapped_column(String(120))
+    accepted_authority: Mapped[bool | None] = mapped_column(Boolean)
+    # The agency's countersignature, and the fully signed PDF (both signatures, both
+    # events in its certificate).
+    countersigned_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    countersigned_name: Mapped[str | None] = mapped_column(String(120))
+    countersigned_title: Mapped[str | None] = mapped_column(String(120))
+    countersigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    countersigned_ip: Mapped[str | None] = mapped_column(String(64))
+    countersigned_user_agent: Mapped[str | None] = mapped_column(String(500))
+    signed_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    signed_pdf_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
 
     intake: Mapped[Intake] = relationship()
-    sent_by: Mapped[User | None] = relationship()
+    sent_by: Mapped[User | None] = relationship(foreign_keys=[sent_by_id])
+    countersigned_by: Mapped[User | None] = relationship(foreign_keys=[countersigned_by_id])
 
     __table_args__ = (UniqueConstraint("intake_id", "number"),)
 

@@ -8,6 +8,7 @@ STATUS_LABELS = {
     "in_review": "In review",
     "agreement_sent": "Agreement sent",
     "accepted": "Accepted",
+    "signed": "Signed",
     "declined": "Declined",
     "walked_away": "Walked away",
 }
@@ -17,15 +18,17 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "new": ("in_review", "agreement_sent", "declined", "walked_away"),
     "in_review": ("agreement_sent", "declined", "walked_away"),
     "agreement_sent": ("accepted", "in_review", "declined", "walked_away"),
-    "accepted": (),
+    "accepted": ("signed",),
+    "signed": (),
     "declined": ("in_review",),
     "walked_away": ("in_review",),
 }
 """status -> the statuses an intake may move to."""
 
-SET_BY_ACTION = ("agreement_sent", "accepted")
-"""Statuses reached by sending an agreement or by the prospect accepting it, never by
-picking them from a list: the agreement must exist and the acceptance be recorded."""
+SET_BY_ACTION = ("agreement_sent", "accepted", "signed")
+"""Statuses reached by sending an agreement, by the prospect accepting it or by the
+agency countersigning it, never by picking them from a list: the agreement must exist
+and the signature be recorded."""
 
 RECOMMENDATIONS = {
     "proceed": "Proceed",
