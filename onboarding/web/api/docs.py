@@ -32,7 +32,8 @@ from onboarding.db.models import WebhookDelivery, WebhookEndpoint
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.integrations import webhooks
 from onboarding.services import api_tokens
-from onboarding.web.api.schema import PREFIX, example_answers, openapi_document
+from onboarding.web.api.schema import PREFIX, example_answers
+from onboarding.web.api.views import api_document
 from onboarding.web.extensions import login_manager
 from onboarding.web.workspace.auth import PostForm
 
@@ -219,7 +220,7 @@ def docs():
     """The API reference, from the OpenAPI document."""
     public = bool(current_app.config.get("API_PUBLIC"))
     base = request.host_url
-    document = openapi_document(base, public, str(current_app.config.get("API_RATE_LIMIT")))
+    document = api_document(base, public, str(current_app.config.get("API_RATE_LIMIT")))
     schemas = document["components"]["schemas"]
     return render_template(
         "api/docs.html",

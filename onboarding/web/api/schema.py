@@ -8,19 +8,24 @@ One source per shape, used both to validate or serialise and to document:
 - the ``answers`` object's JSON Schema is generated from the questionnaire data
   (``onboarding/data/questionnaire.yaml``), the same data ``Questionnaire.validate``
   checks answers with: types, enums, ranges, lengths and the required list;
-- the assessment's schema follows ``shared/spec/assessment.md`` (keys may be added).
+- the assessment's schema follows ``shared/spec/assessment.md`` (keys may be added);
+- the ``paths`` are generated (spectree) from each view's declaration of its query,
+  body and response models (``@operation`` in :mod:`onboarding.web.api.views`), and
+  completed here by :func:`complete_paths` with what a declaration cannot say.
 
-No Flask here: :func:`openapi_document` takes the settings it depends on.
+No Flask here: :func:`openapi_document` takes the settings and generated paths it
+depends on.
 """
 
 from __future__ import annotations
 
-import functools
+import copy
 import json
-from datetime import datetime
+from collections.abc import Callable, Collection
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, RootModel, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema, models_json_schema
 
 from onboarding.db.models import Intake
@@ -303,6 +308,57 @@ class IntakePatch(StrictModel):
     )
 
 
+class Answers(RootModel[dict[str, Any]]):
+    """A complete answer set (the assessments' body): its schema is generated from the
+    questionnaire (:func:`answers_schema`), which also checks it; this model only names
+    it in a declaration."""
+
+
+# --- query parameters (declared here; the views read them, with their own messages) ---------
+
+
+class IntakeListQuery(Model):
+    """The parameters of ``GET /intakes`` (read by ``views.list_query``)."""
+
+    status: Status | SkipJsonSchema[None] = Field(
+        None,
+        description="Only this status. Without it, every submitted intake (drafts only with "
+        "`status=draft`).",
+    )
+    band: Band | SkipJsonSchema[None] = Field(None, description="Only this band.")
+    owner: Email | SkipJsonSchema[None] = Field(
+        None,
+        description="Only intakes this staff member owns (their email), or `none` for intakes "
+        "nobody owns.",
+    )
+    q: Annotated[str, Field(max_length=MAX_SEARCH)] | SkipJsonSchema[None] = Field(
+        None, description="Search: a case-insensitive part of the name, company or email."
+    )
+    submitted_from: date | SkipJsonSchema[None] = Field(
+        None, description="Submitted on or after this day (YYYY-MM-DD, UTC)."
+    )
+    submitted_to: date | SkipJsonSchema[None] = Field(
+        None, description="Submitted on or before this day (YYYY-MM-DD, UTC)."
+    )
+    sort: Literal[SORTS] = Field(  # type: ignore[valid-type]
+        DEFAULT_SORT,
+        description="Sort key, `-` first for descending. Intakes without a value (a draft's "
+        "score) come last either way; ties are broken by creation order.",
+    )
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page (1 to 100).")
+    cursor: Annotated[str, Field(max_length=500)] | SkipJsonSchema[None] = Field(
+        None,
+        description="The `next_cursor` of the previous page (opaque). Keep the same `sort`; "
+        "the filters may stay or change.",
+    )
+
+
+class AgreementQuery(Model):
+    """The parameters of ``GET /intakes/{public_id}/agreement.pdf``."""
+
+    paper: Literal["a4", "letter"] = Field("a4", description="Paper size.")
+
+
 # --- serialising ------------------------------------------------------------------------
 
 
@@ -515,54 +571,45 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": REF.format(model=name)}
 
 
-def _json(name: str, description: str, headers: dict | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": description,
-        "content": {"application/json": {"schema": _ref(name)}},
-    }
-    if headers:
-        response["headers"] = headers
-    return response
-
+# --- the paths: generated from the views' declarations, then completed here ----------------------
+#
+# Each view declares its operation where it is defined (``onboarding.web.api.views``:
+# ``@operation(...)``: operationId, tag, query and body models, response models and
+# codes; its docstring is the summary and description) and spectree turns those
+# declarations into ``paths``. What a declaration cannot say is added below, by
+# operationId or by status: request examples, response headers, the PDF's media type,
+# the path parameters' limits, and the optional token of the public operations.
 
 ERROR_TEXT = {
-    "400": "The body is not valid JSON.",
-    "401": "No token, or a token that is unknown or revoked (see `WWW-Authenticate`).",
-    "404": "No intake with this id.",
-    "409": "The intake's state does not allow it.",
-    "413": "The body is larger than `MAX_CONTENT_LENGTH`.",
-    "415": "The body is not `application/json`.",
-    "422": "Invalid values: every problem, each naming its field or question.",
-    "429": "Too many requests for this token (`API_RATE_LIMIT`); see `Retry-After`.",
+    400: "The body is not valid JSON.",
+    401: "No token, or a token that is unknown or revoked (see `WWW-Authenticate`).",
+    404: "No intake with this id.",
+    409: "The intake's state does not allow it.",
+    413: "The body is larger than `MAX_CONTENT_LENGTH`.",
+    415: "The body is not `application/json`.",
+    422: "Invalid values: every problem, each naming its field or question.",
+    429: "Too many requests for this token (`API_RATE_LIMIT`); see `Retry-After`.",
 }
+"""What each error status means; every one answers an :class:`ErrorList`."""
+JSON_BODY_ERRORS = (400, 401, 413, 415, 422, 429)
+"""The errors of an operation that reads a JSON body."""
+
 AUTH_HEADER = {
     "WWW-Authenticate": {
         "description": '`Bearer realm="onboarding"`, with `error="invalid_token"` for a bad token.',
         "schema": {"type": "string"},
     }
 }
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {"401": AUTH_HEADER}
+"""Headers of every response with this status."""
 
-
-def _errors(*codes: str) -> dict[str, Any]:
-    out = {}
-    for code in codes:
-        out[code] = _json("ErrorList", ERROR_TEXT[code], AUTH_HEADER if code == "401" else None)
-    return out
-
-
-def _query(name: str, schema: dict, description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema,
-            "description": description}  # fmt: skip
-
-
-PUBLIC_ID = {
-    "name": "public_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "maxLength": 64},
-    "description": "The intake's `public_id`.",
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "public_id": {
+        "schema": {"type": "string", "maxLength": 64},
+        "description": "The intake's `public_id`.",
+    },
 }
-JSON_BODY_ERRORS = ("400", "401", "413", "415", "422", "429")
+"""Every path parameter (``<public_id>`` in a route): its schema and description."""
 
 
 def example_answers() -> dict[str, Any] | None:
@@ -584,197 +631,99 @@ CREATE_EXAMPLE = {
     "owner": None,
 }
 PATCH_EXAMPLE = {"status": "in_review", "note": "Called Ada: kickoff planned for next week."}
+REQUEST_EXAMPLES: dict[str, Callable[[], Any]] = {
+    "createAssessment": example_answers,
+    "createIntake": lambda: CREATE_EXAMPLE,
+    "updateIntake": lambda: PATCH_EXAMPLE,
+}
+"""operationId -> the example of its JSON body (the reference's curl sends it)."""
 
-
-def paths(public: bool) -> dict[str, Any]:
-    """The operations. ``public``: whether assessments and the questionnaire need no token."""
-    optional_auth = [{"bearerAuth": []}, {}] if public else None
-    public_note = (
-        " Public: no token needed (`API_PUBLIC=true`)."
-        if public
-        else " Needs a token unless the server sets `API_PUBLIC=true`."
-    )
-    list_params = [
-        _query("status", {"type": "string", "enum": list(STATUS_LABELS)},
-               "Only this status. Without it, every submitted intake (drafts only with "
-               "`status=draft`)."),
-        _query("band", {"type": "string", "enum": ["strong", "guarded", "poor"]},
-               "Only this band."),
-        _query("owner", {"type": "string", "maxLength": 254},
-               "Only intakes this staff member owns (their email), or `none` for intakes "
-               "nobody owns."),
-        _query("q", {"type": "string", "maxLength": MAX_SEARCH},
-               "Search: a case-insensitive part of the name, company or email."),
-        _query("submitted_from", {"type": "string", "format": "date"},
-               "Submitted on or after this day (YYYY-MM-DD, UTC)."),
-        _query("submitted_to", {"type": "string", "format": "date"},
-               "Submitted on or before this day (YYYY-MM-DD, UTC)."),
-        _query("sort", {"type": "string", "enum": list(SORTS), "default": DEFAULT_SORT},
-               "Sort key, `-` first for descending. Intakes without a value (a draft's "
-               "score) come last either way; ties are broken by creation order."),
-        _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
-                         "default": DEFAULT_LIMIT}, "Items per page (1 to 100)."),
-        _query("cursor", {"type": "string", "maxLength": 500},
-               "The `next_cursor` of the previous page (opaque). Keep the same `sort`; the "
-               "filters may stay or change."),
-    ]  # fmt: skip
-    ops: dict[str, Any] = {
-        f"{PREFIX}/questionnaire": {
-            "get": {
-                "operationId": "getQuestionnaire",
-                "tags": ["Questionnaire and assessments"],
-                "summary": "The questionnaire definition",
-                "description": "Every section and question with its id, type, label, values, "
-                "range and condition: what to build a form from." + public_note,
-                "responses": {
-                    "200": _json("QuestionnaireDef", "The questionnaire."),
-                    **_errors("401", "429"),
-                },
+RESPONSES: dict[tuple[str, str], dict[str, Any]] = {
+    ("createIntake", "201"): {
+        "headers": {"Location": {"description": "The intake's URL.", "schema": {"type": "string"}}},
+    },
+    ("getAgreementPdf", "200"): {
+        "headers": {
+            "Content-Disposition": {
+                "description": '`attachment; filename="Agreement - <company> - <date>.pdf"`',
+                "schema": {"type": "string"},
             }
         },
-        f"{PREFIX}/assessments": {
-            "post": {
-                "operationId": "createAssessment",
-                "tags": ["Questionnaire and assessments"],
-                "summary": "Assess answers (nothing is stored)",
-                "description": "The answers object in, the assessment out: the same as "
-                "`onboarding assess ANSWERS.json --json`. Invalid answers give 422 with "
-                "every problem, each naming its question, as the command line prints "
-                "them." + public_note,
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": _ref("Answers"),
-                            **({"example": example_answers()} if example_answers() else {}),
-                        }
-                    },
-                },
-                "responses": {
-                    "200": _json("Assessment", "The assessment (assessment.md contract)."),
-                    **_errors(*JSON_BODY_ERRORS),
-                },
-            }
-        },
-        f"{PREFIX}/intakes": {
-            "get": {
-                "operationId": "listIntakes",
-                "tags": ["Intakes"],
-                "summary": "List intakes",
-                "description": "Submitted intakes (or drafts), filtered and sorted, a page at "
-                "a time. Pages are cut by the sort key and the intake, not by offset: "
-                "walking `next_cursor` until it is null returns every matching intake "
-                "exactly once, even while intakes are added.",
-                "parameters": list_params,
-                "responses": {
-                    "200": _json("IntakeList", "One page."),
-                    **_errors("401", "422", "429"),
-                },
-            },
-            "post": {
-                "operationId": "createIntake",
-                "tags": ["Intakes"],
-                "summary": "Create an intake",
-                "description": "Complete, valid answers are submitted and assessed as if the "
-                "prospect pressed Submit (status `new`; `intake.submitted` fires). A partial "
-                "set makes a draft: send the prospect to its `resume_url` to finish it.",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": _ref("IntakeCreate"),
-                            "example": CREATE_EXAMPLE,
-                        }
-                    },
-                },
-                "responses": {
-                    "201": _json(
-                        "IntakeDetail",
-                        "Created: submitted (with its assessment) or a draft (with its "
-                        "`resume_url`).",
-                        {
-                            "Location": {
-                                "description": "The intake's URL.",
-                                "schema": {"type": "string"},
-                            }
-                        },  # fmt: skip
-                    ),
-                    **_errors(*JSON_BODY_ERRORS),
-                },
-            },
-        },
-        f"{PREFIX}/intakes/{{public_id}}": {
-            "parameters": [PUBLIC_ID],
-            "get": {
-                "operationId": "getIntake",
-                "tags": ["Intakes"],
-                "summary": "One intake",
-                "description": "The intake with its answers, latest assessment and notes.",
-                "responses": {
-                    "200": _json("IntakeDetail", "The intake."),
-                    **_errors("401", "404", "429"),
-                },
-            },
-            "patch": {
-                "operationId": "updateIntake",
-                "tags": ["Intakes"],
-                "summary": "Change status or owner, add a note",
-                "description": "All or nothing: if any change is refused, none is made. Every "
-                "change is in the intake's history, as made through the API with the "
-                "token's name; a status change fires `intake.status_changed`.",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": _ref("IntakePatch"),
-                            "example": PATCH_EXAMPLE,
-                        }
-                    },
-                },
-                "responses": {
-                    "200": _json("IntakeDetail", "The intake after the change."),
-                    **_errors("400", "401", "404", "409", "413", "415", "422", "429"),
-                },
-            },
-        },
-        f"{PREFIX}/intakes/{{public_id}}/agreement.pdf": {
-            "parameters": [PUBLIC_ID],
-            "get": {
-                "operationId": "getAgreementPdf",
-                "tags": ["Intakes"],
-                "summary": "The engagement agreement (PDF)",
-                "description": "The tailored agreement of a submitted intake, dated the day it "
-                "was submitted: the same intake and playbooks always give the same file.",
-                "parameters": [
-                    _query(
-                        "paper",
-                        {"type": "string", "enum": ["a4", "letter"], "default": "a4"},
-                        "Paper size.",
-                    ),  # fmt: skip
-                ],
-                "responses": {
-                    "200": {
-                        "description": "The PDF, as an attachment with a file name.",
-                        "headers": {
-                            "Content-Disposition": {
-                                "description": '`attachment; filename="Agreement - '
-                                '<company> - <date>.pdf"`',
-                                "schema": {"type": "string"},
-                            }
-                        },
-                        "content": {
-                            "application/pdf": {"schema": {"type": "string", "format": "binary"}}
-                        },
-                    },
-                    **_errors("401", "404", "409", "422", "429"),
-                },
-            },
-        },
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    },
+}
+"""(operationId, status) -> what its response adds to the declaration."""
+
+OPTIONAL_AUTH = [{"bearerAuth": []}, {}]
+
+
+def _parameter(param: dict[str, Any]) -> dict[str, Any]:
+    """A generated parameter, tidied: its description beside its schema (not in it, and
+    no title), no null default; a path parameter as ``PATH_PARAMETERS`` describes it."""
+    schema = {k: v for k, v in param["schema"].items() if k not in ("title", "description")}
+    out = {
+        "name": param["name"],
+        "in": param["in"],
+        "required": param.get("required", False),
+        "schema": _link_answers(schema),
+        "description": param.get("description") or param["schema"].get("description", ""),
     }
-    if optional_auth:
-        ops[f"{PREFIX}/questionnaire"]["get"]["security"] = optional_auth
-        ops[f"{PREFIX}/assessments"]["post"]["security"] = optional_auth
-    return ops
+    if param["in"] == "path":
+        out.update(copy.deepcopy(PATH_PARAMETERS[param["name"]]))
+    return out
+
+
+def _operation(op: dict[str, Any], public: bool, may_be_public: bool) -> dict[str, Any]:
+    op_id = op["operationId"]
+    description = op.get("description") or ""
+    if may_be_public:
+        description += (
+            " Public: no token needed (`API_PUBLIC=true`)."
+            if public
+            else " Needs a token unless the server sets `API_PUBLIC=true`."
+        )
+    out: dict[str, Any] = {
+        "operationId": op_id,
+        "tags": op["tags"],
+        "summary": op["summary"],
+        "description": description,
+    }
+    if op.get("parameters"):
+        out["parameters"] = [_parameter(p) for p in op["parameters"]]
+    if "requestBody" in op:
+        out["requestBody"] = body = copy.deepcopy(op["requestBody"])
+        example = REQUEST_EXAMPLES.get(op_id, lambda: None)()
+        if example is not None:
+            body["content"]["application/json"]["example"] = example
+    out["responses"] = {}
+    for code, response in op["responses"].items():
+        response = copy.deepcopy(response)
+        if code in RESPONSE_HEADERS:
+            response["headers"] = copy.deepcopy(RESPONSE_HEADERS[code])
+        response.update(copy.deepcopy(RESPONSES.get((op_id, code), {})))
+        out["responses"][code] = response
+    if op.get("deprecated"):
+        out["deprecated"] = True
+    if may_be_public and public:
+        out["security"] = OPTIONAL_AUTH
+    return out
+
+
+def complete_paths(
+    generated: dict[str, Any], public: bool, public_operations: Collection[str]
+) -> dict[str, Any]:
+    """The paths generated from the views' declarations, completed (see above).
+
+    ``public``: whether the server sets ``API_PUBLIC``; ``public_operations``: the
+    operationIds that need no token then.
+    """
+    return {
+        path: {
+            method: _operation(op, public, op["operationId"] in public_operations)
+            for method, op in item.items()
+        }
+        for path, item in generated.items()
+    }
 
 
 SIGNATURE_DOC = (
@@ -852,9 +801,17 @@ is null. **Rate limit**: per token (per address without one); headers \
 )
 
 
-@functools.lru_cache(maxsize=8)
-def openapi_document(server_url: str, public: bool, rate_limit: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for a server at ``server_url`` (cached per arguments)."""
+def openapi_document(
+    server_url: str,
+    public: bool,
+    rate_limit: str,
+    paths: dict[str, Any],
+    public_operations: Collection[str] = (),
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for a server at ``server_url``.
+
+    ``paths``: as generated from the views' declarations (see :func:`complete_paths`).
+    """
     return {
         "openapi": "3.1.0",
         "info": {
@@ -871,7 +828,7 @@ def openapi_document(server_url: str, public: bool, rate_limit: str) -> dict[str
             },
             {"name": "Intakes", "description": "Prospects' intakes and their workflow."},
         ],  # fmt: skip
-        "paths": paths(public),
+        "paths": complete_paths(paths, public, public_operations),
         "webhooks": webhooks_section(),
         "components": {
             "securitySchemes": {

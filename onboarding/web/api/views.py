@@ -6,13 +6,20 @@ Every answer is JSON — errors as ``{"errors": [{"question" | "field", "message
 with a 4xx status — except the agreement PDF. Views parse and check their input,
 call the services and workspace use cases (as the web views do), commit, and
 serialise through the models of :mod:`onboarding.web.api.schema`.
+
+Each view declares its operation with :func:`operation` (operationId, tag, query and
+body models, responses); its docstring is the operation's summary, then (after a blank
+line) its description. The OpenAPI document's ``paths`` are generated from those
+declarations (spectree, documentation only: the views still read their own input).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
+from collections.abc import Iterable
 from datetime import date
 from types import SimpleNamespace
 from typing import Any
@@ -27,6 +34,7 @@ from flask import (
 )
 from flask_limiter.util import get_remote_address
 from pydantic import BaseModel, ValidationError
+from spectree import Response, SpecTree
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
@@ -45,11 +53,21 @@ from onboarding.services.summaries import intake_summary
 from onboarding.web.api.schema import (
     DEFAULT_LIMIT,
     DEFAULT_SORT,
+    ERROR_TEXT,
+    JSON_BODY_ERRORS,
     MAX_LIMIT,
     SORT_KEYS,
     SORTS,
+    AgreementQuery,
+    Answers,
+    Assessment,
+    ErrorList,
     IntakeCreate,
+    IntakeDetail,
+    IntakeList,
+    IntakeListQuery,
     IntakePatch,
+    QuestionnaireDef,
     intake_detail,
     openapi_document,
 )
@@ -128,6 +146,70 @@ def _http_error(exc: HTTPException):
     if code == 405 and getattr(exc, "valid_methods", None):
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
+
+
+# --- the operations' declarations (the OpenAPI paths are generated from them) ---------------------
+
+spec = SpecTree(
+    "flask",
+    mode="strict",  # only the operations declared below
+    naming_strategy=lambda model: model.__name__,  # the names of components.schemas
+    nested_naming_strategy=lambda _parent, child: child,
+    validation_error_model=ErrorList,
+    page_templates={},  # no Swagger UI or Redoc (they load from a CDN); ours is /api/docs
+)
+"""Generates the paths from the declarations. Never registered on the app: it serves
+no page or route of its own."""
+
+QUESTIONNAIRE_TAG = "Questionnaire and assessments"
+INTAKES_TAG = "Intakes"
+
+
+def operation(
+    operation_id: str,
+    tag: str,
+    ok: dict[int, tuple[type[BaseModel] | None, str]],
+    errors: Iterable[int],
+    *,
+    query: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+):
+    """Declare a view's operation for the OpenAPI document.
+
+    ``ok``: ``{status: (response model or None, description)}``; ``errors``: the 4xx
+    statuses it answers, each ``{"errors": [...]}`` (:class:`ErrorList`, described by
+    ``ERROR_TEXT``); ``query``, ``body``: the models of its query parameters and JSON
+    body. The view's docstring is the summary, then (after a blank line) the description.
+    What a declaration cannot say (examples, headers, other media types) is added by
+    operationId in ``schema.complete_paths``.
+
+    Documentation only: the view reads and checks its own input (``json_body``,
+    ``parse``), so errors keep this API's shape and order.
+    """
+    errors = tuple(errors)
+    responses = {f"HTTP_{code}": answer for code, answer in ok.items()}
+    responses |= {f"HTTP_{code}": (ErrorList, ERROR_TEXT[code]) for code in errors}
+    return spec.validate(
+        query=query,
+        json=body,
+        resp=Response(**responses),
+        tags=[tag],
+        operation_id=operation_id,
+        skip_validation=True,
+        # spectree documents a validation error at this status unless one is declared
+        # there: name a declared one (we validate ourselves, with our error shape).
+        validation_error_status=422 if 422 in errors else min(errors),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def api_document(server_url: str, public: bool, rate_limit: str) -> dict[str, Any]:
+    """The OpenAPI document (cached per arguments; every app has the same operations)."""
+    public_operations = {
+        spec.get_function_metadata(current_app.view_functions[endpoint]).operation_id
+        for endpoint in PUBLIC_ENDPOINTS
+    }
+    return openapi_document(server_url, public, rate_limit, spec.spec["paths"], public_operations)
 
 
 # --- authentication and rate limits ------------------------------------------------------------
@@ -271,7 +353,7 @@ def staff_by_email(email: str, field: str = "owner") -> User:
 @limited
 def openapi():
     """The OpenAPI 3.1 document of this API."""
-    document = openapi_document(
+    document = api_document(
         request.host_url,
         bool(current_app.config.get("API_PUBLIC")),
         str(current_app.config.get("API_RATE_LIMIT")),
@@ -282,15 +364,38 @@ def openapi():
 
 
 @bp.get("/questionnaire")
+@operation(
+    "getQuestionnaire",
+    QUESTIONNAIRE_TAG,
+    {200: (QuestionnaireDef, "The questionnaire.")},
+    errors=(401, 429),
+)
 @limited
 def questionnaire():
+    """The questionnaire definition
+
+    Every section and question with its id, type, label, values, range and condition:
+    what to build a form from.
+    """
     return as_json(get_questionnaire().as_dict())
 
 
 @bp.post("/assessments")
+@operation(
+    "createAssessment",
+    QUESTIONNAIRE_TAG,
+    {200: (Assessment, "The assessment (assessment.md contract).")},
+    errors=JSON_BODY_ERRORS,
+    body=Answers,
+)
 @limited
 def create_assessment():
-    """Answers in, assessment out; nothing stored."""
+    """Assess answers (nothing is stored)
+
+    The answers object in, the assessment out: the same as `onboarding assess
+    ANSWERS.json --json`. Invalid answers give 422 with every problem, each naming its
+    question, as the command line prints them.
+    """
     db.session.rollback()  # stateless: give back the write transaction POSTs start with
     answers = json_body()
     try:
@@ -333,9 +438,26 @@ def last_complete_step(clean: dict[str, Any]) -> str | None:
 
 
 @bp.post("/intakes")
+@operation(
+    "createIntake",
+    INTAKES_TAG,
+    {
+        201: (
+            IntakeDetail,
+            "Created: submitted (with its assessment) or a draft (with its `resume_url`).",
+        )
+    },
+    errors=JSON_BODY_ERRORS,
+    body=IntakeCreate,
+)
 @limited
 def create_intake_view():
-    """A submitted intake from complete answers, or a draft from partial ones."""
+    """Create an intake
+
+    Complete, valid answers are submitted and assessed as if the prospect pressed Submit
+    (status `new`; `intake.submitted` fires). A partial set makes a draft: send the
+    prospect to its `resume_url` to finish it.
+    """
     data = parse(IntakeCreate, json_body())
     questionnaire = get_questionnaire()
     clean, errors = questionnaire.validate(data.answers, partial=True)
@@ -361,17 +483,7 @@ def create_intake_view():
     return response
 
 
-LIST_PARAMS = {
-    "status",
-    "band",
-    "owner",
-    "q",
-    "submitted_from",
-    "submitted_to",
-    "sort",
-    "limit",
-    "cursor",
-}
+LIST_PARAMS = set(IntakeListQuery.model_fields)
 NUMBER = re.compile(r"\d{1,4}")
 
 
@@ -486,9 +598,22 @@ def list_query(args) -> tuple[listing.Filters, int, tuple | None, str]:
 
 
 @bp.get("/intakes")
+@operation(
+    "listIntakes",
+    INTAKES_TAG,
+    {200: (IntakeList, "One page.")},
+    errors=(401, 422, 429),
+    query=IntakeListQuery,
+)
 @limited
 def list_intakes():
-    """Filtered, sorted, cursor-paginated (keyset on the sort key and the id)."""
+    """List intakes
+
+    Submitted intakes (or drafts), filtered and sorted, a page at a time. Pages are cut
+    by the sort key and the intake, not by offset: walking `next_cursor` until it is
+    null returns every matching intake exactly once, even while intakes are added.
+    """
+    # Keyset pagination on the sort key and the id.
     filters, limit, after, sort = list_query(request.args)
     page = listing.cursor_page(db.session, filters, limit, after)
     next_cursor = listing.encode_cursor(sort, page.after) if page.after else None
@@ -496,15 +621,33 @@ def list_intakes():
 
 
 @bp.get("/intakes/<public_id>")
+@operation("getIntake", INTAKES_TAG, {200: (IntakeDetail, "The intake.")}, errors=(401, 404, 429))
 @limited
 def get_intake(public_id: str):
+    """One intake
+
+    The intake with its answers, latest assessment and notes.
+    """
     return as_json(detail(load(public_id)))
 
 
 @bp.patch("/intakes/<public_id>")
+@operation(
+    "updateIntake",
+    INTAKES_TAG,
+    {200: (IntakeDetail, "The intake after the change.")},
+    errors=(400, 401, 404, 409, 413, 415, 422, 429),
+    body=IntakePatch,
+)
 @limited
 def update_intake(public_id: str):
-    """Status (workflow rules), owner (email or null), a note: all or nothing."""
+    """Change status or owner, add a note
+
+    All or nothing: if any change is refused, none is made. Every change is in the
+    intake's history, as made through the API with the token's name; a status change
+    fires `intake.status_changed`.
+    """
+    # Status (workflow rules), owner (email or null), a note.
     body = json_body()
     intake = load(public_id)
     patch = parse(IntakePatch, body)
@@ -549,16 +692,28 @@ def update_intake(public_id: str):
 
 
 @bp.get("/intakes/<public_id>/agreement.pdf")
+@operation(
+    "getAgreementPdf",
+    INTAKES_TAG,
+    {200: (None, "The PDF, as an attachment with a file name.")},  # schema.RESPONSES: media
+    errors=(401, 404, 409, 422, 429),
+    query=AgreementQuery,
+)
 @limited
 def agreement_pdf(public_id: str):
-    """The agreement PDF of a submitted intake, dated the day it was submitted."""
+    """The engagement agreement (PDF)
+
+    The tailored agreement of a submitted intake, dated the day it was submitted: the
+    same intake and playbooks always give the same file.
+    """
     intake = load(public_id)
     paper = request.args.get("paper", "a4")
     if paper not in ("a4", "letter"):
         raise fail(422, "paper", "must be a4 or letter")
-    unknown = sorted(set(request.args) - {"paper"})
+    unknown = sorted(set(request.args) - set(AgreementQuery.model_fields))
     if unknown:
-        raise fail(422, unknown[0][:60], "is not a parameter of this operation (paper)")
+        params = ", ".join(AgreementQuery.model_fields)
+        raise fail(422, unknown[0][:60], f"is not a parameter of this operation ({params})")
     if intake.status == "draft" or intake.assessment is None:
         raise fail(409, "status", "The intake is a draft: its agreement exists once submitted")
     rendered = agreements.agreement_pdf(  # the workspace's service (cached)
@@ -573,4 +728,6 @@ def agreement_pdf(public_id: str):
         max_age=0,
     )
     response.headers["Cache-Control"] = "private, no-store"
+    # spectree's wrapper reads the body to rebuild the response: not a passthrough file.
+    response.direct_passthrough = False
     return response
