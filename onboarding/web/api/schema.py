@@ -523,6 +523,67 @@ def answers_schema(questionnaire: Questionnaire | None = None, *, partial: bool 
 
 # --- the OpenAPI document --------------------------------------------------------------------
 
+
+class Terms(Open):
+    """An engagement's terms (shared/spec/terms.md): every key optional while the
+    agreement is a draft; money as decimal strings."""
+
+    currency: str | None = None
+    fee: dict[str, Any] | None = None
+    payment_schedule: list[dict[str, Any]] | None = None
+    payment_days: int | None = None
+    start_date: str | None = None
+    launch_date: str | None = None
+    valid_until: str | None = None
+    deliverables: list[str] | None = None
+    exclusions: list[str] | None = None
+    client_responsibilities: list[str] | None = None
+    expenses: str | None = None
+    ip_option: str | None = None
+    supplements: list[str] | None = None
+    service_levels: dict[str, Any] | None = None
+    clauses: dict[str, Any] | None = None
+    safeguard: str | None = None
+
+
+class Problem(Model):
+    """A contradiction in the agreement, naming the clauses involved."""
+
+    clauses: list[str]
+    message: str
+
+
+class TermsOut(Model):
+    """The saved terms, whether the agreement is still a draft, and what stops it
+    being sent (an empty list: it can be sent)."""
+
+    terms: Terms
+    draft: bool
+    problems: list[Problem]
+    blockers: list[str]
+
+
+class SendRequest(Model):
+    """Send the current agreement as a new version."""
+
+    paper: Literal["a4", "letter"] = "a4"
+    override_walk_away: str | None = Field(
+        None,
+        description="Required when the assessment recommends walking away: why the "
+        "agreement is sent all the same (kept in the history).",
+        max_length=1000,
+    )
+
+
+class VersionSent(Model):
+    """The version just sent, and the prospect's private link."""
+
+    number: int
+    document_id: str
+    sha256: str
+    url: str
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     ErrorList,
     Assessment,
@@ -533,6 +594,10 @@ MODELS: tuple[type[BaseModel], ...] = (
     IntakeCreate,
     IntakePatch,
     WebhookEvent,
+    Terms,
+    TermsOut,
+    SendRequest,
+    VersionSent,
 )
 
 

@@ -41,10 +41,11 @@ from werkzeug.exceptions import HTTPException
 
 from onboarding.db import db
 from onboarding.db.engine import begin_write
-from onboarding.db.models import Intake, Note, User
+from onboarding.db.models import ApiToken, Intake, Note, User
 from onboarding.domain.assessment import assess, to_json
 from onboarding.domain.questionnaire import AnswersInvalid, FieldError, get_questionnaire
-from onboarding.services import agreements, api_tokens, listing, workspace
+from onboarding.domain.terms import TermsInvalid
+from onboarding.services import acceptance, agreements, api_tokens, contracts, listing, workspace
 from onboarding.services.intakes import (
     create_intake,
     submit_intake,
@@ -68,10 +69,15 @@ from onboarding.web.api.schema import (
     IntakeListQuery,
     IntakePatch,
     QuestionnaireDef,
+    SendRequest,
+    Terms,
+    TermsOut,
+    VersionSent,
     intake_detail,
     openapi_document,
 )
 from onboarding.web.extensions import app_playbooks, limiter
+from onboarding.web.workspace.manager import renders_before_writing, start_writing
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -731,3 +737,117 @@ def agreement_pdf(public_id: str):
     # spectree's wrapper reads the body to rebuild the response: not a passthrough file.
     response.direct_passthrough = False
     return response
+
+
+# --- the agreement as a contract: terms, sending ------------------------------------------
+
+
+def _terms_out(intake: Intake) -> dict[str, Any]:
+    agency = current_app.config["AGENCY_NAME"]
+    terms = contracts.terms_of(intake)
+    agreement = contracts.agreement_of(intake, agency, terms)
+    return {
+        "terms": contracts.stored_terms(intake),
+        "draft": agreement.draft,
+        "problems": [p.as_dict() for p in contracts.problems_of(intake, agreement, terms)],
+        "blockers": contracts.send_blockers(intake, agency, walk_away_reason="-"),
+    }
+
+
+def _submitted(intake: Intake) -> None:
+    if intake.status == "draft" or intake.assessment is None:
+        raise fail(409, "status", "The intake is a draft: its agreement exists once submitted")
+
+
+@bp.get("/intakes/<public_id>/terms")
+@operation(
+    "getTerms", INTAKES_TAG, {200: (TermsOut, "The terms and what they leave open.")},
+    errors=(401, 404, 409, 429),
+)  # fmt: skip
+@limited
+def get_terms(public_id: str):
+    """The engagement's terms
+
+    The terms the account manager set for this engagement (shared/spec/terms.md), whether
+    the agreement is still a draft, its contradictions, and what stops it being sent.
+    """
+    intake = load(public_id)
+    _submitted(intake)
+    return as_json(_terms_out(intake))
+
+
+@bp.put("/intakes/<public_id>/terms")
+@operation(
+    "putTerms", INTAKES_TAG, {200: (TermsOut, "The saved terms.")},
+    errors=(*JSON_BODY_ERRORS, 404, 409), body=Terms,
+)  # fmt: skip
+@limited
+def put_terms(public_id: str):
+    """Set the engagement's terms
+
+    Replaces the terms with the object given; every problem comes at once, each with a
+    `field` path such as `payment_schedule[1].percent` (422). Clause removals and
+    replacements keep their reason in the intake's history.
+    """
+    body = json_body()
+    intake = load(public_id)
+    _submitted(intake)
+    begin_write(db.session())
+    try:
+        contracts.save_terms(intake, body, _token_user())
+    except TermsInvalid as exc:
+        raise ApiError(422, [e.as_dict() for e in exc.errors]) from None
+    workspace.audit(intake, None, "api", None, f"terms by API token “{g.api_token.name}”")
+    db.session.commit()
+    return as_json(_terms_out(intake))
+
+
+def _token_user() -> User | None:
+    """The staff member who created the calling token (the API acts on their behalf)."""
+    token = db.session.get(ApiToken, g.api_token.id)
+    return token.created_by if token is not None else None
+
+
+@bp.post("/intakes/<public_id>/agreement")
+@operation(
+    "sendAgreement", INTAKES_TAG, {201: (VersionSent, "The version sent and its link.")},
+    errors=(*JSON_BODY_ERRORS, 404, 409), body=SendRequest,
+)  # fmt: skip
+@limited
+@renders_before_writing
+def send_agreement(public_id: str):
+    """Send the agreement as a new version
+
+    Freezes the current agreement as a new version and returns the prospect's private
+    link. 409 with every reason when it cannot be sent: no saved agency profile, no
+    commercial terms (a draft), a contradiction, or a client the assessment says to walk
+    away from without `override_walk_away` (a reason, kept in the history).
+    """
+    body = json_body()
+    intake = load(public_id)
+    request_ = parse(SendRequest, body)
+    _submitted(intake)
+    user = _token_user()
+    if user is None:
+        raise fail(409, "authorization", "The token's creator no longer exists: it cannot send")
+    agency = current_app.config["AGENCY_NAME"]
+    reason = request_.override_walk_away
+    try:  # rendered before the write transaction begins (never under the write lock)
+        prepared = acceptance.prepare_send(
+            intake, request_.paper, agency=agency, walk_away_reason=reason
+        )
+        start_writing()
+        intake = load(public_id)
+        version = acceptance.send_agreement(
+            intake, user, request_.paper, agency=agency, prepared=prepared,
+            walk_away_reason=reason,
+        )  # fmt: skip
+    except workspace.WorkspaceError as exc:
+        reasons = [line for m in exc.errors.values() for line in m.split("\n") if line]
+        raise ApiError(409, [{"field": "agreement", "message": r} for r in reasons]) from None
+    workspace.audit(intake, None, "api", None, f"agreement sent by API token “{g.api_token.name}”")
+    db.session.commit()
+    url = url_for("signing.view", token=version.token, _external=True)
+    data = {"number": version.number, "document_id": version.document_id,
+            "sha256": version.pdf_sha256, "url": url}  # fmt: skip
+    return as_json(data, 201)

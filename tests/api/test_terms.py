@@ -1,0 +1,113 @@
+"""The agreement as a contract through the API: its terms, and sending it (with every
+refusal a 409 or 422 in the API's error shape)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+
+from onboarding.db import db
+from onboarding.db.models import AgreementVersion, AuditEvent, User
+from onboarding.services import contracts
+from onboarding.services.api_tokens import create_token
+from tests.api.conftest import make_submitted
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def terms_of(name: str) -> dict:
+    return json.loads((EXAMPLES / f"{name}.terms.json").read_text())
+
+
+def user_token(app, staff) -> dict[str, str]:
+    """A token created by the manager (the API sends on its creator's behalf)."""
+    with app.app_context():
+        user = db.session.execute(select(User).where(User.email == staff["manager"])).scalar_one()
+        _, token = create_token("CRM", user)
+        db.session.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def seed_profile(app):
+    with app.app_context():
+        contracts.seed_profile(app.config["AGENCY_NAME"])
+        db.session.commit()
+
+
+def test_terms_round_trip_and_errors_name_each_field(api, client, auth, submitted):
+    url = f"/api/v1/intakes/{submitted}/terms"
+    empty = client.get(url, headers=auth)
+    assert empty.status_code == 200
+    assert empty.json["terms"] == {} and empty.json["draft"] is True
+    assert any("draft" in b for b in empty.json["blockers"])
+    bad = client.put(
+        url,
+        headers=auth,
+        json={
+            "fee": {"model": "fixed", "amount": 24000.5},  # money is text, never a float
+            "payment_schedule": [{"when": "x", "percent": 10}],
+        },
+    )
+    assert bad.status_code == 422
+    fields = {e["field"] for e in bad.json["errors"]}
+    assert {"fee.amount", "payment_schedule[0].when"} <= fields
+    saved = client.put(url, headers=auth, json=terms_of("burned-marketer"))
+    assert saved.status_code == 200, saved.json
+    assert saved.json["draft"] is False and saved.json["problems"] == []
+    assert saved.json["terms"]["fee"] == {"model": "fixed", "amount": "84000.00"}
+    assert client.get(url, headers=auth).json["terms"] == saved.json["terms"]
+
+
+def test_terms_of_a_draft_intake_are_a_409(api, client, auth):
+    response = client.post("/api/v1/intakes", headers=auth, json={"answers": {"company": "X"}})
+    public_id = response.json["public_id"]
+    assert client.get(f"/api/v1/intakes/{public_id}/terms", headers=auth).status_code == 409
+
+
+def test_send_is_refused_with_every_reason_then_sends(api, client, staff, submitted):
+    headers = user_token(api, staff)
+    url = f"/api/v1/intakes/{submitted}/agreement"
+    refused = client.post(url, headers=headers, json={})
+    assert refused.status_code == 409
+    messages = " ".join(e["message"] for e in refused.json["errors"])
+    assert "agency profile has not been saved" in messages and "draft" in messages
+    seed_profile(api)
+    client.put(
+        f"/api/v1/intakes/{submitted}/terms", headers=headers, json=terms_of("burned-marketer")
+    )
+    sent = client.post(url, headers=headers, json={"paper": "letter"})
+    assert sent.status_code == 201, sent.json
+    assert sent.json["number"] == 1 and "/agreement/" in sent.json["url"]
+    with api.app_context():
+        version = db.session.execute(select(AgreementVersion)).scalar_one()
+        assert version.paper == "letter" and version.pdf_sha256 == sent.json["sha256"]
+        assert version.sent_by.email == staff["manager"]
+
+
+def test_a_walk_away_client_needs_override_walk_away(api, client, staff):
+    public_id = make_submitted(api, "hands-on-director")
+    headers = user_token(api, staff)
+    seed_profile(api)
+    client.put(
+        f"/api/v1/intakes/{public_id}/terms", headers=headers, json=terms_of("hands-on-director")
+    )
+    url = f"/api/v1/intakes/{public_id}/agreement"
+    refused = client.post(url, headers=headers, json={})
+    assert refused.status_code == 409
+    assert any("walking away" in e["message"] for e in refused.json["errors"])
+    reason = "The director agreed to one point of contact on our call"
+    sent = client.post(url, headers=headers, json={"override_walk_away": reason})
+    assert sent.status_code == 201
+    with api.app_context():
+        kinds = db.session.execute(select(AuditEvent.kind, AuditEvent.detail)).all()
+        assert ("walk_away_overridden", reason) in kinds
+
+
+def test_send_checks_its_body(api, client, staff, submitted):
+    headers = user_token(api, staff)
+    url = f"/api/v1/intakes/{submitted}/agreement"
+    response = client.post(url, headers=headers, json={"paper": "a3", "colour": "red"})
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json["errors"]} >= {"paper", "colour"}
