@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement, compose
+from onboarding.domain.redline import Changes
 from onboarding.domain.resources import project_dir
 from onboarding.rendering.figures import roadmap_svg
 
@@ -64,6 +65,7 @@ def html_for(
     paper: str = "a4",
     trace: str = "inline",
     block: str | None = None,
+    changes: Changes | None = None,
 ) -> str:
     """The agreement as an HTML document.
 
@@ -74,7 +76,8 @@ def html_for(
     manager's preview), ``"appendix"`` in a closing appendix (the client's PDF) or
     ``"none"``. ``block="document"`` gives only the agreement's content, the document's
     ``<main>`` without the page around it (the prospect's signing page keeps it with
-    each version sent, and wraps it in its own layout).
+    each version sent, and wraps it in its own layout). ``changes`` (a version that
+    follows another) adds the page "Changes since version n" after the cover.
     """
     if paper not in PAPER:
         raise ValueError(f"paper must be one of {', '.join(PAPER)} (got {paper!r})")
@@ -104,6 +107,7 @@ def html_for(
         "roadmap_svg": roadmap_svg(agreement.roadmap),
         "header_company": _short(agreement.company, 60),
         "short_hash": agreement.sha256[:16],
+        "changes": changes,
     }
     if block is not None:
         return "".join(template.blocks[block](template.new_context(context)))

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement
+from onboarding.domain.redline import Changes
 from onboarding.rendering.documents import (  # noqa: F401 - the public face of rendering
     PAPER,
     TRACE_MODES,
@@ -148,26 +149,36 @@ class RenderedAgreement:
     refused: tuple[str, ...] = ()  # URLs the fetcher refused during this render
 
 
-def cache_key(agreement: Agreement, paper: str, renderer: Renderer) -> str:
-    return hashlib.sha256(f"{agreement.sha256}\0{paper}\0{renderer.version}".encode()).hexdigest()
+def cache_key(
+    agreement: Agreement, paper: str, renderer: Renderer, changes: Changes | None = None
+) -> str:
+    key = f"{agreement.sha256}\0{paper}\0{renderer.version}"
+    if changes is not None:
+        key += f"\0changes\0{changes.digest()}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def render_pdf(
-    agreement: Agreement, *, paper: str = "a4", cache: PdfCache | None = None
+    agreement: Agreement,
+    *,
+    paper: str = "a4",
+    cache: PdfCache | None = None,
+    changes: Changes | None = None,
 ) -> RenderedAgreement:
-    """The PDF of a composed agreement, from the cache when it was rendered before."""
+    """The PDF of a composed agreement, from the cache when it was rendered before;
+    ``changes``: with the page "Changes since version n" (a version that follows another)."""
     if paper not in PAPER:
         raise ValueError(f"paper must be one of {', '.join(PAPER)} (got {paper!r})")
     cache = DEFAULT_CACHE if cache is None else cache
     renderer = get_renderer()
-    key = cache_key(agreement, paper, renderer)
+    key = cache_key(agreement, paper, renderer, changes)
     name = filename_for(agreement)
     stored = cache.get(key)
     if stored is not None:
         return RenderedAgreement(
             stored, agreement.sha256, agreement.document_id, name, paper, cached=True
         )
-    html = html_for(agreement, static_base=None, paper=paper, trace="appendix")
+    html = html_for(agreement, static_base=None, paper=paper, trace="appendix", changes=changes)
     result = renderer.render(html, identifier=agreement.sha256[:32].encode())
     cache.put(key, result.pdf)
     return RenderedAgreement(

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
 from onboarding.db import db
 from onboarding.db.models import AgreementMessage, AgreementVersion, Intake, User, utcnow
-from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement
+from onboarding.domain import redline as redlines
+from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement, agreement_json
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.rendering import pdf
 from onboarding.services import agreements, contracts
@@ -81,12 +83,42 @@ class FrozenPage:
 
 @dataclass(frozen=True)
 class PreparedAgreement:
-    """An intake's agreement ready to send: composed, its PDF rendered, its page made."""
+    """An intake's agreement ready to send: composed, its PDF rendered, its page made,
+    its content as data and its redline against the version it follows."""
 
     intake_id: int
     agreement: Agreement
     rendered: pdf.RenderedAgreement
     page: FrozenPage
+    previous_id: int | None = None  # the latest version when it was prepared
+    content: dict[str, Any] = field(default_factory=dict)  # agreement_json(agreement)
+    redline: dict[str, Any] | None = None  # against the previous version's content
+
+
+def nothing_changed(version: AgreementVersion) -> str:
+    return (
+        f"Nothing changed since version {version.number}: the agreement is the one sent "
+        f"then ({version.document_id}). Change its terms or clauses in Prepare the agreement "
+        "first, or send the same version's link again."
+    )
+
+
+def refuse_unchanged(agreement: Agreement, latest: AgreementVersion | None) -> None:
+    """Refuse to send again the agreement the latest version already holds (the same
+    content SHA-256): sending its link again is a separate action (:func:`resend_link`)."""
+    if latest is not None and latest.content_sha256 == agreement.sha256:
+        message = nothing_changed(latest)
+        raise WorkspaceError("agreement", message, {"agreement": message})
+
+
+def redline_against(
+    previous: AgreementVersion | None, content: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The redline of ``content`` against the previous version (None without one, or
+    when it was sent before versions kept their content)."""
+    if previous is None or not previous.content:
+        return None
+    return redlines.redline(previous.content, content)
 
 
 def prepare_send(
@@ -109,24 +141,46 @@ def prepare_send(
     if blockers:  # checked before rendering: a refused send costs no render
         raise WorkspaceError("agreement", " ".join(blockers), {"agreement": "\n".join(blockers)})
     agreement = agreements.compose(intake, agency)
+    previous = latest_version(intake)
+    refuse_unchanged(agreement, previous)  # before rendering, too
+    content = agreement_json(agreement)
+    red = redline_against(previous, content)
+    shown = None
+    if red is not None and previous is not None:
+        shown = redlines.changes(red, previous.number, previous.content, content)
     rendered = agreements.agreement_pdf(
-        intake, paper, agency=agency, own_transaction=own_transaction
+        intake, paper, agency=agency, own_transaction=own_transaction, changes=shown
     )
     page = FrozenPage(
         title=agreement.title,
         html=pdf.html_for(agreement, trace="appendix", block="document"),
         stylesheet=pdf.STYLESHEET.read_text(encoding="utf-8"),
     )
-    return PreparedAgreement(intake.id, agreement, rendered, page)
+    return PreparedAgreement(
+        intake.id,
+        agreement,
+        rendered,
+        page,
+        previous_id=previous.id if previous is not None else None,
+        content=content,
+        redline=red,
+    )
 
 
-def _still_current(prepared: PreparedAgreement, intake: Intake, agency: str, paper: str) -> bool:
-    """Whether ``prepared`` is still this intake's agreement (nothing changed since)."""
-    current = agreements.compose(intake, agency).sha256
+def _still_current(
+    prepared: PreparedAgreement,
+    intake: Intake,
+    current: Agreement,
+    latest: AgreementVersion | None,
+    paper: str,
+) -> bool:
+    """Whether ``prepared`` is still this intake's agreement (nothing changed since, and
+    no other version was sent meanwhile)."""
     return (
         prepared.intake_id == intake.id
         and prepared.rendered.paper == (paper if paper in agreements.PAPERS else "a4")
-        and prepared.agreement.sha256 == prepared.rendered.sha256 == current
+        and prepared.agreement.sha256 == prepared.rendered.sha256 == current.sha256
+        and prepared.previous_id == (latest.id if latest is not None else None)
     )
 
 
@@ -146,7 +200,11 @@ def send_agreement(
     here, in the caller's transaction. Raises WorkspaceError when the intake is a draft
     intake, when the agreement cannot be sent yet (:func:`contracts.send_blockers`: no
     saved agency profile, no commercial terms, a contradiction, a client the assessment
-    says to walk away from without ``walk_away_reason``) or the workflow refuses the move.
+    says to walk away from without ``walk_away_reason``), when nothing changed since
+    the latest version (:func:`refuse_unchanged`) or the workflow refuses the move.
+
+    The version keeps its content (``agreement_json``) and its redline against the
+    latest earlier version (None for the first, or when that one kept no content).
     """
     if intake.assessment is None:
         raise WorkspaceError("agreement", "The intake has not been submitted yet")
@@ -154,8 +212,11 @@ def send_agreement(
     blockers = contracts.send_blockers(intake, agency, walk_away_reason=reason)
     if blockers:
         raise WorkspaceError("agreement", " ".join(blockers), {"agreement": "\n".join(blockers)})
+    latest = latest_version(intake)
+    current = agreements.compose(intake, agency)
+    refuse_unchanged(current, latest)
     change_status(intake, "agreement_sent", user)  # checks the workflow
-    if prepared is None or not _still_current(prepared, intake, agency, paper):
+    if prepared is None or not _still_current(prepared, intake, current, latest, paper):
         prepared = prepare_send(
             intake, paper, agency=agency, own_transaction=False, walk_away_reason=reason
         )
@@ -192,12 +253,72 @@ def send_agreement(
         walk_away_reason=reason
         if (intake.assessment.result or {}).get("recommendation") == "walk_away"
         else None,
+        content=prepared.content,
+        redline=prepared.redline,
     )
     db.session.add(version)
     if version.walk_away_reason:
         audit(intake, user, "walk_away_overridden", None, f"version {number}", reason)
     audit(intake, user, "agreement_sent", None, f"version {number}, {rendered.document_id}")
     return version
+
+
+def resend_link(intake: Intake, user: User) -> AgreementVersion:
+    """Send the current version's link again (no new version): the version the prospect
+    has not answered yet. Records it in the history; raises WorkspaceError when no
+    version awaits the prospect's answer."""
+    version = latest_version(intake)
+    if version is None:
+        raise WorkspaceError("agreement", "No agreement has been sent yet.")
+    if version.status != "sent" or intake.status != "agreement_sent":
+        state = version.status.replace("_", " ")
+        raise WorkspaceError(
+            "agreement",
+            f"Version {version.number} is not waiting for the prospect's answer ({state}): "
+            "only the link of a version awaiting an answer is sent again.",
+        )
+    audit(intake, user, "agreement_link_resent", None, f"version {version.number}")
+    return version
+
+
+def previous_version(version: AgreementVersion) -> AgreementVersion | None:
+    """The version sent before this one, or None for the first."""
+    return db.session.execute(
+        select(AgreementVersion)
+        .where(
+            AgreementVersion.intake_id == version.intake_id,
+            AgreementVersion.number < version.number,
+        )
+        .order_by(AgreementVersion.number.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def changes_of(version: AgreementVersion) -> redlines.Changes | None:
+    """What a version changed since the previous one, ready to show (clause numbers,
+    shortened context); None for a first version or one without a redline."""
+    if version.redline is None:
+        return None
+    previous = previous_version(version)
+    return redlines.changes(
+        version.redline,
+        previous.number if previous is not None else version.number - 1,
+        previous.content if previous is not None else None,
+        version.content,
+    )
+
+
+def unchanged_since(intake: Intake, agency: str = DEFAULT_AGENCY) -> AgreementVersion | None:
+    """The latest version when the intake's agreement today is the same (sending would
+    be refused), else None."""
+    latest = latest_version(intake)
+    if latest is None or intake.assessment is None:
+        return None
+    try:
+        current = agreements.compose(intake, agency)
+    except ValueError:
+        return None
+    return latest if current.sha256 == latest.content_sha256 else None
 
 
 def verified_pdf(version: AgreementVersion, *, final: bool = False) -> bytes:

@@ -23,6 +23,7 @@ from onboarding.db import db
 from onboarding.db.engine import WRITE
 from onboarding.db.models import Intake, RenderedPdf, utcnow
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement
+from onboarding.domain.redline import Changes
 from onboarding.rendering import pdf
 from onboarding.services import contracts
 
@@ -97,8 +98,10 @@ def agreement_pdf(
     *,
     agency: str = DEFAULT_AGENCY,
     own_transaction: bool = True,
+    changes: Changes | None = None,
 ) -> pdf.RenderedAgreement:
-    """The agreement PDF of a submitted intake (rendered once, then from the cache).
+    """The agreement PDF of a submitted intake (rendered once, then from the cache);
+    ``changes``: a version to send, with its page "Changes since version n".
 
     Call it without the write lock (the default, ``own_transaction=True``); a caller
     that already holds it passes ``own_transaction=False``.
@@ -107,4 +110,5 @@ def agreement_pdf(
         compose(intake, agency),
         paper=paper if paper in PAPERS else "a4",
         cache=DatabaseCache(intake.id, own_transaction=own_transaction),
+        changes=changes,
     )

@@ -76,3 +76,20 @@ def make_sendable(app, public_id: str, name: str = "burned-marketer") -> None:
         terms = json.loads((EXAMPLES / f"{name}.terms.json").read_text())
         contracts.save_terms(intake, terms, None)
         db.session.commit()
+
+
+def revise(app, public_id: str, **service_levels) -> None:
+    """Change an intake's saved terms (by default one more revision round), so the next
+    send is a new version: sending an unchanged agreement again is refused."""
+    from onboarding.db import db
+    from onboarding.services import contracts, workspace
+
+    with app.app_context():
+        intake = workspace.intake_by_public_id(public_id)
+        terms = contracts.stored_terms(intake)
+        levels = dict(terms.get("service_levels") or {})
+        if not service_levels:
+            service_levels = {"revision_rounds": int(levels.get("revision_rounds", 2)) + 1}
+        terms["service_levels"] = levels | service_levels
+        contracts.save_terms(intake, terms, None)
+        db.session.commit()

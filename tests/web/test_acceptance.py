@@ -11,12 +11,16 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.models import AgreementMessage, AgreementVersion, AuditEvent, Intake
 from tests.conftest import csrf_of
-from tests.web.helpers import make_sendable
+from tests.web.helpers import make_sendable, revise
 from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
 
 
-def send(client, public_id):
+def send(client, public_id, *, revised=False):
+    """Send the agreement; ``revised``: with one more revision round than the example's
+    terms (a new version must change something)."""
     make_sendable(client.application, public_id)
+    if revised:
+        revise(client.application, public_id)
     url = f"/workspace/intakes/{public_id}"
     response = post(client, url + "/agreement/send", {"paper": "a4"}, url)
     assert response.status_code == 302
@@ -66,7 +70,7 @@ def test_send_view_request_changes_resend_accept(app, client, sent):
     manager_page = client.get(f"/workspace/intakes/{sent['public_id']}")
     assert "Fortnightly updates, please" in manager_page.text
 
-    second = send(client, sent["public_id"])
+    second = send(client, sent["public_id"], revised=True)
     assert second != token
     _, old = answer(app, f"/agreement/{token}/accept", {"name": "Daniel Okafor", "consent": "yes"})
     assert old.status_code == 422 and "newer version" in old.text
@@ -380,7 +384,7 @@ def test_accepting_and_asking_for_changes_use_the_one_status_change(app, client,
     monkeypatch.setattr(acceptance, "change_status", spy, raising=False)
     token = sent["token"]
     answer(app, f"/agreement/{token}/changes", {"comment": "Fortnightly updates, please"})
-    second = send(client, sent["public_id"])
+    second = send(client, sent["public_id"], revised=True)
     answer(app, f"/agreement/{second}/accept", {"name": "Daniel Okafor", "consent": "yes"})
     assert calls == ["in_review", "agreement_sent", "accepted"]
     with app.app_context():

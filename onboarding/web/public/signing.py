@@ -77,6 +77,7 @@ def render_page(version, errors=None, notice=None, values=None, status=200):
         notice=notice,
         values=values or {},
         thread=acceptance.messages_of(version.intake),
+        changes=acceptance.changes_of(version),  # "What changed since version n"
     )
     return Response(html, status=status, mimetype="text/html")
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.engine import begin_write
 from onboarding.db.models import AuditEvent, Intake, Invite, Note, User, utcnow
+from onboarding.domain import redline as redlines
 from onboarding.domain.playbooks import DUE, SECTIONS
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.workflow import (
@@ -110,6 +111,8 @@ def intake(public_id: str):
     managers = db.session.execute(
         select(User).where(User.active.is_(True)).order_by(User.email)
     ).scalars().all()  # fmt: skip
+    versions = acceptance.versions_of(intake)
+    can_send = "agreement_sent" in TRANSITIONS.get(intake.status, ())
     return render_template(
         "manager/intake.html",
         intake=intake,
@@ -122,9 +125,13 @@ def intake(public_id: str):
         managers=managers,
         changes=changes,
         transitions=workspace.next_statuses(intake.status),
-        versions=acceptance.versions_of(intake),
+        versions=versions,
+        change_counts={v.number: n for v in versions if (n := redlines.count(v.redline))},
+        unchanged=acceptance.unchanged_since(intake, current_app.config["AGENCY_NAME"])
+        if can_send and versions
+        else None,
         thread=acceptance.messages_of(intake),
-        can_send="agreement_sent" in TRANSITIONS.get(intake.status, ()),
+        can_send=can_send,
         blockers=contracts.send_blockers(
             intake, current_app.config["AGENCY_NAME"], walk_away_reason="-"
         )
@@ -327,6 +334,36 @@ def send_agreement(public_id: str):
     link = url_for("signing.view", token=version.token, _external=True)
     flash(f"Agreement version {version.number} is ready. Send this private link: {link}")
     return redirect(url_for(".intake", public_id=public_id) + "#agreement")
+
+
+@bp.post("/intakes/<public_id>/agreement/resend")
+def resend_link(public_id: str):
+    """Give the current version's link again (no new version); the history records it."""
+    intake = load(public_id)
+    checked_post()
+    try:
+        version = acceptance.resend_link(intake, current_user)
+    except workspace.WorkspaceError as exc:
+        return _refused(intake, exc, "#agreement")
+    db.session.commit()
+    link = url_for("signing.view", token=version.token, _external=True)
+    flash(f"The link of version {version.number} again. Send this private link: {link}")
+    return redirect(url_for(".intake", public_id=public_id) + "#agreement")
+
+
+@bp.get("/intakes/<public_id>/versions/<int:number>/changes")
+def version_changes(public_id: str, number: int):
+    """What a version changed since the one before (its redline), as the prospect sees it."""
+    intake = load(public_id)
+    version = next((v for v in acceptance.versions_of(intake) if v.number == number), None)
+    if version is None:
+        abort(404)
+    return render_template(
+        "manager/version_changes.html",
+        intake=intake,
+        version=version,
+        changes=acceptance.changes_of(version),
+    )
 
 
 @bp.post("/intakes/<public_id>/agreement/reply")
