@@ -22,6 +22,9 @@ shareable URL):
     owner   a user id, or ``none`` for intakes nobody owns
     from    submitted on or after this day (YYYY-MM-DD, UTC)
     to      submitted on or before this day (YYYY-MM-DD, UTC)
+    needs_attention
+            1 (or true): only intakes awaiting the manager's answer to the prospect
+            (:func:`attention_condition`)
     sort    name | company | submitted | score | band | risk | status | owner
     dir     asc | desc
     page    1, 2, ...
@@ -45,8 +48,10 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Integer,
+    Select,
     and_,
     case,
+    exists,
     func,
     literal,
     or_,
@@ -54,10 +59,10 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql.functions import FunctionElement
 
-from onboarding.db.models import Intake, User
+from onboarding.db.models import AgreementMessage, AgreementVersion, Intake, User
 from onboarding.domain.questionnaire import Questionnaire, get_questionnaire
 from onboarding.domain.workflow import STATUS_LABELS
 from onboarding.rendering.figures import CAUSE_LABELS
@@ -124,12 +129,13 @@ class Filters:
     sort: str = DEFAULT_SORT
     direction: str = DEFAULT_DIRECTION
     page: int = 1
+    needs_attention: bool = False  # only intakes awaiting the manager's answer
 
     @property
     def filtered(self) -> bool:
         """Whether any filter or search narrows the list."""
         narrowed = (self.q, self.band, self.status, self.date_from, self.date_to)
-        return any(narrowed) or self.owner is not None
+        return any(narrowed) or self.owner is not None or self.needs_attention
 
     def params(self, **changes: Any) -> dict[str, str]:
         """The workspace's query parameters of this view (defaults left out), with
@@ -157,6 +163,8 @@ class Filters:
             out["from"] = f.date_from.isoformat()
         if f.date_to:
             out["to"] = f.date_to.isoformat()
+        if f.needs_attention:
+            out["needs_attention"] = "1"
         if (f.sort, f.direction) != (DEFAULT_SORT, DEFAULT_DIRECTION):
             out["sort"], out["dir"] = f.sort, f.direction
         if f.page != 1:
@@ -189,6 +197,21 @@ def clean_search(raw: str | None) -> str:
     """A search term as typed, trimmed, without NUL characters (length unchecked:
     see :data:`MAX_SEARCH`)."""
     return (raw or "").replace("\x00", "").strip()
+
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def parse_flag(raw: str) -> bool:
+    """A yes/no parameter: ``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/
+    ``off``, in any case; ValueError for anything else."""
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError("use true or false")
 
 
 def parse_day(raw: str) -> date:
@@ -265,6 +288,13 @@ def parse_filters(
             values["owner"] = number
         else:
             problems.append("Ignored the owner: no such user.")
+
+    attention = _text(args, "needs_attention")
+    if attention:
+        try:
+            values["needs_attention"] = parse_flag(attention)
+        except ValueError:
+            problems.append("Ignored 'needs_attention': use 1 to show only those, or leave it out.")
 
     values["date_from"] = _date(args, "from", problems)
     values["date_to"] = _date(args, "to", problems)
@@ -365,6 +395,40 @@ def search_condition(q: str) -> ColumnElement[bool]:
     )
 
 
+CLOSED_STATUSES = ("declined", "walked_away")
+"""Statuses that close an intake: nothing there awaits an answer."""
+
+
+def awaiting_answer() -> Select[tuple[int]]:
+    """The ids of intakes whose thread ends with the prospect: their latest message
+    is the prospect's, and no version was sent after it (a reply or a new version
+    answers it). One row per such intake."""
+    asked = aliased(AgreementMessage, name="asked")
+    later = aliased(AgreementMessage, name="later")
+    return select(asked.intake_id).where(
+        asked.author == "prospect",
+        ~exists().where(later.intake_id == asked.intake_id, later.id > asked.id),
+        ~exists().where(
+            AgreementVersion.intake_id == asked.intake_id,
+            AgreementVersion.sent_at > asked.created_at,
+        ),
+    )
+
+
+def attention_condition() -> ColumnElement[bool]:
+    """An intake needs the manager's attention: the prospect asked (a change request
+    or a message) and has had no answer yet, a reply or a new version, and the intake
+    is not closed (declined or walked away)."""
+    return and_(Intake.id.in_(awaiting_answer()), Intake.status.not_in(CLOSED_STATUSES))
+
+
+def attention_count(session: Session) -> int:
+    """How many intakes need the manager's attention: one query, walking the
+    prospects' messages (few) rather than the intakes (many)."""
+    query = select(func.count()).select_from(Intake).where(attention_condition())
+    return int(session.execute(query).scalar_one())
+
+
 def conditions(f: Filters) -> list[ColumnElement[bool]]:
     """The WHERE clauses of ``f``: submitted intakes (or drafts, for ``status=draft``)."""
     where = [Intake.status == f.status] if f.status else [Intake.status != "draft"]
@@ -380,6 +444,8 @@ def conditions(f: Filters) -> list[ColumnElement[bool]]:
         where.append(Intake.submitted_at < day_start(f.date_to + timedelta(days=1)))
     if f.q:
         where.append(search_condition(f.q))
+    if f.needs_attention:
+        where.append(attention_condition())
     return where
 
 
@@ -451,6 +517,7 @@ LIST_COLUMNS = (
     Intake.top_risk,
     Intake.status,
     Intake.owner_id,
+    attention_condition().label("needs_attention"),
 )
 
 

@@ -2,11 +2,21 @@
 
 Thin views: :mod:`onboarding.services.listing` parses the query parameters and builds the
 queries; a bad parameter is ignored and named in a note on the page, never an error.
+Every workspace page's navigation shows how many prospects await an answer
+(``attention_count()`` in the templates, counted once per request when shown).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    render_template,
+    request,
+    stream_with_context,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -25,6 +35,19 @@ def _staff_only():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
+
+
+def attention_count() -> int:
+    """How many prospects await the manager's answer (one query, once per request)."""
+    if "attention_count" not in g:
+        g.attention_count = listing.attention_count(db.session)
+    return g.attention_count
+
+
+@bp.app_context_processor
+def _navigation() -> dict:
+    """The navigation's count, queried only when a page shows it."""
+    return {"attention_count": attention_count}
 
 
 def _users() -> list[User]:
