@@ -402,9 +402,7 @@ def _money(value: Any, path: str, errors: list) -> Decimal | None:
         return None
     text = str(value).strip().replace(",", "")
     if not MONEY.match(text):
-        errors.append(
-            TermError(path, 'must be an amount such as "24000.00" (digits, optional pence)')
-        )
+        errors.append(TermError(path, 'must be an amount such as "24000.00" (up to two decimals)'))
         return None
     return Decimal(text)
 

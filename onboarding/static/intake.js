@@ -28,6 +28,21 @@
   var summary = document.querySelector("[data-autofocus]");
   if (summary) summary.focus();
 
+  // A link of the error summary puts the cursor in its field, with the field's label
+  // (or its group's legend) in view, as the GOV.UK error summary does.
+  document.querySelectorAll(".error-summary a[href^='#']").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var target = document.getElementById(link.getAttribute("href").slice(1));
+      if (!target || typeof target.focus !== "function") return;
+      var legend = target.closest("fieldset") && target.closest("fieldset").querySelector("legend");
+      var label = document.querySelector("label[for='" + target.id + "']");
+      var shown = (target.type === "radio" || target.type === "checkbox") && legend ? legend : label;
+      event.preventDefault();
+      (shown || target).scrollIntoView();
+      target.focus({ preventScroll: true });
+    });
+  });
+
   // A form marked data-once submits once: a double click sends one request.
   document.querySelectorAll("form[data-once]").forEach(function (form) {
     form.addEventListener("submit", function () {

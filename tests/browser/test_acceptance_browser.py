@@ -52,7 +52,7 @@ def test_a_prospect_reads_and_accepts_their_agreement(browser, live_server, app,
 
     page.get_by_role("button", name="Accept the agreement").click()
     page.wait_for_load_state()
-    assert "Type your full name" in page.inner_text(".signing-errors")
+    assert "Type your full name" in page.inner_text(".error-summary")
     page.get_by_label("Type your full name").fill("Priya Raman")
     page.get_by_label("I have read this agreement").check()
     page.get_by_role("button", name="Accept the agreement").click()

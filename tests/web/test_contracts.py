@@ -99,8 +99,8 @@ def test_a_bad_profile_names_every_field_and_keeps_what_was_typed(app, client, s
     )
     assert response.status_code == 422
     assert "There is a problem" in response.text
-    assert "legal_name: is required" in response.text
-    assert "currency: must be an ISO 4217 code" in response.text
+    assert "Legal name: is required" in response.text
+    assert "Currency: must be an ISO 4217 code" in response.text
     assert 'value="1 Quay Street"' in response.text  # nothing valid is lost
 
 
@@ -115,7 +115,7 @@ def test_prepare_the_agreement_shows_errors_beside_fields_and_keeps_input(
     response = post(client, url, form, url)
     assert response.status_code == 422
     assert 'href="#f-fee-amount"' in response.text  # the summary links to the field
-    assert "fee.amount: must be an amount" in response.text
+    assert "Fixed fee: must be an amount" in response.text
     assert "percents must add up to 100" in response.text
     assert "Website strategy, information architecture" in response.text  # kept
 

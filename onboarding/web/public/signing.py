@@ -8,6 +8,11 @@ content of its PDF) and the stylesheet of that day, served under the version's l
 A version sent before pages were kept offers its PDF instead; nothing is re-composed
 from today's settings or playbooks. Stored pages and PDFs are checked against their
 SHA-256 before they are shown.
+
+A refused answer shows the page again with every problem in an error summary at the top
+(focused by intake.js, linking to each field) and what was typed kept. An acceptance
+ends on a confirmation page of its own (GET after the POST's redirect) saying what
+happens next: the agency countersigns, and who contacts the prospect, within how long.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from flask import (
 from flask_wtf import FlaskForm
 
 from onboarding.db import db
-from onboarding.services import acceptance
+from onboarding.services import acceptance, after_acceptance, change_requests
 from onboarding.services.workspace import WorkspaceError
 from onboarding.web.errors import render_error
 from onboarding.web.public.intake import EXPIRED, csrf_ok
@@ -48,6 +53,18 @@ CORRUPTED = (
 
 class AnswerForm(FlaskForm):
     """Accept or ask for changes (fields are read from the request)."""
+
+
+CHANGE_FIELDS = {"comment": "changes-comment", "clause": "changes-clause"}
+"""The change request's fields -> their ids on the page; an acceptance's field ``f``
+is ``accept-f``; a refusal of the whole answer (``agreement``) points at the panel."""
+
+
+def field_id(field: str) -> str:
+    """The id of the input an error about ``field`` links to (error summary)."""
+    if field == "agreement":
+        return "answer"
+    return CHANGE_FIELDS.get(field, f"accept-{field}")
 
 
 @bp.errorhandler(acceptance.AgreementCorrupted)
@@ -77,6 +94,8 @@ def render_page(version, errors=None, notice=None, values=None, status=200):
         notice=notice,
         values=values or {},
         thread=acceptance.messages_of(version.intake),
+        clauses=change_requests.clause_choices(version) if version.status == "sent" else [],
+        field_id=field_id,
         changes=acceptance.changes_of(version),  # "What changed since version n"
     )
     return Response(html, status=status, mimetype="text/html")
@@ -143,20 +162,38 @@ def accept(token: str):
         db.session.rollback()
         return render_page(version, errors=exc.errors, values=values, status=422)
     db.session.commit()
-    return redirect(url_for(".view", token=token))
+    return redirect(url_for(".accepted", token=token))
+
+
+@bp.get("/<token>/accepted")
+def accepted(token: str):
+    """The confirmation after accepting: what happens next, and the PDF to keep."""
+    version = load(token)
+    if version.accepted_at is None:
+        return redirect(url_for(".view", token=token))
+    html = render_template(
+        "signing/accepted.html",
+        version=version,
+        intake=version.intake,
+        steps=after_acceptance.next_steps(version),
+    )
+    return Response(html, mimetype="text/html")
 
 
 @bp.post("/<token>/changes")
 def changes(token: str):
     """Ask for changes with a comment; the account manager gets it back in review."""
     version = acceptance.version_by_token(token, for_update=True) or abort(404)
-    values = {"comment": request.form.get("comment", "")}
+    values = {
+        "comment": request.form.get("comment", ""),
+        "clause": request.form.get("clause", ""),
+    }
     if not csrf_ok(AnswerForm()):
         return render_page(version, notice=EXPIRED, values=values, status=422)
     try:
-        acceptance.request_changes(version, values["comment"])
+        change_requests.request_changes(version, values["comment"], values["clause"])
     except WorkspaceError as exc:
         db.session.rollback()
         return render_page(version, errors=exc.errors, values=values, status=422)
     db.session.commit()
-    return redirect(url_for(".view", token=token))
+    return redirect(url_for(".view", token=token, _anchor="answer"))

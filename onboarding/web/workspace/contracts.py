@@ -144,6 +144,62 @@ def _fee_keys(model: str) -> tuple[str, ...]:
     return required + optional
 
 
+FIELD_LABELS = {
+    "currency": "Currency",
+    "fee": "Fee",
+    "fee.model": "Fee model",
+    "fee.amount": "Fixed fee",
+    "fee.day_rate": "Day rate",
+    "fee.estimate_days": "Estimated days",
+    "fee.cap": "Cap",
+    "fee.monthly": "Monthly fee",
+    "fee.months": "Months",
+    "payment_schedule": "Payment schedule",
+    "payment_days": "Invoices payable within",
+    "start_date": "Start date",
+    "launch_date": "Fixed launch date",
+    "valid_until": "Offer open until",
+    "deliverables": "Deliverables",
+    "exclusions": "Not included",
+    "client_responsibilities": "What the client provides",
+    "expenses": "Expenses",
+    "ip_option": "Who owns the finished work",
+    "supplements": "Discipline terms",
+    "safeguard": "The safeguard",
+    "legal_name": "Legal name",
+    "trading_name": "Trading name",
+    "address": "Registered address",
+    "company_number": "Company number",
+    "governing_law": "Governing law",
+    "late_interest": "Interest on late payment",
+    "liability_cap": "Liability cap",
+    "change_margin_percent": "Estimate margin",
+    "non_solicitation_months": "Non-solicitation",
+}
+
+
+def field_label(path: str) -> str:
+    """The label a person sees for a terms path (errors name the field as shown)."""
+    if path in FIELD_LABELS:
+        return FIELD_LABELS[path]
+    m = re.match(r"payment_schedule\[(\d+)\]\.(when|percent)$", path)
+    if m:
+        return f"Instalment {int(m.group(1)) + 1}: {'when' if m.group(2) == 'when' else 'percent'}"
+    m = re.match(r"(service_levels|signatory)\.(\w+)$", path)
+    if m:
+        return (LEVEL_LABELS.get(m.group(2)) if m.group(1) == "service_levels" else None) or (
+            f"Signatory's {m.group(2)}"
+        )
+    m = re.match(r"clauses\.(add|remove|replace)\[(\d+)\]\.(\w+)$", path)
+    if m:
+        kind = {"add": "Added clause", "remove": "Removed clause", "replace": "Replaced clause"}
+        return f"{kind[m.group(1)]} {int(m.group(2)) + 1}: {m.group(3)}"
+    m = re.match(r"standard_clauses\[(\d+)\]\.(\w+)$", path)
+    if m:
+        return f"Standard clause {int(m.group(1)) + 1}: {m.group(2)}"
+    return path.replace("_", " ").capitalize()
+
+
 def _field_id(path: str) -> str:
     """The HTML id of the form field a terms path names (errors link to it)."""
     path = re.sub(r"^clauses\.(remove|replace)\[\d+\]\.", "clauses.", path)
@@ -195,6 +251,7 @@ def _page(intake, data: dict[str, Any], errors: dict[str, str], status: int = 20
             errors=errors,
             error_ids={field: _field_id(field) for field in errors},
             field_id=_field_id,
+            field_label=field_label,
             agreement=agreement,
             problems=problems,
             draft=terms_mod.is_draft(terms),
@@ -313,6 +370,7 @@ def _profile_page(values: dict[str, Any], errors: dict[str, str], status: int = 
             values=values,
             errors=errors,
             field_id=_field_id,
+            field_label=field_label,
             error_prefixes={field.split(".")[0] for field in errors},
             saved=installation.version,
             missing=installation.profile.missing_for_sending()

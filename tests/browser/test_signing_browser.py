@@ -1,0 +1,157 @@
+"""The signing page on a small phone: errors summarised at the top and focused, fields
+that fit 320 px, then the confirmation page; the document's font throughout."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from onboarding.db import db
+from onboarding.db.models import Intake, User
+from onboarding.services.acceptance import send_agreement
+from onboarding.services.accounts import create_user
+from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.web.extensions import app_playbooks
+from tests.browser.test_intake_browser import no_serious_violations
+from tests.web.helpers import example, make_sendable
+
+pytestmark = pytest.mark.browser
+
+NO_SIDEWAYS_SCROLL = """() => {
+  const root = document.documentElement;
+  return {scroll: root.scrollWidth, client: root.clientWidth};
+}"""
+FONTS_IN_USE = """async (selectors) => {
+  await document.fonts.ready;
+  const families = selectors.map(s => getComputedStyle(document.querySelector(s)).fontFamily);
+  const loaded = [...document.fonts].filter(f => f.status === 'loaded').map(f => f.family);
+  return {families, loaded, inter: document.fonts.check('16px Inter')};
+}"""
+
+
+def sent_agreement(app, email: str) -> str:
+    """An agreement sent to the calm founder; returns the link's token."""
+    with app.app_context():
+        manager, _ = create_user(email, "manager", "a long pass phrase 42", settings=app.config)
+        intake = create_intake(example("calm-founder"))
+        db.session.flush()
+        submit_intake(intake, playbooks=app_playbooks(app))
+        intake.owner_id = manager.id
+        db.session.commit()
+        public_id, manager_id = intake.public_id, manager.id
+    make_sendable(app, public_id, "calm-founder")
+    with app.app_context():
+        intake = db.session.execute(
+            select(Intake).where(Intake.public_id == public_id)
+        ).scalar_one()
+        version = send_agreement(intake, db.session.get(User, manager_id))
+        db.session.commit()
+        return version.token
+
+
+def fits(page, width: int) -> None:
+    size = page.evaluate(NO_SIDEWAYS_SCROLL)
+    assert size["scroll"] <= size["client"] <= width, f"{page.url} scrolls sideways: {size}"
+
+
+def uses_inter(page, *selectors: str) -> None:
+    fonts = page.evaluate(FONTS_IN_USE, list(selectors))
+    assert fonts["inter"] and "Inter" in fonts["loaded"], fonts
+    for family in fonts["families"]:
+        assert family.split(",")[0].strip().strip('"') == "Inter", fonts
+
+
+def test_errors_at_the_top_then_the_confirmation_at_320_px(browser, live_server, app, tmp_path):
+    token = sent_agreement(app, "rosa@agency.example")
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    elsewhere: list[str] = []
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((live_server, "data:")) else elsewhere.append(r.url),
+    )
+    page.goto(f"{live_server}/agreement/{token}")
+    fits(page, 320)
+    for field in ("#accept-name", "#changes-comment", "#changes-clause"):
+        box = page.locator(field).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 320, (field, box)
+    uses_inter(
+        page, ".signing-banner", ".doc", "#accept-name", "#changes-clause", ".signing-button"
+    )
+    page.screenshot(path=str(tmp_path / "signing-320.png"), full_page=False)
+
+    page.get_by_role("button", name="Accept the agreement").click()
+    page.wait_for_load_state()
+    summary = page.locator(".error-summary")
+    assert page.title().startswith("Error: ")
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    assert summary.bounding_box()["y"] < 200  # at the top, under the banner
+    assert page.evaluate(  # first in <main>, before the agreement
+        "document.querySelector('main').firstElementChild.classList.contains('error-summary')"
+    )
+    links = summary.locator("a")
+    targets = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert "#accept-name" in targets and "#accept-consent" in targets
+    assert "Type your full name" in summary.inner_text()
+    fits(page, 320)
+    no_serious_violations(page)
+    page.screenshot(path=str(tmp_path / "signing-errors-320.png"), full_page=False)
+    page.locator("#answer").screenshot(path=str(tmp_path / "signing-answer-320.png"))
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.screenshot(path=str(tmp_path / "signing-errors-1280.png"), full_page=False)
+    page.locator("#answer").screenshot(path=str(tmp_path / "signing-answer-1280.png"))
+    page.set_viewport_size({"width": 320, "height": 640})
+
+    page.evaluate("window.scrollTo(0, 0)")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.screenshot(path=str(tmp_path / "signing-top-1280.png"))
+    page.set_viewport_size({"width": 320, "height": 640})
+    summary.get_by_role("link", name="Type your full name").click()
+    assert page.evaluate("document.activeElement.id") == "accept-name"
+    contact = example("calm-founder")["contact_name"]  # signing for themselves
+    page.keyboard.type(contact)
+    page.get_by_role("button", name="Accept the agreement").click()
+    page.wait_for_load_state()
+    assert page.input_value("#accept-name") == contact  # kept
+    targets = page.locator(".error-summary a").evaluate_all("as => as.map(a => a.hash)")
+    assert targets == ["#accept-consent"]
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+
+    page.locator(".error-summary a").first.click()
+    assert page.evaluate("document.activeElement.id") == "accept-consent"
+    page.keyboard.press("Space")
+    page.get_by_role("button", name="Accept the agreement").click()
+    page.wait_for_url(f"{live_server}/agreement/{token}/accepted")
+    assert page.locator("h1").inner_text() == "Agreement accepted"
+    main = page.inner_text("main")
+    assert "What happens next" in main and "countersigns" in main
+    assert "Rosa" in main or "rosa@agency.example" in main  # the owner will be in touch
+    assert "within one working day" in main or "working days" in main
+    assert page.locator("main a", has_text="Download the accepted agreement").count() == 1
+    fits(page, 320)
+    uses_inter(page, "h1", "main p")
+    no_serious_violations(page)
+    page.screenshot(path=str(tmp_path / "accepted-320.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.screenshot(path=str(tmp_path / "accepted-1280.png"), full_page=True)
+    page.set_viewport_size({"width": 320, "height": 640})
+
+    page.reload()  # its own URL: a reload shows it again, posts nothing
+    assert page.locator("h1").inner_text() == "Agreement accepted"
+    context.close()
+    assert not elsewhere, f"requests outside the app: {elsewhere}"
+
+
+def test_the_page_reflows_at_200_percent_zoom(browser, live_server, app, tmp_path):
+    """1280 px at 200% zoom: a 640 px wide layout, two device pixels each."""
+    token = sent_agreement(app, "zoe@agency.example")
+    context = browser.new_context(viewport={"width": 640, "height": 450}, device_scale_factor=2)
+    page = context.new_page()
+    page.goto(f"{live_server}/agreement/{token}")
+    fits(page, 640)
+    page.get_by_role("button", name="Send my request").click()
+    page.wait_for_load_state()
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    fits(page, 640)
+    page.screenshot(path=str(tmp_path / "signing-zoom-200.png"))
+    context.close()
