@@ -140,7 +140,7 @@ EXAMPLE_QUERIES = {
 
 def curl_for(op_id: str, method: str, path: str, op: dict, base: str, public: bool) -> str:
     """A curl command that works as it stands (with $ONBOARDING_TOKEN set)."""
-    url = base.rstrip("/") + path.replace("{public_id}", "$INTAKE_ID")
+    url = base.rstrip("/") + path.replace("{public_id}", "$INTAKE_ID").replace("{number}", "1")
     url += EXAMPLE_QUERIES.get(op_id, "")
     lines = ["curl --fail-with-body"]
     if method != "get":

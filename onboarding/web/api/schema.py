@@ -584,6 +584,65 @@ class VersionSent(Model):
     url: str
 
 
+class RedlineValue(Model):
+    """A term whose value changed, in the words the agreement uses."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    term: str = Field(examples=["Revision rounds"])
+    from_: str = Field(alias="from", examples=["2"])
+    to: str = Field(examples=["3"])
+
+
+class RedlineClause(Model):
+    """A clause added, removed or changed (matched by its id; a clause that only moved
+    is not changed). ``diff``: its words, each run ``["=", kept]``, ``["-", removed]``
+    or ``["+", added]``; joined by single spaces, ``=`` and ``-`` give the previous
+    text, ``=`` and ``+`` the new one."""
+
+    id: str
+    title: str
+    change: Literal["added", "removed", "changed"]
+    diff: list[tuple[Literal["=", "-", "+"], str]]
+
+
+class Redline(Model):
+    """What changed since the version before (domain.redline)."""
+
+    values: list[RedlineValue]
+    clauses: list[RedlineClause]
+
+
+class VersionOut(Model):
+    """A version of the agreement as sent (frozen): its number, where it stands, and the
+    SHA-256 of the PDF the prospect received."""
+
+    number: int = Field(description="1 for the first version sent, then 2, 3 ...")
+    status: str = Field(
+        description="sent (awaiting the prospect's answer), changes_requested, "
+        "superseded (a newer version was sent), accepted, or signed (countersigned).",
+        examples=["sent"],
+    )
+    document_id: str = Field(examples=["AGR-2465D4BD63"])
+    sha256: str = Field(description="SHA-256 of the PDF as sent (hex).")
+    sent_at: datetime
+
+
+class VersionList(Model):
+    """Every version sent for an intake, oldest first (empty before the first send)."""
+
+    items: list[VersionOut]
+
+
+class VersionDetail(VersionOut):
+    """One version, with what it changed since the version before."""
+
+    redline: Redline | None = Field(
+        description="Against version n-1; null for version 1 (and for a version sent "
+        "before versions kept their content)."
+    )
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     ErrorList,
     Assessment,
@@ -598,6 +657,9 @@ MODELS: tuple[type[BaseModel], ...] = (
     TermsOut,
     SendRequest,
     VersionSent,
+    Redline,
+    VersionList,
+    VersionDetail,
 )
 
 
@@ -672,6 +734,10 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "public_id": {
         "schema": {"type": "string", "maxLength": 64},
         "description": "The intake's `public_id`.",
+    },
+    "number": {
+        "schema": {"type": "integer", "minimum": 1},
+        "description": "The version's number (1 for the first sent).",
     },
 }
 """Every path parameter (``<public_id>`` in a route): its schema and description."""

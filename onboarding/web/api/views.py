@@ -50,7 +50,7 @@ from onboarding.services.intakes import (
     create_intake,
     submit_intake,
 )
-from onboarding.services.summaries import intake_summary
+from onboarding.services.summaries import intake_summary, iso
 from onboarding.web.api.schema import (
     DEFAULT_LIMIT,
     DEFAULT_SORT,
@@ -72,6 +72,8 @@ from onboarding.web.api.schema import (
     SendRequest,
     Terms,
     TermsOut,
+    VersionDetail,
+    VersionList,
     VersionSent,
     intake_detail,
     openapi_document,
@@ -851,3 +853,54 @@ def send_agreement(public_id: str):
     data = {"number": version.number, "document_id": version.document_id,
             "sha256": version.pdf_sha256, "url": url}  # fmt: skip
     return as_json(data, 201)
+
+
+# --- the versions sent, with their redlines -------------------------------------------------
+
+
+def _version_out(version) -> dict[str, Any]:
+    return {
+        "number": version.number,
+        "status": version.status,
+        "document_id": version.document_id,
+        "sha256": version.pdf_sha256,
+        "sent_at": iso(version.sent_at),
+    }
+
+
+@bp.get("/intakes/<public_id>/agreement/versions")
+@operation(
+    "listAgreementVersions", INTAKES_TAG, {200: (VersionList, "The versions, oldest first.")},
+    errors=(401, 404, 429),
+)  # fmt: skip
+@limited
+def list_versions(public_id: str):
+    """The versions of the agreement sent
+
+    Every version sent for the intake, oldest first, with where it stands and the
+    SHA-256 of the PDF sent (`onboarding verify` and the workspace check a file
+    against it). Empty before the first send.
+    """
+    intake = load(public_id)
+    return as_json({"items": [_version_out(v) for v in acceptance.versions_of(intake)]})
+
+
+@bp.get("/intakes/<public_id>/agreement/versions/<int:number>")
+@operation(
+    "getAgreementVersion", INTAKES_TAG,
+    {200: (VersionDetail, "The version, with its redline against the one before.")},
+    errors=(401, 404, 429),
+)  # fmt: skip
+@limited
+def get_version(public_id: str, number: int):
+    """One version of the agreement, with what changed
+
+    The version and its `redline` against version n-1 (null for version 1): the terms
+    whose values changed (`from`, `to`, in the agreement's words) and the clauses
+    added, removed or changed, each with a word diff.
+    """
+    intake = load(public_id)
+    version = next((v for v in acceptance.versions_of(intake) if v.number == number), None)
+    if version is None:
+        raise fail(404, "number", f"This intake has no version {number} of its agreement")
+    return as_json(_version_out(version) | {"redline": version.redline})
