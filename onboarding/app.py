@@ -18,6 +18,7 @@ from werkzeug.utils import import_string
 from onboarding.config import Config, instance_secret_key
 from onboarding.db import contracts as _contracts  # noqa: F401 - registers its tables
 from onboarding.db import db
+from onboarding.db import outbox as _outbox  # noqa: F401 - registers its tables
 from onboarding.db.engine import MIGRATIONS, begin_write
 from onboarding.domain.playbooks import default_playbooks_dir, get_playbooks
 from onboarding.domain.questionnaire import get_questionnaire
@@ -128,11 +129,13 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per web module."""
-    from onboarding.integrations import webhooks
+    from onboarding.integrations import outbox, webhooks
+    from onboarding.web import mailing
     from onboarding.web.api import docs as api_docs
     from onboarding.web.api import views as api
     from onboarding.web.public import intake, pages, signing
     from onboarding.web.workspace import auth, contracts, dashboard, manager
+    from onboarding.web.workspace import outbox as outbox_page
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(intake.bp)
@@ -141,6 +144,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(manager.bp)
     app.register_blueprint(contracts.bp)
     app.register_blueprint(signing.bp)
+    app.register_blueprint(outbox_page.bp)
     # The prospect's pages check CSRF in their views, so an expired token shows what
     # they typed back instead of an error page (nothing typed is ever thrown away).
     csrf.exempt(intake.bp)
@@ -153,6 +157,9 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(api.bp)
     # Webhook deliveries: RQ with REDIS_URL, else an in-process worker started lazily.
     webhooks.init_app(app)
+    # Email, through the outbox: the same worker design; the mail settings checked.
+    mailing.init_app(app)
+    outbox.init_app(app)
 
 
 def register_errors(app: Flask) -> None:

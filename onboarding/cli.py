@@ -574,16 +574,77 @@ def api_token_revoke(token_id: int) -> None:
 
 @main.command("worker")
 def worker_command() -> None:
-    """Send webhook deliveries: the RQ worker with REDIS_URL, else the in-process loop."""
+    """Send webhook deliveries and email (the outbox), and run the draft reminders on
+    their schedule: the RQ worker with REDIS_URL, else the in-process loops."""
     import logging
 
+    from onboarding.integrations import outbox
     from onboarding.integrations.webhooks import run_worker
 
     logging.basicConfig(level=logging.INFO)
     app = current_app._get_current_object()
     where = app.config.get("REDIS_URL") or "no REDIS_URL: in-process worker"
-    click.echo(f"Webhook worker running ({where.split('@')[-1]}); Ctrl+C stops it.")
+    click.echo(f"Worker running ({where.split('@')[-1]}); Ctrl+C stops it.")
+    outbox.dispatcher(app).beside()  # the outbox's sweep and schedule (and sender)
     run_worker(app)
+
+
+@main.command("send-reminders")
+def send_reminders_command() -> None:
+    """Email a reminder to each prospect whose draft has stood still DRAFT_REMINDER_DAYS
+    (at most twice, never after submit, never after they stopped them)."""
+    from onboarding.integrations import outbox
+    from onboarding.services import mail
+    from onboarding.web.mailing import mailer
+
+    app = current_app._get_current_object()
+    count = mail.send_reminders(mailer(app))
+    days = app.config["DRAFT_REMINDER_DAYS"]
+    click.echo(f"Wrote {count} reminder(s) to drafts not saved for {days} days.")
+    if count and not outbox.dispatcher(app).drain(timeout=120):
+        click.echo("Some are still queued: the worker sends them.", err=True)
+
+
+def deploy_problems(config: Any, environment: type) -> tuple[list[str], list[str]]:
+    """What production needs that the settings lack: ``(errors, warnings)``, each a line
+    that starts with the setting's name."""
+    from onboarding.web.mailing import check_settings
+
+    errors = list(check_settings(config))
+    warnings = []
+    base_url = config.get("BASE_URL")
+    if not base_url:
+        errors.append(
+            "BASE_URL is not set: the worker and the reminders build the links in emails "
+            "from it (https://onboarding.agency.example)"
+        )
+    elif not base_url.startswith("https://"):
+        warnings.append(f"BASE_URL is {base_url}: production is served over https://")
+    if not environment.SECRET_KEY:
+        errors.append(
+            "SECRET_KEY is not set: the development key in the instance folder differs "
+            "on every server"
+        )
+    if not config.get("MAIL_SERVER"):
+        warnings.append("MAIL_SERVER is not set: emails go to the Outbox page and the log, unsent")
+    elif not config.get("MAIL_DEFAULT_SENDER"):
+        errors.append("MAIL_DEFAULT_SENDER is not set: emails would come from onboarding@localhost")
+    if not config.get("TRUSTED_HOSTS"):
+        warnings.append("TRUSTED_HOSTS is not set: the app answers to any host name")
+    return errors, warnings
+
+
+@main.command("check-deploy")
+def check_deploy_command() -> None:
+    """Check the settings production needs (exit 1 naming each one missing)."""
+    errors, warnings = deploy_problems(current_app.config, settings())
+    for line in errors:
+        click.echo(f"ERROR   {line}", err=True)
+    for line in warnings:
+        click.echo(f"WARNING {line}", err=True)
+    if errors:
+        sys.exit(1)
+    click.echo("Ready to deploy" + (" (see the warnings)." if warnings else "."))
 
 
 @main.command("purge-drafts")

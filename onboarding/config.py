@@ -83,6 +83,27 @@ class Config:
     WEBHOOK_MAX_ATTEMPTS = _number("WEBHOOK_MAX_ATTEMPTS", 6, int)
     WEBHOOK_BACKOFF = _number("WEBHOOK_BACKOFF", 60)
     WEBHOOK_SWEEP_SECONDS = _number("WEBHOOK_SWEEP_SECONDS", 60)
+    # Email (README "Mail"): messages are written to the outbox with the change that
+    # causes them and sent by the worker through MAIL_SERVER; unset, they are written,
+    # logged (whom and which kind only) and kept for the workspace's Outbox page.
+    MAIL_SERVER: str | None = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = _number("MAIL_PORT", 0, int)  # 0: 465 with MAIL_USE_SSL, 587 with TLS, else 25
+    MAIL_USERNAME: str | None = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD: str | None = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_DEFAULT_SENDER: str | None = os.environ.get("MAIL_DEFAULT_SENDER") or None
+    MAIL_TIMEOUT = _number("MAIL_TIMEOUT", 10)
+    MAIL_MAX_ATTEMPTS = _number("MAIL_MAX_ATTEMPTS", 6, int)
+    MAIL_BACKOFF = _number("MAIL_BACKOFF", 60)
+    MAIL_SWEEP_SECONDS = _number("MAIL_SWEEP_SECONDS", 60)
+    MAIL_LINK_PER_INTAKE = _number("MAIL_LINK_PER_INTAKE", 3, int)
+    MAIL_LINK_PER_ADDRESS = _number("MAIL_LINK_PER_ADDRESS", 5, int)
+    # The public address links in emails are built from (the worker has no request):
+    # https://onboarding.agency.example; required in production.
+    BASE_URL: str | None = (os.environ.get("BASE_URL") or "").strip() or None
+    DRAFT_REMINDER_DAYS = _number("DRAFT_REMINDER_DAYS", 3, int)
+    DRAFT_REMINDER_SWEEP_SECONDS = _number("DRAFT_REMINDER_SWEEP_SECONDS", 3600)
     # PDF renders run in a worker process with caps (onboarding.rendering.isolation, whose
     # RENDER_* defaults these repeat): seconds per render, the worker's address space in
     # MiB (0: no cap), renders before a worker is replaced (0: never). Checked by
@@ -100,6 +121,9 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = True
     LOGIN_FAILURE_DELAY = 0.0
     PASSWORD_HASH_METHOD = "scrypt:16384:8:1"  # noqa: S105 - fast in tests; production N = 2^17
+    DRAFT_REMINDER_SWEEP_SECONDS = 0  # tests run the reminders themselves
+    MAIL_SERVER = None  # never the environment's: a test that sends names its own server
+    BASE_URL = None
 
 
 def instance_secret_key(instance_path: str) -> str:

@@ -1,16 +1,19 @@
 """Background jobs run by RQ workers: the entry points that may need to build an app.
 
-RQ imports a job by its dotted name (``onboarding.jobs.deliver_webhook``), so the layers
-below never import this module. Under ``onboarding worker`` the jobs run inside the
-command's app context; a plain ``rq worker`` has none, and the first job builds an app
-from the environment.
+RQ imports a job by its dotted name (``onboarding.jobs.deliver_webhook``,
+``onboarding.jobs.send_outbox``; the outbox worker runs ``send_reminders`` on its
+schedule), so the layers below never import this module. Under ``onboarding worker``
+the jobs run inside the command's app context; a plain ``rq worker`` has none, and the
+first job builds an app from the environment.
 """
 
 from __future__ import annotations
 
 from flask import Flask, current_app, has_app_context
 
-from onboarding.integrations import webhooks
+from onboarding.integrations import outbox, webhooks
+from onboarding.services import mail
+from onboarding.web.mailing import mailer
 
 _app: Flask | None = None
 
@@ -35,3 +38,17 @@ def deliver_webhook(delivery_id: int) -> str:
     """
     with job_app().app_context():
         return webhooks.rq_deliver(delivery_id)
+
+
+def send_outbox(message_id: int) -> str:
+    """Send one outbox message (an email) and schedule its retry if it needs one.
+    Returns ``done`` or ``retry``."""
+    with job_app().app_context():
+        return outbox.rq_send(message_id)
+
+
+def send_reminders() -> int:
+    """Write the draft reminders that are due (the worker's schedule); their messages
+    go through the outbox like any other. Returns how many were written."""
+    with job_app().app_context():
+        return mail.send_reminders(mailer())

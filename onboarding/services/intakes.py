@@ -12,7 +12,7 @@ from onboarding.db.models import Assessment, Intake, utcnow
 from onboarding.domain.assessment import evaluate
 from onboarding.domain.playbooks import PlaybookSet
 from onboarding.domain.questionnaire import FieldError, get_questionnaire
-from onboarding.services import events
+from onboarding.services import events, mail
 from onboarding.services.profile import installation_profile
 
 
@@ -44,15 +44,24 @@ def intake_by_token(token: str, *, for_update: bool = False) -> Intake | None:
     return find_by_token(Intake.token, token, for_update=for_update)
 
 
-def save_step(intake: Intake, section_id: str, submitted: dict[str, Any]) -> list[FieldError]:
+def save_step(
+    intake: Intake,
+    section_id: str,
+    submitted: dict[str, Any],
+    mailer: mail.Mailer | None = None,
+) -> list[FieldError]:
     """Store the valid answers of one step; return the errors of the others.
 
     Invalid values are not stored (the previous answer, if any, stays); answers to
-    questions hidden by ``show_if`` are stored as unanswered.
+    questions hidden by ``show_if`` are stored as unanswered. With a ``mailer``, a draft
+    that now has an address it was never sent its link at gets its private link by
+    email (written to the outbox, sent after the caller commits).
     """
     values, errors = get_questionnaire().validate_step(section_id, intake.answers or {}, submitted)
     intake.record_answers(values)
     intake.current_step = section_id
+    if mailer is not None:
+        mail.resume_link_on_save(intake, mailer)
     return errors
 
 
@@ -63,10 +72,12 @@ def missing_or_invalid(intake: Intake) -> list[FieldError]:
 
 
 def submit_intake(
-    intake: Intake, *, playbooks: PlaybookSet
+    intake: Intake, *, playbooks: PlaybookSet, mailer: mail.Mailer | None = None
 ) -> tuple[Assessment | None, list[FieldError]]:
     """Validate the whole set, assess it with ``playbooks`` (the app's) and mark the
-    intake submitted.
+    intake submitted. With a ``mailer``, the prospect's receipt and the staff's notice
+    are written to the outbox (sent after the caller commits); without one (the demo
+    data), no email.
 
     Idempotent: an intake already submitted returns its assessment unchanged, so a
     double click or a second tab stores one assessment. Lock the intake first
@@ -85,6 +96,8 @@ def submit_intake(
     intake.submitted_at = utcnow()
     apply_assessment(intake, result)
     events.emit("intake.submitted", intake)  # recorded now, sent after the commit
+    if mailer is not None:
+        mail.on_submitted(intake, mailer)  # written now, sent after the commit
     return assessment, []
 
 
@@ -113,7 +126,7 @@ def apply_assessment(intake: Intake, result: dict[str, Any]) -> None:
 
 
 def submit_by_token(
-    token: str, *, playbooks: PlaybookSet
+    token: str, *, playbooks: PlaybookSet, mailer: mail.Mailer | None = None
 ) -> tuple[Intake | None, list[FieldError]]:
     """Submit the intake of ``token`` once (assessed with ``playbooks``), safely under
     concurrent submits; commits.
@@ -123,7 +136,7 @@ def submit_by_token(
     intake = intake_by_token(token, for_update=True)
     if intake is None:
         return None, []
-    _, errors = submit_intake(intake, playbooks=playbooks)
+    _, errors = submit_intake(intake, playbooks=playbooks, mailer=mailer)
     if errors:
         db.session.rollback()
         return intake, errors

@@ -79,6 +79,7 @@ from onboarding.web.api.schema import (
     openapi_document,
 )
 from onboarding.web.extensions import app_playbooks, limiter
+from onboarding.web.mailing import mailer
 from onboarding.web.workspace.manager import renders_before_writing, start_writing
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -479,7 +480,8 @@ def create_intake_view():
     intake.current_step = last_complete_step(values)
     db.session.flush()
     if not missing and data.submit:
-        _, errors = submit_intake(intake, playbooks=app_playbooks())  # fires intake.submitted
+        # Fires intake.submitted; writes the receipt and the staff's notice (outbox).
+        _, errors = submit_intake(intake, playbooks=app_playbooks(), mailer=mailer())
         if errors:  # pragma: no cover - the same validation passed above
             raise answer_errors(errors)
     token = g.api_token

@@ -9,18 +9,21 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
 from onboarding.db import db
+from onboarding.db.engine import begin_write
 from onboarding.db.models import Intake
 from onboarding.domain import rules
 from onboarding.domain.questionnaire import FieldError, Question, Section, get_questionnaire
+from onboarding.services import mail
 from onboarding.services.intakes import intake_by_token, save_step, submit_by_token
 from onboarding.web.extensions import app_playbooks
 from onboarding.web.forms import fill_form, step_form_class, submitted_answers
+from onboarding.web.mailing import mailer
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
@@ -31,7 +34,38 @@ EXPIRED = (
 
 
 class SubmitForm(FlaskForm):
-    """The review page's Submit button."""
+    """The review page's Submit button (and its "Email me my link")."""
+
+
+def link_message(result: str, intake: Intake) -> str:
+    """What the prospect reads after "Email me my link"."""
+    if result == "sent":
+        return (
+            f"We have emailed your private link to {intake.contact_email}. It can take a few "
+            "minutes to arrive; if it does not, look in your spam folder."
+        )
+    if result == "limited":
+        return (
+            "We have emailed your link several times already, so we have not sent another "
+            "one now. Please try again later, or copy the link on this page."
+        )
+    return f"We need your email address first: add it on the “{email_step_title()}” step."
+
+
+def email_step_title() -> str:
+    """The title of the step that asks for the prospect's email."""
+    questionnaire = get_questionnaire()
+    section_id = questionnaire.section_of.get("contact_email") or questionnaire.sections[0].id
+    return questionnaire.section(section_id).title
+
+
+def email_link(intake: Intake) -> str:
+    """The "Email me my link" button: written to the outbox, sent after the commit."""
+    begin_write(db.session())  # a step's POST committed already: write from the start
+    result = mail.email_resume_link(intake, mailer())
+    db.session.commit()
+    flash(link_message(result, intake), "error" if result != "sent" else "success")
+    return result
 
 
 def load(token: str) -> Intake:
@@ -106,7 +140,9 @@ def visible_questions(section: Section, answers: dict[str, Any]) -> list[dict[st
     return out
 
 
-def render_step(intake: Intake, section: Section, form, errors: list[FieldError], notice=None):
+def render_step(
+    intake: Intake, section: Section, form, errors: list[FieldError], notice=None, status=None
+):
     """The step page (status 422 when it shows errors)."""
     questionnaire = get_questionnaire()
     index = step_index(section.id)
@@ -130,6 +166,8 @@ def render_step(intake: Intake, section: Section, form, errors: list[FieldError]
         errors=by_field,
         notice=notice,
         from_review=request.values.get("from") == "review",
+        asks_email=any(q.id == "contact_email" for q in section.questions),
+        email_step=email_step_title(),
     ), (422 if errors or notice else 200)
 
 
@@ -173,9 +211,18 @@ def step(token: str, section_id: str):
         fresh = form_class(formdata=None)
         form.csrf_token.current_token = fresh.csrf_token.current_token
         return render_step(intake, section, form, [], notice=EXPIRED)
-    errors = save_step(intake, section.id, submitted_answers(section, form))
+    # Saving writes the private link to the outbox the first time the draft has an
+    # address; it is sent after the commit.
+    errors = save_step(intake, section.id, submitted_answers(section, form), mailer())
     db.session.commit()
-    going_back = request.form.get("action") == "back"
+    action = request.form.get("action")
+    if action == "email_link":  # save, email the link, and stay on this step
+        email_link(intake)
+        if errors:  # what was typed stays on the page (invalid values are not stored)
+            return render_step(intake, section, form, [])
+        target = {"from": "review"} if request.form.get("from") == "review" else {}
+        return redirect(url_for(".step", token=token, section_id=section.id, **target))
+    going_back = action == "back"
     if errors and not going_back:
         return render_step(intake, section, form, errors)
     if going_back:
@@ -236,10 +283,23 @@ def submit(token: str):
     form = SubmitForm()
     if not csrf_ok(form):
         return render_review(intake, SubmitForm(formdata=None), [], notice=EXPIRED)
-    intake, errors = submit_by_token(token, playbooks=app_playbooks())
+    intake, errors = submit_by_token(token, playbooks=app_playbooks(), mailer=mailer())
     if errors:
         return render_review(intake, SubmitForm(formdata=None), errors)
     return redirect(url_for(".thanks", token=token))
+
+
+@bp.post("/<token>/email-link")
+def email_link_from_review(token: str):
+    """The review page's "Email me my link" (the steps' button saves the step first)."""
+    intake = load(token)
+    if intake.status != "draft":
+        return redirect(url_for(".thanks", token=token))
+    form = SubmitForm()
+    if not csrf_ok(form):
+        return render_review(intake, SubmitForm(formdata=None), [], notice=EXPIRED)
+    email_link(intake)
+    return redirect(url_for(".review", token=token))
 
 
 @bp.get("/<token>/thanks")
@@ -249,3 +309,28 @@ def thanks(token: str):
     if intake.status == "draft":
         return redirect(url_for(".review", token=token))
     return render_template("intake/thanks.html", intake=intake)
+
+
+# --- reminders: the one-click stop ------------------------------------------------------------
+
+
+@bp.route("/stop-reminders/<stop_token>", methods=["GET", "POST"])
+def stop_reminders(stop_token: str):
+    """Stop a draft's reminders. A GET only asks (mail scanners open links); the POST
+    stops them: the confirmation's button, or a mail client's one-click unsubscribe
+    (RFC 8058, ``List-Unsubscribe=One-Click``). No CSRF token: the unguessable link is
+    the credential, and it can do nothing but this."""
+    reminder = mail.reminder_by_stop_token(stop_token)
+    if reminder is None:
+        abort(404)
+    stopped = reminder.stopped_at is not None
+    if request.method == "POST":
+        mail.stop_reminders(reminder)
+        db.session.commit()
+        stopped = True
+    return render_template(
+        "intake/stop_reminders.html",
+        stop_token=stop_token,
+        stopped=stopped,
+        just_stopped=request.method == "POST",
+    )

@@ -1,0 +1,614 @@
+"""The messages we email, and when: written to the outbox in the caller's transaction.
+
+Each message is rendered here, when it is written, from two Jinja templates under
+``templates/email/`` (``KIND.txt``, which also sets the subject, and ``KIND.html``), with
+the agency's name from the installation's profile and absolute links from ``BASE_URL``.
+The row keeps the exact text, HTML and headers, so a retry sends the same message under
+the same ``Message-ID`` and the Outbox page shows what went. The worker
+(:mod:`onboarding.integrations.outbox`) sends it after the caller commits; callers
+commit, and a rollback writes nothing.
+
+Settings arrive as a :class:`Mailer` (the settings and the app's links), built by the web
+layer or the command line: this module never imports Flask.
+
+The messages:
+
+- ``resume_link``: a prospect's private link, the first time a draft has their address
+  (:func:`resume_link_on_save`) and when they press "Email me my link"
+  (:func:`email_resume_link`), limited per intake and per address;
+- ``receipt`` (prospect) and ``new_submission`` (the owner, else every active manager)
+  on submit (:func:`on_submitted`);
+- ``draft_reminder``: a draft that has stood still ``DRAFT_REMINDER_DAYS``, at most
+  :data:`REMINDERS_MAX` times, never after submit, with a one-click stop
+  (:func:`send_reminders`, :func:`stop_reminders`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import formataddr, make_msgid, parseaddr
+from typing import Any, Protocol
+
+import jinja2
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from onboarding.db import db
+from onboarding.db.engine import begin_write
+from onboarding.db.models import Intake, User, new_token, utcnow
+from onboarding.db.outbox import DraftReminder, OutboxMessage
+from onboarding.domain.playbooks import CAUSE_LABELS
+from onboarding.domain.resources import project_dir
+from onboarding.domain.workflow import RECOMMENDATIONS
+from onboarding.integrations import outbox
+from onboarding.services.profile import installation_profile
+
+KINDS = {
+    "resume_link": "Private resume link",
+    "receipt": "Receipt on submit",
+    "new_submission": "New submission (staff)",
+    "draft_reminder": "Draft reminder",
+}
+"""The kinds of email, with the words the Outbox page shows. Agreement messages (sent,
+accepted, signed) and the decline are meant to join as kinds of their own."""
+REMINDERS_MAX = 2
+"""Reminders one draft gets at most."""
+LINK_WINDOW_INTAKE = timedelta(hours=1)
+LINK_WINDOW_ADDRESS = timedelta(days=1)
+JUST_SENT = timedelta(minutes=1)
+DEFAULT_SENDER = "onboarding@localhost"
+
+
+# --- settings and links ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """What composing and limiting messages needs from the app's settings."""
+
+    base_url: str
+    sender: str = DEFAULT_SENDER
+    agency_name: str = ""
+    reminder_days: int = 3
+    link_per_intake: int = 3
+    link_per_address: int = 5
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], base_url: str | None = None) -> MailSettings:
+        """The settings of an app's config; ``base_url`` stands in when ``BASE_URL`` is
+        unset (the request's own address, in a request)."""
+        return cls(
+            base_url=(config.get("BASE_URL") or base_url or "http://localhost:5000").rstrip("/"),
+            sender=config.get("MAIL_DEFAULT_SENDER") or DEFAULT_SENDER,
+            agency_name=config.get("AGENCY_NAME") or "",
+            reminder_days=int(config.get("DRAFT_REMINDER_DAYS") or 3),
+            link_per_intake=int(config.get("MAIL_LINK_PER_INTAKE") or 3),
+            link_per_address=int(config.get("MAIL_LINK_PER_ADDRESS") or 5),
+        )
+
+
+class Links(Protocol):
+    """The app's absolute links (the web layer builds them from its routes and
+    ``BASE_URL``)."""
+
+    def resume(self, token: str) -> str: ...
+
+    def stop_reminders(self, stop_token: str) -> str: ...
+
+    def workspace_intake(self, public_id: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Mailer:
+    """Everything writing a message needs: the settings and the links."""
+
+    settings: MailSettings
+    links: Links
+
+
+# --- composing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Composed:
+    subject: str
+    text: str
+    html: str
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The email templates: HTML escaped, text as written, every name required."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(project_dir("templates") / "email")),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def compose(kind: str, **context: Any) -> Composed:
+    """Render ``kind``: the text template sets the subject; the HTML one the other part."""
+    env = environment()
+    text_module = env.get_template(f"{kind}.txt").make_module(context)
+    subject = " ".join(str(getattr(text_module, "subject", "")).split())
+    if not subject:
+        raise ValueError(f"templates/email/{kind}.txt sets no subject")
+    text = wrap_text(str(text_module))
+    html = env.get_template(f"{kind}.html").render(subject=subject, **context)
+    return Composed(subject, text, html)
+
+
+def wrap_text(text: str, width: int = 72) -> str:
+    """Plain text as mail clients show it best: lines of at most ``width`` characters
+    (a link longer than that stays whole, on its own line), list items indented under
+    their number, at most one blank line in a row."""
+    lines: list[str] = []
+    for line in text.strip().splitlines():
+        line = line.rstrip()
+        if not line and lines and not lines[-1]:
+            continue
+        if len(line) <= width:
+            lines.append(line)
+            continue
+        item = re.match(r"\s*(?:\d+\.|-) ", line)
+        lines.extend(
+            textwrap.wrap(
+                line,
+                width,
+                subsequent_indent=" " * (item.end() if item else 0),
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(lines) + "\n"
+
+
+def agency_name(settings: MailSettings) -> str:
+    """The agency's name: its saved profile's trading name (``AGENCY_NAME`` seeds it)."""
+    return installation_profile(settings.agency_name or None).profile.trading_name
+
+
+def sender(settings: MailSettings, agency: str) -> str:
+    """``MAIL_DEFAULT_SENDER``, named after the agency when it carries no name."""
+    name, address = parseaddr(settings.sender)
+    return formataddr((name or agency, address or DEFAULT_SENDER))
+
+
+def reply_to_for(intake: Intake | None) -> str | None:
+    """Replies reach the intake's owner, else the agency's signatory (if it has an email)."""
+    owner = intake.owner if intake is not None else None
+    if owner is not None and owner.active:
+        return formataddr((owner.display_name, owner.email))
+    signatory = installation_profile().profile.signatory
+    if signatory.email.strip():
+        return formataddr((signatory.name, signatory.email.strip()))
+    return None
+
+
+def write(
+    mailer: Mailer,
+    kind: str,
+    to_address: str,
+    *,
+    to_name: str | None = None,
+    intake: Intake | None = None,
+    user: User | None = None,
+    reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+    dedupe_key: str | None = None,
+    **context: Any,
+) -> OutboxMessage:
+    """Render ``kind`` for ``to_address`` and add it to the outbox (the caller's
+    session); it is sent after the caller commits."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of email {kind!r}")
+    agency = agency_name(mailer.settings)
+    composed = compose(kind, agency=agency, base_url=mailer.settings.base_url, **context)
+    from_address = sender(mailer.settings, agency)
+    domain = parseaddr(from_address)[1].rpartition("@")[2] or "localhost"
+    row = OutboxMessage(
+        channel="email",
+        kind=kind,
+        to_address=to_address.strip(),
+        to_name=" ".join((to_name or "").split())[:200] or None,
+        from_address=from_address,
+        reply_to=reply_to,
+        subject=composed.subject[:300],
+        text=composed.text,
+        html=composed.html,
+        headers=dict(headers or {}),
+        message_id=make_msgid(domain=domain),
+        dedupe_key=dedupe_key,
+        status="queued",
+        attempts=0,
+        next_attempt_at=utcnow(),
+    )
+    if intake is not None:
+        row.intake = intake
+    if user is not None:
+        row.user_id = user.id
+    db.session.add(row)
+    outbox.track([row])
+    return row
+
+
+# --- the prospect's private link ------------------------------------------------------------
+
+
+def _count(*where: Any) -> int:
+    return db.session.execute(select(func.count(OutboxMessage.id)).where(*where)).scalar_one()
+
+
+def _links_to(intake: Intake, address: str, since: datetime | None = None) -> int:
+    where = [
+        OutboxMessage.intake_id == intake.id,
+        OutboxMessage.kind == "resume_link",
+        func.lower(OutboxMessage.to_address) == address.strip().lower(),
+    ]
+    if since is not None:
+        where.append(OutboxMessage.created_at >= since)
+    return _count(*where)
+
+
+def link_limited(intake: Intake, address: str, settings: MailSettings) -> bool:
+    """Whether one more link email would pass a limit: per intake in an hour, per
+    address (whatever the intake) in a day."""
+    now = utcnow()
+    per_intake = _count(
+        OutboxMessage.intake_id == intake.id,
+        OutboxMessage.kind == "resume_link",
+        OutboxMessage.created_at >= now - LINK_WINDOW_INTAKE,
+    )
+    if per_intake >= settings.link_per_intake:
+        return True
+    per_address = _count(
+        OutboxMessage.kind == "resume_link",
+        func.lower(OutboxMessage.to_address) == address.strip().lower(),
+        OutboxMessage.created_at >= now - LINK_WINDOW_ADDRESS,
+    )
+    return per_address >= settings.link_per_address
+
+
+def _write_resume_link(intake: Intake, mailer: Mailer) -> OutboxMessage:
+    return write(
+        mailer,
+        "resume_link",
+        intake.contact_email or "",
+        to_name=intake.contact_name,
+        intake=intake,
+        reply_to=reply_to_for(intake),
+        name=_first_name(intake),
+        company=intake.company,
+        resume_url=mailer.links.resume(intake.token),
+    )
+
+
+def resume_link_on_save(intake: Intake, mailer: Mailer) -> OutboxMessage | None:
+    """After a draft's step is saved: its private link, the first time the draft has
+    this address (a changed address gets it too), within the limits. Needs the intake
+    stored (an id)."""
+    address = intake.contact_email
+    if intake.status != "draft" or not address or intake.id is None:
+        return None
+    if _links_to(intake, address):
+        return None
+    if link_limited(intake, address, mailer.settings):
+        return None
+    return _write_resume_link(intake, mailer)
+
+
+def email_resume_link(intake: Intake, mailer: Mailer) -> str:
+    """The "Email me my link" button. Returns ``sent`` (written now, or a moment ago),
+    ``no_email`` (the draft has no address yet) or ``limited`` (try later)."""
+    address = intake.contact_email
+    if intake.status != "draft" or not address:
+        return "no_email"
+    if _links_to(intake, address, since=utcnow() - JUST_SENT):
+        return "sent"  # the one written as the address was saved, or a double click
+    if link_limited(intake, address, mailer.settings):
+        return "limited"
+    _write_resume_link(intake, mailer)
+    return "sent"
+
+
+def _first_name(intake: Intake) -> str | None:
+    name = (intake.contact_name or "").split()
+    return name[0] if name else None
+
+
+# --- submission ----------------------------------------------------------------------------------
+
+
+def staff_to_tell(intake: Intake) -> list[User]:
+    """Who hears of a new submission: its owner, else every active manager (else every
+    active admin, so that someone does)."""
+    owner = intake.owner
+    if owner is not None and owner.active:
+        return [owner]
+    with db.session.no_autoflush:
+        for role in ("manager", "admin"):
+            users = db.session.execute(
+                select(User).where(User.role == role, User.active.is_(True)).order_by(User.id)
+            ).scalars().all()  # fmt: skip
+            if users:
+                return list(users)
+    return []
+
+
+def on_submitted(intake: Intake, mailer: Mailer) -> list[OutboxMessage]:
+    """A submitted intake's messages: the prospect's receipt (when they gave an
+    address) and the staff's notice; queued reminders are cancelled. Nothing is flushed
+    here (the caller's conflicts surface at its commit)."""
+    with db.session.no_autoflush:
+        return _on_submitted(intake, mailer)
+
+
+def _on_submitted(intake: Intake, mailer: Mailer) -> list[OutboxMessage]:
+    if intake.public_id is None:  # filled at INSERT; the keys need it now
+        intake.public_id = new_token()
+    rows = []
+    owner = intake.owner if intake.owner is not None and intake.owner.active else None
+    if intake.contact_email:
+        rows.append(
+            write(
+                mailer,
+                "receipt",
+                intake.contact_email,
+                to_name=intake.contact_name,
+                intake=intake,
+                reply_to=reply_to_for(intake),
+                dedupe_key=f"receipt:{intake.public_id}",
+                name=_first_name(intake),
+                company=intake.company,
+                email=intake.contact_email,
+                owner=owner.display_name if owner else None,
+            )
+        )
+    assessment = intake.assessment
+    risks = (assessment.result.get("risks") if assessment else None) or {}
+    for user in staff_to_tell(intake):
+        rows.append(
+            write(
+                mailer,
+                "new_submission",
+                user.email,
+                to_name=user.display_name,
+                intake=intake,
+                user=user,
+                dedupe_key=f"new_submission:{intake.public_id}:{user.id}",
+                name=user.display_name.split()[0],
+                owned=owner is not None,
+                contact_name=intake.contact_name,
+                contact_email=intake.contact_email,
+                company=intake.company,
+                score=intake.score,
+                band=intake.band,
+                recommendation=RECOMMENDATIONS.get(intake.recommendation or "", ""),
+                top_risk=CAUSE_LABELS.get(intake.top_risk or ""),
+                top_risk_value=risks.get(intake.top_risk or ""),
+                intake_url=mailer.links.workspace_intake(intake.public_id),
+            )
+        )
+    if intake.id is not None:
+        cancel_reminders(intake, "Not sent: the prospect submitted their answers.")
+    return rows
+
+
+# --- reminders -----------------------------------------------------------------------------------
+
+
+def cancel_reminders(intake: Intake, why: str) -> None:
+    """Queued reminders of ``intake`` will not go (one being sent goes)."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.intake_id == intake.id,
+            OutboxMessage.kind == "draft_reminder",
+            OutboxMessage.status == "queued",
+        )
+        .values(status="cancelled", last_answer=why, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _reminders_sent():
+    return (
+        select(func.count(OutboxMessage.id))
+        .where(OutboxMessage.intake_id == Intake.id, OutboxMessage.kind == "draft_reminder")
+        .scalar_subquery()
+    )
+
+
+def _last_reminder():
+    return (
+        select(func.max(OutboxMessage.created_at))
+        .where(OutboxMessage.intake_id == Intake.id, OutboxMessage.kind == "draft_reminder")
+        .scalar_subquery()
+    )
+
+
+def reminders_due(settings: MailSettings, now: datetime | None = None, limit: int = 500):
+    """Ids of drafts owed a reminder: an address, no save for ``reminder_days`` (nor a
+    reminder), fewer than :data:`REMINDERS_MAX` so far, not stopped."""
+    cutoff = (now or utcnow()) - timedelta(days=settings.reminder_days)
+    stopped = exists().where(
+        DraftReminder.intake_id == Intake.id, DraftReminder.stopped_at.is_not(None)
+    )
+    last = _last_reminder()
+    return db.session.execute(
+        select(Intake.id)
+        .where(
+            Intake.status == "draft",
+            Intake.contact_email.is_not(None),
+            Intake.contact_email != "",
+            Intake.updated_at <= cutoff,
+            _reminders_sent() < REMINDERS_MAX,
+            or_(last.is_(None), last <= cutoff),
+            ~stopped,
+        )
+        .order_by(Intake.id)
+        .limit(limit)
+    ).scalars().all()  # fmt: skip
+
+
+def remind(intake_id: int, mailer: Mailer, now: datetime | None = None) -> OutboxMessage | None:
+    """Write one draft's next reminder if it is still owed one; commits. Two runs at
+    once write it once (the intake is locked; the n-th reminder's key is unique)."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=mailer.settings.reminder_days)
+    begin_write(db.session())
+    intake = db.session.execute(
+        select(Intake).where(Intake.id == intake_id).with_for_update()
+    ).scalar_one_or_none()
+    if (
+        intake is None
+        or intake.status != "draft"
+        or not intake.contact_email
+        or intake.updated_at > cutoff
+    ):
+        db.session.rollback()
+        return None
+    earlier = db.session.execute(
+        select(OutboxMessage.created_at).where(
+            OutboxMessage.intake_id == intake.id, OutboxMessage.kind == "draft_reminder"
+        )
+    ).scalars().all()  # fmt: skip
+    if len(earlier) >= REMINDERS_MAX or any(at > cutoff for at in earlier):
+        db.session.rollback()
+        return None
+    reminder = db.session.get(DraftReminder, intake.id)
+    if reminder is None:
+        reminder = DraftReminder(intake_id=intake.id, stop_token=new_token())
+        db.session.add(reminder)
+    elif reminder.stopped_at is not None:
+        db.session.rollback()
+        return None
+    number = len(earlier) + 1
+    stop_url = mailer.links.stop_reminders(reminder.stop_token)
+    row = write(
+        mailer,
+        "draft_reminder",
+        intake.contact_email,
+        to_name=intake.contact_name,
+        intake=intake,
+        reply_to=reply_to_for(intake),
+        # RFC 2369 and RFC 8058: mail clients offer a one-click "unsubscribe" that POSTs
+        # "List-Unsubscribe=One-Click" to this link.
+        headers={
+            "List-Unsubscribe": f"<{stop_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+        dedupe_key=f"draft_reminder:{intake.id}:{number}",
+        name=_first_name(intake),
+        company=intake.company,
+        number=number,
+        last=number == REMINDERS_MAX,
+        days=mailer.settings.reminder_days,
+        resume_url=mailer.links.resume(intake.token),
+        stop_url=stop_url,
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:  # another worker wrote it first
+        db.session.rollback()
+        return None
+    return row
+
+
+def send_reminders(mailer: Mailer, now: datetime | None = None) -> int:
+    """Write every reminder due (``onboarding send-reminders`` and the worker's
+    schedule); commits each; returns how many were written."""
+    written = 0
+    ids = reminders_due(mailer.settings, now)
+    db.session.rollback()
+    for intake_id in ids:
+        if remind(intake_id, mailer, now) is not None:
+            written += 1
+    return written
+
+
+def reminder_by_stop_token(token: str) -> DraftReminder | None:
+    """The reminders a stop link controls, or None."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.execute(
+        select(DraftReminder).where(DraftReminder.stop_token == token)
+    ).scalar_one_or_none()
+
+
+def stop_reminders(reminder: DraftReminder) -> bool:
+    """Stop a draft's reminders (queued ones are cancelled); False if already stopped.
+    The caller commits."""
+    if reminder.stopped_at is not None:
+        return False
+    reminder.stopped_at = utcnow()
+    cancel_reminders(reminder.intake, "Not sent: the prospect stopped reminders.")
+    return True
+
+
+# --- the Outbox page -----------------------------------------------------------------------------
+
+
+def messages(
+    status: str | None = None, kind: str | None = None, limit: int = 50
+) -> list[OutboxMessage]:
+    """The newest messages, optionally of one state or kind."""
+    query = (
+        select(OutboxMessage)
+        .options(selectinload(OutboxMessage.intake))
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    if kind:
+        query = query.where(OutboxMessage.kind == kind)
+    return list(db.session.execute(query).scalars())
+
+
+def counts() -> dict[str, int]:
+    """How many messages are in each state."""
+    rows = db.session.execute(
+        select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(OutboxMessage.status)
+    )
+    return {status: n for status, n in rows}
+
+
+def message(message_id: int) -> OutboxMessage | None:
+    return db.session.get(OutboxMessage, message_id)
+
+
+def resend(row: OutboxMessage) -> OutboxMessage:
+    """Send a message again: a copy, queued now, under a new ``Message-ID`` (mail
+    services drop a message whose id they have seen, and this one may have been), with
+    the original's text, HTML and headers. The caller commits."""
+    domain = row.message_id.strip("<>").rpartition("@")[2] or "localhost"
+    copy = OutboxMessage(
+        channel=row.channel,
+        kind=row.kind,
+        intake_id=row.intake_id,
+        user_id=row.user_id,
+        to_address=row.to_address,
+        to_name=row.to_name,
+        from_address=row.from_address,
+        reply_to=row.reply_to,
+        subject=row.subject,
+        text=row.text,
+        html=row.html,
+        headers=dict(row.headers or {}),
+        message_id=make_msgid(domain=domain),
+        status="queued",
+        attempts=0,
+        next_attempt_at=utcnow(),
+        resent_from_id=row.id,
+    )
+    db.session.add(copy)
+    outbox.track([copy])
+    return copy
