@@ -182,12 +182,14 @@ def sender(settings: MailSettings, agency: str) -> str:
 
 
 def reply_to_for(intake: Intake | None) -> str | None:
-    """Replies reach the intake's owner, else the agency's signatory (if it has an email)."""
+    """Replies reach the intake's owner, else the signatory of the agency's saved profile
+    (never the shipped demo one's); else none (replies go to the sender)."""
     owner = intake.owner if intake is not None else None
     if owner is not None and owner.active:
         return formataddr((owner.display_name, owner.email))
-    signatory = installation_profile().profile.signatory
-    if signatory.email.strip():
+    installed = installation_profile()
+    signatory = installed.profile.signatory
+    if installed.version is not None and signatory.email.strip():
         return formataddr((signatory.name, signatory.email.strip()))
     return None
 

@@ -73,7 +73,7 @@ def test_the_resume_link_arrives_once_when_an_email_is_given(mail_app, client, i
     assert message["From"].addresses[0].addr_spec == SENDER
     assert message["From"].addresses[0].display_name == "Brightline Studio"
     assert str(message["To"]) == f"Daniel Okafor <{EMAIL}>"
-    assert str(message["Reply-To"]) == "Alex Moreno <alex@brightline.example>"  # signatory
+    assert message["Reply-To"] is None  # no owner, no saved profile: replies go to From
     text, html = text_part(message), html_part(message)
     link = f"{BASE_URL}/intake/{prospect.token}"
     assert LINK.findall(text) == [link]
@@ -91,6 +91,25 @@ def test_the_resume_link_arrives_once_when_an_email_is_given(mail_app, client, i
     assert prospect.step(step, form_data(step, example())).status_code == 302
     settled(mail_app)
     assert len(inbox.to(EMAIL)) == 1 and len(rows(mail_app)) == 1
+
+
+def test_replies_reach_the_signatory_of_the_saved_profile(mail_app, client, inbox):
+    from onboarding.domain.terms import default_profile
+    from onboarding.services import contracts
+
+    with mail_app.app_context():
+        data = default_profile().as_dict()
+        data["signatory"] = {
+            "name": "Sam Reyes",
+            "title": "Director",
+            "email": "sam@agency.example",
+        }
+        contracts.save_profile(data, None)
+        db.session.commit()
+    about(started(client))
+    settled(mail_app)
+    [message] = inbox.to(EMAIL)
+    assert str(message["Reply-To"]) == "Sam Reyes <sam@agency.example>"
 
 
 def test_a_changed_address_gets_its_own_link(mail_app, client, inbox):

@@ -67,7 +67,7 @@ def test_admins_read_the_message_whole_on_the_outbox_page(no_server_app, client,
     link = f"{BASE_URL}/intake/{prospect.token}"
     assert link in detail.text  # the text part, whole
     assert row.message_id.replace("<", "&lt;").replace(">", "&gt;") in detail.text
-    assert "Alex Moreno &lt;alex@brightline.example&gt;" in detail.text  # Reply-To
+    assert "Daniel Okafor &lt;d.okafor@harbourfreight.example&gt;" in detail.text  # To
     html = client.get(f"/workspace/outbox/{row.id}/html")
     assert html.status_code == 200 and f'href="{link}"' in html.text
     assert html.headers["Content-Security-Policy"].startswith("sandbox; default-src 'none'")

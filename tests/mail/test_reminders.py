@@ -70,7 +70,6 @@ def test_a_still_draft_is_reminded_twice_at_most(mail_app, client, inbox):
     assert first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert f'href="{stop}"' in html_part(first)
     assert "We will remind you once more at most." in words(text)
-    assert str(first["Reply-To"]) == "Alex Moreno <alex@brightline.example>"
     # Not again until it has stood still DRAFT_REMINDER_DAYS since the reminder.
     assert "Wrote 0" in remind(mail_app)
     age(mail_app, days=3.1)
