@@ -340,6 +340,13 @@ class IntakeListQuery(Model):
     submitted_to: date | SkipJsonSchema[None] = Field(
         None, description="Submitted on or before this day (YYYY-MM-DD, UTC)."
     )
+    needs_attention: bool | SkipJsonSchema[None] = Field(
+        None,
+        description="`true`: only intakes awaiting the agency's answer (the prospect's "
+        "message or change request is the last word of the thread: no reply and no new "
+        "version since), closed ones (declined, walked away) left out. `false` or absent: "
+        "no such filter.",
+    )
     sort: Literal[SORTS] = Field(  # type: ignore[valid-type]
         DEFAULT_SORT,
         description="Sort key, `-` first for descending. Intakes without a value (a draft's "

@@ -574,6 +574,12 @@ def list_query(args) -> tuple[listing.Filters, int, tuple | None, str]:
     if day_from and day_to and day_from > day_to:
         errors.append({"field": "submitted_from", "message": "is after submitted_to"})
     values["date_from"], values["date_to"] = day_from, day_to
+    attention = _one(args, "needs_attention", errors)
+    if attention is not None:
+        try:
+            values["needs_attention"] = listing.parse_flag(attention)
+        except ValueError:
+            errors.append({"field": "needs_attention", "message": "must be true or false"})
     sort = _one(args, "sort", errors) or DEFAULT_SORT
     if sort not in SORTS:
         errors.append({"field": "sort", "message": f"must be one of {', '.join(SORTS)}"})
