@@ -13,15 +13,15 @@ version answers it. Callers commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import unescape
 from html.parser import HTMLParser
 
 from onboarding.db.models import AgreementMessage, AgreementVersion
 from onboarding.services import acceptance
 from onboarding.services.workspace import WorkspaceError, required_text
 
-NUMBER_CLASSES = frozenset({"clause__num", "terms-clause__num"})
+NUMBER_CLASSES = frozenset({"clause__num", "terms-clause__num", "section__num"})
 TITLE_CLASSES = frozenset({"clause__title", "terms-clause__title"})
+SECTION_CLASSES = frozenset({"section__title", "terms-section__title"})
 MISSING_COMMENT = "Tell us what you would like changed"
 UNKNOWN_CLAUSE = "Choose a clause from the list, or “The agreement as a whole”"
 
@@ -32,6 +32,7 @@ class ClauseChoice:
 
     number: str  # "4.2"
     title: str
+    section: str = ""  # "4 Plan and milestones": the section it belongs to
 
     @property
     def label(self) -> str:
@@ -43,11 +44,15 @@ class ClauseChoice:
 
 
 class _ClauseHeadings(HTMLParser):
-    """Collects (number, title) from the agreement's clause headings, in page order."""
+    """Collects (number, title, section) from the agreement's clause headings, in page
+    order (the section: the number and title of the section heading above it)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.found: list[tuple[str, str]] = []
+        self.found: list[tuple[str, str, str]] = []
+        self.section = ""
+        self._section: list[str] | None = None  # collecting a section heading
+        self._section_tag = ""
         self._number: list[str] | None = None  # collecting a number
         self._number_tag = ""
         self._title: list[str] | None = None  # collecting a title
@@ -56,25 +61,35 @@ class _ClauseHeadings(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         classes = set((dict(attrs).get("class") or "").split())
-        if classes & NUMBER_CLASSES:
+        if classes & SECTION_CLASSES and self._section is None:
+            self._section, self._section_tag = [], tag
+        elif self._section is not None:
+            pass  # the section's number is part of its heading's text
+        elif classes & NUMBER_CLASSES:
             self._number, self._number_tag = [], tag
         elif classes & TITLE_CLASSES and self._title is None:
             self._title, self._title_tag = [], tag
 
     def handle_data(self, data: str) -> None:
-        if self._number is not None:
+        if self._section is not None:
+            self._section.append(data)
+        elif self._number is not None:
             self._number.append(data)
         elif self._title is not None:
             self._title.append(data)
 
     def handle_endtag(self, tag: str) -> None:
-        if self._number is not None and tag == self._number_tag:
+        if self._section is not None:
+            if tag == self._section_tag:
+                self.section = " ".join("".join(self._section).split())
+                self._section = None
+        elif self._number is not None and tag == self._number_tag:
             self._last_number = " ".join("".join(self._number).split())
             self._number = None
         elif self._title is not None and tag == self._title_tag:
             title = " ".join("".join(self._title).split()).rstrip(".").strip()
             if self._last_number and title:
-                self.found.append((self._last_number, title))
+                self.found.append((self._last_number, title, self.section))
             self._title, self._last_number = None, ""
 
 
@@ -90,10 +105,10 @@ def clause_choices(version: AgreementVersion) -> list[ClauseChoice]:
     parser.close()
     seen: set[str] = set()
     choices = []
-    for number, title in parser.found:
+    for number, title, section in parser.found:
         if number not in seen:
             seen.add(number)
-            choices.append(ClauseChoice(unescape(number), unescape(title)))
+            choices.append(ClauseChoice(number, title, section))
     return choices
 
 

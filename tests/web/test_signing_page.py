@@ -58,6 +58,20 @@ def test_errors_are_summarised_first_linking_to_their_fields(app, two):
     assert "default-src 'self'" in refused.headers["Content-Security-Policy"]
 
 
+def test_the_clauses_offered_are_the_pages_grouped_by_section(app, two):
+    page = app.test_client().get(f"/agreement/{two['token']}").text
+    select = page.split('id="changes-clause"', 1)[1].split("</select>", 1)[0]
+    groups = re.findall(r'<optgroup label="([^"]+)">', select)
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]+)</option>', select)
+    assert options[0] == ("", "The agreement as a whole")
+    assert groups[0] == "1 Parties" and len(groups) == len(set(groups)) > 5
+    numbers = [n for n, _ in options[1:]]
+    assert len(numbers) == len(set(numbers)) > 20
+    # every clause heading of the page, in its order
+    headings = re.findall(r'class="(?:terms-)?clause__num">([\d.]+)<', page)
+    assert numbers == list(dict.fromkeys(headings))
+
+
 def test_a_refused_change_request_keeps_the_comment_and_the_clause(app, two):
     prospect = app.test_client()
     page = prospect.get(f"/agreement/{two['token']}").text
