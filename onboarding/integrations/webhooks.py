@@ -72,6 +72,10 @@ log = logging.getLogger(__name__)
 EVENTS = {
     "intake.submitted": "An intake was submitted and assessed (web form or API)",
     "intake.status_changed": "An intake moved along the workflow (workspace or API)",
+    "agreement.sent": "A version of the agreement was sent to the prospect (workspace or API)",
+    "agreement.changes_requested": "The prospect asked for changes to the agreement sent",
+    "agreement.accepted": "The prospect accepted the agreement (signed it for the client)",
+    "agreement.signed": "The agency countersigned the accepted agreement: signed by both",
 }
 """The events an endpoint may subscribe to, with what each means: the one list
 (``services.events.emit`` fires them; the API documents them from here)."""

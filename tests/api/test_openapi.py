@@ -99,7 +99,14 @@ def test_every_route_is_documented(api, document):
         for m in r.methods - {"HEAD", "OPTIONS"}
     }
     assert documented == served
-    assert set(document["webhooks"]) == {"intake.submitted", "intake.status_changed"}
+    assert set(document["webhooks"]) == {
+        "intake.submitted",
+        "intake.status_changed",
+        "agreement.sent",
+        "agreement.changes_requested",
+        "agreement.accepted",
+        "agreement.signed",
+    }
 
 
 def test_the_docs_page_lists_every_operation_with_a_curl_example(client, document):
