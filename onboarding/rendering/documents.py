@@ -12,11 +12,13 @@ import datetime as dt
 import re
 import threading
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import escape
 
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement, compose
 from onboarding.domain.redline import Changes
@@ -154,12 +156,167 @@ def filename_for(agreement: Agreement) -> str:
     return f"Agreement - {_short(company, 80)} - {agreement.date}.pdf"
 
 
-def certificate_html(facts: Mapping[str, str], *, title: str, paper: str = "a4") -> str:
-    """A one-page certificate of acceptance (the facts as a table), as HTML."""
+@dataclass(frozen=True)
+class SignatureMark:
+    """One party's signature, filled into the agreement's signature block."""
+
+    party: int  # 0: the Client, 1: the Agency (the order of ``Agreement.parties``)
+    organisation: str  # shown on a signature page made afresh (no frozen page)
+    name: str
+    title: str  # "" keeps the title the document prints
+    signed_at: str  # "2026-11-27 14:03:07 UTC"
+
+
+@dataclass(frozen=True)
+class CertificatePart:
+    heading: str
+    facts: Mapping[str, str]  # label -> value, in order
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """What a certificate page states: what the file is and where it came from (the
+    paragraphs of ``lead``), then each event (who, when, from where)."""
+
+    heading: str
+    lead: tuple[str, ...]
+    parts: tuple[CertificatePart, ...]
+
+
+_SIGNATURES = re.compile(
+    r'<section class="signatures" id="signatures"[^>]*>.*?</section>', re.DOTALL
+)
+_BLOCK = '<div class="signature">'
+
+
+def _fill_line(block: str, label: str, value: str, *, replace: bool) -> str | None:
+    """Fill the line ``label`` of one party's block with ``value`` (escaped); None when
+    the block does not have exactly one such line."""
+    pattern = re.compile(
+        r'(<div class="signature__line(?: signature__line--sign)?"><span>'
+        + re.escape(label)
+        + r"</span>)(<strong>[^<]*</strong>)?(</div>)"
+    )
+    found = pattern.findall(block)
+    if len(found) != 1:
+        return None
+    if label == "Signature":
+        filled = f'<em class="signature__mark">{escape(value)}</em>'
+    else:
+        filled = f"<strong>{escape(value)}</strong>"
+    if not replace:
+        return block
+    return pattern.sub(lambda m: m.group(1) + filled + m.group(3), block)
+
+
+def fill_signatures(body: str, marks: Sequence[SignatureMark]) -> str | None:
+    """The agreement's frozen HTML with the parties' signatures filled in: each signing
+    party's block gets the signature, name, title (when given) and date.
+
+    ``body`` is our agreement template's output (``html_for(..., block="document")``);
+    None when it does not hold the signature block that template makes (one section,
+    one block per party), so the caller appends a signature page instead.
+    """
+    sections = _SIGNATURES.findall(body)
+    if len(sections) != 1:
+        return None
+    section = sections[0]
+    head, *blocks = section.split(_BLOCK)
+    if len(blocks) != 2:
+        return None
+    for mark in marks:
+        if mark.party not in (0, 1):
+            return None
+        block = blocks[mark.party]
+        for label, value, replace in (
+            ("Signature", mark.name, True),
+            ("Name", mark.name, True),
+            ("Title", mark.title, bool(mark.title)),  # or keep it
+            ("Date", mark.signed_at, True),
+        ):
+            block = _fill_line(block, label, value, replace=replace)
+            if block is None:
+                return None
+        blocks[mark.party] = block
+    filled = _BLOCK.join([head, *blocks])
+    if marks:
+        note = (
+            '<p class="signature__how">Signed electronically: the certificate at the end '
+            "records who signed, when and from where.</p>\n"
+        )
+        filled = filled[: -len("</section>")] + note + "</section>"
+    return body.replace(section, filled, 1)
+
+
+def signed_html(
+    *,
+    title: str,
+    body: str,
+    stylesheet: str,
+    paper: str,
+    marks: Sequence[SignatureMark],
+    certificate: Certificate,
+    meta: Mapping[str, str],
+) -> str | None:
+    """A signed copy: the agreement's page frozen when it was sent (``body``, with the
+    ``stylesheet`` frozen with it), its signature block filled in with ``marks``, then
+    the certificate, as one HTML document to render.
+
+    None when the frozen page cannot take the signatures (:func:`fill_signatures`) or
+    its stylesheet cannot be inlined: the caller then appends a signature page and the
+    certificate to the PDF as sent (:func:`certificate_html`).
+    """
     if paper not in PAPER:
         raise ValueError(f"paper must be one of {', '.join(PAPER)} (got {paper!r})")
+    filled = fill_signatures(body, marks)
+    if filled is None or "</style" in stylesheet.lower():
+        return None
+    return (
+        environment()
+        .get_template("agreement/signed.html")
+        .render(
+            title=title,
+            meta=meta,
+            stylesheet=stylesheet,
+            paper_css=PAPER[paper],
+            draft='class="draft-banner"' in filled,
+            body=filled,
+            certificate=certificate,
+        )
+    )
+
+
+def certificate_html(
+    facts: Mapping[str, str] | None = None,
+    *,
+    title: str,
+    paper: str = "a4",
+    certificate: Certificate | None = None,
+    marks: Sequence[SignatureMark] = (),
+    document_id: str = "",
+) -> str:
+    """Pages to append to a PDF as sent: a signature page (when ``marks`` are given) and
+    the certificate (``certificate``, or a certificate of acceptance of ``facts``)."""
+    if paper not in PAPER:
+        raise ValueError(f"paper must be one of {', '.join(PAPER)} (got {paper!r})")
+    if certificate is None:
+        certificate = Certificate(
+            "Certificate of acceptance",
+            (
+                "This page records how and when the agreement above was accepted. The "
+                "SHA-256 fingerprint identifies the exact PDF the client was shown; anyone "
+                "holding this file can check it with the agency.",
+            ),
+            (CertificatePart("", dict(facts or {})),),
+        )
     return (
         environment()
         .get_template("agreement/certificate.html")
-        .render(facts=facts, title=title, paper_css=PAPER[paper])
+        .render(
+            title=title,
+            paper_css=PAPER[paper],
+            certificate=certificate,
+            marks=tuple(marks),
+            document_id=document_id,
+        )
     )
