@@ -485,32 +485,57 @@ def read_data(path: str, option: str) -> Any:
         sys.exit(2)
 
 
+def printable(value: object) -> str:
+    """Text safe to print on a terminal: control and format characters (escape
+    sequences, bidirectional overrides, line and paragraph breaks) shown as ``\\uXXXX``."""
+    import unicodedata
+
+    def safe(c: str) -> str:
+        kind = unicodedata.category(c)
+        return f"\\u{ord(c):04x}" if kind[0] == "C" or kind in ("Zl", "Zp") else c
+
+    return "".join(safe(c) for c in str(value))
+
+
 @main.command("verify")
 @click.argument("pdf_file", metavar="FILE.pdf", type=click.Path(exists=True, dir_okay=False))
 def verify_command(pdf_file: str) -> None:
-    """Check a PDF against the stored agreements (exit 1 when it matches none)."""
+    """Say which file we issued a PDF is: a version as sent, as accepted by the client,
+    or fully signed (exit 1 when it is none of them)."""
     from onboarding.services.acceptance import verify
 
     data = Path(pdf_file).read_bytes()
     result = verify(data)
+    name = printable(pdf_file)
     if result is None:
         click.echo(
-            f"NO MATCH: {pdf_file} is not an agreement we sent or that was accepted "
-            "(it may have been changed)."
+            f"NO MATCH: {name} is not an agreement we sent, that a client accepted or that "
+            "both parties signed (it may have been changed)."
         )
         sys.exit(1)
     v = result.version
-    if result.kind == "accepted":
-        click.echo(
-            f"MATCH: accepted agreement {v.document_id} version {v.number} for "
-            f"{v.intake.company}, accepted by {v.accepted_name} <{v.accepted_email}> at "
-            f"{v.accepted_at:%Y-%m-%d %H:%M:%S} UTC"
+    lines = [
+        f"MATCH: {result.label}: agreement {printable(v.document_id)} for "
+        f"{printable(v.intake.company)}, sent on {v.sent_at:%Y-%m-%d %H:%M:%S} UTC"
+    ]
+    if result.kind in ("accepted", "signed"):
+        title = f", {printable(v.accepted_title)}" if v.accepted_title else ""
+        lines.append(
+            f"  accepted by {printable(v.accepted_name)}{title} at "
+            f"{v.accepted_at:%Y-%m-%d %H:%M:%S} UTC from {printable(v.accepted_ip)} "
+            f"(client contact {printable(v.accepted_email)})"
         )
+    if result.kind == "signed":
+        lines.append(
+            f"  countersigned by {printable(v.countersigned_name)}, "
+            f"{printable(v.countersigned_title)} at {v.countersigned_at:%Y-%m-%d %H:%M:%S} UTC "
+            f"from {printable(v.countersigned_ip)}"
+        )
+    elif result.kind == "accepted":
+        lines.append("  (the client's accepted copy, before the agency's countersignature)")
     else:
-        click.echo(
-            f"MATCH: agreement {v.document_id} version {v.number} for {v.intake.company} "
-            f"as sent on {v.sent_at:%Y-%m-%d} (not the accepted copy)"
-        )
+        lines.append("  (the copy as sent, not the accepted or signed one)")
+    click.echo("\n".join(lines))
 
 
 # --- the JSON API and webhooks ----------------------------------------------------------------

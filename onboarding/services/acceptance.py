@@ -3,23 +3,35 @@
 A sent agreement is frozen as an :class:`AgreementVersion`: answers, assessment,
 playbook version, the exact PDF with its SHA-256, and the page the prospect reads (the
 same content as HTML, with the stylesheet of the day and their SHA-256). Accepting
-records who, when, from where and which PDF, and appends a certificate page; an
-accepted version never changes again. Stored PDFs and pages are checked against their
-SHA-256 before they are shown (:func:`verified_pdf`, :func:`verified_page`).
+records who, when, from where (and, for a signer who is not the contact, their title and
+confirmed authority); the agency's countersignature, by staff with signing rights,
+records the same and completes it (status ``signed``); neither ever changes again.
 
-Sending and accepting render a PDF, which takes a second or more: the web renders
-first (:func:`prepare_send`, :func:`prepare_acceptance`, which write nothing but the PDF
-cache, in a transaction of their own), then begins its write transaction and records
-(:func:`send_agreement`, :func:`record_acceptance`), so the database's write lock is
-never held during a render. Callers commit.
+Each file issued is kept with its SHA-256: the PDF as sent, the accepted PDF and the
+signed PDF. The later two are the page frozen when the version was sent, re-rendered
+with the signature(s) filled into its signature block, then a certificate stating the
+SHA-256 of the file(s) it came from and each event (who, when in UTC, from where);
+:func:`verify` says which of the three a PDF is. Stored PDFs and pages are checked
+against their SHA-256 before they are shown or used (:func:`verified_pdf`,
+:func:`verified_page`).
+
+Sending, accepting and countersigning render a PDF, which takes a second or more: the
+web renders first (:func:`prepare_send`, :func:`prepare_acceptance`,
+:func:`prepare_countersignature`, which write nothing but the PDF cache, in a
+transaction of their own), then begins its write transaction and records
+(:func:`send_agreement`, :func:`record_acceptance`, :func:`record_countersignature`),
+so the database's write lock is never held during a render. Webhook events
+``agreement.sent``, ``agreement.changes_requested``, ``agreement.accepted`` and
+``agreement.signed`` fire as each is recorded. Callers commit.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass, field
-from datetime import datetime
+import unicodedata
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -29,8 +41,8 @@ from onboarding.db.models import AgreementMessage, AgreementVersion, Intake, Use
 from onboarding.domain import redline as redlines
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement, agreement_json
 from onboarding.domain.questionnaire import get_questionnaire
-from onboarding.rendering import pdf
-from onboarding.services import agreements, contracts
+from onboarding.rendering import documents, pdf
+from onboarding.services import accounts, agreements, contracts, events
 from onboarding.services.intakes import find_by_token
 from onboarding.services.workspace import WorkspaceError, audit, change_status, required_text
 
@@ -260,6 +272,7 @@ def send_agreement(
     if version.walk_away_reason:
         audit(intake, user, "walk_away_overridden", None, f"version {number}", reason)
     audit(intake, user, "agreement_sent", None, f"version {number}, {rendered.document_id}")
+    events.emit("agreement.sent", intake)
     return version
 
 
@@ -321,19 +334,23 @@ def unchanged_since(intake: Intake, agency: str = DEFAULT_AGENCY) -> AgreementVe
     return latest if current.sha256 == latest.content_sha256 else None
 
 
-def verified_pdf(version: AgreementVersion, *, final: bool = False) -> bytes:
-    """The version's PDF as sent (``final``: as accepted, with its certificate), once
-    its SHA-256 matches the one recorded; raises AgreementCorrupted if not, ValueError
-    for the final PDF of a version not accepted."""
-    data, recorded = version.pdf, version.pdf_sha256
-    if final:
+def verified_pdf(version: AgreementVersion, *, final: bool = False, signed: bool = False) -> bytes:
+    """The version's PDF as sent (``final``: as accepted by the client; ``signed``: as
+    countersigned, with both signatures), once its SHA-256 matches the one recorded;
+    raises AgreementCorrupted if not, ValueError for a file the version does not have."""
+    data, recorded, kind = version.pdf, version.pdf_sha256, "sent"
+    if signed:
+        if version.signed_pdf is None:
+            raise ValueError("this version has not been countersigned")
+        data, recorded, kind = version.signed_pdf, version.signed_pdf_sha256, "signed"
+    elif final:
         if version.final_pdf is None:
             raise ValueError("this version has not been accepted")
-        data, recorded = version.final_pdf, version.final_pdf_sha256
+        data, recorded, kind = version.final_pdf, version.final_pdf_sha256, "accepted"
     if sha256(data) != recorded:
         raise AgreementCorrupted(
-            f"the {'accepted' if final else 'sent'} PDF of {version.document_id} version "
-            f"{version.number} does not match its recorded SHA-256"
+            f"the {kind} PDF of {version.document_id} version {version.number} does not "
+            "match its recorded SHA-256"
         )
     return data
 
@@ -390,6 +407,7 @@ def request_changes(version: AgreementVersion, comment: str) -> AgreementMessage
     db.session.add(message)
     version.status = "changes_requested"
     change_status(version.intake, "in_review", None, detail="changes requested by the prospect")
+    events.emit("agreement.changes_requested", version.intake)
     return message
 
 
@@ -408,14 +426,43 @@ def add_manager_message(intake: Intake, user: User, text: str) -> AgreementMessa
     return message
 
 
+# --- the prospect's acceptance ------------------------------------------------------------
+
+MAX_NAME = MAX_TITLE = 120
+
+
+def normalised_name(name: str | None) -> str:
+    """A name as compared with the contact's: case, accents, punctuation and spacing aside."""
+    text = unicodedata.normalize("NFKD", name or "")
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    return " ".join("".join(c if c.isalnum() else " " for c in text).split())
+
+
+def _one_line(value: str | None) -> str:
+    return " ".join((value or "").split())
+
+
+def company_of(version: AgreementVersion) -> str:
+    """The client's company as the version names it."""
+    return get_questionnaire().questions["company"].display(version.answers.get("company"))
+
+
+def contact_of(version: AgreementVersion) -> str:
+    """The client contact the version was sent to (the name its signature block prints)."""
+    return _one_line(version.answers.get("contact_name"))
+
+
 @dataclass(frozen=True)
 class Acceptance:
-    """What the prospect sent: the typed name, the consent box, and where from."""
+    """What the prospect sent: the typed name, the consent box, and where from; when
+    the name is not the contact's, also their title and the authority box."""
 
     name: str
     consent: bool
     ip: str
     user_agent: str
+    title: str = ""
+    authority: bool = False
 
 
 @dataclass(frozen=True)
@@ -427,6 +474,8 @@ class AcceptanceRecord:
     at: datetime
     ip: str
     user_agent: str
+    title: str | None = None  # given by the signer (required when not the contact)
+    authority: bool | None = None  # True: they confirmed their authority to sign
 
 
 @dataclass(frozen=True)
@@ -434,44 +483,74 @@ class PreparedAcceptance:
     """An acceptance checked, with its final PDF rendered, to record."""
 
     version_id: int
-    pdf_sha256: str  # of the PDF the prospect saw (the final PDF starts with it)
+    pdf_sha256: str  # of the PDF the prospect saw (the final PDF states it)
     record: AcceptanceRecord
     final_pdf: bytes
 
 
-def prepare_acceptance(version: AgreementVersion, acceptance: Acceptance) -> PreparedAcceptance:
-    """Check the prospect's acceptance and render the final PDF with its certificate.
-
-    Writes nothing: call it before the write transaction of :func:`record_acceptance`
-    begins. Raises WorkspaceError (every field's problem in ``errors``) for a missing
-    name or consent or a version not open for an answer, AgreementCorrupted when the
-    stored PDF does not match its SHA-256.
-    """
-    errors = {}
-    name = " ".join((acceptance.name or "").split())
+def check_acceptance(version: AgreementVersion, acceptance: Acceptance) -> dict[str, Any]:
+    """The acceptance's clean values (name, title, authority), or WorkspaceError with
+    every field's problem in ``errors``, keyed by field in the form's order: ``name``,
+    ``title`` and ``authority`` (needed when the typed name is not the contact's),
+    ``consent``. Also refuses a version not open for an answer."""
+    errors: dict[str, str] = {}
+    name, title = _one_line(acceptance.name), _one_line(acceptance.title)
     if not name:
         errors["name"] = "Type your full name to accept"
-    elif len(name) > 120:
-        errors["name"] = "Your name must be at most 120 characters"
+    elif len(name) > MAX_NAME:
+        errors["name"] = f"Your name must be at most {MAX_NAME} characters"
+    contact = contact_of(version)
+    stand_in = bool(name) and normalised_name(name) != normalised_name(contact)
+    if len(title) > MAX_TITLE:
+        errors["title"] = f"Your title must be at most {MAX_TITLE} characters"
+    elif stand_in and not title:
+        errors["title"] = (
+            f"Give your job title: you are signing instead of {contact}"
+            if contact
+            else "Give your job title"
+        )
+    if stand_in and not acceptance.authority:
+        errors["authority"] = (
+            f"Tick the box to confirm you have authority to sign for {company_of(version)}"
+        )
     if not acceptance.consent:
         errors["consent"] = "Tick the box to confirm you accept the agreement"
     _open_for_answer(version)
     if errors:
-        field, message = next(iter(errors.items()))
-        raise WorkspaceError(field, message, errors)
+        field_name, message = next(iter(errors.items()))
+        raise WorkspaceError(field_name, message, errors)
+    return {
+        "name": name,
+        "title": title or None,
+        "authority": True if acceptance.authority else None,
+    }
+
+
+def prepare_acceptance(version: AgreementVersion, acceptance: Acceptance) -> PreparedAcceptance:
+    """Check the prospect's acceptance and render the accepted PDF with its certificate.
+
+    Writes nothing: call it before the write transaction of :func:`record_acceptance`
+    begins. Raises WorkspaceError (every field's problem in ``errors``,
+    :func:`check_acceptance`) or AgreementCorrupted when the stored PDF or page does not
+    match its SHA-256.
+    """
+    clean = check_acceptance(version, acceptance)
     intake = version.intake
     record = AcceptanceRecord(
-        name=name,
+        name=clean["name"],
         email=intake.contact_email or intake.answers.get("contact_email"),
         at=utcnow(),
         ip=(acceptance.ip or "")[:64],
         user_agent=(acceptance.user_agent or "")[:500],
+        title=clean["title"],
+        authority=clean["authority"],
     )
     return PreparedAcceptance(version.id, version.pdf_sha256, record, final_pdf(version, record))
 
 
 def record_acceptance(version: AgreementVersion, prepared: PreparedAcceptance) -> AgreementVersion:
-    """Record a prepared acceptance and move the intake to ``accepted``.
+    """Record a prepared acceptance, move the intake to ``accepted`` and fire
+    ``agreement.accepted``.
 
     Lock the version first (``version_by_token(..., for_update=True)`` inside a write
     transaction) so a double click accepts once: the second raises WorkspaceError.
@@ -485,68 +564,398 @@ def record_acceptance(version: AgreementVersion, prepared: PreparedAcceptance) -
     version.accepted_at = record.at
     version.accepted_ip = record.ip
     version.accepted_user_agent = record.user_agent
+    version.accepted_title = record.title
+    version.accepted_authority = record.authority
     version.final_pdf = prepared.final_pdf
     version.final_pdf_sha256 = sha256(prepared.final_pdf)
     version.status = "accepted"
     change_status(version.intake, "accepted", None, detail=f"accepted by {record.name}")
+    events.emit("agreement.accepted", version.intake)
     return version
 
 
-def certificate_facts(version: AgreementVersion, record: AcceptanceRecord) -> dict[str, str]:
-    """What the certificate page states, in order."""
-    q = get_questionnaire()
-    company = q.questions["company"].display(version.answers.get("company"))
-    return {
+def acceptance_record(version: AgreementVersion) -> AcceptanceRecord:
+    """The acceptance an accepted version keeps."""
+    if version.accepted_at is None:
+        raise ValueError("this version has not been accepted")
+    return AcceptanceRecord(
+        name=version.accepted_name or "",
+        email=version.accepted_email,
+        at=version.accepted_at,
+        ip=version.accepted_ip or "",
+        user_agent=version.accepted_user_agent or "",
+        title=version.accepted_title,
+        authority=version.accepted_authority,
+    )
+
+
+# --- the agency's countersignature --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Countersignature:
+    """Where the staff user countersigned from."""
+
+    ip: str
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class CountersignRecord:
+    """Who countersigned for the agency, when and from where."""
+
+    user_id: int
+    name: str
+    title: str
+    email: str
+    at: datetime
+    ip: str
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class PreparedCountersignature:
+    """A countersignature checked, with the signed PDF rendered, to record."""
+
+    version_id: int
+    final_pdf_sha256: str  # of the accepted PDF it came from
+    record: CountersignRecord
+    signed_pdf: bytes
+
+
+def is_countersigned(version: AgreementVersion) -> bool:
+    return version.countersigned_at is not None
+
+
+def to_countersign(intake: Intake) -> AgreementVersion | None:
+    """The version waiting for the agency's countersignature: the accepted one, while
+    the intake is accepted and nobody has countersigned it yet."""
+    if intake.status != "accepted":
+        return None
+    for version in reversed(versions_of(intake)):
+        if version.status == "accepted" and not is_countersigned(version):
+            return version
+    return None
+
+
+def countersign_refusal(version: AgreementVersion, user: User) -> str | None:
+    """Why ``user`` cannot countersign ``version`` now (a sentence), or None."""
+    if is_countersigned(version):
+        return f"Version {version.number} is already countersigned."
+    if version.status != "accepted" or version.intake.status != "accepted":
+        return "Only an agreement the client has accepted can be countersigned."
+    return accounts.signing_problem(user)
+
+
+def prepare_countersignature(
+    version: AgreementVersion, user: User, countersignature: Countersignature
+) -> PreparedCountersignature:
+    """Check that ``user`` may countersign the accepted ``version`` and render the signed
+    PDF (both signatures, a certificate of both events).
+
+    Writes nothing: call it before the write transaction of
+    :func:`record_countersignature` begins. Raises WorkspaceError (field
+    ``countersign``) when the user has no signing rights or title, or the version is not
+    accepted or already countersigned; AgreementCorrupted when a stored file does not
+    match its SHA-256.
+    """
+    refusal = countersign_refusal(version, user)
+    if refusal:
+        raise WorkspaceError("countersign", refusal)
+    verified_pdf(version, final=True)  # the accepted PDF, whose SHA-256 it states
+    record = CountersignRecord(
+        user_id=user.id,
+        name=accounts.signing_name(user),
+        title=_one_line(user.title),
+        email=user.email,
+        at=utcnow(),
+        ip=(countersignature.ip or "")[:64],
+        user_agent=(countersignature.user_agent or "")[:500],
+    )
+    data = signed_pdf(version, acceptance_record(version), record)
+    return PreparedCountersignature(version.id, version.final_pdf_sha256 or "", record, data)
+
+
+def record_countersignature(
+    version: AgreementVersion, user: User, prepared: PreparedCountersignature
+) -> AgreementVersion:
+    """Record a prepared countersignature: the signed PDF and its SHA-256, the intake
+    moved to ``signed`` (:func:`change_status`), an audit row, ``agreement.signed``.
+
+    Lock the version first (inside the write transaction) so that two staff users
+    pressing at once countersign once: the second raises WorkspaceError.
+    """
+    if (version.id, version.final_pdf_sha256) != (prepared.version_id, prepared.final_pdf_sha256):
+        raise ValueError("this countersignature was prepared for another agreement")
+    if prepared.record.user_id != user.id:
+        raise ValueError("this countersignature was prepared for another user")
+    refusal = countersign_refusal(version, user)
+    if refusal:
+        raise WorkspaceError("countersign", refusal)
+    record = prepared.record
+    version.countersigned_by_id = user.id
+    version.countersigned_name = record.name
+    version.countersigned_title = record.title
+    version.countersigned_at = record.at
+    version.countersigned_ip = record.ip
+    version.countersigned_user_agent = record.user_agent
+    version.signed_pdf = prepared.signed_pdf
+    version.signed_pdf_sha256 = sha256(prepared.signed_pdf)
+    intake = version.intake
+    change_status(intake, "signed", user, detail=f"countersigned by {record.name}, {record.title}")
+    audit(
+        intake,
+        user,
+        "agreement_countersigned",
+        None,
+        f"version {version.number}",
+        f"{record.name}, {record.title}, from {record.ip or 'unknown'}; signed PDF SHA-256 "
+        f"{version.signed_pdf_sha256}",
+    )
+    events.emit("agreement.signed", intake)
+    return version
+
+
+# --- the files we issue: the accepted and the signed PDF ----------------------------------
+
+
+def utc_text(moment: datetime) -> str:
+    """A moment as the certificates state it: ``2026-11-27 14:03:07 UTC``."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _agreement_part(version: AgreementVersion, *, accepted: bool) -> documents.CertificatePart:
+    facts = {
         "Agreement": f"{version.document_id}, version {version.number}",
-        "Client": company,
-        "Accepted by (typed name)": record.name,
+        "Client": company_of(version),
+        "Sent (UTC)": utc_text(version.sent_at),
+        f"SHA-256 of the PDF as sent (version {version.number})": version.pdf_sha256,
+    }
+    if accepted:
+        facts[f"SHA-256 of the accepted PDF (version {version.number})"] = (
+            version.final_pdf_sha256 or ""
+        )
+    facts["SHA-256 of the agreement content"] = version.content_sha256
+    return documents.CertificatePart("The agreement", facts)
+
+
+def _client_part(version: AgreementVersion, record: AcceptanceRecord) -> documents.CertificatePart:
+    facts = {"Accepted by (typed name)": record.name}
+    if record.title:
+        facts["Title"] = record.title
+    if record.authority:
+        facts[f"Authority to sign for {company_of(version)}"] = "Confirmed by the signer"
+    facts |= {
         "Email of the client contact": record.email or "",
-        "Accepted at (UTC)": record.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "Accepted at (UTC)": utc_text(record.at),
         "From IP address": record.ip or "unknown",
         "Browser (user agent)": record.user_agent or "unknown",
-        "SHA-256 of the PDF shown": version.pdf_sha256,
-        "SHA-256 of the agreement content": version.content_sha256,
-        "Sent": version.sent_at.strftime("%Y-%m-%d %H:%M UTC"),
     }
+    return documents.CertificatePart("Accepted by the Client", facts)
 
 
-def final_pdf(version: AgreementVersion, record: AcceptanceRecord) -> bytes:
-    """The PDF the prospect saw, byte for byte in its pages, plus the certificate page
-    (raises AgreementCorrupted when the stored PDF does not match its SHA-256)."""
+def _agency_part(record: CountersignRecord) -> documents.CertificatePart:
+    return documents.CertificatePart(
+        "Countersigned for the Agency",
+        {
+            "Countersigned by": record.name,
+            "Title": record.title,
+            "Email": record.email,
+            "Countersigned at (UTC)": utc_text(record.at),
+            "From IP address": record.ip or "unknown",
+            "Browser (user agent)": record.user_agent or "unknown",
+        },
+    )
+
+
+def acceptance_certificate(
+    version: AgreementVersion, record: AcceptanceRecord, *, rerendered: bool = True
+) -> documents.Certificate:
+    """The certificate of the accepted PDF: what it is, the version and sent PDF it came
+    from (its SHA-256), and the acceptance (who, when in UTC, from where)."""
+    made = (
+        "the document frozen when it was sent, re-rendered with the Client's signature"
+        if rerendered
+        else "the pages of the PDF as sent, then a page with the Client's signature"
+    )
+    return documents.Certificate(
+        "Certificate of acceptance",
+        (
+            f"This file is agreement {version.document_id}, version {version.number}, as "
+            f"accepted by the Client: {made}, then this certificate.",
+            f"This file came from version {version.number}, PDF SHA-256 "
+            f"{version.pdf_sha256}. The agency keeps the SHA-256 of every file it issues: "
+            "anyone holding this file can check it with the agency.",
+        ),
+        (_agreement_part(version, accepted=False), _client_part(version, record)),
+    )
+
+
+def signature_certificate(
+    version: AgreementVersion,
+    client: AcceptanceRecord,
+    agency: CountersignRecord,
+    *,
+    rerendered: bool = True,
+) -> documents.Certificate:
+    """The certificate of the signed PDF: what it is, the version and accepted PDF it
+    came from (their SHA-256), and both events (who, when in UTC, from where)."""
+    made = (
+        "the document frozen when it was sent, re-rendered with both signatures"
+        if rerendered
+        else "the pages of the PDF as sent, then a page with both signatures"
+    )
+    return documents.Certificate(
+        "Certificate of signature",
+        (
+            f"This file is agreement {version.document_id}, version {version.number}, signed "
+            f"by both parties: {made}, then this certificate of both signatures.",
+            f"This file came from version {version.number}, PDF SHA-256 {version.pdf_sha256}, "
+            f"as accepted by the Client in the file with SHA-256 {version.final_pdf_sha256}. "
+            "The agency keeps the SHA-256 of every file it issues: anyone holding this file "
+            "can check it with the agency.",
+        ),
+        (
+            _agreement_part(version, accepted=True),
+            _client_part(version, client),
+            _agency_part(agency),
+        ),
+    )
+
+
+def _client_mark(version: AgreementVersion, record: AcceptanceRecord) -> documents.SignatureMark:
+    return documents.SignatureMark(
+        0, company_of(version), record.name, record.title or "", utc_text(record.at)
+    )
+
+
+def _issue(
+    version: AgreementVersion,
+    marks: tuple[documents.SignatureMark, ...],
+    certificate,  # rerendered: bool -> documents.Certificate
+    *,
+    kind: str,
+    at: datetime,
+) -> bytes:
+    """A file we issue from ``version``: its frozen page re-rendered with ``marks`` in
+    the signature block, then the certificate, in one render; for a version without a
+    frozen page (or one whose signature block cannot take them), the PDF as sent
+    followed by a signature page and the certificate. Raises AgreementCorrupted when
+    the stored PDF or page does not match its SHA-256."""
     from pypdf import PdfReader, PdfWriter
 
-    shown = verified_pdf(version)
-    certificate = pdf.certificate_pdf(
-        certificate_facts(version, record),
-        title=f"Acceptance of {version.document_id}",
-        paper=version.paper,
+    shown = verified_pdf(version)  # the file it came from: its SHA-256 is stated
+    page = verified_page(version)
+    source = PdfReader(io.BytesIO(shown)).metadata or {}
+    subject = f"{kind} agreement {version.document_id}, version {version.number}"
+    identifier = sha256(f"{version.pdf_sha256}\0{kind}\0{at.isoformat()}".encode())[:32].encode()
+    author = str(source.get("/Author") or "")
+    marks = tuple(
+        m if m.organisation else replace(m, organisation=author or "the Agency") for m in marks
     )
+    renderer = pdf.get_renderer()
+    html = None
+    if page is not None:
+        html = documents.signed_html(
+            title=page.title,
+            body=page.html,
+            stylesheet=page.stylesheet,
+            paper=version.paper,
+            marks=marks,
+            certificate=certificate(True),
+            meta={
+                "author": author,
+                "description": subject,
+                "keywords": f"engagement agreement, {version.document_id}",
+                "generator": "Onboarding",
+                "dcterms.created": version.sent_at.date().isoformat(),
+                "dcterms.modified": at.date().isoformat(),
+            },
+        )
+    if html is not None:
+        return renderer.render(html, identifier=identifier).pdf
+    pages = renderer.render(
+        documents.certificate_html(
+            title=f"{kind} agreement {version.document_id}",
+            paper=version.paper,
+            certificate=certificate(False),
+            marks=marks,
+            document_id=version.document_id,
+        ),
+        identifier=identifier,
+    ).pdf
     writer = PdfWriter()
     writer.append(PdfReader(io.BytesIO(shown)))
-    writer.append(PdfReader(io.BytesIO(certificate)))
-    source = PdfReader(io.BytesIO(shown)).metadata or {}
+    writer.append(PdfReader(io.BytesIO(pages)))
     writer.add_metadata({k: v for k, v in source.items() if isinstance(v, str)})
-    writer.add_metadata({"/Subject": f"Accepted agreement {version.document_id}"})
+    writer.add_metadata({"/Subject": subject})
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
 
 
+def final_pdf(version: AgreementVersion, record: AcceptanceRecord) -> bytes:
+    """The accepted PDF: the document frozen when it was sent, re-rendered with the
+    Client's signature, then the certificate of acceptance (stating the sent PDF's
+    SHA-256). Raises AgreementCorrupted when the stored PDF or page does not match its
+    SHA-256."""
+    return _issue(
+        version,
+        (_client_mark(version, record),),
+        lambda rerendered: acceptance_certificate(version, record, rerendered=rerendered),
+        kind="Accepted",
+        at=record.at,
+    )
+
+
+def signed_pdf(
+    version: AgreementVersion, client: AcceptanceRecord, agency: CountersignRecord
+) -> bytes:
+    """The signed PDF: the document frozen when it was sent, re-rendered with both
+    signatures, then the certificate of both events (stating the SHA-256 of the sent
+    and the accepted PDF)."""
+    agency_mark = documents.SignatureMark(1, "", agency.name, agency.title, utc_text(agency.at))
+    return _issue(
+        version,
+        (_client_mark(version, client), agency_mark),
+        lambda rerendered: signature_certificate(version, client, agency, rerendered=rerendered),
+        kind="Signed",
+        at=agency.at,
+    )
+
+
+# --- which file is this? --------------------------------------------------------------------
+
+KINDS = {"signed": "fully signed", "accepted": "accepted by the client", "sent": "sent"}
+"""The files we issue, as :func:`verify` names them."""
+
+
 @dataclass(frozen=True)
 class Verification:
     version: AgreementVersion
-    kind: str  # "accepted" (the final PDF) or "sent" (the PDF as sent)
+    kind: str  # "signed" (both signatures), "accepted" (by the client) or "sent"
+
+    @property
+    def label(self) -> str:
+        """``fully signed (version 2)``, ``accepted by the client (version 2)`` or
+        ``sent (version 1)``."""
+        return f"{KINDS[self.kind]} (version {self.version.number})"
 
 
 def verify(data: bytes) -> Verification | None:
-    """Which stored agreement a PDF is, by its SHA-256; None if it matches none."""
+    """Which file we issued a PDF is, by its SHA-256: the signed, the accepted or the
+    sent PDF of a version; None if it matches none."""
     digest = sha256(data)
-    final = db.session.execute(
-        select(AgreementVersion).where(AgreementVersion.final_pdf_sha256 == digest)
-    ).scalar_one_or_none()
-    if final is not None:
-        return Verification(final, "accepted")
-    sent = db.session.execute(
-        select(AgreementVersion).where(AgreementVersion.pdf_sha256 == digest)
-    ).scalars().first()  # fmt: skip
-    return Verification(sent, "sent") if sent is not None else None
+    for kind, column in (
+        ("signed", AgreementVersion.signed_pdf_sha256),
+        ("accepted", AgreementVersion.final_pdf_sha256),
+        ("sent", AgreementVersion.pdf_sha256),
+    ):
+        version = db.session.execute(
+            select(AgreementVersion).where(column == digest).order_by(AgreementVersion.id)
+        ).scalars().first()  # fmt: skip
+        if version is not None:
+            return Verification(version, kind)
+    return None

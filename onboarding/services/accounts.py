@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from onboarding.db import db
 from onboarding.db.models import User, utcnow
+from onboarding.services.workspace import audit
 
 ROLES = ("admin", "manager")
 MIN_PASSWORD, MAX_PASSWORD = 8, 128
@@ -166,3 +167,72 @@ def load_user(user_id: str) -> User | None:
 
 def count_users() -> int:
     return db.session.execute(select(func.count()).select_from(User)).scalar_one()
+
+
+# --- signing rights ---------------------------------------------------------------------------
+
+MAX_TITLE = MAX_NAME = 120
+
+
+def signing_name(user: User) -> str:
+    """The name a countersignature shows."""
+    return " ".join((user.name or "").split()) or user.display_name
+
+
+def signing_problem(user: User) -> str | None:
+    """Why ``user`` cannot countersign agreements for the agency (a sentence to them), or
+    None: signing rights are granted by an admin, and the countersignature shows the
+    user's name and title, so both must be set."""
+    if not user.active:
+        return "This account is disabled."
+    if not user.can_sign:
+        return (
+            "You do not have signing rights: an admin grants them on the Users page, so "
+            "ask an admin to countersign or to grant you the right."
+        )
+    if not " ".join((user.title or "").split()):
+        return (
+            "Your account has no title, which the countersignature shows: ask an admin to set it."
+        )
+    if not " ".join((user.name or "").split()):
+        return "Your account has no name, which the countersignature shows: ask an admin to set it."
+    return None
+
+
+def set_signing(
+    user: User, admin: User, *, can_sign: bool, title: str | None, name: str | None = None
+) -> None:
+    """An admin grants or withdraws ``user``'s right to countersign agreements, and sets
+    the name and title the countersignature shows; audited. Raises AccountError
+    (``title`` or ``name``) for a value too long, or a right granted without a title or
+    name. Callers commit."""
+    title = " ".join((title or "").split())
+    new_name = " ".join((name if name is not None else user.name or "").split())
+    if len(title) > MAX_TITLE:
+        raise AccountError("title", f"The title must be at most {MAX_TITLE} characters")
+    if len(new_name) > MAX_NAME:
+        raise AccountError("name", f"The name must be at most {MAX_NAME} characters")
+    if can_sign and not title:
+        raise AccountError(
+            "title",
+            f"Give {user.email} a title before granting signing rights: the "
+            "countersignature shows it",
+        )
+    if can_sign and not new_name:
+        raise AccountError(
+            "name",
+            f"Give {user.email} a name before granting signing rights: the "
+            "countersignature shows it",
+        )
+    before = _signing_state(user)
+    user.title = title or None
+    user.name = new_name or None
+    user.can_sign = can_sign
+    after = _signing_state(user)
+    if before != after:
+        audit(None, admin, "signing_rights", before, after, user.email)
+
+
+def _signing_state(user: User) -> str:
+    who = ", ".join(part for part in (user.name, user.title) if part) or "no name or title"
+    return f"{'can sign' if user.can_sign else 'cannot sign'} ({who})"

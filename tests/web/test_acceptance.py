@@ -163,7 +163,7 @@ def test_verify_accepts_the_final_pdf_and_rejects_a_modified_copy(app, client, s
         data={"csrf_token": csrf_of(page.text), "pdf": (io.BytesIO(final), "a.pdf")},
         content_type="multipart/form-data",
     )
-    assert ok.status_code == 200 and "Genuine accepted agreement" in ok.text
+    assert ok.status_code == 200 and "Genuine: accepted by the client (version 1)." in ok.text
     middle = len(final) // 2
     tampered = final[:middle] + bytes([final[middle] ^ 1]) + final[middle + 1 :]
     bad = client.post(
@@ -189,7 +189,7 @@ def test_verify_command(app, client, sent, tmp_path):
         nok = runner.invoke(main, ["verify", str(bad)])
     assert (
         ok.exit_code == 0
-        and "MATCH: accepted agreement" in ok.output
+        and "MATCH: accepted by the client (version 1)" in ok.output
         and "Daniel Okafor" in ok.output
     )
     assert nok.exit_code == 1 and "NO MATCH" in nok.output

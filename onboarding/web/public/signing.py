@@ -125,11 +125,15 @@ def font(token: str, name: str):
 
 @bp.get("/<token>/pdf")
 def pdf(token: str):
-    """The PDF as sent, or the accepted PDF with its certificate page."""
+    """The latest file of the version: signed by both parties once countersigned, else
+    accepted (with its certificate) once accepted, else as sent (``?final=0``: as sent)."""
     version = load(token)
     final = version.status == "accepted" and request.args.get("final") != "0"
-    data = acceptance.verified_pdf(version, final=final)
-    name = version.filename.replace(".pdf", " - accepted.pdf") if final else version.filename
+    signed = final and version.signed_pdf is not None
+    data = acceptance.verified_pdf(version, final=final, signed=signed)
+    name = version.filename
+    if final:
+        name = name.replace(".pdf", " - signed.pdf" if signed else " - accepted.pdf")
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = content_disposition(name)
     return response
@@ -144,7 +148,12 @@ def accept(token: str):
     version so a double click accepts once.
     """
     version = load(token)
-    values = {"name": request.form.get("name", ""), "consent": request.form.get("consent")}
+    values = {
+        "name": request.form.get("name", ""),
+        "consent": request.form.get("consent"),
+        "title": request.form.get("title", ""),  # when the signer is not the contact
+        "authority": request.form.get("authority"),
+    }
     if not csrf_ok(AnswerForm()):
         return render_page(version, notice=EXPIRED, values=values, status=422)
     answer = acceptance.Acceptance(
@@ -152,6 +161,8 @@ def accept(token: str):
         consent=values["consent"] == "yes",
         ip=request.remote_addr or "",
         user_agent=request.headers.get("User-Agent", ""),
+        title=values["title"],
+        authority=values["authority"] == "yes",
     )
     try:
         prepared = acceptance.prepare_acceptance(version, answer)

@@ -33,7 +33,13 @@ from onboarding.domain.workflow import (
 )
 from onboarding.rendering.figures import CAUSE_LABELS, risk_chart
 from onboarding.services import acceptance, agreements, contracts, privacy, workspace
-from onboarding.services.accounts import AccountError, create_user, set_password
+from onboarding.services.accounts import (
+    AccountError,
+    create_user,
+    set_password,
+    set_signing,
+    signing_problem,
+)
 from onboarding.web.errors import render_error
 from onboarding.web.extensions import app_playbooks, login_manager
 from onboarding.web.workspace.auth import PostForm, admin_required
@@ -131,6 +137,8 @@ def intake(public_id: str):
         if can_send and versions
         else None,
         thread=acceptance.messages_of(intake),
+        to_countersign=acceptance.to_countersign(intake),
+        signing_problem=signing_problem(current_user),
         can_send=can_send,
         blockers=contracts.send_blockers(
             intake, current_app.config["AGENCY_NAME"], walk_away_reason="-"
@@ -377,21 +385,57 @@ def agreement_reply(public_id: str):
     )
 
 
-@bp.get("/intakes/<public_id>/versions/<int:number>.pdf")
-def version_pdf(public_id: str, number: int):
-    """A sent version's PDF, or with ?final=1 the accepted PDF with its certificate."""
-    intake = load(public_id)
+def version_of(intake: Intake, number: int):
+    """The intake's version ``number`` (404 if none)."""
     version = next((v for v in acceptance.versions_of(intake) if v.number == number), None)
     if version is None:
         abort(404)
-    final = request.args.get("final") == "1"
-    if final and version.final_pdf is None:
+    return version
+
+
+@bp.get("/intakes/<public_id>/versions/<int:number>.pdf")
+def version_pdf(public_id: str, number: int):
+    """A sent version's PDF; with ?final=1 the PDF the client accepted (their signature
+    and its certificate), with ?signed=1 the PDF signed by both parties."""
+    version = version_of(load(public_id), number)
+    final, signed = request.args.get("final") == "1", request.args.get("signed") == "1"
+    if (final and version.final_pdf is None) or (signed and version.signed_pdf is None):
         abort(404)
-    data = acceptance.verified_pdf(version, final=final)
-    name = version.filename.replace(".pdf", " - accepted.pdf") if final else version.filename
+    data = acceptance.verified_pdf(version, final=final, signed=signed)
+    name = version.filename
+    if signed or final:
+        name = name.replace(".pdf", " - signed.pdf" if signed else " - accepted.pdf")
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = content_disposition(name)
     return response
+
+
+@bp.post("/intakes/<public_id>/versions/<int:number>/countersign")
+@renders_before_writing
+def countersign(public_id: str, number: int):
+    """Countersign the version the client accepted, for the agency (staff with signing
+    rights): the signed PDF renders before the write transaction begins, which then
+    locks the version so two presses countersign once."""
+    intake = load(public_id)
+    checked_post()
+    version = version_of(intake, number)
+    where = acceptance.Countersignature(
+        ip=request.remote_addr or "", user_agent=request.headers.get("User-Agent", "")
+    )
+    try:
+        prepared = acceptance.prepare_countersignature(version, current_user, where)
+        start_writing()
+        intake = load(public_id)
+        version = acceptance.version_by_token(version.token, for_update=True) or abort(404)
+        acceptance.record_countersignature(version, current_user, prepared)
+    except workspace.WorkspaceError as exc:
+        return _refused(intake, exc, "#agreement")
+    db.session.commit()
+    flash(
+        f"Version {version.number} is countersigned: the agreement is signed by both parties. "
+        "The client's link now gives them the signed PDF."
+    )
+    return redirect(url_for(".intake", public_id=public_id) + "#agreement")
 
 
 @bp.route("/verify", methods=["GET", "POST"])
@@ -407,8 +451,8 @@ def verify():
             result = acceptance.verify(upload.read())
             if result is None:
                 error = (
-                    "This file does not match any agreement we sent or that was accepted: "
-                    "it may have been changed."
+                    "This file does not match any agreement we sent, that a client accepted "
+                    "or that both parties signed: it may have been changed."
                 )
     return render_template(
         "manager/verify.html",
@@ -547,3 +591,28 @@ def user_password(user_id: int):
     db.session.commit()
     flash(f"Password changed for {user.email}; their other sessions have ended.")
     return redirect(url_for(".users"))
+
+
+@bp.post("/users/<int:user_id>/signing")
+@admin_required
+def user_signing(user_id: int):
+    """Admins grant or withdraw the right to countersign agreements, and set the name and
+    title the countersignature shows (audited)."""
+    checked_post()
+    user = db.session.get(User, user_id) or abort(404)
+    try:
+        set_signing(
+            user,
+            current_user,
+            can_sign=request.form.get("can_sign") == "1",
+            title=request.form.get("title", ""),
+            name=request.form.get("name"),  # None (no field): keep the name
+        )
+    except AccountError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".users") + f"#signing-{user_id}")
+    db.session.commit()
+    state = "can countersign agreements" if user.can_sign else "cannot countersign agreements"
+    flash(f"{user.email} {state}.")
+    return redirect(url_for(".users") + f"#signing-{user_id}")
