@@ -226,3 +226,15 @@ def test_a_contradiction_introduced_into_a_playbook_is_reported(tmp_path):
     problems = [p for p in check_playbooks(load_playbooks(folder)) if p not in shipped]
     assert [p.clauses for p in problems] == [("set_boundaries/promised_rounds",)]
     assert "asked_revisions" in problems[0].message
+
+
+def test_standard_clauses_state_each_value_once_with_its_unit():
+    answers = load("calm-founder")
+    terms = parse_terms({"service_levels": {"revision_rounds": 1, "acceptance_days": 5}})
+    agreement = compose(answers, assess(answers), date=DAY, terms=terms)
+    text = " ".join(c.text for s in agreement.standard_sections for c in s.clauses)
+    for doubled in ("days days", "days' days", "rounds rounds", "round rounds", "%%",
+                    "hours working hours", "months months", "working days working"):  # fmt: skip
+        assert doubled not in text, doubled
+    assert "1 round " in text and "5 working days" in text and "30 days' written notice" in text
+    assert "10%" in text
