@@ -71,6 +71,7 @@ def test_every_workspace_page_needs_a_signed_in_user(app, client, submitted):
         url = url.replace("<int:invite_id>", "1").replace("<int:user_id>", "1")
         url = url.replace("<int:number>", "1").replace("<int:endpoint_id>", "1")
         url = url.replace("<int:token_id>", "1").replace("<int:delivery_id>", "1")
+        url = url.replace("<int:message_id>", "1")
         if "GET" in rule.methods:
             response = client.get(url)
             assert response.status_code == 302, url
