@@ -140,9 +140,7 @@ def visible_questions(section: Section, answers: dict[str, Any]) -> list[dict[st
     return out
 
 
-def render_step(
-    intake: Intake, section: Section, form, errors: list[FieldError], notice=None, status=None
-):
+def render_step(intake: Intake, section: Section, form, errors: list[FieldError], notice=None):
     """The step page (status 422 when it shows errors)."""
     questionnaire = get_questionnaire()
     index = step_index(section.id)
