@@ -111,3 +111,19 @@ def test_send_checks_its_body(api, client, staff, submitted):
     response = client.post(url, headers=headers, json={"paper": "a3", "colour": "red"})
     assert response.status_code == 422
     assert {e["field"] for e in response.json["errors"]} >= {"paper", "colour"}
+
+
+def test_send_refuses_a_contradiction_and_an_identical_version(api, client, staff, submitted):
+    headers = user_token(api, staff)
+    seed_profile(api)
+    url = f"/api/v1/intakes/{submitted}"
+    late = dict(terms_of("burned-marketer"), launch_date="2027-02-01")  # before the plan ends
+    assert client.put(url + "/terms", headers=headers, json=late).json["problems"]
+    refused = client.post(url + "/agreement", headers=headers, json={})
+    assert refused.status_code == 409
+    assert any("launch date" in e["message"] for e in refused.json["errors"])
+    client.put(url + "/terms", headers=headers, json=terms_of("burned-marketer"))
+    assert client.post(url + "/agreement", headers=headers, json={}).status_code == 201
+    again = client.post(url + "/agreement", headers=headers, json={})
+    assert again.status_code == 409
+    assert any("Nothing changed" in e["message"] for e in again.json["errors"])
