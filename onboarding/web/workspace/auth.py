@@ -24,7 +24,7 @@ from wtforms import EmailField, PasswordField
 
 from onboarding.db import db
 from onboarding.services.accounts import authenticate, login_blocked, note_failure
-from onboarding.web.extensions import limiter
+from onboarding.web.extensions import limiter, login_manager
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -37,6 +37,14 @@ class LoginForm(FlaskForm):
 
 class PostForm(FlaskForm):
     """An empty form: a POST button with CSRF (logout, status changes, ...)."""
+
+
+def staff_only():
+    """A blueprint's ``before_request``: every page needs a signed-in member of staff
+    (others go to the sign-in page)."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
 
 
 def admin_required(view):

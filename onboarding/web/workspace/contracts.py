@@ -21,8 +21,7 @@ from onboarding.domain.playbooks import SECTIONS
 from onboarding.domain.schedule import PHASES
 from onboarding.domain.terms import STANDARD_SECTIONS, TermsInvalid
 from onboarding.services import contracts
-from onboarding.web.extensions import login_manager
-from onboarding.web.workspace.auth import PostForm, admin_required
+from onboarding.web.workspace.auth import PostForm, admin_required, staff_only
 from onboarding.web.workspace.manager import checked_post, load
 
 bp = Blueprint("contracts", __name__, url_prefix="/workspace")
@@ -46,12 +45,7 @@ CADENCE_LABELS = {
 }
 
 
-@bp.before_request
-def _staff_only():
-    """Every page here needs a signed-in member of staff."""
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    return None
+bp.before_request(staff_only)
 
 
 def _agency_name() -> str:

@@ -17,24 +17,18 @@ from flask import (
     request,
     stream_with_context,
 )
-from flask_login import current_user
 from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import User, utcnow
 from onboarding.domain.workflow import STATUS_LABELS
 from onboarding.services import listing
-from onboarding.web.extensions import login_manager
+from onboarding.web.workspace.auth import staff_only
 
 bp = Blueprint("dashboard", __name__, url_prefix="/workspace")
 
 
-@bp.before_request
-def _staff_only():
-    """Every page here needs a signed-in member of staff."""
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    return None
+bp.before_request(staff_only)
 
 
 def attention_count() -> int:

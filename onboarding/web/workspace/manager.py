@@ -41,18 +41,13 @@ from onboarding.services.accounts import (
     signing_problem,
 )
 from onboarding.web.errors import render_error
-from onboarding.web.extensions import app_playbooks, login_manager
-from onboarding.web.workspace.auth import PostForm, admin_required
+from onboarding.web.extensions import app_playbooks
+from onboarding.web.workspace.auth import PostForm, admin_required, staff_only
 
 bp = Blueprint("manager", __name__, url_prefix="/workspace")
 
 
-@bp.before_request
-def _staff_only():
-    """Every page here needs a signed-in member of staff."""
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    return None
+bp.before_request(staff_only)
 
 
 @bp.app_template_global()
