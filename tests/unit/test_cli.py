@@ -182,3 +182,18 @@ def test_invalid_terms_exit_2_with_every_field_path(tmp_path):
 def test_agreement_needs_an_output_or_json():
     result = run("agreement", str(EXAMPLES / "calm-founder.json"))
     assert result.exit_code == 2 and "--output" in result.output
+
+
+def test_playbooks_check_reports_a_contradiction_introduced_into_the_playbooks(tmp_path):
+    shipped = run("playbooks", "check", str(PLAYBOOKS))
+    assert shipped.exit_code == 0 and "contradict nothing" in shipped.output
+    folder = tmp_path / "playbooks"
+    shutil.copytree(PLAYBOOKS, folder)
+    path = folder / "set_boundaries.yaml"
+    # The decision clause lists the raw answer instead of the decision table's rows.
+    path.write_text(path.read_text().replace("{client_decisions|lower}", "{decisions_owned|lower}"))
+    broken = run("playbooks", "check", str(folder))
+    assert broken.exit_code == 1
+    assert "set_boundaries.yaml: decision_rights: lists the decisions the client asked to own" in (
+        broken.output
+    )
