@@ -42,7 +42,7 @@ from onboarding.domain import redline as redlines
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement, agreement_json
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.rendering import documents, pdf
-from onboarding.services import accounts, agreements, contracts, events
+from onboarding.services import accounts, agreements, contracts, events, mail
 from onboarding.services.intakes import find_by_token
 from onboarding.services.workspace import WorkspaceError, audit, change_status, required_text
 
@@ -204,6 +204,7 @@ def send_agreement(
     agency: str = DEFAULT_AGENCY,
     prepared: PreparedAgreement | None = None,
     walk_away_reason: str | None = None,
+    mailer: mail.Mailer | None = None,
 ) -> AgreementVersion:
     """Freeze the agreement as a new version and move the intake to ``agreement_sent``.
 
@@ -216,7 +217,8 @@ def send_agreement(
     the latest version (:func:`refuse_unchanged`) or the workflow refuses the move.
 
     The version keeps its content (``agreement_json``) and its redline against the
-    latest earlier version (None for the first, or when that one kept no content).
+    latest earlier version (None for the first, or when that one kept no content). With
+    a ``mailer``, the prospect's link (and what changed) is written to the outbox.
     """
     if intake.assessment is None:
         raise WorkspaceError("agreement", "The intake has not been submitted yet")
@@ -273,13 +275,15 @@ def send_agreement(
         audit(intake, user, "walk_away_overridden", None, f"version {number}", reason)
     audit(intake, user, "agreement_sent", None, f"version {number}, {rendered.document_id}")
     events.emit("agreement.sent", intake)
+    if mailer is not None:
+        mail.agreement_sent(intake, version, mailer)
     return version
 
 
-def resend_link(intake: Intake, user: User) -> AgreementVersion:
+def resend_link(intake: Intake, user: User, mailer: mail.Mailer | None = None) -> AgreementVersion:
     """Send the current version's link again (no new version): the version the prospect
-    has not answered yet. Records it in the history; raises WorkspaceError when no
-    version awaits the prospect's answer."""
+    has not answered yet. Records it in the history (and, with a ``mailer``, writes the
+    email again); raises WorkspaceError when no version awaits the prospect's answer."""
     version = latest_version(intake)
     if version is None:
         raise WorkspaceError("agreement", "No agreement has been sent yet.")
@@ -291,6 +295,8 @@ def resend_link(intake: Intake, user: User) -> AgreementVersion:
             "only the link of a version awaiting an answer is sent again.",
         )
     audit(intake, user, "agreement_link_resent", None, f"version {version.number}")
+    if mailer is not None:
+        mail.agreement_sent(intake, version, mailer, again=True)
     return version
 
 

@@ -18,6 +18,9 @@ The messages:
   (:func:`email_resume_link`), limited per intake and per address;
 - ``receipt`` (prospect) and ``new_submission`` (the owner, else every active manager)
   on submit (:func:`on_submitted`);
+- ``agreement_sent``: the agreement link on each send, with what changed since the
+  previous version, and again when staff press "Send the link again"
+  (:func:`agreement_sent`);
 - ``draft_reminder``: a draft that has stood still ``DRAFT_REMINDER_DAYS``, at most
   :data:`REMINDERS_MAX` times, never after submit, with a one-click stop
   (:func:`send_reminders`, :func:`stop_reminders`).
@@ -54,9 +57,12 @@ KINDS = {
     "receipt": "Receipt on submit",
     "new_submission": "New submission (staff)",
     "draft_reminder": "Draft reminder",
+    "agreement_sent": "Agreement link",
 }
-"""The kinds of email, with the words the Outbox page shows. Agreement messages (sent,
-accepted, signed) and the decline are meant to join as kinds of their own."""
+"""The kinds of email, with the words the Outbox page shows. Agreement messages
+(accepted, signed) and the decline are meant to join as kinds of their own."""
+CHANGES_SHOWN = 12
+"""Changes an agreement email lists at most (the page shows them all)."""
 REMINDERS_MAX = 2
 """Reminders one draft gets at most."""
 LINK_WINDOW_INTAKE = timedelta(hours=1)
@@ -102,6 +108,8 @@ class Links(Protocol):
     def stop_reminders(self, stop_token: str) -> str: ...
 
     def workspace_intake(self, public_id: str) -> str: ...
+
+    def agreement(self, token: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -401,6 +409,65 @@ def _on_submitted(intake: Intake, mailer: Mailer) -> list[OutboxMessage]:
     if intake.id is not None:
         cancel_reminders(intake, "Not sent: the prospect submitted their answers.")
     return rows
+
+
+# --- the agreement ------------------------------------------------------------------------------
+
+
+def change_lines(redline: Mapping[str, Any] | None, limit: int = CHANGES_SHOWN) -> list[str]:
+    """What a version changed since the previous one, as short lines of plain words:
+    each value from and to, each clause added, removed or changed by its title."""
+    if not redline:
+        return []
+    lines = []
+    for value in redline.get("values") or ():
+        term, before, after = value.get("term", ""), value.get("from", ""), value.get("to", "")
+        if before and after:
+            lines.append(f"{term}: from {before} to {after}")
+        elif after:
+            lines.append(f"{term}: now {after}")
+        else:
+            lines.append(f"{term}: {before} no longer applies")
+    verbs = {"added": "New clause", "removed": "Clause removed", "changed": "Clause changed"}
+    for clause in redline.get("clauses") or ():
+        verb = verbs.get(clause.get("change", ""), "Clause changed")
+        lines.append(f"{verb}: {clause.get('title') or clause.get('id', '')}")
+    if len(lines) > limit:
+        more = len(lines) - (limit - 1)
+        lines = lines[: limit - 1] + [f"and {more} more changes, shown on the agreement's page"]
+    return lines
+
+
+def agreement_sent(
+    intake: Intake, version: Any, mailer: Mailer, *, again: bool = False
+) -> OutboxMessage | None:
+    """The prospect's agreement link for ``version`` (an ``AgreementVersion`` being sent,
+    or, ``again``, the one awaiting their answer), with what changed since the previous
+    version; None when the intake has no address. Written in the caller's session."""
+    if not intake.contact_email:
+        return None
+    with db.session.no_autoflush:
+        if version.token is None:  # filled at INSERT; the link needs it now
+            version.token = new_token()
+        if intake.public_id is None:
+            intake.public_id = new_token()
+        owner = intake.owner if intake.owner is not None and intake.owner.active else None
+        return write(
+            mailer,
+            "agreement_sent",
+            intake.contact_email,
+            to_name=intake.contact_name,
+            intake=intake,
+            reply_to=reply_to_for(intake),
+            dedupe_key=None if again else f"agreement_sent:{intake.public_id}:{version.number}",
+            name=_first_name(intake),
+            company=intake.company,
+            number=version.number,
+            again=again,
+            changes=change_lines(version.redline),
+            owner=owner.display_name if owner else None,
+            agreement_url=mailer.links.agreement(version.token),
+        )
 
 
 # --- reminders -----------------------------------------------------------------------------------

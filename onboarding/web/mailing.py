@@ -37,6 +37,9 @@ class AppLinks:
     def workspace_intake(self, public_id: str) -> str:
         return self._build("manager.intake", public_id=public_id)
 
+    def agreement(self, token: str) -> str:
+        return self._build("signing.view", token=token)
+
 
 def base_url(app: Flask) -> str:
     """``BASE_URL``; else, in a request, the request's own root; else localhost."""

@@ -850,7 +850,7 @@ def send_agreement(public_id: str):
         intake = load(public_id)
         version = acceptance.send_agreement(
             intake, user, request_.paper, agency=agency, prepared=prepared,
-            walk_away_reason=reason,
+            walk_away_reason=reason, mailer=mailer(),
         )  # fmt: skip
     except workspace.WorkspaceError as exc:
         reasons = [line for m in exc.errors.values() for line in m.split("\n") if line]

@@ -42,6 +42,7 @@ from onboarding.services.accounts import (
 )
 from onboarding.web.errors import render_error
 from onboarding.web.extensions import app_playbooks
+from onboarding.web.mailing import mailer
 from onboarding.web.workspace.auth import PostForm, admin_required, staff_only
 
 bp = Blueprint("manager", __name__, url_prefix="/workspace")
@@ -329,7 +330,13 @@ def send_agreement(public_id: str):
         start_writing()
         intake = load(public_id)
         version = acceptance.send_agreement(
-            intake, current_user, paper, agency=agency, prepared=prepared, walk_away_reason=reason
+            intake,
+            current_user,
+            paper,
+            agency=agency,
+            prepared=prepared,
+            walk_away_reason=reason,
+            mailer=mailer(),
         )
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc, "#agreement")
@@ -345,7 +352,7 @@ def resend_link(public_id: str):
     intake = load(public_id)
     checked_post()
     try:
-        version = acceptance.resend_link(intake, current_user)
+        version = acceptance.resend_link(intake, current_user, mailer())
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc, "#agreement")
     db.session.commit()

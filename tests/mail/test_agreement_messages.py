@@ -1,0 +1,117 @@
+"""The agreement's messages (issue 14, part B1): the prospect's link on each send with
+what changed, sent again on request; each arrives once, to the right person."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.mail.conftest import BASE_URL, settled, text_part, words
+from tests.mail.test_messages import reads_well
+from tests.web.test_acceptance import answer, send
+from tests.web.test_workspace import login, post, submitted  # noqa: F401 - fixtures
+
+PROSPECT = "d.okafor@harbourfreight.example"
+
+
+@pytest.fixture
+def manager(mail_app, client, staff):
+    login(client, staff["managers"][0])
+    return staff
+
+
+@pytest.fixture
+def sent(mail_app, client, manager, submitted, inbox):  # noqa: F811
+    token = send(client, submitted)
+    settled(mail_app)
+    return {"token": token, "public_id": submitted}
+
+
+def agreement_mail(inbox):
+    return [m for m in inbox.to(PROSPECT) if "agreement" in str(m["Subject"]).lower()]
+
+
+def test_the_first_send_emails_the_prospect_their_link_once(mail_app, sent, inbox):
+    [message] = agreement_mail(inbox)
+    assert str(message["Subject"]) == "Your agreement with Brightline Studio: your private link"
+    assert "Daniel Okafor" in str(message["To"])
+    text = text_part(message)
+    reads_well(text)
+    assert f"{BASE_URL}/agreement/{sent['token']}" in text.split()
+    assert "What changed" not in text  # nothing to compare with
+    assert "Harbour Freight Logistics" in words(text)
+    assert f"{BASE_URL}/agreement/{sent['token']}" in message.get_body(("html",)).get_content()
+
+
+def test_a_second_version_says_what_changed_in_plain_words(mail_app, client, sent, inbox):
+    _, changed = answer(mail_app, f"/agreement/{sent['token']}/changes", {"comment": "4 rounds"})
+    assert changed.status_code == 302
+    settled(mail_app)
+    inbox.reset()
+    second = send(client, sent["public_id"], revised=True)
+    settled(mail_app)
+    [message] = agreement_mail(inbox)
+    assert str(message["Subject"]) == (
+        "Your agreement with Brightline Studio, version 2: your private link"
+    )
+    text = text_part(message)
+    reads_well(text)
+    assert f"{BASE_URL}/agreement/{second}" in text.split()
+    assert sent["token"] not in text  # the old version's link is not given
+    assert "What changed since version 1:\n- Revision rounds: from 3 to 4\n- Clause" in text
+    assert "- Clause changed: " in text
+    html = message.get_body(("html",)).get_content()
+    assert "<li" in html and "Revision rounds: from 3 to 4" in html
+
+
+def test_send_the_link_again_emails_the_same_link_again(mail_app, client, sent, inbox):
+    inbox.reset()
+    url = f"/workspace/intakes/{sent['public_id']}"
+    assert post(client, url + "/agreement/resend", {}, url).status_code == 302
+    rows = settled(mail_app)
+    [message] = agreement_mail(inbox)
+    assert "(again)" in str(message["Subject"])
+    text = text_part(message)
+    reads_well(text)
+    assert f"{BASE_URL}/agreement/{sent['token']}" in text.split()
+    assert [r.kind for r in rows].count("agreement_sent") == 2
+    assert len({r.message_id for r in rows}) == len(rows)
+
+
+def test_the_log_line_carries_no_agreement_link(mail_app, client, manager, submitted, caplog):  # noqa: F811
+    caplog.set_level(logging.DEBUG)
+    token = send(client, submitted)
+    settled(mail_app)
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("onboarding")]
+    assert any("agreement_sent" in line for line in lines)
+    for line in lines:
+        assert token not in line and "/agreement/" not in line
+
+
+def test_the_change_list_reads_as_plain_words_and_stays_short():
+    from onboarding.services.mail import change_lines
+
+    red = {
+        "values": [
+            {"term": "Monthly fee", "from": "£4,000", "to": "£4,500"},
+            {"term": "Deposit", "from": "", "to": "£1,000"},
+            {"term": "Rush fee", "from": "£200", "to": ""},
+        ],
+        "clauses": [
+            {"id": "a", "title": "Kickoff", "change": "added"},
+            {"id": "b", "title": "Exclusivity", "change": "removed"},
+            {"id": "c", "title": "Payment", "change": "changed"},
+        ],
+    }
+    assert change_lines(red) == [
+        "Monthly fee: from £4,000 to £4,500",
+        "Deposit: now £1,000",
+        "Rush fee: £200 no longer applies",
+        "New clause: Kickoff",
+        "Clause removed: Exclusivity",
+        "Clause changed: Payment",
+    ]
+    assert change_lines(None) == [] and change_lines({"values": [], "clauses": []}) == []
+    short = change_lines(red, limit=4)
+    assert len(short) == 4 and short[-1] == "and 3 more changes, shown on the agreement's page"
