@@ -403,8 +403,11 @@ def _open_for_answer(version: AgreementVersion) -> None:
         raise WorkspaceError("agreement", "This agreement is not open for acceptance.")
 
 
-def request_changes(version: AgreementVersion, comment: str) -> AgreementMessage:
-    """The prospect asks for changes: the thread keeps it, the intake returns to review."""
+def request_changes(
+    version: AgreementVersion, comment: str, mailer: mail.Mailer | None = None
+) -> AgreementMessage:
+    """The prospect asks for changes: the thread keeps it, the intake returns to review
+    (with a ``mailer``, the staff hear of it)."""
     _open_for_answer(version)
     comment = required_text(comment, "comment", "Tell us what you would like changed", MAX_COMMENT)
     message = AgreementMessage(
@@ -414,6 +417,8 @@ def request_changes(version: AgreementVersion, comment: str) -> AgreementMessage
     version.status = "changes_requested"
     change_status(version.intake, "in_review", None, detail="changes requested by the prospect")
     events.emit("agreement.changes_requested", version.intake)
+    if mailer is not None:
+        mail.agreement_answered(version.intake, version, mailer, "change_request", comment=comment)
     return message
 
 
@@ -554,9 +559,11 @@ def prepare_acceptance(version: AgreementVersion, acceptance: Acceptance) -> Pre
     return PreparedAcceptance(version.id, version.pdf_sha256, record, final_pdf(version, record))
 
 
-def record_acceptance(version: AgreementVersion, prepared: PreparedAcceptance) -> AgreementVersion:
+def record_acceptance(
+    version: AgreementVersion, prepared: PreparedAcceptance, mailer: mail.Mailer | None = None
+) -> AgreementVersion:
     """Record a prepared acceptance, move the intake to ``accepted`` and fire
-    ``agreement.accepted``.
+    ``agreement.accepted`` (with a ``mailer``, the staff hear of it).
 
     Lock the version first (``version_by_token(..., for_update=True)`` inside a write
     transaction) so a double click accepts once: the second raises WorkspaceError.
@@ -577,6 +584,8 @@ def record_acceptance(version: AgreementVersion, prepared: PreparedAcceptance) -
     version.status = "accepted"
     change_status(version.intake, "accepted", None, detail=f"accepted by {record.name}")
     events.emit("agreement.accepted", version.intake)
+    if mailer is not None:
+        mail.agreement_answered(version.intake, version, mailer, "agreement_accepted")
     return version
 
 

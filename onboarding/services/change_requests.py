@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from onboarding.db.models import AgreementMessage, AgreementVersion
-from onboarding.services import acceptance
+from onboarding.services import acceptance, mail
 from onboarding.services.workspace import WorkspaceError, required_text
 
 NUMBER_CLASSES = frozenset({"clause__num", "terms-clause__num", "section__num"})
@@ -113,7 +113,10 @@ def clause_choices(version: AgreementVersion) -> list[ClauseChoice]:
 
 
 def request_changes(
-    version: AgreementVersion, comment: str, clause: str | None = None
+    version: AgreementVersion,
+    comment: str,
+    clause: str | None = None,
+    mailer: mail.Mailer | None = None,
 ) -> AgreementMessage:
     """The prospect asks for changes, about one clause (its number, one of
     :func:`clause_choices`) or the agreement as a whole (``clause`` empty).
@@ -141,4 +144,4 @@ def request_changes(
     if errors:
         field, message = next(iter(errors.items()))
         raise WorkspaceError(field, message, errors)
-    return acceptance.request_changes(version, prefix + text)
+    return acceptance.request_changes(version, prefix + text, mailer)

@@ -21,6 +21,9 @@ The messages:
 - ``agreement_sent``: the agreement link on each send, with what changed since the
   previous version, and again when staff press "Send the link again"
   (:func:`agreement_sent`);
+- ``change_request`` and ``agreement_accepted``: the staff's notice (the owner, else
+  every active manager) when the prospect asks for changes or accepts
+  (:func:`agreement_answered`);
 - ``draft_reminder``: a draft that has stood still ``DRAFT_REMINDER_DAYS``, at most
   :data:`REMINDERS_MAX` times, never after submit, with a one-click stop
   (:func:`send_reminders`, :func:`stop_reminders`).
@@ -58,6 +61,8 @@ KINDS = {
     "new_submission": "New submission (staff)",
     "draft_reminder": "Draft reminder",
     "agreement_sent": "Agreement link",
+    "change_request": "Change request (staff)",
+    "agreement_accepted": "Agreement accepted (staff)",
 }
 """The kinds of email, with the words the Outbox page shows. Agreement messages
 (accepted, signed) and the decline are meant to join as kinds of their own."""
@@ -468,6 +473,47 @@ def agreement_sent(
             owner=owner.display_name if owner else None,
             agreement_url=mailer.links.agreement(version.token),
         )
+
+
+def agreement_answered(
+    intake: Intake,
+    version: Any,
+    mailer: Mailer,
+    kind: str,
+    *,
+    comment: str | None = None,
+) -> list[OutboxMessage]:
+    """The staff's notice that the prospect answered ``version``: ``change_request``
+    (with their ``comment``) or ``agreement_accepted``; to the intake's owner, else
+    every active manager. Written in the caller's session."""
+    if kind not in ("change_request", "agreement_accepted"):
+        raise ValueError(f"not an answer to an agreement: {kind!r}")
+    rows = []
+    with db.session.no_autoflush:
+        owner = intake.owner if intake.owner is not None and intake.owner.active else None
+        for user in staff_to_tell(intake):
+            rows.append(
+                write(
+                    mailer,
+                    kind,
+                    user.email,
+                    to_name=user.display_name,
+                    intake=intake,
+                    user=user,
+                    dedupe_key=f"{kind}:{intake.public_id}:{version.number}:{user.id}",
+                    name=user.display_name.split()[0],
+                    owned=owner is not None,
+                    contact_name=intake.contact_name,
+                    contact_email=intake.contact_email,
+                    company=intake.company,
+                    number=version.number,
+                    comment=comment,
+                    accepted_name=getattr(version, "accepted_name", None),
+                    accepted_title=getattr(version, "accepted_title", None),
+                    intake_url=mailer.links.workspace_intake(intake.public_id) + "#agreement",
+                )
+            )
+    return rows
 
 
 # --- reminders -----------------------------------------------------------------------------------

@@ -115,3 +115,63 @@ def test_the_change_list_reads_as_plain_words_and_stays_short():
     assert change_lines(None) == [] and change_lines({"values": [], "clauses": []}) == []
     short = change_lines(red, limit=4)
     assert len(short) == 4 and short[-1] == "and 3 more changes, shown on the agreement's page"
+
+
+# --- the staff's notices -----------------------------------------------------------------------
+
+
+def staff_mail(inbox, staff, subject_start):
+    found = {}
+    for address in staff["managers"]:
+        found[address] = [m for m in inbox.to(address) if m["Subject"].startswith(subject_start)]
+    return found
+
+
+def test_a_change_request_tells_every_active_manager_once(mail_app, sent, inbox, manager):
+    inbox.reset()
+    comment = "Updates twice a week, please, and one more round of revisions."
+    _, changed = answer(mail_app, f"/agreement/{sent['token']}/changes", {"comment": comment})
+    assert changed.status_code == 302
+    rows = settled(mail_app)
+    assert [r.kind for r in rows].count("change_request") == 2
+    for address, [notice] in staff_mail(inbox, manager, "Changes requested").items():
+        assert notice["Subject"] == (
+            "Changes requested: Harbour Freight Logistics, agreement version 1"
+        )
+        assert address in str(notice["To"])
+        text = text_part(notice)
+        reads_well(text)
+        assert comment in words(text)
+        assert f"{BASE_URL}/workspace/intakes/{sent['public_id']}#agreement" in text.split()
+        assert sent["token"] not in text  # the prospect's link is theirs alone
+    assert inbox.to("gone@agency.example") == [] and inbox.to(manager["admin"]) == []
+    assert inbox.to(PROSPECT) == []  # the prospect is not told of their own request
+    assert len(inbox.messages) == 2
+
+
+def test_an_acceptance_tells_the_owner_only(mail_app, client, sent, inbox, manager):
+    from onboarding.db import db
+    from onboarding.db.models import User
+    from onboarding.services import workspace
+
+    with mail_app.app_context():
+        owner = db.session.execute(
+            db.select(User).where(User.email == manager["managers"][1])
+        ).scalar_one()
+        intake = workspace.intake_by_public_id(sent["public_id"])
+        workspace.assign_owner(intake, owner, owner)
+        db.session.commit()
+    inbox.reset()
+    _, accepted = answer(
+        mail_app, f"/agreement/{sent['token']}/accept", {"name": "Daniel Okafor", "consent": "yes"}
+    )
+    assert accepted.status_code == 302
+    settled(mail_app)
+    [notice] = inbox.messages
+    assert manager["managers"][1] in str(notice["To"])
+    assert notice["Subject"] == "Accepted: Harbour Freight Logistics, agreement version 1"
+    text = text_part(notice)
+    reads_well(text)
+    assert "Daniel Okafor of Harbour Freight Logistics has accepted version 1" in words(text)
+    assert "countersignature" in text and "every account manager" not in text
+    assert f"{BASE_URL}/workspace/intakes/{sent['public_id']}#agreement" in text.split()

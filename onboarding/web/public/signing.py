@@ -35,6 +35,7 @@ from onboarding.db import db
 from onboarding.services import acceptance, after_acceptance, change_requests
 from onboarding.services.workspace import WorkspaceError
 from onboarding.web.errors import render_error
+from onboarding.web.mailing import mailer
 from onboarding.web.public.intake import EXPIRED, csrf_ok
 from onboarding.web.workspace.manager import (
     content_disposition,
@@ -168,7 +169,7 @@ def accept(token: str):
         prepared = acceptance.prepare_acceptance(version, answer)
         start_writing()
         version = acceptance.version_by_token(token, for_update=True) or abort(404)
-        acceptance.record_acceptance(version, prepared)
+        acceptance.record_acceptance(version, prepared, mailer())
     except WorkspaceError as exc:
         db.session.rollback()
         return render_page(version, errors=exc.errors, values=values, status=422)
@@ -202,7 +203,7 @@ def changes(token: str):
     if not csrf_ok(AnswerForm()):
         return render_page(version, notice=EXPIRED, values=values, status=422)
     try:
-        change_requests.request_changes(version, values["comment"], values["clause"])
+        change_requests.request_changes(version, values["comment"], values["clause"], mailer())
     except WorkspaceError as exc:
         db.session.rollback()
         return render_page(version, errors=exc.errors, values=values, status=422)
