@@ -24,6 +24,8 @@ The messages:
 - ``change_request`` and ``agreement_accepted``: the staff's notice (the owner, else
   every active manager) when the prospect asks for changes or accepts
   (:func:`agreement_answered`);
+- ``decline``: the polite decline, as the manager reviewed and edited it
+  (:func:`send_decline`);
 - ``draft_reminder``: a draft that has stood still ``DRAFT_REMINDER_DAYS``, at most
   :data:`REMINDERS_MAX` times, never after submit, with a one-click stop
   (:func:`send_reminders`, :func:`stop_reminders`).
@@ -63,6 +65,7 @@ KINDS = {
     "agreement_sent": "Agreement link",
     "change_request": "Change request (staff)",
     "agreement_accepted": "Agreement accepted (staff)",
+    "decline": "Polite decline",
 }
 """The kinds of email, with the words the Outbox page shows. Agreement messages
 (accepted, signed) and the decline are meant to join as kinds of their own."""
@@ -514,6 +517,50 @@ def agreement_answered(
                 )
             )
     return rows
+
+
+# --- the polite decline -------------------------------------------------------------------------
+
+MAX_LETTER = 10000
+
+
+def decline_sent(intake: Intake) -> OutboxMessage | None:
+    """The latest decline written for ``intake``, or None."""
+    return db.session.execute(
+        select(OutboxMessage)
+        .where(OutboxMessage.intake_id == intake.id, OutboxMessage.kind == "decline")
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def send_decline(intake: Intake, user: User, letter: str, mailer: Mailer) -> OutboxMessage:
+    """Write the decline ``letter`` (the text as the manager reviewed it) to the
+    prospect, replying to ``user``; the caller records it and commits. Raises
+    ValueError (a sentence to show) with no address or no letter; the same letter
+    a moment after the last (a double click) is not written twice."""
+    letter = (letter or "").replace("\r\n", "\n").strip()
+    if not intake.contact_email:
+        raise ValueError("The prospect gave no email address: copy the letter instead.")
+    if not letter:
+        raise ValueError("Write the letter before sending it.")
+    if len(letter) > MAX_LETTER:
+        raise ValueError(f"The letter is too long (at most {MAX_LETTER} characters).")
+    last = decline_sent(intake)
+    just_now = utcnow() - JUST_SENT
+    if last is not None and last.created_at >= just_now and last.text == wrap_text(letter):
+        return last
+    return write(
+        mailer,
+        "decline",
+        intake.contact_email,
+        to_name=intake.contact_name,
+        intake=intake,
+        reply_to=formataddr((user.display_name, user.email)),
+        company=intake.company,
+        letter=letter,
+        paragraphs=[p.split("\n") for p in re.split(r"\n\s*\n", letter)],
+    )
 
 
 # --- reminders -----------------------------------------------------------------------------------

@@ -175,3 +175,75 @@ def test_an_acceptance_tells_the_owner_only(mail_app, client, sent, inbox, manag
     assert "Daniel Okafor of Harbour Freight Logistics has accepted version 1" in words(text)
     assert "countersignature" in text and "every account manager" not in text
     assert f"{BASE_URL}/workspace/intakes/{sent['public_id']}#agreement" in text.split()
+
+
+# --- the polite decline ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def walk_away(mail_app, manager):
+    """A submitted intake the assessment says to walk away from; its public id."""
+    from onboarding.db import db
+    from onboarding.services.intakes import create_intake, submit_intake
+    from onboarding.web.extensions import app_playbooks
+    from tests.web.helpers import example
+
+    with mail_app.app_context():
+        intake = create_intake(example("hands-on-director"))
+        db.session.flush()
+        submit_intake(intake, playbooks=app_playbooks(mail_app))
+        db.session.commit()
+        return intake.public_id
+
+
+def test_the_decline_is_sent_as_shown_once_reviewed(mail_app, client, walk_away, inbox):
+    from sqlalchemy import select
+
+    from onboarding.db import db
+    from onboarding.db.models import AuditEvent, Intake
+
+    url = f"/workspace/intakes/{walk_away}/decline"
+    page = client.get(url)
+    assert "Send this letter" in page.text and 'name="letter"' in page.text
+    shown = page.text.split('name="letter" rows="18">', 1)[1].split("</textarea>")[0]
+    assert "Dear Margot," in shown
+    edited = shown.replace("&#39;", "'").replace(
+        "Kind regards,", "I would be glad to suggest a colleague.\n\nKind regards,"
+    )
+    # Without its CSRF token, nothing is sent.
+    assert client.post(url + "/send", data={"letter": edited}).status_code == 400
+    sent = post(client, url + "/send", {"letter": edited}, url)
+    assert sent.status_code == 302
+    settled(mail_app)
+    with mail_app.app_context():
+        address = db.session.execute(select(Intake.contact_email)).scalars().all()
+        address = [a for a in address if a and "harbourfreight" not in a][0]
+        kinds = db.session.execute(select(AuditEvent.kind, AuditEvent.to_value)).all()
+        assert ("decline_emailed", address) in kinds
+    [letter] = inbox.to(address)
+    assert "Brightline Studio" in letter["Subject"] and "our answer" in letter["Subject"]
+    assert "Max Manager" in str(letter["Reply-To"])
+    text = text_part(letter)
+    assert text.startswith("Dear Margot,")
+    assert "I would be glad to suggest a colleague." in text
+    assert "right agency for this project" in words(text)
+    for line in text.splitlines():
+        assert len(line) <= 72
+    assert "<" not in text
+    assert "I would be glad to suggest a colleague." in letter.get_body(("html",)).get_content()
+    after = client.get(url).text
+    assert f"The letter was sent to {address}." in after  # the flash
+    assert 'id="decline-sent"' in after  # and the page says so afterwards too
+    # A double click sends it once.
+    post(client, url + "/send", {"letter": edited}, url)
+    settled(mail_app)
+    assert len(inbox.to(address)) == 1
+
+
+def test_an_empty_letter_is_refused_and_nothing_is_sent(mail_app, client, walk_away, inbox):
+    url = f"/workspace/intakes/{walk_away}/decline"
+    refused = post(client, url + "/send", {"letter": "  "}, url)
+    assert refused.status_code == 422
+    assert "Write the letter before sending it." in refused.text
+    settled(mail_app)
+    assert inbox.messages == []

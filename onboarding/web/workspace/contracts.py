@@ -20,9 +20,10 @@ from onboarding.domain import terms as terms_mod
 from onboarding.domain.playbooks import SECTIONS
 from onboarding.domain.schedule import PHASES
 from onboarding.domain.terms import STANDARD_SECTIONS, TermsInvalid
-from onboarding.services import contracts
+from onboarding.services import contracts, mail, workspace
+from onboarding.web.mailing import mailer
 from onboarding.web.workspace.auth import PostForm, admin_required, staff_only
-from onboarding.web.workspace.manager import checked_post, load
+from onboarding.web.workspace.manager import checked_post, load, start_writing
 
 bp = Blueprint("contracts", __name__, url_prefix="/workspace")
 
@@ -418,4 +419,40 @@ def decline(public_id: str):
         return redirect(url_for("manager.intake", public_id=public_id))
     installation = contracts.installation_profile(_agency_name())
     letter = contracts.decline_letter(intake, installation.profile, current_user)
-    return render_template("manager/decline.html", intake=intake, letter=letter)
+    return render_template(
+        "manager/decline.html",
+        intake=intake,
+        letter=letter,
+        form=PostForm(),
+        sent=mail.decline_sent(intake),
+    )
+
+
+@bp.post("/intakes/<public_id>/decline/send")
+def send_decline(public_id: str):
+    """Email the decline, as the manager reviewed (and perhaps edited) it, to the
+    prospect; the history records it."""
+    intake = load(public_id)
+    checked_post()
+    if intake.assessment is None:
+        return redirect(url_for("manager.intake", public_id=public_id))
+    letter = request.form.get("letter", "")
+    start_writing()
+    intake = load(public_id)
+    try:
+        row = mail.send_decline(intake, current_user, letter, mailer())
+    except ValueError as exc:
+        db.session.rollback()
+        html = render_template(
+            "manager/decline.html",
+            intake=intake,
+            letter=letter,
+            form=PostForm(),
+            sent=mail.decline_sent(intake),
+            error=str(exc),
+        )
+        return html, 422
+    workspace.audit(intake, current_user, "decline_emailed", None, row.to_address)
+    db.session.commit()
+    flash(f"The letter was sent to {row.to_address}.")
+    return redirect(url_for(".decline", public_id=public_id))
