@@ -125,6 +125,18 @@ def build(row: Any) -> EmailMessage:
     message.set_content(row.text)
     if row.html:
         message.add_alternative(row.html, subtype="html")
+    attachment = getattr(row, "attachment", None)
+    if attachment:
+        name = getattr(row, "attachment_name", None) or "attachment.pdf"
+        maintype, subtype = (
+            ("application", "pdf")
+            if name.lower().endswith(".pdf")
+            else (
+                "application",
+                "octet-stream",
+            )
+        )
+        message.add_attachment(attachment, maintype=maintype, subtype=subtype, filename=name)
     return message
 
 

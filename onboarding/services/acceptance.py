@@ -692,7 +692,10 @@ def prepare_countersignature(
 
 
 def record_countersignature(
-    version: AgreementVersion, user: User, prepared: PreparedCountersignature
+    version: AgreementVersion,
+    user: User,
+    prepared: PreparedCountersignature,
+    mailer: mail.Mailer | None = None,
 ) -> AgreementVersion:
     """Record a prepared countersignature: the signed PDF and its SHA-256, the intake
     moved to ``signed`` (:func:`change_status`), an audit row, ``agreement.signed``.
@@ -728,6 +731,9 @@ def record_countersignature(
         f"{version.signed_pdf_sha256}",
     )
     events.emit("agreement.signed", intake)
+    if mailer is not None:
+        name = (version.filename or f"{version.document_id}.pdf").replace(".pdf", " - signed.pdf")
+        mail.agreement_signed(intake, version, mailer, prepared.signed_pdf, name)
     return version
 
 

@@ -24,6 +24,8 @@ The messages:
 - ``change_request`` and ``agreement_accepted``: the staff's notice (the owner, else
   every active manager) when the prospect asks for changes or accepts
   (:func:`agreement_answered`);
+- ``agreement_signed``: the prospect's confirmation, with the signed PDF attached, when
+  the agency countersigns (:func:`agreement_signed`);
 - ``decline``: the polite decline, as the manager reviewed and edited it
   (:func:`send_decline`);
 - ``draft_reminder``: a draft that has stood still ``DRAFT_REMINDER_DAYS``, at most
@@ -66,6 +68,7 @@ KINDS = {
     "change_request": "Change request (staff)",
     "agreement_accepted": "Agreement accepted (staff)",
     "decline": "Polite decline",
+    "agreement_signed": "Signed agreement (with its PDF)",
 }
 """The kinds of email, with the words the Outbox page shows. Agreement messages
 (accepted, signed) and the decline are meant to join as kinds of their own."""
@@ -221,6 +224,8 @@ def write(
     reply_to: str | None = None,
     headers: dict[str, str] | None = None,
     dedupe_key: str | None = None,
+    attachment: bytes | None = None,
+    attachment_name: str | None = None,
     **context: Any,
 ) -> OutboxMessage:
     """Render ``kind`` for ``to_address`` and add it to the outbox (the caller's
@@ -244,6 +249,8 @@ def write(
         headers=dict(headers or {}),
         message_id=make_msgid(domain=domain),
         dedupe_key=dedupe_key,
+        attachment=attachment,
+        attachment_name=attachment_name if attachment is not None else None,
         status="queued",
         attempts=0,
         next_attempt_at=utcnow(),
@@ -519,6 +526,34 @@ def agreement_answered(
     return rows
 
 
+def agreement_signed(
+    intake: Intake, version: Any, mailer: Mailer, pdf: bytes, filename: str
+) -> OutboxMessage | None:
+    """The prospect's confirmation that the agreement is signed by both parties, with
+    the signed PDF attached; None when the intake has no address."""
+    if not intake.contact_email:
+        return None
+    with db.session.no_autoflush:
+        owner = intake.owner if intake.owner is not None and intake.owner.active else None
+        return write(
+            mailer,
+            "agreement_signed",
+            intake.contact_email,
+            to_name=intake.contact_name,
+            intake=intake,
+            reply_to=reply_to_for(intake),
+            dedupe_key=f"agreement_signed:{intake.public_id}:{version.number}",
+            attachment=pdf,
+            attachment_name=filename,
+            name=_first_name(intake),
+            company=intake.company,
+            number=version.number,
+            countersigned_name=version.countersigned_name,
+            filename=filename,
+            owner=owner.display_name if owner else None,
+        )
+
+
 # --- the polite decline -------------------------------------------------------------------------
 
 MAX_LETTER = 10000
@@ -765,6 +800,8 @@ def resend(row: OutboxMessage) -> OutboxMessage:
         text=row.text,
         html=row.html,
         headers=dict(row.headers or {}),
+        attachment=row.attachment,
+        attachment_name=row.attachment_name,
         message_id=make_msgid(domain=domain),
         status="queued",
         attempts=0,

@@ -247,3 +247,41 @@ def test_an_empty_letter_is_refused_and_nothing_is_sent(mail_app, client, walk_a
     assert "Write the letter before sending it." in refused.text
     settled(mail_app)
     assert inbox.messages == []
+
+
+# --- signed by both parties ----------------------------------------------------------------------
+
+
+def test_the_prospect_gets_the_signed_pdf_once_countersigned(
+    mail_app, client, sent, inbox, manager
+):
+    from onboarding.db import db
+    from onboarding.services import acceptance
+    from onboarding.services.accounts import set_signing, user_by_email
+
+    with mail_app.app_context():
+        user = user_by_email(manager["managers"][0])
+        set_signing(user, user_by_email(manager["admin"]), can_sign=True, title="Director")
+        db.session.commit()
+    _, accepted = answer(
+        mail_app, f"/agreement/{sent['token']}/accept", {"name": "Daniel Okafor", "consent": "yes"}
+    )
+    assert accepted.status_code == 302
+    settled(mail_app)
+    inbox.reset()
+    url = f"/workspace/intakes/{sent['public_id']}"
+    assert post(client, f"{url}/versions/1/countersign", {}, url).status_code == 302
+    settled(mail_app)
+    [message] = inbox.to(PROSPECT)
+    assert message["Subject"] == "Signed by both parties: your agreement with Brightline Studio"
+    text = text_part(message)
+    reads_well(text)
+    assert "signed by both parties" in words(text) and "attached" in text
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename().endswith(" - signed.pdf")
+    data = attachment.get_content()
+    with mail_app.app_context():
+        found = acceptance.verify(data)
+        assert found is not None and found.kind == "signed"
+    assert len(inbox.messages) == 1  # staff are not mailed for their own countersignature

@@ -429,7 +429,7 @@ def countersign(public_id: str, number: int):
         start_writing()
         intake = load(public_id)
         version = acceptance.version_by_token(version.token, for_update=True) or abort(404)
-        acceptance.record_countersignature(version, current_user, prepared)
+        acceptance.record_countersignature(version, current_user, prepared, mailer())
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc, "#agreement")
     db.session.commit()
