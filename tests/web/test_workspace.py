@@ -328,3 +328,10 @@ def test_a_bad_paper_falls_back_to_a4_and_a_disabled_user_cannot_own(app, client
         db.session.commit()
         manager_id = manager.id
     assert post(client, url + "/owner", {"owner": str(manager_id)}, url).status_code == 400
+
+
+def test_an_owner_id_too_long_for_the_database_is_a_400_not_a_500(app, client, staff, submitted):
+    login(client, staff["manager"])
+    url = f"/workspace/intakes/{submitted}"
+    response = post(client, url + "/owner", {"owner": "9" * 40}, url)
+    assert response.status_code == 400

@@ -230,7 +230,10 @@ def owner(public_id: str):
     value = request.form.get("owner", "")
     new_owner = None
     if value:
-        new_owner = db.session.get(User, int(value)) if value.isdigit() else None
+        # A user id is a small whole number: anything longer is no user (and would
+        # overflow the database's integer).
+        ok = value.isdigit() and len(value) <= 9
+        new_owner = db.session.get(User, int(value)) if ok else None
         if new_owner is None or not new_owner.active:
             abort(400)
     workspace.assign_owner(intake, new_owner, current_user)
