@@ -52,6 +52,7 @@ from onboarding.db.models import utcnow
 from onboarding.db.outbox import OPEN_STATES, OutboxMessage
 from onboarding.integrations import mail
 from onboarding.integrations.webhooks import QUEUE_NAME as WEBHOOK_QUEUE
+from onboarding.integrations.webhooks import backoff  # one retry schedule for every message
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +62,7 @@ REMINDERS_JOB = "onboarding.jobs.send_reminders"
 """The scheduled job that writes the draft reminders due (services, found by name)."""
 QUEUE_NAME = WEBHOOK_QUEUE
 """One RQ queue, so the one ``onboarding worker`` sends webhooks and mail alike."""
-BACKOFF_FACTOR = 4
 SWEEP_BATCH = 200
-
-
-def backoff(attempts: int, base: float) -> float:
-    """Seconds to wait after the ``attempts``-th failed attempt."""
-    return base * BACKOFF_FACTOR ** max(0, attempts - 1)
 
 
 def _settings(app: Flask) -> dict[str, Any]:
