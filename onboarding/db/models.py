@@ -83,6 +83,9 @@ class User(db.Model):
     # countersignature shows their name and title.
     title: Mapped[str | None] = mapped_column(String(120))
     can_sign: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # How they hear of submissions, change requests and acceptances: ``each`` message,
+    # a daily ``digest``, or ``off`` (see :data:`NOTICE_CHOICES`).
+    notices: Mapped[str] = mapped_column(String(10), default="each", server_default="each")
 
     is_authenticated = True
     is_anonymous = False
@@ -324,6 +327,10 @@ class WebhookEndpoint(db.Model):
     events: Mapped[list[str]] = mapped_column(JSONType, default=list)
     secret: Mapped[str] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # ``standard``: Standard Webhooks headers signed with the base64 key of a ``whsec_``
+    # secret; ``legacy`` (endpoints registered before): only ``Onboarding-Signature``,
+    # keyed with the whole secret string, until an admin rolls the secret.
+    signing: Mapped[str] = mapped_column(String(10), default="standard", server_default="legacy")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -18,12 +18,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from onboarding.db import db
 from onboarding.db.models import Intake, JSONType, User, UTCDateTime, new_token, utcnow
 
-STATES = ("queued", "sending", "sent", "written", "failed", "cancelled")
+STATES = ("queued", "sending", "sent", "written", "failed", "cancelled", "held", "digested")
 """A message's states: ``queued`` (waiting, or waiting for its retry), ``sending`` (a
 worker holds its lease), ``sent`` (the server accepted it), ``written`` (no mail server is
 configured: kept here and logged, not sent), ``failed`` (refused for good, or out of
 attempts), ``cancelled`` (no longer true before it went: a reminder to a prospect who
-has since submitted)."""
+has since submitted), ``held`` (a staff notice waiting for its recipient's daily digest),
+``digested`` (carried by that digest, ``digest_id``)."""
 OPEN_STATES = ("queued", "sending")
 
 
@@ -64,6 +65,10 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resent_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("outbox_messages.id", ondelete="SET NULL")
+    )
+    # A staff notice held for its recipient's daily digest: the digest that carried it.
+    digest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_messages.id", ondelete="SET NULL", name="fk_outbox_messages_digest_id")
     )
 
     intake: Mapped[Intake | None] = relationship()
