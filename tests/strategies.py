@@ -1,5 +1,7 @@
 """Hypothesis strategies generated from the questionnaire data."""
 
+import datetime as dt
+
 from hypothesis import strategies as st
 
 from onboarding.domain.questionnaire import Question, get_questionnaire
@@ -24,6 +26,10 @@ def value_strategy(q: Question):
         text = st.sampled_from(list(q.values))
     elif q.type == "multi":
         text = st.lists(st.sampled_from(list(q.values)), unique=True)
+    elif q.type == "date":
+        text = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 12, 31)).map(
+            dt.date.isoformat
+        )
     else:
         text = st.booleans()
     return text if q.required else st.none() | text

@@ -147,6 +147,8 @@ class Intake(db.Model):
     band: Mapped[str | None] = mapped_column(String(10), index=True)
     recommendation: Mapped[str | None] = mapped_column(String(30))
     top_risk: Mapped[str | None] = mapped_column(String(30))
+    # Which cause capped the band at guarded (assessment.md v1.1), or None (migration 0013).
+    band_note: Mapped[str | None] = mapped_column(String(400))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
@@ -155,6 +157,7 @@ class Intake(db.Model):
     # A manager's override sits beside the computed assessment, never replacing it.
     override_score: Mapped[int | None]
     override_recommendation: Mapped[str | None] = mapped_column(String(30))
+    override_band: Mapped[str | None] = mapped_column(String(10))  # its own, never derived
     override_reason: Mapped[str | None] = mapped_column(Text)
     override_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     override_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -219,6 +222,28 @@ class Assessment(db.Model):
     intake: Mapped[Intake] = relationship(back_populates="assessments")
 
     __table_args__ = (UniqueConstraint("intake_id", "playbook_version"),)
+
+
+class EngagementOutcome(db.Model):
+    """How an engagement turned out, recorded by a manager once its agreement is signed
+    (one per intake; recording again replaces it, the audit trail keeps the history)."""
+
+    __tablename__ = "engagement_outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(
+        ForeignKey("intakes.id", ondelete="CASCADE"), unique=True
+    )
+    outcome: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+    intake: Mapped[Intake] = relationship(
+        backref=backref(
+            "outcome", uselist=False, cascade="all, delete-orphan", passive_deletes=True
+        )
+    )
 
 
 class ActionCheck(db.Model):

@@ -1,9 +1,14 @@
-"""The fit assessment (contract: shared/spec/assessment.md).
+"""The fit assessment (contract: shared/spec/assessment.md, v1.1).
 
 ``score = clamp(BASE_SCORE + sum(points of the rules that fired), 0, 100)``; each
 cause's risk is the clamped sum of the ``risk`` of the rules that fired for it. Every
 rule that moved the score or a risk is listed in ``contributions`` with the answers
 its condition read and a sentence saying why.
+
+The band follows the score, except that a concentrated risk is not cancelled by
+unrelated good signs: when one cause's risk is :data:`CAP_RISK` or more the band is
+at most ``guarded`` and ``band_note`` says which cause capped it (v1.1). Consumers
+read ``band``; nothing else derives it from the score.
 """
 
 from __future__ import annotations
@@ -12,14 +17,21 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from onboarding.domain.playbooks import CAUSES, SECTIONS, PlaybookSet, get_playbooks
-from onboarding.domain.questionnaire import AnswersInvalid, Questionnaire, get_questionnaire
+from onboarding.domain.playbooks import CAUSE_LABELS, CAUSES, SECTIONS, PlaybookSet, get_playbooks
+from onboarding.domain.questionnaire import (
+    AnswersInvalid,
+    Questionnaire,
+    get_questionnaire,
+    join_words,
+)
 from onboarding.domain.terms import AgencyProfile, EngagementTerms, default_profile, values
 
 BASE_SCORE = 70
 """The score of a client no rule has anything to say about."""
 
 STRONG, GUARDED = 70, 40
+CAP_RISK = 60
+"""A cause at this risk or more caps the band at ``guarded`` (assessment.md v1.1)."""
 _SECTION_ORDER = {s: i for i, s in enumerate(SECTIONS)}
 
 
@@ -33,6 +45,21 @@ def band_of(score: int) -> str:
 
 
 RECOMMENDATION = {"strong": "proceed", "guarded": "proceed_with_guardrails", "poor": "walk_away"}
+
+
+def capped_band(score: int, risks: Mapping[str, int]) -> tuple[str, str | None]:
+    """The band of an assessment and its ``band_note``: the score's band, capped at
+    ``guarded`` when a cause's risk is :data:`CAP_RISK` or more (the note names it)."""
+    band = band_of(score)
+    high = [(cause, value) for cause, value in risks.items() if value >= CAP_RISK]
+    if band != "strong" or not high:
+        return band, None
+    high.sort(key=lambda item: -item[1])  # stable: the contract's order among equals
+    named = join_words([f"{CAUSE_LABELS[c].lower()} risk is {v}" for c, v in high])
+    return "guarded", (
+        f"Guarded rather than strong: the {named}, and a risk of {CAP_RISK} or more is not "
+        f"offset by good signs elsewhere (the score alone is {score})."
+    )
 
 
 def evaluate(
@@ -109,13 +136,15 @@ def evaluate(
                 }
             )
     score = max(0, min(100, BASE_SCORE + points))
-    band = band_of(score)
+    risks = {cause: max(0, min(100, value)) for cause, value in risks.items()}
+    band, band_note = capped_band(score, risks)
     clauses.sort(key=lambda c: (c[0], c[1]))  # stable: playbook order, then file order
     return {
         "score": score,
         "band": band,
+        "band_note": band_note,
         "recommendation": "walk_away" if forced_walk_away else RECOMMENDATION[band],
-        "risks": {cause: max(0, min(100, value)) for cause, value in risks.items()},
+        "risks": risks,
         "red_flags": red_flags,
         "contributions": contributions,
         "clauses": [c for _, _, c in clauses],

@@ -58,10 +58,45 @@ def run_examples(playbooks: PlaybookSet, questionnaire: Questionnaire) -> list[P
             for rid in ex.not_fires:
                 if rid in fired:
                     problems.append(Problem(pb.file, rid, f"should not fire in {where} but does"))
-            evaluate(clean, playbooks, questionnaire)  # must not raise
+            result = evaluate(clean, playbooks, questionnaire)  # must not raise
+            problems += expected_outcome(pb.file, where, ex, result)
         for rule in pb.rules:
             if rule.condition is not None and rule.id not in covered:
                 problems.append(Problem(pb.file, rule.id, "no example shows this rule firing"))
+    return problems
+
+
+def capped_by(result: dict[str, Any]) -> str:
+    """The cause an assessment's ``band_note`` names (the highest capping risk), or none."""
+    if not result.get("band_note"):
+        return "none"
+    return max(result["risks"], key=result["risks"].__getitem__)
+
+
+def expected_outcome(file: str, where: str, example, result: dict[str, Any]) -> list[Problem]:
+    """An example's expected band, band note and recommendation against its assessment."""
+    problems = []
+    score = f"score {result['score']}, risks " + ", ".join(
+        f"{c} {v}" for c, v in result["risks"].items() if v
+    )
+    if example.band and result["band"] != example.band:
+        problems.append(
+            Problem(file, where, f"should be {example.band} but is {result['band']} ({score})")
+        )
+    if example.band_note and capped_by(result) != example.band_note:
+        problems.append(
+            Problem(
+                file, where, f"band_note should name {example.band_note} but names "
+                f"{capped_by(result)} ({score})"
+            )
+        )  # fmt: skip
+    if example.recommendation and result["recommendation"] != example.recommendation:
+        problems.append(
+            Problem(
+                file, where, f"should recommend {example.recommendation} but recommends "
+                f"{result['recommendation']} ({score})"
+            )
+        )  # fmt: skip
     return problems
 
 

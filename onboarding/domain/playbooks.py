@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,14 @@ import yaml
 
 from onboarding.domain.questionnaire import Questionnaire, get_questionnaire
 from onboarding.domain.resources import project_dir
-from onboarding.domain.rules import Condition, ConditionError, compile_condition, polarity
+from onboarding.domain.rules import (
+    Condition,
+    ConditionError,
+    compile_condition,
+    literals,
+    partial_truth,
+    polarity,
+)
 from onboarding.domain.templates import Template, TemplateError, compile_template
 
 PLAYBOOK_IDS = (
@@ -91,6 +99,13 @@ RULE_KEYS = {
     "id", "when", "cause", "risk", "points", "red_flag", "because", "clauses", "actions"
 }  # fmt: skip
 PLAYBOOK_KEYS = {"id", "step", "title", "summary", "rules", "examples"}
+EXAMPLE_KEYS = {
+    "name", "answers", "fires", "not_fires", "band", "band_note", "recommendation", "why"
+}  # fmt: skip
+MAX_SCORE_WEIGHT = 15
+"""The most one answer may move the score, over every rule that reads it."""
+MAX_CAUSE_WEIGHT = 50
+"""The most one answer may move one cause's risk, over every rule that reads it."""
 BASELINE_FILE = "_baseline.yaml"
 
 
@@ -163,6 +178,13 @@ class Example:
     answers: dict[str, Any]
     fires: tuple[str, ...]
     not_fires: tuple[str, ...]
+    # What the whole assessment must say (checked by ``playbooks check``): the band, the
+    # cause named by ``band_note`` (or ``none``), the recommendation; ``why`` says why
+    # in words, so a change of band is a decision written down, not an accident.
+    band: str | None = None
+    band_note: str | None = None
+    recommendation: str | None = None
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -285,6 +307,13 @@ class _Loader:
                 self.problem(file, rid, "a rule that moves the score or a risk needs 'because'")
             else:
                 because = self.template(file, rid, raw["because"])
+        if because is not None and condition is not None:
+            unread = [q for q in because.uses if q not in condition.reads]
+            if unread:
+                self.problem(
+                    file, rid, f"'because' names {', '.join(unread)}, which the condition "
+                    "does not read: a reason states only what the rule looked at"
+                )  # fmt: skip
         if condition is not None:
             self.check_monotone(file, rid, condition, points, risk)
         clauses = []
@@ -355,12 +384,26 @@ class _Loader:
         if not isinstance(raw, dict) or not isinstance(raw.get("answers"), dict):
             self.problem(file, where, "an example needs a name and answers")
             return None
+        for key in sorted(set(raw) - EXAMPLE_KEYS):
+            self.problem(file, where, f"unknown key {key!r}")
         fires = tuple(raw.get("fires") or ())
         not_fires = tuple(raw.get("not_fires") or ())
         for rid in fires + not_fires:
             if rid not in rule_ids:
                 self.problem(file, where, f"names unknown rule {rid!r}")
-        return Example(pid, name, dict(raw["answers"]), fires, not_fires)
+        band, note, rec = raw.get("band"), raw.get("band_note"), raw.get("recommendation")
+        if band is not None and band not in ("strong", "guarded", "poor"):
+            self.problem(file, where, f"band must be strong, guarded or poor (got {band!r})")
+        if note is not None and note not in (*CAUSES, "none"):
+            self.problem(file, where, f"band_note must name a cause or none (got {note!r})")
+        if rec is not None and rec not in ("proceed", "proceed_with_guardrails", "walk_away"):
+            self.problem(file, where, f"recommendation {rec!r} is not one of the three")
+        if (band or note or rec) and not str(raw.get("why") or "").strip():
+            self.problem(file, where, "an example that expects a band says why, in 'why'")
+        return Example(
+            pid, name, dict(raw["answers"]), fires, not_fires, band, note, rec,
+            str(raw.get("why") or "").strip(),
+        )  # fmt: skip
 
 
 def version_of(paths: list[Path]) -> str:
@@ -403,6 +446,13 @@ def check_dir(
                         f"by {seen_clauses[clause.id]}"
                     )  # fmt: skip
                 seen_clauses[clause.id] = f"{pb.id}/{rule.id}"
+    rules = [r for pid in PLAYBOOK_IDS if pid in loaded for r in loaded[pid].rules]
+    for weight in answer_weights(rules, q):
+        for problem in weight.problems():
+            first = next(
+                r for r in rules if r.id == weight.rules[0][1] and r.playbook == weight.rules[0][0]
+            )
+            loader.problem(f"{first.playbook}.yaml", weight.question, problem)
     baseline: dict[str, Any] = {}
     baseline_path = directory / BASELINE_FILE
     if baseline_path.exists():
@@ -439,3 +489,105 @@ def get_playbooks(directory: Path | str | None = None) -> PlaybookSet:
     """The playbooks of a folder (the shipped ones when None), loaded and compiled once
     per process and folder; raises PlaybookError listing every problem."""
     return _cached(str(Path(directory or default_playbooks_dir()).resolve()))
+
+
+# --- how much one answer weighs ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Weight:
+    """The most one question's answer can move the score and each cause, over every rule
+    that reads it (changing that answer alone, whatever the others are)."""
+
+    question: str
+    score: int
+    causes: dict[str, int]
+    rules: tuple[tuple[str, str, int, str | None, int], ...]  # playbook, rule, points, cause, risk
+
+    def problems(self) -> list[str]:
+        """The limits this answer breaks, as sentences naming the rules to change."""
+        out = []
+        if self.score > MAX_SCORE_WEIGHT:
+            parts = ", ".join(f"{r} {p:+d}" for _, r, p, _, _ in self.rules if p)
+            out.append(
+                f"one answer can move the score by {self.score} points across rules "
+                f"({parts}); the limit is {MAX_SCORE_WEIGHT}: count the story once"
+            )
+        for cause, value in self.causes.items():
+            if value > MAX_CAUSE_WEIGHT:
+                parts = ", ".join(f"{r} +{k}" for _, r, _, c, k in self.rules if c == cause and k)
+                out.append(
+                    f"one answer can move the {cause} risk by {value} across rules ({parts}); "
+                    f"the limit is {MAX_CAUSE_WEIGHT}"
+                )
+        return out
+
+
+def _candidates(question, trees) -> list[Any]:
+    """The answers worth trying for a question: every value it can take (subsets of a
+    multi question's values, the whole range of a number), and unanswered."""
+    values: list[Any]
+    if question.type == "yesno":
+        values = [True, False]
+    elif question.type == "choice":
+        values = list(question.values)
+    elif question.type in ("integer", "scale"):
+        lo, hi = question.bounds()
+        values = list(range(lo, hi + 1))
+    elif question.type == "multi":
+        keys = list(question.values)
+        values = [
+            [k for k, keep in zip(keys, mask, strict=True) if keep]
+            for mask in itertools.product((False, True), repeat=len(keys))
+        ]
+    else:  # text, email, date: answered or not, and any literal compared with
+        values = ["x", *sorted({v for t in trees for v in literals(t) if isinstance(v, str)})]
+    return [None, *values]
+
+
+def _swing(states: list[tuple[bool | None, ...]], amounts: list[int]) -> int:
+    """The largest sum of ``amounts`` gained between two answers, given each rule's
+    truth (True, False or either) under each answer."""
+    best = 0
+    for first in states:
+        for second in states:
+            total = 0
+            for a, b, amount in zip(first, second, amounts, strict=True):
+                highs = [1] if a else [0] if a is False else [0, 1]
+                lows = [1] if b else [0] if b is False else [0, 1]
+                total += max(amount * (x - y) for x in highs for y in lows)
+            best = max(best, total)
+    return best
+
+
+def answer_weights(rules, questionnaire: Questionnaire) -> list[Weight]:
+    """For each question some scoring rule reads, the most its answer alone can move the
+    score and each cause (the loader refuses more than :data:`MAX_SCORE_WEIGHT` points or
+    :data:`MAX_CAUSE_WEIGHT` risk)."""
+    scoring = [r for r in rules if r.condition is not None and (r.points or r.risk)]
+    out = []
+    for qid, question in questionnaire.questions.items():
+        reading = [r for r in scoring if qid in r.reads]
+        if not reading:
+            continue
+        trees = [r.condition.tree for r in reading]
+        states = sorted(
+            {tuple(partial_truth(t, qid, v) for t in trees) for v in _candidates(question, trees)},
+            key=repr,
+        )
+        score = _swing(states, [r.points for r in reading])
+        score = max(score, _swing(states, [-r.points for r in reading]))
+        causes = {}
+        for cause in CAUSES:
+            amounts = [r.risk if r.cause == cause else 0 for r in reading]
+            if any(amounts):
+                causes[cause] = _swing(states, amounts)
+        out.append(
+            Weight(
+                qid,
+                score,
+                causes,
+                tuple((r.playbook, r.id, r.points, r.cause, r.risk) for r in reading),
+            )  # fmt: skip
+        )
+    return out

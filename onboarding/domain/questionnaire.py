@@ -7,6 +7,7 @@ every problem at once as :class:`FieldError` values (question id + a sentence).
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import math
 from collections.abc import Callable, Mapping
@@ -67,6 +68,9 @@ class Question:
     suffix: str = ""
     suffix_one: str = ""
     autocomplete: str = ""
+    # Asked, and required, by the web form; optional in answer files and the API
+    # (questions added after v1: an answer file valid under v1 stays valid).
+    form_required: bool = False
 
     def bounds(self) -> tuple[int, int]:
         """The inclusive range of a numeric question."""
@@ -88,6 +92,9 @@ class Question:
             return join_words([self.values.get(v, str(v)) for v in value])
         if self.type == "scale":
             return f"{value} of 5"
+        if self.type == "date":
+            day = dt.date.fromisoformat(value)
+            return f"{day.day} {day:%B %Y}"
         if self.type == "integer" and self.suffix:
             return f"{value} {self.suffix_one if value == 1 and self.suffix_one else self.suffix}"
         return str(value)
@@ -176,6 +183,24 @@ def _multi(q: Question, value: Any) -> Any:
     return [v for v in q.values if v in seen]
 
 
+DATE_MIN, DATE_MAX = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+
+
+def _date(q: Question, value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value[:20]!r} is not a date written YYYY-MM-DD") from None
+    if len(value) != 10 or not DATE_MIN <= day <= DATE_MAX:
+        raise ValueError(f"must be a date written YYYY-MM-DD, from {DATE_MIN} to {DATE_MAX}")
+    return day.isoformat()
+
+
 def _yesno(q: Question, value: Any) -> Any:
     if not isinstance(value, bool):
         raise ValueError("must be true or false")
@@ -190,6 +215,7 @@ VALIDATORS: dict[str, Callable[[Question, Any], Any]] = {
     "choice": _choice,
     "multi": _multi,
     "yesno": _yesno,
+    "date": _date,
 }
 
 
@@ -237,7 +263,7 @@ class Questionnaire:
         return VALIDATORS[q.type](q, value)
 
     def validate(
-        self, answers: Any, *, partial: bool = False
+        self, answers: Any, *, partial: bool = False, form: bool = False
     ) -> tuple[dict[str, Any], list[FieldError]]:
         """Check a whole answer set.
 
@@ -245,6 +271,8 @@ class Questionnaire:
         value (``None`` when unanswered or hidden); ``errors`` lists every problem in
         questionnaire order. With ``partial=True`` missing answers are not errors (a
         draft). Hidden questions are never required and their answers are dropped.
+        With ``form=True`` (the web form) the questions marked ``form_required`` are
+        required too; answer files and the API may leave them out.
         """
         if not isinstance(answers, Mapping):
             return {}, [FieldError("answers", "must be a JSON object of question ids")]
@@ -266,19 +294,27 @@ class Questionnaire:
                 clean[q.id] = None
                 errors = [e for e in errors if e.question != q.id]
                 continue
+            asked = form and q.form_required and not partial
             if (
-                q.required
+                (q.required or asked)
                 and not partial
                 and clean[q.id] is None
                 and not any(e.question == q.id for e in errors)
             ):
                 errors.append(FieldError(q.id, f"{q.label.rstrip('?')}: an answer is required"))
+            elif asked and q.type == "multi" and clean[q.id] == []:
+                errors.append(FieldError(q.id, f"{q.label.rstrip('?')}: choose at least one"))
         order = {qid: i for i, qid in enumerate(self.questions)}
         errors.sort(key=lambda e: order.get(e.question, -1))
         return clean, errors
 
     def validate_step(
-        self, section_id: str, stored: Mapping[str, Any], submitted: Mapping[str, Any]
+        self,
+        section_id: str,
+        stored: Mapping[str, Any],
+        submitted: Mapping[str, Any],
+        *,
+        form: bool = False,
     ) -> tuple[dict[str, Any], list[FieldError]]:
         """Check one section's submitted answers against the rest of the stored set.
 
@@ -290,7 +326,7 @@ class Questionnaire:
         ids = [q.id for q in section.questions]
         merged = {k: v for k, v in stored.items() if k in self.questions}
         merged.update({k: submitted.get(k) for k in ids})
-        clean, errors = self.validate(merged)
+        clean, errors = self.validate(merged, form=form)
         errors = [e for e in errors if e.question in ids]
         bad = {e.question for e in errors}
         values = {qid: clean[qid] for qid in ids if qid not in bad}
@@ -308,6 +344,8 @@ class Questionnaire:
                     "label": q.label,
                     "required": q.required,
                 }
+                if q.form_required:
+                    item["form_required"] = True
                 if q.help:
                     item["help"] = q.help
                 if q.max_length:

@@ -443,3 +443,67 @@ def _operand_polarity(node, qid: str) -> str:
     if isinstance(node, Name | Call):
         return polarity(node, qid)
     return "none"
+
+
+# --- partial evaluation (the loader's bound on one answer's weight) ----------------------
+# With one question's answer fixed and every other answer unknown, a condition is
+# certainly true, certainly false, or either (None).
+
+_UNKNOWN = object()
+
+
+def partial_truth(tree, qid: str, value: Any) -> bool | None:
+    """Whether ``tree`` holds when question ``qid`` is ``value`` and every other answer
+    is unknown: True or False when that settles it, None when other answers decide."""
+    if isinstance(tree, Not):
+        inner = partial_truth(tree.expr, qid, value)
+        return None if inner is None else not inner
+    if isinstance(tree, BoolOp):
+        parts = [partial_truth(item, qid, value) for item in tree.items]
+        if tree.op == "and":
+            return False if False in parts else (True if all(parts) else None)
+        return True if True in parts else (False if all(p is False for p in parts) else None)
+    if isinstance(tree, Compare):
+        left, right = (
+            _partial_operand(tree.left, qid, value),
+            _partial_operand(tree.right, qid, value),
+        )
+        if left is _UNKNOWN or right is _UNKNOWN:
+            return None
+        return left is not None and right is not None and _CMP[tree.op](left, right)
+    if isinstance(tree, Contains):
+        item = _partial_operand(tree.item, qid, value)
+        container = _partial_operand(tree.container, qid, value)
+        if item is _UNKNOWN or container is _UNKNOWN:
+            return None
+        if item is None or container is None:
+            return tree.negated
+        return (item in container) != tree.negated
+    result = _partial_operand(tree, qid, value)  # a bare yes/no or answered(...)
+    return None if result is _UNKNOWN else bool(result)
+
+
+def _partial_operand(node, qid: str, value: Any) -> Any:
+    if isinstance(node, Literal):
+        return node.value
+    if isinstance(node, Name):
+        return value if node.id == qid else _UNKNOWN
+    if isinstance(node, Call):
+        return FUNCTIONS[node.func][0](value) if node.arg == qid else _UNKNOWN
+    truth = partial_truth(node, qid, value)  # a parenthesised condition as an operand
+    return _UNKNOWN if truth is None else truth
+
+
+def literals(tree) -> set[Any]:
+    """Every literal value a condition compares with (for the answers worth trying)."""
+    if isinstance(tree, Literal):
+        return set(tree.value) if isinstance(tree.value, tuple) else {tree.value}
+    if isinstance(tree, Not):
+        return literals(tree.expr)
+    if isinstance(tree, BoolOp):
+        return set().union(*(literals(item) for item in tree.items))
+    if isinstance(tree, Compare):
+        return literals(tree.left) | literals(tree.right)
+    if isinstance(tree, Contains):
+        return literals(tree.item) | literals(tree.container)
+    return set()

@@ -33,6 +33,10 @@ def _value(q: Question, rng: random.Random, person: dict[str, str]) -> Any:
         return [v for v in q.values if rng.random() < 0.3]
     if q.type == "yesno":
         return rng.random() < 0.5
+    if q.type == "date":
+        if rng.random() < 0.6:
+            return None
+        return f"2027-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
     raise ValueError(q.type)  # pragma: no cover
 
 

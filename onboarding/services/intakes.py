@@ -57,7 +57,9 @@ def save_step(
     that now has an address it was never sent its link at gets its private link by
     email (written to the outbox, sent after the caller commits).
     """
-    values, errors = get_questionnaire().validate_step(section_id, intake.answers or {}, submitted)
+    values, errors = get_questionnaire().validate_step(
+        section_id, intake.answers or {}, submitted, form=True
+    )
     intake.record_answers(values)
     intake.current_step = section_id
     if mailer is not None:
@@ -72,7 +74,11 @@ def missing_or_invalid(intake: Intake) -> list[FieldError]:
 
 
 def submit_intake(
-    intake: Intake, *, playbooks: PlaybookSet, mailer: mail.Mailer | None = None
+    intake: Intake,
+    *,
+    playbooks: PlaybookSet,
+    mailer: mail.Mailer | None = None,
+    form: bool = False,
 ) -> tuple[Assessment | None, list[FieldError]]:
     """Validate the whole set, assess it with ``playbooks`` (the app's) and mark the
     intake submitted. With a ``mailer``, the prospect's receipt and the staff's notice
@@ -81,12 +87,13 @@ def submit_intake(
 
     Idempotent: an intake already submitted returns its assessment unchanged, so a
     double click or a second tab stores one assessment. Lock the intake first
-    (``intake_by_token(..., for_update=True)`` inside a write transaction).
+    (``intake_by_token(..., for_update=True)`` inside a write transaction). ``form``: the
+    web form's submit, which also requires the questions it asks (``form_required``).
     """
     if intake.status != "draft":
         return intake.assessment, []
     questionnaire = get_questionnaire()
-    clean, errors = questionnaire.validate(intake.answers or {})
+    clean, errors = questionnaire.validate(intake.answers or {}, form=form)
     if errors:
         return None, errors
     result = evaluate(clean, playbooks, questionnaire, installation_profile().profile)
@@ -118,7 +125,8 @@ def record_assessment(intake: Intake, result: dict[str, Any]) -> Assessment:
 def apply_assessment(intake: Intake, result: dict[str, Any]) -> None:
     """Copy the figures the dashboard lists from an assessment onto its intake."""
     intake.score = result["score"]
-    intake.band = result["band"]
+    intake.band = result["band"]  # capped by a concentrated risk (v1.1): never from the score
+    intake.band_note = result.get("band_note")
     intake.recommendation = result["recommendation"]
     risks = result["risks"]
     # The highest risk; a tie goes to the cause listed first in the contract.
@@ -126,7 +134,11 @@ def apply_assessment(intake: Intake, result: dict[str, Any]) -> None:
 
 
 def submit_by_token(
-    token: str, *, playbooks: PlaybookSet, mailer: mail.Mailer | None = None
+    token: str,
+    *,
+    playbooks: PlaybookSet,
+    mailer: mail.Mailer | None = None,
+    form: bool = False,
 ) -> tuple[Intake | None, list[FieldError]]:
     """Submit the intake of ``token`` once (assessed with ``playbooks``), safely under
     concurrent submits; commits.
@@ -136,7 +148,7 @@ def submit_by_token(
     intake = intake_by_token(token, for_update=True)
     if intake is None:
         return None, []
-    _, errors = submit_intake(intake, playbooks=playbooks, mailer=mailer)
+    _, errors = submit_intake(intake, playbooks=playbooks, mailer=mailer, form=form)
     if errors:
         db.session.rollback()
         return intake, errors

@@ -461,7 +461,6 @@ COLUMNS = {
     "created": Intake.created_at,
     "updated": Intake.updated_at,
     "score": Intake.score,
-    "band": Intake.score,  # the band is a function of the score: best first within a band
 }
 """Sort keys that sort by one column -> the column."""
 
@@ -474,6 +473,11 @@ def sort_key(f: Filters, owners: Sequence[User] = ()) -> ColumnElement[Any]:
     """
     if f.sort in COLUMNS:
         return COLUMNS[f.sort]
+    if f.sort == "band":
+        # The band as stored (a concentrated risk caps it; it is never derived from the
+        # score), then the score within the band: strong first when descending.
+        rank = case({"poor": 0, "guarded": 1, "strong": 2}, value=Intake.band, else_=-1)
+        return rank * 1000 + func.coalesce(Intake.score, 0)
     if f.sort == "risk":
         return _rank(Intake.top_risk, sorted(CAUSE_LABELS, key=lambda c: CAUSE_LABELS[c]))
     if f.sort == "status":
@@ -514,6 +518,8 @@ LIST_COLUMNS = (
     Intake.score,
     Intake.override_score,
     Intake.band,
+    Intake.band_note,
+    Intake.override_band,
     Intake.top_risk,
     Intake.status,
     Intake.owner_id,
@@ -774,6 +780,8 @@ EXPORT_HEADER = (
     "band",
     "recommendation",
     "top_risk",
+    "band_note",
+    "override_band",
 )
 
 EXPORT_COLUMNS = (
@@ -787,6 +795,8 @@ EXPORT_COLUMNS = (
     Intake.band,
     Intake.recommendation,
     Intake.top_risk,
+    Intake.band_note,
+    Intake.override_band,
     Intake.answers,
 )
 
@@ -860,6 +870,8 @@ def export_csv(session: Session, f: Filters, batch: int = EXPORT_BATCH) -> Itera
             neutralise(row.band),
             neutralise(row.recommendation),
             neutralise(row.top_risk),
+            neutralise(row.band_note or ""),
+            neutralise(row.override_band or ""),
         ]
         cells += [neutralise(answer_cell(kind, answers.get(qid))) for qid, kind in questions]
         writer.writerow(cells)

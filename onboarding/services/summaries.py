@@ -37,6 +37,8 @@ def intake_fields(intake: Intake) -> dict[str, Any]:
         "top_risk": intake.top_risk,
         "override_score": intake.override_score,
         "override_recommendation": intake.override_recommendation,
+        "band_note": intake.band_note,
+        "override_band": intake.override_band,
         "owner": intake.owner.email if intake.owner else None,
         "created_at": intake.created_at,
         "updated_at": intake.updated_at,
@@ -62,6 +64,7 @@ def assessment_summary(intake: Intake) -> dict[str, Any] | None:
     return {
         "score": result["score"],
         "band": result["band"],
+        "band_note": result.get("band_note"),
         "recommendation": result["recommendation"],
         "risks": dict(result["risks"]),
         "red_flags": list(result["red_flags"]),

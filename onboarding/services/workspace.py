@@ -125,10 +125,19 @@ def change_status(
     events.emit("intake.status_changed", intake, previous_status=before)  # sent after commit
 
 
+BANDS = ("strong", "guarded", "poor")
+
+
 def set_override(
-    intake: Intake, user: User, score: Any, recommendation: str | None, reason: str
+    intake: Intake,
+    user: User,
+    score: Any,
+    recommendation: str | None,
+    reason: str,
+    band: str | None = None,
 ) -> None:
-    """Record a manager's own score and/or recommendation beside the computed one."""
+    """Record a manager's own score, band and/or recommendation beside the computed ones
+    (the band is the manager's own choice, never derived from their score)."""
     reason = required_text(reason, "reason", "Give a reason for the override", MAX_REASON)
     value: int | None = None
     if score not in (None, ""):
@@ -144,15 +153,22 @@ def set_override(
         recommendation = None
     elif recommendation not in RECOMMENDATIONS:
         raise WorkspaceError("recommendation", "Choose a recommendation from the list")
-    if value is None and recommendation is None:
-        raise WorkspaceError("score", "Give a score, a recommendation, or both")
-    before = f"score {intake.override_score}, {intake.override_recommendation}"
+    if band in ("", None):
+        band = None
+    elif band not in BANDS:
+        raise WorkspaceError("band", "Choose a band from the list: strong, guarded or poor")
+    if value is None and recommendation is None and band is None:
+        raise WorkspaceError("score", "Give a score, a band, a recommendation, or any of them")
+    before = (
+        f"score {intake.override_score}, {intake.override_band}, {intake.override_recommendation}"
+    )
     intake.override_score = value
+    intake.override_band = band
     intake.override_recommendation = recommendation
     intake.override_reason = reason
     intake.override_by_id = user.id
     intake.override_at = utcnow()
-    audit(intake, user, "override", before, f"score {value}, {recommendation}", reason)
+    audit(intake, user, "override", before, f"score {value}, {band}, {recommendation}", reason)
 
 
 def clear_override(intake: Intake, user: User) -> None:
@@ -161,6 +177,7 @@ def clear_override(intake: Intake, user: User) -> None:
         return
     audit(intake, user, "override_cleared", intake.override_score, None)
     intake.override_score = intake.override_recommendation = intake.override_reason = None
+    intake.override_band = None
     intake.override_by_id = intake.override_at = None
 
 

@@ -73,6 +73,10 @@ def _yesno(q: Question) -> Field:
     return RadioField(q.label, choices=choices([("yes", "Yes"), ("no", "No")]))
 
 
+def _date(q: Question) -> Field:
+    return StringField(q.label, widget=widgets.DateInput())
+
+
 FIELDS: dict[str, Callable[[Question], Field]] = {
     "text": _text,
     "email": _email,
@@ -81,6 +85,7 @@ FIELDS: dict[str, Callable[[Question], Field]] = {
     "choice": _choice,
     "multi": _multi,
     "yesno": _yesno,
+    "date": _date,
 }
 """Question type -> field factory. Adding a type is one entry here and one in the domain."""
 

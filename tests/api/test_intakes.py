@@ -74,10 +74,16 @@ def test_partial_answers_make_a_draft_with_a_resume_link(api, client, auth):
 def test_a_draft_resumes_after_its_complete_sections(client, auth):
     about = {k: v for k, v in example().items() if k in {
         "contact_name", "contact_email", "company", "role", "project_type", "budget_band",
-        "timeline_weeks", "decision_makers"}}  # fmt: skip
+        "timeline_weeks", "decision_makers", "deliverables", "content_per_week"}}  # fmt: skip
     body = client.post("/api/v1/intakes", json={"answers": about}, headers=auth).json
     opened = client.get(body["resume_url"].removeprefix("http://localhost"))
     assert opened.headers["Location"].endswith("/step/time")
+    # v1 answers leave out the scope questions the web form asks on the first step: the
+    # prospect is sent there to answer them.
+    v1 = {k: v for k, v in about.items() if k not in {"deliverables", "content_per_week"}}
+    body = client.post("/api/v1/intakes", json={"answers": v1}, headers=auth).json
+    opened = client.get(body["resume_url"].removeprefix("http://localhost"))
+    assert opened.headers["Location"].endswith("/step/about")
 
 
 def test_submit_false_keeps_complete_answers_as_a_draft(client, auth):

@@ -82,10 +82,10 @@ def test_score_band_and_risks_are_in_range_and_accounted_for(answers):
     assert 0 <= result["score"] <= 100
     points = sum(c["points"] for c in result["contributions"])
     assert result["score"] == max(0, min(100, BASE_SCORE + points))
-    expected_band = (
-        "strong" if result["score"] >= 70 else "guarded" if result["score"] >= 40 else "poor"
-    )
-    assert result["band"] == expected_band
+    by_score = "strong" if result["score"] >= 70 else "guarded" if result["score"] >= 40 else "poor"
+    capped = by_score == "strong" and max(result["risks"].values()) >= 60
+    assert result["band"] == ("guarded" if capped else by_score)  # v1.1: the cap
+    assert (result["band_note"] is not None) == capped
     assert all(isinstance(v, int) and 0 <= v <= 100 for v in result["risks"].values())
     if result["recommendation"] != "walk_away" or not result["red_flags"]:
         assert result["recommendation"] in {"proceed", "proceed_with_guardrails", "walk_away"}

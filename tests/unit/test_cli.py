@@ -75,7 +75,7 @@ def test_playbooks_explain_lists_rules_with_reads_and_feeds():
     assert result.exit_code == 0
     assert "burned_before" in result.output
     assert "reads: worked_with_agency_before, past_experience_rating" in result.output
-    assert "trust_deficit risk +35" in result.output
+    assert "trust_deficit risk +30" in result.output
 
 
 def test_a_broken_playbook_folder_is_reported_not_a_traceback(tmp_path, monkeypatch):

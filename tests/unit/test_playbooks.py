@@ -69,7 +69,7 @@ def replace(path, old, new):
          "build_trust.yaml: burned_before: clause early_win: unknown placeholder {compnay}"),
         ("build_trust.yaml", "fires: [many_agencies]", "fires: [burned_before]",
          "build_trust.yaml: burned_before: should fire in example 'a client who changes"),
-        ("build_trust.yaml", "points: -5", "points: lots",
+        ("build_trust.yaml", "points: -4", "points: lots",
          "build_trust.yaml: burned_before: points must be a whole number"),
         ("build_trust.yaml", "id: build_trust", "id: build_trusts",
          "build_trust.yaml: -: id 'build_trusts' is not one of the ten steps"),
@@ -91,7 +91,7 @@ def test_check_reports_invalid_yaml_and_missing_playbooks(broken):
 
 def test_the_version_changes_when_a_playbook_changes(broken):
     before = load_playbooks(broken).version
-    replace(broken / "build_trust.yaml", "risk: 35", "risk: 40")
+    replace(broken / "build_trust.yaml", "risk: 30", "risk: 35")
     assert load_playbooks(broken).version != before
 
 

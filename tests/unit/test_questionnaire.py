@@ -26,7 +26,10 @@ def test_the_questionnaire_holds_every_question_of_the_contract():
     assert [s.id for s in q.sections] == [
         "about", "time", "control", "goals", "fears", "history", "process"
     ]  # fmt: skip
-    assert len(q.questions) == 35
+    assert len(q.questions) == 38  # 35 of v1, then the scope questions (all optional)
+    added = [qid for qid in q.questions if q.section_of[qid] == "about"][-3:]
+    assert added == ["deliverables", "content_per_week", "launch_date"]
+    assert not any(q.questions[qid].required for qid in added)
     assert list(q.questions["expected_response_hours"].values) == ["1", "4", "24", "48"]
     assert q.questions["past_problems"].show_if == "worked_with_agency_before"
 

@@ -220,7 +220,7 @@ def test_an_override_needs_a_reason_and_sits_beside_the_computed_score(client, s
     post(client, url + "/override", {"score": "75", "reason": "Known client, low risk"}, url)
     html = client.get(url).text
     assert "Manager&#39;s override: score 75" in html or "Manager's override: score 75" in html
-    assert "(computed: 42" in html
+    assert "(computed: 51" in html
 
 
 def test_reassessment_keeps_the_old_and_shows_what_changed(app, client, staff, submitted):
@@ -236,7 +236,7 @@ def test_reassessment_keeps_the_old_and_shows_what_changed(app, client, staff, s
     assert "playbooks have changed" in client.get(url).text
     post(client, url + "/reassess", {}, url)
     html = client.get(url).text
-    assert "Re-assessed with new playbooks" in html and "Score 50 → 42" in html
+    assert "Re-assessed with new playbooks" in html and "Score 50 → 51" in html
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(Assessment)).scalar() == 2
 

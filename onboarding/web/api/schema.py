@@ -159,7 +159,14 @@ class Assessment(Open):
     """The fit assessment (contract: shared/spec/assessment.md, v1). Keys may be added."""
 
     score: Percent = Field(description="0..100, higher is a better fit.")
-    band: Band = Field(description="strong (score >= 70), guarded (40..69), poor (< 40).")
+    band: Band = Field(
+        description="strong (score >= 70), guarded (40..69), poor (< 40), except that a "
+        "cause at risk 60 or more caps it at guarded (v1.1; band_note says which): read "
+        "the band, never derive it from the score."
+    )
+    band_note: str | None = Field(
+        None, description="Which cause capped the band, as a sentence; null when none did."
+    )
     recommendation: Recommendation = Field(
         description="proceed / proceed_with_guardrails / walk_away by band; walk_away "
         "whatever the score when a walk_away playbook red flag fires."
@@ -182,9 +189,14 @@ class ValueLabel(Model):
 
 class QuestionDef(Model):
     id: str
-    type: Literal["text", "email", "integer", "scale", "choice", "multi", "yesno"]
+    type: Literal["text", "email", "integer", "scale", "choice", "multi", "yesno", "date"]
     label: str
     required: bool
+    form_required: bool | SkipJsonSchema[None] = Field(
+        None,
+        description="Asked and required by the web form, optional for API answers (a "
+        "question added after v1). A date is a string YYYY-MM-DD.",
+    )
     help: str | SkipJsonSchema[None] = None
     max_length: int | SkipJsonSchema[None] = None
     min: int | SkipJsonSchema[None] = None
@@ -232,6 +244,14 @@ class IntakeSummary(Model):
         description="A manager's own score, kept beside the computed one."
     )
     override_recommendation: Recommendation | None
+    band_note: str | None = Field(
+        description="Which cause capped the computed band at guarded (assessment.md v1.1); "
+        "null when none did, or for an assessment made before v1.1."
+    )
+    override_band: Band | None = Field(
+        description="A manager's own band, kept beside the computed one (chosen, never "
+        "derived from the override's score)."
+    )
     owner: str | None = Field(description="Email of the account manager who owns it.")
     created_at: datetime
     updated_at: datetime
@@ -394,6 +414,7 @@ class AssessmentSummary(Model):
 
     score: Percent
     band: Band
+    band_note: str | None = Field(description="Which cause capped the band; null if none.")
     recommendation: Recommendation
     risks: Risks
     red_flags: list[str]

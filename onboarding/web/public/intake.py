@@ -184,7 +184,7 @@ def resume(token: str):
     answered = intake.answers or {}
     # Open the first step after the last saved one, or the last saved one if incomplete.
     current = sections[done]
-    _, errors = get_questionnaire().validate_step(current.id, answered, answered)
+    _, errors = get_questionnaire().validate_step(current.id, answered, answered, form=True)
     target = current if errors else sections[done + 1]
     return redirect(url_for(".step", token=token, section_id=target.id))
 
@@ -281,7 +281,7 @@ def submit(token: str):
     form = SubmitForm()
     if not csrf_ok(form):
         return render_review(intake, SubmitForm(formdata=None), [], notice=EXPIRED)
-    intake, errors = submit_by_token(token, playbooks=app_playbooks(), mailer=mailer())
+    intake, errors = submit_by_token(token, playbooks=app_playbooks(), mailer=mailer(), form=True)
     if errors:
         return render_review(intake, SubmitForm(formdata=None), errors)
     return redirect(url_for(".thanks", token=token))
