@@ -134,7 +134,7 @@ def register_blueprints(app: Flask) -> None:
     from onboarding.web.api import docs as api_docs
     from onboarding.web.api import views as api
     from onboarding.web.public import intake, pages, signing
-    from onboarding.web.workspace import auth, contracts, dashboard, manager
+    from onboarding.web.workspace import auth, contracts, dashboard, judgement, manager
     from onboarding.web.workspace import outbox as outbox_page
 
     app.register_blueprint(pages.bp)
@@ -142,6 +142,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(manager.bp)
+    app.register_blueprint(judgement.bp)
     app.register_blueprint(contracts.bp)
     app.register_blueprint(signing.bp)
     app.register_blueprint(outbox_page.bp)

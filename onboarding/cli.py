@@ -260,6 +260,44 @@ def playbooks_explain(directory: str | None) -> None:
     click.echo(f"playbook version {pbs.version}")
 
 
+@playbooks.command("impact")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def playbooks_impact(directory: str, as_json: bool) -> None:
+    """What a changed playbook folder would do to every submitted intake: band and
+    recommendation changes, the largest score moves, rules firing more or less.
+
+    Assesses each intake's stored answers under the playbooks loaded now
+    (``PLAYBOOKS_DIR``) and under DIRECTORY, a batch at a time; writes nothing. The
+    intakes whose band changes are printed as they are found, then the tables.
+    """
+    from onboarding.domain.impact import change_line, table
+    from onboarding.services.impact import compare_playbooks
+    from onboarding.web.extensions import app_playbooks
+
+    try:
+        candidate = load_playbooks(directory)
+    except PlaybookError as exc:
+        raise PlaybooksBroken(exc) from None
+    current = app_playbooks()
+    if not as_json:
+        click.echo(f"Playbooks now {current.version[:12]}, in {directory} {candidate.version[:12]}")
+        click.echo("Intakes whose band changes:")
+    report = compare_playbooks(
+        current, candidate, on_change=None if as_json else lambda c: click.echo(change_line(c))
+    )
+    data = report.as_dict()
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    if not data["band_changed"]:
+        click.echo("  none")
+    elif data["band_changed"] > data["band_changes_listed"]:
+        click.echo(f"  ... and {data['band_changed'] - data['band_changes_listed']} more")
+    click.echo("")
+    click.echo(table(data), nl=False)
+
+
 @main.command("questionnaire", with_appcontext=False)
 def questionnaire_command() -> None:
     """Print the questionnaire definition as JSON."""

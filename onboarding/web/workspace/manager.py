@@ -23,6 +23,7 @@ from onboarding.db import db
 from onboarding.db.engine import begin_write
 from onboarding.db.models import AuditEvent, Intake, Invite, Note, User, utcnow
 from onboarding.domain import redline as redlines
+from onboarding.domain.outcomes import OUTCOMES
 from onboarding.domain.playbooks import DUE, SECTIONS
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.workflow import (
@@ -142,6 +143,7 @@ def intake(public_id: str):
         if assessment
         else [],
         recommendations=RECOMMENDATIONS,
+        outcome_labels=OUTCOMES,
         due=DUE,
         sections=SECTIONS,
         form=PostForm(),
@@ -187,6 +189,7 @@ def override(public_id: str):
             request.form.get("score"),
             request.form.get("recommendation"),
             request.form.get("reason", ""),
+            request.form.get("band"),
         )
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc, "#override")
