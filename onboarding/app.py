@@ -129,12 +129,12 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per web module."""
-    from onboarding.integrations import outbox, webhooks
+    from onboarding.integrations import outbox, webhooks, worker  # noqa: F401 - channels register
     from onboarding.web import mailing
     from onboarding.web.api import docs as api_docs
     from onboarding.web.api import views as api
     from onboarding.web.public import intake, pages, signing
-    from onboarding.web.workspace import auth, contracts, dashboard, judgement, manager
+    from onboarding.web.workspace import account, auth, contracts, dashboard, judgement, manager
     from onboarding.web.workspace import outbox as outbox_page
 
     app.register_blueprint(pages.bp)
@@ -146,6 +146,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(contracts.bp)
     app.register_blueprint(signing.bp)
     app.register_blueprint(outbox_page.bp)
+    app.register_blueprint(account.bp)
     # The prospect's pages check CSRF in their views, so an expired token shows what
     # they typed back instead of an error page (nothing typed is ever thrown away).
     csrf.exempt(intake.bp)
@@ -156,11 +157,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_docs.bp)
     app.register_blueprint(api_docs.admin)
     csrf.exempt(api.bp)
-    # Webhook deliveries: RQ with REDIS_URL, else an in-process worker started lazily.
-    webhooks.init_app(app)
-    # Email, through the outbox: the same worker design; the mail settings checked.
+    # One outbox for email and webhook deliveries: RQ with REDIS_URL, else an in-process
+    # worker started lazily; the mail settings checked.
     mailing.init_app(app)
-    outbox.init_app(app)
+    worker.init_app(app)
 
 
 def register_errors(app: Flask) -> None:

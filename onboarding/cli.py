@@ -637,19 +637,17 @@ def api_token_revoke(token_id: int) -> None:
 
 @main.command("worker")
 def worker_command() -> None:
-    """Send webhook deliveries and email (the outbox), and run the draft reminders on
-    their schedule: the RQ worker with REDIS_URL, else the in-process loops."""
+    """Send the outbox (email and webhook deliveries) and run the schedule (draft
+    reminders, staff digests): the RQ worker with REDIS_URL, else the in-process loop."""
     import logging
 
-    from onboarding.integrations import outbox
-    from onboarding.integrations.webhooks import run_worker
+    from onboarding.integrations import worker
 
     logging.basicConfig(level=logging.INFO)
     app = current_app._get_current_object()
     where = app.config.get("REDIS_URL") or "no REDIS_URL: in-process worker"
     click.echo(f"Worker running ({where.split('@')[-1]}); Ctrl+C stops it.")
-    outbox.dispatcher(app).beside()  # the outbox's sweep and schedule (and sender)
-    run_worker(app)
+    worker.dispatcher(app).run()
 
 
 @main.command("send-reminders")
@@ -724,3 +722,81 @@ def purge_drafts_command(days: int | None) -> None:
     days = days or current_app.config["DRAFT_RETENTION_DAYS"]
     count = purge_drafts(days)
     click.echo(f"Deleted {count} draft(s) not saved for {days} days.")
+
+
+@main.group("webhook")
+def webhook() -> None:
+    """Webhook endpoints: add (the secret shown once), list, remove."""
+
+
+@webhook.command("add")
+@click.argument("url")
+@click.option(
+    "--events",
+    required=True,
+    help="Comma-separated events (as on the Webhooks page), or 'all'.",
+)
+@click.option("--description", default=None, help="What receives them (shown on the page).")
+def webhook_add(url: str, events: str, description: str | None) -> None:
+    """Register URL for the events and print its signing secret once (an unknown
+    event is refused with the list of them)."""
+    from onboarding.db import db
+    from onboarding.integrations import webhooks
+
+    chosen = [e.strip() for e in events.split(",") if e.strip()]
+    if chosen == ["all"]:
+        chosen = list(webhooks.EVENTS)
+    unknown = [e for e in chosen if e not in webhooks.EVENTS]
+    if unknown:
+        click.echo(
+            f"events: unknown {', '.join(unknown)}; choose from {', '.join(webhooks.EVENTS)}",
+            err=True,
+        )
+        sys.exit(2)
+    try:
+        endpoint, secret = webhooks.create_endpoint(
+            url,
+            chosen,
+            description,
+            None,
+            bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE")),
+        )
+    except webhooks.WebhookError as exc:
+        click.echo(f"{exc.field}: {exc}", err=True)
+        sys.exit(2)
+    db.session.commit()
+    click.echo(f"Registered webhook endpoint {endpoint.id}: {endpoint.url}")
+    click.echo(f"Events: {', '.join(endpoint.events)}")
+    click.echo("Signing secret (Standard Webhooks), shown once; give it to the receiver:")
+    click.echo(secret)
+
+
+@webhook.command("list")
+def webhook_list() -> None:
+    """Every endpoint: id, URL, events, state, signature scheme."""
+    from onboarding.integrations import webhooks
+
+    rows = webhooks.endpoints()
+    if not rows:
+        click.echo("No webhook endpoints.")
+    for e in rows:
+        state = "active" if e.active else "disabled"
+        scheme = "Standard Webhooks" if e.signing == "standard" else "old signature only"
+        click.echo(f"{e.id:>4}  {printable(e.url)}  [{', '.join(e.events)}]  ({state}, {scheme})")
+
+
+@webhook.command("remove")
+@click.argument("endpoint_id", metavar="ID", type=int)
+def webhook_remove(endpoint_id: int) -> None:
+    """Delete the endpoint with this id (see `webhook list`), with its deliveries."""
+    from onboarding.db import db
+    from onboarding.db.models import WebhookEndpoint
+
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        click.echo(f"No webhook endpoint {endpoint_id}.", err=True)
+        sys.exit(2)
+    url = endpoint.url
+    db.session.delete(endpoint)
+    db.session.commit()
+    click.echo(f"Removed webhook endpoint {endpoint_id} ({printable(url)}) and its deliveries.")

@@ -104,6 +104,11 @@ class Config:
     BASE_URL: str | None = (os.environ.get("BASE_URL") or "").strip() or None
     DRAFT_REMINDER_DAYS = _number("DRAFT_REMINDER_DAYS", 3, int)
     DRAFT_REMINDER_SWEEP_SECONDS = _number("DRAFT_REMINDER_SWEEP_SECONDS", 3600)
+    # Who hears of an intake with no owner: managers (every active manager, else every
+    # admin), admins, or none. Staff who chose a daily digest get it after DIGEST_HOUR
+    # (UTC), on the worker's schedule (DRAFT_REMINDER_SWEEP_SECONDS).
+    NOTIFY_UNOWNED = (os.environ.get("NOTIFY_UNOWNED") or "managers").strip().lower()
+    DIGEST_HOUR = _number("DIGEST_HOUR", 8, int)
     # PDF renders run in a worker process with caps (onboarding.rendering.isolation, whose
     # RENDER_* defaults these repeat): seconds per render, the worker's address space in
     # MiB (0: no cap), renders before a worker is replaced (0: never). Checked by

@@ -1,17 +1,16 @@
 """Background jobs run by RQ workers: the entry points that may need to build an app.
 
-RQ imports a job by its dotted name (``onboarding.jobs.deliver_webhook``,
-``onboarding.jobs.send_outbox``; the outbox worker runs ``send_reminders`` on its
-schedule), so the layers below never import this module. Under ``onboarding worker``
-the jobs run inside the command's app context; a plain ``rq worker`` has none, and the
-first job builds an app from the environment.
+RQ imports a job by its dotted name (``onboarding.jobs.send``; the worker runs
+``scheduled`` on its schedule), so the layers below never import this module. Under
+``onboarding worker`` the jobs run inside the command's app context; a plain ``rq
+worker`` has none, and the first job builds an app from the environment.
 """
 
 from __future__ import annotations
 
 from flask import Flask, current_app, has_app_context
 
-from onboarding.integrations import outbox, webhooks
+from onboarding.integrations import outbox, webhooks, worker  # noqa: F401 - channels register
 from onboarding.services import mail
 from onboarding.web.mailing import mailer
 
@@ -30,25 +29,33 @@ def job_app() -> Flask:
     return _app
 
 
-def deliver_webhook(delivery_id: int) -> str:
-    """Send one webhook delivery and schedule its retry if it needs one.
-
-    Each job gets a fresh app context (its own database session). Returns ``done`` or
-    ``retry``.
-    """
+def send(channel: str, row_id: int) -> str:
+    """Send one outbound row (``email`` or ``webhook``) and schedule its retry if it
+    needs one. Each job gets a fresh app context (its own database session). Returns
+    ``done`` or ``retry``."""
     with job_app().app_context():
-        return webhooks.rq_deliver(delivery_id)
+        return worker.rq_send(channel, row_id)
+
+
+def deliver_webhook(delivery_id: int) -> str:
+    """A webhook delivery queued before the one outbox job (``send``) existed."""
+    return send("webhook", delivery_id)
 
 
 def send_outbox(message_id: int) -> str:
-    """Send one outbox message (an email) and schedule its retry if it needs one.
-    Returns ``done`` or ``retry``."""
+    """An email queued before the one outbox job (``send``) existed."""
+    return send("email", message_id)
+
+
+def scheduled() -> int:
+    """The worker's schedule: write the draft reminders and the staff digests that are
+    due; their messages go through the outbox like any other. Returns how many."""
     with job_app().app_context():
-        return outbox.rq_send(message_id)
+        written = mail.send_reminders(mailer())
+        return written + mail.send_digests(mailer())
 
 
 def send_reminders() -> int:
-    """Write the draft reminders that are due (the worker's schedule); their messages
-    go through the outbox like any other. Returns how many were written."""
+    """The draft reminders alone (jobs scheduled before ``scheduled`` existed)."""
     with job_app().app_context():
         return mail.send_reminders(mailer())

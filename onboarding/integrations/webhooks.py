@@ -19,8 +19,15 @@ on a 2xx; otherwise (another status, a timeout, a refused address) it is retried
 ``WEBHOOK_BACKOFF`` × 4^(attempt − 1) seconds (1, 4, 16, 64, 256 minutes by default)
 until ``WEBHOOK_MAX_ATTEMPTS`` attempts, then marked failed. Redirects are not followed.
 
-**Signature.** ``Onboarding-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
-"{t}.{body}">``; receivers check it with :func:`onboarding.integrations.webhook_verify.verify`.
+**Signature.** `Standard Webhooks <https://www.standardwebhooks.com/>`_: ``webhook-id``
+(the event's id, the same on every retry), ``webhook-timestamp`` and ``webhook-signature``
+(``v1,`` and the base64 HMAC-SHA256 of ``"{id}.{timestamp}.{body}"`` under the key that
+the ``whsec_`` secret's base64 part encodes), so receivers can use the
+``standardwebhooks`` libraries. Endpoints registered before this (``signing`` =
+``legacy``, secrets that are not base64) get only today's ``Onboarding-Signature:
+t=<unix time>,v1=<hex HMAC-SHA256 of "{t}.{body}" keyed with the whole secret>`` until
+an admin rolls their secret; every endpoint gets that header until
+:data:`LEGACY_HEADER_UNTIL` (:mod:`onboarding.integrations.webhook_verify` checks it).
 
 **Addresses (SSRF).** A URL whose host is, or resolves to, a loopback, private,
 link-local, shared, multicast, reserved or unspecified address is refused when it is
@@ -28,22 +35,15 @@ registered and again at every send, after DNS resolution; the connection then go
 the address that was checked (no second lookup that could answer differently).
 ``WEBHOOK_ALLOW_PRIVATE=true`` lifts this (development and tests only).
 
-**Dispatchers.** Each app has one :class:`Dispatcher` (``dispatcher(app)``), the
-transport chosen from its settings (:data:`TRANSPORTS`). With ``REDIS_URL`` deliveries
-go to an RQ queue worked by ``onboarding worker`` (the job is
-``onboarding.jobs.deliver_webhook``; retries are scheduled jobs). Without it each app
-process runs an in-process worker: a daemon thread with a timer queue, started on the
-first request or the first delivery. Its limits: deliveries waiting in its memory
-(retries not yet due) are lost when the process stops — they stay ``pending`` in the
-database and the worker's sweep (at start, then every ``WEBHOOK_SWEEP_SECONDS``) sends
-every due delivery again, so they are late, not lost; each app process sweeps, and the
-lease keeps them from sending one delivery twice at once.
+**Sending in the background** is the outbox's one worker
+(:mod:`onboarding.integrations.worker`): deliveries are its ``webhook`` channel, with
+the same after-commit hand-off, sweep, RQ queue or in-process thread as email.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import heapq
 import hmac
 import http.client
 import ipaddress
@@ -51,21 +51,18 @@ import logging
 import secrets
 import socket
 import ssl
-import threading
 import time
-from abc import ABC, abstractmethod
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, has_app_context
-from sqlalchemy import event as sa_event
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from flask import Flask, current_app
+from sqlalchemy import func, or_, select, update
 
 from onboarding.db import db
 from onboarding.db.engine import begin_write
 from onboarding.db.models import Intake, User, WebhookDelivery, WebhookEndpoint, utcnow
+from onboarding.integrations import worker
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +76,6 @@ EVENTS = {
 }
 """The events an endpoint may subscribe to, with what each means: the one list
 (``services.events.emit`` fires them; the API documents them from here)."""
-JOB = "onboarding.jobs.deliver_webhook"
 """The RQ job that sends one delivery (by name: that module builds an app if needed)."""
 SIGNATURE_HEADER = "Onboarding-Signature"
 USER_AGENT = "Onboarding-Webhooks/1"
@@ -88,7 +84,6 @@ MAX_DESCRIPTION = 200
 BACKOFF_FACTOR = 4
 LEASE_EXTRA = 30  # seconds a claim outlives the send timeout
 SWEEP_BATCH = 200
-QUEUE_NAME = "onboarding-webhooks"
 
 
 class WebhookError(ValueError):
@@ -191,8 +186,41 @@ def check_url(url: str, allow_private: bool = False, *, resolve_host: bool = Tru
 # --- endpoints -----------------------------------------------------------------------------
 
 
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+LEGACY_HEADER_UNTIL = "2027-06-30"
+"""The last day ``Onboarding-Signature`` is sent (README, "Webhooks")."""
+
+
+def legacy_until_words() -> str:
+    """:data:`LEGACY_HEADER_UNTIL` as people write it (30 June 2027)."""
+    moment = datetime.strptime(LEGACY_HEADER_UNTIL, "%Y-%m-%d")
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def endpoints() -> list[WebhookEndpoint]:
+    """Every endpoint, oldest first."""
+    return list(db.session.execute(select(WebhookEndpoint).order_by(WebhookEndpoint.id)).scalars())
+
+
+def counts() -> dict[str, int]:
+    """How many deliveries are in each state."""
+    rows = db.session.execute(
+        select(WebhookDelivery.status, func.count(WebhookDelivery.id)).group_by(
+            WebhookDelivery.status
+        )
+    )
+    return {status: n for status, n in rows}
+
+
 def new_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    """A Standard Webhooks secret: ``whsec_`` and the base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def secret_key(secret: str) -> bytes:
+    """The HMAC key of a Standard Webhooks secret (the bytes its base64 part encodes)."""
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
 
 
 def create_endpoint(
@@ -218,6 +246,7 @@ def create_endpoint(
         events=chosen,
         description=description,
         secret=secret,
+        signing="standard",
         active=True,
         created_by_id=user.id if user else None,
     )
@@ -226,8 +255,10 @@ def create_endpoint(
 
 
 def roll_secret(endpoint: WebhookEndpoint) -> str:
-    """A new signing secret for ``endpoint`` (the old one stops working at once)."""
+    """A new signing secret for ``endpoint`` (the old one stops working at once); a
+    legacy endpoint moves to Standard Webhooks signing with it."""
     endpoint.secret = new_secret()
+    endpoint.signing = "standard"
     return endpoint.secret
 
 
@@ -278,7 +309,7 @@ def record(
             delivery.intake = intake  # its id, once the intake has one
         db.session.add(delivery)
         deliveries.append(delivery)
-    _track(deliveries)
+    worker.track("webhook", deliveries)
     return deliveries
 
 
@@ -295,75 +326,44 @@ def resend(delivery: WebhookDelivery) -> WebhookDelivery:
         next_attempt_at=utcnow(),
     )
     db.session.add(copy)
-    _track([copy])
+    worker.track("webhook", [copy])
     return copy
-
-
-# --- the hand-off after commit --------------------------------------------------------------
-#
-# Deliveries recorded in a session wait in its ``info`` until it commits: their ids are
-# collected as they are flushed (after the commit they are expired, and reading one
-# would start a new transaction), then given to the dispatcher of the app whose context
-# the session belongs to. A rollback forgets them.
-
-
-def _track(deliveries: list[WebhookDelivery]) -> None:
-    db.session.info.setdefault("webhook_new", []).extend(deliveries)
-
-
-def _collect_ids(session: Session, flush_context) -> None:
-    new = session.info.get("webhook_new")
-    if not new:
-        return
-    ids = session.info.setdefault("webhook_ids", [])
-    waiting = []
-    for delivery in new:
-        if delivery.id is not None:
-            ids.append(delivery.id)
-        else:
-            waiting.append(delivery)
-    session.info["webhook_new"] = waiting
-
-
-def _enqueue_committed(session: Session) -> None:
-    ids = session.info.pop("webhook_ids", None)
-    session.info.pop("webhook_new", None)
-    if not ids or not has_app_context():
-        return
-    try:
-        dispatcher(current_app).enqueue(ids)
-    except Exception:  # the sweep sends them later; never fail the committed request
-        log.exception("could not queue webhook deliveries %s; the sweep will send them", ids)
-
-
-def _forget(session: Session) -> None:
-    for key in ("webhook_ids", "webhook_new"):
-        session.info.pop(key, None)
-
-
-HANDOFF = (
-    ("after_flush_postexec", _collect_ids),
-    ("after_commit", _enqueue_committed),
-    ("after_rollback", _forget),
-)
-
-
-def listen(factory: sessionmaker) -> None:
-    """Hand off committed deliveries for the sessions ``factory`` makes (idempotent).
-
-    A sessionmaker's sessions are of a class of its own, so other sessions in the
-    process (another library's, a script's) are never listened to.
-    """
-    for name, handler in HANDOFF:
-        if not sa_event.contains(factory, name, handler):
-            sa_event.listen(factory, name, handler)
 
 
 # --- sending -----------------------------------------------------------------------------------
 
 
+def sign_standard(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The Standard Webhooks ``webhook-signature`` value: ``v1,`` and the base64
+    HMAC-SHA256 of ``"{id}.{timestamp}.{body}"`` under the secret's key."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def signed_headers(
+    signing: str, secret: str, message_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """The signature headers of one attempt: Standard Webhooks' ``webhook-id`` (the
+    event's id, the same on every retry and re-send, so a receiver can drop a repeat),
+    ``webhook-timestamp`` and ``webhook-signature`` for ``standard`` endpoints; and,
+    until :data:`LEGACY_HEADER_UNTIL`, ``Onboarding-Signature`` for every endpoint
+    (the only one a ``legacy`` endpoint gets, keyed with its whole secret string)."""
+    headers = {SIGNATURE_HEADER: sign(secret, body, timestamp)}
+    if signing == "standard":
+        headers.update(
+            {
+                "webhook-id": message_id,
+                "webhook-timestamp": str(timestamp),
+                "webhook-signature": sign_standard(secret, message_id, timestamp, body),
+            }
+        )
+    return headers
+
+
 def sign(secret: str, body: bytes, timestamp: int) -> str:
-    """The ``Onboarding-Signature`` header value for ``body`` sent at ``timestamp``."""
+    """The ``Onboarding-Signature`` header value for ``body`` sent at ``timestamp``
+    (deprecated: see :data:`LEGACY_HEADER_UNTIL`)."""
     signed = str(timestamp).encode() + b"." + body
     digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
@@ -471,8 +471,10 @@ def deliver(delivery_id: int) -> datetime | None:
             WebhookDelivery.event,
             WebhookDelivery.payload,
             WebhookDelivery.attempts,
+            WebhookDelivery.event_id,
             WebhookEndpoint.url,
             WebhookEndpoint.secret,
+            WebhookEndpoint.signing,
             WebhookEndpoint.active,
         )
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
@@ -490,7 +492,7 @@ def deliver(delivery_id: int) -> datetime | None:
             "User-Agent": USER_AGENT,
             "Onboarding-Event": row.event,
             "Onboarding-Delivery": str(delivery_id),
-            SIGNATURE_HEADER: sign(row.secret, body, int(time.time())),
+            **signed_headers(row.signing, row.secret, row.event_id, int(time.time()), body),
         }
         code, error = post(
             row.url,
@@ -545,243 +547,4 @@ def due_ids(limit: int = SWEEP_BATCH) -> list[int]:
     return list(ids)
 
 
-# --- dispatchers ---------------------------------------------------------------------------------
-
-
-class Dispatcher(ABC):
-    """How an app's committed deliveries reach a worker: one per app, see :func:`dispatcher`."""
-
-    @abstractmethod
-    def enqueue(self, ids: list[int], at: datetime | None = None) -> None:
-        """Send these deliveries now, or at ``at`` (a retry)."""
-
-    def install(self, app: Flask) -> None:  # noqa: B027 - optional hook
-        """Hook into the app's requests, if the transport needs to (default: nothing)."""
-
-    def start(self) -> None:  # noqa: B027 - optional hook
-        """Start the in-process part, if any (default: none)."""
-
-    def stop(self, timeout: float = 10) -> None:  # noqa: B027 - optional hook
-        """Stop the in-process part, if any (default: none)."""
-
-    @abstractmethod
-    def run(self) -> None:
-        """Work in the foreground until stopped (``onboarding worker``)."""
-
-
-class ThreadDispatcher(Dispatcher):
-    """The in-process worker: one daemon thread, a timer queue, a periodic sweep."""
-
-    def __init__(self, app: Flask):
-        self.app = app
-        self._heap: list[tuple[float, int]] = []
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self._next_sweep = 0.0  # sweep at start
-        self._busy = 0
-
-    def install(self, app: Flask) -> None:
-        """Outside tests, start with the app's first request (so a restarted server
-        sweeps up what was pending)."""
-        if app.testing:
-            return
-
-        @app.before_request
-        def _start_webhook_worker() -> None:
-            if self._thread is None:
-                self.start()
-
-    def enqueue(self, ids: list[int], at: datetime | None = None) -> None:
-        when = at.timestamp() if at else 0.0
-        with self._cond:
-            for delivery_id in ids:
-                heapq.heappush(self._heap, (when, delivery_id))
-            self._cond.notify()
-        self.start()
-
-    def start(self) -> None:
-        with self._cond:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._stopping = False
-            self._thread = threading.Thread(
-                target=self._run, name="onboarding-webhooks", daemon=True
-            )
-            self._thread.start()
-
-    def stop(self, timeout: float = 10) -> None:
-        """Stop the thread (after the delivery in progress); waiting retries are dropped
-        from memory (they stay pending in the database for the next sweep)."""
-        with self._cond:
-            self._stopping = True
-            self._heap.clear()
-            self._cond.notify()
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        with self._cond:
-            self._thread = None
-            self._next_sweep = 0.0
-
-    def idle(self) -> bool:
-        """Nothing due in memory and nothing being sent (tests wait for this)."""
-        with self._cond:
-            now = time.time()
-            return self._busy == 0 and not any(when <= now for when, _ in self._heap)
-
-    def run(self) -> None:
-        """Run in the foreground until stopped (``onboarding worker`` without Redis)."""
-        log.info("webhook worker: no REDIS_URL, running the in-process worker")
-        self.join()
-
-    def join(self) -> None:
-        self.start()
-        while self._thread is not None and self._thread.is_alive():
-            self._thread.join(1)
-
-    def _next_batch(self) -> tuple[list[int], bool] | None:
-        with self._cond:
-            while not self._stopping:
-                now = time.time()
-                if self._heap and self._heap[0][0] <= now:
-                    break
-                if now >= self._next_sweep:
-                    break
-                wake = self._next_sweep
-                if self._heap:
-                    wake = min(wake, self._heap[0][0])
-                self._cond.wait(timeout=max(0.01, wake - now))
-            if self._stopping:
-                return None
-            now = time.time()
-            due: list[int] = []
-            while self._heap and self._heap[0][0] <= now:
-                due.append(heapq.heappop(self._heap)[1])
-            sweep = now >= self._next_sweep
-            if sweep:
-                self._next_sweep = now + float(self.app.config.get("WEBHOOK_SWEEP_SECONDS", 60))
-            self._busy += 1
-            return due, sweep
-
-    def _run(self) -> None:
-        while True:
-            batch = self._next_batch()
-            if batch is None:
-                return
-            due, sweep = batch
-            try:
-                with self.app.app_context():
-                    if sweep:
-                        due = list(dict.fromkeys(due + due_ids()))
-                    for delivery_id in due:
-                        if self._stopping:
-                            break
-                        self._deliver(delivery_id)
-                    db.session.remove()
-            except Exception:  # the database may be away: try again at the next sweep
-                log.exception("webhook worker: batch failed")
-            finally:
-                with self._cond:
-                    self._busy -= 1
-
-    def _deliver(self, delivery_id: int) -> None:
-        try:
-            retry_at = deliver(delivery_id)
-        except Exception:
-            log.exception("webhook delivery %s failed; the sweep will retry it", delivery_id)
-            db.session.rollback()
-            return
-        if retry_at is not None:
-            with self._cond:
-                heapq.heappush(self._heap, (retry_at.timestamp(), delivery_id))
-                self._cond.notify()
-
-
-class RqDispatcher(Dispatcher):
-    """Deliveries as jobs on an RQ queue in Redis; ``onboarding worker`` runs them."""
-
-    def __init__(self, app: Flask):
-        self.app = app
-        self.url = app.config["REDIS_URL"]
-        self._queue = None
-
-    def queue(self):
-        if self._queue is None:
-            from redis import Redis
-            from rq import Queue
-
-            self._queue = Queue(QUEUE_NAME, connection=Redis.from_url(self.url))
-        return self._queue
-
-    def enqueue(self, ids: list[int], at: datetime | None = None) -> None:
-        queue = self.queue()
-        for delivery_id in ids:
-            if at is None:
-                queue.enqueue(JOB, delivery_id, job_timeout=120)
-            else:
-                queue.enqueue_at(at, JOB, delivery_id, job_timeout=120)
-
-    def run(self) -> None:
-        """An RQ worker in this process (no fork: no shared database connections), with
-        a thread that sweeps up due deliveries nobody queued."""
-        from rq import SimpleWorker
-
-        app = self.app
-
-        def sweep() -> None:
-            every = float(app.config.get("WEBHOOK_SWEEP_SECONDS", 60))
-            while True:
-                try:
-                    with app.app_context():
-                        ids = due_ids()
-                        if ids:
-                            self.enqueue(ids)
-                        db.session.remove()
-                except Exception:
-                    log.exception("webhook sweep failed")
-                time.sleep(every)
-
-        threading.Thread(target=sweep, name="onboarding-webhook-sweep", daemon=True).start()
-        with app.app_context():  # the jobs run in it (onboarding.jobs uses the current app)
-            queue = self.queue()
-            SimpleWorker([queue], connection=queue.connection).work(with_scheduler=True)
-
-
-TRANSPORTS: dict[str, type[Dispatcher]] = {"thread": ThreadDispatcher, "rq": RqDispatcher}
-"""Dispatcher per transport; an app's is chosen by :func:`transport`."""
-
-
-def transport(app: Flask) -> str:
-    """The app's transport: ``rq`` when ``REDIS_URL`` is set, else ``thread``."""
-    return "rq" if app.config.get("REDIS_URL") else "thread"
-
-
-def dispatcher(app: Flask) -> Dispatcher:
-    """The app's dispatcher (made on first use, then kept in ``app.extensions``)."""
-    found = app.extensions.get("webhooks")
-    if found is None:
-        found = TRANSPORTS[transport(app)](app)
-        app.extensions["webhooks"] = found
-    return found
-
-
-def init_app(app: Flask) -> None:
-    """Make the app's dispatcher, let it hook into the app, and hand it the deliveries
-    committed by the app's sessions (Flask-SQLAlchemy's ``db.session``)."""
-    dispatcher(app).install(app)
-    listen(db.session.session_factory)
-
-
-def rq_deliver(delivery_id: int) -> str:
-    """Send one delivery and schedule its retry if it needs one: the body of the RQ job
-    (``onboarding.jobs.deliver_webhook``). Needs an app context."""
-    retry_at = deliver(delivery_id)
-    if retry_at is not None:
-        dispatcher(current_app).enqueue([delivery_id], at=retry_at)
-    return "retry" if retry_at else "done"
-
-
-def run_worker(app: Flask) -> None:
-    """``onboarding worker``: the app's dispatcher, in the foreground."""
-    dispatcher(app).run()
+worker.register(worker.Channel("webhook", due_ids, deliver))

@@ -69,9 +69,23 @@ KINDS = {
     "agreement_accepted": "Agreement accepted (staff)",
     "decline": "Polite decline",
     "agreement_signed": "Signed agreement (with its PDF)",
+    "digest": "Daily digest (staff)",
 }
 """The kinds of email, with the words the Outbox page shows. Agreement messages
 (accepted, signed) and the decline are meant to join as kinds of their own."""
+STAFF_NOTICES = ("new_submission", "change_request", "agreement_accepted")
+"""The staff's notices: sent one by one, or held for a daily digest, by each user's
+choice (``User.notices``, one of :data:`NOTICE_CHOICES`)."""
+NOTICE_CHOICES = {
+    "each": "An email for each one",
+    "digest": "One daily digest",
+    "off": "No email: I check the workspace",
+}
+UNOWNED_CHOICES = ("managers", "admins", "none")
+"""Who hears of an intake with no owner (``NOTIFY_UNOWNED``): every active manager
+(every admin when there is none), every active admin, or nobody."""
+DIGEST_ITEMS = 50
+"""Notices one digest lists at most (the rest go in the next one)."""
 CHANGES_SHOWN = 12
 """Changes an agreement email lists at most (the page shows them all)."""
 REMINDERS_MAX = 2
@@ -95,6 +109,8 @@ class MailSettings:
     reminder_days: int = 3
     link_per_intake: int = 3
     link_per_address: int = 5
+    unowned_to: str = "managers"
+    digest_hour: int = 8
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], base_url: str | None = None) -> MailSettings:
@@ -107,6 +123,8 @@ class MailSettings:
             reminder_days=int(config.get("DRAFT_REMINDER_DAYS") or 3),
             link_per_intake=int(config.get("MAIL_LINK_PER_INTAKE") or 3),
             link_per_address=int(config.get("MAIL_LINK_PER_ADDRESS") or 5),
+            unowned_to=str(config.get("NOTIFY_UNOWNED") or "managers"),
+            digest_hour=int(config.get("DIGEST_HOUR", 8) or 0) % 24,
         )
 
 
@@ -121,6 +139,8 @@ class Links(Protocol):
     def workspace_intake(self, public_id: str) -> str: ...
 
     def agreement(self, token: str) -> str: ...
+
+    def account(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -232,6 +252,7 @@ def write(
     session); it is sent after the caller commits."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind of email {kind!r}")
+    held = user is not None and kind in STAFF_NOTICES and user.notices == "digest"
     agency = agency_name(mailer.settings)
     composed = compose(kind, agency=agency, base_url=mailer.settings.base_url, **context)
     from_address = sender(mailer.settings, agency)
@@ -251,16 +272,17 @@ def write(
         dedupe_key=dedupe_key,
         attachment=attachment,
         attachment_name=attachment_name if attachment is not None else None,
-        status="queued",
+        status="held" if held else "queued",
         attempts=0,
-        next_attempt_at=utcnow(),
+        next_attempt_at=None if held else utcnow(),
     )
     if intake is not None:
         row.intake = intake
     if user is not None:
         row.user_id = user.id
     db.session.add(row)
-    outbox.track([row])
+    if not held:  # a held notice waits for its recipient's digest (send_digests)
+        outbox.track([row])
     return row
 
 
@@ -351,19 +373,22 @@ def _first_name(intake: Intake) -> str | None:
 # --- submission ----------------------------------------------------------------------------------
 
 
-def staff_to_tell(intake: Intake) -> list[User]:
-    """Who hears of a new submission: its owner, else every active manager (else every
-    active admin, so that someone does)."""
+def staff_to_tell(intake: Intake, settings: MailSettings) -> list[User]:
+    """Who hears of a submission, a change request or an acceptance: the intake's owner;
+    with none, as ``NOTIFY_UNOWNED`` says (every active manager, else every active admin,
+    so that someone does; or the admins; or nobody). Staff who turned notices off are
+    left out (the workspace still shows everything)."""
     owner = intake.owner
     if owner is not None and owner.active:
-        return [owner]
+        return [owner] if owner.notices != "off" else []
+    roles = {"managers": ("manager", "admin"), "admins": ("admin",)}.get(settings.unowned_to, ())
     with db.session.no_autoflush:
-        for role in ("manager", "admin"):
+        for role in roles:
             users = db.session.execute(
                 select(User).where(User.role == role, User.active.is_(True)).order_by(User.id)
             ).scalars().all()  # fmt: skip
             if users:
-                return list(users)
+                return [u for u in users if u.notices != "off"]
     return []
 
 
@@ -398,7 +423,7 @@ def _on_submitted(intake: Intake, mailer: Mailer) -> list[OutboxMessage]:
         )
     assessment = intake.assessment
     risks = (assessment.result.get("risks") if assessment else None) or {}
-    for user in staff_to_tell(intake):
+    for user in staff_to_tell(intake, mailer.settings):
         rows.append(
             write(
                 mailer,
@@ -501,7 +526,7 @@ def agreement_answered(
     rows = []
     with db.session.no_autoflush:
         owner = intake.owner if intake.owner is not None and intake.owner.active else None
-        for user in staff_to_tell(intake):
+        for user in staff_to_tell(intake, mailer.settings):
             rows.append(
                 write(
                     mailer,
@@ -748,6 +773,98 @@ def stop_reminders(reminder: DraftReminder) -> bool:
     reminder.stopped_at = utcnow()
     cancel_reminders(reminder.intake, "Not sent: the prospect stopped reminders.")
     return True
+
+
+# --- the staff's daily digest -------------------------------------------------------------------
+
+
+def digests_due(settings: MailSettings, now: datetime | None = None) -> list[int]:
+    """Ids of the users with notices held for a digest, once ``DIGEST_HOUR`` (UTC) has
+    passed today. A user who went back to single emails still gets what was held."""
+    now = now or utcnow()
+    if now.hour < settings.digest_hour:
+        return []
+    return list(
+        db.session.execute(
+            select(OutboxMessage.user_id)
+            .where(OutboxMessage.status == "held", OutboxMessage.user_id.is_not(None))
+            .distinct()
+        ).scalars()
+    )
+
+
+def digest(user_id: int, mailer: Mailer, now: datetime | None = None) -> OutboxMessage | None:
+    """Write one user's digest of their held notices, at most one a day; commits. Two
+    workers at once write it once (the day's key is unique; the held rows are locked)."""
+    now = now or utcnow()
+    begin_write(db.session())
+    user = db.session.execute(select(User).where(User.id == user_id).with_for_update()).scalar()
+    held = db.session.execute(
+        select(OutboxMessage)
+        .options(selectinload(OutboxMessage.intake))
+        .where(OutboxMessage.user_id == user_id, OutboxMessage.status == "held")
+        .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        .limit(DIGEST_ITEMS)
+        .with_for_update()
+    ).scalars().all()  # fmt: skip
+    if user is None or not held:
+        db.session.rollback()
+        return None
+    if not user.active:  # a disabled account hears nothing more
+        for row in held:
+            row.status, row.last_answer = "cancelled", "Not sent: the account is disabled."
+        db.session.commit()
+        return None
+    items = [
+        {
+            "subject": row.subject,
+            "when": f"{row.created_at:%d %b %H:%M} UTC",
+            "url": mailer.links.workspace_intake(row.intake.public_id)
+            if row.intake is not None
+            else mailer.settings.base_url + "/workspace",
+        }
+        for row in held
+    ]
+    sent = write(
+        mailer,
+        "digest",
+        user.email,
+        to_name=user.display_name,
+        user=user,
+        dedupe_key=f"digest:{user.id}:{now:%Y-%m-%d}",
+        name=user.display_name.split()[0],
+        items=items,
+        account_url=mailer.links.account(),
+    )
+    try:
+        db.session.flush()
+    except IntegrityError:  # today's digest is written: the rest waits for tomorrow's
+        db.session.rollback()
+        return None
+    for row in held:
+        row.status, row.digest_id = "digested", sent.id
+        row.last_answer = f"Sent in the daily digest (message {sent.id})."
+    db.session.commit()
+    return sent
+
+
+def send_digests(mailer: Mailer, now: datetime | None = None) -> int:
+    """Write every digest due (the worker's schedule); returns how many were written."""
+    ids = digests_due(mailer.settings, now)
+    db.session.rollback()
+    return sum(1 for user_id in ids if digest(user_id, mailer, now) is not None)
+
+
+def held_count(user: User) -> int:
+    """Notices waiting for ``user``'s next digest."""
+    return _count(OutboxMessage.user_id == user.id, OutboxMessage.status == "held")
+
+
+def set_notices(user: User, choice: str) -> None:
+    """A user's choice of how they hear of their intakes; the caller commits."""
+    if choice not in NOTICE_CHOICES:
+        raise ValueError(f"not a choice: {choice!r}")
+    user.notices = choice
 
 
 # --- the Outbox page -----------------------------------------------------------------------------

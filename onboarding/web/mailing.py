@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, has_request_context, request
 from werkzeug.routing import MapAdapter
 
-from onboarding.services.mail import Mailer, MailSettings
+from onboarding.services.mail import UNOWNED_CHOICES, Mailer, MailSettings
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ class AppLinks:
 
     def agreement(self, token: str) -> str:
         return self._build("signing.view", token=token)
+
+    def account(self) -> str:
+        return self._build("account.index")
 
 
 def base_url(app: Flask) -> str:
@@ -84,6 +87,14 @@ def check_settings(config) -> list[str]:
             problems.append(f"BASE_URL must be an http:// or https:// address (got {url!r})")
         elif parts.query or parts.fragment:
             problems.append(f"BASE_URL must have no query or fragment (got {url!r})")
+    unowned = config.get("NOTIFY_UNOWNED") or "managers"
+    if unowned not in UNOWNED_CHOICES:
+        problems.append(
+            f"NOTIFY_UNOWNED must be one of {', '.join(UNOWNED_CHOICES)} (got {unowned!r})"
+        )
+    hour = config.get("DIGEST_HOUR", 8)
+    if not isinstance(hour, int) or not 0 <= hour <= 23:
+        problems.append(f"DIGEST_HOUR must be an hour from 0 to 23 (got {hour!r})")
     return problems
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from onboarding.db import db
-from onboarding.integrations import webhooks
+from onboarding.integrations import worker
 from onboarding.services.accounts import create_user
 from onboarding.services.api_tokens import create_token
 from onboarding.services.intakes import create_intake, submit_intake
@@ -34,7 +34,7 @@ def api(app):
     limiter.reset()
     app.config.update(WEBHOOK_BACKOFF=0.05, WEBHOOK_TIMEOUT=5, WEBHOOK_SWEEP_SECONDS=3600)
     yield app
-    webhooks.dispatcher(app).stop()
+    worker.dispatcher(app).stop()
     app.config.clear()
     app.config.update(saved)
     limiter.reset()

@@ -47,7 +47,7 @@ def test_an_api_submission_fires_intake_submitted(api, client, auth):
             )
         )
         db.session.commit()
-    api.extensions["webhooks"].stop()
+    api.extensions["outbox"].stop()
     client.post("/api/v1/intakes", json={"answers": example()}, headers=auth)
     client.post("/api/v1/intakes", json={"answers": PARTIAL}, headers=auth)  # a draft: no
     with api.app_context():

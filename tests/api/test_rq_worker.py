@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import WebhookDelivery
-from onboarding.integrations import webhooks
+from onboarding.integrations import webhooks, worker
 from onboarding.integrations.webhook_verify import verify
 from tests.api.conftest import example
 
@@ -24,12 +24,12 @@ def rq_app(api):
     except redis.exceptions.ConnectionError:
         pytest.skip("no Redis on 127.0.0.1:6379")
     connection.flushdb()
-    thread = api.extensions.pop("webhooks", None)
+    thread = api.extensions.pop("outbox", None)
     if thread is not None:
         thread.stop()
     api.config.update(REDIS_URL=REDIS_URL, WEBHOOK_ALLOW_PRIVATE=True)
     yield api
-    api.extensions["webhooks"] = thread or webhooks.ThreadDispatcher(api)
+    api.extensions["outbox"] = thread or worker.ThreadDispatcher(api)
     connection.flushdb()
 
 
@@ -37,8 +37,8 @@ def test_deliveries_are_rq_jobs_and_retries_are_scheduled(rq_app, client, auth, 
     from rq import SimpleWorker
     from rq.registry import ScheduledJobRegistry
 
-    dispatcher = webhooks.dispatcher(rq_app)
-    assert isinstance(dispatcher, webhooks.RqDispatcher)
+    dispatcher = worker.dispatcher(rq_app)
+    assert isinstance(dispatcher, worker.RqDispatcher)
     receiver.codes = [500]
     with rq_app.app_context():
         _, secret = webhooks.create_endpoint(
@@ -49,7 +49,9 @@ def test_deliveries_are_rq_jobs_and_retries_are_scheduled(rq_app, client, auth, 
         client.post("/api/v1/intakes", json={"answers": example()}, headers=auth).status_code == 201
     )
     queue = dispatcher.queue()
-    assert queue.count == 1 and receiver.requests == []  # queued, not sent by the request
+    # One queue for the whole outbox: the delivery, and the prospect's receipt.
+    channels = sorted(job.args[0] for job in queue.jobs)
+    assert channels == ["email", "webhook"] and receiver.requests == []  # not sent by the request
     with rq_app.app_context():
         SimpleWorker([queue], connection=queue.connection).work(burst=True)
         delivery = db.session.execute(select(WebhookDelivery)).scalar_one()
@@ -63,7 +65,7 @@ def test_deliveries_are_rq_jobs_and_retries_are_scheduled(rq_app, client, auth, 
             WebhookDelivery.__table__.update().values(next_attempt_at=webhooks.utcnow())
         )
         db.session.commit()
-        assert webhooks.rq_deliver(delivery.id) == "done"
+        assert worker.rq_send("webhook", delivery.id) == "done"
         db.session.expire_all()
         assert db.session.get(WebhookDelivery, delivery.id).status == "delivered"
     verify(

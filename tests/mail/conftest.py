@@ -195,10 +195,11 @@ class Recorder(outbox.Dispatcher):
     def __init__(self):
         self.handed: list[int] = []
 
-    def enqueue(self, ids, at=None):
-        self.handed.extend(ids)
+    def enqueue(self, ids, at=None, *, channel="email"):
+        if channel == "email":
+            self.handed.extend(ids)
 
-    def beside(self):
+    def run(self):
         pass
 
 

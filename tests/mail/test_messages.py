@@ -283,7 +283,7 @@ def test_a_submission_sends_a_receipt_and_tells_every_active_manager(
         text = text_part(notice)
         reads_well(text)
         assert f"{BASE_URL}/workspace/intakes/{public_id}" in text
-        assert "every account manager hears of it" in words(text) and EMAIL in text
+        assert "It has no owner yet" in words(text) and EMAIL in text
         assert f'href="{BASE_URL}/workspace/intakes/{public_id}"' in html_part(notice)
     assert inbox.to("gone@agency.example") == [] and inbox.to(staff["admin"]) == []
     assert len(inbox.messages) == 4

@@ -14,7 +14,7 @@ from onboarding.db import db
 from onboarding.db.models import utcnow
 from onboarding.db.outbox import OutboxMessage
 from onboarding.integrations import mail as smtp
-from onboarding.integrations import outbox
+from onboarding.integrations import outbox, worker
 from onboarding.services import mail
 from onboarding.services.intakes import create_intake
 from onboarding.web.mailing import mailer
@@ -225,5 +225,5 @@ def test_with_redis_messages_are_rq_jobs_on_the_workers_queue(rq_app, client, in
     with rq_app.app_context():  # what the scheduler does when it is due
         db.session.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
         db.session.commit()
-        assert outbox.rq_send(row.id) == "done"
+        assert worker.rq_send("email", row.id) == "done"
     assert rows(rq_app)[0].status == "sent" and len(inbox.to(EMAIL)) == 1

@@ -25,10 +25,10 @@ def send(client, public_id, *, revised=False):
     response = post(client, url + "/agreement/send", {"paper": "a4"}, url)
     assert response.status_code == 302
     page = client.get(url)
-    assert "Agreement version" in page.text
+    assert "Agreement version" in page.text and "is sent" in page.text
     return (
-        page.text.split("Send this private link: ", 1)[1]
-        .split("<", 1)[0]
+        page.text.split("prospect's link: <a href=\"", 1)[1]
+        .split('"', 1)[0]
         .split("/agreement/", 1)[1]
     )
 

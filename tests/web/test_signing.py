@@ -395,8 +395,9 @@ class Recorder:
     def __init__(self):
         self.handed: list[list[int]] = []
 
-    def enqueue(self, ids, at=None):
-        self.handed.append(list(ids))
+    def enqueue(self, ids, at=None, *, channel="email"):
+        if channel == "webhook":
+            self.handed.append(list(ids))
 
     def stop(self, timeout=10):
         pass
@@ -408,11 +409,11 @@ def hooks(app):
     from onboarding.integrations import webhooks
 
     saved_dispatcher, saved_private = (
-        app.extensions["webhooks"],
+        app.extensions["outbox"],
         app.config["WEBHOOK_ALLOW_PRIVATE"],
     )
     saved_dispatcher.stop()
-    app.extensions["webhooks"] = Recorder()
+    app.extensions["outbox"] = Recorder()
     app.config["WEBHOOK_ALLOW_PRIVATE"] = True
     with app.app_context():
         webhooks.create_endpoint(
@@ -424,7 +425,7 @@ def hooks(app):
         )
         db.session.commit()
     yield app
-    app.extensions["webhooks"] = saved_dispatcher
+    app.extensions["outbox"] = saved_dispatcher
     app.config["WEBHOOK_ALLOW_PRIVATE"] = saved_private
 
 

@@ -120,7 +120,8 @@ def test_the_link_is_sent_again_without_a_new_version(app, client, sent):
     again = post(client, url + "/agreement/resend", {}, url)
     assert again.status_code == 302
     shown = client.get(url).text
-    assert f"/agreement/{sent['token']}" in shown.split("Send this private link: ", 1)[1]
+    assert "The link of version 1 is sent again: we emailed the private link to" in shown
+    assert f"/agreement/{sent['token']}" in shown.split("prospect's link: ", 1)[1]
     assert [v["number"] for v in versions(app)] == [1]
     with app.app_context():
         events = db.session.execute(select(AuditEvent)).scalars().all()

@@ -405,6 +405,7 @@ def render_webhooks(created: dict | None = None, errors: dict[str, str] | None =
                 statuses=DELIVERY_STATUSES,
                 allow_private=bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE")),
                 max_attempts=int(current_app.config["WEBHOOK_MAX_ATTEMPTS"]),
+                legacy_until=webhooks.legacy_until_words(),
             ),
             422 if errors else 200,
         )

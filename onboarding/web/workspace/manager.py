@@ -320,6 +320,15 @@ def _corrupted(exc: acceptance.AgreementCorrupted):
     )
 
 
+def _link_sent(intake, version, done: str) -> str:
+    """What the manager is told after a send: the prospect was emailed their link; with
+    no address on file, the link to pass on by hand."""
+    if intake.contact_email:
+        return f"{done}: we emailed the private link to {intake.contact_email}."
+    link = url_for("signing.view", token=version.token, _external=True)
+    return f"{done}. The prospect gave no email address: pass on this private link: {link}"
+
+
 @bp.post("/intakes/<public_id>/agreement/send")
 @renders_before_writing
 def send_agreement(public_id: str):
@@ -347,8 +356,7 @@ def send_agreement(public_id: str):
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc, "#agreement")
     db.session.commit()
-    link = url_for("signing.view", token=version.token, _external=True)
-    flash(f"Agreement version {version.number} is ready. Send this private link: {link}")
+    flash(_link_sent(intake, version, f"Agreement version {version.number} is sent"))
     return redirect(url_for(".intake", public_id=public_id) + "#agreement")
 
 
@@ -362,8 +370,7 @@ def resend_link(public_id: str):
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc, "#agreement")
     db.session.commit()
-    link = url_for("signing.view", token=version.token, _external=True)
-    flash(f"The link of version {version.number} again. Send this private link: {link}")
+    flash(_link_sent(intake, version, f"The link of version {version.number} is sent again"))
     return redirect(url_for(".intake", public_id=public_id) + "#agreement")
 
 

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from onboarding.db import db
 from onboarding.db.outbox import STATES
+from onboarding.integrations import webhooks
 from onboarding.services import mail
 from onboarding.web.extensions import login_manager
 from onboarding.web.workspace.auth import PostForm
@@ -25,6 +26,8 @@ STATE_WORDS = {
     "written": "Written, not sent",
     "failed": "Failed",
     "cancelled": "Cancelled",
+    "held": "Held for the daily digest",
+    "digested": "Sent in a digest",
 }
 # The HTML part is shown in a sandboxed frame of our own origin: no script, no request
 # anywhere (emails carry no remote images), only its inline styles.
@@ -62,6 +65,7 @@ def index():
         "manager/outbox.html",
         rows=mail.messages(status or None, kind or None, limit=100),
         counts=mail.counts(),
+        webhook_counts=webhooks.counts(),
         states=STATE_WORDS,
         kinds=mail.KINDS,
         shown_status=status,
