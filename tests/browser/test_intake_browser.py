@@ -46,6 +46,8 @@ def fill_section(page, section_id: str, answers: dict) -> None:
             field.click()
             page.keyboard.press("Control+A")
             page.keyboard.type(str(value))
+        elif q.type == "date":
+            page.locator(f"#{q.id}").fill(value)  # a date input takes YYYY-MM-DD
         elif q.type == "multi":
             for i, option in enumerate(q.values):
                 box = page.locator(f"#{q.id}-{i}")
