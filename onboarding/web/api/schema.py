@@ -465,6 +465,8 @@ def _value_schema(q: Question, *, required: bool) -> dict[str, Any]:
             "items": {"type": "string", "enum": list(q.values)},
             "uniqueItems": True,
         }
+    elif q.type == "date":
+        schema = {"type": "string", "format": "date", "pattern": "^\\d{4}-\\d{2}-\\d{2}$"}
     else:  # yesno
         schema = {"type": "boolean"}
     return schema
@@ -480,11 +482,18 @@ def _describe(q: Question, section_title: str, *, required: bool, partial: bool)
         parts.append("Values: " + "; ".join(f"`{k}` {v}" for k, v in q.values.items()) + ".")
     if q.type == "multi":
         parts.append("No repeats; may be empty.")
+    if q.type == "date":
+        parts.append("A date, YYYY-MM-DD (2000-01-01 to 2100-12-31).")
     if q.show_if:
         when = "required when shown" if q.required else "optional"
         parts.append(
             f"Shown only when `{q.show_if}` ({when}); when the condition does not hold the "
             "answer is ignored."
+        )
+    elif q.form_required:
+        parts.append(
+            "Optional here (a question added after v1): may be absent or null; the web form "
+            "asks it."
         )
     elif not q.required:
         parts.append("Optional: may be absent or null.")
