@@ -279,7 +279,7 @@ def test_a_submission_sends_a_receipt_and_tells_every_active_manager(
         public_id = db.session.execute(db.select(Intake.public_id)).scalar_one()
     for address in staff["managers"]:
         [notice] = inbox.to(address)
-        assert notice["Subject"] == "New intake: Harbour Freight Logistics (guarded, 42/100)"
+        assert notice["Subject"] == "New intake: Harbour Freight Logistics (guarded, 51/100)"
         text = text_part(notice)
         reads_well(text)
         assert f"{BASE_URL}/workspace/intakes/{public_id}" in text
