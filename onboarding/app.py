@@ -93,7 +93,7 @@ def install_log_guard() -> None:
         return
 
     def clean(value):
-        return printable(value, limit=2000) if isinstance(value, str) else value
+        return printable(value, limit=8000) if isinstance(value, str) else value
 
     def factory(*args, **kwargs):
         record = previous(*args, **kwargs)

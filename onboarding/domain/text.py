@@ -25,10 +25,10 @@ def printable(value: object, limit: int = 500) -> str:
 
 def control_problem(value: str, *, multiline: bool) -> str | None:
     """Why ``value`` cannot be stored as typed text, or None: no control characters but
-    newline and tab (and carriage return before a newline) in free text; none at all, and
-    no line break, in a single-line field."""
+    tab and newline (and a carriage return before a newline); a single-line field refuses
+    line breaks too."""
     for index, char in enumerate(value):
-        if multiline and char in "\n\t":
+        if char == "\t" or (multiline and char == "\n"):
             continue
         if multiline and char == "\r" and value[index + 1 : index + 2] == "\n":
             continue

@@ -306,6 +306,7 @@ def test_typed_text_refuses_control_characters(app):
     assert control_problem("line one\nline two\ttab", multiline=True) is None
     assert control_problem("bell\x07", multiline=True)
     assert control_problem("two\nlines", multiline=False) == "must be on one line"
+    assert control_problem("Tab\tName", multiline=False) is None
     from onboarding.domain.questionnaire import get_questionnaire
 
     clean, errors = get_questionnaire().validate(
