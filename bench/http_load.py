@@ -152,6 +152,8 @@ def prospect(
 
 def start_server(url: str, port: int, instance: str) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "INSTANCE_PATH": instance}
+    # Every simulated prospect comes from 127.0.0.1: lift the per-address limits.
+    env |= {"START_LIMIT": "100000 per minute", "STEP_LIMIT": "100000 per minute"}
     init_db(env)
     return gunicorn("onboarding.app:create_app()", env, port)
 

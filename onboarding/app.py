@@ -7,15 +7,17 @@ onboarding`` finds them through the ``flask.commands`` entry points (pyproject.t
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Request, request
+from flask import Flask, Request, current_app, request
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
+from werkzeug.routing import IntegerConverter, ValidationError
 from werkzeug.utils import import_string
 
-from onboarding.config import Config, instance_secret_key
+from onboarding.config import Config, instance_secret_key, resolve_legacy
 from onboarding.db import contracts as _contracts  # noqa: F401 - registers its tables
 from onboarding.db import db
 from onboarding.db import outbox as _outbox  # noqa: F401 - registers its tables
@@ -23,6 +25,7 @@ from onboarding.db.engine import MIGRATIONS, begin_write
 from onboarding.domain.playbooks import default_playbooks_dir, get_playbooks
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.resources import project_dir
+from onboarding.domain.text import MAX_ID, printable
 from onboarding.rendering.isolation import configure as configure_renders
 from onboarding.web.extensions import AppState, csrf, limiter, login_manager, migrate
 
@@ -45,8 +48,78 @@ class TextOnlyMultiDict(ImmutableMultiDict):
         super().__init__(mapping)
 
 
+LARGE_UPLOADS = {"manager.verify": "VERIFY_MAX_BYTES"}
+"""Endpoints that take a body larger than ``MAX_CONTENT_LENGTH``, with their setting."""
+
+
 class OnboardingRequest(Request):
     parameter_storage_class = TextOnlyMultiDict
+
+    @property
+    def max_content_length(self) -> int | None:  # type: ignore[override]
+        """``MAX_CONTENT_LENGTH``, except on the routes of :data:`LARGE_UPLOADS` (the
+        workspace's Verify takes a genuine PDF of several MiB). Decided by the route, so
+        it holds before anything reads the body (the CSRF check reads the form)."""
+        setting = LARGE_UPLOADS.get(self.url_rule.endpoint) if self.url_rule else None
+        if self._max_content_length is None and setting and current_app:
+            return int(current_app.config[setting])
+        return Request.max_content_length.fget(self)
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` in every route: a whole number that fits a 64-bit id column; a
+    longer or larger one is a 404, never an OverflowError from the database."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits, min, max, signed)
+
+    def to_python(self, value: str):
+        if len(value) > 19:
+            raise ValidationError()
+        return super().to_python(value)
+
+
+def install_log_guard() -> None:
+    """Every log record's string arguments pass through ``printable``: CR, LF, ESC and
+    the other control characters a visitor sends (in a path, an email) are shown as
+    escapes, so no request can forge a log line or drive a terminal (issue 17, finding 5).
+    Installed once per process."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "onboarding_guard", False):
+        return
+
+    def clean(value):
+        return printable(value, limit=8000) if isinstance(value, str) else value
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        if isinstance(record.args, tuple):
+            record.args = tuple(clean(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: clean(v) for k, v in record.args.items()}
+        return record
+
+    factory.onboarding_guard = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+def private_sqlite_file(uri: str) -> None:
+    """Create the SQLite file of ``uri`` readable by its owner alone (0600) before SQLite
+    does (it would use the umask, commonly 0644); its WAL files take the same mode."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix):
+        return
+    path = uri[len(prefix) :].split("?")[0]
+    if not path or path == ":memory:":
+        return
+    file = Path(path)
+    if not file.exists():
+        file.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def settings_of(config: Any) -> dict[str, Any]:
@@ -67,7 +140,10 @@ def create_app(config: Any = None) -> Flask:
     Raises PlaybookError (listing every problem) when the playbooks do not load.
     """
     settings = {key: getattr(Config, key) for key in dir(Config) if key.isupper()}
-    settings |= settings_of(config)
+    settings |= resolve_legacy(settings_of(config))
+    # Rate-limit counters: shared through Redis whenever there is one.
+    if not settings.get("RATELIMIT_STORAGE_URI"):
+        settings["RATELIMIT_STORAGE_URI"] = settings.get("REDIS_URL") or "memory://"
     app = Flask(
         __name__,
         template_folder=str(project_dir("templates")),
@@ -75,6 +151,8 @@ def create_app(config: Any = None) -> Flask:
         instance_relative_config=True,
     )
     app.request_class = OnboardingRequest
+    app.url_map.converters["int"] = BoundedIntConverter
+    install_log_guard()
     app.config.update(settings)
     app.config["INSTANCE_PATH"] = app.instance_path
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -83,6 +161,20 @@ def create_app(config: Any = None) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         path = Path(app.instance_path) / "onboarding.db"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
+    from onboarding.services.signin import check_settings as check_signin
+
+    problems = check_signin(app.config)
+    if problems:
+        raise ValueError("; ".join(problems))
+    if shared_limits_missing(app.config) and not app.testing:
+        logging.getLogger(__name__).warning(
+            "Rate limits are counted in each worker's memory (RATELIMIT_STORAGE_URI=memory://) "
+            "with WEB_CONCURRENCY=%s workers: every limit is multiplied by the workers. Set "
+            "REDIS_URL (or RATELIMIT_STORAGE_URI=redis://...); onboarding check-deploy fails "
+            "until then.",
+            app.config.get("WEB_CONCURRENCY"),
+        )
 
     # Load and check the questionnaire and playbooks now: a broken playbook stops the
     # app at start (with every problem listed), never a prospect's request later. The
@@ -109,6 +201,13 @@ def create_app(config: Any = None) -> Flask:
     register_errors(app)
     register_hooks(app)
     return app
+
+
+def shared_limits_missing(config: Mapping[str, Any]) -> bool:
+    """Whether rate-limit counters live in each process's memory while several worker
+    processes serve (so each counts alone, and a limit of 10 lets 10 per worker pass)."""
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    return storage.startswith("memory://") and int(config.get("WEB_CONCURRENCY") or 1) > 1
 
 
 def register_extensions(app: Flask) -> None:
@@ -173,7 +272,7 @@ def register_errors(app: Flask) -> None:
 def register_hooks(app: Flask) -> None:
     """Per-request behaviour: POSTs write, so they start a write transaction."""
 
-    from onboarding.web.workspace.auth import enforce_session_limits
+    from onboarding.web.workspace.auth import enforce_mfa_enrolment, enforce_session_limits
 
     @app.before_request
     def _write_transaction() -> None:
@@ -184,6 +283,7 @@ def register_hooks(app: Flask) -> None:
             begin_write(db.session())
 
     app.before_request(enforce_session_limits)
+    app.before_request(enforce_mfa_enrolment)
 
     @app.after_request
     def _headers(response):

@@ -33,6 +33,7 @@ from onboarding.domain.playbooks import (
     load_playbooks,
 )
 from onboarding.domain.questionnaire import AnswersInvalid, FieldError, get_questionnaire
+from onboarding.domain.text import MAX_ID
 
 
 class AnswersFileError(click.ClickException):
@@ -316,11 +317,18 @@ def init_db_command() -> None:
 @main.command("serve", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=3, show_default=True, type=int)
-def serve_command(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(min=1),
+    help="gunicorn worker processes (default: WEB_CONCURRENCY, 3).",
+)
+def serve_command(host: str, port: int, workers: int | None) -> None:
     """Run the app under gunicorn (the production server)."""
     import os
     import shutil
+
+    workers = workers or settings().WEB_CONCURRENCY
 
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     click.echo(f"Onboarding is running at http://{host}:{port}/  (Ctrl+C stops it)")
@@ -596,6 +604,9 @@ def api_token_create(name: str) -> None:
     except TokenError as exc:
         click.echo(f"{exc.field}: {exc}", err=True)
         sys.exit(2)
+    from onboarding.services import security_log
+
+    security_log.record("api_token_created", subject=row.name, detail=f"starts {row.prefix}")
     db.session.commit()
     click.echo(f"Created API token {row.id} ({row.name}). Shown once; keep it secret:")
     click.echo(token)
@@ -621,7 +632,7 @@ def api_token_list() -> None:
 
 
 @api_token.command("revoke")
-@click.argument("token_id", metavar="ID", type=int)
+@click.argument("token_id", metavar="ID", type=click.IntRange(1, MAX_ID))
 def api_token_revoke(token_id: int) -> None:
     """Revoke the token with this id (see `api-token list`)."""
     from onboarding.db import db
@@ -631,6 +642,9 @@ def api_token_revoke(token_id: int) -> None:
     if row is None:
         click.echo(f"No API token {token_id}.", err=True)
         sys.exit(2)
+    from onboarding.services import security_log
+
+    security_log.record("api_token_revoked", subject=row.name, detail=f"starts {row.prefix}")
     db.session.commit()
     click.echo(f"Revoked API token {row.id} ({row.name}, {row.prefix}…).")
 
@@ -692,6 +706,28 @@ def deploy_problems(config: Any, environment: type) -> tuple[list[str], list[str
         errors.append("MAIL_DEFAULT_SENDER is not set: emails would come from onboarding@localhost")
     if not config.get("TRUSTED_HOSTS"):
         warnings.append("TRUSTED_HOSTS is not set: the app answers to any host name")
+    from onboarding.app import shared_limits_missing
+
+    if shared_limits_missing(config):
+        errors.append(
+            f"REDIS_URL is not set: with WEB_CONCURRENCY={config.get('WEB_CONCURRENCY')} "
+            "workers, each counts the rate limits (sign-ins aside) in its own memory, so every "
+            "limit is multiplied by the workers; set REDIS_URL (or RATELIMIT_STORAGE_URI="
+            "redis://...), or WEB_CONCURRENCY=1"
+        )
+    if config.get("PREFERRED_URL_SCHEME") != "https":
+        errors.append(
+            "PREFERRED_URL_SCHEME is not https: session cookies are sent without Secure and "
+            "no HSTS header is set"
+        )
+    if config.get("STAFF_MFA") == "optional":
+        warnings.append("STAFF_MFA is optional: admins may sign in with a password alone")
+    uri = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
+    if uri.startswith("sqlite"):
+        warnings.append(
+            "DATABASE_URL is not set (SQLite in the instance folder): fine for one server; "
+            "use PostgreSQL for more"
+        )
     return errors, warnings
 
 
@@ -764,6 +800,11 @@ def webhook_add(url: str, events: str, description: str | None) -> None:
     except webhooks.WebhookError as exc:
         click.echo(f"{exc.field}: {exc}", err=True)
         sys.exit(2)
+    from onboarding.services import security_log
+
+    security_log.record(
+        "webhook_added", subject=endpoint.url[:254], detail="events: " + ", ".join(endpoint.events)
+    )
     db.session.commit()
     click.echo(f"Registered webhook endpoint {endpoint.id}: {endpoint.url}")
     click.echo(f"Events: {', '.join(endpoint.events)}")
@@ -786,7 +827,7 @@ def webhook_list() -> None:
 
 
 @webhook.command("remove")
-@click.argument("endpoint_id", metavar="ID", type=int)
+@click.argument("endpoint_id", metavar="ID", type=click.IntRange(1, MAX_ID))
 def webhook_remove(endpoint_id: int) -> None:
     """Delete the endpoint with this id (see `webhook list`), with its deliveries."""
     from onboarding.db import db
@@ -798,5 +839,8 @@ def webhook_remove(endpoint_id: int) -> None:
         sys.exit(2)
     url = endpoint.url
     db.session.delete(endpoint)
+    from onboarding.services import security_log
+
+    security_log.record("webhook_removed", subject=url[:254])
     db.session.commit()
     click.echo(f"Removed webhook endpoint {endpoint_id} ({printable(url)}) and its deliveries.")

@@ -55,14 +55,48 @@ class Config:
     SESSION_IDLE_MINUTES = _number("SESSION_IDLE_MINUTES", 30, int)
     SESSION_MAX_HOURS = _number("SESSION_MAX_HOURS", 12, int)
     INVITE_DAYS = _number("INVITE_DAYS", 30, int)
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Where rate-limit counters live. Unset: REDIS_URL when it is set (every worker and
+    # server shares the counters), else memory:// (each worker process counts alone).
+    RATELIMIT_STORAGE_URI: str | None = os.environ.get("RATELIMIT_STORAGE_URI") or None
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_LIMIT = os.environ.get("LOGIN_LIMIT", "10 per 15 minutes")
-    LOGIN_FAILURE_DELAY = _number("LOGIN_FAILURE_DELAY", 0.5)
-    # Per account, whatever the address: after this many failures in the window the
-    # account refuses sign-in (429) until the window has passed.
-    ACCOUNT_LOCK_ATTEMPTS = _number("ACCOUNT_LOCK_ATTEMPTS", 10, int)
-    ACCOUNT_LOCK_MINUTES = _number("ACCOUNT_LOCK_MINUTES", 15, int)
+    # gunicorn worker processes per server (`onboarding serve`; gunicorn reads it too):
+    # with more than one, per-process rate-limit counters are not enough.
+    WEB_CONCURRENCY = _number("WEB_CONCURRENCY", 3, int)
+    # Failed sign-ins (services.signin), counted in the database by every server alike,
+    # for known and unknown emails the same way. One address may fail this often for
+    # one account before that pair waits (429); the account stays open to others.
+    LOGIN_PAIR_LIMIT = os.environ.get("LOGIN_PAIR_LIMIT") or "10 per 15 minutes"
+    # ... and this often over every email before the address waits. LOGIN_LIMIT is its
+    # old name, still read.
+    LOGIN_ADDRESS_LIMIT = (
+        os.environ.get("LOGIN_ADDRESS_LIMIT")
+        or os.environ.get("LOGIN_LIMIT")
+        or "30 per 15 minutes"
+    )
+    # Past this many failures to one account, from anywhere, every sign-in to it also
+    # needs a second factor (the TOTP, else a code emailed to the owner): guessing stays
+    # bounded and the owner still gets in. ACCOUNT_LOCK_ATTEMPTS and
+    # ACCOUNT_LOCK_MINUTES are its old names, still read.
+    LOGIN_ACCOUNT_CEILING = os.environ.get("LOGIN_ACCOUNT_CEILING") or (
+        f"{os.environ.get('ACCOUNT_LOCK_ATTEMPTS')} per "
+        f"{os.environ.get('ACCOUNT_LOCK_MINUTES') or 60} minutes"
+        if os.environ.get("ACCOUNT_LOCK_ATTEMPTS")
+        else "50 per hour"
+    )
+    # Who must sign in with a TOTP code as well as the password: admins, all, optional.
+    STAFF_MFA = (os.environ.get("STAFF_MFA") or "admins").strip().lower()
+    # Minutes an emailed sign-in code stays valid.
+    SIGNIN_CODE_MINUTES = _number("SIGNIN_CODE_MINUTES", 10, int)
+    # Drafts a prospect may start, and steps they may save, from one address.
+    START_LIMIT = os.environ.get("START_LIMIT") or "10 per minute"
+    STEP_LIMIT = os.environ.get("STEP_LIMIT") or "120 per minute"
+    # A resume link lapses after this many days without a save (matches the purge).
+    RESUME_DAYS = _number("RESUME_DAYS", 90, int)
+    # The link to an unsigned agreement lapses this many days after it was sent or
+    # renewed (or at the terms' valid_until, if sooner); a signed one stays reachable.
+    SIGNING_DAYS = _number("SIGNING_DAYS", 30, int)
+    # Largest PDF the workspace's Verify takes (the route alone: its hash is streamed).
+    VERIFY_MAX_BYTES = _number("VERIFY_MAX_BYTES", 32 * 1024 * 1024, int)
     # scrypt with N = 2^17 (OWASP ASVS 5.0: werkzeug's default N = 2^15 is below it).
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt:131072:8:1")
     PER_PAGE = _number("PER_PAGE", 25, int)
@@ -124,11 +158,36 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
     WTF_CSRF_ENABLED = True
-    LOGIN_FAILURE_DELAY = 0.0
+    # The suite's staff sign in with a password alone; the MFA tests set admins/all.
+    STAFF_MFA = "optional"
+    RATELIMIT_STORAGE_URI = "memory://"  # never the environment's Redis
     PASSWORD_HASH_METHOD = "scrypt:16384:8:1"  # noqa: S105 - fast in tests; production N = 2^17
     DRAFT_REMINDER_SWEEP_SECONDS = 0  # tests run the reminders themselves
     MAIL_SERVER = None  # never the environment's: a test that sends names its own server
     BASE_URL = None
+
+
+LEGACY = {
+    "LOGIN_LIMIT": "LOGIN_ADDRESS_LIMIT",
+}
+"""Old setting names still accepted in a settings mapping: old -> new."""
+
+
+def resolve_legacy(overrides: dict) -> dict:
+    """``overrides`` (a mapping of settings given to create_app) with the old names of
+    issue 17 turned into the new ones, unless the new one is given a value of its own."""
+    out = dict(overrides)
+
+    def unset(name: str) -> bool:  # not given, or given as the default
+        return out.get(name) in (None, getattr(Config, name))
+
+    for old, new in LEGACY.items():
+        if out.get(old) and unset(new):
+            out[new] = out[old]
+    if out.get("ACCOUNT_LOCK_ATTEMPTS") and unset("LOGIN_ACCOUNT_CEILING"):
+        minutes = out.get("ACCOUNT_LOCK_MINUTES") or 60
+        out["LOGIN_ACCOUNT_CEILING"] = f"{out['ACCOUNT_LOCK_ATTEMPTS']} per {minutes} minutes"
+    return out
 
 
 def instance_secret_key(instance_path: str) -> str:

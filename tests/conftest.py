@@ -48,9 +48,13 @@ def session_app(database_url, tmp_path_factory):
 
 @pytest.fixture
 def app(session_app):
-    """The app, with every table emptied after the test."""
+    """The app, with every table emptied (and the rate-limit counters reset) after the
+    test."""
     yield session_app
+    from onboarding.web.extensions import limiter
+
     with session_app.app_context():
+        limiter.reset()
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         for name in tables:

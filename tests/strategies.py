@@ -11,7 +11,9 @@ def value_strategy(q: Question):
     """Valid values of one question."""
     if q.type == "text":
         text = st.text(
-            alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+            # Typed text: no surrogates, no control characters (issue 17 refuses them),
+            # no line or paragraph separators.
+            alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")),
             min_size=1,
             max_size=min(q.max_length or 40, 40),
         ).filter(lambda s: s.strip())

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -86,6 +87,16 @@ class User(db.Model):
     # How they hear of submissions, change requests and acceptances: ``each`` message,
     # a daily ``digest``, or ``off`` (see :data:`NOTICE_CHOICES`).
     notices: Mapped[str] = mapped_column(String(10), default="each", server_default="each")
+    # The TOTP second factor (migration 0014): the base32 secret once enrolled, when,
+    # and the last time step a code was accepted for (a code works once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # The one-time sign-in code emailed to an account past its failure ceiling that has
+    # no TOTP: its SHA-256, when it lapses, and the wrong tries against it.
+    email_code_hash: Mapped[str | None] = mapped_column(String(64))
+    email_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_code_tries: Mapped[int] = mapped_column(default=0, server_default="0")
 
     is_authenticated = True
     is_anonymous = False
@@ -102,8 +113,59 @@ class User(db.Model):
     def display_name(self) -> str:
         return self.name or self.email.split("@")[0]
 
+    @property
+    def has_totp(self) -> bool:
+        return self.totp_secret is not None and self.totp_enabled_at is not None
+
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
+
+
+class LoginFailure(db.Model):
+    """One failed sign-in: the email as typed (an account or not) and the address.
+
+    Counted per (email, address), per address and per email by every app server alike
+    (services.signin); the owner of an account is told of them at their next sign-in.
+    """
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    __table_args__ = (
+        Index("ix_login_failures_email_at", "email", "at"),
+        Index("ix_login_failures_address_at", "address", "at"),
+    )
+
+
+class RecoveryCode(db.Model):
+    """A single-use recovery code of a user's second factor; only its SHA-256 is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SecurityEvent(db.Model):
+    """The security log: who (``actor``, kept as text when the user goes) did what
+    (``kind``) to whom or what (``subject``), when and from where (``address``)."""
+
+    __tablename__ = "security_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(String(500))
 
 
 class Invite(db.Model):
@@ -125,8 +187,13 @@ class Invite(db.Model):
     manager: Mapped[User] = relationship()
 
     def usable(self, now: datetime | None = None) -> bool:
-        """Whether the link still opens an intake."""
-        return self.revoked_at is None and (now or utcnow()) < self.expires_at
+        """Whether the link still opens an intake: not revoked, not expired, and its
+        manager not disabled (disabling someone stops their invites)."""
+        return (
+            self.revoked_at is None
+            and (now or utcnow()) < self.expires_at
+            and (self.manager is None or self.manager.active)
+        )
 
 
 class Intake(db.Model):
@@ -460,6 +527,9 @@ class AgreementVersion(db.Model):
     countersigned_user_agent: Mapped[str | None] = mapped_column(String(500))
     signed_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
     signed_pdf_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # When a manager last renewed the link of this (unsigned) version: the link lapses
+    # SIGNING_DAYS after it was sent or renewed (migration 0014).
+    link_renewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     intake: Mapped[Intake] = relationship()
     sent_by: Mapped[User | None] = relationship(foreign_keys=[sent_by_id])

@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 from email_validator import EmailNotValidError, validate_email
 
+from onboarding.domain.text import control_problem
+
 DATA_FILE = Path(__file__).resolve().parent / "data" / "questionnaire.yaml"
 
 SCALE_MIN, SCALE_MAX = 1, 5
@@ -124,6 +126,9 @@ def _text(q: Question, value: Any) -> Any:
     value = value.strip()
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    problem = control_problem(value, multiline=q.long)
+    if problem:
+        raise ValueError(problem)
     if q.max_length and len(value) > q.max_length:
         raise ValueError(f"must be at most {q.max_length} characters (got {len(value)})")
     return value or None

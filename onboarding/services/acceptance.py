@@ -31,7 +31,7 @@ import hashlib
 import io
 import unicodedata
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -41,6 +41,7 @@ from onboarding.db.models import AgreementMessage, AgreementVersion, Intake, Use
 from onboarding.domain import redline as redlines
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement, agreement_json
 from onboarding.domain.questionnaire import get_questionnaire
+from onboarding.domain.text import control_problem
 from onboarding.rendering import documents, pdf
 from onboarding.services import accounts, agreements, contracts, events, mail
 from onboarding.services.intakes import find_by_token
@@ -295,9 +296,36 @@ def resend_link(intake: Intake, user: User, mailer: mail.Mailer | None = None) -
             "only the link of a version awaiting an answer is sent again.",
         )
     audit(intake, user, "agreement_link_resent", None, f"version {version.number}")
+    version.link_renewed_at = utcnow()  # a lapsed link works again for SIGNING_DAYS
     if mailer is not None:
         mail.agreement_sent(intake, version, mailer, again=True)
     return version
+
+
+def link_expires_at(version: AgreementVersion, days: int) -> datetime | None:
+    """When the prospect's link to ``version`` stops opening it: ``days``
+    (``SIGNING_DAYS``) after it was sent or last renewed ("Send the link again"), or at
+    the end of the terms' ``valid_until`` day if sooner. None for a version answered
+    (an accepted or signed agreement stays reachable by its link)."""
+    if version.status != "sent":
+        return None
+    start = version.link_renewed_at or version.sent_at
+    ends = start + timedelta(days=days)
+    raw = (version.terms or {}).get("valid_until") if isinstance(version.terms, dict) else None
+    if isinstance(raw, str) and raw:
+        try:
+            until = datetime.fromisoformat(raw[:10]).replace(tzinfo=UTC) + timedelta(days=1)
+        except ValueError:
+            until = None
+        if until is not None and version.link_renewed_at is None and until < ends:
+            ends = until
+    return ends
+
+
+def link_lapsed(version: AgreementVersion, days: int, now: datetime | None = None) -> bool:
+    """Whether the prospect's link to ``version`` has lapsed (see :func:`link_expires_at`)."""
+    ends = link_expires_at(version, days)
+    return ends is not None and (now or utcnow()) >= ends
 
 
 def previous_version(version: AgreementVersion) -> AgreementVersion | None:
@@ -506,13 +534,19 @@ def check_acceptance(version: AgreementVersion, acceptance: Acceptance) -> dict[
     ``consent``. Also refuses a version not open for an answer."""
     errors: dict[str, str] = {}
     name, title = _one_line(acceptance.name), _one_line(acceptance.title)
+    typed = (acceptance.name or "").strip()
     if not name:
         errors["name"] = "Type your full name to accept"
+    elif control_problem(typed, multiline=False):
+        errors["name"] = f"Your name {control_problem(typed, multiline=False)}"
     elif len(name) > MAX_NAME:
         errors["name"] = f"Your name must be at most {MAX_NAME} characters"
     contact = contact_of(version)
     stand_in = bool(name) and normalised_name(name) != normalised_name(contact)
-    if len(title) > MAX_TITLE:
+    typed_title = (acceptance.title or "").strip()
+    if control_problem(typed_title, multiline=False):
+        errors["title"] = f"Your title {control_problem(typed_title, multiline=False)}"
+    elif len(title) > MAX_TITLE:
         errors["title"] = f"Your title must be at most {MAX_TITLE} characters"
     elif stand_in and not title:
         errors["title"] = (
@@ -968,7 +1002,23 @@ class Verification:
 def verify(data: bytes) -> Verification | None:
     """Which file we issued a PDF is, by its SHA-256: the signed, the accepted or the
     sent PDF of a version; None if it matches none."""
-    digest = sha256(data)
+    return verify_digest(sha256(data))
+
+
+def verify_stream(stream: io.RawIOBase | io.BufferedIOBase, chunk: int = 1 << 16):
+    """:func:`verify` for a file read a chunk at a time (an upload of any size is
+    hashed without being held in memory)."""
+    digest = hashlib.sha256()
+    while True:
+        block = stream.read(chunk)
+        if not block:
+            break
+        digest.update(block)
+    return verify_digest(digest.hexdigest())
+
+
+def verify_digest(digest: str) -> Verification | None:
+    """The version and kind of the PDF whose SHA-256 (hex) is ``digest``, or None."""
     for kind, column in (
         ("signed", AgreementVersion.signed_pdf_sha256),
         ("accepted", AgreementVersion.final_pdf_sha256),

@@ -1,8 +1,9 @@
 """Accounts of the agency's staff: creating users, checking passwords. Callers commit.
 
-The functions that hash passwords or lock accounts take the app's ``settings`` (a
-mapping such as ``app.config``) and read ``PASSWORD_HASH_METHOD``,
-``ACCOUNT_LOCK_ATTEMPTS`` and ``ACCOUNT_LOCK_MINUTES`` from it.
+The functions that hash or check passwords take the app's ``settings`` (a mapping such
+as ``app.config``) and read ``PASSWORD_HASH_METHOD`` and ``AGENCY_NAME`` from it. Every
+change to who can sign in is written to the security log (:mod:`.security_log`);
+sign-in limits and second factors are :mod:`.signin` and :mod:`.mfa`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Mapping
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from onboarding.db import db
-from onboarding.db.models import User, utcnow
+from onboarding.db.models import User
+from onboarding.services import security_log
 from onboarding.services.workspace import audit
 
 ROLES = ("admin", "manager")
@@ -48,14 +49,53 @@ def common_passwords() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in lines if line and not line.startswith("#"))
 
 
-def password_problem(password: str) -> str | None:
-    """Why a password is not acceptable (ASVS: length 8..128, not a common one), or None."""
+PRODUCT_NAME = "onboarding"
+"""The product's own name: a context word no password may contain (ASVS 6.2.11)."""
+
+
+def context_words(email: str | None, settings: Mapping[str, Any] | None = None) -> list[str]:
+    """The words a password of ``email``'s account may not contain (ASVS 6.2.11): the
+    email, its name part and that part's pieces, the agency's name and its words (from
+    the saved profile and ``AGENCY_NAME``), and the product's name; each of 4 letters or
+    more, lower case."""
+    words: set[str] = {PRODUCT_NAME}
+    email = normalise_email(email or "")
+    if email:
+        local = email.split("@")[0]
+        words |= {
+            email,
+            local,
+            *local.replace("+", ".").replace("_", ".").replace("-", ".").split("."),
+        }
+    names = [str((settings or {}).get("AGENCY_NAME") or "")]
+    try:
+        from onboarding.services.profile import installation_profile
+
+        names.append(installation_profile(names[0] or None).profile.trading_name)
+    except Exception:  # noqa: BLE001, S110 - no profile table yet (a fresh database)
+        pass
+    for name in names:
+        squeezed = "".join(ch for ch in name.lower() if ch.isalnum())
+        words |= {squeezed, *("".join(c for c in w if c.isalnum()) for w in name.lower().split())}
+    return sorted(w for w in words if len(w) >= 4)
+
+
+def password_problem(password: str, context: list[str] | tuple[str, ...] = ()) -> str | None:
+    """Why a password is not acceptable (ASVS: length 8..128, not a common one, none of
+    the ``context`` words such as the email or the agency's name), or None."""
     if len(password) < MIN_PASSWORD:
         return f"must be at least {MIN_PASSWORD} characters"
     if len(password) > MAX_PASSWORD:
         return f"must be at most {MAX_PASSWORD} characters"
     if password.lower() in common_passwords():
         return "is one of the most common passwords: choose another"
+    squeezed = "".join(ch for ch in password.lower() if ch.isalnum())
+    for word in context:
+        if word in password.lower() or ("".join(c for c in word if c.isalnum()) in squeezed):
+            return (
+                "must not contain your email address, the agency's name or the product's "
+                f"name ({word!r} is easy to guess): choose another"
+            )
     return None
 
 
@@ -77,8 +117,11 @@ def create_user(
     name: str | None = None,
     *,
     settings: Mapping[str, Any],
+    actor: User | None = None,
+    address: str | None = None,
 ):
-    """Add a user; returns ``(user, password)`` (a generated one when none is given).
+    """Add a user (``actor`` the admin, None for the command line; audited); returns
+    ``(user, password)`` (a generated one when none is given).
 
     Raises AccountError for a bad email, role or password, or a taken email.
     """
@@ -90,18 +133,27 @@ def create_user(
     if user_by_email(email) is not None:
         raise AccountError("email", f"A user with the email {email} already exists")
     password = password or secrets.token_urlsafe(12)
-    problem = password_problem(password)
+    problem = password_problem(password, context_words(email, settings))
     if problem:
         raise AccountError("password", f"The password {problem}")
     user = User(
         email=email, role=role, name=name, password_hash=hash_password(password, settings=settings)
     )
     db.session.add(user)
+    db.session.flush()
+    security_log.record(
+        "user_created",
+        actor=actor,
+        subject=email,
+        address=address,
+        detail=f"role {role}" + ("" if actor else ", from the command line"),
+    )
     return user, password
 
 
 def authenticate(email: str, password: str, *, settings: Mapping[str, Any]) -> User | None:
-    """The active user with these credentials, or None (same cost either way)."""
+    """The active user with these credentials, or None (same cost either way). Records
+    nothing: the caller counts a failure (services.signin) or completes the sign-in."""
     user = user_by_email(email)
     if user is None:
         method = settings["PASSWORD_HASH_METHOD"]
@@ -111,46 +163,74 @@ def authenticate(email: str, password: str, *, settings: Mapping[str, Any]) -> U
         return None
     if not check_password_hash(user.password_hash, password) or not user.active:
         return None
-    user.last_login_at = utcnow()
-    user.failed_logins, user.first_failed_at = 0, None
     return user
 
 
-def _window_open(user: User, settings: Mapping[str, Any]) -> bool:
-    """Whether the account's failed sign-ins started less than ACCOUNT_LOCK_MINUTES ago."""
-    minutes = settings["ACCOUNT_LOCK_MINUTES"]
-    return user.first_failed_at is not None and utcnow() - user.first_failed_at < timedelta(
-        minutes=minutes
-    )
-
-
-def login_blocked(email: str, *, settings: Mapping[str, Any]) -> bool:
-    """Whether the account of ``email`` has had ACCOUNT_LOCK_ATTEMPTS failed sign-ins
-    within ACCOUNT_LOCK_MINUTES."""
-    user = user_by_email(email)
-    if user is None or not _window_open(user, settings):
-        return False
-    return user.failed_logins >= settings["ACCOUNT_LOCK_ATTEMPTS"]
-
-
-def note_failure(email: str, *, settings: Mapping[str, Any]) -> None:
-    """Count a failed sign-in against the account (if there is one)."""
-    user = user_by_email(email)
-    if user is None:
-        return
-    if _window_open(user, settings):
-        user.failed_logins += 1
-    else:
-        user.failed_logins, user.first_failed_at = 1, utcnow()
-
-
-def set_password(user: User, password: str, *, settings: Mapping[str, Any]) -> None:
-    """Change a password (ends the user's other sessions); AccountError if it is weak."""
-    problem = password_problem(password)
+def set_password(
+    user: User,
+    password: str,
+    *,
+    settings: Mapping[str, Any],
+    actor: User | None = None,
+    address: str | None = None,
+) -> None:
+    """Change a password (every session of ``user`` ends; API tokens keep working, since
+    integrations hold them); audited as a reset by ``actor`` or, when ``actor`` is the
+    user, a change. AccountError if it is weak."""
+    problem = password_problem(password, context_words(user.email, settings))
     if problem:
         raise AccountError("password", f"The password {problem}")
     user.password_hash = hash_password(password, settings=settings)
     user.session_version += 1
+    own = actor is not None and actor.id == user.id
+    security_log.record(
+        "password_changed" if own else "password_reset",
+        actor=actor,
+        subject=user.email,
+        address=address,
+    )
+
+
+def change_own_password(
+    user: User,
+    current: str,
+    new: str,
+    confirm: str,
+    *,
+    settings: Mapping[str, Any],
+    address: str | None = None,
+) -> None:
+    """A user changes their own password, giving the current one (ASVS 6.2.2, 6.2.3).
+    Raises AccountError naming the field: ``current_password``, ``new_password`` or
+    ``confirm_password``."""
+    if not current or not check_password_hash(user.password_hash, current):
+        raise AccountError("current_password", "Your current password is not right")
+    if not new:
+        raise AccountError("new_password", "Enter a new password")
+    if new != confirm:
+        raise AccountError("confirm_password", "The two new passwords are not the same")
+    if new == current:
+        raise AccountError("new_password", "The new password must differ from the current one")
+    try:
+        set_password(user, new, settings=settings, actor=user, address=address)
+    except AccountError as exc:
+        raise AccountError("new_password", str(exc)) from None
+
+
+def set_active(user: User, admin: User, active: bool, *, address: str | None = None) -> None:
+    """An admin enables or disables ``user``. Disabling ends their sessions, and stops
+    their API tokens and invites (checked where those are used, so enabling again brings
+    them back); audited."""
+    if user.active == active:
+        return
+    user.active = active
+    user.session_version += 1
+    security_log.record(
+        "user_enabled" if active else "user_disabled",
+        actor=admin,
+        subject=user.email,
+        address=address,
+    )
 
 
 def load_user(user_id: str) -> User | None:
@@ -200,7 +280,13 @@ def signing_problem(user: User) -> str | None:
 
 
 def set_signing(
-    user: User, admin: User, *, can_sign: bool, title: str | None, name: str | None = None
+    user: User,
+    admin: User,
+    *,
+    can_sign: bool,
+    title: str | None,
+    name: str | None = None,
+    address: str | None = None,
 ) -> None:
     """An admin grants or withdraws ``user``'s right to countersign agreements, and sets
     the name and title the countersignature shows; audited. Raises AccountError
@@ -231,6 +317,13 @@ def set_signing(
     after = _signing_state(user)
     if before != after:
         audit(None, admin, "signing_rights", before, after, user.email)
+        security_log.record(
+            "signing_rights",
+            actor=admin,
+            subject=user.email,
+            address=address,
+            detail=f"{before} -> {after}",
+        )
 
 
 def _signing_state(user: User) -> str:

@@ -73,7 +73,8 @@ def create_token(name: str, user: User | None = None) -> tuple[ApiToken, str]:
 
 
 def find_token(token: str) -> TokenInfo | None:
-    """The active token ``token`` names, or None (unknown, malformed or revoked).
+    """The active token ``token`` names, or None (unknown, malformed, revoked, or made by
+    a user who is now disabled: disabling someone stops their tokens).
 
     Reads on a connection of its own, so the request's session (and, on SQLite, the
     kind of transaction it starts) is left alone.
@@ -90,9 +91,14 @@ def find_token(token: str) -> TokenInfo | None:
                 ApiToken.token_hash,
                 ApiToken.last_used_at,
                 ApiToken.revoked_at,
-            ).where(ApiToken.token_hash == digest)
+                User.active.label("creator_active"),
+            )
+            .outerjoin(User, User.id == ApiToken.created_by_id)
+            .where(ApiToken.token_hash == digest)
         ).first()
     if row is None or row.revoked_at is not None:
+        return None
+    if row.creator_active is False:  # made by a user since disabled: it stops with them
         return None
     if not hmac.compare_digest(row.token_hash, digest):  # pragma: no cover - same by lookup
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -42,6 +43,13 @@ def find_by_token(column, value: str, *, for_update: bool = False):
 def intake_by_token(token: str, *, for_update: bool = False) -> Intake | None:
     """The intake a prospect's resume token opens, or None."""
     return find_by_token(Intake.token, token, for_update=for_update)
+
+
+def resume_lapsed(intake: Intake, days: int, now: datetime | None = None) -> bool:
+    """Whether ``intake``'s private link has lapsed: nothing saved for ``days`` days
+    (``RESUME_DAYS``, 90 by default like the draft purge). A lapsed draft is not lost
+    until the purge: the prospect asks the agency for a new start."""
+    return (now or utcnow()) - intake.updated_at > timedelta(days=days)
 
 
 def save_step(

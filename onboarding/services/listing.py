@@ -64,6 +64,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from onboarding.db.models import AgreementMessage, AgreementVersion, Intake, User
 from onboarding.domain.questionnaire import Questionnaire, get_questionnaire
+from onboarding.domain.text import MAX_ID
 from onboarding.domain.workflow import STATUS_LABELS
 from onboarding.rendering.figures import CAUSE_LABELS
 
@@ -740,7 +741,7 @@ def decode_cursor(cursor: str, tag: str, sort: str) -> tuple[Any, int]:
     if not isinstance(data, dict) or data.get("s") != tag:
         raise ValueError("made for another sort order")
     row_id, value = data.get("i"), data.get("v")
-    if isinstance(row_id, bool) or not isinstance(row_id, int) or row_id < 0:
+    if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 <= row_id <= MAX_ID:
         raise ValueError("no position")
     kind = CURSOR_SORTS[sort]
     if value is not None:
@@ -751,7 +752,7 @@ def decode_cursor(cursor: str, tag: str, sort: str) -> tuple[Any, int]:
             if value.tzinfo is None:
                 raise ValueError("bad value")
         elif kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_ID:
                 raise ValueError("bad value")
         elif not isinstance(value, str):
             raise ValueError("bad value")

@@ -28,6 +28,9 @@ The messages:
   the agency countersigns (:func:`agreement_signed`);
 - ``decline``: the polite decline, as the manager reviewed and edited it
   (:func:`send_decline`);
+- ``signin_code``: the one-time code a member of staff needs, as well as the password,
+  once their account is past its failed sign-in ceiling and they have no authenticator
+  app (written by the sign-in, :mod:`onboarding.services.signin`);
 - ``draft_reminder``: a draft that has stood still ``DRAFT_REMINDER_DAYS``, at most
   :data:`REMINDERS_MAX` times, never after submit, with a one-click stop
   (:func:`send_reminders`, :func:`stop_reminders`).
@@ -70,6 +73,7 @@ KINDS = {
     "decline": "Polite decline",
     "agreement_signed": "Signed agreement (with its PDF)",
     "digest": "Daily digest (staff)",
+    "signin_code": "Sign-in code (staff)",
 }
 """The kinds of email, with the words the Outbox page shows. Agreement messages
 (accepted, signed) and the decline are meant to join as kinds of their own."""

@@ -23,6 +23,7 @@ from onboarding.db.models import (
 from onboarding.domain.assessment import evaluate
 from onboarding.domain.playbooks import PlaybookSet
 from onboarding.domain.questionnaire import get_questionnaire
+from onboarding.domain.text import control_problem
 from onboarding.domain.workflow import (
     RECOMMENDATIONS,
     SET_BY_ACTION,
@@ -55,6 +56,9 @@ def required_text(value: str | None, field: str, missing: str, limit: int) -> st
         raise WorkspaceError(field, missing)
     if len(text) > limit:
         raise WorkspaceError(field, f"Please keep it under {limit:,} characters")
+    problem = control_problem(text, multiline=True)
+    if problem:
+        raise WorkspaceError(field, f"The text {problem}")
     return text
 
 

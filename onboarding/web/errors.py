@@ -10,6 +10,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from onboarding.db import db
+from onboarding.domain.text import printable
 from onboarding.rendering.pdf import RenderError
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,8 @@ MESSAGES = {
     403: ("You cannot open this page", "Your account does not give you access to it."),
     404: ("Page not found", "Check the address, or open the link you were sent again."),
     405: ("That did not work", "This page cannot be used that way. Go back and try again."),
+    410: ("This link has lapsed", "Private links stop working after a long time without "
+          "use. Please ask us for a new one."),
     413: ("That was too much to send", "Shorten your answers and try again."),
     429: ("Too many attempts", "Please wait a minute before you try again."),
     503: ("The agreement could not be produced just now", "Nothing is lost: please try "
@@ -45,7 +48,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
-        log.warning("CSRF check failed on %s: %s", request.path, exc.description)
+        log.warning("CSRF check failed on %s: %s", printable(request.path), exc.description)
         return render_error(
             400,
             "The form had expired or was not sent from this site. "
@@ -55,7 +58,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(RenderError)
     def _render(exc: RenderError):
         db.session.rollback()
-        log.error("PDF render failed on %s: %s", request.path, exc)
+        log.error("PDF render failed on %s: %s", printable(request.path), printable(exc))
         body, code = render_error(503)
         return body, code, {"Retry-After": "60"}
 
@@ -68,5 +71,5 @@ def init_app(app: Flask) -> None:
         if isinstance(exc, HTTPException):  # pragma: no cover - handled above
             return _http(exc)
         db.session.rollback()
-        log.exception("Unhandled error on %s", request.path, exc_info=exc)
+        log.exception("Unhandled error on %s", printable(request.path), exc_info=exc)
         return render_error(InternalServerError.code)

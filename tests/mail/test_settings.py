@@ -69,6 +69,11 @@ def test_check_deploy_names_what_production_lacks(app):
             MAIL_SERVER="smtp.agency.example",
             MAIL_DEFAULT_SENDER="Agency <hello@agency.example>",
             TRUSTED_HOSTS=["onboarding.agency.example"],
+            # Issue 17: shared rate limits, https, admins with a second factor, PostgreSQL.
+            RATELIMIT_STORAGE_URI="redis://redis.internal:6379/0",
+            PREFERRED_URL_SCHEME="https",
+            STAFF_MFA="admins",
+            SQLALCHEMY_DATABASE_URI="postgresql+psycopg://db.internal/onboarding",
         )
         errors, warnings = deploy_problems(app.config, type("Env", (), {"SECRET_KEY": "k"}))
         assert errors == [] and warnings == []

@@ -195,25 +195,16 @@ def test_authentication_and_authorisation_failures_are_logged(client, staff, cap
     assert any("forbidden" in r.getMessage() for r in caplog.records)
 
 
-def test_an_account_locks_after_ten_failures_from_any_addresses(app, client, staff):  # noqa: F811
-    """Guesses spread over many addresses (or app servers) still count against the account."""
+def test_failures_from_many_addresses_never_lock_the_owner_out(app, client, staff):  # noqa: F811
+    """Issue 17 changed this deliberately: guesses spread over many addresses used to lock
+    the account (anyone could lock anyone out); now the owner's right password from
+    another address still opens it, and past the account's ceiling a second factor is
+    asked as well (see tests/security/test_signin.py)."""
     for i in range(10):
         env = {"REMOTE_ADDR": f"10.77.0.{i}"}
         assert login(client, staff["manager"], "wrong", environ_base=env).status_code == 401
-    locked = login(client, staff["manager"], environ_base={"REMOTE_ADDR": "10.77.1.1"})
-    assert locked.status_code == 429 and "Too many failed attempts" in locked.text
-    from datetime import timedelta
-
-    from sqlalchemy import select
-
-    from onboarding.db.models import User, utcnow
-
-    with app.app_context():
-        user = db.session.execute(select(User).where(User.email == staff["manager"])).scalar_one()
-        user.first_failed_at = utcnow() - timedelta(minutes=16)  # the window has passed
-        db.session.commit()
-    ok = login(client, staff["manager"], environ_base={"REMOTE_ADDR": "10.77.1.2"})
-    assert ok.status_code == 302
+    ok = login(client, staff["manager"], environ_base={"REMOTE_ADDR": "10.77.1.1"})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/workspace/"
 
 
 def test_a_next_with_control_characters_goes_to_the_dashboard(client, staff):  # noqa: F811

@@ -30,12 +30,13 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.models import WebhookDelivery, WebhookEndpoint
 from onboarding.domain.questionnaire import get_questionnaire
+from onboarding.domain.text import bounded_id
 from onboarding.integrations import webhooks
-from onboarding.services import api_tokens
+from onboarding.services import api_tokens, security_log
 from onboarding.web.api.schema import PREFIX, example_answers
 from onboarding.web.api.views import api_document
 from onboarding.web.extensions import login_manager
-from onboarding.web.workspace.auth import PostForm
+from onboarding.web.workspace.auth import PostForm, client_address
 
 bp = Blueprint("api_docs", __name__, url_prefix="/api")
 admin = Blueprint("integrations", __name__, url_prefix="/workspace")
@@ -215,6 +216,16 @@ def operations(document: dict[str, Any], base: str, public: bool) -> list[dict[s
     return out
 
 
+PUBLIC_SETTINGS = (
+    "API_PUBLIC",
+    "MAX_CONTENT_LENGTH",
+    "API_RATE_LIMIT",
+    "WEBHOOK_TIMEOUT",
+    "WEBHOOK_MAX_ATTEMPTS",
+)
+"""The settings the API reference quotes (the page is handed these and no others)."""
+
+
 @bp.get("/docs")
 def docs():
     """The API reference, from the OpenAPI document."""
@@ -235,7 +246,8 @@ def docs():
         example_error=example_error(),
         base=base.rstrip("/"),
         prefix=PREFIX,
-        settings=current_app.config,
+        # Only what the page prints: never the whole config (it holds the secrets).
+        settings={key: current_app.config.get(key) for key in PUBLIC_SETTINGS},
         backoff=[
             webhooks.backoff(n, float(current_app.config["WEBHOOK_BACKOFF"]))
             for n in range(1, int(current_app.config["WEBHOOK_MAX_ATTEMPTS"]))
@@ -317,6 +329,13 @@ def api_tokens_page():
         checked_post()
         try:
             row, token = api_tokens.create_token(request.form.get("name", ""), current_user)
+            security_log.record(
+                "api_token_created",
+                actor=current_user,
+                subject=row.name,
+                address=client_address(),
+                detail=f"starts {row.prefix}",
+            )
             db.session.commit()
             created = {"name": row.name, "token": token}
         except api_tokens.TokenError as exc:
@@ -342,9 +361,17 @@ def api_tokens_page():
 def revoke_api_token():
     checked_post()
     token_id = request.form.get("token_id", "")
-    row = api_tokens.revoke_token(int(token_id)) if token_id.isdigit() else None
+    number = bounded_id(token_id)
+    row = api_tokens.revoke_token(number) if number else None
     if row is None:
         abort(404)
+    security_log.record(
+        "api_token_revoked",
+        actor=current_user,
+        subject=row.name,
+        address=client_address(),
+        detail=f"starts {row.prefix}",
+    )
     db.session.commit()
     flash(f"The token “{row.name}” ({row.prefix}…) is revoked: it no longer opens the API.")
     return redirect(url_for(".api_tokens_page"))
@@ -368,6 +395,13 @@ def webhooks_page():
                 current_user,
                 bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE")),
             )
+            security_log.record(
+                "webhook_added",
+                actor=current_user,
+                subject=endpoint.url[:254],
+                address=client_address(),
+                detail="events: " + ", ".join(endpoint.events or []),
+            )
             db.session.commit()
             created = {"url": endpoint.url, "secret": secret, "rolled": False}
         except webhooks.WebhookError as exc:
@@ -383,7 +417,7 @@ def render_webhooks(created: dict | None = None, errors: dict[str, str] | None =
     ).scalars().all()  # fmt: skip
     query = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(50)
     shown_endpoint = request.args.get("endpoint_id", "")
-    if shown_endpoint.isdigit():
+    if bounded_id(shown_endpoint):
         query = query.where(WebhookDelivery.endpoint_id == int(shown_endpoint))
     shown_status = request.args.get("status", "")
     if shown_status in DELIVERY_STATUSES:
@@ -417,10 +451,19 @@ def webhook_endpoint_action():
     """Disable, enable, delete an endpoint, or roll its secret (shown once)."""
     checked_post()
     endpoint_id = request.form.get("endpoint_id", "")
-    endpoint = db.session.get(WebhookEndpoint, int(endpoint_id)) if endpoint_id.isdigit() else None
+    number = bounded_id(endpoint_id)
+    endpoint = db.session.get(WebhookEndpoint, number) if number else None
     if endpoint is None:
         abort(404)
     action = request.form.get("action")
+    if action in ("disable", "enable", "delete", "roll"):
+        security_log.record(
+            "webhook_removed" if action == "delete" else "webhook_changed",
+            actor=current_user,
+            subject=endpoint.url[:254],
+            address=client_address(),
+            detail={"roll": "secret rolled"}.get(action, f"{action}d"),
+        )
     if action == "disable":
         endpoint.active = False
         flash(f"{endpoint.url} is disabled: it receives no more events.")
@@ -445,7 +488,8 @@ def resend_delivery():
     """Send a delivery again (a new delivery of the same event: same id, same body)."""
     checked_post()
     delivery_id = request.form.get("delivery_id", "")
-    delivery = db.session.get(WebhookDelivery, int(delivery_id)) if delivery_id.isdigit() else None
+    number = bounded_id(delivery_id)
+    delivery = db.session.get(WebhookDelivery, number) if number else None
     if delivery is None:
         abort(404)
     copy = webhooks.resend(delivery)

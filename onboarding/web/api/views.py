@@ -285,15 +285,17 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def json_body() -> Any:
-    """The request's JSON body; ApiError 400/413/415 when there is none to read."""
+def json_body(*, refuse_nul: bool = True) -> Any:
+    """The request's JSON body; ApiError 400/413/415 when there is none to read, 422
+    naming the field that holds a NUL character (answer bodies pass
+    ``refuse_nul=False``: the questionnaire refuses it naming the question)."""
     if request.mimetype not in JSON_TYPES:
         raise fail(415, "body", MESSAGES[415])
     raw = request.get_data(cache=False)  # 413 past MAX_CONTENT_LENGTH
     if not raw.strip():
         raise fail(400, "body", "The body is empty: send a JSON object")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except UnicodeDecodeError:
         raise fail(400, "body", "The body is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -302,8 +304,40 @@ def json_body() -> Any:
             "body",
             f"The body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
         ) from None
-    except (ValueError, RecursionError) as exc:
-        raise fail(400, "body", f"The body is not valid JSON: {exc}"[:200]) from None
+    except RecursionError:
+        raise fail(400, "body", "The body is nested too deeply to read") from None
+    except ValueError as exc:
+        # Python's own words (int digit limits, ...) say nothing to a caller.
+        if "not a JSON value" in str(exc):
+            raise fail(400, "body", f"The body is not valid JSON: {exc}"[:200]) from None
+        raise fail(400, "body", "The body has a number too long to read") from None
+    where = nul_path(data) if refuse_nul else None
+    if where is not None:
+        raise fail(422, where, "must not contain the NUL character (\\u0000)")
+    return data
+
+
+def nul_path(data: Any, path: str = "body", depth: int = 0) -> str | None:
+    """The field of ``data`` (a parsed JSON body) holding a NUL character in a key or a
+    text, or None: no person types one, and PostgreSQL refuses it in text."""
+    if depth > 100:
+        return None
+    if isinstance(data, str):
+        return path if "\x00" in data else None
+    if isinstance(data, dict):
+        for key, value in data.items():
+            here = key if path == "body" else f"{path}.{key}"
+            if "\x00" in key:
+                return path
+            found = nul_path(value, here, depth + 1)
+            if found:
+                return found
+    if isinstance(data, list):
+        for index, value in enumerate(data):
+            found = nul_path(value, f"{path}[{index}]", depth + 1)
+            if found:
+                return found
+    return None
 
 
 PYDANTIC_MESSAGES = {
@@ -406,7 +440,7 @@ def create_assessment():
     question, as the command line prints them.
     """
     db.session.rollback()  # stateless: give back the write transaction POSTs start with
-    answers = json_body()
+    answers = json_body(refuse_nul=False)
     try:
         result = assess(answers, app_playbooks())
     except AnswersInvalid as exc:  # the same bytes as `onboarding assess FILE --json`
@@ -467,7 +501,7 @@ def create_intake_view():
     (status `new`; `intake.submitted` fires). A partial set makes a draft: send the
     prospect to its `resume_url` to finish it.
     """
-    data = parse(IntakeCreate, json_body())
+    data = parse(IntakeCreate, json_body(refuse_nul=False))
     questionnaire = get_questionnaire()
     clean, errors = questionnaire.validate(data.answers, partial=True)
     if errors:

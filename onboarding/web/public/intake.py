@@ -9,7 +9,16 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
@@ -20,8 +29,13 @@ from onboarding.db.models import Intake
 from onboarding.domain import rules
 from onboarding.domain.questionnaire import FieldError, Question, Section, get_questionnaire
 from onboarding.services import mail
-from onboarding.services.intakes import intake_by_token, save_step, submit_by_token
-from onboarding.web.extensions import app_playbooks
+from onboarding.services.intakes import (
+    intake_by_token,
+    resume_lapsed,
+    save_step,
+    submit_by_token,
+)
+from onboarding.web.extensions import app_playbooks, limiter
 from onboarding.web.forms import fill_form, step_form_class, submitted_answers
 from onboarding.web.mailing import mailer
 
@@ -69,10 +83,13 @@ def email_link(intake: Intake) -> str:
 
 
 def load(token: str) -> Intake:
-    """The intake of ``token`` or 404."""
+    """The intake of ``token``; 404 for none, 410 once its link has lapsed (nothing
+    saved for ``RESUME_DAYS``)."""
     intake = intake_by_token(token)
     if intake is None:
         abort(404)
+    if resume_lapsed(intake, current_app.config["RESUME_DAYS"]):
+        abort(410)
     return intake
 
 
@@ -190,6 +207,7 @@ def resume(token: str):
 
 
 @bp.route("/<token>/step/<section_id>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["STEP_LIMIT"], methods=["POST"], scope="steps")
 def step(token: str, section_id: str):
     """One section of the questionnaire; each Next saves it at once."""
     intake = load(token)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 
 from onboarding.db import db
 from onboarding.services.intakes import create_intake
 from onboarding.services.workspace import invite_by_token, start_from_invite
+from onboarding.web.extensions import limiter
+
+
+def start_limit() -> str:
+    """``START_LIMIT``: drafts one address may start (at /start and from invites)."""
+    return current_app.config["START_LIMIT"]
+
 
 bp = Blueprint("pages", __name__)
 
@@ -23,6 +30,7 @@ def home():
 
 
 @bp.route("/start", methods=["GET", "POST"])
+@limiter.limit(start_limit, methods=["POST"], scope="start")
 def start():
     """Explain the intake; on POST create a draft and open its first step."""
     form = StartForm()
@@ -34,13 +42,15 @@ def start():
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit(start_limit, methods=["POST"], scope="start")
 def invite(token: str):
     """An invite from an account manager: greet the prospect, then open their intake."""
     invite = invite_by_token(token)
     if invite is None:
         return render_template("intake/invite_gone.html", reason="unknown"), 404
     if not invite.usable():
-        reason = "revoked" if invite.revoked_at else "expired"
+        lapsed = invite.revoked_at is None and invite.manager.active
+        reason = "expired" if lapsed else "revoked"  # a disabled manager's invites stop
         return render_template("intake/invite_gone.html", reason=reason, invite=invite), 410
     form = StartForm()
     if form.validate_on_submit():

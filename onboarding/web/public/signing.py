@@ -32,6 +32,7 @@ from flask import (
 from flask_wtf import FlaskForm
 
 from onboarding.db import db
+from onboarding.domain.text import printable
 from onboarding.services import acceptance, after_acceptance, change_requests
 from onboarding.services.workspace import WorkspaceError
 from onboarding.web.errors import render_error
@@ -71,14 +72,29 @@ def field_id(field: str) -> str:
 @bp.errorhandler(acceptance.AgreementCorrupted)
 def _corrupted(exc: acceptance.AgreementCorrupted):
     db.session.rollback()
-    log.error("refused to show a stored agreement on %s: %s", request.path, exc)
+    log.error("refused to show a stored agreement on %s: %s", printable(request.path), exc)
     return render_error(500, CORRUPTED)
 
 
 def load(token: str):
+    """The version of ``token``; 404 for none, 410 once the link of an unanswered
+    version has lapsed (``SIGNING_DAYS``, or the offer's ``valid_until``: the manager
+    renews it with "Send the link again"). An answered one stays reachable."""
     version = acceptance.version_by_token(token)
     if version is None:
         abort(404)
+    if acceptance.link_lapsed(version, current_app.config["SIGNING_DAYS"]):
+        return abort(
+            Response(
+                render_error(
+                    410,
+                    "This link to the agreement has lapsed. Please ask your account manager "
+                    "to send it again: they can renew it in a moment.",
+                )[0],
+                status=410,
+                mimetype="text/html",
+            )
+        )
     return version
 
 

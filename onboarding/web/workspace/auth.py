@@ -20,19 +20,31 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 
 from onboarding.db import db
-from onboarding.services.accounts import authenticate, login_blocked, note_failure
-from onboarding.web.extensions import limiter, login_manager
+from onboarding.db.models import User
+from onboarding.domain.text import printable
+from onboarding.services import mail, mfa, security_log, signin
+from onboarding.services.accounts import authenticate
+from onboarding.web.extensions import login_manager
+from onboarding.web.mailing import mailer
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
+
+PENDING = "pending_signin"
+PENDING_SECONDS = 600
+"""A password accepted waits this long for its second factor."""
 
 
 class LoginForm(FlaskForm):
     email = EmailField("Email address", render_kw={"autocomplete": "username"})
     password = PasswordField("Password", render_kw={"autocomplete": "current-password"})
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code", render_kw={"autocomplete": "one-time-code"})
 
 
 class PostForm(FlaskForm):
@@ -54,7 +66,7 @@ def admin_required(view):
     @login_required
     def wrapped(*args, **kwargs):
         if not current_user.is_admin:
-            log.warning("forbidden: %s tried %s", current_user.email, request.path)
+            log.warning("forbidden: %s tried %s", current_user.email, printable(request.path))
             abort(403)
         return view(*args, **kwargs)
 
@@ -80,14 +92,26 @@ def now() -> int:
     return int(time.time())
 
 
-def _failed(response) -> bool:
-    return response.status_code != 302
+def client_address() -> str:
+    """The address a request came from (after PROXY_COUNT proxies), for the counts."""
+    return (request.remote_addr or "unknown")[:64]
+
+
+def limits() -> signin.Limits:
+    return signin.Limits.from_config(current_app.config)
+
+
+THROTTLED = (
+    "Too many failed attempts to sign in with this email address from your network. "
+    "Please wait a few minutes and try again."
+)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT"], methods=["POST"], deduct_when=_failed)
 def login():
-    """Sign in; failures are slowed, limited per address and logged."""
+    """Sign in. Failures are counted per (email, address) and per address alike for
+    every email, known or not (429 past a limit: never a lock on the account itself);
+    the right password may lead to a second factor (services.signin)."""
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
@@ -95,29 +119,158 @@ def login():
     status = 401
     if request.method == "POST":
         email = form.email.data or ""
+        address = client_address()
         if not form.validate():
             error = "The form had expired. Please sign in again."
-        elif login_blocked(email, settings=current_app.config):
-            log.warning("sign-in refused: %r is locked after failed attempts", email)
-            error = "Too many failed attempts for this account. Please wait and try again later."
-            status = 429
+        elif signin.refused(email, address, limits()):
+            log.warning("sign-in refused: %s failed too often for %s", address, printable(email))
+            error, status = THROTTLED, 429
         else:
             user = authenticate(email, form.password.data or "", settings=current_app.config)
             if user is not None:
-                session.clear()  # a fresh session at login (no fixation)
-                login_user(user)
-                session["login_at"] = session["seen"] = now()
-                db.session.commit()
-                return redirect(safe_next(request.args.get("next")))
-            log.warning("failed login for %r from %s", email, request.remote_addr)
-            note_failure(email, settings=current_app.config)
+                method = signin.second_factor(user, limits())
+                if method is None:
+                    return finish_signin(user, address, None, request.args.get("next"))
+                return begin_second_factor(user, method, address, request.args.get("next"))
+            log.warning("failed login for %s from %s", printable(email), address)
+            signin.record_failure(email, address)
             db.session.commit()
-            time.sleep(current_app.config["LOGIN_FAILURE_DELAY"])
             error = "The email address or password is not right."
         form.password.data = ""
     return render_template("auth/login.html", form=form, error=error), (
         200 if error is None else status
     )
+
+
+def begin_second_factor(user: User, method: str, address: str, target: str | None):
+    """The password was right: remember who is signing in (not signed in yet) and ask
+    for the second factor; for ``email``, write a one-time code to the outbox."""
+    session.clear()
+    session[PENDING] = {
+        "uid": user.id,
+        "ver": user.session_version,
+        "method": method,
+        "at": now(),
+        "next": safe_next(target),
+    }
+    if method == "email":
+        send_code(user, address)
+    db.session.commit()
+    return redirect(url_for("auth.second_factor"))
+
+
+def send_code(user: User, address: str) -> None:
+    """Email ``user`` a one-time sign-in code (their account is past its ceiling)."""
+    code = signin.issue_email_code(user, limits())
+    mail.write(
+        mailer(),
+        "signin_code",
+        user.email,
+        to_name=user.display_name,
+        user=user,
+        name=user.display_name,
+        code=code,
+        minutes=limits().code_minutes,
+        address=address,
+    )
+    security_log.record("signin_code_sent", actor=None, subject=user.email, address=address)
+
+
+def pending_user() -> tuple[User | None, dict]:
+    """The user whose password was accepted in this session and who still owes a second
+    factor (None when there is none, or it waited too long)."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or now() - int(pending.get("at", 0)) > PENDING_SECONDS:
+        return None, {}
+    user = db.session.get(User, pending.get("uid"))
+    if user is None or not user.active or user.session_version != pending.get("ver"):
+        return None, {}
+    return user, pending
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor():
+    """The second step of a sign-in: a TOTP code or a recovery code, or the code emailed
+    to an account past its failure ceiling. A wrong code counts as a failed sign-in."""
+    user, pending = pending_user()
+    if user is None:
+        session.pop(PENDING, None)
+        flash("Please sign in again.")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    method = pending["method"]
+    error, status = None, 200
+    if request.method == "POST":
+        address = client_address()
+        code = form.code.data or ""
+        if not form.validate():
+            error, status = "The form had expired. Please enter the code again.", 400
+        elif signin.refused(user.email, address, limits()):
+            error, status = THROTTLED, 429
+        elif not code.strip():
+            error, status = "Enter the code", 422
+        else:
+            ok = user.has_totp and (
+                mfa.check_totp(user, code) or mfa.use_recovery_code(user, code, address)
+            )
+            if not ok and method == "email":
+                ok = signin.check_email_code(user, code)
+            if ok:
+                used = "an authenticator code" if user.has_totp else "an emailed code"
+                return finish_signin(user, address, used, pending.get("next"))
+            log.warning("wrong sign-in code for %s from %s", printable(user.email), address)
+            signin.record_failure(user.email, address)
+            db.session.commit()
+            status = 401
+            error = "The code is not right. Check it and try again."
+            if method == "email" and not signin.email_code_live(user):
+                error = "That code can no longer be used. Sign in again for a new one."
+    return render_template(
+        "auth/second_factor.html", form=form, method=method, error=error, user=user
+    ), status
+
+
+def finish_signin(user: User, address: str, method: str | None, target: str | None):
+    """Sign ``user`` in (a fresh session), tell them of failed attempts since their last
+    sign-in, and send them on: to set up an authenticator when STAFF_MFA wants one."""
+    failures = signin.complete(user, address, method)
+    session.clear()  # a fresh session at login (no fixation)
+    login_user(user)
+    session["login_at"] = session["seen"] = now()
+    db.session.commit()
+    if failures.count:
+        when = failures.latest_at.strftime("%d %b %Y %H:%M UTC") if failures.latest_at else ""
+        flash(
+            f"{failures.count} failed sign-in attempt{'s' if failures.count != 1 else ''} "
+            f"to your account since your last sign-in (the latest on {when} from "
+            f"{failures.latest_address}). If that was not you, nobody got in; consider "
+            "changing your password on Your account.",
+            "error",
+        )
+    if mfa_missing(user):
+        flash("Set up an authenticator app to finish signing in: your account needs one.")
+        return redirect(url_for("account.mfa_page"))
+    return redirect(safe_next(target))
+
+
+def mfa_missing(user) -> bool:
+    """Whether STAFF_MFA wants ``user`` to have an authenticator app and they have none."""
+    return signin.mfa_required(user, current_app.config["STAFF_MFA"]) and not user.has_totp
+
+
+ENROLMENT_OPEN = {"account.mfa_page", "auth.logout", "static"}
+
+
+def enforce_mfa_enrolment():
+    """A signed-in user whom STAFF_MFA requires to use an authenticator app reaches no
+    page but its set-up (and sign-out) until they have one."""
+    if not current_user.is_authenticated or request.endpoint in ENROLMENT_OPEN:
+        return None
+    if not mfa_missing(current_user):
+        return None
+    if request.path.startswith("/api/"):
+        return None  # bearer tokens, not sessions
+    return redirect(url_for("account.mfa_page"))
 
 
 @bp.post("/logout")

@@ -49,6 +49,22 @@ CADENCE_LABELS = {
 bp.before_request(staff_only)
 
 
+MAX_ROWS = 500
+"""Rows of one repeated group a form may send (clauses, instalments)."""
+
+
+def _whole(value: str):
+    """A typed whole number as an int (up to 18 digits), else the text as typed, for the
+    terms' checks to name."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else value
+
+
+def _count(form, name: str) -> int:
+    """A form's count of repeated rows, bounded (a forged huge count is no loop)."""
+    raw = form.get(name, "0") or "0"
+    return min(int(raw), MAX_ROWS) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 0
+
+
 def _agency_name() -> str:
     return current_app.config["AGENCY_NAME"]
 
@@ -71,24 +87,20 @@ def terms_from_form(form) -> dict[str, Any]:
         for key in MONEY_KEYS:
             value = form.get(f"fee.{key}", "").strip()
             if value and key in _fee_keys(model):
-                fee[key] = (
-                    int(value) if key in ("estimate_days", "months") and value.isdigit() else value
-                )
+                fee[key] = _whole(value) if key in ("estimate_days", "months") else value
         data["fee"] = fee
     schedule = []
     for i in range(SCHEDULE_ROWS):
         when = form.get(f"payment_schedule[{i}].when", "")
         percent = form.get(f"payment_schedule[{i}].percent", "").strip()
         if when or percent:
-            schedule.append(
-                {"when": when, "percent": int(percent) if percent.isdigit() else percent}
-            )
+            schedule.append({"when": when, "percent": _whole(percent)})
     if schedule:
         data["payment_schedule"] = schedule
     for key in ("payment_days",):
         value = form.get(key, "").strip()
         if value:
-            data[key] = int(value) if value.isdigit() else value
+            data[key] = _whole(value)
     for key in ("start_date", "launch_date", "valid_until", "expenses", "ip_option", "safeguard"):
         value = form.get(key, "").strip()
         if value:
@@ -103,7 +115,7 @@ def terms_from_form(form) -> dict[str, Any]:
     for key in terms_mod.SERVICE_LEVEL_KEYS:
         value = form.get(f"service_levels.{key}", "").strip()
         if value:
-            levels[key] = int(value) if value.isdigit() else value
+            levels[key] = _whole(value)
     if levels:
         data["service_levels"] = levels
     changes: dict[str, list[dict[str, str]]] = {"add": [], "remove": [], "replace": []}
@@ -118,7 +130,7 @@ def terms_from_form(form) -> dict[str, Any]:
                     "reason": form.get(f"replace_reason.{cid}", ""),
                 }
             )
-    for i in range(int(form.get("added_count", "0") or 0) + 1):
+    for i in range(_count(form, "added_count") + 1):
         title = form.get(f"clauses.add[{i}].title", "").strip()
         text = form.get(f"clauses.add[{i}].text", "").strip()
         if title or text:
@@ -336,13 +348,13 @@ def profile_from_form(form) -> dict[str, Any]:
     }
     for key in ("payment_days", "change_margin_percent", "non_solicitation_months"):
         value = form.get(key, "").strip()
-        data[key] = int(value) if value.isdigit() else value
+        data[key] = _whole(value)
     data["service_levels"] = {}
     for key in terms_mod.SERVICE_LEVEL_KEYS:
         value = form.get(f"service_levels.{key}", "").strip()
-        data["service_levels"][key] = int(value) if value.isdigit() else value
+        data["service_levels"][key] = _whole(value)
     clauses = []
-    for i in range(int(form.get("clause_count", "0") or 0)):
+    for i in range(_count(form, "clause_count")):
         clause = {
             key: form.get(f"standard_clauses[{i}].{key}", "").strip()
             for key in ("id", "section", "title", "text", "when")

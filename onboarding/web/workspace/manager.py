@@ -26,6 +26,7 @@ from onboarding.domain import redline as redlines
 from onboarding.domain.outcomes import OUTCOMES
 from onboarding.domain.playbooks import DUE, SECTIONS
 from onboarding.domain.questionnaire import get_questionnaire
+from onboarding.domain.text import bounded_id
 from onboarding.domain.workflow import (
     RECOMMENDATIONS,
     STATUS_LABELS,
@@ -33,10 +34,20 @@ from onboarding.domain.workflow import (
     assessment_changes,
 )
 from onboarding.rendering.figures import CAUSE_LABELS, risk_chart
-from onboarding.services import acceptance, agreements, contracts, privacy, workspace
+from onboarding.services import (
+    acceptance,
+    agreements,
+    contracts,
+    mfa,
+    privacy,
+    security_log,
+    signin,
+    workspace,
+)
 from onboarding.services.accounts import (
     AccountError,
     create_user,
+    set_active,
     set_password,
     set_signing,
     signing_problem,
@@ -44,7 +55,7 @@ from onboarding.services.accounts import (
 from onboarding.web.errors import render_error
 from onboarding.web.extensions import app_playbooks
 from onboarding.web.mailing import mailer
-from onboarding.web.workspace.auth import PostForm, admin_required, staff_only
+from onboarding.web.workspace.auth import PostForm, admin_required, client_address, staff_only
 
 bp = Blueprint("manager", __name__, url_prefix="/workspace")
 
@@ -455,7 +466,9 @@ def countersign(public_id: str, number: int):
 
 @bp.route("/verify", methods=["GET", "POST"])
 def verify():
-    """Upload a PDF to check it is an agreement we sent or the one a client accepted."""
+    """Upload a PDF to check it is an agreement we sent or the one a client accepted.
+    The upload may be up to ``VERIFY_MAX_BYTES`` (this route alone: see
+    ``OnboardingRequest.max_content_length``); its hash is computed as it is read."""
     result = error = None
     if request.method == "POST":
         checked_post()
@@ -463,7 +476,7 @@ def verify():
         if upload is None or not upload.filename:
             error = "Choose the PDF file to check"
         else:
-            result = acceptance.verify(upload.read())
+            result = acceptance.verify_stream(upload.stream)
             if result is None:
                 error = (
                     "This file does not match any agreement we sent, that a client accepted "
@@ -559,6 +572,8 @@ def users():
                 request.form.get("password") or None,
                 request.form.get("name") or None,
                 settings=current_app.config,
+                actor=current_user,
+                address=client_address(),
             )
             db.session.commit()
             if not request.form.get("password"):
@@ -568,8 +583,10 @@ def users():
             db.session.rollback()
             errors[exc.field] = str(exc)
     rows = db.session.execute(select(User).order_by(User.email)).scalars().all()
+    policy = current_app.config["STAFF_MFA"]
     return render_template(
         "manager/users.html",
+        mfa_required=lambda u: signin.mfa_required(u, policy),
         users=rows,
         errors=errors,
         generated=generated,
@@ -586,8 +603,7 @@ def user_active(user_id: int):
     if user.id == current_user.id:
         flash("You cannot disable your own account.", "error")
         return redirect(url_for(".users"))
-    user.active = request.form.get("active") == "1"
-    user.session_version += 1  # ends their sessions
+    set_active(user, current_user, request.form.get("active") == "1", address=client_address())
     db.session.commit()
     flash(f"{user.email} is now {'active' if user.active else 'disabled'}.")
     return redirect(url_for(".users"))
@@ -599,8 +615,15 @@ def user_password(user_id: int):
     checked_post()
     user = db.session.get(User, user_id) or abort(404)
     try:
-        set_password(user, request.form.get("password", ""), settings=current_app.config)
+        set_password(
+            user,
+            request.form.get("password", ""),
+            settings=current_app.config,
+            actor=current_user,
+            address=client_address(),
+        )
     except AccountError as exc:
+        db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for(".users"))
     db.session.commit()
@@ -622,6 +645,7 @@ def user_signing(user_id: int):
             can_sign=request.form.get("can_sign") == "1",
             title=request.form.get("title", ""),
             name=request.form.get("name"),  # None (no field): keep the name
+            address=client_address(),
         )
     except AccountError as exc:
         db.session.rollback()
@@ -631,3 +655,55 @@ def user_signing(user_id: int):
     state = "can countersign agreements" if user.can_sign else "cannot countersign agreements"
     flash(f"{user.email} {state}.")
     return redirect(url_for(".users") + f"#signing-{user_id}")
+
+
+@bp.post("/users/<int:user_id>/mfa-reset")
+@admin_required
+def user_mfa_reset(user_id: int):
+    """Admins remove a user's authenticator app and recovery codes (a lost phone): their
+    sessions end, and they set up a new one at their next sign-in (audited)."""
+    checked_post()
+    user = db.session.get(User, user_id) or abort(404)
+    if not user.has_totp:
+        flash(f"{user.email} has no authenticator app to reset.", "error")
+        return redirect(url_for(".users"))
+    mfa.remove(user, current_user, client_address())
+    db.session.commit()
+    flash(f"The authenticator app of {user.email} is reset; their sessions have ended.")
+    return redirect(url_for(".users"))
+
+
+# --- the security log (admins only) ---------------------------------------------------------
+
+
+@bp.get("/security")
+@admin_required
+def security_events():
+    """Admins read the security log: sign-ins, accounts, second factors, tokens, webhooks."""
+    kind = request.args.get("kind") or None
+    if kind not in security_log.KINDS:
+        kind = None
+    before = bounded_id(request.args.get("before"))
+    rows = security_log.events(kind, before)
+    return render_template(
+        "manager/security.html",
+        events=rows,
+        kinds=security_log.KINDS,
+        kind=kind,
+        more=rows[-1].id if len(rows) == security_log.PAGE else None,
+    )
+
+
+@bp.get("/security.csv")
+@admin_required
+def security_events_csv():
+    """The security log as CSV (every event, or one kind)."""
+    kind = request.args.get("kind") or None
+    text = security_log.to_csv(
+        security_log.all_events(kind if kind in security_log.KINDS else None)
+    )
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="security-log.csv"'},
+    )
