@@ -1,7 +1,7 @@
 """background renders: render jobs (the outbox's render channel) and render claims
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-01 18:10:00
 
 - ``render_jobs``: an agreement to render ahead of the request that will want it (after
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0013'  # 0014 once the staff accounts' migration lands
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
