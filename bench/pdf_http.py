@@ -1,21 +1,38 @@
-"""Agreement PDFs downloaded through gunicorn: first renders and cached repeats.
+"""Agreement PDFs through gunicorn, with and without the background render.
 
-    python bench/pdf_http.py [--intakes 24] [--threads 4]
+    python bench/pdf_http.py [--intakes 24] [--threads 4] [--no-write]
 
-Fills a fresh SQLite database with submitted intakes, serves the app under gunicorn
-(sync workers, 2 x cores + 1), signs in, then downloads every intake's agreement PDF
-(A4) with concurrent clients — each one a real render — and then all of them again
-(from the database cache). Prints PDFs per second and p50/p95 for both.
+One run, two servers under gunicorn (sync workers, 2 x cores + 1), 4 concurrent
+clients, SQLite, A4, each on a fresh database of submitted intakes that can be sent
+(an agency profile and terms saved):
+
+- **baseline** (``PRERENDER=false``, how the app worked before): the first download
+  renders in the request;
+- **background render** (the default): each submit queued a render, which the outbox
+  worker (each app process's thread) does after the commit. Measured: the first
+  download once the renders finished (as when a manager opens the page a while after
+  the submit), the first download of intakes submitted just now (the manager is faster
+  than the render: the request renders itself or waits for the render under way, never
+  both), a cached repeat, and sending each agreement (a new version from the cached PDF).
+
+Prints p50/p95 of each, the ratio of the first download's p95 to the baseline's, the
+render cost in ms per page, and the ratio to LibreOffice converting the same HTML when
+``soffice`` is installed (skipped with a message when it is not).
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import io
+import json
 import os
 import random
 import re
+import shutil
+import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -30,55 +47,76 @@ from bench.results import write_section  # noqa: E402
 from bench.server import WORKERS, free_port, gunicorn  # noqa: E402
 
 PASSWORD = "bench pdf pass phrase"  # noqa: S105 - a throwaway benchmark account
+TERMS = ROOT / "examples" / "burned-marketer.terms.json"
 
 
-def prepare(url: str, instance: str, count: int) -> list[str]:
-    """Submitted intakes and a manager in a fresh database; returns the public ids."""
+def prepare(url: str, instance: str, count: int, *, first: bool) -> list[str]:
+    """Submitted, sendable intakes (and, ``first``, a manager and the agency profile)
+    in the database at ``url``; returns their public ids. Render jobs are queued as a
+    submit queues them; nothing renders here."""
     os.environ.update(DATABASE_URL=url, INSTANCE_PATH=instance, SECRET_KEY="bench")
     from onboarding.app import create_app
     from onboarding.db import db
     from onboarding.db.engine import upgrade_schema
     from onboarding.domain.samples import random_answers
+    from onboarding.services import contracts
     from onboarding.services.accounts import create_user
     from onboarding.services.intakes import create_intake, submit_intake
     from onboarding.web.extensions import app_playbooks
 
     app = create_app({"TESTING": True, "PASSWORD_HASH_METHOD": "scrypt:16384:8:1"})
-    rng = random.Random(11)  # noqa: S311 - benchmark data
+    rng = random.Random(11 if first else 12)  # noqa: S311 - benchmark data
+    terms = json.loads(TERMS.read_text())
     ids = []
     with app.app_context():
         upgrade_schema()
-        create_user("bench@agency.example", "manager", PASSWORD, settings=app.config)
+        if first:
+            create_user("bench@agency.example", "manager", PASSWORD, settings=app.config)
+            contracts.seed_profile(app.config["AGENCY_NAME"])
+            db.session.commit()
         for _ in range(count):
             intake = create_intake(random_answers(rng))
             db.session.flush()
             submit_intake(intake, playbooks=app_playbooks(app))
+            contracts.save_terms(intake, terms, None)
             ids.append(intake.public_id)
         db.session.commit()
         db.engine.dispose()
     return ids
 
 
-def signed_in_cookie(port: int) -> str:
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request("GET", "/login")
-    r = c.getresponse()
-    page = r.read().decode()
-    cookie = r.getheader("Set-Cookie").split(";", 1)[0]
-    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    body = urlencode({"email": "bench@agency.example", "password": PASSWORD, "csrf_token": csrf})
-    c.request("POST", "/login", body=body, headers={
-        "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
-    r = c.getresponse()
-    r.read()
-    assert r.status == 302, r.status
-    return r.getheader("Set-Cookie").split(";", 1)[0]
+class Client:
+    """A signed-in manager's connection (its cookie and a CSRF token)."""
+
+    def __init__(self, port: int):
+        self.port = port
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        c.request("GET", "/login")
+        r = c.getresponse()
+        page = r.read().decode()
+        cookie = r.getheader("Set-Cookie").split(";", 1)[0]
+        csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        body = urlencode(
+            {"email": "bench@agency.example", "password": PASSWORD, "csrf_token": csrf}
+        )
+        c.request("POST", "/login", body=body, headers={
+            "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        r = c.getresponse()
+        r.read()
+        assert r.status == 302, r.status
+        self.cookie = r.getheader("Set-Cookie").split(";", 1)[0]
+        c.request("GET", "/workspace/", headers={"Cookie": self.cookie})
+        page = c.getresponse().read().decode()
+        self.csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
 
 
-def download_all(port: int, cookie: str, ids: list[str], threads: int) -> tuple[float, list]:
+def run(port: int, client: Client, ids: list[str], threads: int, what: str):
+    """``what`` (download or send) for every id with ``threads`` concurrent clients;
+    returns (seconds, latencies, PDFs)."""
     queue = list(ids)
     lock = threading.Lock()
     latencies: list[float] = []
+    pdfs: list[bytes] = []
 
     def loop() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -88,14 +126,34 @@ def download_all(port: int, cookie: str, ids: list[str], threads: int) -> tuple[
                     return
                 public_id = queue.pop()
             t0 = time.perf_counter()
-            conn.request(
-                "GET", f"/workspace/intakes/{public_id}/agreement.pdf", headers={"Cookie": cookie}
-            )
+            if what == "download":
+                conn.request(
+                    "GET",
+                    f"/workspace/intakes/{public_id}/agreement.pdf",
+                    headers={"Cookie": client.cookie},
+                )
+            else:
+                body = urlencode({"paper": "a4", "csrf_token": client.csrf})
+                conn.request(
+                    "POST",
+                    f"/workspace/intakes/{public_id}/agreement/send",
+                    body=body,
+                    headers={
+                        "Cookie": client.cookie,
+                        "Content-Type": "application/x-www-form-urlencoded",
+                    },
+                )
             response = conn.getresponse()
             data = response.read()
-            assert response.status == 200 and data.startswith(b"%PDF"), response.status
+            elapsed = time.perf_counter() - t0
+            if what == "download":
+                assert response.status == 200 and data.startswith(b"%PDF"), response.status
+            else:
+                assert response.status == 302, (response.status, data[:300])
             with lock:
-                latencies.append(time.perf_counter() - t0)
+                latencies.append(elapsed)
+                if what == "download":
+                    pdfs.append(data)
 
     start = time.perf_counter()
     workers = [threading.Thread(target=loop) for _ in range(threads)]
@@ -103,7 +161,78 @@ def download_all(port: int, cookie: str, ids: list[str], threads: int) -> tuple[
         w.start()
     for w in workers:
         w.join()
-    return time.perf_counter() - start, latencies
+    return time.perf_counter() - start, latencies, pdfs
+
+
+def renders_pending(db_file: str) -> int:
+    with sqlite3.connect(db_file) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM render_jobs WHERE status IN ('queued', 'rendering')"
+        ).fetchone()[0]
+
+
+def wait_for_renders(db_file: str, timeout: float = 600) -> float:
+    start = time.perf_counter()
+    while renders_pending(db_file):
+        if time.perf_counter() - start > timeout:
+            raise SystemExit("the background renders did not finish")
+        time.sleep(0.2)
+    return time.perf_counter() - start
+
+
+def pages(data: bytes) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(data)).pages)
+
+
+def soffice_ratio(our_ms: float) -> str:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        return "LibreOffice: skipped (soffice is not installed)"
+    from onboarding.domain.assessment import assess
+    from onboarding.domain.samples import random_answers
+    from onboarding.rendering import pdf
+
+    answers = random_answers(random.Random(11))  # noqa: S311 - benchmark data
+    agreement = pdf.compose_agreement(answers, assess(answers), pdf.DEFAULT_AGENCY, None)
+    html = pdf.html_for(agreement, static_base=None)
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "agreement.html"
+        source.write_text(html, encoding="utf-8")
+        t0 = time.perf_counter()
+        subprocess.run(  # noqa: S603
+            [soffice, "--headless", "--convert-to", "pdf", "--outdir", tmp, str(source)],
+            check=True,
+            capture_output=True,
+        )
+        theirs = (time.perf_counter() - t0) * 1000
+    return f"LibreOffice from cold: {theirs:.0f} ms for the same HTML; ours {our_ms:.0f} ms"
+
+
+def p(lat: list[float], q: str) -> float:
+    lat = sorted(lat)
+    if q == "p50":
+        return statistics.median(lat) * 1000
+    return statistics.quantiles(lat, n=20)[-1] * 1000
+
+
+def line(name: str, lat: list[float]) -> str:
+    return f"{name:<44} n={len(lat):<3} p50 {p(lat, 'p50'):7.0f} ms   p95 {p(lat, 'p95'):7.0f} ms"
+
+
+def server(db_file: str, tmp: str, prerender: bool):
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db_file}",
+        "INSTANCE_PATH": tmp,
+        "SECRET_KEY": "bench",
+        "PRERENDER": "true" if prerender else "false",
+        "DRAFT_REMINDER_SWEEP_SECONDS": "0",
+        "MAIL_SWEEP_SECONDS": "1",  # the worker threads pick up queued renders at once
+    }
+    return gunicorn("onboarding.app:create_app()", env, port, "--timeout", "120"), port
 
 
 def main() -> None:
@@ -112,32 +241,63 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="bench-pdf-http-")
-    url = f"sqlite:///{tmp}/pdf.db"
-    ids = prepare(url, tmp, args.intakes)
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "INSTANCE_PATH": tmp, "SECRET_KEY": "bench"}
-    proc = gunicorn("onboarding.app:create_app()", env, port, "--timeout", "120")
+    n, threads = args.intakes, args.threads
+
+    # Baseline: no background render; the first download renders in the request.
+    tmp = tempfile.mkdtemp(prefix="bench-pdf-http-base-")
+    base_db = f"{tmp}/pdf.db"
+    base_ids = prepare(f"sqlite:///{base_db}", tmp, n, first=True)
+    proc, port = server(base_db, tmp, prerender=False)
     try:
-        cookie = signed_in_cookie(port)
-        first_time, first = download_all(port, cookie, ids, args.threads)
-        again_time, again = download_all(port, cookie, ids, args.threads)
+        client = Client(port)
+        _, base_first, base_pdfs = run(port, client, base_ids, threads, "download")
+        _, base_send, _ = run(port, client, base_ids, threads, "send")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    per_page = [lat / pages(data) * 1000 for lat, data in zip(base_first, base_pdfs, strict=True)]
+
+    # Background render (the default).
+    tmp = tempfile.mkdtemp(prefix="bench-pdf-http-")
+    db_file = f"{tmp}/pdf.db"
+    ids = prepare(f"sqlite:///{db_file}", tmp, n, first=True)
+    proc, port = server(db_file, tmp, prerender=True)
+    try:
+        client = Client(port)  # the first requests start the workers' threads
+        for _ in range(WORKERS * 2):  # reach every worker process, so each one sweeps
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+        settled = wait_for_renders(db_file)
+        _, after, _ = run(port, client, ids, threads, "download")
+        _, repeat, _ = run(port, client, ids, threads, "download")
+        _, sends, _ = run(port, client, ids, threads, "send")
+        # Intakes submitted just now: the manager is faster than the render.
+        fresh = prepare(f"sqlite:///{db_file}", tmp, n, first=False)
+        _, racing, _ = run(port, client, fresh, threads, "download")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
-    def line(name: str, total: float, lat: list[float]) -> str:
-        lat = sorted(lat)
-        p95 = statistics.quantiles(lat, n=20)[-1] * 1000
-        return (
-            f"{name:<16} {len(lat)} PDFs in {total:.1f} s = {len(lat) / total:.1f} PDFs/s; "
-            f"p50 {statistics.median(lat) * 1000:.0f} ms, p95 {p95:.0f} ms"
-        )
-
     lines = [
-        f"gunicorn {WORKERS} sync workers, {args.threads} concurrent clients, SQLite, A4",
-        line("first render", first_time, first),
-        line("cached repeat", again_time, again),
+        f"gunicorn {WORKERS} sync workers, {threads} concurrent clients, SQLite, A4, "
+        f"{n} intakes per case",
+        "baseline (PRERENDER=false): the request renders",
+        line("  first download", base_first),
+        line("  send", base_send),
+        f"background render: the {n} submits' renders done by the worker in {settled:.1f} s",
+        line("  first download after the render", after),
+        line("  first download, manager faster than render", racing),
+        line("  cached repeat", repeat),
+        line("  send", sends),
+        f"first download p95: {p(after, 'p95'):.0f} ms vs {p(base_first, 'p95'):.0f} ms "
+        f"baseline = {p(after, 'p95') / p(base_first, 'p95'):.3f}",
+        f"send p95: {p(sends, 'p95'):.0f} ms vs {p(base_send, 'p95'):.0f} ms baseline = "
+        f"{p(sends, 'p95') / p(base_send, 'p95'):.3f}",
+        f"render cost: median {statistics.median(per_page):.0f} ms per page "
+        f"(first downloads of the baseline, {statistics.median([pages(d) for d in base_pdfs])} "
+        "pages median)",
+        soffice_ratio(statistics.median(base_first) * 1000),
     ]
     print("\n".join(lines))
     if not args.no_write:

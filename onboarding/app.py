@@ -21,6 +21,7 @@ from onboarding.config import Config, instance_secret_key, resolve_legacy
 from onboarding.db import contracts as _contracts  # noqa: F401 - registers its tables
 from onboarding.db import db
 from onboarding.db import outbox as _outbox  # noqa: F401 - registers its tables
+from onboarding.db import renders as _renders  # noqa: F401 - registers its tables
 from onboarding.db.engine import MIGRATIONS, begin_write
 from onboarding.domain.playbooks import default_playbooks_dir, get_playbooks
 from onboarding.domain.questionnaire import get_questionnaire
@@ -229,6 +230,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per web module."""
     from onboarding.integrations import outbox, webhooks, worker  # noqa: F401 - channels register
+    from onboarding.services import prerender
     from onboarding.web import mailing
     from onboarding.web.api import docs as api_docs
     from onboarding.web.api import views as api
@@ -260,6 +262,14 @@ def register_blueprints(app: Flask) -> None:
     # worker started lazily; the mail settings checked.
     mailing.init_app(app)
     worker.init_app(app)
+    # Agreements rendered ahead of the requests that want them (the render channel).
+    worker.register(
+        prerender.channel(
+            agency=lambda: current_app.config["AGENCY_NAME"],
+            enabled=lambda: bool(current_app.config.get("PRERENDER", True)),
+            mailer=lambda: mailing.mailer(),
+        )
+    )
 
 
 def register_errors(app: Flask) -> None:

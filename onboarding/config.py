@@ -148,6 +148,9 @@ class Config:
     # MiB (0: no cap), renders before a worker is replaced (0: never). Checked by
     # rendering.isolation.configure, which create_app calls.
     PDF_RENDER_TIMEOUT = _number("PDF_RENDER_TIMEOUT", 20.0)
+    # Agreements rendered in the background when what they are made from changes (the
+    # outbox worker's render channel), so downloads, sends and signing pages find them.
+    PRERENDER = _bool("PRERENDER", True)
     PDF_RENDER_MEMORY_MB = _number("PDF_RENDER_MEMORY_MB", 1024)
     PDF_RENDER_MAX_RENDERS = _number("PDF_RENDER_MAX_RENDERS", 500)
 
@@ -164,6 +167,7 @@ class TestConfig(Config):
     PASSWORD_HASH_METHOD = "scrypt:16384:8:1"  # noqa: S105 - fast in tests; production N = 2^17
     DRAFT_REMINDER_SWEEP_SECONDS = 0  # tests run the reminders themselves
     MAIL_SERVER = None  # never the environment's: a test that sends names its own server
+    PRERENDER = False  # jobs are written; tests that want them rendered turn this on
     BASE_URL = None
 
 

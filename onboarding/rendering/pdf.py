@@ -85,6 +85,22 @@ class PdfCache(Protocol):
         """Store a PDF (may evict others)."""
 
 
+class SharedPdfCache(PdfCache, Protocol):
+    """A cache several processes share, that also keeps them from rendering the same
+    PDF at once: :func:`render_pdf` renders only under a claim on the key; a process
+    that cannot claim it waits for the claimant's PDF."""
+
+    def claim(self, key: str) -> bool:
+        """Claim ``key`` for rendering; False while another process holds it."""
+
+    def wait(self, key: str) -> bytes | None:
+        """Wait a while for the PDF of ``key`` (another process renders it): the PDF, or
+        None when the claim lapsed or was released without one (claim again)."""
+
+    def release(self, key: str) -> None:
+        """Release a claim (rendered, or failed)."""
+
+
 class MemoryCache:
     """An in-process LRU cache, bounded by entries and total bytes. Thread-safe."""
 
@@ -178,9 +194,26 @@ def render_pdf(
         return RenderedAgreement(
             stored, agreement.sha256, agreement.document_id, name, paper, cached=True
         )
-    html = html_for(agreement, static_base=None, paper=paper, trace="appendix", changes=changes)
-    result = renderer.render(html, identifier=agreement.sha256[:32].encode())
-    cache.put(key, result.pdf)
+    claim = getattr(cache, "claim", None)
+    if claim is not None:  # a shared cache: one process renders, the others wait for it
+        while not claim(key):
+            stored = cache.wait(key)  # type: ignore[attr-defined]
+            if stored is not None:
+                return RenderedAgreement(
+                    stored, agreement.sha256, agreement.document_id, name, paper, cached=True
+                )
+    try:
+        stored = cache.get(key)  # rendered meanwhile, just before our claim
+        if stored is not None:
+            return RenderedAgreement(
+                stored, agreement.sha256, agreement.document_id, name, paper, cached=True
+            )
+        html = html_for(agreement, static_base=None, paper=paper, trace="appendix", changes=changes)
+        result = renderer.render(html, identifier=agreement.sha256[:32].encode())
+        cache.put(key, result.pdf)
+    finally:
+        if claim is not None:
+            cache.release(key)  # type: ignore[attr-defined]
     return RenderedAgreement(
         result.pdf,
         agreement.sha256,

@@ -37,13 +37,14 @@ from typing import Any
 from sqlalchemy import func, select
 
 from onboarding.db import db
+from onboarding.db.engine import begin_write
 from onboarding.db.models import AgreementMessage, AgreementVersion, Intake, User, utcnow
 from onboarding.domain import redline as redlines
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement, agreement_json
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.text import control_problem
 from onboarding.rendering import documents, pdf
-from onboarding.services import accounts, agreements, contracts, events, mail
+from onboarding.services import accounts, agreements, contracts, events, mail, prerender
 from onboarding.services.intakes import find_by_token
 from onboarding.services.workspace import WorkspaceError, audit, change_status, required_text
 
@@ -519,12 +520,11 @@ class AcceptanceRecord:
 
 @dataclass(frozen=True)
 class PreparedAcceptance:
-    """An acceptance checked, with its final PDF rendered, to record."""
+    """An acceptance checked, to record (its PDF is made after, in the background)."""
 
     version_id: int
     pdf_sha256: str  # of the PDF the prospect saw (the final PDF states it)
     record: AcceptanceRecord
-    final_pdf: bytes
 
 
 def check_acceptance(version: AgreementVersion, acceptance: Acceptance) -> dict[str, Any]:
@@ -572,12 +572,13 @@ def check_acceptance(version: AgreementVersion, acceptance: Acceptance) -> dict[
 
 
 def prepare_acceptance(version: AgreementVersion, acceptance: Acceptance) -> PreparedAcceptance:
-    """Check the prospect's acceptance and render the accepted PDF with its certificate.
+    """Check the prospect's acceptance (and that the stored PDF and page are intact).
 
     Writes nothing: call it before the write transaction of :func:`record_acceptance`
     begins. Raises WorkspaceError (every field's problem in ``errors``,
     :func:`check_acceptance`) or AgreementCorrupted when the stored PDF or page does not
-    match its SHA-256.
+    match its SHA-256. The accepted PDF is rendered after the acceptance is recorded
+    (:func:`ensure_file`), by the outbox worker or the first request that wants it.
     """
     clean = check_acceptance(version, acceptance)
     intake = version.intake
@@ -590,7 +591,9 @@ def prepare_acceptance(version: AgreementVersion, acceptance: Acceptance) -> Pre
         title=clean["title"],
         authority=clean["authority"],
     )
-    return PreparedAcceptance(version.id, version.pdf_sha256, record, final_pdf(version, record))
+    verified_pdf(version)  # the PDF the prospect saw is intact
+    verified_page(version)
+    return PreparedAcceptance(version.id, version.pdf_sha256, record)
 
 
 def record_acceptance(
@@ -613,10 +616,9 @@ def record_acceptance(
     version.accepted_user_agent = record.user_agent
     version.accepted_title = record.title
     version.accepted_authority = record.authority
-    version.final_pdf = prepared.final_pdf
-    version.final_pdf_sha256 = sha256(prepared.final_pdf)
     version.status = "accepted"
     change_status(version.intake, "accepted", None, detail=f"accepted by {record.name}")
+    prerender.queue_file(version, "accepted")  # its PDF, made after the commit
     events.emit("agreement.accepted", version.intake)
     if mailer is not None:
         mail.agreement_answered(version.intake, version, mailer, "agreement_accepted")
@@ -664,12 +666,11 @@ class CountersignRecord:
 
 @dataclass(frozen=True)
 class PreparedCountersignature:
-    """A countersignature checked, with the signed PDF rendered, to record."""
+    """A countersignature checked, to record (its PDF is made after, in the background)."""
 
     version_id: int
     final_pdf_sha256: str  # of the accepted PDF it came from
     record: CountersignRecord
-    signed_pdf: bytes
 
 
 def is_countersigned(version: AgreementVersion) -> bool:
@@ -711,6 +712,9 @@ def prepare_countersignature(
     refusal = countersign_refusal(version, user)
     if refusal:
         raise WorkspaceError("countersign", refusal)
+    if version.final_pdf is None:  # the worker has not made it yet: make it now
+        ensure_file(version.id, "accepted")
+        db.session.refresh(version)
     verified_pdf(version, final=True)  # the accepted PDF, whose SHA-256 it states
     record = CountersignRecord(
         user_id=user.id,
@@ -721,8 +725,7 @@ def prepare_countersignature(
         ip=(countersignature.ip or "")[:64],
         user_agent=(countersignature.user_agent or "")[:500],
     )
-    data = signed_pdf(version, acceptance_record(version), record)
-    return PreparedCountersignature(version.id, version.final_pdf_sha256 or "", record, data)
+    return PreparedCountersignature(version.id, version.final_pdf_sha256 or "", record)
 
 
 def record_countersignature(
@@ -751,8 +754,6 @@ def record_countersignature(
     version.countersigned_at = record.at
     version.countersigned_ip = record.ip
     version.countersigned_user_agent = record.user_agent
-    version.signed_pdf = prepared.signed_pdf
-    version.signed_pdf_sha256 = sha256(prepared.signed_pdf)
     intake = version.intake
     change_status(intake, "signed", user, detail=f"countersigned by {record.name}, {record.title}")
     audit(
@@ -761,14 +762,99 @@ def record_countersignature(
         "agreement_countersigned",
         None,
         f"version {version.number}",
-        f"{record.name}, {record.title}, from {record.ip or 'unknown'}; signed PDF SHA-256 "
-        f"{version.signed_pdf_sha256}",
+        f"{record.name}, {record.title}, from {record.ip or 'unknown'}; accepted PDF SHA-256 "
+        f"{version.final_pdf_sha256}",
     )
     events.emit("agreement.signed", intake)
-    if mailer is not None:
-        name = (version.filename or f"{version.document_id}.pdf").replace(".pdf", " - signed.pdf")
-        mail.agreement_signed(intake, version, mailer, prepared.signed_pdf, name)
+    # The signed PDF is made after the commit; the prospect's copy is emailed with it.
+    prerender.queue_file(version, "signed")
     return version
+
+
+def countersign_record(version: AgreementVersion) -> CountersignRecord:
+    """The countersignature a countersigned version keeps."""
+    if version.countersigned_at is None:
+        raise ValueError("this version has not been countersigned")
+    signer = version.countersigned_by
+    return CountersignRecord(
+        user_id=version.countersigned_by_id or 0,
+        name=version.countersigned_name or "",
+        title=version.countersigned_title or "",
+        email=signer.email if signer is not None else "",
+        at=version.countersigned_at,
+        ip=version.countersigned_ip or "",
+        user_agent=version.countersigned_user_agent or "",
+    )
+
+
+def signed_filename(version: AgreementVersion) -> str:
+    return (version.filename or f"{version.document_id}.pdf").replace(".pdf", " - signed.pdf")
+
+
+def ensure_file(version_id: int, kind: str, mailer: mail.Mailer | None = None) -> bool:
+    """Make the ``accepted`` or ``signed`` PDF of a version if it is not made yet: one
+    process renders it (a claim on the version and kind), others wait for it; stored in
+    a short write transaction of its own (call it without the write lock). With the
+    signed PDF and a ``mailer``, the prospect's confirmation (the PDF attached) is
+    written in the same transaction. Returns whether the file exists now."""
+    if kind not in ("accepted", "signed"):
+        raise ValueError(f"not a file we issue: {kind!r}")
+    column = AgreementVersion.final_pdf if kind == "accepted" else AgreementVersion.signed_pdf
+    key = f"{kind}:{version_id}"
+    while True:
+        db.session.rollback()  # a fresh look at what is stored
+        version = db.session.get(AgreementVersion, version_id, populate_existing=True)
+        if version is None:
+            return False
+        if getattr(version, column.key) is not None:
+            return True
+        if kind == "signed" and version.final_pdf is None:
+            ensure_file(version_id, "accepted")
+            continue
+        if agreements.claim(key):
+            break
+        agreements.wait_for(key, lambda: _stored(version_id, column))
+    try:
+        if kind == "accepted":
+            data = final_pdf(version, acceptance_record(version))
+        else:
+            data = signed_pdf(version, acceptance_record(version), countersign_record(version))
+        db.session.rollback()
+        begin_write(db.session())
+        version = db.session.execute(
+            select(AgreementVersion).where(AgreementVersion.id == version_id).with_for_update()
+        ).scalar_one()
+        if getattr(version, column.key) is None:
+            if kind == "accepted":
+                version.final_pdf, version.final_pdf_sha256 = data, sha256(data)
+            else:
+                version.signed_pdf, version.signed_pdf_sha256 = data, sha256(data)
+            audit(
+                version.intake,
+                None,
+                f"{kind}_pdf_made",
+                None,
+                f"version {version.number}",
+                f"{kind} PDF SHA-256 {sha256(data)}",
+            )
+            if kind == "signed" and mailer is not None:
+                mail.agreement_signed(
+                    version.intake, version, mailer, data, signed_filename(version)
+                )
+        db.session.commit()
+    finally:
+        agreements.release(key)
+    return True
+
+
+def _stored(version_id: int, column) -> bool:
+    with db.engine.connect() as connection:
+        return (
+            connection.execute(
+                select(column.isnot(None)).where(AgreementVersion.id == version_id)
+            ).scalar()
+            is True
+        )
 
 
 # --- the files we issue: the accepted and the signed PDF ----------------------------------

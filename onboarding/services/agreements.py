@@ -13,8 +13,10 @@ write transaction (see :func:`onboarding.services.acceptance.prepare_send`).
 from __future__ import annotations
 
 import logging
+import time
+from datetime import timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
@@ -22,12 +24,16 @@ from sqlalchemy.exc import OperationalError
 from onboarding.db import db
 from onboarding.db.engine import WRITE
 from onboarding.db.models import Intake, RenderedPdf, utcnow
+from onboarding.db.renders import RenderClaim
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement
 from onboarding.domain.redline import Changes
 from onboarding.rendering import pdf
 from onboarding.services import contracts
 
 PAPERS = ("a4", "letter")
+CLAIM_SECONDS = 90.0
+"""How long a render claim holds (a render is capped at ``PDF_RENDER_TIMEOUT``, 20 s by
+default); a process killed mid-render leaves its claim to lapse."""
 log = logging.getLogger(__name__)
 
 
@@ -69,8 +75,102 @@ class DatabaseCache:
             log.warning("PDF cache not written (database busy); it will render again")
 
 
-def _insert_or_ignore():
-    table = RenderedPdf.__table__
+def claim(key: str, seconds: float = CLAIM_SECONDS) -> bool:
+    """Claim ``key`` (a PDF to render) for ``seconds``; False while another process
+    holds it. A claim and its clean-up run in a short write transaction of their own
+    (call it without the write lock); a busy database grants it (a render twice beats
+    no render)."""
+    now = utcnow()
+    table = RenderClaim.__table__
+    try:
+        connection = db.engine.connect().execution_options(**{WRITE: True})
+        with connection, connection.begin():
+            connection.execute(delete(table).where(table.c.key == key, table.c.expires_at < now))
+            inserted = connection.execute(
+                _insert_or_ignore(table),
+                {"key": key, "expires_at": now + timedelta(seconds=seconds)},
+            ).rowcount
+    except OperationalError:
+        log.warning("render claim not taken (database busy); rendering anyway")
+        return True
+    return inserted == 1
+
+
+def held(key: str) -> bool:
+    """Whether a claim on ``key`` holds now (a fresh look)."""
+    table = RenderClaim.__table__
+    with db.engine.connect() as connection:
+        until = connection.execute(
+            select(table.c.expires_at).where(table.c.key == key)
+        ).scalar_one_or_none()
+    return until is not None and until >= utcnow()
+
+
+def wait_for(key: str, done, seconds: float = CLAIM_SECONDS, poll: float = 0.05) -> bool:
+    """Wait while another process holds ``key``: True once ``done()``, False when the
+    claim was released or lapsed without it (claim it then)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(poll)
+        if done():
+            return True
+        if not held(key):
+            return bool(done())
+    return False
+
+
+def release(key: str) -> None:
+    table = RenderClaim.__table__
+    try:
+        connection = db.engine.connect().execution_options(**{WRITE: True})
+        with connection, connection.begin():
+            connection.execute(delete(table).where(table.c.key == key))
+    except OperationalError:
+        log.warning("render claim not released (database busy); it lapses")
+
+
+class SharedDatabaseCache(DatabaseCache):
+    """The database cache, with claims (``render_claims``): one process renders a PDF,
+    the others wait for it, even when two requests and a background render arrive
+    together. Claims and polls use connections of their own, so the caller must not hold
+    the write lock (``own_transaction=True``)."""
+
+    poll_seconds = 0.05
+
+    def __init__(self, intake_id: int, *, claim_seconds: float = CLAIM_SECONDS):
+        super().__init__(intake_id, own_transaction=True)
+        self.claim_seconds = claim_seconds
+
+    def get(self, key: str) -> bytes | None:
+        """The PDF stored under ``key`` as committed now (a connection of its own: the
+        session's snapshot may predate another process's render)."""
+        table = RenderedPdf.__table__
+        with db.engine.connect() as connection:
+            return connection.execute(
+                select(table.c.pdf).where(table.c.intake_id == self.intake_id, table.c.key == key)
+            ).scalar_one_or_none()
+
+    def claim(self, key: str) -> bool:
+        return claim(key, self.claim_seconds)
+
+    def wait(self, key: str) -> bytes | None:
+        found: list[bytes] = []
+
+        def done() -> bool:
+            data = self.get(key)
+            if data is not None:
+                found.append(data)
+            return data is not None
+
+        wait_for(key, done, self.claim_seconds, self.poll_seconds)
+        return found[0] if found else None
+
+    def release(self, key: str) -> None:
+        release(key)
+
+
+def _insert_or_ignore(table=None):
+    table = RenderedPdf.__table__ if table is None else table
     dialect = db.engine.dialect.name
     if dialect == "postgresql":
         return pg_insert(table).on_conflict_do_nothing()
@@ -109,6 +209,8 @@ def agreement_pdf(
     return pdf.render_pdf(
         compose(intake, agency),
         paper=paper if paper in PAPERS else "a4",
-        cache=DatabaseCache(intake.id, own_transaction=own_transaction),
+        cache=SharedDatabaseCache(intake.id)
+        if own_transaction
+        else DatabaseCache(intake.id, own_transaction=False),
         changes=changes,
     )

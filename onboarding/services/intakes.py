@@ -13,7 +13,7 @@ from onboarding.db.models import Assessment, Intake, utcnow
 from onboarding.domain.assessment import evaluate
 from onboarding.domain.playbooks import PlaybookSet
 from onboarding.domain.questionnaire import FieldError, get_questionnaire
-from onboarding.services import events, mail
+from onboarding.services import events, mail, prerender
 from onboarding.services.profile import installation_profile
 
 
@@ -127,6 +127,7 @@ def record_assessment(intake: Intake, result: dict[str, Any]) -> Assessment:
     )
     db.session.add(assessment)
     apply_assessment(intake, result)
+    prerender.queue(intake, "assessed")  # its agreement, rendered after the commit
     return assessment
 
 

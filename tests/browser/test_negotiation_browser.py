@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -104,6 +105,17 @@ def test_send_negotiate_redline_accept_countersign_verify(browser, live_server, 
     # The agency countersigns; the intake is signed.
     staff.goto(intake_url)
     staff.click("button:has-text('Countersign for the agency')")
+    assert "being prepared" in staff.inner_text("main") or "Signed PDF" in staff.inner_text("main")
+    # The server's outbox worker makes the signed PDF in the background.
+    deadline = time.monotonic() + 60
+    while True:
+        with app.app_context():
+            version = db.session.execute(
+                select(AgreementVersion).where(AgreementVersion.number == 2)
+            ).scalar_one()
+            if version.signed_pdf is not None or time.monotonic() > deadline:
+                break
+        time.sleep(0.2)
     with app.app_context():
         version = db.session.execute(
             select(AgreementVersion).where(AgreementVersion.number == 2)

@@ -9,6 +9,7 @@ import pytest
 
 from tests.mail.conftest import BASE_URL, settled, text_part, words
 from tests.mail.test_messages import reads_well
+from tests.web.helpers import make_files
 from tests.web.test_acceptance import answer, send
 from tests.web.test_workspace import login, post, submitted  # noqa: F401 - fixtures
 
@@ -271,6 +272,7 @@ def test_the_prospect_gets_the_signed_pdf_once_countersigned(
     inbox.reset()
     url = f"/workspace/intakes/{sent['public_id']}"
     assert post(client, f"{url}/versions/1/countersign", {}, url).status_code == 302
+    make_files(mail_app)  # the worker makes the signed PDF and writes the email with it
     settled(mail_app)
     [message] = inbox.to(PROSPECT)
     assert message["Subject"] == "Signed by both parties: your agreement with Brightline Studio"

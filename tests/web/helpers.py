@@ -93,3 +93,35 @@ def revise(app, public_id: str, **service_levels) -> None:
         terms["service_levels"] = levels | service_levels
         contracts.save_terms(intake, terms, None)
         db.session.commit()
+
+
+def make_files(app, timeout: float = 60) -> int:
+    """What the outbox worker does with the accepted and signed files waiting to be made
+    (tests run no render thread of their own; one started by another channel may take a
+    job first: then this waits for it); returns how many jobs ran here."""
+    import time
+
+    from sqlalchemy import func, select
+
+    from onboarding.db import db
+    from onboarding.db.renders import RenderJob
+    from onboarding.services import prerender
+    from onboarding.web.mailing import mailer
+
+    ran, deadline = 0, time.monotonic() + timeout
+    with app.app_context():
+        while True:
+            for job_id in prerender.due_ids(agreements=False):
+                prerender.deliver(
+                    job_id, agency=app.config["AGENCY_NAME"], mailer=mailer(app), agreements=False
+                )
+                ran += 1
+            waiting = db.session.execute(
+                select(func.count(RenderJob.id)).where(
+                    RenderJob.kind != "agreement", RenderJob.status.in_(("queued", "rendering"))
+                )
+            ).scalar_one()
+            db.session.rollback()
+            if not waiting or time.monotonic() > deadline:
+                return ran
+            time.sleep(0.05)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.models import AgreementMessage, AgreementVersion, AuditEvent, Intake
 from tests.conftest import csrf_of
-from tests.web.helpers import make_sendable, revise
+from tests.web.helpers import make_files, make_sendable, revise
 from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
 
 
@@ -125,6 +125,7 @@ def test_a_second_acceptance_is_refused_and_the_record_never_changes(app, sent):
         app, f"/agreement/{token}/accept", {"name": "Daniel Okafor", "consent": "yes"}
     )
     assert first.status_code == 302
+    assert make_files(app) == 1  # the accepted PDF, made after the acceptance
     with app.app_context():
         before = db.session.execute(select(AgreementVersion)).scalar_one()
         record = (before.accepted_name, before.accepted_at, before.final_pdf_sha256)
@@ -361,6 +362,7 @@ def test_an_acceptance_renders_while_others_can_still_write(app, sent, monkeypat
         app, f"/agreement/{token}/accept", {"name": "Daniel Okafor", "consent": "yes"}
     )
     assert accepted.status_code == 302
+    make_files(app)
     assert slow.writes == ["ok"]  # the certificate page, rendered outside the write
     with app.app_context():
         version = db.session.execute(select(AgreementVersion)).scalar_one()

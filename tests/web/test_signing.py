@@ -16,6 +16,7 @@ from onboarding.db.models import AgreementVersion, AuditEvent, Intake, User, Web
 from onboarding.services import acceptance
 from onboarding.services.workspace import WorkspaceError
 from tests.conftest import csrf_of
+from tests.web.helpers import make_files
 from tests.web.test_acceptance import answer, send, sent, slow_renderer  # noqa: F401
 from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401
 
@@ -29,6 +30,8 @@ STAND_IN = {
 
 
 def version_row(app) -> AgreementVersion:
+    """The latest version, once the worker made its accepted and signed files."""
+    make_files(app)
     with app.app_context():
         version = db.session.execute(
             select(AgreementVersion).order_by(AgreementVersion.number.desc())
@@ -242,7 +245,9 @@ def test_countersigning_completes_the_agreement_and_verify_names_each_file(
         assert status[-1] == ("signed", "countersigned by Max Manager, Account Director")
         (audit,) = [e for e in events if e.kind == "agreement_countersigned"]
         assert audit.user.email == "manager@example.com" and audit.to_value == "version 1"
-        assert version.signed_pdf_sha256 in audit.detail
+        assert version.final_pdf_sha256 in audit.detail  # the accepted file it signs
+        (made,) = [e for e in events if e.kind == "signed_pdf_made"]  # then, by the worker
+        assert version.signed_pdf_sha256 in made.detail and made.to_value == "version 1"
     assert version.countersigned_name == "Max Manager"
     assert version.countersigned_title == "Account Director"
     assert version.countersigned_ip == "127.0.0.1" and version.countersigned_user_agent

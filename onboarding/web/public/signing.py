@@ -146,7 +146,11 @@ def pdf(token: str):
     accepted (with its certificate) once accepted, else as sent (``?final=0``: as sent)."""
     version = load(token)
     final = version.status == "accepted" and request.args.get("final") != "0"
-    signed = final and version.signed_pdf is not None
+    signed = final and version.countersigned_at is not None
+    if (final and version.final_pdf is None) or (signed and version.signed_pdf is None):
+        # The worker has not made it yet: this request makes it (or waits for it).
+        acceptance.ensure_file(version.id, "signed" if signed else "accepted", mailer())
+        version = load(token)
     data = acceptance.verified_pdf(version, final=final, signed=signed)
     name = version.filename
     if final:

@@ -425,8 +425,12 @@ def version_pdf(public_id: str, number: int):
     and its certificate), with ?signed=1 the PDF signed by both parties."""
     version = version_of(load(public_id), number)
     final, signed = request.args.get("final") == "1", request.args.get("signed") == "1"
-    if (final and version.final_pdf is None) or (signed and version.signed_pdf is None):
+    if (final and version.accepted_at is None) or (signed and version.countersigned_at is None):
         abort(404)
+    if (final and version.final_pdf is None) or (signed and version.signed_pdf is None):
+        # The worker has not made it yet: this request makes it (or waits for it).
+        acceptance.ensure_file(version.id, "signed" if signed else "accepted", mailer())
+        version = version_of(load(public_id), number)
     data = acceptance.verified_pdf(version, final=final, signed=signed)
     name = version.filename
     if signed or final:
@@ -459,7 +463,8 @@ def countersign(public_id: str, number: int):
     db.session.commit()
     flash(
         f"Version {version.number} is countersigned: the agreement is signed by both parties. "
-        "The client's link now gives them the signed PDF."
+        "The signed PDF is being prepared; the client's link gives it to them, and it is "
+        "emailed to them, as soon as it is ready."
     )
     return redirect(url_for(".intake", public_id=public_id) + "#agreement")
 

@@ -1,0 +1,158 @@
+"""The agreement is ready before anyone asks for it: a submit queues exactly one render,
+the outbox worker renders it, and the manager's download, the send and a second request
+for the same content render nothing; two requests at once render once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from onboarding.db import db
+from onboarding.db.models import Intake, RenderedPdf
+from onboarding.db.renders import RenderJob
+from onboarding.rendering import pdf as pdf_module
+from onboarding.services import prerender
+from tests.web.helpers import make_sendable
+from tests.web.test_acceptance import send
+from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
+
+
+class Counter:
+    """Counts the renderer's renders (the real renderer still renders)."""
+
+    def __init__(self, renderer):
+        self.renderer, self.count, self.lock = renderer, 0, threading.Lock()
+        self.original = renderer.render
+
+    def __call__(self, *args, **kwargs):
+        with self.lock:
+            self.count += 1
+        return self.original(*args, **kwargs)
+
+
+@pytest.fixture
+def renders(monkeypatch):
+    renderer = pdf_module.get_renderer()
+    counter = Counter(renderer)
+    monkeypatch.setattr(renderer, "render", counter)
+    return counter
+
+
+@pytest.fixture
+def prerendering(app):
+    app.config["PRERENDER"] = True
+    yield app
+    app.config["PRERENDER"] = False
+
+
+def jobs(app) -> list[RenderJob]:
+    with app.app_context():
+        found = list(db.session.execute(select(RenderJob).order_by(RenderJob.id)).scalars())
+        db.session.expunge_all()
+        return found
+
+
+def work(app) -> None:
+    """What the outbox worker does with the render jobs that are due."""
+    with app.app_context():
+        for job_id in prerender.due_ids():
+            prerender.deliver(job_id, agency=app.config["AGENCY_NAME"])
+
+
+def download(client, public_id):
+    response = client.get(f"/workspace/intakes/{public_id}/agreement.pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    return response.data
+
+
+def test_a_submit_queues_exactly_one_render(app, submitted):  # noqa: F811
+    queued = jobs(app)
+    assert [(j.kind, j.status, j.paper, j.reason) for j in queued] == [
+        ("agreement", "queued", "a4", "assessed")
+    ]
+
+
+def test_the_worker_renders_it_and_the_download_renders_nothing(
+    prerendering,
+    client,
+    staff,
+    submitted,
+    renders,  # noqa: F811
+):
+    work(prerendering)
+    assert renders.count == 1 and [j.status for j in jobs(prerendering)] == ["done"]
+    login(client, staff["manager"])
+    first = download(client, submitted)
+    second = download(client, submitted)
+    assert renders.count == 1 and first == second  # both from the cache
+    work(prerendering)  # nothing left to do
+    assert renders.count == 1
+
+
+def test_saved_terms_and_profile_queue_one_render_and_the_send_finds_it_ready(
+    prerendering,
+    client,
+    staff,
+    submitted,
+    renders,  # noqa: F811
+):
+    work(prerendering)
+    make_sendable(prerendering, submitted)  # saves the profile, then the terms
+    # One render waits for both changes (the terms found it queued).
+    assert [(j.reason, j.status) for j in jobs(prerendering)] == [
+        ("assessed", "done"),
+        ("profile saved", "queued"),
+    ]
+    work(prerendering)
+    before = renders.count
+    assert before == 2  # the first agreement, then the one with terms
+    login(client, staff["manager"])
+    send(client, submitted)
+    download(client, submitted)
+    assert renders.count == before  # the send and the download rendered nothing
+
+
+def test_two_requests_at_once_render_once(app, staff, submitted, renders):  # noqa: F811
+    clients = [app.test_client(), app.test_client()]
+    for c in clients:
+        login(c, staff["manager"])
+    results: list[bytes] = []
+    start = threading.Barrier(2)
+
+    def fetch(c):
+        start.wait()
+        results.append(download(c, submitted))
+
+    threads = [threading.Thread(target=fetch, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 2 and results[0] == results[1]
+    assert renders.count == 1
+    with app.app_context():
+        assert db.session.execute(select(RenderedPdf.key)).scalars().all()
+
+
+def test_a_profile_save_queues_the_open_intakes_only(app, client, staff, submitted):  # noqa: F811
+    from onboarding.domain.terms import default_profile
+    from onboarding.services import contracts
+
+    with app.app_context():
+        intake = db.session.execute(select(Intake)).scalar_one()
+        intake.status = "signed"
+        db.session.commit()
+        db.session.execute(RenderJob.__table__.delete())
+        db.session.commit()
+        contracts.save_profile(default_profile().as_dict(), None)
+        db.session.commit()
+    assert jobs(app) == []  # a signed intake's agreement will not be sent again
+    with app.app_context():
+        intake = db.session.execute(select(Intake)).scalar_one()
+        intake.status = "in_review"
+        db.session.commit()
+        contracts.save_profile(default_profile().as_dict(), None)
+        db.session.commit()
+    assert [j.reason for j in jobs(app)] == ["profile saved"]
