@@ -44,7 +44,7 @@ from onboarding.domain.samples import COMPANY, FIRST, LAST, PREFIX, random_answe
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/onboarding_dash_bench"
-PASSWORD = "bench password 1"
+PASSWORD = "quiet harbour lantern seven"
 TEMPLATES = 400  # distinct answer sets actually assessed
 STATUS_MIX = {
     "new": 30,

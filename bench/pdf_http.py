@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from bench.results import write_section  # noqa: E402
 from bench.server import WORKERS, free_port, gunicorn  # noqa: E402
 
-PASSWORD = "bench pdf pass phrase"  # noqa: S105 - a throwaway benchmark account
+PASSWORD = "quiet harbour lantern seven"  # noqa: S105 - a throwaway benchmark account
 TERMS = ROOT / "examples" / "burned-marketer.terms.json"
 
 
