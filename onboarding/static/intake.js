@@ -2,8 +2,11 @@
 (function () {
   "use strict";
 
-  // Show a question only while the answer it depends on (same page) holds.
-  function toggleConditional() {
+  // Show a question only while the answer it depends on (same page) holds. A reveal
+  // sits under the answer that opens it; its radio says whether it is expanded, and a
+  // status line tells screen readers what appeared.
+  var revealStatus = document.getElementById("reveal-status");
+  function toggleConditional(changed) {
     document.querySelectorAll("[data-show-if-name]").forEach(function (group) {
       var name = group.getAttribute("data-show-if-name");
       var want = group.getAttribute("data-show-if-value");
@@ -14,15 +17,52 @@
           if (input.checked) { answered = true; if (input.value === want) matches = true; }
         } else if (input.value) { answered = true; matches = input.value === want; }
       });
+      var wasHidden = group.hidden;
       group.hidden = answered ? !matches : true;
       var hint = group.querySelector(".hint__condition");
       if (hint) hint.hidden = true;
+      document.querySelectorAll("[aria-controls='" + group.id + "']").forEach(function (input) {
+        input.setAttribute("aria-expanded", group.hidden ? "false" : "true");
+      });
+      if (changed && changed.name === name && revealStatus && wasHidden && !group.hidden) {
+        var count = group.querySelectorAll(".form-group").length || 1;
+        revealStatus.textContent = count === 1
+          ? "One more question appeared below your answer."
+          : count + " more questions appeared below your answer.";
+      }
     });
   }
   document.addEventListener("change", function (event) {
-    if (event.target && event.target.name) toggleConditional();
+    if (event.target && event.target.name) toggleConditional(event.target);
   });
-  toggleConditional();
+  toggleConditional(null);
+
+  // Character count (GOV.UK pattern): how many characters are left, or how many too
+  // many; nothing is ever cut. Screen readers hear it once typing pauses.
+  document.querySelectorAll(".char-count[data-maxlength]").forEach(function (box) {
+    var max = parseInt(box.getAttribute("data-maxlength"), 10);
+    var field = box.querySelector("textarea");
+    var message = box.querySelector(".char-count__message");
+    var status = box.querySelector(".char-count__status");
+    if (!field || !message || !max) return;
+    var timer = null;
+    var serverError = field.classList.contains("input--error");
+    function words() {
+      var left = max - field.value.length;
+      if (left >= 0) return "You have " + left.toLocaleString("en-GB") + (left === 1 ? " character" : " characters") + " remaining";
+      return "You have " + (-left).toLocaleString("en-GB") + (left === -1 ? " character" : " characters") + " too many";
+    }
+    function update() {
+      message.textContent = words();
+      var over = field.value.length > max;
+      message.classList.toggle("char-count__message--over", over);
+      field.classList.toggle("input--error", over || serverError);
+      clearTimeout(timer);
+      timer = setTimeout(function () { if (status) status.textContent = words(); }, 1000);
+    }
+    message.textContent = words();
+    field.addEventListener("input", update);
+  });
 
   // Move focus to the error summary (or notice) so screen readers announce it.
   var summary = document.querySelector("[data-autofocus]");

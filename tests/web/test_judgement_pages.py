@@ -184,11 +184,10 @@ def test_the_web_form_asks_the_scope_questions_and_names_each_field(app, client)
     response = prospect.step("about", data)
     assert response.status_code == 422
     page = text_of(response.text)
-    assert "What must the engagement deliver: choose at least one" in page
-    assert (
-        "How many pieces of regular content a week should we produce: an answer is required" in page
-    )
-    assert "'2027-02-30' is not a date written YYYY-MM-DD" in page
+    # Plain words, as instructions (the API keeps the contract's messages).
+    assert "Select what the engagement must deliver" in page
+    assert "Enter the number of pieces of regular content a week" in page
+    assert "The launch date must be a real date between 2000 and 2100" in page
     assert 'type="date"' in response.text
     fixed = prospect.step("about", form_data("about", answers))
     assert fixed.status_code == 302 and fixed.headers["Location"].endswith("/step/time")
