@@ -3,8 +3,8 @@
   "use strict";
 
   // Show a question only while the answer it depends on (same page) holds. A reveal
-  // sits under the answer that opens it; its radio says whether it is expanded, and a
-  // status line tells screen readers what appeared.
+  // sits under the answer that opens it (its radio's aria-controls), and a status line
+  // tells screen readers what appeared.
   var revealStatus = document.getElementById("reveal-status");
   function toggleConditional(changed) {
     document.querySelectorAll("[data-show-if-name]").forEach(function (group) {
@@ -21,9 +21,6 @@
       group.hidden = answered ? !matches : true;
       var hint = group.querySelector(".hint__condition");
       if (hint) hint.hidden = true;
-      document.querySelectorAll("[aria-controls='" + group.id + "']").forEach(function (input) {
-        input.setAttribute("aria-expanded", group.hidden ? "false" : "true");
-      });
       if (changed && changed.name === name && revealStatus && wasHidden && !group.hidden) {
         var count = group.querySelectorAll(".form-group").length || 1;
         revealStatus.textContent = count === 1

@@ -75,4 +75,17 @@
       }).catch(function () { form.submit(); });
     });
   });
+
+  // "Copy link": shown only where the clipboard can be written.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var target = document.querySelector(button.getAttribute("data-copy"));
+    if (!target || !navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(target.textContent.trim()).then(function () {
+        var status = button.closest("td, div").parentNode.querySelector(".copy-status");
+        if (status) status.textContent = "Link copied";
+      });
+    });
+  });
 })();

@@ -5,6 +5,8 @@ Views check access, call :mod:`onboarding.services.workspace`, commit, and rende
 
 from __future__ import annotations
 
+import re
+
 from flask import (
     Blueprint,
     Response,
@@ -334,9 +336,19 @@ def agreement_preview(public_id: str):
     paper = request.args.get("paper", "a4")
     if paper not in agreements.PAPERS:
         paper = "a4"
-    html = agreements.preview_html(
-        intake, url_for("static", filename=""), paper, agency=current_app.config["AGENCY_NAME"]
+    agency = current_app.config["AGENCY_NAME"]
+    html = agreements.preview_html(intake, url_for("static", filename=""), paper, agency=agency)
+    blockers = contracts.send_blockers(intake, agency, walk_away_reason="-")
+    bar = render_template(
+        "manager/_preview_bar.html",
+        intake=intake,
+        paper=paper,
+        can_send="agreement_sent" in TRANSITIONS.get(intake.status, ()),
+        draft=bool(blockers),
+        walk_away=intake.assessment.result.get("recommendation") == "walk_away",
+        sent_before=bool(acceptance.versions_of(intake)),
     )
+    html = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + bar, html, count=1)
     return Response(html, mimetype="text/html")
 
 
