@@ -1,6 +1,6 @@
 """Every page of both sides, with the longest data the forms accept: no sideways scroll
-at 320 px (WCAG 1.4.10, the width of 1280 px at 400 % zoom), no axe violation at 390
-and 1280 px (no rule disabled), and a title and an h1 on each."""
+at 320 px (WCAG 1.4.10, the width of 1280 px at 400 % zoom) nor at 640 px (200 %), no
+axe violation at 390 and 1280 px (no rule disabled), and a title and an h1 on each."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ WORKSPACE = [
     "outbox", "outbox-message", "verify", "reassess", "outcomes", "account",
 ]  # fmt: skip
 PUBLIC = [
-    "start", "login", "invite", "invite-gone", "step-about", "review", "thanks", "signing",
+    "start", "login", "invite", "invite-gone", "step-about", "step-time", "step-control",
+    "step-goals", "step-fears", "step-history", "step-process", "review", "thanks", "signing",
     "not-found", "api-docs", "stop-reminders",
 ]  # fmt: skip
 
@@ -92,6 +93,9 @@ def problems_on(page, url: str) -> list[str]:
         found.append(f"{size['h1']} h1 elements")
     if not size["title"]:
         found.append("no title")
+    page.set_viewport_size({"width": 640, "height": 800})  # 1280 px at 200 % zoom
+    if (wide := page.evaluate(SIZE)["scroll"]) > 640:
+        found.append(f"640 px (200 % zoom): scrolls sideways ({wide} px)")
     for width in (390, 1280):
         page.set_viewport_size({"width": width, "height": 900})
         for v in AXE.run(page).response["violations"]:

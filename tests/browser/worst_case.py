@@ -13,6 +13,7 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.models import Intake, User
 from onboarding.db.outbox import DraftReminder, OutboxMessage
+from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.integrations import webhooks
 from onboarding.services import acceptance, api_tokens, contracts, mail, workspace
 from onboarding.services.accounts import create_user, set_signing
@@ -185,7 +186,10 @@ def seed(app) -> Seeded:
         "login": "/login",
         "invite": f"/invite/{ids['invite']}",
         "invite-gone": f"/invite/{ids['gone']}",
-        "step-about": f"/intake/{ids['draft']}/step/about",
+        **{
+            f"step-{s.id}": f"/intake/{ids['draft']}/step/{s.id}"
+            for s in get_questionnaire().sections
+        },
         "review": f"/intake/{ids['draft']}/review",
         "thanks": f"/intake/{ids['submitted_token']}/thanks",
         "signing": f"/agreement/{sign_token}",

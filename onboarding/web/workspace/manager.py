@@ -349,6 +349,8 @@ def agreement_preview(public_id: str):
         sent_before=bool(acceptance.versions_of(intake)),
     )
     html = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + bar, html, count=1)
+    # The trace says where a clause comes from in words, not by its internal id.
+    html = re.sub(r"agency standard terms &middot; [\w-]+", "the agency's standard terms", html)
     return Response(html, mimetype="text/html")
 
 
