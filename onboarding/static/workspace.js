@@ -83,7 +83,8 @@
     button.hidden = false;
     button.addEventListener("click", function () {
       navigator.clipboard.writeText(target.textContent.trim()).then(function () {
-        var status = button.closest("td, div").parentNode.querySelector(".copy-status");
+        var box = button.closest("details, td");
+        var status = box && box.querySelector(".copy-status");
         if (status) status.textContent = "Link copied";
       });
     });

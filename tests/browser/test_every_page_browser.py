@@ -98,6 +98,8 @@ def problems_on(page, url: str) -> list[str]:
         found.append(f"640 px (200 % zoom): scrolls sideways ({wide} px)")
     for width in (390, 1280):
         page.set_viewport_size({"width": width, "height": 900})
+        if (wide := page.evaluate(SIZE)["scroll"]) > width:
+            found.append(f"{width} px: scrolls sideways ({wide} px)")
         for v in AXE.run(page).response["violations"]:
             targets = [n["target"] for n in v["nodes"]][:3]
             found.append(f"{width} px: axe {v['id']} ({v['impact']}): {v['help']} {targets}")
