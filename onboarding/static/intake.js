@@ -63,7 +63,15 @@
 
   // Move focus to the error summary (or notice) so screen readers announce it.
   var summary = document.querySelector("[data-autofocus]");
-  if (summary) summary.focus();
+  if (summary) {
+    summary.focus();
+    // Scrolling to a #fragment after the page loads can take the focus away: give it back.
+    window.addEventListener("load", function () {
+      setTimeout(function () {
+        if (document.activeElement === document.body) summary.focus();
+      }, 0);
+    });
+  }
 
   // A link of the error summary puts the cursor in its field, with the field's label
   // (or its group's legend) in view, as the GOV.UK error summary does.

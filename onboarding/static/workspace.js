@@ -5,7 +5,15 @@
   // An error summary takes focus, so screen readers announce it; its links put the
   // cursor in their field with the field's label in view.
   var summary = document.querySelector("[data-autofocus]");
-  if (summary) summary.focus();
+  if (summary) {
+    summary.focus();
+    // Scrolling to a #fragment after the page loads can take the focus away: give it back.
+    window.addEventListener("load", function () {
+      setTimeout(function () {
+        if (document.activeElement === document.body) summary.focus();
+      }, 0);
+    });
+  }
   document.querySelectorAll(".error-summary a[href^='#']").forEach(function (link) {
     link.addEventListener("click", function (event) {
       var target = document.getElementById(link.getAttribute("href").slice(1));
