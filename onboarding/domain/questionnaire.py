@@ -73,6 +73,13 @@ class Question:
     # Asked, and required, by the web form; optional in answer files and the API
     # (questions added after v1: an answer file valid under v1 stays valid).
     form_required: bool = False
+    # What the answer is, in a few words, for the web form's error messages
+    # ("Enter <name>", "<Name> must be between 1 and 104"): never the label repeated.
+    name: str = ""
+    # The web form asks this question only while ``form_show_if`` holds and records
+    # ``form_hidden_value`` otherwise (answer files and the API still answer it).
+    form_show_if: str | None = None
+    form_hidden_value: Any = None
 
     def bounds(self) -> tuple[int, int]:
         """The inclusive range of a numeric question."""
@@ -100,6 +107,36 @@ class Question:
         if self.type == "integer" and self.suffix:
             return f"{value} {self.suffix_one if value == 1 and self.suffix_one else self.suffix}"
         return str(value)
+
+    def instruction(self, raw: Any) -> str:
+        """The web form's message for a refused or missing answer ``raw``, written as an
+        instruction in plain words (the GOV.UK pattern): it says what to do, never
+        repeats the label, and quotes no library text."""
+        name = self.name or "an answer"
+        subject = name[0].upper() + name[1:]
+        if raw is None or raw == [] or (isinstance(raw, str) and not raw.strip()):
+            if self.type == "multi":
+                return f"Select {name}"
+            verb = "Enter" if self.type in ("text", "email", "integer", "date") else "Select"
+            return f"{verb} {name}"
+        if self.type == "email":
+            if isinstance(raw, str) and len(raw.strip()) > 254:
+                return f"{subject} must be 254 characters or fewer"
+            return "Enter an email address in the correct format, like name@example.com"
+        if self.type == "integer":
+            lo, hi = self.bounds()
+            try:
+                _whole(raw)
+            except ValueError:
+                return f"{subject} must be a whole number, like {max(lo, min(hi, 3))}"
+            return f"{subject} must be between {lo} and {hi}"
+        if self.type == "text":
+            if isinstance(raw, str) and self.max_length and len(raw.strip()) > self.max_length:
+                return f"{subject} must be {self.max_length:,} characters or fewer"
+            return f"Enter {name} without invisible control characters"
+        if self.type == "date":
+            return f"{subject} must be a real date between {DATE_MIN.year} and {DATE_MAX.year}"
+        return f"Select {name} using the options given"
 
 
 def join_words(items: list[str]) -> str:
@@ -233,6 +270,7 @@ class Questionnaire:
         self.questions: dict[str, Question] = {q.id: q for s in self.sections for q in s.questions}
         self.section_of = {q.id: s.id for s in self.sections for q in s.questions}
         self._show_if: dict[str, Any] = {}
+        self._form_show_if: dict[str, Any] = {}
 
     def compile_conditions(self) -> None:
         """Compile every ``show_if`` (after all questions are known)."""
@@ -243,14 +281,23 @@ class Questionnaire:
         for q in self.questions.values():
             if q.show_if:
                 self._show_if[q.id] = compile_condition(q.show_if, self)
+            if q.form_show_if:
+                self._form_show_if[q.id] = compile_condition(q.form_show_if, self)
 
-    def shown(self, question_id: str, answers: Mapping[str, Any]) -> bool:
-        """Whether a question is shown given (clean) answers to the others."""
+    def shown(self, question_id: str, answers: Mapping[str, Any], *, form: bool = False) -> bool:
+        """Whether a question is shown given (clean) answers to the others; with
+        ``form=True``, whether the web form asks it (its ``form_show_if`` too)."""
         condition = self._show_if.get(question_id)
+        if condition is not None and not condition(answers):
+            return False
+        condition = self._form_show_if.get(question_id) if form else None
         return condition is None or condition(answers)
 
-    def condition_of(self, question_id: str):
-        """The compiled ``show_if`` of a question, or None."""
+    def condition_of(self, question_id: str, *, form: bool = False):
+        """The compiled ``show_if`` of a question (with ``form=True``, the web form's
+        ``form_show_if`` when it has one), or None."""
+        if form and question_id in self._form_show_if:
+            return self._form_show_if[question_id]
         return self._show_if.get(question_id)
 
     def section(self, section_id: str) -> Section:
@@ -299,6 +346,10 @@ class Questionnaire:
                 clean[q.id] = None
                 errors = [e for e in errors if e.question != q.id]
                 continue
+            if form and not self.shown(q.id, clean, form=True):
+                clean[q.id] = q.form_hidden_value  # not asked: the answer it implies
+                errors = [e for e in errors if e.question != q.id]
+                continue
             asked = form and q.form_required and not partial
             if (
                 (q.required or asked)
@@ -336,6 +387,18 @@ class Questionnaire:
         bad = {e.question for e in errors}
         values = {qid: clean[qid] for qid in ids if qid not in bad}
         return values, errors
+
+    def form_errors(
+        self, errors: list[FieldError], submitted: Mapping[str, Any]
+    ) -> list[FieldError]:
+        """``errors`` of the web form with :meth:`Question.instruction` messages, for the
+        answers ``submitted`` (the API and the command line keep the contract's words)."""
+        out = []
+        for e in errors:
+            q = self.questions.get(e.question)
+            message = q.instruction(submitted.get(q.id)) if q else e.message
+            out.append(FieldError(e.question, message))
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         """The questionnaire as plain data (for the API and front ends)."""

@@ -174,42 +174,57 @@ def risk_level(value: int) -> str:
     return "high" if value >= 60 else "medium" if value >= 30 else "low"
 
 
-def risk_chart(risks: dict[str, int], width: int = 520) -> Markup:
-    """Horizontal bars, one per cause, with the value and a word (high/medium/low)."""
-    row, label_w, bar_w = 34, 170, width - 170 - 90
-    height = row * len(risks) + 28
+def risk_chart(risks: dict[str, int], width: int = 340) -> Markup:
+    """One bar per cause, its name above it and its value in words beside it, drawn
+    narrow so that the text stays readable on a phone (about 13 px at 280 px wide).
+
+    ``<title>`` and ``<desc>`` give the whole chart in words (its text equivalent);
+    every text is escaped once.
+    """
+    row, bar_w, bar_h = 46, 230, 14
+    height = row * len(risks) + 4
     colours = {"high": "#b10e1e", "medium": "#8a5a00", "low": "#0b6e4f"}
+    words = "; ".join(f"{CAUSE_LABELS[c]}: {v} of 100 ({risk_level(v)})" for c, v in risks.items())
     parts = [
-        f'<svg class="risk-chart" role="img" aria-labelledby="risk-title risk-desc" '
-        f'viewBox="0 0 {width} {height}" width="100%" xmlns="http://www.w3.org/2000/svg">',
-        '<title id="risk-title">Risk profile over the six causes of micromanagement</title>',
-        '<desc id="risk-desc">'
-        + escape(
-            "; ".join(f"{CAUSE_LABELS[c]}: {v} of 100 ({risk_level(v)})" for c, v in risks.items())
-        )
-        + "</desc>",
+        Markup(
+            '<svg class="risk-chart" role="img" aria-labelledby="risk-title risk-desc" '
+            'viewBox="0 0 {w} {h}" width="100%" xmlns="http://www.w3.org/2000/svg">'
+            '<title id="risk-title">Risk profile over the six causes of micromanagement</title>'
+            '<desc id="risk-desc">{desc}</desc>'
+        ).format(w=width, h=height, desc=words)
     ]
-    for tick in (0, 30, 60, 100):
-        x = label_w + bar_w * tick / 100
+    for tick in (30, 60):  # where medium and high begin
+        x = bar_w * tick / 100
         parts.append(
-            f'<line x1="{x:.1f}" y1="4" x2="{x:.1f}" y2="{height - 22}" stroke="#c9ced4" '
-            f'stroke-dasharray="{"0" if tick in (0, 100) else "3 3"}"/>'
-            f'<text x="{x:.1f}" y="{height - 6}" font-size="11" fill="#555d66" '
-            f'text-anchor="middle">{tick}</text>'
+            Markup(
+                '<line x1="{x}" y1="0" x2="{x}" y2="{y}" stroke="#c9ced4" stroke-dasharray="3 3"/>'
+            ).format(x=_f(x), y=height)
         )
     for i, (cause, value) in enumerate(risks.items()):
-        y = 6 + i * row
+        y = i * row
         level = risk_level(value)
         w = max(2, bar_w * value / 100)
         parts.append(
-            f'<text x="{label_w - 10}" y="{y + 17}" font-size="13" text-anchor="end" '
-            f'fill="#1b1f24">{escape(CAUSE_LABELS[cause])}</text>'
-            f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="18" rx="3" '
-            f'fill="{colours[level]}"'
-            + (' fill-opacity="0.55"' if level == "medium" else "")
-            + "/>"
-            f'<text x="{label_w + bar_w + 8}" y="{y + 17}" font-size="13" fill="#1b1f24">'
-            f"{value} {level}</text>"
+            Markup(
+                '<text x="0" y="{ty}" font-size="16" fill="#1b1f24">{label}</text>'
+                '<rect x="0" y="{ry}" width="{w}" height="{h}" rx="3" fill="{fill}"{opacity}/>'
+                '<rect x="0" y="{ry}" width="{full}" height="{h}" rx="3" fill="none" '
+                'stroke="#c9ced4"/>'
+                '<text x="{vx}" y="{vy}" font-size="15" fill="#1b1f24">{value} {level}</text>'
+            ).format(
+                ty=y + 17,
+                label=CAUSE_LABELS[cause],
+                ry=y + 24,
+                w=_f(w),
+                h=bar_h,
+                fill=colours[level],
+                opacity=Markup(' fill-opacity="0.55"') if level == "medium" else "",
+                full=bar_w,
+                vx=bar_w + 8,
+                vy=y + 36,
+                value=value,
+                level=level,
+            )
         )
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text above went through escape()
+    parts.append(Markup("</svg>"))
+    return Markup("").join(parts)

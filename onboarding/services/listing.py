@@ -644,6 +644,7 @@ def prospects_page(
 DRAFT_COLUMNS = (
     Intake.id,
     Intake.public_id,
+    Intake.token,  # the resume link a manager copies or emails again
     Intake.contact_name,
     Intake.contact_email,
     Intake.company,

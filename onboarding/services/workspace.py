@@ -4,6 +4,7 @@ re-assessment. Every change is recorded in the audit trail. Callers commit.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -267,6 +268,13 @@ def reassess_all(*, playbooks: PlaybookSet, batch: int = 500) -> tuple[int, int]
 # --- invites -------------------------------------------------------------------------
 
 
+INVITE_NOUNS = {
+    "name": "the prospect's name",
+    "email": "the prospect's email address",
+    "company": "the prospect's company",
+}
+
+
 def create_invite(
     manager: User, name: str, email: str, company: str | None, note: str | None, days: int
 ) -> Invite:
@@ -277,13 +285,14 @@ def create_invite(
                               ("company", "company", company)):  # fmt: skip
         try:
             cleaned = questionnaire.clean_value(qid, value or None)
-        except ValueError as exc:
-            errors.append(WorkspaceError(field, f"{field.title()}: {exc}"))
+        except ValueError:  # in plain words, as an instruction (no library text)
+            question = replace(questionnaire.questions[qid], name=INVITE_NOUNS[field])
+            errors.append(WorkspaceError(field, question.instruction(value)))
             continue
         if field in ("name", "email") and not cleaned:
-            errors.append(WorkspaceError(field, f"Enter the prospect's {field}"))
+            errors.append(WorkspaceError(field, f"Enter {INVITE_NOUNS[field]}"))
     if note and len(note) > MAX_NOTE:
-        errors.append(WorkspaceError("note", f"The note must be at most {MAX_NOTE} characters"))
+        errors.append(WorkspaceError("note", f"The note must be {MAX_NOTE:,} characters or fewer"))
     if errors:
         raise WorkspaceError(errors[0].field, str(errors[0]), {e.field: str(e) for e in errors})
     invite = Invite(

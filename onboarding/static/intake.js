@@ -2,8 +2,11 @@
 (function () {
   "use strict";
 
-  // Show a question only while the answer it depends on (same page) holds.
-  function toggleConditional() {
+  // Show a question only while the answer it depends on (same page) holds. A reveal
+  // sits under the answer that opens it (its radio's aria-controls), and a status line
+  // tells screen readers what appeared.
+  var revealStatus = document.getElementById("reveal-status");
+  function toggleConditional(changed) {
     document.querySelectorAll("[data-show-if-name]").forEach(function (group) {
       var name = group.getAttribute("data-show-if-name");
       var want = group.getAttribute("data-show-if-value");
@@ -14,19 +17,61 @@
           if (input.checked) { answered = true; if (input.value === want) matches = true; }
         } else if (input.value) { answered = true; matches = input.value === want; }
       });
+      var wasHidden = group.hidden;
       group.hidden = answered ? !matches : true;
       var hint = group.querySelector(".hint__condition");
       if (hint) hint.hidden = true;
+      if (changed && changed.name === name && revealStatus && wasHidden && !group.hidden) {
+        var count = group.querySelectorAll(".form-group").length || 1;
+        revealStatus.textContent = count === 1
+          ? "One more question appeared below your answer."
+          : count + " more questions appeared below your answer.";
+      }
     });
   }
   document.addEventListener("change", function (event) {
-    if (event.target && event.target.name) toggleConditional();
+    if (event.target && event.target.name) toggleConditional(event.target);
   });
-  toggleConditional();
+  toggleConditional(null);
+
+  // Character count (GOV.UK pattern): how many characters are left, or how many too
+  // many; nothing is ever cut. Screen readers hear it once typing pauses.
+  document.querySelectorAll(".char-count[data-maxlength]").forEach(function (box) {
+    var max = parseInt(box.getAttribute("data-maxlength"), 10);
+    var field = box.querySelector("textarea");
+    var message = box.querySelector(".char-count__message");
+    var status = box.querySelector(".char-count__status");
+    if (!field || !message || !max) return;
+    var timer = null;
+    var serverError = field.classList.contains("input--error");
+    function words() {
+      var left = max - field.value.length;
+      if (left >= 0) return "You have " + left.toLocaleString("en-GB") + (left === 1 ? " character" : " characters") + " remaining";
+      return "You have " + (-left).toLocaleString("en-GB") + (left === -1 ? " character" : " characters") + " too many";
+    }
+    function update() {
+      message.textContent = words();
+      var over = field.value.length > max;
+      message.classList.toggle("char-count__message--over", over);
+      field.classList.toggle("input--error", over || serverError);
+      clearTimeout(timer);
+      timer = setTimeout(function () { if (status) status.textContent = words(); }, 1000);
+    }
+    message.textContent = words();
+    field.addEventListener("input", update);
+  });
 
   // Move focus to the error summary (or notice) so screen readers announce it.
   var summary = document.querySelector("[data-autofocus]");
-  if (summary) summary.focus();
+  if (summary) {
+    summary.focus();
+    // Scrolling to a #fragment after the page loads can take the focus away: give it back.
+    window.addEventListener("load", function () {
+      setTimeout(function () {
+        if (document.activeElement === document.body) summary.focus();
+      }, 0);
+    });
+  }
 
   // A link of the error summary puts the cursor in its field, with the field's label
   // (or its group's legend) in view, as the GOV.UK error summary does.

@@ -501,8 +501,8 @@ def test_the_workspace_and_the_api_refuse_a_status_change_with_the_same_words(
         refused = patch(client, auth, submitted, {"status": target})
         assert refused.status_code == 409
         message = refused.json["errors"][0]["message"]
-        post(client, url + "/status", {"status": target}, url)
-        assert html.escape(message, quote=False) in client.get(url).text, target
+        shown = post(client, url + "/status", {"status": target}, url)  # the page again, 422
+        assert html.escape(message, quote=False) in shown.text, target
     with api.app_context():
         assert db.session.execute(select(Intake.status)).scalar_one() == "in_review"
         changes = db.session.execute(select(AuditEvent).where(AuditEvent.kind == "status"))

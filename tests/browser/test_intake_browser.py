@@ -85,7 +85,10 @@ def test_a_prospect_completes_leaves_resumes_and_submits(browser, live_server, a
     page.locator("#decision_makers").press("Enter")
     page.wait_for_load_state()
     assert page.locator("#contact_email-error").is_visible()
-    assert "valid email" in page.locator(".error-summary").inner_text()
+    assert (
+        "Enter an email address in the correct format"
+        in page.locator(".error-summary").inner_text()
+    )
     no_serious_violations(page)
     screenshots(page, tmp_path, "01-about-error")
     assert page.locator("#contact_name").input_value() == answers["contact_name"]

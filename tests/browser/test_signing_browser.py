@@ -4,6 +4,7 @@ that fit 320 px, then the confirmation page; the document's font throughout."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from onboarding.db import db
@@ -81,14 +82,15 @@ def test_errors_at_the_top_then_the_confirmation_at_320_px(browser, live_server,
     page.screenshot(path=str(tmp_path / "signing-320.png"), full_page=False)
 
     page.get_by_role("button", name="Accept the agreement").click()
+    page.wait_for_url("**/accept#answer")
     page.wait_for_load_state()
     summary = page.locator(".error-summary")
     assert page.title().startswith("Error: ")
-    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
-    assert summary.bounding_box()["y"] < 200  # at the top, under the banner
-    assert page.evaluate(  # first in <main>, before the agreement
-        "document.querySelector('main').firstElementChild.classList.contains('error-summary')"
-    )
+    expect(summary).to_be_focused()
+    # At the top of the answer panel, by the button pressed, and in view (issue 16).
+    assert page.locator("#answer .error-summary").count() == 1
+    box = summary.bounding_box()
+    assert 0 <= box["y"] < page.viewport_size["height"]
     links = summary.locator("a")
     targets = [links.nth(i).get_attribute("href") for i in range(links.count())]
     assert "#accept-name" in targets and "#accept-consent" in targets
@@ -111,17 +113,17 @@ def test_errors_at_the_top_then_the_confirmation_at_320_px(browser, live_server,
     contact = example("calm-founder")["contact_name"]  # signing for themselves
     page.keyboard.type(contact)
     page.get_by_role("button", name="Accept the agreement").click()
-    page.wait_for_load_state()
+    expect(page.locator(".error-summary a")).to_have_count(1)  # the page came back
     assert page.input_value("#accept-name") == contact  # kept
     targets = page.locator(".error-summary a").evaluate_all("as => as.map(a => a.hash)")
     assert targets == ["#accept-consent"]
-    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    expect(page.locator(".error-summary")).to_be_focused()
 
     page.locator(".error-summary a").first.click()
     assert page.evaluate("document.activeElement.id") == "accept-consent"
     page.keyboard.press("Space")
     page.get_by_role("button", name="Accept the agreement").click()
-    page.wait_for_url(f"{live_server}/agreement/{token}/accepted")
+    page.wait_for_url(f"{live_server}/agreement/{token}/accepted*")  # (keeps #answer)
     assert page.locator("h1").inner_text() == "Agreement accepted"
     main = page.inner_text("main")
     assert "What happens next" in main and "countersigns" in main
@@ -150,8 +152,8 @@ def test_the_page_reflows_at_200_percent_zoom(browser, live_server, app, tmp_pat
     page.goto(f"{live_server}/agreement/{token}")
     fits(page, 640)
     page.get_by_role("button", name="Send my request").click()
-    page.wait_for_load_state()
-    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    page.wait_for_url("**/changes#answer")
+    expect(page.locator(".error-summary")).to_be_focused()
     fits(page, 640)
     page.screenshot(path=str(tmp_path / "signing-zoom-200.png"))
     context.close()

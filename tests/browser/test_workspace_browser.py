@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from playwright.sync_api import expect
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -47,9 +48,10 @@ def test_a_manager_reviews_acts_and_downloads_the_agreement(browser, live_server
     no_serious_violations(page)
     screenshots(page, tmp_path, "detail")
 
-    page.locator("#actions .check-button").first.click()
-    page.wait_for_load_state()
-    assert page.locator("#actions .check-button").first.get_attribute("aria-pressed") == "true"
+    button = page.locator("#actions .check-button").first
+    button.click()  # no reload: the button keeps the focus
+    expect(button).to_have_attribute("aria-pressed", "true")
+    assert page.evaluate("document.activeElement.classList.contains('check-button')")
     page.get_by_label("Move to").select_option("in_review")
     page.get_by_role("button", name="Change status").click()
     page.wait_for_load_state()

@@ -172,7 +172,9 @@ def test_a_clause_not_in_the_version_or_an_empty_request_is_refused_and_kept(app
     text = refused.text
     summary = text.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
     assert 'href="#changes-comment"' in summary and 'href="#changes-clause"' in summary
-    assert text.index('class="error-summary"') < text.index('class="signing-panel"')
+    # At the top of the answer panel, by its button (issue 16), before the forms.
+    assert text.index('class="signing-panel"') < text.index('class="error-summary"')
+    assert text.index('class="error-summary"') < text.index('class="signing-form"')
     with app.app_context():
         assert db.session.execute(select(AgreementMessage)).first() is None
         assert listing.attention_count(db.session) == 0

@@ -392,12 +392,16 @@ def test_drafts_are_searchable_and_paginated_newest_first(app, manager, monkeypa
         create_intake({"contact_name": "Other", "company": "Lumen"})
         db.session.commit()
     page = manager.get("/workspace/drafts?q=KESTREL").text
-    assert re.findall(r"<td data-label=\"Prospect\">([^<]+)</td>", page) == ["Draft 2", "Draft 1"]
+    # (each name is followed by the draft's private link, to copy or email again)
+    assert re.findall(r"<td data-label=\"Prospect\">([^<]+?)\s*<details", page) == [
+        "Draft 2",
+        "Draft 1",
+    ]
     assert "Page 1 of 2" in page
     href = html.unescape(re.search(r'href="([^"]+)" rel="next"', page).group(1))
     assert parse_qs(urlsplit(href).query) == {"q": ["KESTREL"], "page": ["2"]}
     second = manager.get(href).text
-    assert re.findall(r"<td data-label=\"Prospect\">([^<]+)</td>", second) == ["Draft 0"]
+    assert re.findall(r"<td data-label=\"Prospect\">([^<]+?)\s*<details", second) == ["Draft 0"]
     assert "There is no page 5" in notes(manager.get("/workspace/drafts?page=5").text)
 
 

@@ -74,8 +74,12 @@ def test_errors_are_shown_next_to_the_field_and_valid_answers_kept(app, client):
     html = response.text
     assert "There is a problem" in html
     assert 'href="#timeline_weeks"' in html and "must be a whole number" in html
-    assert 'id="contact_email-error"' in html and "valid email" in html
-    assert "an answer is required" in html
+    assert 'id="contact_email-error"' in html
+    # Plain words, written as instructions: no library text, no label repeated.
+    assert "Enter an email address in the correct format, like name@example.com" in html
+    assert "Enter the name of your company or organisation" in html
+    assert "The number of weeks the engagement should last must be a whole number" in html
+    assert "The part after the @-sign" not in html and "an answer is required" not in html
     assert 'value="twelve"' in html  # what was typed is shown back
     assert 'aria-describedby="timeline_weeks-hint timeline_weeks-error"' in html
     intake = stored(app, prospect.token)
@@ -107,7 +111,8 @@ def test_unknown_token_or_step_is_404(client):
 
 
 def test_a_token_opens_only_its_own_intake(app, client):
-    first, second = Prospect(client), Prospect(client)
+    # Two browsers: one browser remembers its draft, so a second Start now resumes it.
+    first, second = Prospect(client), Prospect(app.test_client())
     first.start()
     second.start()
     first.step("about", form_data("about", example()))

@@ -32,7 +32,8 @@ def test_an_admin_deletes_an_intake_and_everything_derived(app, client, staff, s
     with app.app_context():
         assert count(RenderedPdf) == 1 and count(Note) == 1
     wrong = post(client, url + "/delete", {"confirm": "someone else"}, url)
-    assert wrong.status_code == 302 and client.get(url).status_code == 200
+    assert wrong.status_code == 422 and 'value="someone else"' in wrong.text
+    assert client.get(url).status_code == 200
     done = post(client, url + "/delete", {"confirm": "harbour freight logistics"}, url)
     assert done.status_code == 302
     assert client.get(url).status_code == 404

@@ -206,9 +206,9 @@ def test_countersigning_is_refused_without_signing_rights_and_says_why(app, clie
     assert "You cannot countersign this agreement." in page
     assert "You do not have signing rights: an admin grants them" in page
     assert "Countersign for the agency</button>" not in page
-    refused = countersign(client, public_id)
-    assert refused.status_code == 302
-    assert "You do not have signing rights" in client.get(f"/workspace/intakes/{public_id}").text
+    refused = countersign(client, public_id)  # refused: the page again, saying why (422)
+    assert refused.status_code == 422
+    assert "You do not have signing rights" in refused.text
     version = version_row(app)
     assert version.countersigned_at is None and version.signed_pdf is None
     with app.app_context():
@@ -310,7 +310,7 @@ def test_countersigning_completes_the_agreement_and_verify_names_each_file(
 
     # A second countersignature is refused; nothing changes.
     again = countersign(client, public_id)
-    assert again.status_code == 302
+    assert again.status_code == 422
     assert version_row(app).signed_pdf_sha256 == version.signed_pdf_sha256
 
 

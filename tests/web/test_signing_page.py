@@ -44,9 +44,12 @@ def test_errors_are_summarised_first_linking_to_their_fields(app, two):
     assert refused.status_code == 422
     text = refused.text
     assert "<title>Error: " in text
-    main = text.split('<main class="doc" id="top">', 1)[1].lstrip()
-    assert main.startswith('<div class="error-summary" role="alert"')
-    summary = main.split("</div>", 1)[0]
+    # At the top of the answer panel, by the button pressed (not 11,000 px above it);
+    # the form posts to #answer, so the page comes back there.
+    panel = text.split('<section class="signing-panel" id="answer"', 1)[1]
+    summary = panel.split('<div class="error-summary" role="alert"', 1)[1].split("</div>", 1)[0]
+    assert panel.index("error-summary") < panel.index("<form")
+    assert 'action="/agreement/' in panel and '/accept#answer"' in panel
     assert 'tabindex="-1" data-autofocus' in summary
     assert re.findall(r'href="#([\w-]+)"', summary) == ["accept-name", "accept-consent"]
     for field in ("accept-name", "accept-consent"):

@@ -52,8 +52,8 @@ def test_an_unchanged_agreement_is_refused_and_no_version_is_made(app, client, s
     page = client.get(url)
     assert "Nothing changed since version 1." in page.text  # said before anyone presses send
     refused = post(client, url + "/agreement/send", {"paper": "a4"}, url)
-    assert refused.status_code == 302
-    shown = client.get(url).text
+    assert refused.status_code == 422  # the page again, saying why, at the agreement
+    shown = refused.text
     assert "Nothing changed since version 1: the agreement is the one sent then" in shown
     assert [v["number"] for v in versions(app)] == [1]
     with app.app_context():
@@ -135,8 +135,8 @@ def test_a_link_is_not_sent_again_once_the_prospect_answered(app, client, sent):
     ask_for_changes(app, sent["token"])
     url = f"/workspace/intakes/{sent['public_id']}"
     assert "Send the link of version 1 again" not in client.get(url).text
-    post(client, url + "/agreement/resend", {}, url)
-    assert "is not waiting for the prospect&#39;s answer" in client.get(url).text
+    refused = post(client, url + "/agreement/resend", {}, url)
+    assert "is not waiting for the prospect&#39;s answer" in refused.text
     with app.app_context():
         kinds = [e.kind for e in db.session.execute(select(AuditEvent)).scalars()]
         assert "agreement_link_resent" not in kinds

@@ -171,11 +171,12 @@ def test_status_moves_along_the_workflow_with_an_audit_trail(app, client, staff,
     url = f"/workspace/intakes/{submitted}"
     ok = post(client, url + "/status", {"status": "in_review"}, url)
     assert ok.status_code == 302
+    # A refused change is shown on the page again, at its field (422), not as a redirect.
     refused = post(client, url + "/status", {"status": "new"}, url)
-    assert refused.status_code == 302
-    assert "cannot move to new" in client.get(url).text
-    post(client, url + "/status", {"status": "accepted"}, url)
-    assert "let the prospect accept it" in client.get(url).text
+    assert refused.status_code == 422
+    assert "cannot move to new" in refused.text and 'id="status-select-error"' in refused.text
+    refused = post(client, url + "/status", {"status": "accepted"}, url)
+    assert "let the prospect accept it" in refused.text
     with app.app_context():
         intake = db.session.execute(select(Intake)).scalar_one()
         assert intake.status == "in_review"
@@ -196,8 +197,8 @@ def test_ticking_an_action_is_stored_with_who_and_when(app, client, staff, submi
         check = db.session.execute(select(ActionCheck)).scalar_one()
         assert check.done and check.user.email == staff["manager"] and check.at
     assert 'aria-pressed="true"' in client.get(url).text
-    assert post(client, f"{url}/actions/made_up", {"done": "1"}, url).status_code == 302
-    assert "not in this intake" in client.get(url).text
+    refused = post(client, f"{url}/actions/made_up", {"done": "1"}, url)
+    assert refused.status_code == 422 and "not in this intake" in refused.text
 
 
 def test_notes_are_kept_and_escaped(app, client, staff, submitted):
@@ -213,10 +214,13 @@ def test_notes_are_kept_and_escaped(app, client, staff, submitted):
 def test_an_override_needs_a_reason_and_sits_beside_the_computed_score(client, staff, submitted):
     login(client, staff["manager"])
     url = f"/workspace/intakes/{submitted}"
-    post(client, url + "/override", {"score": "75", "reason": ""}, url)
-    assert "Give a reason" in client.get(url).text
-    post(client, url + "/override", {"score": "175", "reason": "x"}, url)
-    assert "from 0 to 100" in client.get(url).text
+    # Refused: the page again with the error at the field and what was typed kept.
+    refused = post(client, url + "/override", {"score": "75", "reason": ""}, url)
+    assert refused.status_code == 422 and "Give a reason" in refused.text
+    assert 'id="override-reason-error"' in refused.text and 'value="75"' in refused.text
+    refused = post(client, url + "/override", {"score": "175", "reason": "Known client"}, url)
+    assert "from 0 to 100" in refused.text and 'id="override-score-error"' in refused.text
+    assert ">Known client</textarea>" in refused.text and 'value="175"' in refused.text
     post(client, url + "/override", {"score": "75", "reason": "Known client, low risk"}, url)
     html = client.get(url).text
     assert "Manager&#39;s override: score 75" in html or "Manager's override: score 75" in html

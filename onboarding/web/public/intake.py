@@ -14,6 +14,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -38,6 +39,7 @@ from onboarding.services.intakes import (
 from onboarding.web.extensions import app_playbooks, limiter
 from onboarding.web.forms import fill_form, step_form_class, submitted_answers
 from onboarding.web.mailing import mailer
+from onboarding.web.public.remember import forget, remember
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
@@ -122,7 +124,7 @@ def client_condition(question: Question, section: Section) -> dict[str, str] | N
     Simple conditions (a yes/no question, or ``question = "value"``) are toggled live
     in the browser; the server decides in every case.
     """
-    condition = get_questionnaire().condition_of(question.id)
+    condition = get_questionnaire().condition_of(question.id, form=True)
     if condition is None:
         return None
     same_page = {q.id for q in section.questions}
@@ -146,15 +148,33 @@ def client_condition(question: Question, section: Section) -> dict[str, str] | N
 
 
 def visible_questions(section: Section, answers: dict[str, Any]) -> list[dict[str, Any]]:
-    """The questions to render: hidden ones (by earlier answers) are left out."""
+    """The questions to render: hidden ones (by earlier answers) are left out, and a
+    question revealed by an answer on the same page is nested under that answer
+    (``item["reveals"][value]``), as the GOV.UK conditional reveal does."""
     questionnaire = get_questionnaire()
-    out = []
+    out: list[dict[str, Any]] = []
+    by_id: dict[str, dict[str, Any]] = {}
     for q in section.questions:
         live = client_condition(q, section)
-        if live is None and not questionnaire.shown(q.id, answers):
+        if live is None and not questionnaire.shown(q.id, answers, form=True):
             continue
-        out.append({"q": q, "live": live})
+        item = {"q": q, "live": live, "reveals": {}, "nested": False}
+        by_id[q.id] = item
+        parent = by_id.get(live["name"]) if live else None
+        if parent is not None and parent["q"].type in ("yesno", "choice"):
+            item["nested"] = True
+            parent["reveals"].setdefault(live["value"], []).append(item)
+        else:
+            out.append(item)
     return out
+
+
+def all_items(items: list[dict[str, Any]]):
+    """Every item, revealed ones included, in page order."""
+    for item in items:
+        yield item
+        for children in item["reveals"].values():
+            yield from all_items(children)
 
 
 def render_step(intake: Intake, section: Section, form, errors: list[FieldError], notice=None):
@@ -165,11 +185,14 @@ def render_step(intake: Intake, section: Section, form, errors: list[FieldError]
     for e in errors:
         by_field.setdefault(e.question, e.message)
     items = visible_questions(section, intake.answers or {})
-    for item in items:  # aria-describedby: the hint and the error, when there are any
+    for item in all_items(items):  # aria-describedby: the hint, count and error
         q = item["q"]
-        ids = [f"{q.id}-hint"] if q.help or item["live"] else []
+        budget = q.id == "budget_band"
+        ids = [f"{q.id}-hint"] if q.help or budget or (item["live"] and not item["nested"]) else []
+        ids += [f"{q.id}-count"] if q.long and q.max_length else []
         ids += [f"{q.id}-error"] if q.id in by_field else []
         item["describedby"] = " ".join(ids)
+    done = step_index(intake.current_step) if intake.current_step else -1
     return render_template(
         "intake/step.html",
         intake=intake,
@@ -178,12 +201,22 @@ def render_step(intake: Intake, section: Section, form, errors: list[FieldError]
         index=index,
         form=form,
         items=items,
+        flat_items=list(all_items(items)),
         errors=by_field,
         notice=notice,
         from_review=request.values.get("from") == "review",
         asks_email=any(q.id == "contact_email" for q in section.questions),
         email_step=email_step_title(),
+        reachable=max(done + 1, index),
+        budget_currency=budget_currency(),
     ), (422 if errors or notice else 200)
+
+
+def budget_currency() -> str:
+    """The currency the agency quotes in (its profile's), for the budget question."""
+    from onboarding.services.profile import installation_profile
+
+    return installation_profile().profile.currency
 
 
 @bp.get("/<token>")
@@ -192,18 +225,24 @@ def resume(token: str):
     intake = load(token)
     if intake.status != "draft":
         return redirect(url_for(".thanks", token=token))
+    return remember(redirect(resume_target(intake)), intake)
+
+
+def resume_target(intake: Intake) -> str:
+    """Where a returning prospect continues: the first step after the last saved one,
+    the last saved one if incomplete, or the review."""
     sections = get_questionnaire().sections
+    token = intake.token
     if intake.current_step is None:
-        return redirect(url_for(".step", token=token, section_id=sections[0].id))
+        return url_for(".step", token=token, section_id=sections[0].id)
     done = step_index(intake.current_step)
     if done + 1 >= len(sections):
-        return redirect(url_for(".review", token=token))
+        return url_for(".review", token=token)
     answered = intake.answers or {}
-    # Open the first step after the last saved one, or the last saved one if incomplete.
     current = sections[done]
     _, errors = get_questionnaire().validate_step(current.id, answered, answered, form=True)
     target = current if errors else sections[done + 1]
-    return redirect(url_for(".step", token=token, section_id=target.id))
+    return url_for(".step", token=token, section_id=target.id)
 
 
 @bp.route("/<token>/step/<section_id>", methods=["GET", "POST"])
@@ -220,7 +259,8 @@ def step(token: str, section_id: str):
     if request.method == "GET":
         form = form_class(formdata=None)
         fill_form(section, form, intake.answers or {})
-        return render_step(intake, section, form, [])
+        page, status = render_step(intake, section, form, [])
+        return remember(make_response(page, status), intake)
 
     form = form_class()
     if not csrf_ok(form):
@@ -229,9 +269,17 @@ def step(token: str, section_id: str):
         return render_step(intake, section, form, [], notice=EXPIRED)
     # Saving writes the private link to the outbox the first time the draft has an
     # address; it is sent after the commit.
-    errors = save_step(intake, section.id, submitted_answers(section, form), mailer())
+    submitted = submitted_answers(section, form)
+    errors = save_step(intake, section.id, submitted, mailer())
+    errors = get_questionnaire().form_errors(errors, submitted)  # plain words
     db.session.commit()
     action = request.form.get("action")
+    goto = request.form.get("goto")
+    if goto:  # the progress list: save what is valid, go to an earlier step
+        target = step_index(goto)
+        if errors and target > index:
+            return render_step(intake, section, form, errors)
+        return redirect(url_for(".step", token=token, section_id=sections[target].id))
     if action == "email_link":  # save, email the link, and stay on this step
         email_link(intake)
         if errors:  # what was typed stays on the page (invalid values are not stored)
@@ -242,8 +290,8 @@ def step(token: str, section_id: str):
     if errors and not going_back:
         return render_step(intake, section, form, errors)
     if going_back:
-        if index == 0:
-            return redirect(url_for("pages.start"))
+        if index == 0:  # the start page then offers this draft: Back never makes another
+            return remember(redirect(url_for("pages.start")), intake)
         return redirect(url_for(".step", token=token, section_id=sections[index - 1].id))
     if request.form.get("from") == "review" or index + 1 == len(sections):
         return redirect(url_for(".review", token=token))
@@ -258,7 +306,7 @@ def review_rows(intake: Intake) -> list[dict[str, Any]]:
     for section in questionnaire.sections:
         rows = []
         for q in section.questions:
-            if not questionnaire.shown(q.id, answers):
+            if not questionnaire.shown(q.id, answers, form=True):
                 continue
             rows.append({"q": q, "value": answers.get(q.id), "text": q.display(answers.get(q.id))})
         out.append({"section": section, "rows": rows})
@@ -301,8 +349,9 @@ def submit(token: str):
         return render_review(intake, SubmitForm(formdata=None), [], notice=EXPIRED)
     intake, errors = submit_by_token(token, playbooks=app_playbooks(), mailer=mailer(), form=True)
     if errors:
+        errors = get_questionnaire().form_errors(errors, intake.answers or {})
         return render_review(intake, SubmitForm(formdata=None), errors)
-    return redirect(url_for(".thanks", token=token))
+    return forget(redirect(url_for(".thanks", token=token)))
 
 
 @bp.post("/<token>/email-link")
@@ -324,7 +373,7 @@ def thanks(token: str):
     intake = load(token)
     if intake.status == "draft":
         return redirect(url_for(".review", token=token))
-    return render_template("intake/thanks.html", intake=intake)
+    return forget(make_response(render_template("intake/thanks.html", intake=intake)))
 
 
 # --- reminders: the one-click stop ------------------------------------------------------------

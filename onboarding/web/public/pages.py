@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
 from onboarding.db import db
 from onboarding.services.intakes import create_intake
 from onboarding.services.workspace import invite_by_token, start_from_invite
 from onboarding.web.extensions import limiter
+from onboarding.web.public.remember import forget, remember, remembered
 
 
 def start_limit() -> str:
@@ -32,13 +33,22 @@ def home():
 @bp.route("/start", methods=["GET", "POST"])
 @limiter.limit(start_limit, methods=["POST"], scope="start")
 def start():
-    """Explain the intake; on POST create a draft and open its first step."""
+    """Explain the intake; on POST create a draft and open its first step.
+
+    A browser that remembers a draft in progress is offered it ("Continue your
+    answers", with "Not you? Start again"): "Start now" never strands it for a new one.
+    """
     form = StartForm()
+    draft = remembered()
     if form.validate_on_submit():
-        intake = create_intake()
-        db.session.commit()
-        return redirect(url_for("intake.resume", token=intake.token))
-    return render_template("intake/start.html", form=form, expired=bool(form.errors))
+        if request.form.get("action") == "start_again":
+            return forget(redirect(url_for("pages.start")))
+        if draft is None:
+            draft = create_intake()
+            db.session.commit()
+        return remember(redirect(url_for("intake.resume", token=draft.token)), draft)
+    page = render_template("intake/start.html", form=form, expired=bool(form.errors), draft=draft)
+    return page
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
@@ -56,7 +66,7 @@ def invite(token: str):
     if form.validate_on_submit():
         intake = start_from_invite(invite)
         db.session.commit()
-        return redirect(url_for("intake.resume", token=intake.token))
+        return remember(redirect(url_for("intake.resume", token=intake.token)), intake)
     return render_template("intake/start.html", form=form, invite=invite, expired=bool(form.errors))
 
 

@@ -11,19 +11,25 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
+    flash,
     g,
+    redirect,
     render_template,
     request,
     stream_with_context,
+    url_for,
 )
 from sqlalchemy import select
 
 from onboarding.db import db
+from onboarding.db.engine import begin_write
 from onboarding.db.models import User, utcnow
 from onboarding.domain.workflow import STATUS_LABELS
-from onboarding.services import listing
-from onboarding.web.workspace.auth import staff_only
+from onboarding.services import listing, mail, workspace
+from onboarding.web.mailing import mailer
+from onboarding.web.workspace.auth import PostForm, staff_only
 
 bp = Blueprint("dashboard", __name__, url_prefix="/workspace")
 
@@ -87,7 +93,36 @@ def drafts():
         problems=problems + more,
         owners={u.id: u for u in users},
         step_title=listing.step_title,
+        form=PostForm(),
     )
+
+
+EMAILED = {
+    "sent": "We emailed {name} their private link again at {email}.",
+    "limited": (
+        "{name} was emailed their link several times recently, so we did not send another "
+        "now: copy the link and pass it on yourself, or try later."
+    ),
+    "no_email": "This draft has no email address yet: copy the link and pass it on yourself.",
+}
+
+
+@bp.post("/drafts/<public_id>/email-link")
+def email_draft_link(public_id: str):
+    """Email a draft's private link to its prospect again (the limits still apply)."""
+    if not PostForm().validate_on_submit():
+        abort(400)
+    intake = workspace.intake_by_public_id(public_id)
+    if intake is None or intake.status != "draft":
+        abort(404)
+    begin_write(db.session())
+    result = mail.email_resume_link(intake, mailer())
+    db.session.commit()
+    name = intake.contact_name or "The prospect"
+    message = EMAILED[result].format(name=name, email=intake.contact_email)
+    flash(message, "success" if result == "sent" else "error")
+    back = {k: v for k, v in request.args.items() if k in ("q", "page")}
+    return redirect(url_for(".drafts", **back))
 
 
 @bp.get("/export.csv")

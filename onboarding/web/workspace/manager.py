@@ -5,12 +5,15 @@ Views check access, call :mod:`onboarding.services.workspace`, commit, and rende
 
 from __future__ import annotations
 
+import re
+
 from flask import (
     Blueprint,
     Response,
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -23,6 +26,7 @@ from onboarding.db import db
 from onboarding.db.engine import begin_write
 from onboarding.db.models import AuditEvent, Intake, Invite, Note, User, utcnow
 from onboarding.domain import redline as redlines
+from onboarding.domain.history import describe
 from onboarding.domain.outcomes import OUTCOMES
 from onboarding.domain.playbooks import DUE, SECTIONS
 from onboarding.domain.questionnaire import get_questionnaire
@@ -38,6 +42,7 @@ from onboarding.services import (
     acceptance,
     agreements,
     contracts,
+    listing,
     mfa,
     privacy,
     security_log,
@@ -52,6 +57,7 @@ from onboarding.services.accounts import (
     set_signing,
     signing_problem,
 )
+from onboarding.services.profile import installation_profile
 from onboarding.web.errors import render_error
 from onboarding.web.extensions import app_playbooks
 from onboarding.web.mailing import mailer
@@ -110,7 +116,28 @@ def answer_groups(intake: Intake) -> list[dict]:
 @bp.get("/intakes/<public_id>")
 def intake(public_id: str):
     """Everything about one prospect: answers, fit, why, actions, history."""
-    intake = load(public_id)
+    return render_intake(load(public_id))
+
+
+# The fields of the detail page's forms, by the anchor of their section: a refused
+# change is shown at its field (what was typed kept), and in the summary at the top.
+FIELD_IDS = {
+    "#override": {
+        "score": "override-score",
+        "band": "override-band",
+        "recommendation": "override-rec",
+        "reason": "override-reason",
+    },
+    "#notes": {"note": "note"},
+    "#agreement": {"reply": "reply", "comment": "reply", "reason": "walk-away-reason"},
+    "#status": {"status": "status-select"},
+    "#delete": {"confirm": "confirm-delete"},
+}
+
+
+def render_intake(intake: Intake, errors: dict[str, str] | None = None, status: int = 200):
+    """The detail page; ``errors`` maps a field's id to why its value was refused (the
+    page then shows what was typed, from the request's form)."""
     assessment = intake.assessment
     result = assessment.result if assessment else None
     changes = []
@@ -127,8 +154,20 @@ def intake(public_id: str):
     ).scalars().all()  # fmt: skip
     versions = acceptance.versions_of(intake)
     can_send = "agreement_sent" in TRANSITIONS.get(intake.status, ())
+    action_texts = {a["id"]: a["text"] for a in (result or {}).get("actions", [])}
+    history = [
+        (e, describe(e.kind, e.from_value, e.to_value, e.detail, actions=action_texts,
+                     outcomes=OUTCOMES))
+        for e in events
+    ]  # fmt: skip
     return render_template(
         "manager/intake.html",
+        errors=errors or {},
+        typed=request.form if errors else {},
+        history=history,
+        question_labels={q.id: q.label for q in get_questionnaire().questions.values()},
+        currency=installation_profile().profile.currency,
+        step_title=listing.step_title,
         intake=intake,
         result=result,
         chart=risk_chart(result["risks"]) if result else None,
@@ -159,7 +198,7 @@ def intake(public_id: str):
         sections=SECTIONS,
         form=PostForm(),
         outdated=bool(assessment) and assessment.playbook_version != app_playbooks().version,
-    )
+    ), status
 
 
 def _done(intake: Intake, message: str, anchor: str = ""):
@@ -169,9 +208,19 @@ def _done(intake: Intake, message: str, anchor: str = ""):
 
 
 def _refused(intake: Intake, exc: workspace.WorkspaceError, anchor: str = ""):
+    """The page again, with what was typed and why it was refused, at the field."""
     db.session.rollback()
-    flash(str(exc), "error")
-    return redirect(url_for(".intake", public_id=intake.public_id) + anchor)
+    fields = FIELD_IDS.get(anchor, {})
+    default = anchor.lstrip("#") or "main"
+    errors: dict[str, str] = {}
+    for field, message in exc.errors.items():
+        errors.setdefault(fields.get(field, default), message)
+    return render_intake(load(intake.public_id), errors, 422)
+
+
+def wants_json() -> bool:
+    """A progressive-enhancement request (intake.js's fetch), answered without a reload."""
+    return request.headers.get("X-Requested-With") == "fetch"
 
 
 @bp.post("/intakes/<public_id>/status")
@@ -220,21 +269,43 @@ def _act(public_id: str, change, message: str, anchor: str):
 
 @bp.post("/intakes/<public_id>/notes")
 def add_note(public_id: str):
-    note = request.form.get("note", "")
-    return _act(
-        public_id, lambda i: workspace.add_note(i, current_user, note), "Note added.", "#notes"
-    )
+    text = request.form.get("note", "")
+    if not wants_json():
+        return _act(
+            public_id, lambda i: workspace.add_note(i, current_user, text), "Note added.", "#notes"
+        )
+    intake = load(public_id)
+    checked_post()
+    try:
+        note = workspace.add_note(intake, current_user, text)
+    except workspace.WorkspaceError as exc:
+        db.session.rollback()
+        return jsonify(error=str(exc)), 422
+    db.session.commit()
+    meta = f"{current_user.display_name}, {note.created_at:%d %b %Y %H:%M}"
+    return jsonify(text=note.text, meta=meta, message="Note added.")
 
 
 @bp.post("/intakes/<public_id>/actions/<action_id>")
 def action(public_id: str, action_id: str):
+    """Tick or untick an action. Without JavaScript the page comes back at that action;
+    with it, nothing reloads and focus stays on the button."""
     done = request.form.get("done") == "1"
-    return _act(
-        public_id,
-        lambda i: workspace.set_action(i, current_user, action_id, done),
-        "Checklist updated.",
-        "#actions",
-    )
+    intake = load(public_id)
+    checked_post()
+    try:
+        workspace.set_action(intake, current_user, action_id, done)
+    except workspace.WorkspaceError as exc:
+        if wants_json():
+            db.session.rollback()
+            return jsonify(error=str(exc)), 422
+        return _refused(intake, exc, "#actions")
+    db.session.commit()
+    if wants_json():
+        state = "done" if done else "reopened"
+        meta = f"{state} by {current_user.display_name}, {utcnow():%d %b %H:%M}"
+        return jsonify(done=done, meta=meta)
+    return redirect(url_for(".intake", public_id=public_id, _anchor=f"action-{action_id}"))
 
 
 @bp.post("/intakes/<public_id>/owner")
@@ -277,9 +348,21 @@ def agreement_preview(public_id: str):
     paper = request.args.get("paper", "a4")
     if paper not in agreements.PAPERS:
         paper = "a4"
-    html = agreements.preview_html(
-        intake, url_for("static", filename=""), paper, agency=current_app.config["AGENCY_NAME"]
+    agency = current_app.config["AGENCY_NAME"]
+    html = agreements.preview_html(intake, url_for("static", filename=""), paper, agency=agency)
+    blockers = contracts.send_blockers(intake, agency, walk_away_reason="-")
+    bar = render_template(
+        "manager/_preview_bar.html",
+        intake=intake,
+        paper=paper,
+        can_send="agreement_sent" in TRANSITIONS.get(intake.status, ()),
+        draft=bool(blockers),
+        walk_away=intake.assessment.result.get("recommendation") == "walk_away",
+        sent_before=bool(acceptance.versions_of(intake)),
     )
+    html = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + bar, html, count=1)
+    # The trace says where a clause comes from in words, not by its internal id.
+    html = re.sub(r"agency standard terms &middot; [\w-]+", "the agency's standard terms", html)
     return Response(html, mimetype="text/html")
 
 
@@ -504,8 +587,8 @@ def delete_intake(public_id: str):
     checked_post()
     expected = (intake.company or intake.public_id).strip().lower()
     if request.form.get("confirm", "").strip().lower() != expected:
-        flash("Type the company name exactly to confirm the deletion.", "error")
-        return redirect(url_for(".intake", public_id=public_id) + "#delete")
+        message = "Type the company name exactly as shown to confirm the deletion"
+        return _refused(intake, workspace.WorkspaceError("confirm", message), "#delete")
     privacy.delete_intake(intake, current_user)
     db.session.commit()
     flash("The intake and everything derived from it are deleted.")
