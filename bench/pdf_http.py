@@ -64,7 +64,15 @@ def prepare(url: str, instance: str, count: int, *, first: bool) -> list[str]:
     from onboarding.services.intakes import create_intake, submit_intake
     from onboarding.web.extensions import app_playbooks
 
-    app = create_app({"TESTING": True, "PASSWORD_HASH_METHOD": "scrypt:16384:8:1"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "PASSWORD_HASH_METHOD": "scrypt:16384:8:1",
+            # The settings were read when first imported: name this run's database.
+            "SQLALCHEMY_DATABASE_URI": url,
+            "INSTANCE_PATH": instance,
+        }
+    )
     rng = random.Random(11 if first else 12)  # noqa: S311 - benchmark data
     terms = json.loads(TERMS.read_text())
     ids = []
