@@ -70,17 +70,18 @@ def roadmap_svg(roadmap: Roadmap, *, id_prefix: str = "roadmap") -> Markup:
     add(f'<title id="{e(title_id)}">Project roadmap</title>')
     add(f'<desc id="{e(desc_id)}">{e(desc)}</desc>')
 
-    # Week grid and axis labels.
+    # Week grid and axis labels. Each kind of mark is one <path> of sub-paths rather
+    # than an element per week: the figure is drawn the same, from a few nodes.
     step = _label_step(weeks)
     labelled = sorted({1, weeks, *range(1, weeks + 1, step)})
     if len(labelled) > 2 and labelled[-1] - labelled[-2] < step / 2:
         labelled.pop(-2)  # keep the last label clear of its neighbour
-    add('<g class="roadmap__grid" stroke="#e3e6ea" stroke-width="1">')
-    for week in range(1, weeks + 2):
-        if week in labelled or week == weeks + 1 or weeks <= 26:
-            x = _f(x_start(week))
-            add(f'<line x1="{x}" y1="{_TOP - 4}" x2="{x}" y2="{_f(grid_bottom)}"/>')
-    add("</g>")
+    grid = "".join(
+        f"M{_f(x_start(week))} {_TOP - 4}V{_f(grid_bottom)}"
+        for week in range(1, weeks + 2)
+        if week in labelled or week == weeks + 1 or weeks <= 26
+    )
+    add(f'<path class="roadmap__grid" d="{grid}" stroke="#e3e6ea" stroke-width="1" fill="none"/>')
     add('<g class="roadmap__axis" font-size="10" fill="#555d66" text-anchor="middle">')
     add(f'<text x="{_LEFT - 10}" y="{_AXIS_Y}" text-anchor="end">Week</text>')
     for week in labelled:
@@ -88,14 +89,13 @@ def roadmap_svg(roadmap: Roadmap, *, id_prefix: str = "roadmap") -> Markup:
         add(f'<text x="{x}" y="{_AXIS_Y}">{week}</text>')
     add("</g>")
 
-    # One bar per phase.
+    # One bar per phase, named on the left with its weeks.
     for i, phase in enumerate(roadmap.phases):
         y = _TOP + i * _ROW
         mid = y + _ROW / 2
         colour = PHASE_COLOURS[i % len(PHASE_COLOURS)]
         x0, x1 = x_start(phase.start_week), x_end(phase.end_week)
         span = phase.weeks.replace("Weeks ", "wk ").replace("Week ", "wk ")
-        add('<g class="roadmap__phase">')
         add(
             f'<text x="0" y="{_f(mid + 4)}" font-size="11.5" font-weight="600" '
             f'fill="#1b1f24">{e(phase.name)}</text>'
@@ -108,44 +108,42 @@ def roadmap_svg(roadmap: Roadmap, *, id_prefix: str = "roadmap") -> Markup:
             f'<rect x="{_f(x0 + 1)}" y="{_f(mid - _BAR / 2)}" width="{_f(max(2, x1 - x0 - 2))}" '
             f'height="{_BAR}" rx="3" fill="{colour}"/>'
         )
-        add("</g>")
 
     # Reviews: a dashed line down from the end of each phase to a diamond.
-    add('<g class="roadmap__reviews">')
     add(
         f'<text x="0" y="{_f(review_y + 4)}" font-size="11.5" font-weight="600" '
         f'fill="#1b1f24">Reviews</text>'
     )
-    for week in roadmap.review_weeks:
-        x = x_end(week)
-        add(
-            f'<line x1="{_f(x)}" y1="{_TOP + 4}" x2="{_f(x)}" y2="{_f(review_y - 7)}" '
-            f'stroke="#23395d" stroke-width="1" stroke-dasharray="2 2"/>'
-        )
+    if roadmap.review_weeks:
         d = 6
+        lines = diamonds = ""
+        for week in roadmap.review_weeks:
+            x = x_end(week)
+            lines += f"M{_f(x)} {_TOP + 4}V{_f(review_y - 7)}"
+            diamonds += (
+                f"M{_f(x)} {_f(review_y - d)}L{_f(x + d)} {_f(review_y)}"
+                f"L{_f(x)} {_f(review_y + d)}L{_f(x - d)} {_f(review_y)}Z"
+            )
         add(
-            f'<path d="M{_f(x)} {_f(review_y - d)} L{_f(x + d)} {_f(review_y)} '
-            f'L{_f(x)} {_f(review_y + d)} L{_f(x - d)} {_f(review_y)} Z" fill="#23395d"/>'
+            f'<path class="roadmap__reviews" d="{lines}" stroke="#23395d" stroke-width="1" '
+            f'stroke-dasharray="2 2" fill="none"/>'
         )
-    add("</g>")
+        add(f'<path class="roadmap__reviews" d="{diamonds}" fill="#23395d"/>')
 
     # Written updates: a small mark in each week that has one.
-    add('<g class="roadmap__updates">')
     add(
         f'<text x="0" y="{_f(update_y + 4)}" font-size="11.5" font-weight="600" '
         f'fill="#1b1f24">Updates</text>'
     )
-    marks = roadmap.update_weeks
-    for week in marks:
+    marks = ""
+    for week in roadmap.update_weeks:
         x = x_start(week) + unit / 2
-        if unit >= 7:
-            add(f'<circle cx="{_f(x)}" cy="{_f(update_y)}" r="3" fill="#0b6e4f"/>')
-        else:
-            add(
-                f'<rect x="{_f(x - 0.6)}" y="{_f(update_y - 5)}" width="1.2" height="10" '
-                f'fill="#0b6e4f"/>'
-            )
-    add("</g>")
+        if unit >= 7:  # a dot of radius 3, as two arcs
+            marks += f"M{_f(x - 3)} {_f(update_y)}a3 3 0 1 0 6 0a3 3 0 1 0 -6 0Z"
+        else:  # a thin tick
+            marks += f"M{_f(x - 0.6)} {_f(update_y - 5)}h1.2v10h-1.2Z"
+    if marks:
+        add(f'<path class="roadmap__updates" d="{marks}" fill="#0b6e4f"/>')
 
     # Legend, in words.
     ly = legend_y

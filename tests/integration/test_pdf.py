@@ -104,13 +104,32 @@ def test_metadata_tags_language_and_dates(rendered):
     assert reader.trailer["/ID"][0] == agreement.sha256[:32]
 
 
-def test_fonts_are_the_packaged_inter(rendered):
+def test_fonts_are_the_packaged_inter_embedded_and_subset(rendered):
     *_, reader = rendered
     fonts = set()
     for page in reader.pages:
         for font in page["/Resources"]["/Font"].values():
-            fonts.add(str(font.get_object()["/BaseFont"]))
+            font = font.get_object()
+            fonts.add(str(font["/BaseFont"]))
+            described = (
+                font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            )
+            descriptor = described["/FontDescriptor"].get_object()
+            assert {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor), font["/BaseFont"]
     assert fonts and all("Inter" in name for name in fonts), fonts
+    assert all(re.match(r"^/[A-Z]{6}\+", name) for name in fonts), fonts  # subsets
+
+
+def test_two_renders_of_an_agreement_with_terms_are_the_same_bytes():
+    """Determinism for the agreement as sent (with terms), through the render worker."""
+    from onboarding.domain.terms import parse_terms
+
+    answers = load("burned-marketer")
+    terms = parse_terms(json.loads((EXAMPLES / "burned-marketer.terms.json").read_text()))
+    agreement = compose(answers, assess(answers), date=DAY, terms=terms)
+    first = render_pdf(agreement, cache=NoCache())
+    second = render_pdf(agreement, cache=NoCache())
+    assert not agreement.draft and first.pdf == second.pdf
 
 
 def test_only_packaged_assets_were_fetched():

@@ -314,7 +314,9 @@ def test_roadmap_svg_escapes_and_describes_itself():
     assert "<title" in svg and "<desc" in svg and 'role="img"' in svg
     for phase in agreement.roadmap.phases:
         assert f">{phase.name}</text>" in svg  # named, not only coloured
-    assert svg.count("<path d=") == len(agreement.roadmap.review_weeks) + 1  # + legend
+    diamonds = re.search(r'<path class="roadmap__reviews" d="([^"]*)" fill=', svg).group(1)
+    assert diamonds.count("Z") == len(agreement.roadmap.review_weeks)  # one per review
+    assert "<line" not in svg and svg.count("<circle") <= 1  # paths, not a node per mark
     evil = replace(
         agreement.roadmap,
         phases=(replace(agreement.roadmap.phases[0], name="<script>x</script>"),),
