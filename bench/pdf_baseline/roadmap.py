@@ -1,0 +1,169 @@
+"""The roadmap figure as it was drawn at the start of issue 18 (an element per grid line,
+review and update mark), kept so that bench/pdf_pages.py can measure the baseline in the
+same run as today's renderer. Not used by the application."""
+
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+
+from onboarding.domain.agreement import Roadmap
+
+PHASE_COLOURS = ("#23395d", "#3b5f96", "#0b6e4f", "#3d9273", "#a86a12")
+"""Bar colours by phase; every bar is also named, so colour is never the only cue."""
+
+_SVG_W, _LEFT, _RIGHT = 680, 150, 672
+_AXIS_Y, _TOP, _ROW, _BAR = 14, 26, 28, 16
+
+
+def _f(value: float) -> str:
+    """A coordinate with at most one decimal (stable text, small files)."""
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _label_step(weeks: int) -> int:
+    for step in (1, 2, 4, 5, 8, 10, 13, 26):
+        if weeks / step <= 13:
+            return step
+    return 26
+
+
+def roadmap_svg(roadmap: Roadmap, *, id_prefix: str = "roadmap") -> Markup:
+    """The roadmap as inline SVG: a bar per phase, week ticks, reviews and updates.
+
+    Every text is escaped; ``<title>`` and ``<desc>`` describe the whole figure in words.
+    """
+    weeks = max(1, roadmap.weeks)
+    unit = (_RIGHT - _LEFT) / weeks
+
+    def x_start(week: int) -> float:
+        return _LEFT + (week - 1) * unit
+
+    def x_end(week: int) -> float:
+        return _LEFT + week * unit
+
+    rows = len(roadmap.phases)
+    review_y = _TOP + rows * _ROW + _ROW / 2
+    update_y = review_y + _ROW
+    legend_y = update_y + _ROW + 4
+    height = legend_y + 10
+    grid_bottom = update_y + 8
+    e = escape
+    out: list[str] = []
+    add = out.append
+    title_id, desc_id = f"{id_prefix}-title", f"{id_prefix}-desc"
+    phases_words = "; ".join(
+        f"{p.name}, {p.weeks.lower()}: {p.deliverable.lower()}" for p in roadmap.phases
+    )
+    reviews = ", ".join(str(w) for w in roadmap.review_weeks)
+    desc = (
+        f"A {weeks}-week plan in {rows} phases. {phases_words}. Reviews with sign-off in "
+        f"week{'s' if len(roadmap.review_weeks) != 1 else ''} {reviews}. "
+        f"Updates: {roadmap.cadence}."
+    )
+    add(
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="roadmap__svg" '
+        f'viewBox="0 0 {_SVG_W} {_f(height)}" width="{_SVG_W}" height="{_f(height)}" '
+        f'role="img" aria-labelledby="{e(title_id)} {e(desc_id)}" '
+        f'font-family="Inter, sans-serif">'
+    )
+    add(f'<title id="{e(title_id)}">Project roadmap</title>')
+    add(f'<desc id="{e(desc_id)}">{e(desc)}</desc>')
+
+    # Week grid and axis labels.
+    step = _label_step(weeks)
+    labelled = sorted({1, weeks, *range(1, weeks + 1, step)})
+    if len(labelled) > 2 and labelled[-1] - labelled[-2] < step / 2:
+        labelled.pop(-2)  # keep the last label clear of its neighbour
+    add('<g class="roadmap__grid" stroke="#e3e6ea" stroke-width="1">')
+    for week in range(1, weeks + 2):
+        if week in labelled or week == weeks + 1 or weeks <= 26:
+            x = _f(x_start(week))
+            add(f'<line x1="{x}" y1="{_TOP - 4}" x2="{x}" y2="{_f(grid_bottom)}"/>')
+    add("</g>")
+    add('<g class="roadmap__axis" font-size="10" fill="#555d66" text-anchor="middle">')
+    add(f'<text x="{_LEFT - 10}" y="{_AXIS_Y}" text-anchor="end">Week</text>')
+    for week in labelled:
+        x = _f(x_start(week) + unit / 2)
+        add(f'<text x="{x}" y="{_AXIS_Y}">{week}</text>')
+    add("</g>")
+
+    # One bar per phase.
+    for i, phase in enumerate(roadmap.phases):
+        y = _TOP + i * _ROW
+        mid = y + _ROW / 2
+        colour = PHASE_COLOURS[i % len(PHASE_COLOURS)]
+        x0, x1 = x_start(phase.start_week), x_end(phase.end_week)
+        span = phase.weeks.replace("Weeks ", "wk ").replace("Week ", "wk ")
+        add('<g class="roadmap__phase">')
+        add(
+            f'<text x="0" y="{_f(mid + 4)}" font-size="11.5" font-weight="600" '
+            f'fill="#1b1f24">{e(phase.name)}</text>'
+        )
+        add(
+            f'<text x="{_LEFT - 10}" y="{_f(mid + 4)}" font-size="10" fill="#555d66" '
+            f'text-anchor="end">{e(span)}</text>'
+        )
+        add(
+            f'<rect x="{_f(x0 + 1)}" y="{_f(mid - _BAR / 2)}" width="{_f(max(2, x1 - x0 - 2))}" '
+            f'height="{_BAR}" rx="3" fill="{colour}"/>'
+        )
+        add("</g>")
+
+    # Reviews: a dashed line down from the end of each phase to a diamond.
+    add('<g class="roadmap__reviews">')
+    add(
+        f'<text x="0" y="{_f(review_y + 4)}" font-size="11.5" font-weight="600" '
+        f'fill="#1b1f24">Reviews</text>'
+    )
+    for week in roadmap.review_weeks:
+        x = x_end(week)
+        add(
+            f'<line x1="{_f(x)}" y1="{_TOP + 4}" x2="{_f(x)}" y2="{_f(review_y - 7)}" '
+            f'stroke="#23395d" stroke-width="1" stroke-dasharray="2 2"/>'
+        )
+        d = 6
+        add(
+            f'<path d="M{_f(x)} {_f(review_y - d)} L{_f(x + d)} {_f(review_y)} '
+            f'L{_f(x)} {_f(review_y + d)} L{_f(x - d)} {_f(review_y)} Z" fill="#23395d"/>'
+        )
+    add("</g>")
+
+    # Written updates: a small mark in each week that has one.
+    add('<g class="roadmap__updates">')
+    add(
+        f'<text x="0" y="{_f(update_y + 4)}" font-size="11.5" font-weight="600" '
+        f'fill="#1b1f24">Updates</text>'
+    )
+    marks = roadmap.update_weeks
+    for week in marks:
+        x = x_start(week) + unit / 2
+        if unit >= 7:
+            add(f'<circle cx="{_f(x)}" cy="{_f(update_y)}" r="3" fill="#0b6e4f"/>')
+        else:
+            add(
+                f'<rect x="{_f(x - 0.6)}" y="{_f(update_y - 5)}" width="1.2" height="10" '
+                f'fill="#0b6e4f"/>'
+            )
+    add("</g>")
+
+    # Legend, in words.
+    ly = legend_y
+    add('<g class="roadmap__legend" font-size="10" fill="#555d66">')
+    add(
+        f'<path d="M{_LEFT + 5} {_f(ly - 9)} L{_LEFT + 10} {_f(ly - 4)} L{_LEFT + 5} {_f(ly + 1)} '
+        f'L{_LEFT} {_f(ly - 4)} Z" fill="#23395d"/>'
+    )
+    add(f'<text x="{_LEFT + 16}" y="{_f(ly)}">Review and sign-off</text>')
+    if unit >= 7:
+        add(f'<circle cx="{_LEFT + 140}" cy="{_f(ly - 4)}" r="3" fill="#0b6e4f"/>')
+    else:
+        add(f'<rect x="{_LEFT + 139.4}" y="{_f(ly - 9)}" width="1.2" height="10" fill="#0b6e4f"/>')
+    add(f'<text x="{_LEFT + 149}" y="{_f(ly)}">{e(_sentence(roadmap.cadence))}</text>')
+    add("</g>")
+    add("</svg>")
+    return Markup("".join(out))  # noqa: S704 - every text above went through escape()
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
