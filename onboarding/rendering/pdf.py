@@ -195,13 +195,18 @@ def render_pdf(
             stored, agreement.sha256, agreement.document_id, name, paper, cached=True
         )
     claim = getattr(cache, "claim", None)
+    claimed = False
     if claim is not None:  # a shared cache: one process renders, the others wait for it
-        while not claim(key):
+        claimed = claim(key)
+        if not claimed:
             stored = cache.wait(key)  # type: ignore[attr-defined]
             if stored is not None:
                 return RenderedAgreement(
                     stored, agreement.sha256, agreement.document_id, name, paper, cached=True
                 )
+            # Released without a PDF (a failed render), or still held after the wait:
+            # render here rather than wait on (twice at worst, never stuck).
+            claimed = claim(key)
     try:
         stored = cache.get(key)  # rendered meanwhile, just before our claim
         if stored is not None:
@@ -212,7 +217,7 @@ def render_pdf(
         result = renderer.render(html, identifier=agreement.sha256[:32].encode())
         cache.put(key, result.pdf)
     finally:
-        if claim is not None:
+        if claimed:
             cache.release(key)  # type: ignore[attr-defined]
     return RenderedAgreement(
         result.pdf,

@@ -31,7 +31,7 @@ from onboarding.rendering import pdf
 from onboarding.services import contracts
 
 PAPERS = ("a4", "letter")
-CLAIM_SECONDS = 90.0
+CLAIM_SECONDS = 45.0
 """How long a render claim holds (a render is capped at ``PDF_RENDER_TIMEOUT``, 20 s by
 default); a process killed mid-render leaves its claim to lapse."""
 log = logging.getLogger(__name__)

@@ -55,6 +55,10 @@ def live_server(session_app, database_url, tmp_path_factory):
         "DATABASE_URL": database_url,
         "SECRET_KEY": "browser-test-key",
         "INSTANCE_PATH": str(instance),
+        # The server shares the test database with the tests that run after the browser
+        # tests: it makes the accepted and signed files, but renders no agreement in the
+        # background under their feet (tests/web/test_prerender.py tests that).
+        "PRERENDER": "false",
     }
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
     log = open(instance / "gunicorn.log", "w")  # noqa: SIM115 - closed below
