@@ -50,10 +50,11 @@ PASSWORD = "quiet harbour lantern seven"  # noqa: S105 - a throwaway benchmark a
 TERMS = ROOT / "examples" / "burned-marketer.terms.json"
 
 
-def prepare(url: str, instance: str, count: int, *, first: bool) -> list[str]:
-    """Submitted, sendable intakes (and, ``first``, a manager and the agency profile)
-    in the database at ``url``; returns their public ids. Render jobs are queued as a
-    submit queues them; nothing renders here."""
+def prepare(url: str, instance: str, count: int, *, first: bool) -> tuple[list[str], list[str]]:
+    """Submitted intakes with terms (and, ``first``, a manager and the agency profile)
+    in the database at ``url``; returns their public ids, and those the send accepts
+    (a walk-away client needs a reason, which a manager types). Render jobs are queued
+    as a submit queues them; nothing renders here."""
     os.environ.update(DATABASE_URL=url, INSTANCE_PATH=instance, SECRET_KEY="bench")
     from onboarding.app import create_app
     from onboarding.db import db
@@ -75,7 +76,7 @@ def prepare(url: str, instance: str, count: int, *, first: bool) -> list[str]:
     )
     rng = random.Random(11 if first else 12)  # noqa: S311 - benchmark data
     terms = json.loads(TERMS.read_text())
-    ids = []
+    ids, sendable = [], []
     with app.app_context():
         upgrade_schema()
         if first:
@@ -88,9 +89,11 @@ def prepare(url: str, instance: str, count: int, *, first: bool) -> list[str]:
             submit_intake(intake, playbooks=app_playbooks(app))
             contracts.save_terms(intake, terms, None)
             ids.append(intake.public_id)
+            if not contracts.send_blockers(intake, app.config["AGENCY_NAME"]):
+                sendable.append(intake.public_id)
         db.session.commit()
         db.engine.dispose()
-    return ids
+    return ids, sendable
 
 
 class Client:
@@ -114,7 +117,10 @@ class Client:
         assert r.status == 302, r.status
         self.cookie = r.getheader("Set-Cookie").split(";", 1)[0]
         c.request("GET", "/workspace/", headers={"Cookie": self.cookie})
-        page = c.getresponse().read().decode()
+        r = c.getresponse()
+        page = r.read().decode()
+        if r.getheader("Set-Cookie"):  # the session now holds the CSRF secret
+            self.cookie = r.getheader("Set-Cookie").split(";", 1)[0]
         self.csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
 
 
@@ -254,12 +260,12 @@ def main() -> None:
     # Baseline: no background render; the first download renders in the request.
     tmp = tempfile.mkdtemp(prefix="bench-pdf-http-base-")
     base_db = f"{tmp}/pdf.db"
-    base_ids = prepare(f"sqlite:///{base_db}", tmp, n, first=True)
+    base_ids, base_sendable = prepare(f"sqlite:///{base_db}", tmp, n, first=True)
     proc, port = server(base_db, tmp, prerender=False)
     try:
         client = Client(port)
         _, base_first, base_pdfs = run(port, client, base_ids, threads, "download")
-        _, base_send, _ = run(port, client, base_ids, threads, "send")
+        _, base_send, _ = run(port, client, base_sendable, threads, "send")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -268,7 +274,7 @@ def main() -> None:
     # Background render (the default).
     tmp = tempfile.mkdtemp(prefix="bench-pdf-http-")
     db_file = f"{tmp}/pdf.db"
-    ids = prepare(f"sqlite:///{db_file}", tmp, n, first=True)
+    ids, sendable = prepare(f"sqlite:///{db_file}", tmp, n, first=True)
     proc, port = server(db_file, tmp, prerender=True)
     try:
         client = Client(port)  # the first requests start the workers' threads
@@ -279,9 +285,9 @@ def main() -> None:
         settled = wait_for_renders(db_file)
         _, after, _ = run(port, client, ids, threads, "download")
         _, repeat, _ = run(port, client, ids, threads, "download")
-        _, sends, _ = run(port, client, ids, threads, "send")
+        _, sends, _ = run(port, client, sendable, threads, "send")
         # Intakes submitted just now: the manager is faster than the render.
-        fresh = prepare(f"sqlite:///{db_file}", tmp, n, first=False)
+        fresh, _ = prepare(f"sqlite:///{db_file}", tmp, n, first=False)
         _, racing, _ = run(port, client, fresh, threads, "download")
     finally:
         proc.terminate()
