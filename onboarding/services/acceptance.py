@@ -44,7 +44,7 @@ from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement, agreement_jso
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.text import control_problem
 from onboarding.rendering import documents, pdf
-from onboarding.services import accounts, agreements, contracts, events, mail, prerender
+from onboarding.services import accounts, agreements, contracts, events, mail
 from onboarding.services.intakes import find_by_token
 from onboarding.services.workspace import WorkspaceError, audit, change_status, required_text
 
@@ -618,7 +618,7 @@ def record_acceptance(
     version.accepted_authority = record.authority
     version.status = "accepted"
     change_status(version.intake, "accepted", None, detail=f"accepted by {record.name}")
-    prerender.queue_file(version, "accepted")  # its PDF, made after the commit
+    # Its PDF is made right after the commit (``ensure_file``), by the request.
     events.emit("agreement.accepted", version.intake)
     if mailer is not None:
         mail.agreement_answered(version.intake, version, mailer, "agreement_accepted")
@@ -766,8 +766,8 @@ def record_countersignature(
         f"{version.final_pdf_sha256}",
     )
     events.emit("agreement.signed", intake)
-    # The signed PDF is made after the commit; the prospect's copy is emailed with it.
-    prerender.queue_file(version, "signed")
+    # The signed PDF is made right after the commit (``ensure_file``, by the request);
+    # the prospect's copy is emailed with it.
     return version
 
 
@@ -801,19 +801,23 @@ def ensure_file(version_id: int, kind: str, mailer: mail.Mailer | None = None) -
         raise ValueError(f"not a file we issue: {kind!r}")
     column = AgreementVersion.final_pdf if kind == "accepted" else AgreementVersion.signed_pdf
     key = f"{kind}:{version_id}"
-    while True:
-        db.session.rollback()  # a fresh look at what is stored
-        version = db.session.get(AgreementVersion, version_id, populate_existing=True)
-        if version is None:
-            return False
-        if getattr(version, column.key) is not None:
+    db.session.rollback()  # a fresh look at what is stored
+    version = db.session.get(AgreementVersion, version_id, populate_existing=True)
+    if version is None:
+        return False
+    if getattr(version, column.key) is not None:
+        return True
+    if kind == "signed" and version.final_pdf is None:
+        ensure_file(version_id, "accepted")
+    claimed = agreements.claim(key)
+    if not claimed:  # another process renders it: wait once, then render here
+        if agreements.wait_for(key, lambda: _stored(version_id, column), agreements.WAIT_SECONDS):
             return True
-        if kind == "signed" and version.final_pdf is None:
-            ensure_file(version_id, "accepted")
-            continue
-        if agreements.claim(key):
-            break
-        agreements.wait_for(key, lambda: _stored(version_id, column))
+        claimed = agreements.claim(key)
+    db.session.rollback()
+    version = db.session.get(AgreementVersion, version_id, populate_existing=True)
+    if version is None:
+        return False
     try:
         if kind == "accepted":
             data = final_pdf(version, acceptance_record(version))
@@ -843,7 +847,8 @@ def ensure_file(version_id: int, kind: str, mailer: mail.Mailer | None = None) -
                 )
         db.session.commit()
     finally:
-        agreements.release(key)
+        if claimed:
+            agreements.release(key)
     return True
 
 

@@ -32,6 +32,9 @@ from onboarding.services import contracts
 
 PAPERS = ("a4", "letter")
 CLAIM_SECONDS = 45.0
+WAIT_SECONDS = 10.0
+"""How long a request waits for another process's render of the same PDF before it
+renders the PDF itself (a slow or stuck render never holds a page up for long)."""
 """How long a render claim holds (a render is capped at ``PDF_RENDER_TIMEOUT``, 20 s by
 default); a process killed mid-render leaves its claim to lapse."""
 log = logging.getLogger(__name__)
@@ -162,7 +165,7 @@ class SharedDatabaseCache(DatabaseCache):
                 found.append(data)
             return data is not None
 
-        wait_for(key, done, self.claim_seconds, self.poll_seconds)
+        wait_for(key, done, min(self.claim_seconds, WAIT_SECONDS), self.poll_seconds)
         return found[0] if found else None
 
     def release(self, key: str) -> None:

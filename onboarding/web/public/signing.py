@@ -194,6 +194,11 @@ def accept(token: str):
         db.session.rollback()
         return render_page(version, errors=exc.errors, values=values, status=422)
     db.session.commit()
+    try:  # the accepted PDF, made now (a failure leaves it to the first download)
+        acceptance.ensure_file(version.id, "accepted", mailer())
+    except Exception:  # noqa: BLE001 - the acceptance is recorded; the file can follow
+        current_app.logger.exception("accepted PDF of version %s not made yet", version.id)
+        db.session.rollback()
     return redirect(url_for(".accepted", token=token))
 
 
