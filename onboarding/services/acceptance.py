@@ -792,15 +792,15 @@ def signed_filename(version: AgreementVersion) -> str:
 
 
 def ensure_file(version_id: int, kind: str, mailer: mail.Mailer | None = None) -> bool:
-    """Make the ``accepted`` or ``signed`` PDF of a version if it is not made yet: one
-    process renders it (a claim on the version and kind), others wait for it; stored in
-    a short write transaction of its own (call it without the write lock). With the
+    """Make the ``accepted`` or ``signed`` PDF of a version if it is not made yet; stored
+    in a short write transaction of its own (call it without the write lock). Two
+    requests at once may both render it; the first to store it wins (the version row
+    is locked), so the file never changes once stored. With the
     signed PDF and a ``mailer``, the prospect's confirmation (the PDF attached) is
     written in the same transaction. Returns whether the file exists now."""
     if kind not in ("accepted", "signed"):
         raise ValueError(f"not a file we issue: {kind!r}")
     column = AgreementVersion.final_pdf if kind == "accepted" else AgreementVersion.signed_pdf
-    key = f"{kind}:{version_id}"
     db.session.rollback()  # a fresh look at what is stored
     version = db.session.get(AgreementVersion, version_id, populate_existing=True)
     if version is None:
@@ -809,11 +809,6 @@ def ensure_file(version_id: int, kind: str, mailer: mail.Mailer | None = None) -
         return True
     if kind == "signed" and version.final_pdf is None:
         ensure_file(version_id, "accepted")
-    claimed = agreements.claim(key)
-    if not claimed:  # another process renders it: wait once, then render here
-        if agreements.wait_for(key, lambda: _stored(version_id, column), agreements.WAIT_SECONDS):
-            return True
-        claimed = agreements.claim(key)
     db.session.rollback()
     version = db.session.get(AgreementVersion, version_id, populate_existing=True)
     if version is None:
@@ -846,9 +841,9 @@ def ensure_file(version_id: int, kind: str, mailer: mail.Mailer | None = None) -
                     version.intake, version, mailer, data, signed_filename(version)
                 )
         db.session.commit()
-    finally:
-        if claimed:
-            agreements.release(key)
+    except Exception:
+        db.session.rollback()
+        raise
     return True
 
 
