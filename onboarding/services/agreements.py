@@ -89,14 +89,15 @@ def claim(key: str, seconds: float = CLAIM_SECONDS) -> bool:
         connection = db.engine.connect().execution_options(**{WRITE: True})
         with connection, connection.begin():
             connection.execute(delete(table).where(table.c.key == key, table.c.expires_at < now))
+            # RETURNING, not rowcount: an INSERT's rowcount is -1 on PostgreSQL here.
             inserted = connection.execute(
-                _insert_or_ignore(table),
+                _insert_or_ignore(table).returning(table.c.key),
                 {"key": key, "expires_at": now + timedelta(seconds=seconds)},
-            ).rowcount
+            ).first()
     except OperationalError:
         log.warning("render claim not taken (database busy); rendering anyway")
         return True
-    return inserted == 1
+    return inserted is not None
 
 
 def held(key: str) -> bool:
