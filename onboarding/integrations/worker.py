@@ -170,6 +170,11 @@ def run_scheduled() -> None:
         db.session.rollback()
 
 
+RETRY_SWEEP_SECONDS = 5.0
+"""After a round that failed (the database away or busy), the in-process worker sweeps
+again this soon, whatever the sweep interval."""
+
+
 def sweep_every(app: Flask) -> float:
     c = app.config
     return min(float(c.get("MAIL_SWEEP_SECONDS", 60)), float(c.get("WEBHOOK_SWEEP_SECONDS", 60)))
@@ -348,8 +353,10 @@ class ThreadDispatcher(Dispatcher):
                             break
                         self._send(channel, row_id)
                     db.session.remove()
-            except Exception:  # the database may be away: try again at the next sweep
-                log.exception("outbox worker: batch failed")
+            except Exception:  # the database may be away: sweep again soon, not an hour on
+                log.exception("outbox worker: batch failed; sweeping again shortly")
+                with self._cond:
+                    self._next_sweep = min(self._next_sweep, time.time() + RETRY_SWEEP_SECONDS)
             finally:
                 with self._cond:
                     self._busy -= 1

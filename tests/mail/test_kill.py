@@ -123,9 +123,15 @@ def start_worker(app, port: int, tmp_path: Path) -> subprocess.Popen:
         "BASE_URL": "https://onboarding.agency.example",
     }
     env.pop("REDIS_URL", None)
-    return subprocess.Popen(  # noqa: S603 - our own command
-        [command, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    with (tmp_path / "worker.log").open("wb") as log:  # read back when the worker falls short
+        return subprocess.Popen(  # noqa: S603 - our own command
+            [command, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+
+def worker_log(tmp_path: Path) -> str:
+    path = tmp_path / "worker.log"
+    return path.read_text(errors="replace")[-3000:] if path.exists() else "(no log)"
 
 
 def kill(process: subprocess.Popen) -> None:
@@ -157,11 +163,11 @@ def row(app, message_id: int) -> OutboxMessage:
         return found
 
 
-def wait_until(predicate, timeout: float = 20) -> None:
+def wait_until(predicate, timeout: float = 20, why=lambda: "") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError("timed out")
+            raise AssertionError(f"timed out\n{why()}")
         time.sleep(0.05)
 
 
@@ -208,12 +214,14 @@ def test_a_worker_killed_at_any_point_loses_no_message(app, gate, tmp_path, poin
         if point == "before the claim":
             time.sleep(3)
         elif point in ("after the claim", "during the send"):
-            assert server.reached.wait(30), "the worker never reached the server"
+            assert server.reached.wait(60), f"never reached the server\n{worker_log(tmp_path)}"
         elif point == "after the send":
-            wait_until(lambda: server.accepted, 30)
+            wait_until(lambda: server.accepted, 60, lambda: worker_log(tmp_path))
             time.sleep(0.5)
         else:
-            wait_until(lambda: row(app, message_id).status == "sent", 30)
+            wait_until(
+                lambda: row(app, message_id).status == "sent", 60, lambda: worker_log(tmp_path)
+            )
         kill(process)
     finally:
         if process.poll() is None:
