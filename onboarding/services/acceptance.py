@@ -44,7 +44,7 @@ from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement, agreement_jso
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.text import control_problem
 from onboarding.rendering import documents, pdf
-from onboarding.services import accounts, agreements, contracts, events, mail
+from onboarding.services import accounts, agreements, contracts, events, mail, prerender
 from onboarding.services.intakes import find_by_token
 from onboarding.services.workspace import WorkspaceError, audit, change_status, required_text
 
@@ -618,7 +618,7 @@ def record_acceptance(
     version.accepted_authority = record.authority
     version.status = "accepted"
     change_status(version.intake, "accepted", None, detail=f"accepted by {record.name}")
-    # Its PDF is made right after the commit (``ensure_file``), by the request.
+    prerender.queue_file(version, "accepted")  # its PDF, made after the commit
     events.emit("agreement.accepted", version.intake)
     if mailer is not None:
         mail.agreement_answered(version.intake, version, mailer, "agreement_accepted")
@@ -766,8 +766,9 @@ def record_countersignature(
         f"{version.final_pdf_sha256}",
     )
     events.emit("agreement.signed", intake)
-    # The signed PDF is made right after the commit (``ensure_file``, by the request);
+    # The signed PDF is made after the commit (by the worker, or the first download);
     # the prospect's copy is emailed with it.
+    prerender.queue_file(version, "signed")
     return version
 
 
@@ -792,12 +793,14 @@ def signed_filename(version: AgreementVersion) -> str:
 
 
 def ensure_file(version_id: int, kind: str, mailer: mail.Mailer | None = None) -> bool:
-    """Make the ``accepted`` or ``signed`` PDF of a version if it is not made yet; stored
-    in a short write transaction of its own (call it without the write lock). Two
-    requests at once may both render it; the first to store it wins (the version row
-    is locked), so the file never changes once stored. With the
-    signed PDF and a ``mailer``, the prospect's confirmation (the PDF attached) is
-    written in the same transaction. Returns whether the file exists now."""
+    """Make the ``accepted`` or ``signed`` PDF of a version if it is not made yet (the
+    worker after the acceptance or countersignature, or the first request that wants it
+    first); stored in a short write transaction of its own (call it without the write
+    lock). One process renders it (a claim on the version and kind) while the others
+    wait, at most ``agreements.WAIT_SECONDS``, then render it themselves; the first to
+    store it wins (the version row is locked), so the file never changes once stored.
+    With the signed PDF and a ``mailer``, the prospect's confirmation (the PDF attached)
+    is written in the same transaction. Returns whether the file exists now."""
     if kind not in ("accepted", "signed"):
         raise ValueError(f"not a file we issue: {kind!r}")
     column = AgreementVersion.final_pdf if kind == "accepted" else AgreementVersion.signed_pdf
@@ -809,9 +812,17 @@ def ensure_file(version_id: int, kind: str, mailer: mail.Mailer | None = None) -
         return True
     if kind == "signed" and version.final_pdf is None:
         ensure_file(version_id, "accepted")
+    key = f"{kind}:{version_id}"
+    claimed = agreements.claim(key)
+    if not claimed:  # another process makes it now: wait for it, then make it here
+        if agreements.wait_for(key, lambda: _stored(version_id, column), agreements.WAIT_SECONDS):
+            return True
+        claimed = agreements.claim(key)
     db.session.rollback()
     version = db.session.get(AgreementVersion, version_id, populate_existing=True)
     if version is None:
+        if claimed:
+            agreements.release(key)
         return False
     try:
         if kind == "accepted":
@@ -844,6 +855,9 @@ def ensure_file(version_id: int, kind: str, mailer: mail.Mailer | None = None) -
     except Exception:
         db.session.rollback()
         raise
+    finally:
+        if claimed:
+            agreements.release(key)
     return True
 
 

@@ -109,4 +109,38 @@
       });
     });
   });
+
+  // "We are preparing your signed copy": while the accepted or signed PDF is being made
+  // (by the worker, after the page confirmed at once), ask the server every few seconds
+  // and say when it is ready, with its fingerprint. The status line is role="status", so
+  // screen readers announce the change. Without JavaScript the download link still works
+  // (it makes the file if the worker has not) and a reload shows the fingerprint.
+  (function () {
+    var line = document.querySelector("[data-file-status]");
+    if (!line || !window.fetch) return;
+    var url = line.getAttribute("data-file-status");
+    var asked = 0;
+
+    function ready(status) {
+      line.textContent = "Your signed copy is ready: the download link gives it to you. " +
+        "Its SHA-256 fingerprint, to check your copy: ";
+      var code = document.createElement("code");
+      code.className = "hash";
+      code.textContent = status.sha256;
+      line.appendChild(code);
+    }
+
+    function ask() {
+      asked += 1;
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (status) {
+          if (status && status.ready) ready(status);
+          else if (asked < 90) setTimeout(ask, 2000);
+        })
+        .catch(function () { if (asked < 90) setTimeout(ask, 4000); });
+    }
+
+    setTimeout(ask, 1000);
+  })();
 })();

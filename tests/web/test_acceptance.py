@@ -125,7 +125,7 @@ def test_a_second_acceptance_is_refused_and_the_record_never_changes(app, sent):
         app, f"/agreement/{token}/accept", {"name": "Daniel Okafor", "consent": "yes"}
     )
     assert first.status_code == 302
-    make_files(app)  # nothing left to make: the accept made its PDF
+    assert make_files(app) == 1  # the accepted PDF, made after the acceptance
     with app.app_context():
         before = db.session.execute(select(AgreementVersion)).scalar_one()
         record = (before.accepted_name, before.accepted_at, before.final_pdf_sha256)

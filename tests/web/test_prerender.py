@@ -156,3 +156,55 @@ def test_a_profile_save_queues_the_open_intakes_only(app, client, staff, submitt
         contracts.save_profile(default_profile().as_dict(), None)
         db.session.commit()
     assert [j.reason for j in jobs(app)] == ["profile saved"]
+
+
+def test_accept_and_countersign_confirm_at_once_and_their_files_follow(
+    app,
+    client,
+    staff,
+    submitted,
+    renders,  # noqa: F811
+):
+    from onboarding.db.outbox import OutboxMessage
+    from tests.web.helpers import make_files
+    from tests.web.test_acceptance import answer
+    from tests.web.test_signing import STAND_IN, countersign, grant
+
+    login(client, staff["manager"])
+    token = send(client, submitted)
+    status_url = f"/agreement/{token}/file-status"
+    before = renders.count
+    prospect, accepted = answer(app, f"/agreement/{token}/accept", STAND_IN)
+    assert accepted.status_code == 302 and renders.count == before  # confirmed, no render
+    page = prospect.get(f"/agreement/{token}/accepted").text
+    assert "We are preparing your signed copy" in page and "data-file-status" in page
+    assert prospect.get(status_url).get_json() == {
+        "ready": False,
+        "sha256": None,
+        "kind": "accepted",
+    }
+    files = [(j.kind, j.status) for j in jobs(app) if j.kind != "agreement"]
+    assert files == [("accepted", "queued")]
+
+    assert make_files(app) == 1 and renders.count == before + 1  # what the worker does
+    ready = prospect.get(status_url).get_json()
+    assert ready["ready"] and ready["kind"] == "accepted" and len(ready["sha256"]) == 64
+    page = prospect.get(f"/agreement/{token}/accepted").text
+    assert ready["sha256"] in page and "We are preparing" not in page
+
+    grant(app, "manager@example.com")
+    before = renders.count
+    assert countersign(client, submitted).status_code == 302
+    assert renders.count == before  # the countersignature is recorded at once
+    assert prospect.get(status_url).get_json()["ready"] is False  # the signed file follows
+    assert "We are preparing your signed copy" in prospect.get(f"/agreement/{token}").text
+    with app.app_context():
+        kinds = db.session.execute(select(OutboxMessage.kind)).scalars().all()
+    assert "agreement_signed" not in kinds  # the client's copy goes with the file
+    assert make_files(app) == 1 and renders.count == before + 1
+    signed = prospect.get(status_url).get_json()
+    assert signed["ready"] and signed["kind"] == "signed" and signed["sha256"] != ready["sha256"]
+    with app.app_context():
+        kinds = db.session.execute(select(OutboxMessage.kind)).scalars().all()
+    assert kinds.count("agreement_signed") == 1
+    assert prospect.get("/agreement/not-a-token/file-status").status_code == 404

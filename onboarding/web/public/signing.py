@@ -24,6 +24,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -193,12 +194,7 @@ def accept(token: str):
     except WorkspaceError as exc:
         db.session.rollback()
         return render_page(version, errors=exc.errors, values=values, status=422)
-    db.session.commit()
-    try:  # the accepted PDF, made now (a failure leaves it to the first download)
-        acceptance.ensure_file(version.id, "accepted", mailer())
-    except Exception:  # noqa: BLE001 - the acceptance is recorded; the file can follow
-        current_app.logger.exception("accepted PDF of version %s not made yet", version.id)
-        db.session.rollback()
+    db.session.commit()  # the worker makes the accepted PDF; the page confirms at once
     return redirect(url_for(".accepted", token=token))
 
 
@@ -215,6 +211,19 @@ def accepted(token: str):
         steps=after_acceptance.next_steps(version),
     )
     return Response(html, mimetype="text/html")
+
+
+@bp.get("/<token>/file-status")
+def file_status(token: str):
+    """Whether the file the PDF link gives is made yet (signed by both parties once
+    countersigned, else accepted): the pages ask it while they show "we are preparing
+    your signed copy"."""
+    version = load(token)
+    if version.accepted_at is None:
+        abort(404)
+    signed = version.countersigned_at is not None
+    digest = version.signed_pdf_sha256 if signed else version.final_pdf_sha256
+    return jsonify(ready=digest is not None, sha256=digest, kind="signed" if signed else "accepted")
 
 
 @bp.post("/<token>/changes")

@@ -543,12 +543,7 @@ def countersign(public_id: str, number: int):
         acceptance.record_countersignature(version, current_user, prepared, mailer())
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc, "#agreement")
-    db.session.commit()
-    try:  # the signed PDF, made now, and the prospect's email with it
-        acceptance.ensure_file(version.id, "signed", mailer())
-    except Exception:  # noqa: BLE001 - the countersignature is recorded; the file can follow
-        current_app.logger.exception("signed PDF of version %s not made yet", version.id)
-        db.session.rollback()
+    db.session.commit()  # the worker makes the signed PDF and emails the client their copy
     flash(
         f"Version {version.number} is countersigned: the agreement is signed by both parties. "
         "The signed PDF is being prepared; the client's link gives it to them, and it is "
