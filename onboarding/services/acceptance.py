@@ -816,6 +816,7 @@ def ensure_file(version_id: int, kind: str, mailer: mail.Mailer | None = None) -
     claimed = agreements.claim(key)
     if not claimed:  # another process makes it now: wait for it, then make it here
         if agreements.wait_for(key, lambda: _stored(version_id, column), agreements.WAIT_SECONDS):
+            db.session.rollback()  # end our snapshot: the caller then reads the stored file
             return True
         claimed = agreements.claim(key)
     db.session.rollback()
@@ -833,7 +834,10 @@ def ensure_file(version_id: int, kind: str, mailer: mail.Mailer | None = None) -
         begin_write(db.session())
         version = db.session.execute(
             select(AgreementVersion).where(AgreementVersion.id == version_id).with_for_update()
-        ).scalar_one()
+        ).scalar_one_or_none()
+        if version is None:  # deleted with its intake meanwhile
+            db.session.rollback()
+            return False
         if getattr(version, column.key) is None:
             if kind == "accepted":
                 version.final_pdf, version.final_pdf_sha256 = data, sha256(data)

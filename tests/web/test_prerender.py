@@ -10,12 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from onboarding.db import db
-from onboarding.db.models import Intake, RenderedPdf
+from onboarding.db.models import AgreementVersion, Intake, RenderedPdf
+from onboarding.db.outbox import OutboxMessage
 from onboarding.db.renders import RenderJob
 from onboarding.rendering import pdf as pdf_module
-from onboarding.services import prerender
-from tests.web.helpers import make_sendable
-from tests.web.test_acceptance import send
+from onboarding.services import acceptance, agreements, prerender
+from tests.web.helpers import make_files, make_sendable
+from tests.web.test_acceptance import answer, send
+from tests.web.test_signing import STAND_IN, countersign, grant
 from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
 
 
@@ -165,11 +167,6 @@ def test_accept_and_countersign_confirm_at_once_and_their_files_follow(
     submitted,
     renders,  # noqa: F811
 ):
-    from onboarding.db.outbox import OutboxMessage
-    from tests.web.helpers import make_files
-    from tests.web.test_acceptance import answer
-    from tests.web.test_signing import STAND_IN, countersign, grant
-
     login(client, staff["manager"])
     token = send(client, submitted)
     status_url = f"/agreement/{token}/file-status"
@@ -208,3 +205,46 @@ def test_accept_and_countersign_confirm_at_once_and_their_files_follow(
         kinds = db.session.execute(select(OutboxMessage.kind)).scalars().all()
     assert kinds.count("agreement_signed") == 1
     assert prospect.get("/agreement/not-a-token/file-status").status_code == 404
+
+
+def test_a_download_that_waits_for_the_worker_serves_the_file_it_made(
+    app,
+    client,
+    staff,
+    submitted,
+    renders,  # noqa: F811
+    monkeypatch,
+):
+    """The prospect downloads while the worker is making the accepted file: the download
+    waits for the worker's claim, then serves the file the worker stored (it renders
+    nothing itself, and never reads the version as it was before the file was made)."""
+    login(client, staff["manager"])
+    token = send(client, submitted)
+    prospect, accepted = answer(app, f"/agreement/{token}/accept", STAND_IN)
+    assert accepted.status_code == 302
+    real_claim, threads = agreements.claim, []
+
+    def worker_makes_it() -> None:
+        with app.app_context():
+            version_id = db.session.execute(select(AgreementVersion.id)).scalar_one()
+            acceptance.ensure_file(version_id, "accepted")
+
+    def claim(key, *args, **kwargs):
+        if threads and threading.current_thread() is threads[0]:
+            return True  # the worker: its claim is the one taken below
+        if not threads:  # the download asks first: the worker holds the claim now
+            real_claim(key, *args, **kwargs)
+            threads.append(threading.Thread(target=worker_makes_it))
+            threads[0].start()
+            return False
+        return real_claim(key, *args, **kwargs)
+
+    monkeypatch.setattr(agreements, "claim", claim)
+    before = renders.count
+    response = prospect.get(f"/agreement/{token}/pdf")
+    threads[0].join(60)
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert renders.count == before + 1  # the worker's render only
+    with app.app_context():
+        stored = db.session.execute(select(AgreementVersion.final_pdf)).scalar_one()
+    assert response.data == stored
