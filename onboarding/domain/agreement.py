@@ -47,7 +47,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
 from onboarding.domain import schedule
@@ -261,9 +261,22 @@ class Agreement:
 
     def content(self) -> dict[str, Any]:
         """The canonical content: everything but the id and hash derived from it."""
-        data = asdict(self)
+        data = _plain(self)
         del data["document_id"], data["sha256"]
         return data
+
+
+def _plain(value: Any) -> Any:
+    """``dataclasses.asdict`` for JSON: dataclasses as dicts, sequences as lists, each
+    value as it is (they are JSON's own types), without asdict's deep copies (a send
+    composes the agreement twice, and this was half of each compose)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def canonical_json(agreement: Agreement) -> bytes:

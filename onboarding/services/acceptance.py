@@ -151,10 +151,11 @@ def prepare_send(
     """
     if intake.assessment is None:
         raise WorkspaceError("agreement", "The intake has not been submitted yet")
-    blockers = contracts.send_blockers(intake, agency, walk_away_reason=walk_away_reason)
+    blockers, agreement = contracts.send_check(
+        intake, agency, walk_away_reason=walk_away_reason
+    )
     if blockers:  # checked before rendering: a refused send costs no render
         raise WorkspaceError("agreement", " ".join(blockers), {"agreement": "\n".join(blockers)})
-    agreement = agreements.compose(intake, agency)
     previous = latest_version(intake)
     refuse_unchanged(agreement, previous)  # before rendering, too
     content = agreement_json(agreement)
@@ -163,7 +164,12 @@ def prepare_send(
     if red is not None and previous is not None:
         shown = redlines.changes(red, previous.number, previous.content, content)
     rendered = agreements.agreement_pdf(
-        intake, paper, agency=agency, own_transaction=own_transaction, changes=shown
+        intake,
+        paper,
+        agency=agency,
+        own_transaction=own_transaction,
+        changes=shown,
+        agreement=agreement,
     )
     page = FrozenPage(
         title=agreement.title,
@@ -225,11 +231,10 @@ def send_agreement(
     if intake.assessment is None:
         raise WorkspaceError("agreement", "The intake has not been submitted yet")
     reason = " ".join((walk_away_reason or "").split())[:1000] or None
-    blockers = contracts.send_blockers(intake, agency, walk_away_reason=reason)
+    blockers, current = contracts.send_check(intake, agency, walk_away_reason=reason)
     if blockers:
         raise WorkspaceError("agreement", " ".join(blockers), {"agreement": "\n".join(blockers)})
     latest = latest_version(intake)
-    current = agreements.compose(intake, agency)
     refuse_unchanged(current, latest)
     change_status(intake, "agreement_sent", user)  # checks the workflow
     if prepared is None or not _still_current(prepared, intake, current, latest, paper):

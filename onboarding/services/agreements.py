@@ -203,15 +203,17 @@ def agreement_pdf(
     agency: str = DEFAULT_AGENCY,
     own_transaction: bool = True,
     changes: Changes | None = None,
+    agreement: Agreement | None = None,
 ) -> pdf.RenderedAgreement:
     """The agreement PDF of a submitted intake (rendered once, then from the cache);
-    ``changes``: a version to send, with its page "Changes since version n".
+    ``changes``: a version to send, with its page "Changes since version n";
+    ``agreement``: the intake's agreement when the caller has just composed it.
 
     Call it without the write lock (the default, ``own_transaction=True``); a caller
     that already holds it passes ``own_transaction=False``.
     """
     return pdf.render_pdf(
-        compose(intake, agency),
+        agreement if agreement is not None else compose(intake, agency),
         paper=paper if paper in PAPERS else "a4",
         cache=SharedDatabaseCache(intake.id)
         if own_transaction

@@ -178,6 +178,14 @@ def send_blockers(
     explicit decision with a reason to send to a client the assessment says to walk
     away from.
     """
+    return send_check(intake, agency_name, walk_away_reason=walk_away_reason)[0]
+
+
+def send_check(
+    intake: Intake, agency_name: str | None = None, *, walk_away_reason: str | None = None
+) -> tuple[list[str], Agreement]:
+    """:func:`send_blockers`, and the agreement it composed to check them (a send uses
+    it rather than composing it again)."""
     out = []
     current = installation_profile(agency_name)
     if current.version is None:
@@ -208,7 +216,7 @@ def send_blockers(
             "The assessment recommends walking away: sending needs an explicit "
             '"send anyway" with a reason.'
         )
-    return out
+    return out, agreement
 
 
 def decline_letter(intake: Intake, profile: AgencyProfile, user: User | None) -> str:

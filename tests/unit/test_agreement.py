@@ -4,7 +4,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -155,6 +155,10 @@ def test_id_and_hash_come_from_the_canonical_content(example):
     ).encode("utf-8")
     again = compose(answers, json.loads(json.dumps(assessment)), date=DAY)
     assert again.sha256 == agreement.sha256
+    # The content is dataclasses.asdict's, as the stored versions' hashes were computed.
+    expected = asdict(agreement)
+    del expected["document_id"], expected["sha256"]
+    assert json.dumps(agreement.content(), sort_keys=True) == json.dumps(expected, sort_keys=True)
 
 
 def test_hash_changes_with_date_agency_and_content():
