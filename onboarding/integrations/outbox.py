@@ -23,10 +23,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from onboarding.db import db
-from onboarding.db.engine import begin_write
 from onboarding.db.models import utcnow
 from onboarding.db.outbox import OPEN_STATES, OutboxMessage
 from onboarding.integrations import mail, worker
@@ -100,21 +99,14 @@ def deliver(message_id: int) -> datetime | None:
     not due, or claimed by another worker). Needs an app context; commits.
     """
     settings = _settings(current_app)
-    now = utcnow()
-    db.session.rollback()  # no transaction of ours stays open across the send
-    begin_write(db.session())
-    claimed = db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, *_due(now))
-        .values(
-            status="sending",
-            attempts=OutboxMessage.attempts + 1,
-            locked_until=now + timedelta(seconds=settings["lease"]),
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    if claimed != 1:
+    if not worker.lease(
+        OutboxMessage,
+        message_id,
+        _due,
+        settings["lease"],
+        status="sending",
+        attempts=OutboxMessage.attempts + 1,
+    ):
         return None
     row = db.session.get(OutboxMessage, message_id, populate_existing=True)
     if row is None:  # deleted with its intake meanwhile
@@ -138,14 +130,7 @@ def deliver(message_id: int) -> datetime | None:
         values.update(status="queued", next_attempt_at=retry_at)
     else:
         values.update(status="failed", next_attempt_at=None)
-    begin_write(db.session())
-    db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == "sending")
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    worker.record(OutboxMessage, message_id, values, OutboxMessage.status == "sending")
     log.info(
         "outbox message %s (%s %s): %s%s",
         message_id,

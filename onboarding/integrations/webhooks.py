@@ -57,10 +57,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 
 from onboarding.db import db
-from onboarding.db.engine import begin_write
 from onboarding.db.models import Intake, User, WebhookDelivery, WebhookEndpoint, utcnow
 from onboarding.integrations import worker
 
@@ -449,22 +448,7 @@ def deliver(delivery_id: int) -> datetime | None:
     not due, or claimed by another worker). Needs an app context; commits.
     """
     settings = _settings(current_app)
-    now = utcnow()
-    db.session.rollback()  # no transaction of ours stays open across the send
-    begin_write(db.session())
-    claimed = db.session.execute(
-        update(WebhookDelivery)
-        .where(
-            WebhookDelivery.id == delivery_id,
-            WebhookDelivery.status == "pending",
-            or_(WebhookDelivery.next_attempt_at.is_(None), WebhookDelivery.next_attempt_at <= now),
-            or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now),
-        )
-        .values(locked_until=now + timedelta(seconds=settings["timeout"] + LEASE_EXTRA))
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    if claimed != 1:
+    if not worker.lease(WebhookDelivery, delivery_id, _due, settings["timeout"] + LEASE_EXTRA):
         return None
     row = db.session.execute(
         select(
@@ -518,28 +502,24 @@ def deliver(delivery_id: int) -> datetime | None:
     else:
         retry_at = done + timedelta(seconds=backoff(attempts, settings["backoff"]))
         values.update(next_attempt_at=retry_at)
-    begin_write(db.session())
-    db.session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    worker.record(WebhookDelivery, delivery_id, values)
     log.info("webhook delivery %s: %s", delivery_id, values.get("status", "retry") or error)
     return retry_at
 
 
+def _due(now: datetime):
+    return (
+        WebhookDelivery.status == "pending",
+        or_(WebhookDelivery.next_attempt_at.is_(None), WebhookDelivery.next_attempt_at <= now),
+        or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now),
+    )
+
+
 def due_ids(limit: int = SWEEP_BATCH) -> list[int]:
     """Pending deliveries that are due and not being sent (the sweep's work)."""
-    now = utcnow()
     ids = db.session.execute(
         select(WebhookDelivery.id)
-        .where(
-            WebhookDelivery.status == "pending",
-            or_(WebhookDelivery.next_attempt_at.is_(None), WebhookDelivery.next_attempt_at <= now),
-            or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now),
-        )
+        .where(*_due(utcnow()))
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
     ).scalars().all()  # fmt: skip

@@ -36,15 +36,18 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event as sa_event
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.utils import import_string
 
 from onboarding.db import db
+from onboarding.db.engine import begin_write
+from onboarding.db.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +143,40 @@ def listen(factory: sessionmaker) -> None:
     for name, handler in HANDOFF:
         if not sa_event.contains(factory, name, handler):
             sa_event.listen(factory, name, handler)
+
+
+# --- one row: its lease and its outcome ---------------------------------------------------------
+
+
+def lease(model: Any, row_id: int, due: Any, seconds: float, **values: Any) -> bool:
+    """Claim one row of ``model`` that is due (``due(now)``: its conditions) for
+    ``seconds``, setting ``values`` too, in a short write transaction of its own: True
+    when this process won it (no other can until the lease runs out). Every channel's
+    ``deliver`` starts here; no transaction of ours stays open across the send."""
+    now = utcnow()
+    db.session.rollback()
+    begin_write(db.session())
+    won = db.session.execute(
+        update(model)
+        .where(model.id == row_id, *due(now))
+        .values(locked_until=now + timedelta(seconds=seconds), **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return won == 1
+
+
+def record(model: Any, row_id: int, values: Mapping[str, Any], *where: Any) -> None:
+    """Write a leased row's outcome (``values``; ``where``: only while it is still in
+    the state the lease gave it) in a short write transaction of its own."""
+    begin_write(db.session())
+    db.session.execute(
+        update(model)
+        .where(model.id == row_id, *where)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 # --- one round of work ---------------------------------------------------------------------------

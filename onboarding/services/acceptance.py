@@ -151,9 +151,7 @@ def prepare_send(
     """
     if intake.assessment is None:
         raise WorkspaceError("agreement", "The intake has not been submitted yet")
-    blockers, agreement = contracts.send_check(
-        intake, agency, walk_away_reason=walk_away_reason
-    )
+    blockers, agreement = contracts.send_check(intake, agency, walk_away_reason=walk_away_reason)
     if blockers:  # checked before rendering: a refused send costs no render
         raise WorkspaceError("agreement", " ".join(blockers), {"agreement": "\n".join(blockers)})
     previous = latest_version(intake)

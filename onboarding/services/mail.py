@@ -427,29 +427,18 @@ def _on_submitted(intake: Intake, mailer: Mailer) -> list[OutboxMessage]:
         )
     assessment = intake.assessment
     risks = (assessment.result.get("risks") if assessment else None) or {}
-    for user in staff_to_tell(intake, mailer.settings):
-        rows.append(
-            write(
-                mailer,
-                "new_submission",
-                user.email,
-                to_name=user.display_name,
-                intake=intake,
-                user=user,
-                dedupe_key=f"new_submission:{intake.public_id}:{user.id}",
-                name=user.display_name.split()[0],
-                owned=owner is not None,
-                contact_name=intake.contact_name,
-                contact_email=intake.contact_email,
-                company=intake.company,
-                score=intake.score,
-                band=intake.band,
-                recommendation=RECOMMENDATIONS.get(intake.recommendation or "", ""),
-                top_risk=CAUSE_LABELS.get(intake.top_risk or ""),
-                top_risk_value=risks.get(intake.top_risk or ""),
-                intake_url=mailer.links.workspace_intake(intake.public_id),
-            )
-        )
+    rows += _tell_staff(
+        intake,
+        mailer,
+        "new_submission",
+        f"new_submission:{intake.public_id}",
+        score=intake.score,
+        band=intake.band,
+        recommendation=RECOMMENDATIONS.get(intake.recommendation or "", ""),
+        top_risk=CAUSE_LABELS.get(intake.top_risk or ""),
+        top_risk_value=risks.get(intake.top_risk or ""),
+        intake_url=mailer.links.workspace_intake(intake.public_id),
+    )
     if intake.id is not None:
         cancel_reminders(intake, "Not sent: the prospect submitted their answers.")
     return rows
@@ -527,32 +516,46 @@ def agreement_answered(
     every active manager. Written in the caller's session."""
     if kind not in ("change_request", "agreement_accepted"):
         raise ValueError(f"not an answer to an agreement: {kind!r}")
-    rows = []
     with db.session.no_autoflush:
-        owner = intake.owner if intake.owner is not None and intake.owner.active else None
-        for user in staff_to_tell(intake, mailer.settings):
-            rows.append(
-                write(
-                    mailer,
-                    kind,
-                    user.email,
-                    to_name=user.display_name,
-                    intake=intake,
-                    user=user,
-                    dedupe_key=f"{kind}:{intake.public_id}:{version.number}:{user.id}",
-                    name=user.display_name.split()[0],
-                    owned=owner is not None,
-                    contact_name=intake.contact_name,
-                    contact_email=intake.contact_email,
-                    company=intake.company,
-                    number=version.number,
-                    comment=comment,
-                    accepted_name=getattr(version, "accepted_name", None),
-                    accepted_title=getattr(version, "accepted_title", None),
-                    intake_url=mailer.links.workspace_intake(intake.public_id) + "#agreement",
-                )
-            )
-    return rows
+        return _tell_staff(
+            intake,
+            mailer,
+            kind,
+            f"{kind}:{intake.public_id}:{version.number}",
+            number=version.number,
+            comment=comment,
+            accepted_name=getattr(version, "accepted_name", None),
+            accepted_title=getattr(version, "accepted_title", None),
+            intake_url=mailer.links.workspace_intake(intake.public_id) + "#agreement",
+        )
+
+
+def _tell_staff(
+    intake: Intake, mailer: Mailer, kind: str, dedupe: str, **context: Any
+) -> list[OutboxMessage]:
+    """One ``kind`` notice about ``intake`` to each member of staff to tell (the owner,
+    else every active manager: :func:`staff_to_tell`), each with its own dedupe key
+    (``dedupe`` and the user's id); ``context``: what the kind's templates show beside
+    the prospect's name, email and company."""
+    owner = intake.owner if intake.owner is not None and intake.owner.active else None
+    return [
+        write(
+            mailer,
+            kind,
+            user.email,
+            to_name=user.display_name,
+            intake=intake,
+            user=user,
+            dedupe_key=f"{dedupe}:{user.id}",
+            name=user.display_name.split()[0],
+            owned=owner is not None,
+            contact_name=intake.contact_name,
+            contact_email=intake.contact_email,
+            company=intake.company,
+            **context,
+        )
+        for user in staff_to_tell(intake, mailer.settings)
+    ]
 
 
 def agreement_signed(

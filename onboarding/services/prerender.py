@@ -21,10 +21,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from onboarding.db import db
-from onboarding.db.engine import begin_write
 from onboarding.db.models import AgreementVersion, Intake, utcnow
 from onboarding.db.renders import RenderJob
 from onboarding.domain.agreement import DEFAULT_AGENCY
@@ -163,26 +162,20 @@ def deliver(
 ) -> datetime | None:
     """Work one render job if it is due and nobody else is working it; record the
     outcome. Returns when to retry, or None. Needs an app context; commits."""
-    now = utcnow()
     db.session.rollback()
     if not agreements:  # background renders are off: the files only, never a write else
         kind = db.session.execute(select(RenderJob.kind).where(RenderJob.id == job_id)).scalar()
         db.session.rollback()
         if kind in (None, "agreement"):
             return None
-    begin_write(db.session())
-    claimed = db.session.execute(
-        update(RenderJob)
-        .where(RenderJob.id == job_id, *_due(now))
-        .values(
-            status="rendering",
-            attempts=RenderJob.attempts + 1,
-            locked_until=now + timedelta(seconds=LEASE_SECONDS),
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    if claimed != 1:
+    if not worker.lease(
+        RenderJob,
+        job_id,
+        _due,
+        LEASE_SECONDS,
+        status="rendering",
+        attempts=RenderJob.attempts + 1,
+    ):
         return None
     job = db.session.get(RenderJob, job_id, populate_existing=True)
     if job is None:
@@ -214,14 +207,7 @@ def deliver(
             values.update(status="queued", next_attempt_at=retry_at, last_error=error)
         else:
             values.update(status="failed", last_error=error)
-    begin_write(db.session())
-    db.session.execute(
-        update(RenderJob)
-        .where(RenderJob.id == job_id, RenderJob.status == "rendering")
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    worker.record(RenderJob, job_id, values, RenderJob.status == "rendering")
     return retry_at
 
 
