@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 
 import pytest
@@ -60,6 +61,11 @@ def test_a_prospect_reads_and_accepts_their_agreement(browser, live_server, app,
     assert "accepted by Priya Raman" in page.inner_text(".signing-banner")
     no_serious_violations(page)
     screenshots(page, tmp_path, "accepted")
+    # The page confirmed at once; the worker makes the file, and the page says so.
+    # (A fast worker may have made it before the page loaded: then it shows it.)
+    if "We are preparing your signed copy" in page.inner_text("main"):
+        page.get_by_text("Your signed copy is ready").wait_for(timeout=45_000)
+    assert re.search(r"fingerprint[^\n]*[0-9a-f]{64}", page.inner_text("main"))
     with page.expect_download() as info:
         page.locator(".signing-banner a").first.click()
     with open(info.value.path(), "rb") as file:
