@@ -50,6 +50,7 @@ from bench.server import WORKERS, free_port, gunicorn  # noqa: E402
 
 PASSWORD = "quiet harbour lantern seven"  # noqa: S105 - a throwaway benchmark account
 TERMS = ROOT / "examples" / "burned-marketer.terms.json"
+REASON = "We agreed a phased scope on the call"  # a walk-away client is sent anyway
 
 
 def prepare(url: str, instance: str, count: int, *, first: bool) -> tuple[list[str], list[str]]:
@@ -91,7 +92,9 @@ def prepare(url: str, instance: str, count: int, *, first: bool) -> tuple[list[s
             submit_intake(intake, playbooks=app_playbooks(app))
             contracts.save_terms(intake, terms, None)
             ids.append(intake.public_id)
-            if not contracts.send_blockers(intake, app.config["AGENCY_NAME"]):
+            if not contracts.send_blockers(
+                intake, app.config["AGENCY_NAME"], walk_away_reason=REASON
+            ):
                 sendable.append(intake.public_id)
         db.session.commit()
         db.engine.dispose()
@@ -149,7 +152,9 @@ def run(port: int, client: Client, ids: list[str], threads: int, what: str):
                     headers={"Cookie": client.cookie},
                 )
             else:
-                body = urlencode({"paper": "a4", "csrf_token": client.csrf})
+                body = urlencode(
+                    {"paper": "a4", "walk_away_reason": REASON, "csrf_token": client.csrf}
+                )
                 conn.request(
                     "POST",
                     f"/workspace/intakes/{public_id}/agreement/send",

@@ -28,6 +28,7 @@ from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.resources import project_dir
 from onboarding.domain.text import MAX_ID, printable
 from onboarding.rendering.isolation import configure as configure_renders
+from onboarding.web import warmup
 from onboarding.web.extensions import AppState, csrf, limiter, login_manager, migrate
 
 PACKAGE = Path(__file__).resolve().parent
@@ -201,6 +202,7 @@ def create_app(config: Any = None) -> Flask:
     register_blueprints(app)
     register_errors(app)
     register_hooks(app)
+    warmup.install(app)
     return app
 
 

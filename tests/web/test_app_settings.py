@@ -128,3 +128,15 @@ def test_only_the_config_reads_the_environment():
         if re.search(r"os\.environ|os\.getenv|getenv\(", path.read_text(encoding="utf-8"))
     )
     assert readers == ["config.py"]
+
+
+def test_every_template_compiles_ahead_of_the_first_request(app):
+    """The warm-up compiles every page, email and document template (a broken one
+    fails here, not in a prospect's request)."""
+    from onboarding.web.warmup import compile_all
+
+    root = project_dir("templates")
+    files = [p for p in root.rglob("*") if p.is_file()]
+    documents = [p for p in files if p.relative_to(root).parts[0] == "agreement"]
+    # Every file once, and the agreement's in both the app's and the documents' environments.
+    assert compile_all(app) == len(files) + len(documents)
