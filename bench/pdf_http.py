@@ -1,9 +1,10 @@
 """Agreement PDFs through gunicorn, with and without the background render.
 
-    python bench/pdf_http.py [--intakes 24] [--threads 4] [--no-write]
+    python bench/pdf_http.py [--intakes 24] [--threads 4] [--no-write] [--postgres URL]
 
 One run, two servers under gunicorn (sync workers, 2 x cores + 1), 4 concurrent
-clients, SQLite, A4, each on a fresh database of submitted intakes that can be sent
+clients, SQLite (``--postgres``: two databases of its own on that PostgreSQL server, the
+production database), A4, each on a fresh database of submitted intakes that can be sent
 (an agency profile and terms saved):
 
 - **baseline** (``PRERENDER=false``, how the app worked before): the first download
@@ -32,7 +33,6 @@ import os
 import random
 import re
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -185,10 +185,36 @@ def run(port: int, client: Client, ids: list[str], threads: int, what: str):
     return time.perf_counter() - start, latencies, pdfs
 
 
-def sent_tokens(db_file: str) -> list[str]:
-    with sqlite3.connect(db_file) as conn:
-        rows = conn.execute("SELECT token FROM agreement_versions WHERE status = 'sent'")
-        return [row[0] for row in rows]
+def fresh_database(postgres: str | None, name: str, tmp: str) -> str:
+    """A new, empty database: a SQLite file in ``tmp``, or ``name`` on the PostgreSQL
+    server at ``postgres`` (dropped first if it is there)."""
+    if not postgres:
+        return f"sqlite:///{tmp}/pdf.db"
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(f"{postgres}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"{postgres}/{name}"
+
+
+def rows(url: str, sql: str) -> list[tuple]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def sent_tokens(url: str) -> list[str]:
+    return [
+        row[0] for row in rows(url, "SELECT token FROM agreement_versions WHERE status = 'sent'")
+    ]
 
 
 def accept_all(port: int, tokens: list[str], threads: int) -> list[float]:
@@ -230,16 +256,14 @@ def accept_all(port: int, tokens: list[str], threads: int) -> list[float]:
     return latencies
 
 
-def renders_pending(db_file: str) -> int:
-    with sqlite3.connect(db_file) as conn:
-        return conn.execute(
-            "SELECT count(*) FROM render_jobs WHERE status IN ('queued', 'rendering')"
-        ).fetchone()[0]
+def renders_pending(url: str) -> int:
+    sql = "SELECT count(*) FROM render_jobs WHERE status IN ('queued', 'rendering')"
+    return rows(url, sql)[0][0]
 
 
-def wait_for_renders(db_file: str, timeout: float = 600) -> float:
+def wait_for_renders(url: str, timeout: float = 600) -> float:
     start = time.perf_counter()
-    while renders_pending(db_file):
+    while renders_pending(url):
         if time.perf_counter() - start > timeout:
             raise SystemExit("the background renders did not finish")
         time.sleep(0.2)
@@ -287,11 +311,11 @@ def line(name: str, lat: list[float]) -> str:
     return f"{name:<44} n={len(lat):<3} p50 {p(lat, 'p50'):7.0f} ms   p95 {p(lat, 'p95'):7.0f} ms"
 
 
-def server(db_file: str, tmp: str, prerender: bool):
+def server(url: str, tmp: str, prerender: bool):
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{db_file}",
+        "DATABASE_URL": url,
         "INSTANCE_PATH": tmp,
         "SECRET_KEY": "bench",
         "PRERENDER": "true" if prerender else "false",
@@ -306,13 +330,20 @@ def main() -> None:
     parser.add_argument("--intakes", type=int, default=24)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run on this PostgreSQL server (postgresql+psycopg://postgres@127.0.0.1:5432), "
+        "in two databases of its own, instead of SQLite",
+    )
     args = parser.parse_args()
-    n, threads = args.intakes, args.threads
+    n, threads, postgres = args.intakes, args.threads, args.postgres
+    database = "PostgreSQL" if postgres else "SQLite"
 
     # Baseline: no background render; the first download renders in the request.
     tmp = tempfile.mkdtemp(prefix="bench-pdf-http-base-")
-    base_db = f"{tmp}/pdf.db"
-    base_ids, base_sendable = prepare(f"sqlite:///{base_db}", tmp, n, first=True)
+    base_db = fresh_database(postgres, "bench_pdf_http_base", tmp)
+    base_ids, base_sendable = prepare(base_db, tmp, n, first=True)
     proc, port = server(base_db, tmp, prerender=False)
     try:
         client = Client(port)
@@ -326,8 +357,8 @@ def main() -> None:
 
     # Background render (the default).
     tmp = tempfile.mkdtemp(prefix="bench-pdf-http-")
-    db_file = f"{tmp}/pdf.db"
-    ids, sendable = prepare(f"sqlite:///{db_file}", tmp, n, first=True)
+    db_file = fresh_database(postgres, "bench_pdf_http", tmp)
+    ids, sendable = prepare(db_file, tmp, n, first=True)
     proc, port = server(db_file, tmp, prerender=True)
     try:
         client = Client(port)  # the first requests start the workers' threads
@@ -342,14 +373,14 @@ def main() -> None:
         accepts = accept_all(port, sent_tokens(db_file), threads)
         files = wait_for_renders(db_file)  # the accepted files, made after each accept
         # Intakes submitted just now: the manager is faster than the render.
-        fresh, _ = prepare(f"sqlite:///{db_file}", tmp, n, first=False)
+        fresh, _ = prepare(db_file, tmp, n, first=False)
         _, racing, _ = run(port, client, fresh, threads, "download")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
     lines = [
-        f"gunicorn {WORKERS} sync workers, {threads} concurrent clients, SQLite, A4, "
+        f"gunicorn {WORKERS} sync workers, {threads} concurrent clients, {database}, A4, "
         f"{n} intakes per case",
         "baseline (PRERENDER=false): the request renders",
         line("  first download", base_first),
@@ -376,9 +407,10 @@ def main() -> None:
     ]
     print("\n".join(lines))
     if not args.no_write:
-        write_section(
-            "PDFs through gunicorn (bench/pdf_http.py)", "```\n" + "\n".join(lines) + "\n```"
-        )
+        title = "PDFs through gunicorn (bench/pdf_http.py)"
+        if postgres:
+            title = "PDFs through gunicorn on PostgreSQL (bench/pdf_http.py --postgres)"
+        write_section(title, "```\n" + "\n".join(lines) + "\n```")
 
 
 if __name__ == "__main__":

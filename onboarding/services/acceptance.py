@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 
 from onboarding.db import db
 from onboarding.db.engine import begin_write
@@ -55,13 +56,25 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+FILES = (
+    AgreementVersion.pdf,
+    AgreementVersion.final_pdf,
+    AgreementVersion.signed_pdf,
+    AgreementVersion.html,
+    AgreementVersion.stylesheet,
+)
+"""A version's files and frozen page (hundreds of KB each): loaded when read."""
+
+
 def versions_of(intake: Intake) -> list[AgreementVersion]:
-    """Every version sent for an intake, oldest first."""
+    """Every version sent for an intake, oldest first (its files load when read: a
+    send or a page listing the versions does not fetch every stored PDF)."""
     return list(
         db.session.execute(
             select(AgreementVersion)
             .where(AgreementVersion.intake_id == intake.id)
             .order_by(AgreementVersion.number)
+            .options(*(defer(column) for column in FILES))
         ).scalars()
     )
 
