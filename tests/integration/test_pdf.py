@@ -90,6 +90,14 @@ def test_page_count_is_sane(rendered):
     assert 3 <= len(reader.pages) <= 15
 
 
+def test_the_documents_fingerprint_never_stands_on_a_page_of_its_own(rendered):
+    answers, agreement, result, reader = rendered
+    last = reader.pages[-1].extract_text().splitlines()
+    furniture = (agreement.document_id, "SHA-256", "Page ", answers["company"], "dated ")
+    content = [line for line in last if line.strip() and not any(f in line for f in furniture)]
+    assert content, f"the last page holds only the colophon: {last}"
+
+
 def test_metadata_tags_language_and_dates(rendered):
     answers, agreement, result, reader = rendered
     info = reader.metadata
