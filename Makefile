@@ -34,13 +34,16 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Every benchmark, each rewriting its section of bench/RESULTS.md (about 15 minutes).
+# Every benchmark, each rewriting its section of bench/RESULTS.md (about 45 minutes).
 bench: $(STAMP)
 	$(BIN)/python bench/assess.py
 	$(BIN)/python bench/pdf.py
 	$(BIN)/python bench/page_ratio.py
 	$(BIN)/python bench/http_load.py --chaos 1.5
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/pdf_pages.py
+	$(BIN)/python bench/pdf_http.py
+	$(BIN)/python bench/pdf_http.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
