@@ -45,9 +45,13 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(session_app, database_url, tmp_path_factory):
-    """The real app under gunicorn on a free loopback port, on the database under test."""
+    """The real app under gunicorn on a free loopback port, on the database under test.
+
+    Stopped when the browser tests end: its outbox worker sweeps the shared test
+    database, and the tests after them (the outbox's own, with their own worker and
+    mail server) must not find their messages sent by it."""
     port = free_port()
     instance = tmp_path_factory.mktemp("live-instance")
     env = {
