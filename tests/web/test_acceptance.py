@@ -96,7 +96,7 @@ def test_send_view_request_changes_resend_accept(app, client, sent):
         assert intake.status == "accepted"
         kinds = [
             e.to_value
-            for e in db.session.execute(select(AuditEvent)).scalars()
+            for e in db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()
             if e.kind == "status"
         ]
         assert kinds == ["agreement_sent", "in_review", "agreement_sent", "accepted"]

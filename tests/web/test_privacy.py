@@ -39,7 +39,7 @@ def test_an_admin_deletes_an_intake_and_everything_derived(app, client, staff, s
     assert client.get(url).status_code == 404
     with app.app_context():
         assert count(Intake) == count(Assessment) == count(Note) == count(RenderedPdf) == 0
-        events = db.session.execute(select(AuditEvent)).scalars().all()
+        events = db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
         assert [e.kind for e in events] == ["intake_deleted"]
         assert "Harbour" not in (events[0].detail or "") and events[0].intake_id is None
 

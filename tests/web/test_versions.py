@@ -124,7 +124,7 @@ def test_the_link_is_sent_again_without_a_new_version(app, client, sent):
     assert f"/agreement/{sent['token']}" in shown.split("prospect's link: ", 1)[1]
     assert [v["number"] for v in versions(app)] == [1]
     with app.app_context():
-        events = db.session.execute(select(AuditEvent)).scalars().all()
+        events = db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
         resent = [e for e in events if e.kind == "agreement_link_resent"]
         assert len(resent) == 1 and resent[0].to_value == "version 1"
     # CSRF: refused without the token.
@@ -138,7 +138,9 @@ def test_a_link_is_not_sent_again_once_the_prospect_answered(app, client, sent):
     refused = post(client, url + "/agreement/resend", {}, url)
     assert "is not waiting for the prospect&#39;s answer" in refused.text
     with app.app_context():
-        kinds = [e.kind for e in db.session.execute(select(AuditEvent)).scalars()]
+        kinds = [
+            e.kind for e in db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()
+        ]
         assert "agreement_link_resent" not in kinds
 
 

@@ -180,7 +180,7 @@ def test_status_moves_along_the_workflow_with_an_audit_trail(app, client, staff,
     with app.app_context():
         intake = db.session.execute(select(Intake)).scalar_one()
         assert intake.status == "in_review"
-        events = db.session.execute(select(AuditEvent)).scalars().all()
+        events = db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
         assert [(e.kind, e.from_value, e.to_value) for e in events] == [
             ("status", "new", "in_review")
         ]
