@@ -122,7 +122,7 @@ def fill(app, rows: int, seed: int = 11) -> dict:
 
     from onboarding.db import db
     from onboarding.db.models import Assessment, Intake, User
-    from onboarding.services.accounts import create_user
+    from onboarding.services.people.accounts import create_user
 
     rng = random.Random(seed)
     started = time.perf_counter()

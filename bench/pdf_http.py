@@ -63,9 +63,9 @@ def prepare(url: str, instance: str, count: int, *, first: bool) -> tuple[list[s
     from onboarding.db import db
     from onboarding.db.engine import upgrade_schema
     from onboarding.domain.samples import random_answers
-    from onboarding.services import contracts
-    from onboarding.services.accounts import create_user
-    from onboarding.services.intakes import create_intake, submit_intake
+    from onboarding.services.agreement import terms as contracts
+    from onboarding.services.intake.submission import create_intake, submit_intake
+    from onboarding.services.people.accounts import create_user
     from onboarding.web.extensions import app_playbooks
 
     app = create_app(

@@ -164,7 +164,7 @@ def create_app(config: Any = None) -> Flask:
         path = Path(app.instance_path) / "onboarding.db"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
-    from onboarding.services.signin import check_settings as check_signin
+    from onboarding.services.people.signin import check_settings as check_signin
 
     problems = check_signin(app.config)
     if problems:
@@ -223,7 +223,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to open that page."
     login_manager.session_protection = "basic"
 
-    from onboarding.services.accounts import load_user
+    from onboarding.services.people.accounts import load_user
 
     login_manager.user_loader(load_user)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
@@ -232,7 +232,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per web module."""
     from onboarding.integrations import outbox, webhooks, worker  # noqa: F401 - channels register
-    from onboarding.services import prerender
+    from onboarding.services.agreement import prerender
     from onboarding.web import mailing
     from onboarding.web.api import docs as api_docs
     from onboarding.web.api import views as api

@@ -273,7 +273,7 @@ def playbooks_impact(directory: str, as_json: bool) -> None:
     intakes whose band changes are printed as they are found, then the tables.
     """
     from onboarding.domain.impact import change_line, table
-    from onboarding.services.impact import compare_playbooks
+    from onboarding.services.intake.impact import compare_playbooks
     from onboarding.web.extensions import app_playbooks
 
     try:
@@ -362,7 +362,7 @@ def create_user_command(
 ) -> None:
     """Add a staff account (admin or manager)."""
     from onboarding.db import db
-    from onboarding.services.accounts import AccountError, create_user
+    from onboarding.services.people.accounts import AccountError, create_user
 
     if not password and not generate:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -399,7 +399,7 @@ def seed_demo_command() -> None:
 @click.option("--all", "all_", is_flag=True, required=True, help="Every submitted intake.")
 def reassess_command(all_: bool) -> None:
     """Re-run assessments whose playbook version is out of date."""
-    from onboarding.services.workspace import reassess_all
+    from onboarding.services.intake.workspace import reassess_all
     from onboarding.web.extensions import app_playbooks
 
     checked, changed = reassess_all(playbooks=app_playbooks())
@@ -548,7 +548,7 @@ def printable(value: object) -> str:
 def verify_command(pdf_file: str) -> None:
     """Say which file we issued a PDF is: a version as sent, as accepted by the client,
     or fully signed (exit 1 when it is none of them)."""
-    from onboarding.services.acceptance import verify
+    from onboarding.services.agreement.send import verify
 
     data = Path(pdf_file).read_bytes()
     result = verify(data)
@@ -597,14 +597,14 @@ def api_token() -> None:
 def api_token_create(name: str) -> None:
     """Make a token named NAME (what uses it) and print it once."""
     from onboarding.db import db
-    from onboarding.services.api_tokens import TokenError, create_token
+    from onboarding.services.people.api_tokens import TokenError, create_token
 
     try:
         row, token = create_token(name)
     except TokenError as exc:
         click.echo(f"{exc.field}: {exc}", err=True)
         sys.exit(2)
-    from onboarding.services import security_log
+    from onboarding.services.people import security_log
 
     security_log.record("api_token_created", subject=row.name, detail=f"starts {row.prefix}")
     db.session.commit()
@@ -615,7 +615,7 @@ def api_token_create(name: str) -> None:
 @api_token.command("list")
 def api_token_list() -> None:
     """Every token: id, prefix, name, made, last used, state."""
-    from onboarding.services.api_tokens import list_tokens
+    from onboarding.services.people.api_tokens import list_tokens
 
     def when(moment) -> str:
         return f"{moment:%Y-%m-%d %H:%M}" if moment else "never"
@@ -636,13 +636,13 @@ def api_token_list() -> None:
 def api_token_revoke(token_id: int) -> None:
     """Revoke the token with this id (see `api-token list`)."""
     from onboarding.db import db
-    from onboarding.services.api_tokens import revoke_token
+    from onboarding.services.people.api_tokens import revoke_token
 
     row = revoke_token(token_id)
     if row is None:
         click.echo(f"No API token {token_id}.", err=True)
         sys.exit(2)
-    from onboarding.services import security_log
+    from onboarding.services.people import security_log
 
     security_log.record("api_token_revoked", subject=row.name, detail=f"starts {row.prefix}")
     db.session.commit()
@@ -669,7 +669,7 @@ def send_reminders_command() -> None:
     """Email a reminder to each prospect whose draft has stood still DRAFT_REMINDER_DAYS
     (at most twice, never after submit, never after they stopped them)."""
     from onboarding.integrations import outbox
-    from onboarding.services import mail
+    from onboarding.services.notify import mail
     from onboarding.web.mailing import mailer
 
     app = current_app._get_current_object()
@@ -753,7 +753,7 @@ def check_deploy_command() -> None:
 )
 def purge_drafts_command(days: int | None) -> None:
     """Delete stale drafts and everything derived from them (a tombstone stays)."""
-    from onboarding.services.privacy import purge_drafts
+    from onboarding.services.intake.privacy import purge_drafts
 
     days = days or current_app.config["DRAFT_RETENTION_DAYS"]
     count = purge_drafts(days)
@@ -800,7 +800,7 @@ def webhook_add(url: str, events: str, description: str | None) -> None:
     except webhooks.WebhookError as exc:
         click.echo(f"{exc.field}: {exc}", err=True)
         sys.exit(2)
-    from onboarding.services import security_log
+    from onboarding.services.people import security_log
 
     security_log.record(
         "webhook_added", subject=endpoint.url[:254], detail="events: " + ", ".join(endpoint.events)
@@ -839,7 +839,7 @@ def webhook_remove(endpoint_id: int) -> None:
         sys.exit(2)
     url = endpoint.url
     db.session.delete(endpoint)
-    from onboarding.services import security_log
+    from onboarding.services.people import security_log
 
     security_log.record("webhook_removed", subject=url[:254])
     db.session.commit()

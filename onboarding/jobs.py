@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Flask, current_app, has_app_context
 
 from onboarding.integrations import outbox, webhooks, worker  # noqa: F401 - channels register
-from onboarding.services import mail
+from onboarding.services.notify import mail
 from onboarding.web.mailing import mailer
 
 _app: Flask | None = None

@@ -1,5 +1,6 @@
-"""Background renders: the outbox's ``render`` channel (:mod:`onboarding.services.prerender`
-works it) and the claims that keep two processes from rendering the same PDF at once."""
+"""Background renders: the outbox's ``render`` channel
+(:mod:`onboarding.services.agreement.prerender` works it) and the claims that keep two
+processes from rendering the same PDF at once."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Webhooks: endpoints admins register, signed deliveries, retries, background sending.
 
 This module stores and delivers payloads it is given; it does not know what an intake
-looks like. :mod:`onboarding.services.events` decides when an event happens and builds
+looks like. :mod:`onboarding.services.notify.webhooks` decides when an event happens and builds
 its JSON (``emit``); :data:`EVENTS` is the one list of events (the subscription form,
 the API's OpenAPI document and ``emit`` all read it).
 

@@ -15,9 +15,9 @@ from onboarding.db.models import utcnow
 from onboarding.domain.playbooks import PlaybookSet
 from onboarding.domain.resources import project_dir
 from onboarding.domain.samples import random_answers
-from onboarding.services.accounts import count_users, create_user
-from onboarding.services.contracts import seed_profile
-from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.services.agreement.terms import seed_profile
+from onboarding.services.intake.submission import create_intake, submit_intake
+from onboarding.services.people.accounts import count_users, create_user
 
 DEMO_ADMIN = "admin@example.com"
 

@@ -2,7 +2,8 @@
 
 Plain functions over the models, no pydantic and no Flask, so the API (which documents
 these shapes as ``IntakeSummary`` and ``AssessmentSummary`` in
-:mod:`onboarding.web.api.schema`) and the webhook events (:mod:`onboarding.services.events`)
+:mod:`onboarding.web.api.schema`) and the webhook events
+(:mod:`onboarding.services.notify.webhooks`)
 build them the same way. Timestamps are ISO 8601 with ``Z`` for UTC, as pydantic writes
 them.
 """

@@ -1,5 +1,5 @@
 """The links emails carry, built from the app's routes and ``BASE_URL``, and the
-:class:`~onboarding.services.mail.Mailer` the views, commands and jobs pass to the
+:class:`~onboarding.services.notify.mail.Mailer` the views, commands and jobs pass to the
 services.
 
 Links are absolute and built the same way in a request, a command and the worker:
@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, has_request_context, request
 from werkzeug.routing import MapAdapter
 
-from onboarding.services.mail import UNOWNED_CHOICES, Mailer, MailSettings
+from onboarding.services.notify.mail import UNOWNED_CHOICES, Mailer, MailSettings
 
 
 @dataclass(frozen=True)
 class AppLinks:
-    """:class:`onboarding.services.mail.Links` over an app's URL map."""
+    """:class:`onboarding.services.notify.mail.Links` over an app's URL map."""
 
     adapter: MapAdapter
 

@@ -22,7 +22,7 @@ def compile_all(app: Flask) -> int:
     """Compile every template of the app's, the emails' and the documents' Jinja
     environments into their caches; returns how many were compiled."""
     from onboarding.rendering import documents
-    from onboarding.services import mail
+    from onboarding.services.notify import mail
 
     environments = (
         (app.jinja_env, lambda name: not name.startswith("email/")),

@@ -13,9 +13,9 @@ import pytest
 
 from onboarding.db import db
 from onboarding.integrations import worker
-from onboarding.services.accounts import create_user
-from onboarding.services.api_tokens import create_token
-from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.services.intake.submission import create_intake, submit_intake
+from onboarding.services.people.accounts import create_user
+from onboarding.services.people.api_tokens import create_token
 from onboarding.web.extensions import app_playbooks, limiter
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

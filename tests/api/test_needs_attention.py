@@ -8,7 +8,9 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import User
-from onboarding.services import acceptance, change_requests, workspace
+from onboarding.services.agreement import change_requests
+from onboarding.services.agreement import send as acceptance
+from onboarding.services.intake import workspace
 from tests.api.conftest import make_submitted
 from tests.web.helpers import make_sendable
 

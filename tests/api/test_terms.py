@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import AgreementVersion, AuditEvent, User
-from onboarding.services import contracts
-from onboarding.services.api_tokens import create_token
+from onboarding.services.agreement import terms as contracts
+from onboarding.services.people.api_tokens import create_token
 from tests.api.conftest import make_submitted
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

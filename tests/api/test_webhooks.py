@@ -15,8 +15,8 @@ from onboarding.db import db
 from onboarding.db.models import WebhookDelivery, WebhookEndpoint
 from onboarding.integrations import webhooks, worker
 from onboarding.integrations.webhook_verify import InvalidSignature, verify
-from onboarding.services.intakes import create_intake, submit_intake
-from onboarding.services.workspace import change_status
+from onboarding.services.intake.submission import create_intake, submit_intake
+from onboarding.services.intake.workspace import change_status
 from onboarding.web.extensions import app_playbooks
 from tests.api.conftest import PASSWORD, example, wait_for
 from tests.conftest import csrf_of
@@ -183,7 +183,7 @@ def test_a_status_change_fires_in_the_workspace_and_the_api(private, client, aut
     client.patch(f"/api/v1/intakes/{public_id}", json={"note": "no status"}, headers=auth)
     with private.app_context():  # the workspace's use case, as its status form calls it
         from onboarding.db.engine import begin_write
-        from onboarding.services.workspace import intake_by_public_id
+        from onboarding.services.intake.workspace import intake_by_public_id
 
         begin_write(db.session())  # as every POST does (the worker writes meanwhile)
         change_status(intake_by_public_id(public_id), "declined", None)
@@ -533,7 +533,7 @@ def test_each_app_picks_its_transport_behind_one_interface(private):
 
 
 def test_the_events_are_listed_once(client):
-    from onboarding.services import events
+    from onboarding.services.notify import webhooks as events
 
     document = client.get("/api/v1/openapi.json").json
     assert list(document["webhooks"]) == list(webhooks.EVENTS) == list(events.EVENTS)

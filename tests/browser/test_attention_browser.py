@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import Intake, User
-from onboarding.services.acceptance import send_agreement
-from onboarding.services.accounts import create_user
-from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.services.agreement.send import send_agreement
+from onboarding.services.intake.submission import create_intake, submit_intake
+from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import app_playbooks
 from tests.browser.test_intake_browser import no_serious_violations, screenshots
 from tests.web.helpers import example, make_sendable

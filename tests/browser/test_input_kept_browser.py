@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from onboarding.db import db
-from onboarding.services.accounts import create_user
-from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.services.intake.submission import create_intake, submit_intake
+from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import app_playbooks
 from tests.browser.test_intake_browser import no_serious_violations
 from tests.web.helpers import example

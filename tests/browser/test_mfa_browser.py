@@ -9,7 +9,7 @@ import pyotp
 import pytest
 
 from onboarding.db import db
-from onboarding.services.accounts import create_user
+from onboarding.services.people.accounts import create_user
 from tests.browser.test_intake_browser import no_serious_violations, screenshots
 
 pytestmark = pytest.mark.browser

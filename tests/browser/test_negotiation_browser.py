@@ -18,9 +18,9 @@ from sqlalchemy import select
 from onboarding.cli import main
 from onboarding.db import db
 from onboarding.db.models import AgreementVersion, Intake, User
-from onboarding.services import contracts
-from onboarding.services.accounts import create_user
-from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.services.agreement import terms as contracts
+from onboarding.services.intake.submission import create_intake, submit_intake
+from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import app_playbooks
 from tests.browser.test_intake_browser import no_serious_violations, screenshots
 from tests.web.helpers import EXAMPLES, example

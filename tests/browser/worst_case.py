@@ -15,9 +15,13 @@ from onboarding.db.models import Intake, User
 from onboarding.db.outbox import DraftReminder, OutboxMessage
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.integrations import webhooks
-from onboarding.services import acceptance, api_tokens, contracts, mail, workspace
-from onboarding.services.accounts import create_user, set_signing
-from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.services.agreement import send as acceptance
+from onboarding.services.agreement import terms as contracts
+from onboarding.services.intake import workspace
+from onboarding.services.intake.submission import create_intake, submit_intake
+from onboarding.services.notify import mail
+from onboarding.services.people import api_tokens
+from onboarding.services.people.accounts import create_user, set_signing
 from onboarding.web.extensions import app_playbooks
 from onboarding.web.mailing import mailer
 from tests.web.helpers import example, make_sendable, revise

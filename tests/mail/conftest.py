@@ -18,7 +18,7 @@ from onboarding.cli import main
 from onboarding.db import db
 from onboarding.db.outbox import OutboxMessage
 from onboarding.integrations import outbox
-from onboarding.services.accounts import create_user
+from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import limiter
 
 PASSWORD = "correct horse battery"

@@ -91,7 +91,7 @@ def test_the_log_line_carries_no_agreement_link(mail_app, client, manager, submi
 
 
 def test_the_change_list_reads_as_plain_words_and_stays_short():
-    from onboarding.services.mail import change_lines
+    from onboarding.services.notify.mail import change_lines
 
     red = {
         "values": [
@@ -153,7 +153,7 @@ def test_a_change_request_tells_every_active_manager_once(mail_app, sent, inbox,
 def test_an_acceptance_tells_the_owner_only(mail_app, client, sent, inbox, manager):
     from onboarding.db import db
     from onboarding.db.models import User
-    from onboarding.services import workspace
+    from onboarding.services.intake import workspace
 
     with mail_app.app_context():
         owner = db.session.execute(
@@ -185,7 +185,7 @@ def test_an_acceptance_tells_the_owner_only(mail_app, client, sent, inbox, manag
 def walk_away(mail_app, manager):
     """A submitted intake the assessment says to walk away from; its public id."""
     from onboarding.db import db
-    from onboarding.services.intakes import create_intake, submit_intake
+    from onboarding.services.intake.submission import create_intake, submit_intake
     from onboarding.web.extensions import app_playbooks
     from tests.web.helpers import example
 
@@ -257,8 +257,8 @@ def test_the_prospect_gets_the_signed_pdf_once_countersigned(
     mail_app, client, sent, inbox, manager
 ):
     from onboarding.db import db
-    from onboarding.services import acceptance
-    from onboarding.services.accounts import set_signing, user_by_email
+    from onboarding.services.agreement import send as acceptance
+    from onboarding.services.people.accounts import set_signing, user_by_email
 
     with mail_app.app_context():
         user = user_by_email(manager["managers"][0])

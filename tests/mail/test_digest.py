@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from onboarding.db import db
 from onboarding.db.engine import begin_write
 from onboarding.db.models import User
-from onboarding.services import mail
+from onboarding.services.notify import mail
 from onboarding.web.mailing import mailer
 from tests.conftest import csrf_of
 from tests.mail.conftest import BASE_URL, PASSWORD, rows, settled, text_part, words

@@ -28,7 +28,7 @@ from onboarding.db.engine import begin_write
 from onboarding.db.models import utcnow
 from onboarding.db.outbox import OutboxMessage
 from onboarding.integrations import outbox
-from onboarding.services import mail
+from onboarding.services.notify import mail
 from onboarding.web.mailing import mailer
 from tests.browser.conftest import free_port
 

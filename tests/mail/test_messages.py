@@ -13,7 +13,7 @@ from onboarding.db.engine import begin_write
 from onboarding.db.models import Intake, User, utcnow
 from onboarding.db.outbox import OutboxMessage
 from onboarding.domain.questionnaire import get_questionnaire
-from onboarding.services.workspace import create_invite
+from onboarding.services.intake.workspace import create_invite
 from tests.conftest import csrf_of
 from tests.mail.conftest import (
     BASE_URL,
@@ -95,7 +95,7 @@ def test_the_resume_link_arrives_once_when_an_email_is_given(mail_app, client, i
 
 def test_replies_reach_the_signatory_of_the_saved_profile(mail_app, client, inbox):
     from onboarding.domain.terms import default_profile
-    from onboarding.services import contracts
+    from onboarding.services.agreement import terms as contracts
 
     with mail_app.app_context():
         data = default_profile().as_dict()
@@ -312,7 +312,7 @@ def test_an_owned_intake_tells_only_its_owner_and_the_receipt_names_them(
 
 
 def test_an_api_submission_sends_the_same_messages(mail_app, client, inbox, staff):
-    from onboarding.services.api_tokens import create_token
+    from onboarding.services.people.api_tokens import create_token
 
     with mail_app.app_context():
         _, token = create_token("Website")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.models import Intake
 from onboarding.db.outbox import OutboxMessage
-from onboarding.services.privacy import delete_intake
+from onboarding.services.intake.privacy import delete_intake
 from tests.conftest import csrf_of
 from tests.mail.conftest import BASE_URL, PASSWORD, rows, settled
 from tests.web.helpers import Prospect, example, form_data

@@ -15,8 +15,8 @@ from onboarding.db.models import utcnow
 from onboarding.db.outbox import OutboxMessage
 from onboarding.integrations import mail as smtp
 from onboarding.integrations import outbox, worker
-from onboarding.services import mail
-from onboarding.services.intakes import create_intake
+from onboarding.services.intake.submission import create_intake
+from onboarding.services.notify import mail
 from onboarding.web.mailing import mailer
 from tests.mail.conftest import free_port, rows, settled
 from tests.web.helpers import Prospect, example, form_data

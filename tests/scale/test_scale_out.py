@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import Intake
-from onboarding.services.accounts import create_user
+from onboarding.services.people.accounts import create_user
 from tests.browser.conftest import free_port
 from tests.web.helpers import example, form_data
 

@@ -9,7 +9,7 @@ import pytest
 from onboarding.config import Config
 from onboarding.db import db
 from onboarding.db.models import new_token
-from onboarding.services.accounts import AccountError, create_user, password_problem
+from onboarding.services.people.accounts import AccountError, create_user, password_problem
 from onboarding.web.workspace import auth
 from tests.conftest import csrf_of, make_app
 from tests.web.helpers import Prospect

@@ -30,8 +30,8 @@ def disable(app, email: str) -> None:
 
 
 def make_invite(app, email: str) -> str:
-    from onboarding.services.accounts import user_by_email
-    from onboarding.services.workspace import create_invite
+    from onboarding.services.intake.workspace import create_invite
+    from onboarding.services.people.accounts import user_by_email
 
     with app.app_context():
         invite = create_invite(
@@ -45,8 +45,8 @@ def make_invite(app, email: str) -> str:
 
 
 def test_4_api_tokens_stop_when_their_creator_is_disabled(app, client, staff):  # noqa: F811
-    from onboarding.services.accounts import user_by_email
-    from onboarding.services.api_tokens import create_token
+    from onboarding.services.people.accounts import user_by_email
+    from onboarding.services.people.api_tokens import create_token
 
     with app.app_context():
         _, token = create_token("CRM", user_by_email(staff["manager"]))
@@ -61,8 +61,8 @@ def test_4_api_tokens_stop_when_their_creator_is_disabled(app, client, staff):  
 
 
 def test_4_a_password_change_leaves_tokens_working(app, client, staff):  # noqa: F811
-    from onboarding.services.accounts import set_password, user_by_email
-    from onboarding.services.api_tokens import create_token
+    from onboarding.services.people.accounts import set_password, user_by_email
+    from onboarding.services.people.api_tokens import create_token
 
     with app.app_context():
         person = user_by_email(staff["manager"])
@@ -343,7 +343,7 @@ def test_an_unsigned_agreement_link_lapses_and_the_manager_renews_it(app, client
 
 
 def test_a_signed_or_accepted_agreement_stays_reachable(app, sent):  # noqa: F811
-    from onboarding.services.acceptance import link_lapsed
+    from onboarding.services.agreement.send import link_lapsed
 
     with app.app_context():
         version = db.session.execute(select(AgreementVersion)).scalar_one()

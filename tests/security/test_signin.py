@@ -15,7 +15,12 @@ from sqlalchemy import func, select
 from onboarding.db import db
 from onboarding.db.models import LoginFailure, RecoveryCode, SecurityEvent, User
 from onboarding.db.outbox import OutboxMessage
-from onboarding.services.accounts import AccountError, context_words, password_problem, set_password
+from onboarding.services.people.accounts import (
+    AccountError,
+    context_words,
+    password_problem,
+    set_password,
+)
 from tests.conftest import csrf_of
 from tests.web.test_workspace import PASSWORD, login, post, staff  # noqa: F401
 
@@ -162,8 +167,8 @@ def test_past_the_ceiling_the_owner_gets_in_with_a_code_by_email(app, client, st
 
 
 def test_an_emailed_code_works_once_and_five_wrong_tries_void_it(app, staff):  # noqa: F811
-    from onboarding.services import signin
-    from onboarding.services.accounts import user_by_email
+    from onboarding.services.people import signin
+    from onboarding.services.people.accounts import user_by_email
 
     with app.app_context():
         person = user_by_email(staff["manager"])
@@ -355,7 +360,7 @@ def test_context_words_are_refused():
 
 
 def test_an_admin_reset_refuses_the_users_email_and_is_audited(app, staff):  # noqa: F811
-    from onboarding.services.accounts import user_by_email
+    from onboarding.services.people.accounts import user_by_email
 
     with app.app_context():
         person = user_by_email(staff["manager"])

@@ -68,7 +68,8 @@ def make_sendable(app, public_id: str, name: str = "burned-marketer") -> None:
     """Give an intake what its agreement needs before it can be sent: a saved agency
     profile (the shipped one) and the example's commercial terms."""
     from onboarding.db import db
-    from onboarding.services import contracts, workspace
+    from onboarding.services.agreement import terms as contracts
+    from onboarding.services.intake import workspace
 
     with app.app_context():
         contracts.seed_profile(app.config["AGENCY_NAME"])
@@ -82,7 +83,8 @@ def revise(app, public_id: str, **service_levels) -> None:
     """Change an intake's saved terms (by default one more revision round), so the next
     send is a new version: sending an unchanged agreement again is refused."""
     from onboarding.db import db
-    from onboarding.services import contracts, workspace
+    from onboarding.services.agreement import terms as contracts
+    from onboarding.services.intake import workspace
 
     with app.app_context():
         intake = workspace.intake_by_public_id(public_id)
@@ -105,7 +107,7 @@ def make_files(app, timeout: float = 60) -> int:
 
     from onboarding.db import db
     from onboarding.db.renders import RenderJob
-    from onboarding.services import prerender
+    from onboarding.services.agreement import prerender
     from onboarding.web.mailing import mailer
 
     ran, deadline = 0, time.monotonic() + timeout

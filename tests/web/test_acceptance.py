@@ -373,7 +373,8 @@ def test_an_acceptance_renders_while_others_can_still_write(app, sent, monkeypat
 
 def test_accepting_and_asking_for_changes_use_the_one_status_change(app, client, sent, monkeypatch):
     """The prospect's answers move the status through workspace.change_status."""
-    from onboarding.services import acceptance, workspace
+    from onboarding.services.agreement import send as acceptance
+    from onboarding.services.intake import workspace
 
     calls = []
     real = workspace.change_status

@@ -13,8 +13,10 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import AgreementMessage, Intake, User
-from onboarding.services import acceptance, contracts, listing, workspace
-from onboarding.services.change_requests import clause_choices
+from onboarding.services.agreement import send as acceptance
+from onboarding.services.agreement import terms as contracts
+from onboarding.services.agreement.change_requests import clause_choices
+from onboarding.services.intake import listing, workspace
 from tests.conftest import csrf_of
 from tests.web.helpers import make_sendable
 from tests.web.test_dashboard import add_intake

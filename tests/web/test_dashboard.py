@@ -17,9 +17,9 @@ from onboarding.db import db
 from onboarding.db.models import Intake, User
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.samples import random_answers
-from onboarding.services import listing
-from onboarding.services.accounts import create_user
-from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.services.intake import listing
+from onboarding.services.intake.submission import create_intake, submit_intake
+from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import app_playbooks
 from tests.web.test_workspace import PASSWORD, login, staff  # noqa: F401 - staff: a fixture
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from onboarding.db import db
 from onboarding.rendering.pdf import RenderTimeout
-from onboarding.services import agreements
-from onboarding.services.accounts import create_user
-from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.services.agreement import compose as agreements
+from onboarding.services.intake.submission import create_intake, submit_intake
+from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import app_playbooks
 from tests.conftest import make_app
 from tests.web.helpers import example

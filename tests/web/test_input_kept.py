@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from onboarding.db import db
 from onboarding.db.models import Intake
-from onboarding.services.intakes import intake_by_token
+from onboarding.services.intake.submission import intake_by_token
 from onboarding.web.public.remember import COOKIE
 from tests.conftest import csrf_of
 from tests.web.helpers import Prospect, example, form_data

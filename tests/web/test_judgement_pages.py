@@ -14,7 +14,7 @@ from onboarding.cli import main
 from onboarding.db import db
 from onboarding.db.models import Assessment, EngagementOutcome, Intake
 from onboarding.domain.playbooks import default_playbooks_dir
-from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.web.extensions import app_playbooks
 from tests.conftest import csrf_of
 from tests.web.helpers import Prospect, example, form_data

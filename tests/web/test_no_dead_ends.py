@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.outbox import OutboxMessage
-from onboarding.services.intakes import create_intake
+from onboarding.services.intake.submission import create_intake
 from tests.web.helpers import example, make_sendable
 from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
 

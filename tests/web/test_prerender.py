@@ -14,7 +14,9 @@ from onboarding.db.models import AgreementVersion, Intake, RenderedPdf
 from onboarding.db.outbox import OutboxMessage
 from onboarding.db.renders import RenderJob
 from onboarding.rendering import pdf as pdf_module
-from onboarding.services import acceptance, agreements, prerender
+from onboarding.services.agreement import compose as agreements
+from onboarding.services.agreement import prerender
+from onboarding.services.agreement import send as acceptance
 from tests.web.helpers import make_files, make_sendable
 from tests.web.test_acceptance import answer, send
 from tests.web.test_signing import STAND_IN, countersign, grant
@@ -140,7 +142,7 @@ def test_two_requests_at_once_render_once(app, staff, submitted, renders):  # no
 
 def test_a_profile_save_queues_the_open_intakes_only(app, client, staff, submitted):  # noqa: F811
     from onboarding.domain.terms import default_profile
-    from onboarding.services import contracts
+    from onboarding.services.agreement import terms as contracts
 
     with app.app_context():
         intake = db.session.execute(select(Intake)).scalar_one()

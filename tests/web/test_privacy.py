@@ -15,7 +15,7 @@ from onboarding.db.models import (
     RenderedPdf,
     utcnow,
 )
-from onboarding.services.intakes import create_intake
+from onboarding.services.intake.submission import create_intake
 from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
 
 

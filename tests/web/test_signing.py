@@ -13,8 +13,8 @@ from sqlalchemy import select, text
 
 from onboarding.db import db
 from onboarding.db.models import AgreementVersion, AuditEvent, Intake, User, WebhookDelivery
-from onboarding.services import acceptance
-from onboarding.services.workspace import WorkspaceError
+from onboarding.services.agreement import send as acceptance
+from onboarding.services.intake.workspace import WorkspaceError
 from tests.conftest import csrf_of
 from tests.web.helpers import make_files
 from tests.web.test_acceptance import answer, send, sent, slow_renderer  # noqa: F401
@@ -46,7 +46,7 @@ def text_of(data: bytes) -> list[str]:
 
 def grant(app, email: str, title: str | None = "Account Director") -> None:
     """Give ``email`` signing rights (as an admin would, without the page)."""
-    from onboarding.services.accounts import set_signing, user_by_email
+    from onboarding.services.people.accounts import set_signing, user_by_email
 
     with app.app_context():
         user = user_by_email(email)
@@ -178,7 +178,7 @@ def test_only_admins_grant_signing_rights_and_never_without_a_title(app, client,
 
 
 def test_granting_rights_without_a_name_is_refused_too(app, staff):  # noqa: F811
-    from onboarding.services.accounts import AccountError, set_signing, user_by_email
+    from onboarding.services.people.accounts import AccountError, set_signing, user_by_email
 
     with app.app_context():
         manager, admin = user_by_email(staff["manager"]), user_by_email(staff["admin"])
@@ -458,7 +458,8 @@ def test_the_agreement_fires_its_webhook_events(app, client, staff, submitted, h
     answer(app, f"/agreement/{first}/changes", {"comment": "Fortnightly updates, please"})
     assert fired(app) == ["agreement.sent", "agreement.changes_requested"]
     with app.app_context():  # change the terms, so that a new version can be sent
-        from onboarding.services import contracts, workspace
+        from onboarding.services.agreement import terms as contracts
+        from onboarding.services.intake import workspace
 
         intake = workspace.intake_by_public_id(submitted)
         terms = dict(contracts.stored_terms(intake))

@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import User
-from onboarding.services import after_acceptance, contracts, workspace
+from onboarding.services.agreement import next_steps as after_acceptance
+from onboarding.services.agreement import terms as contracts
+from onboarding.services.intake import workspace
 from tests.conftest import csrf_of
 from tests.web.helpers import make_sendable
 from tests.web.test_attention import send_version, two  # noqa: F401 - two: a fixture
@@ -118,7 +120,7 @@ def test_accepting_ends_on_the_confirmation_page(app, two):
 
 
 def intake_version(intake):
-    from onboarding.services.acceptance import latest_version
+    from onboarding.services.agreement.send import latest_version
 
     return latest_version(intake)
 

@@ -147,8 +147,8 @@ def test_a_link_is_not_sent_again_once_the_prospect_answered(app, client, sent):
 def test_a_send_prepared_before_another_version_went_out_is_redone(app, client, sent):
     """Prepared (rendered) against version 1, recorded after version 2 was sent: the send
     renders again against the newest version, or is refused when nothing changed."""
-    from onboarding.services import acceptance
-    from onboarding.services.workspace import WorkspaceError, intake_by_public_id
+    from onboarding.services.agreement import send as acceptance
+    from onboarding.services.intake.workspace import WorkspaceError, intake_by_public_id
     from tests.web.helpers import revise
 
     ask_for_changes(app, sent["token"])

@@ -18,8 +18,8 @@ from onboarding.db.models import (
     User,
     utcnow,
 )
-from onboarding.services.accounts import create_user
-from onboarding.services.intakes import create_intake, submit_intake
+from onboarding.services.intake.submission import create_intake, submit_intake
+from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import app_playbooks
 from tests.conftest import csrf_of
 from tests.web.helpers import Prospect, example

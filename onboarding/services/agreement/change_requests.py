@@ -6,7 +6,7 @@ HTML, numbered as they see them: tailored clauses ``4.2 Title``, standard terms
 with ``About clause 4.2 (Title): `` in its text, which the manager reads as is.
 
 A request puts the intake in the manager's "needs your attention" queue
-(:func:`onboarding.services.listing.attention_condition`) until a reply or a new
+(:func:`onboarding.services.intake.listing.attention_condition`) until a reply or a new
 version answers it. Callers commit.
 """
 
@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from onboarding.db.models import AgreementMessage, AgreementVersion
-from onboarding.services import acceptance, mail
-from onboarding.services.workspace import WorkspaceError, required_text
+from onboarding.services.agreement import send as acceptance
+from onboarding.services.intake.workspace import WorkspaceError, required_text
+from onboarding.services.notify import mail
 
 NUMBER_CLASSES = frozenset({"clause__num", "terms-clause__num", "section__num"})
 TITLE_CLASSES = frozenset({"clause__title", "terms-clause__title"})

@@ -7,7 +7,7 @@ intake (``rendered_pdfs.intake_id``): deleting the intake deletes it.
 Renders are slow (a second or more), so they never run while the caller holds the
 database's write lock: render first, with ``own_transaction=True`` (the default), which
 writes the cached PDF in a short write transaction of its own; then begin the caller's
-write transaction (see :func:`onboarding.services.acceptance.prepare_send`).
+write transaction (see :func:`onboarding.services.agreement.send.prepare_send`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from onboarding.db.renders import RenderClaim
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement
 from onboarding.domain.redline import Changes
 from onboarding.rendering import pdf
-from onboarding.services import contracts
+from onboarding.services.agreement import terms as contracts
 
 PAPERS = ("a4", "letter")
 CLAIM_SECONDS = 45.0

@@ -7,7 +7,7 @@ clauses saved, and, after an agency profile is saved, every intake still open â€
 it after the commit: the PDF a manager downloads or previews, and the PDF of the next
 version to send (with its page of changes), in the paper the intake uses. The request
 that wants the PDF then finds it in the shared cache; should it come first, it renders
-itself, and the cache's claims (:class:`~onboarding.services.agreements.
+itself, and the cache's claims (:class:`~onboarding.services.agreement.compose.
 SharedDatabaseCache`) make sure the same content is never rendered twice at once.
 
 Settings arrive as parameters (``agency``), never from Flask: the web layer registers
@@ -139,8 +139,9 @@ def render_agreement(intake: Intake, paper: str, agency: str) -> int:
     """Render (or find in the cache) what the requests will want of ``intake``: the
     PDF to download and, when one can be sent, the next version's. Returns how many
     PDFs were rendered (0 when the cache had them)."""
-    from onboarding.services import acceptance, agreements  # imported here: no cycle
-    from onboarding.services.workspace import WorkspaceError
+    from onboarding.services.agreement import compose as agreements
+    from onboarding.services.agreement import send as acceptance  # imported here: no cycle
+    from onboarding.services.intake.workspace import WorkspaceError
 
     rendered = 0
     download = agreements.agreement_pdf(intake, paper, agency=agency)
@@ -190,7 +191,7 @@ def deliver(
         if intake is not None and intake.assessment is not None and kind == "agreement":
             count = render_agreement(intake, paper, agency)
         elif kind in ("accepted", "signed") and version_id is not None:
-            from onboarding.services import acceptance
+            from onboarding.services.agreement import send as acceptance
 
             db.session.rollback()
             acceptance.ensure_file(version_id, kind, mailer)

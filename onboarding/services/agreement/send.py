@@ -45,9 +45,14 @@ from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement, agreement_jso
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.text import control_problem
 from onboarding.rendering import documents, pdf
-from onboarding.services import accounts, agreements, contracts, events, mail, prerender
-from onboarding.services.intakes import find_by_token
-from onboarding.services.workspace import WorkspaceError, audit, change_status, required_text
+from onboarding.services.agreement import compose as agreements
+from onboarding.services.agreement import prerender
+from onboarding.services.agreement import terms as contracts
+from onboarding.services.intake.submission import find_by_token
+from onboarding.services.intake.workspace import WorkspaceError, audit, change_status, required_text
+from onboarding.services.notify import mail
+from onboarding.services.notify import webhooks as events
+from onboarding.services.people import accounts
 
 MAX_COMMENT = 5000
 

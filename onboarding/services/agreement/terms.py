@@ -25,13 +25,13 @@ from onboarding.domain.terms import (
     load_profile,
     parse_terms,
 )
-from onboarding.services import prerender
+from onboarding.services.agreement import prerender
+from onboarding.services.intake.workspace import audit
 from onboarding.services.profile import (  # noqa: F401 - part of this module's API
     InstallationProfile,
     installation_profile,
     newest_profile_row,
 )
-from onboarding.services.workspace import audit
 
 LAWYER_NOTE = (
     "The shipped standard terms are a starting point to review with the agency's own "

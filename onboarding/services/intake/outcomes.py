@@ -13,7 +13,7 @@ from onboarding.domain.assessment import evaluate
 from onboarding.domain.outcomes import OUTCOMES, record_of, summarise
 from onboarding.domain.playbooks import PlaybookSet
 from onboarding.domain.questionnaire import get_questionnaire
-from onboarding.services.workspace import WorkspaceError, audit
+from onboarding.services.intake.workspace import WorkspaceError, audit
 
 RECORDABLE = ("signed",)
 """Statuses whose engagement can have an outcome: the agreement is signed by both."""

@@ -13,7 +13,9 @@ from onboarding.db.models import Assessment, Intake, utcnow
 from onboarding.domain.assessment import evaluate
 from onboarding.domain.playbooks import PlaybookSet
 from onboarding.domain.questionnaire import FieldError, get_questionnaire
-from onboarding.services import events, mail, prerender
+from onboarding.services.agreement import prerender
+from onboarding.services.notify import mail
+from onboarding.services.notify import webhooks as events
 from onboarding.services.profile import installation_profile
 
 

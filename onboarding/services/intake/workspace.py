@@ -33,8 +33,8 @@ from onboarding.domain.workflow import (
     TransitionError,
     check_transition,
 )
-from onboarding.services import events
-from onboarding.services.intakes import create_intake, find_by_token, record_assessment
+from onboarding.services.intake.submission import create_intake, find_by_token, record_assessment
+from onboarding.services.notify import webhooks as events
 from onboarding.services.profile import installation_profile
 
 MAX_NOTE = 5000

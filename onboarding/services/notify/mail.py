@@ -30,7 +30,7 @@ The messages:
   (:func:`send_decline`);
 - ``signin_code``: the one-time code a member of staff needs, as well as the password,
   once their account is past its failed sign-in ceiling and they have no authenticator
-  app (written by the sign-in, :mod:`onboarding.services.signin`);
+  app (written by the sign-in, :mod:`onboarding.services.people.signin`);
 - ``draft_reminder``: a draft that has stood still ``DRAFT_REMINDER_DAYS``, at most
   :data:`REMINDERS_MAX` times, never after submit, with a one-click stop
   (:func:`send_reminders`, :func:`stop_reminders`).

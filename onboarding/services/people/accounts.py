@@ -19,8 +19,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from onboarding.db import db
 from onboarding.db.models import User
-from onboarding.services import security_log
-from onboarding.services.workspace import audit
+from onboarding.services.intake.workspace import audit
+from onboarding.services.people import security_log
 
 ROLES = ("admin", "manager")
 MIN_PASSWORD, MAX_PASSWORD = 8, 128

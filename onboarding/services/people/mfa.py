@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 
 from onboarding.db import db
 from onboarding.db.models import RecoveryCode, User, utcnow
-from onboarding.services import security_log
+from onboarding.services.people import security_log
 
 ISSUER = "Onboarding"
 RECOVERY_CODES = 10

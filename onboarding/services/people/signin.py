@@ -28,8 +28,8 @@ from sqlalchemy import delete, func, select
 from onboarding.db import db
 from onboarding.db.models import LoginFailure, User, utcnow
 from onboarding.domain.text import parse_rate
-from onboarding.services import security_log
-from onboarding.services.accounts import normalise_email
+from onboarding.services.people import security_log
+from onboarding.services.people.accounts import normalise_email
 
 KEEP = timedelta(days=30)
 """Failures are kept this long (the owner's notice looks back to their last sign-in)."""

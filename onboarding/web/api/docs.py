@@ -32,7 +32,7 @@ from onboarding.db.models import WebhookDelivery, WebhookEndpoint
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.text import bounded_id
 from onboarding.integrations import webhooks
-from onboarding.services import api_tokens, security_log
+from onboarding.services.people import api_tokens, security_log
 from onboarding.web.api.schema import PREFIX, example_answers
 from onboarding.web.api.views import api_document
 from onboarding.web.extensions import login_manager

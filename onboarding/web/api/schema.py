@@ -39,8 +39,8 @@ from onboarding.domain.questionnaire import (
 )
 from onboarding.domain.resources import project_dir
 from onboarding.domain.workflow import RECOMMENDATIONS, SET_BY_ACTION, STATUS_LABELS, TRANSITIONS
-from onboarding.services.events import EVENTS
-from onboarding.services.listing import MAX_SEARCH
+from onboarding.services.intake.listing import MAX_SEARCH
+from onboarding.services.notify.webhooks import EVENTS
 from onboarding.services.summaries import intake_fields
 
 API_VERSION = "1"
@@ -57,7 +57,7 @@ SORT_KEYS = {
     "name": "name",
 }
 """The list's sort parameter (``-`` first for descending) -> the query model's sort key
-(:data:`onboarding.services.listing.CURSOR_SORTS`)."""
+(:data:`onboarding.services.intake.listing.CURSOR_SORTS`)."""
 SORTS = tuple(s for key in SORT_KEYS for s in (key, f"-{key}"))
 DEFAULT_SORT = "-submitted_at"
 

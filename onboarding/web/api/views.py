@@ -45,11 +45,15 @@ from onboarding.db.models import ApiToken, Intake, Note, User
 from onboarding.domain.assessment import assess, to_json
 from onboarding.domain.questionnaire import AnswersInvalid, FieldError, get_questionnaire
 from onboarding.domain.terms import TermsInvalid
-from onboarding.services import acceptance, agreements, api_tokens, contracts, listing, workspace
-from onboarding.services.intakes import (
+from onboarding.services.agreement import compose as agreements
+from onboarding.services.agreement import send as acceptance
+from onboarding.services.agreement import terms as contracts
+from onboarding.services.intake import listing, workspace
+from onboarding.services.intake.submission import (
     create_intake,
     submit_intake,
 )
+from onboarding.services.people import api_tokens
 from onboarding.services.summaries import intake_summary, iso
 from onboarding.web.api.schema import (
     DEFAULT_LIMIT,

@@ -29,13 +29,13 @@ from onboarding.db.engine import begin_write
 from onboarding.db.models import Intake
 from onboarding.domain import rules
 from onboarding.domain.questionnaire import FieldError, Question, Section, get_questionnaire
-from onboarding.services import mail
-from onboarding.services.intakes import (
+from onboarding.services.intake.submission import (
     intake_by_token,
     resume_lapsed,
     save_step,
     submit_by_token,
 )
+from onboarding.services.notify import mail
 from onboarding.web.extensions import app_playbooks, limiter
 from onboarding.web.forms import fill_form, step_form_class, submitted_answers
 from onboarding.web.mailing import mailer

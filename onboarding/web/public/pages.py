@@ -6,8 +6,8 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_wtf import FlaskForm
 
 from onboarding.db import db
-from onboarding.services.intakes import create_intake
-from onboarding.services.workspace import invite_by_token, start_from_invite
+from onboarding.services.intake.submission import create_intake
+from onboarding.services.intake.workspace import invite_by_token, start_from_invite
 from onboarding.web.extensions import limiter
 from onboarding.web.public.remember import forget, remember, remembered
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Response, current_app, request
 
 from onboarding.db.models import Intake
-from onboarding.services.intakes import intake_by_token
+from onboarding.services.intake.submission import intake_by_token
 
 COOKIE = "onboarding_draft"
 

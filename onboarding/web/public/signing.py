@@ -34,8 +34,10 @@ from flask_wtf import FlaskForm
 
 from onboarding.db import db
 from onboarding.domain.text import printable
-from onboarding.services import acceptance, after_acceptance, change_requests
-from onboarding.services.workspace import WorkspaceError
+from onboarding.services.agreement import change_requests
+from onboarding.services.agreement import next_steps as after_acceptance
+from onboarding.services.agreement import send as acceptance
+from onboarding.services.intake.workspace import WorkspaceError
 from onboarding.web.errors import render_error
 from onboarding.web.mailing import mailer
 from onboarding.web.public.intake import EXPIRED, csrf_ok

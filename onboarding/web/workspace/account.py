@@ -25,8 +25,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, StringField
 
 from onboarding.db import db
-from onboarding.services import mail, mfa, signin
-from onboarding.services.accounts import AccountError, change_own_password
+from onboarding.services.notify import mail
+from onboarding.services.people import mfa, signin
+from onboarding.services.people.accounts import AccountError, change_own_password
 from onboarding.web.forms import choices
 from onboarding.web.workspace.auth import client_address, mfa_missing, staff_only
 
@@ -171,7 +172,7 @@ def recovery_codes():
         flash("Enter the code your authenticator app shows now to get new recovery codes.", "error")
         return redirect(url_for("account.index") + "#mfa")
     codes = mfa.new_recovery_codes(current_user)
-    from onboarding.services import security_log
+    from onboarding.services.people import security_log
 
     security_log.record(
         "recovery_codes_renewed",

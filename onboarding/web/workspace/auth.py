@@ -25,8 +25,9 @@ from wtforms import EmailField, PasswordField, StringField
 from onboarding.db import db
 from onboarding.db.models import User
 from onboarding.domain.text import printable
-from onboarding.services import mail, mfa, security_log, signin
-from onboarding.services.accounts import authenticate
+from onboarding.services.notify import mail
+from onboarding.services.people import mfa, security_log, signin
+from onboarding.services.people.accounts import authenticate
 from onboarding.web.extensions import login_manager
 from onboarding.web.mailing import mailer
 

@@ -20,7 +20,9 @@ from onboarding.domain import terms as terms_mod
 from onboarding.domain.playbooks import SECTIONS
 from onboarding.domain.schedule import PHASES
 from onboarding.domain.terms import STANDARD_SECTIONS, TermsInvalid
-from onboarding.services import contracts, mail, workspace
+from onboarding.services.agreement import terms as contracts
+from onboarding.services.intake import workspace
+from onboarding.services.notify import mail
 from onboarding.web.mailing import mailer
 from onboarding.web.workspace.auth import PostForm, admin_required, staff_only
 from onboarding.web.workspace.manager import checked_post, load, start_writing

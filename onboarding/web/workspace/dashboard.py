@@ -1,6 +1,6 @@
 """The account managers' list of prospects (submitted intakes), drafts and CSV export.
 
-Thin views: :mod:`onboarding.services.listing` parses the query parameters and builds the
+Thin views: :mod:`onboarding.services.intake.listing` parses the query parameters and builds the
 queries; a bad parameter is ignored and named in a note on the page, never an error.
 Every workspace page's navigation shows how many prospects await an answer
 (``attention_count()`` in the templates, counted once per request when shown).
@@ -27,7 +27,8 @@ from onboarding.db import db
 from onboarding.db.engine import begin_write
 from onboarding.db.models import User, utcnow
 from onboarding.domain.workflow import STATUS_LABELS
-from onboarding.services import listing, mail, workspace
+from onboarding.services.intake import listing, workspace
+from onboarding.services.notify import mail
 from onboarding.web.mailing import mailer
 from onboarding.web.workspace.auth import PostForm, staff_only
 

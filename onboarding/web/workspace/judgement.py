@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from onboarding.db import db
 from onboarding.domain.outcomes import OUTCOMES
-from onboarding.services import impact, outcomes, workspace
+from onboarding.services.intake import impact, outcomes, workspace
 from onboarding.web.extensions import app_playbooks
 from onboarding.web.workspace.auth import PostForm, admin_required, staff_only
 

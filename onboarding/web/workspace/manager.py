@@ -1,6 +1,6 @@
 """The account manager's workspace: one intake in detail, invites, users.
 
-Views check access, call :mod:`onboarding.services.workspace`, commit, and render.
+Views check access, call :mod:`onboarding.services.intake.workspace`, commit, and render.
 """
 
 from __future__ import annotations
@@ -38,18 +38,12 @@ from onboarding.domain.workflow import (
     assessment_changes,
 )
 from onboarding.rendering.figures import CAUSE_LABELS, risk_chart
-from onboarding.services import (
-    acceptance,
-    agreements,
-    contracts,
-    listing,
-    mfa,
-    privacy,
-    security_log,
-    signin,
-    workspace,
-)
-from onboarding.services.accounts import (
+from onboarding.services.agreement import compose as agreements
+from onboarding.services.agreement import send as acceptance
+from onboarding.services.agreement import terms as contracts
+from onboarding.services.intake import listing, privacy, workspace
+from onboarding.services.people import mfa, security_log, signin
+from onboarding.services.people.accounts import (
     AccountError,
     create_user,
     set_active,

@@ -13,7 +13,7 @@ from flask_login import current_user
 from onboarding.db import db
 from onboarding.db.outbox import STATES
 from onboarding.integrations import webhooks
-from onboarding.services import mail
+from onboarding.services.notify import mail
 from onboarding.web.extensions import login_manager
 from onboarding.web.workspace.auth import PostForm
 
