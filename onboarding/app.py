@@ -202,6 +202,7 @@ def create_app(config: Any = None) -> Flask:
     register_blueprints(app)
     register_errors(app)
     register_hooks(app)
+    register_subscribers(app)
     warmup.install(app)
     return app
 
@@ -269,9 +270,23 @@ def register_blueprints(app: Flask) -> None:
         prerender.channel(
             agency=lambda: current_app.config["AGENCY_NAME"],
             enabled=lambda: bool(current_app.config.get("PRERENDER", True)),
-            mailer=lambda: mailing.mailer(),
         )
     )
+
+
+def register_subscribers(app: Flask) -> None:
+    """Connect the side effects to what the use cases announce
+    (:mod:`onboarding.services.signals`): the webhooks, the emails (their settings and
+    links the current app's, bound here once) and the render queue. Connecting twice is
+    a no-op, so every app the process builds shares them."""
+    from onboarding.services.agreement import prerender
+    from onboarding.services.notify import mail, webhooks
+    from onboarding.web import mailing
+
+    mail.bind(mailing.mailer)  # the current app's settings and links, when a message is written
+    webhooks.subscribe()
+    mail.subscribe()
+    prerender.subscribe()
 
 
 def register_errors(app: Flask) -> None:

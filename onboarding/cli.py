@@ -548,7 +548,7 @@ def printable(value: object) -> str:
 def verify_command(pdf_file: str) -> None:
     """Say which file we issued a PDF is: a version as sent, as accepted by the client,
     or fully signed (exit 1 when it is none of them)."""
-    from onboarding.services.agreement.send import verify
+    from onboarding.services.agreement.verify import verify
 
     data = Path(pdf_file).read_bytes()
     result = verify(data)
@@ -670,10 +670,9 @@ def send_reminders_command() -> None:
     (at most twice, never after submit, never after they stopped them)."""
     from onboarding.integrations import outbox
     from onboarding.services.notify import mail
-    from onboarding.web.mailing import mailer
 
     app = current_app._get_current_object()
-    count = mail.send_reminders(mailer(app))
+    count = mail.send_reminders()
     days = app.config["DRAFT_REMINDER_DAYS"]
     click.echo(f"Wrote {count} reminder(s) to drafts not saved for {days} days.")
     if count and not outbox.dispatcher(app).drain(timeout=120):

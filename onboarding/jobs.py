@@ -12,7 +12,6 @@ from flask import Flask, current_app, has_app_context
 
 from onboarding.integrations import outbox, webhooks, worker  # noqa: F401 - channels register
 from onboarding.services.notify import mail
-from onboarding.web.mailing import mailer
 
 _app: Flask | None = None
 
@@ -51,11 +50,11 @@ def scheduled() -> int:
     """The worker's schedule: write the draft reminders and the staff digests that are
     due; their messages go through the outbox like any other. Returns how many."""
     with job_app().app_context():
-        written = mail.send_reminders(mailer())
-        return written + mail.send_digests(mailer())
+        written = mail.send_reminders()
+        return written + mail.send_digests()
 
 
 def send_reminders() -> int:
     """The draft reminders alone (jobs scheduled before ``scheduled`` existed)."""
     with job_app().app_context():
-        return mail.send_reminders(mailer())
+        return mail.send_reminders()

@@ -49,6 +49,7 @@ from onboarding.domain.rules import (
     partial_truth,
     polarity,
 )
+from onboarding.domain.sections import SECTIONS
 from onboarding.domain.templates import Template, TemplateError, compile_template
 
 PLAYBOOK_IDS = (
@@ -73,21 +74,6 @@ CAUSE_LABELS = {
 }
 """The six causes of micromanagement, in contract order, with the words people read."""
 CAUSES = tuple(CAUSE_LABELS)
-# Agreement sections, in the order the agreement presents them.
-SECTIONS: dict[str, str] = {
-    "parties": "Parties",
-    "goals": "Goals and success measures",
-    "scope": "Scope and fees",
-    "process": "Process and milestones",
-    "communication": "Communication and update cadence",
-    "availability": "Availability and response times",
-    "decision_rights": "Creative control and decision rights",
-    "revisions": "Revisions and change requests",
-    "collaboration": "Education and collaboration",
-    "concerns": "Addressing the Client's concerns",
-    "escalation": "Escalation",
-    "term": "Term and exit",
-}
 DUE = {
     "before_signing": "Before the agreement is signed",
     "before_kickoff": "Before kickoff",

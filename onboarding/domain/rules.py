@@ -21,13 +21,29 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-if TYPE_CHECKING:
-    from onboarding.domain.questionnaire import Question, Questionnaire
+
+class Question(Protocol):
+    """What a condition needs of a question (:class:`onboarding.domain.questionnaire.
+    Question` is one): declared here, so that the questionnaire, which compiles its
+    ``show_if`` conditions with this module, is never imported back (no cycle)."""
+
+    id: str
+    type: str
+    values: dict[str, str]
+
+    def bounds(self) -> tuple[int, int]: ...
+
+
+class Questionnaire(Protocol):
+    """What a condition needs of the questionnaire: its questions by id."""
+
+    questions: Mapping[str, Question]
+
 
 GRAMMAR = r"""
 ?start: or_expr

@@ -20,7 +20,8 @@ from typing import Any
 
 from onboarding.domain import schedule
 from onboarding.domain.questionnaire import Questionnaire
-from onboarding.domain.terms import EngagementTerms, default_profile, values
+from onboarding.domain.sections import SECTIONS
+from onboarding.domain.terms import STANDARD_SECTIONS, EngagementTerms, default_profile, values
 
 
 def default_values(answers: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,9 +117,6 @@ reference to a section the agreement does not have."""
 
 
 def _section_ref(target: str, resolved: Mapping[str, Any]) -> str:
-    from onboarding.domain.playbooks import SECTIONS
-    from onboarding.domain.terms import STANDARD_SECTIONS
-
     numbers = resolved.get("section_numbers") or {}
     if target in numbers:
         return f"section {numbers[target]}"
@@ -218,9 +216,6 @@ def compile_template(text: str, questionnaire: Questionnaire) -> Template:
 
 
 def _check_reference(kind: str, target: str) -> None:
-    from onboarding.domain.playbooks import SECTIONS
-    from onboarding.domain.terms import STANDARD_SECTIONS
-
     if kind == "section" and target not in SECTIONS and target not in STANDARD_SECTIONS:
         known = ", ".join([*SECTIONS, *STANDARD_SECTIONS])
         raise TemplateError(f"{{section:{target}}} names no section (known: {known})")

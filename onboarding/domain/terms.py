@@ -557,7 +557,7 @@ def _clause_changes(data: Any, errors: list) -> ClauseChanges:
                 if value:
                     entry[key] = value
             if kind == "add" and item.get("section") not in (None, ""):
-                from onboarding.domain.playbooks import SECTIONS
+                from onboarding.domain.sections import SECTIONS
 
                 known = tuple(SECTIONS) + tuple(STANDARD_SECTIONS)
                 if item.get("section") not in known:

@@ -8,8 +8,7 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import User
-from onboarding.services.agreement import change_requests
-from onboarding.services.agreement import send as acceptance
+from onboarding.services.agreement import change_requests, send
 from onboarding.services.intake import workspace
 from tests.api.conftest import make_submitted
 from tests.web.helpers import make_sendable
@@ -25,7 +24,7 @@ def waiting(api, staff):
         manager = db.session.execute(
             select(User).where(User.email == staff["manager"])
         ).scalar_one()
-        version = acceptance.send_agreement(intake, manager)
+        version = send.send_agreement(intake, manager)
         db.session.flush()
         change_requests.request_changes(version, "Updates twice a week, please")
         db.session.commit()

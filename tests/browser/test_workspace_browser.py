@@ -26,7 +26,7 @@ def test_a_manager_reviews_acts_and_downloads_the_agreement(browser, live_server
         create_user("sam@agency.example", "manager", PASSWORD, "Sam Lee", settings=app.config)
         intake = create_intake(example("burned-marketer"))
         db.session.flush()
-        submit_intake(intake, playbooks=app_playbooks(app))
+        submit_intake(intake, playbooks=app_playbooks(app), email=False)
         db.session.commit()
 
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)

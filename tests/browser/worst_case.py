@@ -15,7 +15,8 @@ from onboarding.db.models import Intake, User
 from onboarding.db.outbox import DraftReminder, OutboxMessage
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.integrations import webhooks
-from onboarding.services.agreement import send as acceptance
+from onboarding.services.agreement import answers as agreement_answers
+from onboarding.services.agreement import send
 from onboarding.services.agreement import terms as contracts
 from onboarding.services.intake import workspace
 from onboarding.services.intake.submission import create_intake, submit_intake
@@ -23,7 +24,6 @@ from onboarding.services.notify import mail
 from onboarding.services.people import api_tokens
 from onboarding.services.people.accounts import create_user, set_signing
 from onboarding.web.extensions import app_playbooks
-from onboarding.web.mailing import mailer
 from tests.web.helpers import example, make_sendable, revise
 
 PASSWORD = "a long pass phrase 42"
@@ -72,7 +72,6 @@ def _long(answers: dict, **extra) -> dict:
 def seed(app) -> Seeded:
     """Everything the pages can show, at its longest."""
     with app.app_context():
-        m = mailer(app)
         contracts.seed_profile(app.config["AGENCY_NAME"])
         admin, _ = create_user(LONG_EMAIL, "admin", PASSWORD, LONG_NAME, settings=app.config)
         db.session.flush()
@@ -86,7 +85,7 @@ def seed(app) -> Seeded:
             _long(example("burned-marketer"), primary_goal=LONG_WORD_GOAL[:500])
         )
         db.session.flush()
-        submit_intake(reviewed, playbooks=app_playbooks(app), mailer=m)
+        submit_intake(reviewed, playbooks=app_playbooks(app))
         workspace.change_status(reviewed, "in_review", admin, by_hand=True)
         workspace.set_override(
             reviewed, admin, "55", "proceed_with_guardrails", LONG_WORD_GOAL[:900], "guarded"
@@ -113,7 +112,7 @@ def seed(app) -> Seeded:
         )
         draft.current_step = "about"
         db.session.flush()
-        mail.email_resume_link(draft, m)
+        mail.email_resume_link(draft)
 
         invite = workspace.create_invite(
             admin, LONG_NAME, LONG_EMAIL, LONG_COMPANY, LONG_WORD_GOAL, 30
@@ -143,16 +142,16 @@ def seed(app) -> Seeded:
     with app.app_context():
         intake = workspace.intake_by_public_id(ids["sent"])
         admin = db.session.execute(select(User).where(User.role == "admin")).scalar_one()
-        first = acceptance.send_agreement(intake, admin, mailer=mailer(app))
+        first = send.send_agreement(intake, admin)
         db.session.flush()
-        acceptance.request_changes(first, LONG_WORD_GOAL[:600])
-        acceptance.add_manager_message(intake, admin, LONG_WORD_GOAL[:400])
+        agreement_answers.record_change_request(first, LONG_WORD_GOAL[:600])
+        agreement_answers.add_manager_message(intake, admin, LONG_WORD_GOAL[:400])
         db.session.commit()
     revise(app, ids["sent"])
     with app.app_context():
         intake = workspace.intake_by_public_id(ids["sent"])
         admin = db.session.execute(select(User).where(User.role == "admin")).scalar_one()
-        sign_token = acceptance.send_agreement(intake, admin, mailer=mailer(app)).token
+        sign_token = send.send_agreement(intake, admin).token
         db.session.commit()
         message_id = db.session.execute(select(OutboxMessage.id).limit(1)).scalar_one()
         draft = db.session.execute(select(Intake).where(Intake.token == ids["draft"])).scalar_one()

@@ -29,7 +29,6 @@ from onboarding.db.models import utcnow
 from onboarding.db.outbox import OutboxMessage
 from onboarding.integrations import outbox
 from onboarding.services.notify import mail
-from onboarding.web.mailing import mailer
 from tests.browser.conftest import free_port
 
 TO = "prospect@client.example"
@@ -143,7 +142,6 @@ def queued_message(app) -> tuple[int, str]:
     """One email in the outbox, committed and due (as a service writes it)."""
     with app.app_context():
         row = mail.write(
-            mailer(app),
             "resume_link",
             TO,
             name="Dana",

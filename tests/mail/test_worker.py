@@ -17,7 +17,6 @@ from onboarding.integrations import mail as smtp
 from onboarding.integrations import outbox, worker
 from onboarding.services.intake.submission import create_intake
 from onboarding.services.notify import mail
-from onboarding.web.mailing import mailer
 from tests.mail.conftest import free_port, rows, settled
 from tests.web.helpers import Prospect, example, form_data
 
@@ -29,7 +28,7 @@ def write_link(app, address: str = EMAIL) -> int:
     with app.app_context():
         intake = create_intake({"contact_name": "Daniel Okafor", "contact_email": address})
         db.session.flush()
-        row = mail.resume_link_on_save(intake, mailer(app))
+        row = mail.resume_link_on_save(intake)
         assert row is not None
         db.session.commit()
         return row.id
@@ -171,7 +170,7 @@ def test_a_rollback_writes_and_hands_over_nothing(mail_app, recorder, inbox):
     with mail_app.app_context():
         intake = create_intake({"contact_name": "Daniel Okafor", "contact_email": EMAIL})
         db.session.flush()
-        assert mail.resume_link_on_save(intake, mailer(mail_app)) is not None
+        assert mail.resume_link_on_save(intake) is not None
         db.session.rollback()
         assert db.session.execute(select(OutboxMessage)).first() is None
     assert recorder.handed == [] and inbox.messages == []

@@ -343,7 +343,7 @@ def test_an_unsigned_agreement_link_lapses_and_the_manager_renews_it(app, client
 
 
 def test_a_signed_or_accepted_agreement_stays_reachable(app, sent):  # noqa: F811
-    from onboarding.services.agreement.send import link_lapsed
+    from onboarding.services.agreement.versions import link_lapsed
 
     with app.app_context():
         version = db.session.execute(select(AgreementVersion)).scalar_one()

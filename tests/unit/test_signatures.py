@@ -12,7 +12,7 @@ from onboarding import assess
 from onboarding.domain.agreement import compose
 from onboarding.domain.terms import parse_terms
 from onboarding.rendering import documents
-from onboarding.services.agreement.send import normalised_name
+from onboarding.services.agreement.versions import normalised_name
 
 ROOT = Path(__file__).resolve().parents[2]
 

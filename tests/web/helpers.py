@@ -108,15 +108,12 @@ def make_files(app, timeout: float = 60) -> int:
     from onboarding.db import db
     from onboarding.db.renders import RenderJob
     from onboarding.services.agreement import prerender
-    from onboarding.web.mailing import mailer
 
     ran, deadline = 0, time.monotonic() + timeout
     with app.app_context():
         while True:
             for job_id in prerender.due_ids(agreements=False):
-                prerender.deliver(
-                    job_id, agency=app.config["AGENCY_NAME"], mailer=mailer(app), agreements=False
-                )
+                prerender.deliver(job_id, agency=app.config["AGENCY_NAME"], agreements=False)
                 ran += 1
             waiting = db.session.execute(
                 select(func.count(RenderJob.id)).where(

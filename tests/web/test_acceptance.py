@@ -373,7 +373,8 @@ def test_an_acceptance_renders_while_others_can_still_write(app, sent, monkeypat
 
 def test_accepting_and_asking_for_changes_use_the_one_status_change(app, client, sent, monkeypatch):
     """The prospect's answers move the status through workspace.change_status."""
-    from onboarding.services.agreement import send as acceptance
+    from onboarding.services.agreement import answers
+    from onboarding.services.agreement import send as sending
     from onboarding.services.intake import workspace
 
     calls = []
@@ -384,7 +385,8 @@ def test_accepting_and_asking_for_changes_use_the_one_status_change(app, client,
         return real(intake, target, user, *args, **kwargs)
 
     monkeypatch.setattr(workspace, "change_status", spy)
-    monkeypatch.setattr(acceptance, "change_status", spy, raising=False)
+    monkeypatch.setattr(answers, "change_status", spy, raising=False)
+    monkeypatch.setattr(sending, "change_status", spy, raising=False)
     token = sent["token"]
     answer(app, f"/agreement/{token}/changes", {"comment": "Fortnightly updates, please"})
     second = send(client, sent["public_id"], revised=True)

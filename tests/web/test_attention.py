@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import AgreementMessage, Intake, User
-from onboarding.services.agreement import send as acceptance
+from onboarding.services.agreement import send, versions
 from onboarding.services.agreement import terms as contracts
 from onboarding.services.agreement.change_requests import clause_choices
 from onboarding.services.intake import listing, workspace
@@ -41,7 +41,7 @@ def send_version(app, public_id: str, rounds: int | None = None) -> str:
         manager = db.session.execute(
             select(User).where(User.email == "manager@example.com")
         ).scalar_one()
-        version = acceptance.send_agreement(intake, manager)
+        version = send.send_agreement(intake, manager)
         db.session.commit()
         return version.token
 
@@ -145,7 +145,7 @@ def test_a_request_about_a_clause_is_answered_by_a_new_version(app, client, two)
         assert last.text == f"About clause {number} ({html.unescape(title)}): " + (
             "Say which week the rounds fall in"
         )
-        version = acceptance.latest_version(workspace.intake_by_public_id(two["public_id"]))
+        version = versions.latest_version(workspace.intake_by_public_id(two["public_id"]))
         assert [c.number for c in clause_choices(version)][0] == number
 
     dashboard = client.get("/workspace/").text

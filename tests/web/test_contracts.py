@@ -149,7 +149,7 @@ def test_a_walk_away_client_needs_send_anyway_with_a_reason(app, client, staff):
     with app.app_context():
         intake = create_intake(example("hands-on-director"))
         db.session.flush()
-        submit_intake(intake, playbooks=app_playbooks(app))
+        submit_intake(intake, playbooks=app_playbooks(app), email=False)
         db.session.commit()
         public_id = intake.public_id
         assert intake.recommendation == "walk_away"
@@ -176,7 +176,7 @@ def test_the_decline_letter_does_not_quote_the_client_back(app, client, staff):
     with app.app_context():
         intake = create_intake(answers)
         db.session.flush()
-        submit_intake(intake, playbooks=app_playbooks(app))
+        submit_intake(intake, playbooks=app_playbooks(app), email=False)
         db.session.commit()
         public_id = intake.public_id
     login(client, staff["manager"])

@@ -15,8 +15,8 @@ from onboarding.db.outbox import OutboxMessage
 from onboarding.db.renders import RenderJob
 from onboarding.rendering import pdf as pdf_module
 from onboarding.services.agreement import compose as agreements
+from onboarding.services.agreement import files as agreement_files
 from onboarding.services.agreement import prerender
-from onboarding.services.agreement import send as acceptance
 from tests.web.helpers import make_files, make_sendable
 from tests.web.test_acceptance import answer, send
 from tests.web.test_signing import STAND_IN, countersign, grant
@@ -229,7 +229,7 @@ def test_a_download_that_waits_for_the_worker_serves_the_file_it_made(
     def worker_makes_it() -> None:
         with app.app_context():
             version_id = db.session.execute(select(AgreementVersion.id)).scalar_one()
-            acceptance.ensure_file(version_id, "accepted")
+            agreement_files.ensure_file(version_id, "accepted")
 
     def claim(key, *args, **kwargs):
         if threads and threading.current_thread() is threads[0]:

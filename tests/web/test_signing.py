@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 from onboarding.db import db
 from onboarding.db.models import AgreementVersion, AuditEvent, Intake, User, WebhookDelivery
-from onboarding.services.agreement import send as acceptance
+from onboarding.services.agreement import answers, versions
 from onboarding.services.intake.workspace import WorkspaceError
 from tests.conftest import csrf_of
 from tests.web.helpers import make_files
@@ -113,21 +113,19 @@ def test_the_errors_of_an_acceptance_are_keyed_by_field(app, sent):
     with app.app_context():
         version = db.session.execute(select(AgreementVersion)).scalar_one()
         with pytest.raises(WorkspaceError) as refused:
-            acceptance.check_acceptance(
-                version, acceptance.Acceptance("Grace Hopper", False, "127.0.0.1", "test")
+            answers.check_acceptance(
+                version, answers.Acceptance("Grace Hopper", False, "127.0.0.1", "test")
             )
         assert list(refused.value.errors) == ["title", "authority", "consent"]
         with pytest.raises(WorkspaceError) as long_title:
-            acceptance.check_acceptance(
+            answers.check_acceptance(
                 version,
-                acceptance.Acceptance(
-                    "Grace Hopper", True, "", "", title="x" * 121, authority=True
-                ),
+                answers.Acceptance("Grace Hopper", True, "", "", title="x" * 121, authority=True),
             )
         assert list(long_title.value.errors) == ["title"]
         # The contact, however they type their name, needs neither.
-        clean = acceptance.check_acceptance(
-            version, acceptance.Acceptance("  daniel   OKAFOR ", True, "", "")
+        clean = answers.check_acceptance(
+            version, answers.Acceptance("  daniel   OKAFOR ", True, "", "")
         )
         assert clean == {"name": "daniel OKAFOR", "title": None, "authority": None}
 
@@ -253,7 +251,7 @@ def test_countersigning_completes_the_agreement_and_verify_names_each_file(
     assert version.countersigned_ip == "127.0.0.1" and version.countersigned_user_agent
     assert version.countersigned_at.tzinfo is not None
     assert version.countersigned_by_id is not None
-    assert acceptance.sha256(version.signed_pdf) == version.signed_pdf_sha256
+    assert versions.sha256(version.signed_pdf) == version.signed_pdf_sha256
 
     pages = text_of(version.signed_pdf)
     signatures = next(p for p in pages if "For Harbour Freight Logistics" in p)

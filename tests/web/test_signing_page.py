@@ -120,7 +120,7 @@ def test_accepting_ends_on_the_confirmation_page(app, two):
 
 
 def intake_version(intake):
-    from onboarding.services.agreement.send import latest_version
+    from onboarding.services.agreement.versions import latest_version
 
     return latest_version(intake)
 

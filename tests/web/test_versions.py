@@ -147,7 +147,7 @@ def test_a_link_is_not_sent_again_once_the_prospect_answered(app, client, sent):
 def test_a_send_prepared_before_another_version_went_out_is_redone(app, client, sent):
     """Prepared (rendered) against version 1, recorded after version 2 was sent: the send
     renders again against the newest version, or is refused when nothing changed."""
-    from onboarding.services.agreement import send as acceptance
+    from onboarding.services.agreement import send as agreement_send
     from onboarding.services.intake.workspace import WorkspaceError, intake_by_public_id
     from tests.web.helpers import revise
 
@@ -155,7 +155,7 @@ def test_a_send_prepared_before_another_version_went_out_is_redone(app, client, 
     revise(app, sent["public_id"])
     with app.app_context():
         intake = intake_by_public_id(sent["public_id"])
-        prepared = acceptance.prepare_send(intake, agency=app.config["AGENCY_NAME"])
+        prepared = agreement_send.prepare_send(intake, agency=app.config["AGENCY_NAME"])
         assert prepared.previous_id is not None and prepared.redline is not None
         db.session.rollback()
     # Someone else sends version 2 meanwhile (the same changes).
@@ -168,7 +168,7 @@ def test_a_send_prepared_before_another_version_went_out_is_redone(app, client, 
         intake = intake_by_public_id(sent["public_id"])
         user = db.session.execute(select(User)).scalars().first()
         with pytest.raises(WorkspaceError, match="Nothing changed since version 2"):
-            acceptance.send_agreement(
+            agreement_send.send_agreement(
                 intake, user, agency=app.config["AGENCY_NAME"], prepared=prepared
             )
         db.session.rollback()

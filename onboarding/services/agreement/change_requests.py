@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from onboarding.db.models import AgreementMessage, AgreementVersion
-from onboarding.services.agreement import send as acceptance
+from onboarding.services.agreement import answers, versions
 from onboarding.services.intake.workspace import WorkspaceError, required_text
-from onboarding.services.notify import mail
 
 NUMBER_CLASSES = frozenset({"clause__num", "terms-clause__num", "section__num"})
 TITLE_CLASSES = frozenset({"clause__title", "terms-clause__title"})
@@ -98,7 +97,7 @@ def clause_choices(version: AgreementVersion) -> list[ClauseChoice]:
     """The clauses of the page the prospect reads, in order (none for a version whose
     prospect reads the PDF). Raises AgreementCorrupted when the page does not match
     its SHA-256."""
-    page = acceptance.verified_page(version)
+    page = versions.verified_page(version)
     if page is None:
         return []
     parser = _ClauseHeadings()
@@ -117,16 +116,15 @@ def request_changes(
     version: AgreementVersion,
     comment: str,
     clause: str | None = None,
-    mailer: mail.Mailer | None = None,
 ) -> AgreementMessage:
     """The prospect asks for changes, about one clause (its number, one of
     :func:`clause_choices`) or the agreement as a whole (``clause`` empty).
 
     Raises WorkspaceError with every field's problem (``comment``, ``clause``), or the
-    refusal of :func:`acceptance.request_changes` for a version no longer open.
+    refusal of :func:`answers.record_change_request` for a version no longer open.
     """
     if version.status != "sent" or version.intake.status != "agreement_sent":
-        return acceptance.request_changes(version, comment)  # refuses, saying why
+        return answers.record_change_request(version, comment)  # refuses, saying why
     errors: dict[str, str] = {}
     choice = None
     wanted = (clause or "").strip()
@@ -137,7 +135,7 @@ def request_changes(
     prefix = choice.prefix() if choice else ""
     try:
         text = required_text(
-            comment, "comment", MISSING_COMMENT, acceptance.MAX_COMMENT - len(prefix)
+            comment, "comment", MISSING_COMMENT, versions.MAX_COMMENT - len(prefix)
         )
     except WorkspaceError as exc:
         errors = {**exc.errors, **errors}
@@ -145,4 +143,4 @@ def request_changes(
     if errors:
         field, message = next(iter(errors.items()))
         raise WorkspaceError(field, message, errors)
-    return acceptance.request_changes(version, prefix + text, mailer)
+    return answers.record_change_request(version, prefix + text)

@@ -10,8 +10,10 @@ that wants the PDF then finds it in the shared cache; should it come first, it r
 itself, and the cache's claims (:class:`~onboarding.services.agreement.compose.
 SharedDatabaseCache`) make sure the same content is never rendered twice at once.
 
-Settings arrive as parameters (``agency``), never from Flask: the web layer registers
-the channel with them (:func:`channel`).
+The render queue subscribes to what the use cases announce (:func:`subscribe`): an
+assessment stored, terms or the agency profile saved, an acceptance and a
+countersignature (their files). Settings arrive as parameters (``agency``), never from
+Flask: the web layer registers the channel with them (:func:`channel`).
 """
 
 from __future__ import annotations
@@ -28,12 +30,16 @@ from onboarding.db.models import AgreementVersion, Intake, utcnow
 from onboarding.db.renders import RenderJob
 from onboarding.domain.agreement import DEFAULT_AGENCY
 from onboarding.integrations import worker
+from onboarding.services import signals
+from onboarding.services.agreement import compose as agreements
+from onboarding.services.agreement import files, send
+from onboarding.services.agreement.compose import PAPERS
+from onboarding.services.intake.workspace import WorkspaceError
 
 log = logging.getLogger(__name__)
 
 CLOSED = ("accepted", "signed", "declined", "walked_away")
 """Statuses whose agreement will not be sent again (no render after a profile save)."""
-PAPERS = ("a4", "letter")  # as services.agreements.PAPERS (imported lazily: no cycle)
 LEASE_SECONDS = 180
 MAX_ATTEMPTS = 3
 BACKOFF_SECONDS = 30
@@ -139,15 +145,11 @@ def render_agreement(intake: Intake, paper: str, agency: str) -> int:
     """Render (or find in the cache) what the requests will want of ``intake``: the
     PDF to download and, when one can be sent, the next version's. Returns how many
     PDFs were rendered (0 when the cache had them)."""
-    from onboarding.services.agreement import compose as agreements
-    from onboarding.services.agreement import send as acceptance  # imported here: no cycle
-    from onboarding.services.intake.workspace import WorkspaceError
-
     rendered = 0
     download = agreements.agreement_pdf(intake, paper, agency=agency)
     rendered += not download.cached
     try:
-        upcoming = acceptance.prepare_send(intake, paper, agency=agency)
+        upcoming = send.prepare_send(intake, paper, agency=agency)
     except WorkspaceError:  # not sendable yet (or nothing changed): the download is all
         return rendered
     rendered += not upcoming.rendered.cached
@@ -158,7 +160,6 @@ def deliver(
     job_id: int,
     *,
     agency: str = DEFAULT_AGENCY,
-    mailer: Any = None,
     agreements: bool = True,
 ) -> datetime | None:
     """Work one render job if it is due and nobody else is working it; record the
@@ -191,10 +192,8 @@ def deliver(
         if intake is not None and intake.assessment is not None and kind == "agreement":
             count = render_agreement(intake, paper, agency)
         elif kind in ("accepted", "signed") and version_id is not None:
-            from onboarding.services.agreement import send as acceptance
-
             db.session.rollback()
-            acceptance.ensure_file(version_id, kind, mailer)
+            files.ensure_file(version_id, kind)
             count = 1
         db.session.rollback()
         values.update(status="done", done_at=utcnow(), last_error=None)
@@ -212,25 +211,48 @@ def deliver(
     return retry_at
 
 
-def channel(
-    agency: Callable[[], str], enabled: Callable[[], bool], mailer: Callable[[], Any]
-) -> worker.Channel:
+def channel(agency: Callable[[], str], enabled: Callable[[], bool]) -> worker.Channel:
     """The ``render`` channel: ``agency`` gives the agency's name, ``enabled`` whether
     agreements render in the background (``PRERENDER``; the accepted and signed files
-    always do), ``mailer`` what the signed file's email needs (each read from the app's
-    settings when called)."""
+    always do), each read from the app's settings when called."""
     return worker.Channel(
         "render",
         lambda: due_ids(agreements=enabled()),
-        lambda job_id: deliver(job_id, agency=agency(), mailer=mailer(), agreements=enabled()),
+        lambda job_id: deliver(job_id, agency=agency(), agreements=enabled()),
         starts_in_tests=False,  # tests make the files on demand or run the jobs themselves
     )
 
 
-def jobs_of(intake: Intake) -> list[RenderJob]:
-    """An intake's render jobs, oldest first (tests and the admin's view)."""
-    return list(
-        db.session.execute(
-            select(RenderJob).where(RenderJob.intake_id == intake.id).order_by(RenderJob.id)
-        ).scalars()
-    )
+# --- subscriptions -------------------------------------------------------------------------------
+
+
+def _assessed(intake: Intake, **_: Any) -> None:
+    queue(intake, "assessed")  # its agreement, rendered after the commit
+
+
+def _terms_saved(intake: Intake, **_: Any) -> None:
+    if intake.assessment is not None:
+        queue(intake, "terms saved")  # its agreement, rendered after the commit
+
+
+def _profile_saved(_: None, **__: Any) -> None:
+    queue_open_intakes("profile saved")  # the open intakes' agreements change
+
+
+def _accepted(_: Intake, *, version: AgreementVersion, **__: Any) -> None:
+    queue_file(version, "accepted")  # its PDF, made after the commit
+
+
+def _signed(_: Intake, *, version: AgreementVersion, **__: Any) -> None:
+    # The signed PDF is made after the commit (by the worker, or the first download);
+    # the prospect's copy is emailed with it (``file_issued``).
+    queue_file(version, "signed")
+
+
+def subscribe() -> None:
+    """Queue the renders the use cases' signals call for."""
+    signals.intake_assessed.connect(_assessed, weak=False)
+    signals.terms_saved.connect(_terms_saved, weak=False)
+    signals.profile_saved.connect(_profile_saved, weak=False)
+    signals.agreement_accepted.connect(_accepted, weak=False)
+    signals.agreement_signed.connect(_signed, weak=False)

@@ -25,7 +25,7 @@ from onboarding.domain.terms import (
     load_profile,
     parse_terms,
 )
-from onboarding.services.agreement import prerender
+from onboarding.services import signals
 from onboarding.services.intake.workspace import audit
 from onboarding.services.profile import (  # noqa: F401 - part of this module's API
     InstallationProfile,
@@ -67,7 +67,7 @@ def save_profile(data: Mapping[str, Any], user: User | None, note: str | None = 
     )
     db.session.add(row)
     audit(None, user, "agency_profile_saved", latest, row.version, note)
-    prerender.queue_open_intakes("profile saved")  # the open intakes' agreements change
+    signals.announce(signals.profile_saved, None)  # the open intakes' agreements change
     return row
 
 
@@ -124,8 +124,7 @@ def save_terms(intake: Intake, data: Mapping[str, Any], user: User | None) -> En
         if (change.get("title"), change.get("text")) not in old_added:
             audit(intake, user, "clause_added", None, change.get("title") or change.get("id"))
     audit(intake, user, "terms_saved", None, "draft" if _is_draft(terms) else "complete")
-    if intake.assessment is not None:
-        prerender.queue(intake, "terms saved")  # its agreement, rendered after the commit
+    signals.announce(signals.terms_saved, intake)  # its agreement changes
     return terms
 
 

@@ -13,9 +13,7 @@ from onboarding.db.models import Assessment, Intake, utcnow
 from onboarding.domain.assessment import evaluate
 from onboarding.domain.playbooks import PlaybookSet
 from onboarding.domain.questionnaire import FieldError, get_questionnaire
-from onboarding.services.agreement import prerender
-from onboarding.services.notify import mail
-from onboarding.services.notify import webhooks as events
+from onboarding.services import signals
 from onboarding.services.profile import installation_profile
 
 
@@ -58,28 +56,20 @@ def save_step(
     intake: Intake,
     section_id: str,
     submitted: dict[str, Any],
-    mailer: mail.Mailer | None = None,
 ) -> list[FieldError]:
     """Store the valid answers of one step; return the errors of the others.
 
     Invalid values are not stored (the previous answer, if any, stays); answers to
-    questions hidden by ``show_if`` are stored as unanswered. With a ``mailer``, a draft
-    that now has an address it was never sent its link at gets its private link by
-    email (written to the outbox, sent after the caller commits).
+    questions hidden by ``show_if`` are stored as unanswered. Announces
+    ``intake_saved`` (a draft that now has an address it was never sent its link at
+    gets its private link by email, sent after the caller commits).
     """
     values, errors = get_questionnaire().validate_step(
         section_id, intake.answers or {}, submitted, form=True
     )
     intake.record_answers(values)
     intake.current_step = section_id
-    if mailer is not None:
-        mail.resume_link_on_save(intake, mailer)
-    return errors
-
-
-def missing_or_invalid(intake: Intake) -> list[FieldError]:
-    """Every problem with the intake's whole answer set (empty when ready to submit)."""
-    _, errors = get_questionnaire().validate(intake.answers or {})
+    signals.announce(signals.intake_saved, intake)
     return errors
 
 
@@ -87,13 +77,13 @@ def submit_intake(
     intake: Intake,
     *,
     playbooks: PlaybookSet,
-    mailer: mail.Mailer | None = None,
     form: bool = False,
+    email: bool = True,
 ) -> tuple[Assessment | None, list[FieldError]]:
     """Validate the whole set, assess it with ``playbooks`` (the app's) and mark the
-    intake submitted. With a ``mailer``, the prospect's receipt and the staff's notice
-    are written to the outbox (sent after the caller commits); without one (the demo
-    data), no email.
+    intake submitted; announces ``intake_submitted`` (the webhook event, and, unless
+    ``email`` is False (the demo data), the prospect's receipt and the staff's notice,
+    written to the outbox and sent after the caller commits).
 
     Idempotent: an intake already submitted returns its assessment unchanged, so a
     double click or a second tab stores one assessment. Lock the intake first
@@ -112,9 +102,7 @@ def submit_intake(
     intake.status = "new"
     intake.submitted_at = utcnow()
     apply_assessment(intake, result)
-    events.emit("intake.submitted", intake)  # recorded now, sent after the commit
-    if mailer is not None:
-        mail.on_submitted(intake, mailer)  # written now, sent after the commit
+    signals.announce(signals.intake_submitted, intake, email=email)
     return assessment, []
 
 
@@ -129,7 +117,7 @@ def record_assessment(intake: Intake, result: dict[str, Any]) -> Assessment:
     )
     db.session.add(assessment)
     apply_assessment(intake, result)
-    prerender.queue(intake, "assessed")  # its agreement, rendered after the commit
+    signals.announce(signals.intake_assessed, intake)  # its agreement is rendered anew
     return assessment
 
 
@@ -148,7 +136,6 @@ def submit_by_token(
     token: str,
     *,
     playbooks: PlaybookSet,
-    mailer: mail.Mailer | None = None,
     form: bool = False,
 ) -> tuple[Intake | None, list[FieldError]]:
     """Submit the intake of ``token`` once (assessed with ``playbooks``), safely under
@@ -159,7 +146,7 @@ def submit_by_token(
     intake = intake_by_token(token, for_update=True)
     if intake is None:
         return None, []
-    _, errors = submit_intake(intake, playbooks=playbooks, mailer=mailer, form=form)
+    _, errors = submit_intake(intake, playbooks=playbooks, form=form)
     if errors:
         db.session.rollback()
         return intake, errors

@@ -33,8 +33,8 @@ from onboarding.domain.workflow import (
     TransitionError,
     check_transition,
 )
+from onboarding.services import signals
 from onboarding.services.intake.submission import create_intake, find_by_token, record_assessment
-from onboarding.services.notify import webhooks as events
 from onboarding.services.profile import installation_profile
 
 MAX_NOTE = 5000
@@ -127,7 +127,7 @@ def change_status(
     before = intake.status
     audit(intake, user, "status", before, target, detail)
     intake.status = target
-    events.emit("intake.status_changed", intake, previous_status=before)  # sent after commit
+    signals.announce(signals.status_changed, intake, previous_status=before)
 
 
 BANDS = ("strong", "guarded", "poor")

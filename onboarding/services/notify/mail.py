@@ -8,8 +8,10 @@ the same ``Message-ID`` and the Outbox page shows what went. The worker
 (:mod:`onboarding.integrations.outbox`) sends it after the caller commits; callers
 commit, and a rollback writes nothing.
 
-Settings arrive as a :class:`Mailer` (the settings and the app's links), built by the web
-layer or the command line: this module never imports Flask.
+Settings arrive as a :class:`Mailer` (the settings and the app's links), bound once when
+the app starts (:func:`bind`; the web layer builds it): this module never imports Flask,
+and no use case passes it around. The use cases announce what happened
+(:mod:`onboarding.services.signals`); :func:`subscribe` connects the messages below.
 
 The messages:
 
@@ -41,7 +43,7 @@ from __future__ import annotations
 import functools
 import re
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, make_msgid, parseaddr
@@ -60,6 +62,7 @@ from onboarding.domain.playbooks import CAUSE_LABELS
 from onboarding.domain.resources import project_dir
 from onboarding.domain.workflow import RECOMMENDATIONS
 from onboarding.integrations import outbox
+from onboarding.services import signals
 from onboarding.services.profile import installation_profile
 
 KINDS = {
@@ -155,6 +158,23 @@ class Mailer:
     links: Links
 
 
+_bound: Callable[[], Mailer] | None = None
+
+
+def bind(provider: Callable[[], Mailer]) -> None:
+    """Bind the :class:`Mailer` (the app's, when called): once, when the app starts."""
+    global _bound
+    _bound = provider
+
+
+def bound() -> Mailer:
+    """The bound :class:`Mailer`. Raises RuntimeError when none is bound: a message
+    written without the app's settings would go nowhere (or to the wrong place)."""
+    if _bound is None:
+        raise RuntimeError("no Mailer bound: the app binds one when it starts (mail.bind)")
+    return _bound()
+
+
 # --- composing -----------------------------------------------------------------------------------
 
 
@@ -238,7 +258,6 @@ def reply_to_for(intake: Intake | None) -> str | None:
 
 
 def write(
-    mailer: Mailer,
     kind: str,
     to_address: str,
     *,
@@ -257,9 +276,10 @@ def write(
     if kind not in KINDS:
         raise ValueError(f"unknown kind of email {kind!r}")
     held = user is not None and kind in STAFF_NOTICES and user.notices == "digest"
-    agency = agency_name(mailer.settings)
-    composed = compose(kind, agency=agency, base_url=mailer.settings.base_url, **context)
-    from_address = sender(mailer.settings, agency)
+    settings = bound().settings
+    agency = agency_name(settings)
+    composed = compose(kind, agency=agency, base_url=settings.base_url, **context)
+    from_address = sender(settings, agency)
     domain = parseaddr(from_address)[1].rpartition("@")[2] or "localhost"
     row = OutboxMessage(
         channel="email",
@@ -327,9 +347,8 @@ def link_limited(intake: Intake, address: str, settings: MailSettings) -> bool:
     return per_address >= settings.link_per_address
 
 
-def _write_resume_link(intake: Intake, mailer: Mailer) -> OutboxMessage:
+def _write_resume_link(intake: Intake) -> OutboxMessage:
     return write(
-        mailer,
         "resume_link",
         intake.contact_email or "",
         to_name=intake.contact_name,
@@ -337,11 +356,11 @@ def _write_resume_link(intake: Intake, mailer: Mailer) -> OutboxMessage:
         reply_to=reply_to_for(intake),
         name=_first_name(intake),
         company=intake.company,
-        resume_url=mailer.links.resume(intake.token),
+        resume_url=bound().links.resume(intake.token),
     )
 
 
-def resume_link_on_save(intake: Intake, mailer: Mailer) -> OutboxMessage | None:
+def resume_link_on_save(intake: Intake) -> OutboxMessage | None:
     """After a draft's step is saved: its private link, the first time the draft has
     this address (a changed address gets it too), within the limits. Needs the intake
     stored (an id)."""
@@ -350,12 +369,12 @@ def resume_link_on_save(intake: Intake, mailer: Mailer) -> OutboxMessage | None:
         return None
     if _links_to(intake, address):
         return None
-    if link_limited(intake, address, mailer.settings):
+    if link_limited(intake, address, bound().settings):
         return None
-    return _write_resume_link(intake, mailer)
+    return _write_resume_link(intake)
 
 
-def email_resume_link(intake: Intake, mailer: Mailer) -> str:
+def email_resume_link(intake: Intake) -> str:
     """The "Email me my link" button. Returns ``sent`` (written now, or a moment ago),
     ``no_email`` (the draft has no address yet) or ``limited`` (try later)."""
     address = intake.contact_email
@@ -363,9 +382,9 @@ def email_resume_link(intake: Intake, mailer: Mailer) -> str:
         return "no_email"
     if _links_to(intake, address, since=utcnow() - JUST_SENT):
         return "sent"  # the one written as the address was saved, or a double click
-    if link_limited(intake, address, mailer.settings):
+    if link_limited(intake, address, bound().settings):
         return "limited"
-    _write_resume_link(intake, mailer)
+    _write_resume_link(intake)
     return "sent"
 
 
@@ -396,15 +415,15 @@ def staff_to_tell(intake: Intake, settings: MailSettings) -> list[User]:
     return []
 
 
-def on_submitted(intake: Intake, mailer: Mailer) -> list[OutboxMessage]:
+def on_submitted(intake: Intake) -> list[OutboxMessage]:
     """A submitted intake's messages: the prospect's receipt (when they gave an
     address) and the staff's notice; queued reminders are cancelled. Nothing is flushed
     here (the caller's conflicts surface at its commit)."""
     with db.session.no_autoflush:
-        return _on_submitted(intake, mailer)
+        return _on_submitted(intake)
 
 
-def _on_submitted(intake: Intake, mailer: Mailer) -> list[OutboxMessage]:
+def _on_submitted(intake: Intake) -> list[OutboxMessage]:
     if intake.public_id is None:  # filled at INSERT; the keys need it now
         intake.public_id = new_token()
     rows = []
@@ -412,7 +431,6 @@ def _on_submitted(intake: Intake, mailer: Mailer) -> list[OutboxMessage]:
     if intake.contact_email:
         rows.append(
             write(
-                mailer,
                 "receipt",
                 intake.contact_email,
                 to_name=intake.contact_name,
@@ -429,7 +447,6 @@ def _on_submitted(intake: Intake, mailer: Mailer) -> list[OutboxMessage]:
     risks = (assessment.result.get("risks") if assessment else None) or {}
     rows += _tell_staff(
         intake,
-        mailer,
         "new_submission",
         f"new_submission:{intake.public_id}",
         score=intake.score,
@@ -437,7 +454,7 @@ def _on_submitted(intake: Intake, mailer: Mailer) -> list[OutboxMessage]:
         recommendation=RECOMMENDATIONS.get(intake.recommendation or "", ""),
         top_risk=CAUSE_LABELS.get(intake.top_risk or ""),
         top_risk_value=risks.get(intake.top_risk or ""),
-        intake_url=mailer.links.workspace_intake(intake.public_id),
+        intake_url=bound().links.workspace_intake(intake.public_id),
     )
     if intake.id is not None:
         cancel_reminders(intake, "Not sent: the prospect submitted their answers.")
@@ -471,9 +488,7 @@ def change_lines(redline: Mapping[str, Any] | None, limit: int = CHANGES_SHOWN) 
     return lines
 
 
-def agreement_sent(
-    intake: Intake, version: Any, mailer: Mailer, *, again: bool = False
-) -> OutboxMessage | None:
+def agreement_sent(intake: Intake, version: Any, *, again: bool = False) -> OutboxMessage | None:
     """The prospect's agreement link for ``version`` (an ``AgreementVersion`` being sent,
     or, ``again``, the one awaiting their answer), with what changed since the previous
     version; None when the intake has no address. Written in the caller's session."""
@@ -486,7 +501,6 @@ def agreement_sent(
             intake.public_id = new_token()
         owner = intake.owner if intake.owner is not None and intake.owner.active else None
         return write(
-            mailer,
             "agreement_sent",
             intake.contact_email,
             to_name=intake.contact_name,
@@ -499,14 +513,13 @@ def agreement_sent(
             again=again,
             changes=change_lines(version.redline),
             owner=owner.display_name if owner else None,
-            agreement_url=mailer.links.agreement(version.token),
+            agreement_url=bound().links.agreement(version.token),
         )
 
 
 def agreement_answered(
     intake: Intake,
     version: Any,
-    mailer: Mailer,
     kind: str,
     *,
     comment: str | None = None,
@@ -519,20 +532,17 @@ def agreement_answered(
     with db.session.no_autoflush:
         return _tell_staff(
             intake,
-            mailer,
             kind,
             f"{kind}:{intake.public_id}:{version.number}",
             number=version.number,
             comment=comment,
             accepted_name=getattr(version, "accepted_name", None),
             accepted_title=getattr(version, "accepted_title", None),
-            intake_url=mailer.links.workspace_intake(intake.public_id) + "#agreement",
+            intake_url=bound().links.workspace_intake(intake.public_id) + "#agreement",
         )
 
 
-def _tell_staff(
-    intake: Intake, mailer: Mailer, kind: str, dedupe: str, **context: Any
-) -> list[OutboxMessage]:
+def _tell_staff(intake: Intake, kind: str, dedupe: str, **context: Any) -> list[OutboxMessage]:
     """One ``kind`` notice about ``intake`` to each member of staff to tell (the owner,
     else every active manager: :func:`staff_to_tell`), each with its own dedupe key
     (``dedupe`` and the user's id); ``context``: what the kind's templates show beside
@@ -540,7 +550,6 @@ def _tell_staff(
     owner = intake.owner if intake.owner is not None and intake.owner.active else None
     return [
         write(
-            mailer,
             kind,
             user.email,
             to_name=user.display_name,
@@ -554,12 +563,12 @@ def _tell_staff(
             company=intake.company,
             **context,
         )
-        for user in staff_to_tell(intake, mailer.settings)
+        for user in staff_to_tell(intake, bound().settings)
     ]
 
 
 def agreement_signed(
-    intake: Intake, version: Any, mailer: Mailer, pdf: bytes, filename: str
+    intake: Intake, version: Any, pdf: bytes, filename: str
 ) -> OutboxMessage | None:
     """The prospect's confirmation that the agreement is signed by both parties, with
     the signed PDF attached; None when the intake has no address."""
@@ -568,7 +577,6 @@ def agreement_signed(
     with db.session.no_autoflush:
         owner = intake.owner if intake.owner is not None and intake.owner.active else None
         return write(
-            mailer,
             "agreement_signed",
             intake.contact_email,
             to_name=intake.contact_name,
@@ -601,7 +609,7 @@ def decline_sent(intake: Intake) -> OutboxMessage | None:
     ).scalar_one_or_none()
 
 
-def send_decline(intake: Intake, user: User, letter: str, mailer: Mailer) -> OutboxMessage:
+def send_decline(intake: Intake, user: User, letter: str) -> OutboxMessage:
     """Write the decline ``letter`` (the text as the manager reviewed it) to the
     prospect, replying to ``user``; the caller records it and commits. Raises
     ValueError (a sentence to show) with no address or no letter; the same letter
@@ -618,7 +626,6 @@ def send_decline(intake: Intake, user: User, letter: str, mailer: Mailer) -> Out
     if last is not None and last.created_at >= just_now and last.text == wrap_text(letter):
         return last
     return write(
-        mailer,
         "decline",
         intake.contact_email,
         to_name=intake.contact_name,
@@ -687,11 +694,11 @@ def reminders_due(settings: MailSettings, now: datetime | None = None, limit: in
     ).scalars().all()  # fmt: skip
 
 
-def remind(intake_id: int, mailer: Mailer, now: datetime | None = None) -> OutboxMessage | None:
+def remind(intake_id: int, now: datetime | None = None) -> OutboxMessage | None:
     """Write one draft's next reminder if it is still owed one; commits. Two runs at
     once write it once (the intake is locked; the n-th reminder's key is unique)."""
     now = now or utcnow()
-    cutoff = now - timedelta(days=mailer.settings.reminder_days)
+    cutoff = now - timedelta(days=bound().settings.reminder_days)
     begin_write(db.session())
     intake = db.session.execute(
         select(Intake).where(Intake.id == intake_id).with_for_update()
@@ -720,9 +727,8 @@ def remind(intake_id: int, mailer: Mailer, now: datetime | None = None) -> Outbo
         db.session.rollback()
         return None
     number = len(earlier) + 1
-    stop_url = mailer.links.stop_reminders(reminder.stop_token)
+    stop_url = bound().links.stop_reminders(reminder.stop_token)
     row = write(
-        mailer,
         "draft_reminder",
         intake.contact_email,
         to_name=intake.contact_name,
@@ -739,8 +745,8 @@ def remind(intake_id: int, mailer: Mailer, now: datetime | None = None) -> Outbo
         company=intake.company,
         number=number,
         last=number == REMINDERS_MAX,
-        days=mailer.settings.reminder_days,
-        resume_url=mailer.links.resume(intake.token),
+        days=bound().settings.reminder_days,
+        resume_url=bound().links.resume(intake.token),
         stop_url=stop_url,
     )
     try:
@@ -751,14 +757,14 @@ def remind(intake_id: int, mailer: Mailer, now: datetime | None = None) -> Outbo
     return row
 
 
-def send_reminders(mailer: Mailer, now: datetime | None = None) -> int:
+def send_reminders(now: datetime | None = None) -> int:
     """Write every reminder due (``onboarding send-reminders`` and the worker's
     schedule); commits each; returns how many were written."""
     written = 0
-    ids = reminders_due(mailer.settings, now)
+    ids = reminders_due(bound().settings, now)
     db.session.rollback()
     for intake_id in ids:
-        if remind(intake_id, mailer, now) is not None:
+        if remind(intake_id, now) is not None:
             written += 1
     return written
 
@@ -800,7 +806,7 @@ def digests_due(settings: MailSettings, now: datetime | None = None) -> list[int
     )
 
 
-def digest(user_id: int, mailer: Mailer, now: datetime | None = None) -> OutboxMessage | None:
+def digest(user_id: int, now: datetime | None = None) -> OutboxMessage | None:
     """Write one user's digest of their held notices, at most one a day; commits. Two
     workers at once write it once (the day's key is unique; the held rows are locked)."""
     now = now or utcnow()
@@ -826,14 +832,13 @@ def digest(user_id: int, mailer: Mailer, now: datetime | None = None) -> OutboxM
         {
             "subject": row.subject,
             "when": f"{row.created_at:%d %b %H:%M} UTC",
-            "url": mailer.links.workspace_intake(row.intake.public_id)
+            "url": bound().links.workspace_intake(row.intake.public_id)
             if row.intake is not None
-            else mailer.settings.base_url + "/workspace",
+            else bound().settings.base_url + "/workspace",
         }
         for row in held
     ]
     sent = write(
-        mailer,
         "digest",
         user.email,
         to_name=user.display_name,
@@ -841,7 +846,7 @@ def digest(user_id: int, mailer: Mailer, now: datetime | None = None) -> OutboxM
         dedupe_key=f"digest:{user.id}:{now:%Y-%m-%d}",
         name=user.display_name.split()[0],
         items=items,
-        account_url=mailer.links.account(),
+        account_url=bound().links.account(),
     )
     try:
         db.session.flush()
@@ -855,11 +860,11 @@ def digest(user_id: int, mailer: Mailer, now: datetime | None = None) -> OutboxM
     return sent
 
 
-def send_digests(mailer: Mailer, now: datetime | None = None) -> int:
+def send_digests(now: datetime | None = None) -> int:
     """Write every digest due (the worker's schedule); returns how many were written."""
-    ids = digests_due(mailer.settings, now)
+    ids = digests_due(bound().settings, now)
     db.session.rollback()
-    return sum(1 for user_id in ids if digest(user_id, mailer, now) is not None)
+    return sum(1 for user_id in ids if digest(user_id, now) is not None)
 
 
 def held_count(user: User) -> int:
@@ -935,3 +940,49 @@ def resend(row: OutboxMessage) -> OutboxMessage:
     db.session.add(copy)
     outbox.track([copy])
     return copy
+
+
+# --- subscriptions -------------------------------------------------------------------------------
+
+
+def _step_saved(intake: Intake, **_: Any) -> None:
+    resume_link_on_save(intake)
+
+
+def _submitted(intake: Intake, *, email: bool = True, **_: Any) -> None:
+    if email:  # False for the demo data
+        on_submitted(intake)  # written now, sent after the commit
+
+
+def _sent(intake: Intake, *, version: Any, **_: Any) -> None:
+    agreement_sent(intake, version)
+
+
+def _resent(intake: Intake, *, version: Any, **_: Any) -> None:
+    agreement_sent(intake, version, again=True)
+
+
+def _changes_requested(intake: Intake, *, version: Any, comment: str, **_: Any) -> None:
+    agreement_answered(intake, version, "change_request", comment=comment)
+
+
+def _accepted(intake: Intake, *, version: Any, **_: Any) -> None:
+    agreement_answered(intake, version, "agreement_accepted")
+
+
+def _file_issued(
+    intake: Intake, *, version: Any, kind: str, pdf: bytes, filename: str, **_: Any
+) -> None:
+    if kind == "signed":  # the prospect's copy, signed by both
+        agreement_signed(intake, version, pdf, filename)
+
+
+def subscribe() -> None:
+    """Write the messages the use cases' signals call for (see the module's list)."""
+    signals.intake_saved.connect(_step_saved, weak=False)
+    signals.intake_submitted.connect(_submitted, weak=False)
+    signals.agreement_sent.connect(_sent, weak=False)
+    signals.link_resent.connect(_resent, weak=False)
+    signals.changes_requested.connect(_changes_requested, weak=False)
+    signals.agreement_accepted.connect(_accepted, weak=False)
+    signals.file_issued.connect(_file_issued, weak=False)

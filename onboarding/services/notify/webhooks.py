@@ -18,9 +18,10 @@ from onboarding.db import db
 from onboarding.db.models import Intake, WebhookDelivery, new_token, utcnow
 from onboarding.integrations import webhooks
 from onboarding.integrations.webhooks import EVENTS
+from onboarding.services.signals import SIGNALS
 from onboarding.services.summaries import assessment_summary, intake_summary, iso
 
-__all__ = ["EVENTS", "emit", "payload"]
+__all__ = ["EVENTS", "emit", "payload", "subscribe"]
 
 
 def payload(
@@ -63,3 +64,23 @@ def emit(
         body = payload(event, intake, event_id, previous_status)
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     return webhooks.record(event, event_id, text, endpoints, intake)
+
+
+def _firing(event: str):
+    """The subscriber that fires webhook ``event`` when its signal is announced."""
+
+    def fire(intake: Intake, *, previous_status: str | None = None, **_: Any) -> None:
+        emit(event, intake, previous_status=previous_status)
+
+    return fire
+
+
+# One subscriber per signal that is a webhook event (made once: connecting them again is
+# a no-op, so every app the process builds shares them).
+_SUBSCRIBERS = {signal: _firing(signal.name) for signal in SIGNALS if signal.name in EVENTS}
+
+
+def subscribe() -> None:
+    """Fire the webhook events (:data:`EVENTS`) their signals announce."""
+    for signal, fire in _SUBSCRIBERS.items():
+        signal.connect(fire, weak=False)

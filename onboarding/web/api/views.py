@@ -46,7 +46,7 @@ from onboarding.domain.assessment import assess, to_json
 from onboarding.domain.questionnaire import AnswersInvalid, FieldError, get_questionnaire
 from onboarding.domain.terms import TermsInvalid
 from onboarding.services.agreement import compose as agreements
-from onboarding.services.agreement import send as acceptance
+from onboarding.services.agreement import send, versions
 from onboarding.services.agreement import terms as contracts
 from onboarding.services.intake import listing, workspace
 from onboarding.services.intake.submission import (
@@ -83,7 +83,6 @@ from onboarding.web.api.schema import (
     openapi_document,
 )
 from onboarding.web.extensions import app_playbooks, limiter
-from onboarding.web.mailing import mailer
 from onboarding.web.workspace.manager import renders_before_writing, start_writing
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -519,7 +518,7 @@ def create_intake_view():
     db.session.flush()
     if not missing and data.submit:
         # Fires intake.submitted; writes the receipt and the staff's notice (outbox).
-        _, errors = submit_intake(intake, playbooks=app_playbooks(), mailer=mailer())
+        _, errors = submit_intake(intake, playbooks=app_playbooks())
         if errors:  # pragma: no cover - the same validation passed above
             raise answer_errors(errors)
     token = g.api_token
@@ -881,14 +880,12 @@ def send_agreement(public_id: str):
     agency = current_app.config["AGENCY_NAME"]
     reason = request_.override_walk_away
     try:  # rendered before the write transaction begins (never under the write lock)
-        prepared = acceptance.prepare_send(
-            intake, request_.paper, agency=agency, walk_away_reason=reason
-        )
+        prepared = send.prepare_send(intake, request_.paper, agency=agency, walk_away_reason=reason)
         start_writing()
         intake = load(public_id)
-        version = acceptance.send_agreement(
+        version = send.send_agreement(
             intake, user, request_.paper, agency=agency, prepared=prepared,
-            walk_away_reason=reason, mailer=mailer(),
+            walk_away_reason=reason,
         )  # fmt: skip
     except workspace.WorkspaceError as exc:
         reasons = [line for m in exc.errors.values() for line in m.split("\n") if line]
@@ -928,7 +925,7 @@ def list_versions(public_id: str):
     against it). Empty before the first send.
     """
     intake = load(public_id)
-    return as_json({"items": [_version_out(v) for v in acceptance.versions_of(intake)]})
+    return as_json({"items": [_version_out(v) for v in versions.versions_of(intake)]})
 
 
 @bp.get("/intakes/<public_id>/agreement/versions/<int:number>")
@@ -946,7 +943,7 @@ def get_version(public_id: str, number: int):
     added, removed or changed, each with a word diff.
     """
     intake = load(public_id)
-    version = next((v for v in acceptance.versions_of(intake) if v.number == number), None)
+    version = next((v for v in versions.versions_of(intake) if v.number == number), None)
     if version is None:
         raise fail(404, "number", f"This intake has no version {number} of its agreement")
     return as_json(_version_out(version) | {"redline": version.redline})

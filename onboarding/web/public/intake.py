@@ -38,7 +38,6 @@ from onboarding.services.intake.submission import (
 from onboarding.services.notify import mail
 from onboarding.web.extensions import app_playbooks, limiter
 from onboarding.web.forms import fill_form, step_form_class, submitted_answers
-from onboarding.web.mailing import mailer
 from onboarding.web.public.remember import forget, remember
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
@@ -78,7 +77,7 @@ def email_step_title() -> str:
 def email_link(intake: Intake) -> str:
     """The "Email me my link" button: written to the outbox, sent after the commit."""
     begin_write(db.session())  # a step's POST committed already: write from the start
-    result = mail.email_resume_link(intake, mailer())
+    result = mail.email_resume_link(intake)
     db.session.commit()
     flash(link_message(result, intake), "error" if result != "sent" else "success")
     return result
@@ -270,7 +269,7 @@ def step(token: str, section_id: str):
     # Saving writes the private link to the outbox the first time the draft has an
     # address; it is sent after the commit.
     submitted = submitted_answers(section, form)
-    errors = save_step(intake, section.id, submitted, mailer())
+    errors = save_step(intake, section.id, submitted)
     errors = get_questionnaire().form_errors(errors, submitted)  # plain words
     db.session.commit()
     action = request.form.get("action")
@@ -347,7 +346,7 @@ def submit(token: str):
     form = SubmitForm()
     if not csrf_ok(form):
         return render_review(intake, SubmitForm(formdata=None), [], notice=EXPIRED)
-    intake, errors = submit_by_token(token, playbooks=app_playbooks(), mailer=mailer(), form=True)
+    intake, errors = submit_by_token(token, playbooks=app_playbooks(), form=True)
     if errors:
         errors = get_questionnaire().form_errors(errors, intake.answers or {})
         return render_review(intake, SubmitForm(formdata=None), errors)

@@ -34,12 +34,10 @@ from flask_wtf import FlaskForm
 
 from onboarding.db import db
 from onboarding.domain.text import printable
-from onboarding.services.agreement import change_requests
+from onboarding.services.agreement import answers, change_requests, files, versions
 from onboarding.services.agreement import next_steps as after_acceptance
-from onboarding.services.agreement import send as acceptance
 from onboarding.services.intake.workspace import WorkspaceError
 from onboarding.web.errors import render_error
-from onboarding.web.mailing import mailer
 from onboarding.web.public.intake import EXPIRED, csrf_ok
 from onboarding.web.workspace.manager import (
     content_disposition,
@@ -72,8 +70,8 @@ def field_id(field: str) -> str:
     return CHANGE_FIELDS.get(field, f"accept-{field}")
 
 
-@bp.errorhandler(acceptance.AgreementCorrupted)
-def _corrupted(exc: acceptance.AgreementCorrupted):
+@bp.errorhandler(versions.AgreementCorrupted)
+def _corrupted(exc: versions.AgreementCorrupted):
     db.session.rollback()
     log.error("refused to show a stored agreement on %s: %s", printable(request.path), exc)
     return render_error(500, CORRUPTED)
@@ -83,10 +81,10 @@ def load(token: str):
     """The version of ``token``; 404 for none, 410 once the link of an unanswered
     version has lapsed (``SIGNING_DAYS``, or the offer's ``valid_until``: the manager
     renews it with "Send the link again"). An answered one stays reachable."""
-    version = acceptance.version_by_token(token)
+    version = versions.version_by_token(token)
     if version is None:
         abort(404)
-    if acceptance.link_lapsed(version, current_app.config["SIGNING_DAYS"]):
+    if versions.link_lapsed(version, current_app.config["SIGNING_DAYS"]):
         return abort(
             Response(
                 render_error(
@@ -103,7 +101,7 @@ def load(token: str):
 
 def render_page(version, errors=None, notice=None, values=None, status=200):
     """The prospect's page: the banner, the agreement as sent, then their answer."""
-    page = acceptance.verified_page(version)
+    page = versions.verified_page(version)
     html = render_template(
         "signing/agreement.html" if page is not None else "signing/pdf_only.html",
         page=page,
@@ -113,10 +111,10 @@ def render_page(version, errors=None, notice=None, values=None, status=200):
         errors=errors or {},
         notice=notice,
         values=values or {},
-        thread=acceptance.messages_of(version.intake),
+        thread=versions.messages_of(version.intake),
         clauses=change_requests.clause_choices(version) if version.status == "sent" else [],
         field_id=field_id,
-        changes=acceptance.changes_of(version),  # "What changed since version n"
+        changes=versions.changes_of(version),  # "What changed since version n"
     )
     return Response(html, status=status, mimetype="text/html")
 
@@ -130,7 +128,7 @@ def view(token: str):
 @bp.get("/<token>/agreement.css")
 def stylesheet(token: str):
     """The stylesheet the version's page was sent with."""
-    page = acceptance.verified_page(load(token))
+    page = versions.verified_page(load(token))
     if page is None:
         abort(404)
     return Response(page.stylesheet, mimetype="text/css")
@@ -152,9 +150,9 @@ def pdf(token: str):
     signed = final and version.countersigned_at is not None
     if (final and version.final_pdf is None) or (signed and version.signed_pdf is None):
         # The worker has not made it yet: this request makes it (or waits for it).
-        acceptance.ensure_file(version.id, "signed" if signed else "accepted", mailer())
+        files.ensure_file(version.id, "signed" if signed else "accepted")
         version = load(token)
-    data = acceptance.verified_pdf(version, final=final, signed=signed)
+    data = versions.verified_pdf(version, final=final, signed=signed)
     name = version.filename
     if final:
         name = name.replace(".pdf", " - signed.pdf" if signed else " - accepted.pdf")
@@ -180,7 +178,7 @@ def accept(token: str):
     }
     if not csrf_ok(AnswerForm()):
         return render_page(version, notice=EXPIRED, values=values, status=422)
-    answer = acceptance.Acceptance(
+    answer = answers.Acceptance(
         name=values["name"],
         consent=values["consent"] == "yes",
         ip=request.remote_addr or "",
@@ -189,10 +187,10 @@ def accept(token: str):
         authority=values["authority"] == "yes",
     )
     try:
-        prepared = acceptance.prepare_acceptance(version, answer)
+        prepared = answers.prepare_acceptance(version, answer)
         start_writing()
-        version = acceptance.version_by_token(token, for_update=True) or abort(404)
-        acceptance.record_acceptance(version, prepared, mailer())
+        version = versions.version_by_token(token, for_update=True) or abort(404)
+        answers.record_acceptance(version, prepared)
     except WorkspaceError as exc:
         db.session.rollback()
         return render_page(version, errors=exc.errors, values=values, status=422)
@@ -231,7 +229,7 @@ def file_status(token: str):
 @bp.post("/<token>/changes")
 def changes(token: str):
     """Ask for changes with a comment; the account manager gets it back in review."""
-    version = acceptance.version_by_token(token, for_update=True) or abort(404)
+    version = versions.version_by_token(token, for_update=True) or abort(404)
     values = {
         "comment": request.form.get("comment", ""),
         "clause": request.form.get("clause", ""),
@@ -239,7 +237,7 @@ def changes(token: str):
     if not csrf_ok(AnswerForm()):
         return render_page(version, notice=EXPIRED, values=values, status=422)
     try:
-        change_requests.request_changes(version, values["comment"], values["clause"], mailer())
+        change_requests.request_changes(version, values["comment"], values["clause"])
     except WorkspaceError as exc:
         db.session.rollback()
         return render_page(version, errors=exc.errors, values=values, status=422)

@@ -29,7 +29,6 @@ from onboarding.services.notify import mail
 from onboarding.services.people import mfa, security_log, signin
 from onboarding.services.people.accounts import authenticate
 from onboarding.web.extensions import login_manager
-from onboarding.web.mailing import mailer
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -164,7 +163,6 @@ def send_code(user: User, address: str) -> None:
     """Email ``user`` a one-time sign-in code (their account is past its ceiling)."""
     code = signin.issue_email_code(user, limits())
     mail.write(
-        mailer(),
         "signin_code",
         user.email,
         to_name=user.display_name,

@@ -23,7 +23,6 @@ from onboarding.domain.terms import STANDARD_SECTIONS, TermsInvalid
 from onboarding.services.agreement import terms as contracts
 from onboarding.services.intake import workspace
 from onboarding.services.notify import mail
-from onboarding.web.mailing import mailer
 from onboarding.web.workspace.auth import PostForm, admin_required, staff_only
 from onboarding.web.workspace.manager import checked_post, load, start_writing
 
@@ -454,7 +453,7 @@ def send_decline(public_id: str):
     start_writing()
     intake = load(public_id)
     try:
-        row = mail.send_decline(intake, current_user, letter, mailer())
+        row = mail.send_decline(intake, current_user, letter)
     except ValueError as exc:
         db.session.rollback()
         html = render_template(

@@ -29,7 +29,6 @@ from onboarding.db.models import User, utcnow
 from onboarding.domain.workflow import STATUS_LABELS
 from onboarding.services.intake import listing, workspace
 from onboarding.services.notify import mail
-from onboarding.web.mailing import mailer
 from onboarding.web.workspace.auth import PostForm, staff_only
 
 bp = Blueprint("dashboard", __name__, url_prefix="/workspace")
@@ -117,7 +116,7 @@ def email_draft_link(public_id: str):
     if intake is None or intake.status != "draft":
         abort(404)
     begin_write(db.session())
-    result = mail.email_resume_link(intake, mailer())
+    result = mail.email_resume_link(intake)
     db.session.commit()
     name = intake.contact_name or "The prospect"
     message = EMAILED[result].format(name=name, email=intake.contact_email)

@@ -38,9 +38,13 @@ from onboarding.domain.workflow import (
     assessment_changes,
 )
 from onboarding.rendering.figures import CAUSE_LABELS, risk_chart
+from onboarding.services.agreement import answers as agreement_answers
 from onboarding.services.agreement import compose as agreements
-from onboarding.services.agreement import send as acceptance
+from onboarding.services.agreement import countersign as agreement_countersign
+from onboarding.services.agreement import files, send
 from onboarding.services.agreement import terms as contracts
+from onboarding.services.agreement import verify as agreement_verify
+from onboarding.services.agreement import versions as agreement_versions
 from onboarding.services.intake import listing, privacy, workspace
 from onboarding.services.people import mfa, security_log, signin
 from onboarding.services.people.accounts import (
@@ -54,7 +58,6 @@ from onboarding.services.people.accounts import (
 from onboarding.services.profile import installation_profile
 from onboarding.web.errors import render_error
 from onboarding.web.extensions import app_playbooks
-from onboarding.web.mailing import mailer
 from onboarding.web.workspace.auth import PostForm, admin_required, client_address, staff_only
 
 bp = Blueprint("manager", __name__, url_prefix="/workspace")
@@ -146,7 +149,7 @@ def render_intake(intake: Intake, errors: dict[str, str] | None = None, status: 
     managers = db.session.execute(
         select(User).where(User.active.is_(True)).order_by(User.email)
     ).scalars().all()  # fmt: skip
-    versions = acceptance.versions_of(intake)
+    versions = agreement_versions.versions_of(intake)
     can_send = "agreement_sent" in TRANSITIONS.get(intake.status, ())
     action_texts = {a["id"]: a["text"] for a in (result or {}).get("actions", [])}
     history = [
@@ -174,11 +177,11 @@ def render_intake(intake: Intake, errors: dict[str, str] | None = None, status: 
         transitions=workspace.next_statuses(intake.status),
         versions=versions,
         change_counts={v.number: n for v in versions if (n := redlines.count(v.redline))},
-        unchanged=acceptance.unchanged_since(intake, current_app.config["AGENCY_NAME"])
+        unchanged=send.unchanged_since(intake, current_app.config["AGENCY_NAME"])
         if can_send and versions
         else None,
-        thread=acceptance.messages_of(intake),
-        to_countersign=acceptance.to_countersign(intake),
+        thread=agreement_versions.messages_of(intake),
+        to_countersign=agreement_countersign.to_countersign(intake),
         signing_problem=signing_problem(current_user),
         can_send=can_send,
         blockers=contracts.send_blockers(
@@ -352,7 +355,7 @@ def agreement_preview(public_id: str):
         can_send="agreement_sent" in TRANSITIONS.get(intake.status, ()),
         draft=bool(blockers),
         walk_away=intake.assessment.result.get("recommendation") == "walk_away",
-        sent_before=bool(acceptance.versions_of(intake)),
+        sent_before=bool(agreement_versions.versions_of(intake)),
     )
     html = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + bar, html, count=1)
     # The trace says where a clause comes from in words, not by its internal id.
@@ -397,8 +400,8 @@ def start_writing() -> None:
     begin_write(db.session())
 
 
-@bp.errorhandler(acceptance.AgreementCorrupted)
-def _corrupted(exc: acceptance.AgreementCorrupted):
+@bp.errorhandler(agreement_versions.AgreementCorrupted)
+def _corrupted(exc: agreement_versions.AgreementCorrupted):
     db.session.rollback()
     current_app.logger.error("refused to serve a stored agreement: %s", exc)
     return render_error(
@@ -429,17 +432,16 @@ def send_agreement(public_id: str):
     paper, agency = request.form.get("paper", "a4"), current_app.config["AGENCY_NAME"]
     reason = request.form.get("walk_away_reason") or None
     try:
-        prepared = acceptance.prepare_send(intake, paper, agency=agency, walk_away_reason=reason)
+        prepared = send.prepare_send(intake, paper, agency=agency, walk_away_reason=reason)
         start_writing()
         intake = load(public_id)
-        version = acceptance.send_agreement(
+        version = send.send_agreement(
             intake,
             current_user,
             paper,
             agency=agency,
             prepared=prepared,
             walk_away_reason=reason,
-            mailer=mailer(),
         )
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc, "#agreement")
@@ -454,7 +456,7 @@ def resend_link(public_id: str):
     intake = load(public_id)
     checked_post()
     try:
-        version = acceptance.resend_link(intake, current_user, mailer())
+        version = send.resend_link(intake, current_user)
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc, "#agreement")
     db.session.commit()
@@ -466,14 +468,14 @@ def resend_link(public_id: str):
 def version_changes(public_id: str, number: int):
     """What a version changed since the one before (its redline), as the prospect sees it."""
     intake = load(public_id)
-    version = next((v for v in acceptance.versions_of(intake) if v.number == number), None)
+    version = next((v for v in agreement_versions.versions_of(intake) if v.number == number), None)
     if version is None:
         abort(404)
     return render_template(
         "manager/version_changes.html",
         intake=intake,
         version=version,
-        changes=acceptance.changes_of(version),
+        changes=agreement_versions.changes_of(version),
     )
 
 
@@ -482,7 +484,7 @@ def agreement_reply(public_id: str):
     reply = request.form.get("reply", "")
     return _act(
         public_id,
-        lambda i: acceptance.add_manager_message(i, current_user, reply),
+        lambda i: agreement_answers.add_manager_message(i, current_user, reply),
         "Reply added to the thread.",
         "#agreement",
     )
@@ -490,7 +492,7 @@ def agreement_reply(public_id: str):
 
 def version_of(intake: Intake, number: int):
     """The intake's version ``number`` (404 if none)."""
-    version = next((v for v in acceptance.versions_of(intake) if v.number == number), None)
+    version = next((v for v in agreement_versions.versions_of(intake) if v.number == number), None)
     if version is None:
         abort(404)
     return version
@@ -506,9 +508,9 @@ def version_pdf(public_id: str, number: int):
         abort(404)
     if (final and version.final_pdf is None) or (signed and version.signed_pdf is None):
         # The worker has not made it yet: this request makes it (or waits for it).
-        acceptance.ensure_file(version.id, "signed" if signed else "accepted", mailer())
+        files.ensure_file(version.id, "signed" if signed else "accepted")
         version = version_of(load(public_id), number)
-    data = acceptance.verified_pdf(version, final=final, signed=signed)
+    data = agreement_versions.verified_pdf(version, final=final, signed=signed)
     name = version.filename
     if signed or final:
         name = name.replace(".pdf", " - signed.pdf" if signed else " - accepted.pdf")
@@ -526,15 +528,15 @@ def countersign(public_id: str, number: int):
     intake = load(public_id)
     checked_post()
     version = version_of(intake, number)
-    where = acceptance.Countersignature(
+    where = agreement_countersign.Countersignature(
         ip=request.remote_addr or "", user_agent=request.headers.get("User-Agent", "")
     )
     try:
-        prepared = acceptance.prepare_countersignature(version, current_user, where)
+        prepared = agreement_countersign.prepare_countersignature(version, current_user, where)
         start_writing()
         intake = load(public_id)
-        version = acceptance.version_by_token(version.token, for_update=True) or abort(404)
-        acceptance.record_countersignature(version, current_user, prepared, mailer())
+        version = agreement_versions.version_by_token(version.token, for_update=True) or abort(404)
+        agreement_countersign.record_countersignature(version, current_user, prepared)
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc, "#agreement")
     db.session.commit()  # the worker makes the signed PDF and emails the client their copy
@@ -558,7 +560,7 @@ def verify():
         if upload is None or not upload.filename:
             error = "Choose the PDF file to check"
         else:
-            result = acceptance.verify_stream(upload.stream)
+            result = agreement_verify.verify_stream(upload.stream)
             if result is None:
                 error = (
                     "This file does not match any agreement we sent, that a client accepted "
