@@ -63,7 +63,7 @@ def prepare(url: str, instance: str, count: int, *, first: bool) -> tuple[list[s
     from onboarding.db import db
     from onboarding.db.engine import upgrade_schema
     from onboarding.domain.samples import random_answers
-    from onboarding.services.agreement import terms as contracts
+    from onboarding.services.agreement import terms as agreement_terms
     from onboarding.services.intake.submission import create_intake, submit_intake
     from onboarding.services.people.accounts import create_user
     from onboarding.web.extensions import app_playbooks
@@ -84,15 +84,15 @@ def prepare(url: str, instance: str, count: int, *, first: bool) -> tuple[list[s
         upgrade_schema()
         if first:
             create_user("bench@agency.example", "manager", PASSWORD, settings=app.config)
-            contracts.seed_profile(app.config["AGENCY_NAME"])
+            agreement_terms.seed_profile(app.config["AGENCY_NAME"])
             db.session.commit()
         for _ in range(count):
             intake = create_intake(random_answers(rng))
             db.session.flush()
             submit_intake(intake, playbooks=app_playbooks(app), email=False)
-            contracts.save_terms(intake, terms, None)
+            agreement_terms.save_terms(intake, terms, None)
             ids.append(intake.public_id)
-            if not contracts.send_blockers(
+            if not agreement_terms.send_blockers(
                 intake, app.config["AGENCY_NAME"], walk_away_reason=REASON
             ):
                 sendable.append(intake.public_id)

@@ -238,7 +238,16 @@ def register_blueprints(app: Flask) -> None:
     from onboarding.web.api import docs as api_docs
     from onboarding.web.api import views as api
     from onboarding.web.public import intake, pages, signing
-    from onboarding.web.workspace import account, auth, contracts, dashboard, judgement, manager
+    from onboarding.web.workspace import (
+        account,
+        auth,
+        contracts,
+        dashboard,
+        invites,
+        judgement,
+        manager,
+        security,
+    )
     from onboarding.web.workspace import outbox as outbox_page
 
     app.register_blueprint(pages.bp)
@@ -246,6 +255,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(manager.bp)
+    app.register_blueprint(invites.bp)
+    app.register_blueprint(security.bp)
     app.register_blueprint(judgement.bp)
     app.register_blueprint(contracts.bp)
     app.register_blueprint(signing.bp)
@@ -304,7 +315,7 @@ def register_hooks(app: Flask) -> None:
     @app.before_request
     def _write_transaction() -> None:
         # A view that renders a PDF first begins its write transaction itself, after the
-        # render (web.workspace.manager.renders_before_writing): no render holds the lock.
+        # render (web.writing.renders_before_writing): no render holds the lock.
         view = app.view_functions.get(request.endpoint)
         if request.method == "POST" and not getattr(view, "renders_before_writing", False):
             begin_write(db.session())

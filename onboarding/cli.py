@@ -669,10 +669,10 @@ def send_reminders_command() -> None:
     """Email a reminder to each prospect whose draft has stood still DRAFT_REMINDER_DAYS
     (at most twice, never after submit, never after they stopped them)."""
     from onboarding.integrations import outbox
-    from onboarding.services.notify import mail
+    from onboarding.services.notify import reminders
 
     app = current_app._get_current_object()
-    count = mail.send_reminders()
+    count = reminders.send_reminders()
     days = app.config["DRAFT_REMINDER_DAYS"]
     click.echo(f"Wrote {count} reminder(s) to drafts not saved for {days} days.")
     if count and not outbox.dispatcher(app).drain(timeout=120):

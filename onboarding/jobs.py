@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Flask, current_app, has_app_context
 
 from onboarding.integrations import outbox, webhooks, worker  # noqa: F401 - channels register
-from onboarding.services.notify import mail
+from onboarding.services.notify import digests, reminders
 
 _app: Flask | None = None
 
@@ -50,11 +50,11 @@ def scheduled() -> int:
     """The worker's schedule: write the draft reminders and the staff digests that are
     due; their messages go through the outbox like any other. Returns how many."""
     with job_app().app_context():
-        written = mail.send_reminders()
-        return written + mail.send_digests()
+        written = reminders.send_reminders()
+        return written + digests.send_digests()
 
 
 def send_reminders() -> int:
     """The draft reminders alone (jobs scheduled before ``scheduled`` existed)."""
     with job_app().app_context():
-        return mail.send_reminders()
+        return reminders.send_reminders()

@@ -1,6 +1,6 @@
 """The intake questionnaire as typed objects, and validation of a whole answer set.
 
-The questions come from one data file (``onboarding/data/questionnaire.yaml``); the
+The questions come from one data file (``onboarding/domain/data/questionnaire.yaml``); the
 web forms, the API and the command line are all generated from it. Validation returns
 every problem at once as :class:`FieldError` values (question id + a sentence).
 """

@@ -76,29 +76,19 @@ def __getattr__(name: str) -> Any:
 
 
 class PdfCache(Protocol):
-    """Where rendered PDFs are kept. Keys are hex strings (64 characters)."""
+    """Where rendered PDFs are kept. Keys are hex strings (64 characters).
+
+    A cache several processes share may also keep them from rendering the same PDF at
+    once, with ``claim(key) -> bool`` (False while another process holds it),
+    ``wait(key) -> bytes | None`` (the claimant's PDF, or None when its claim lapsed)
+    and ``release(key)``: :func:`render_pdf` then renders only under a claim
+    (:class:`onboarding.services.agreement.compose.SharedDatabaseCache` is one)."""
 
     def get(self, key: str) -> bytes | None:
         """The PDF stored under ``key``, or None."""
 
     def put(self, key: str, pdf: bytes) -> None:
         """Store a PDF (may evict others)."""
-
-
-class SharedPdfCache(PdfCache, Protocol):
-    """A cache several processes share, that also keeps them from rendering the same
-    PDF at once: :func:`render_pdf` renders only under a claim on the key; a process
-    that cannot claim it waits for the claimant's PDF."""
-
-    def claim(self, key: str) -> bool:
-        """Claim ``key`` for rendering; False while another process holds it."""
-
-    def wait(self, key: str) -> bytes | None:
-        """Wait a while for the PDF of ``key`` (another process renders it): the PDF, or
-        None when the claim lapsed or was released without one (claim again)."""
-
-    def release(self, key: str) -> None:
-        """Release a claim (rendered, or failed)."""
 
 
 class MemoryCache:
@@ -246,8 +236,3 @@ def render_agreement(
     """
     agreement = compose_agreement(answers, assessment, agency, date)
     return render_pdf(agreement, paper=paper, cache=cache)
-
-
-def certificate_pdf(facts: Mapping[str, str], *, title: str, paper: str = "a4") -> bytes:
-    """A one-page certificate of acceptance (the facts as a table), to append to a PDF."""
-    return get_renderer().render(certificate_html(facts, title=title, paper=paper)).pdf

@@ -1,5 +1,5 @@
 """GET /api/v1/intakes?needs_attention=true: the workspace's "needs your attention"
-queue through the API (the same filter: services.listing.attention_condition)."""
+queue through the API (the same filter: services.intake.attention.attention_condition)."""
 
 from __future__ import annotations
 

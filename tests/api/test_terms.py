@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import AgreementVersion, AuditEvent, User
-from onboarding.services.agreement import terms as contracts
+from onboarding.services.agreement import terms as agreement_terms
 from onboarding.services.people.api_tokens import create_token
 from tests.api.conftest import make_submitted
 
@@ -32,7 +32,7 @@ def user_token(app, staff) -> dict[str, str]:
 
 def seed_profile(app):
     with app.app_context():
-        contracts.seed_profile(app.config["AGENCY_NAME"])
+        agreement_terms.seed_profile(app.config["AGENCY_NAME"])
         db.session.commit()
 
 

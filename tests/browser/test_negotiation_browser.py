@@ -18,7 +18,7 @@ from sqlalchemy import select
 from onboarding.cli import main
 from onboarding.db import db
 from onboarding.db.models import AgreementVersion, Intake, User
-from onboarding.services.agreement import terms as contracts
+from onboarding.services.agreement import terms as agreement_terms
 from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import app_playbooks
@@ -44,9 +44,9 @@ def test_send_negotiate_redline_accept_countersign_verify(browser, live_server, 
         intake = create_intake(example("calm-founder"))
         db.session.flush()
         submit_intake(intake, playbooks=app_playbooks(app), email=False)
-        contracts.seed_profile(app.config["AGENCY_NAME"])
+        agreement_terms.seed_profile(app.config["AGENCY_NAME"])
         terms = json.loads((EXAMPLES / "calm-founder.terms.json").read_text())
-        contracts.save_terms(intake, terms, None)
+        agreement_terms.save_terms(intake, terms, None)
         db.session.commit()
         public_id = intake.public_id
 

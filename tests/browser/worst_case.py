@@ -17,7 +17,7 @@ from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.integrations import webhooks
 from onboarding.services.agreement import answers as agreement_answers
 from onboarding.services.agreement import send
-from onboarding.services.agreement import terms as contracts
+from onboarding.services.agreement import terms as agreement_terms
 from onboarding.services.intake import workspace
 from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.services.notify import mail
@@ -72,7 +72,7 @@ def _long(answers: dict, **extra) -> dict:
 def seed(app) -> Seeded:
     """Everything the pages can show, at its longest."""
     with app.app_context():
-        contracts.seed_profile(app.config["AGENCY_NAME"])
+        agreement_terms.seed_profile(app.config["AGENCY_NAME"])
         admin, _ = create_user(LONG_EMAIL, "admin", PASSWORD, LONG_NAME, settings=app.config)
         db.session.flush()
         set_signing(admin, admin, can_sign=True, title="Managing Director", name=LONG_NAME)

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from onboarding.db import db
 from onboarding.db.engine import begin_write
 from onboarding.db.models import User
-from onboarding.services.notify import mail
+from onboarding.services.notify import digests as notify_digests
 from tests.conftest import csrf_of
 from tests.mail.conftest import BASE_URL, PASSWORD, rows, settled, text_part, words
 from tests.mail.test_messages import EMAIL, reads_well, started
@@ -35,7 +35,7 @@ def submit_one(client, company: str = "Harbour Freight Logistics") -> None:
 
 def digests(app, now: datetime) -> int:
     with app.app_context():
-        return mail.send_digests(now)
+        return notify_digests.send_digests(now)
 
 
 def test_a_manager_who_chose_the_digest_gets_one_email_a_day_listing_every_notice(

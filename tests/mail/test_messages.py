@@ -95,7 +95,7 @@ def test_the_resume_link_arrives_once_when_an_email_is_given(mail_app, client, i
 
 def test_replies_reach_the_signatory_of_the_saved_profile(mail_app, client, inbox):
     from onboarding.domain.terms import default_profile
-    from onboarding.services.agreement import terms as contracts
+    from onboarding.services.agreement import terms as agreement_terms
 
     with mail_app.app_context():
         data = default_profile().as_dict()
@@ -104,7 +104,7 @@ def test_replies_reach_the_signatory_of_the_saved_profile(mail_app, client, inbo
             "title": "Director",
             "email": "sam@agency.example",
         }
-        contracts.save_profile(data, None)
+        agreement_terms.save_profile(data, None)
         db.session.commit()
     about(started(client))
     settled(mail_app)

@@ -68,14 +68,14 @@ def make_sendable(app, public_id: str, name: str = "burned-marketer") -> None:
     """Give an intake what its agreement needs before it can be sent: a saved agency
     profile (the shipped one) and the example's commercial terms."""
     from onboarding.db import db
-    from onboarding.services.agreement import terms as contracts
+    from onboarding.services.agreement import terms as agreement_terms
     from onboarding.services.intake import workspace
 
     with app.app_context():
-        contracts.seed_profile(app.config["AGENCY_NAME"])
+        agreement_terms.seed_profile(app.config["AGENCY_NAME"])
         intake = workspace.intake_by_public_id(public_id)
         terms = json.loads((EXAMPLES / f"{name}.terms.json").read_text())
-        contracts.save_terms(intake, terms, None)
+        agreement_terms.save_terms(intake, terms, None)
         db.session.commit()
 
 
@@ -83,17 +83,17 @@ def revise(app, public_id: str, **service_levels) -> None:
     """Change an intake's saved terms (by default one more revision round), so the next
     send is a new version: sending an unchanged agreement again is refused."""
     from onboarding.db import db
-    from onboarding.services.agreement import terms as contracts
+    from onboarding.services.agreement import terms as agreement_terms
     from onboarding.services.intake import workspace
 
     with app.app_context():
         intake = workspace.intake_by_public_id(public_id)
-        terms = contracts.stored_terms(intake)
+        terms = agreement_terms.stored_terms(intake)
         levels = dict(terms.get("service_levels") or {})
         if not service_levels:
             service_levels = {"revision_rounds": int(levels.get("revision_rounds", 2)) + 1}
         terms["service_levels"] = levels | service_levels
-        contracts.save_terms(intake, terms, None)
+        agreement_terms.save_terms(intake, terms, None)
         db.session.commit()
 
 

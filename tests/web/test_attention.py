@@ -14,9 +14,9 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.models import AgreementMessage, Intake, User
 from onboarding.services.agreement import send, versions
-from onboarding.services.agreement import terms as contracts
+from onboarding.services.agreement import terms as agreement_terms
 from onboarding.services.agreement.change_requests import clause_choices
-from onboarding.services.intake import listing, workspace
+from onboarding.services.intake import attention, listing, workspace
 from tests.conftest import csrf_of
 from tests.web.helpers import make_sendable
 from tests.web.test_dashboard import add_intake
@@ -33,11 +33,11 @@ def send_version(app, public_id: str, rounds: int | None = None) -> str:
     with app.app_context():
         intake = workspace.intake_by_public_id(public_id)
         if rounds is not None:
-            terms = contracts.stored_terms(intake)
+            terms = agreement_terms.stored_terms(intake)
             terms["service_levels"] = dict(terms.get("service_levels") or {}) | {
                 "revision_rounds": rounds
             }
-            contracts.save_terms(intake, terms, None)
+            agreement_terms.save_terms(intake, terms, None)
         manager = db.session.execute(
             select(User).where(User.email == "manager@example.com")
         ).scalar_one()
@@ -102,7 +102,7 @@ def test_a_change_request_waits_for_an_answer_and_a_reply_answers_it(app, client
     assert 'aria-current="page">Needs your attention' in only.replace('class="nav-attention" ', "")
     assert 'id="f-attention" name="needs_attention" type="checkbox" value="1" checked' in only
     with app.app_context():
-        assert listing.attention_count(db.session) == 1
+        assert attention.attention_count(db.session) == 1
 
     intake_page = client.get(f"/workspace/intakes/{two['public_id']}").text
     assert "is waiting for your answer" in intake_page
@@ -179,7 +179,7 @@ def test_a_clause_not_in_the_version_or_an_empty_request_is_refused_and_kept(app
     assert text.index('class="error-summary"') < text.index('class="signing-form"')
     with app.app_context():
         assert db.session.execute(select(AgreementMessage)).first() is None
-        assert listing.attention_count(db.session) == 0
+        assert attention.attention_count(db.session) == 0
     _, kept = ask(app, two["token"], "Fortnightly updates", "99.99")
     assert kept.status_code == 422 and "Fortnightly updates</textarea>" in kept.text
 
@@ -192,7 +192,7 @@ def test_closed_intakes_leave_the_queue(app, client, two):
         ).scalar_one()
         workspace.change_status(intake, "declined", None)
         db.session.commit()
-        assert listing.attention_count(db.session) == 0
+        assert attention.attention_count(db.session) == 0
     assert nav_count(client.get("/workspace/").text) == 0
 
 
@@ -207,3 +207,23 @@ def test_the_workspace_filter_parameter(app, client, two):
     # every other parameter still works beside it
     mixed = client.get("/workspace/?needs_attention=1&band=poor&sort=name&dir=asc&q=zzz").text
     assert "No prospects match these filters" in mixed
+
+
+HEADING = re.compile(
+    r'<span class="(?:clause__num|terms-clause__num)">([^<]+)</span>\s*'
+    r'(?:<strong class="terms-clause__title">([^<]+?)\.?</strong>|([^<]+)</h3>)'
+)
+
+
+def test_the_clauses_offered_are_the_clauses_the_page_shows(app, two):
+    """The list is built from the version's content; the prospect sees the same numbers
+    and titles on the page frozen with it, every clause once, in page order."""
+    with app.app_context():
+        version = versions.latest_version(workspace.intake_by_public_id(two["public_id"]))
+        shown = [
+            (number.strip(), html.unescape(" ".join((a or b).split())).rstrip("."))
+            for number, a, b in HEADING.findall(version.html)
+        ]
+        offered = [(c.number, c.title) for c in clause_choices(version)]
+    assert len(offered) > 20  # tailored clauses and the standard terms
+    assert offered == shown

@@ -142,7 +142,7 @@ def test_two_requests_at_once_render_once(app, staff, submitted, renders):  # no
 
 def test_a_profile_save_queues_the_open_intakes_only(app, client, staff, submitted):  # noqa: F811
     from onboarding.domain.terms import default_profile
-    from onboarding.services.agreement import terms as contracts
+    from onboarding.services.agreement import terms as agreement_terms
 
     with app.app_context():
         intake = db.session.execute(select(Intake)).scalar_one()
@@ -150,14 +150,14 @@ def test_a_profile_save_queues_the_open_intakes_only(app, client, staff, submitt
         db.session.commit()
         db.session.execute(RenderJob.__table__.delete())
         db.session.commit()
-        contracts.save_profile(default_profile().as_dict(), None)
+        agreement_terms.save_profile(default_profile().as_dict(), None)
         db.session.commit()
     assert jobs(app) == []  # a signed intake's agreement will not be sent again
     with app.app_context():
         intake = db.session.execute(select(Intake)).scalar_one()
         intake.status = "in_review"
         db.session.commit()
-        contracts.save_profile(default_profile().as_dict(), None)
+        agreement_terms.save_profile(default_profile().as_dict(), None)
         db.session.commit()
     assert [j.reason for j in jobs(app)] == ["profile saved"]
 

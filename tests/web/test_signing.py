@@ -456,13 +456,13 @@ def test_the_agreement_fires_its_webhook_events(app, client, staff, submitted, h
     answer(app, f"/agreement/{first}/changes", {"comment": "Fortnightly updates, please"})
     assert fired(app) == ["agreement.sent", "agreement.changes_requested"]
     with app.app_context():  # change the terms, so that a new version can be sent
-        from onboarding.services.agreement import terms as contracts
+        from onboarding.services.agreement import terms as agreement_terms
         from onboarding.services.intake import workspace
 
         intake = workspace.intake_by_public_id(submitted)
-        terms = dict(contracts.stored_terms(intake))
+        terms = dict(agreement_terms.stored_terms(intake))
         terms["fee"] = {"model": "fixed", "amount": "90000.00"}
-        contracts.save_terms(intake, terms, None)
+        agreement_terms.save_terms(intake, terms, None)
         db.session.commit()
     url = f"/workspace/intakes/{submitted}"
     assert post(client, url + "/agreement/send", {"paper": "a4"}, url).status_code == 302

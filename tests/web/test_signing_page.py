@@ -13,7 +13,7 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.models import User
 from onboarding.services.agreement import next_steps as after_acceptance
-from onboarding.services.agreement import terms as contracts
+from onboarding.services.agreement import terms as agreement_terms
 from onboarding.services.intake import workspace
 from tests.conftest import csrf_of
 from tests.web.helpers import make_sendable
@@ -102,7 +102,7 @@ def test_accepting_ends_on_the_confirmation_page(app, two):
     # nobody owns the intake: the agency's signatory (the profile it was sent with)
     with app.app_context():
         intake = workspace.intake_by_public_id(two["public_id"])
-        signatory = contracts.installation_profile().profile.signatory
+        signatory = agreement_terms.installation_profile().profile.signatory
         days = after_acceptance.next_steps(intake_version(intake)).within
     assert f"{signatory.name}, {signatory.title}, will contact you" in text
     assert f"<strong>{days}</strong>" in text
@@ -136,9 +136,9 @@ def test_the_confirmation_names_the_owner_and_the_agencys_response_time(
         intake.owner_id = db.session.execute(
             select(User.id).where(User.email == staff["manager"])
         ).scalar_one()
-        terms = contracts.stored_terms(intake)
+        terms = agreement_terms.stored_terms(intake)
         terms["service_levels"] = dict(terms.get("service_levels") or {}) | {"response_hours": 48}
-        contracts.save_terms(intake, terms, None)
+        agreement_terms.save_terms(intake, terms, None)
         db.session.commit()
         name = intake.contact_name
     token = send_version(app, submitted)

@@ -1,27 +1,25 @@
 """The prospect's change request, optionally about one clause of the version they read.
 
-The clauses offered are the ones on the page the prospect reads (the version's frozen
-HTML, numbered as they see them: tailored clauses ``4.2 Title``, standard terms
-``12.3 Title.``). The thread has no column for a clause: a request about one starts
-with ``About clause 4.2 (Title): `` in its text, which the manager reads as is.
+The clauses offered are the ones on the page the prospect reads, numbered as they see
+them (tailored clauses ``4.2 Title``, standard terms ``12.3 Title.``), read from the
+version's content (the data the page was rendered from). The thread has no column for a
+clause: a request about one starts with ``About clause 4.2 (Title): `` in its text, which
+the manager reads as is.
 
 A request puts the intake in the manager's "needs your attention" queue
-(:func:`onboarding.services.intake.listing.attention_condition`) until a reply or a new
+(:func:`onboarding.services.intake.attention.attention_condition`) until a reply or a new
 version answers it. Callers commit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
 from onboarding.db.models import AgreementMessage, AgreementVersion
+from onboarding.domain import redline as redlines
 from onboarding.services.agreement import answers, versions
 from onboarding.services.intake.workspace import WorkspaceError, required_text
 
-NUMBER_CLASSES = frozenset({"clause__num", "terms-clause__num", "section__num"})
-TITLE_CLASSES = frozenset({"clause__title", "terms-clause__title"})
-SECTION_CLASSES = frozenset({"section__title", "terms-section__title"})
 MISSING_COMMENT = "Tell us what you would like changed"
 UNKNOWN_CLAUSE = "Choose a clause from the list, or “The agreement as a whole”"
 
@@ -43,72 +41,25 @@ class ClauseChoice:
         return f"About clause {self.number} ({self.title}): "
 
 
-class _ClauseHeadings(HTMLParser):
-    """Collects (number, title, section) from the agreement's clause headings, in page
-    order (the section: the number and title of the section heading above it)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[tuple[str, str, str]] = []
-        self.section = ""
-        self._section: list[str] | None = None  # collecting a section heading
-        self._section_tag = ""
-        self._number: list[str] | None = None  # collecting a number
-        self._number_tag = ""
-        self._title: list[str] | None = None  # collecting a title
-        self._title_tag = ""
-        self._last_number = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        classes = set((dict(attrs).get("class") or "").split())
-        if classes & SECTION_CLASSES and self._section is None:
-            self._section, self._section_tag = [], tag
-        elif self._section is not None:
-            pass  # the section's number is part of its heading's text
-        elif classes & NUMBER_CLASSES:
-            self._number, self._number_tag = [], tag
-        elif classes & TITLE_CLASSES and self._title is None:
-            self._title, self._title_tag = [], tag
-
-    def handle_data(self, data: str) -> None:
-        if self._section is not None:
-            self._section.append(data)
-        elif self._number is not None:
-            self._number.append(data)
-        elif self._title is not None:
-            self._title.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._section is not None:
-            if tag == self._section_tag:
-                self.section = " ".join("".join(self._section).split())
-                self._section = None
-        elif self._number is not None and tag == self._number_tag:
-            self._last_number = " ".join("".join(self._number).split())
-            self._number = None
-        elif self._title is not None and tag == self._title_tag:
-            title = " ".join("".join(self._title).split()).rstrip(".").strip()
-            if self._last_number and title:
-                self.found.append((self._last_number, title, self.section))
-            self._title, self._last_number = None, ""
-
-
 def clause_choices(version: AgreementVersion) -> list[ClauseChoice]:
-    """The clauses of the page the prospect reads, in order (none for a version whose
-    prospect reads the PDF). Raises AgreementCorrupted when the page does not match
-    its SHA-256."""
-    page = versions.verified_page(version)
-    if page is None:
+    """The clauses of the page the prospect reads, in order, numbered as the page numbers
+    them (sections in order, ``4.2``: the second clause of the fourth): read from the
+    version's content, the data the page was rendered from, never from its HTML. None
+    for a version whose prospect reads the PDF, or one sent before versions kept their
+    content (the request is then about the agreement as a whole)."""
+    if version.html is None or not version.content:
         return []
-    parser = _ClauseHeadings()
-    parser.feed(page.html)
-    parser.close()
+    numbers = redlines.clause_numbers(version.content)
     seen: set[str] = set()
     choices = []
-    for number, title, section in parser.found:
-        if number not in seen:
-            seen.add(number)
-            choices.append(ClauseChoice(number, title, section))
+    for i, section in enumerate(version.content.get("sections") or (), start=1):
+        heading = " ".join(f"{i} {section.get('title') or ''}".split())
+        for clause in section.get("clauses") or ():
+            number = numbers.get(str(clause.get("id")), "")
+            title = " ".join(str(clause.get("title") or "").split()).rstrip(".").strip()
+            if number and title and number not in seen:
+                seen.add(number)
+                choices.append(ClauseChoice(number, title, heading))
     return choices
 
 

@@ -28,7 +28,7 @@ from onboarding.db.renders import RenderClaim
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement
 from onboarding.domain.redline import Changes
 from onboarding.rendering import pdf
-from onboarding.services.agreement import terms as contracts
+from onboarding.services.agreement import terms as agreement_terms
 
 PAPERS = ("a4", "letter")
 CLAIM_SECONDS = 45.0
@@ -186,7 +186,7 @@ def _insert_or_ignore(table=None):
 def compose(intake: Intake, agency: str = DEFAULT_AGENCY) -> Agreement:
     """The agreement of a submitted intake, composed now with the installation's agency
     profile and the engagement's terms (raises ValueError for a draft intake)."""
-    return contracts.agreement_of(intake, agency)
+    return agreement_terms.agreement_of(intake, agency)
 
 
 def preview_html(

@@ -16,8 +16,6 @@ from onboarding.services.agreement.versions import one_line, verified_pdf, versi
 from onboarding.services.intake.workspace import WorkspaceError, audit, change_status
 from onboarding.services.people import accounts
 
-# --- the agency's countersignature --------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class Countersignature:

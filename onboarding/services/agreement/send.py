@@ -39,7 +39,7 @@ from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement, agreement_jso
 from onboarding.rendering import pdf
 from onboarding.services import signals
 from onboarding.services.agreement import compose as agreements
-from onboarding.services.agreement import terms as contracts
+from onboarding.services.agreement import terms as agreement_terms
 from onboarding.services.agreement.versions import (
     FrozenPage,
     latest_version,
@@ -106,7 +106,9 @@ def prepare_send(
     """
     if intake.assessment is None:
         raise WorkspaceError("agreement", "The intake has not been submitted yet")
-    blockers, agreement = contracts.send_check(intake, agency, walk_away_reason=walk_away_reason)
+    blockers, agreement = agreement_terms.send_check(
+        intake, agency, walk_away_reason=walk_away_reason
+    )
     if blockers:  # checked before rendering: a refused send costs no render
         raise WorkspaceError("agreement", " ".join(blockers), {"agreement": "\n".join(blockers)})
     previous = latest_version(intake)
@@ -171,7 +173,7 @@ def send_agreement(
     ``prepared`` is what :func:`prepare_send` gave before the write transaction began;
     should the intake have changed since (or without it), the agreement is rendered
     here, in the caller's transaction. Raises WorkspaceError when the intake is a draft
-    intake, when the agreement cannot be sent yet (:func:`contracts.send_blockers`: no
+    intake, when the agreement cannot be sent yet (:func:`agreement_terms.send_blockers`: no
     saved agency profile, no commercial terms, a contradiction, a client the assessment
     says to walk away from without ``walk_away_reason``), when nothing changed since
     the latest version (:func:`refuse_unchanged`) or the workflow refuses the move.
@@ -184,7 +186,7 @@ def send_agreement(
     if intake.assessment is None:
         raise WorkspaceError("agreement", "The intake has not been submitted yet")
     reason = " ".join((walk_away_reason or "").split())[:1000] or None
-    blockers, current = contracts.send_check(intake, agency, walk_away_reason=reason)
+    blockers, current = agreement_terms.send_check(intake, agency, walk_away_reason=reason)
     if blockers:
         raise WorkspaceError("agreement", " ".join(blockers), {"agreement": "\n".join(blockers)})
     latest = latest_version(intake)
@@ -222,8 +224,8 @@ def send_agreement(
         html=page.html,
         stylesheet=page.stylesheet,
         page_sha256=page_digest(page.title, page.html, page.stylesheet),
-        terms=contracts.stored_terms(intake),
-        profile_version=contracts.installation_profile(agency).version,
+        terms=agreement_terms.stored_terms(intake),
+        profile_version=agreement_terms.installation_profile(agency).version,
         walk_away_reason=reason
         if (intake.assessment.result or {}).get("recommendation") == "walk_away"
         else None,

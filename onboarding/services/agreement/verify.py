@@ -13,9 +13,7 @@ from onboarding.db import db
 from onboarding.db.models import AgreementVersion
 from onboarding.services.agreement.versions import sha256
 
-# --- which file is this? --------------------------------------------------------------------
-
-KINDS = {"signed": "fully signed", "accepted": "accepted by the client", "sent": "sent"}
+FILE_LABELS = {"signed": "fully signed", "accepted": "accepted by the client", "sent": "sent"}
 """The files we issue, as :func:`verify` names them."""
 
 
@@ -28,7 +26,7 @@ class Verification:
     def label(self) -> str:
         """``fully signed (version 2)``, ``accepted by the client (version 2)`` or
         ``sent (version 1)``."""
-        return f"{KINDS[self.kind]} (version {self.version.number})"
+        return f"{FILE_LABELS[self.kind]} (version {self.version.number})"
 
 
 def verify(data: bytes) -> Verification | None:

@@ -176,7 +176,7 @@ def latest_version(intake: Intake) -> AgreementVersion | None:
     return versions[-1] if versions else None
 
 
-# --- the prospect's acceptance ------------------------------------------------------------
+# --- names and moments as the records and certificates state them --------------------------
 
 MAX_NAME = MAX_TITLE = 120
 
@@ -189,6 +189,7 @@ def normalised_name(name: str | None) -> str:
 
 
 def one_line(value: str | None) -> str:
+    """``value`` on one line, its runs of whitespace one space."""
     return " ".join((value or "").split())
 
 
@@ -203,10 +204,8 @@ def contact_of(version: AgreementVersion) -> str:
 
 
 def signed_filename(version: AgreementVersion) -> str:
+    """The signed PDF's file name: the sent one's, `` - signed`` added."""
     return (version.filename or f"{version.document_id}.pdf").replace(".pdf", " - signed.pdf")
-
-
-# --- the files we issue: the accepted and the signed PDF ----------------------------------
 
 
 def utc_text(moment: datetime) -> str:

@@ -1,4 +1,5 @@
-"""The one query model for lists of intakes: filters, search, sort, pages, cursors, CSV.
+"""The one query model for lists of intakes: filters, sort, pages, cursors (the search:
+:mod:`.search`; the attention queue: :mod:`.attention`; the CSV: :mod:`.export`).
 
 The workspace (dashboard, drafts, CSV export) and the API (``GET /api/v1/intakes``) both
 parse their query parameters into :class:`Filters` and call this module, so a search,
@@ -34,39 +35,34 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
 import json
 import math
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     Integer,
-    Select,
     and_,
     case,
-    exists,
     func,
     literal,
     or_,
     select,
     tuple_,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session, aliased, selectinload
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.orm import Session, selectinload
 
-from onboarding.db.models import AgreementMessage, AgreementVersion, Intake, User
+from onboarding.db.models import Intake, User
 from onboarding.domain.questionnaire import Questionnaire, get_questionnaire
 from onboarding.domain.text import MAX_ID
 from onboarding.domain.workflow import STATUS_LABELS
 from onboarding.rendering.figures import CAUSE_LABELS
+from onboarding.services.intake.attention import attention_condition
+from onboarding.services.intake.search import search_condition
 
 BANDS = ("strong", "guarded", "poor")
 STATUSES = tuple(STATUS_LABELS)
@@ -75,7 +71,6 @@ LIST_STATUSES = tuple(s for s in STATUSES if s != "draft")
 """The statuses of submitted intakes (the prospects list's choices)."""
 NOBODY = "none"
 MAX_SEARCH = 100
-EXPORT_BATCH = 1000
 
 SORTS = {
     "name": "Prospect",
@@ -330,104 +325,6 @@ def parse_filters(
 def day_start(day: date) -> datetime:
     """Midnight UTC at the start of ``day``."""
     return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-class contains_folded(FunctionElement[bool]):
-    """``column`` contains a LIKE pattern (``/`` escapes), ignoring case.
-
-    Arguments: the column, the pattern lower-cased, the pattern as typed. Compiled
-    per database to its fastest form: ``lower(column) LIKE lowered``, but on SQLite its
-    own LIKE with the pattern as typed, 3x faster (it ignores ASCII case, as SQLite's
-    ``lower()`` does, and compares other letters as they are).
-    """
-
-    type = Boolean()
-    inherit_cache = True
-    name = "contains_folded"
-
-
-class contains_ascii(contains_folded):
-    """The same for a pattern of ASCII characters only. PostgreSQL lower-cases the
-    column byte by byte under the "C" collation (1.6x faster than by its locale): for
-    an ASCII pattern the outcome is the same, as no other letter lower-cases to ASCII
-    (bar the Kelvin sign and the Turkish dotted capital I)."""
-
-    inherit_cache = True
-    name = "contains_ascii"
-
-
-def _like(element, compiler, template: str, **kw) -> str:
-    column, lowered, typed = (compiler.process(c, **kw) for c in element.clauses)
-    return template.format(column=column, lowered=lowered, typed=typed)
-
-
-@compiles(contains_folded)
-@compiles(contains_ascii)
-def _contains_lower(element, compiler, **kw):
-    return _like(element, compiler, "(lower({column}) LIKE {lowered} ESCAPE '/')", **kw)
-
-
-@compiles(contains_folded, "sqlite")
-@compiles(contains_ascii, "sqlite")
-def _contains_sqlite(element, compiler, **kw):
-    return _like(element, compiler, "({column} LIKE {typed} ESCAPE '/')", **kw)
-
-
-@compiles(contains_ascii, "postgresql")
-def _contains_ascii_postgresql(element, compiler, **kw):
-    template = "(lower({column} COLLATE \"C\") LIKE {lowered} ESCAPE '/')"
-    return _like(element, compiler, template, **kw)
-
-
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return f"%{escaped}%"
-
-
-def search_condition(q: str) -> ColumnElement[bool]:
-    """A case-insensitive substring match on name, company or email."""
-    lowered, typed = literal(_like_pattern(q.lower())), literal(_like_pattern(q))
-    contains = contains_ascii if q.isascii() else contains_folded
-    return or_(
-        *(
-            contains(column, lowered, typed)
-            for column in (Intake.contact_name, Intake.company, Intake.contact_email)
-        )
-    )
-
-
-CLOSED_STATUSES = ("declined", "walked_away")
-"""Statuses that close an intake: nothing there awaits an answer."""
-
-
-def awaiting_answer() -> Select[tuple[int]]:
-    """The ids of intakes whose thread ends with the prospect: their latest message
-    is the prospect's, and no version was sent after it (a reply or a new version
-    answers it). One row per such intake."""
-    asked = aliased(AgreementMessage, name="asked")
-    later = aliased(AgreementMessage, name="later")
-    return select(asked.intake_id).where(
-        asked.author == "prospect",
-        ~exists().where(later.intake_id == asked.intake_id, later.id > asked.id),
-        ~exists().where(
-            AgreementVersion.intake_id == asked.intake_id,
-            AgreementVersion.sent_at > asked.created_at,
-        ),
-    )
-
-
-def attention_condition() -> ColumnElement[bool]:
-    """An intake needs the manager's attention: the prospect asked (a change request
-    or a message) and has had no answer yet, a reply or a new version, and the intake
-    is not closed (declined or walked away)."""
-    return and_(Intake.id.in_(awaiting_answer()), Intake.status.not_in(CLOSED_STATUSES))
-
-
-def attention_count(session: Session) -> int:
-    """How many intakes need the manager's attention: one query, walking the
-    prospects' messages (few) rather than the intakes (many)."""
-    query = select(func.count()).select_from(Intake).where(attention_condition())
-    return int(session.execute(query).scalar_one())
 
 
 def conditions(f: Filters) -> list[ColumnElement[bool]]:
@@ -768,117 +665,3 @@ def step_title(step: str | None, questionnaire: Questionnaire | None = None) -> 
         return (questionnaire or get_questionnaire()).section(step).title
     except KeyError:
         return step
-
-
-# --- CSV export ----------------------------------------------------------------------------
-
-EXPORT_HEADER = (
-    "public_id",
-    "submitted_at",
-    "status",
-    "owner_email",
-    "score",
-    "override_score",
-    "band",
-    "recommendation",
-    "top_risk",
-    "band_note",
-    "override_band",
-)
-
-EXPORT_COLUMNS = (
-    Intake.id,
-    Intake.public_id,
-    Intake.submitted_at,
-    Intake.status,
-    Intake.owner_id,
-    Intake.score,
-    Intake.override_score,
-    Intake.band,
-    Intake.recommendation,
-    Intake.top_risk,
-    Intake.band_note,
-    Intake.override_band,
-    Intake.answers,
-)
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula, made inert with a leading '.
-
-    Only text: the numbers we write ourselves (scores, counts) stay numbers.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def answer_cell(kind: str, value: Any) -> Any:
-    """One answer as a CSV cell: codes, yes/no, multi values joined by '; '."""
-    if value is None or value == "":
-        return ""
-    if kind == "yesno":
-        return "yes" if value else "no"
-    if kind == "multi":
-        return "; ".join(str(v) for v in value)
-    return value
-
-
-def iso_utc(moment: datetime | None) -> str:
-    """ISO 8601 in UTC with a Z, to the second (``2026-03-31T14:05:09Z``)."""
-    if moment is None:
-        return ""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def export_rows(session: Session, f: Filters, batch: int = EXPORT_BATCH) -> Iterator[Sequence[Any]]:
-    """The rows of the export, read in batches of ``batch`` by id (keyset pagination).
-
-    Never holds more than one batch: each batch is a fresh ``id > last`` query, so the
-    memory used does not grow with the number of intakes. Rows come in id order.
-    """
-    where = conditions(f)
-    last = 0
-    while True:
-        rows = session.execute(
-            select(*EXPORT_COLUMNS).where(*where, Intake.id > last).order_by(Intake.id).limit(batch)
-        ).all()  # fmt: skip
-        if not rows:
-            return
-        yield from rows
-        if len(rows) < batch:
-            return
-        last = rows[-1].id
-
-
-def export_csv(session: Session, f: Filters, batch: int = EXPORT_BATCH) -> Iterator[str]:
-    """The CSV of every intake ``f`` selects, as text chunks (about one per batch)."""
-    questions = [(q.id, q.type) for q in get_questionnaire().questions.values()]
-    emails = dict(session.execute(select(User.id, User.email)).all())
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([*EXPORT_HEADER, *(qid for qid, _ in questions)])
-    for count, row in enumerate(export_rows(session, f, batch), start=1):
-        answers = row.answers or {}
-        cells = [
-            neutralise(row.public_id),  # a token may start with '-' (1 in 64)
-            iso_utc(row.submitted_at),
-            neutralise(row.status),
-            neutralise(emails.get(row.owner_id, "")),
-            row.score,
-            row.override_score,
-            neutralise(row.band),
-            neutralise(row.recommendation),
-            neutralise(row.top_risk),
-            neutralise(row.band_note or ""),
-            neutralise(row.override_band or ""),
-        ]
-        cells += [neutralise(answer_cell(kind, answers.get(qid))) for qid, kind in questions]
-        writer.writerow(cells)
-        if count % batch == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()

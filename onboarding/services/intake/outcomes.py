@@ -45,12 +45,6 @@ def record_outcome(intake: Intake, user: User, outcome: str) -> EngagementOutcom
     return row
 
 
-def outcome_of(intake: Intake) -> EngagementOutcome | None:
-    return db.session.execute(
-        select(EngagementOutcome).where(EngagementOutcome.intake_id == intake.id)
-    ).scalar_one_or_none()
-
-
 def report(playbooks: PlaybookSet, batch: int = 500) -> dict[str, Any]:
     """Every recorded outcome against its engagement as ``playbooks`` assess it now (so a
     new or changed rule is judged on the engagements already past)."""

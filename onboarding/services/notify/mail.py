@@ -50,14 +50,11 @@ from email.utils import formataddr, make_msgid, parseaddr
 from typing import Any, Protocol
 
 import jinja2
-from sqlalchemy import exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, select, update
 
 from onboarding.db import db
-from onboarding.db.engine import begin_write
 from onboarding.db.models import Intake, User, new_token, utcnow
-from onboarding.db.outbox import DraftReminder, OutboxMessage
+from onboarding.db.outbox import OutboxMessage
 from onboarding.domain.playbooks import CAUSE_LABELS
 from onboarding.domain.resources import project_dir
 from onboarding.domain.workflow import RECOMMENDATIONS
@@ -65,7 +62,7 @@ from onboarding.integrations import outbox
 from onboarding.services import signals
 from onboarding.services.profile import installation_profile
 
-KINDS = {
+MESSAGE_KINDS = {
     "resume_link": "Private resume link",
     "receipt": "Receipt on submit",
     "new_submission": "New submission (staff)",
@@ -273,7 +270,7 @@ def write(
 ) -> OutboxMessage:
     """Render ``kind`` for ``to_address`` and add it to the outbox (the caller's
     session); it is sent after the caller commits."""
-    if kind not in KINDS:
+    if kind not in MESSAGE_KINDS:
         raise ValueError(f"unknown kind of email {kind!r}")
     held = user is not None and kind in STAFF_NOTICES and user.notices == "digest"
     settings = bound().settings
@@ -354,7 +351,7 @@ def _write_resume_link(intake: Intake) -> OutboxMessage:
         to_name=intake.contact_name,
         intake=intake,
         reply_to=reply_to_for(intake),
-        name=_first_name(intake),
+        name=first_name(intake),
         company=intake.company,
         resume_url=bound().links.resume(intake.token),
     )
@@ -388,7 +385,7 @@ def email_resume_link(intake: Intake) -> str:
     return "sent"
 
 
-def _first_name(intake: Intake) -> str | None:
+def first_name(intake: Intake) -> str | None:
     name = (intake.contact_name or "").split()
     return name[0] if name else None
 
@@ -437,7 +434,7 @@ def _on_submitted(intake: Intake) -> list[OutboxMessage]:
                 intake=intake,
                 reply_to=reply_to_for(intake),
                 dedupe_key=f"receipt:{intake.public_id}",
-                name=_first_name(intake),
+                name=first_name(intake),
                 company=intake.company,
                 email=intake.contact_email,
                 owner=owner.display_name if owner else None,
@@ -507,7 +504,7 @@ def agreement_sent(intake: Intake, version: Any, *, again: bool = False) -> Outb
             intake=intake,
             reply_to=reply_to_for(intake),
             dedupe_key=None if again else f"agreement_sent:{intake.public_id}:{version.number}",
-            name=_first_name(intake),
+            name=first_name(intake),
             company=intake.company,
             number=version.number,
             again=again,
@@ -585,7 +582,7 @@ def agreement_signed(
             dedupe_key=f"agreement_signed:{intake.public_id}:{version.number}",
             attachment=pdf,
             attachment_name=filename,
-            name=_first_name(intake),
+            name=first_name(intake),
             company=intake.company,
             number=version.number,
             countersigned_name=version.countersigned_name,
@@ -594,50 +591,7 @@ def agreement_signed(
         )
 
 
-# --- the polite decline -------------------------------------------------------------------------
-
-MAX_LETTER = 10000
-
-
-def decline_sent(intake: Intake) -> OutboxMessage | None:
-    """The latest decline written for ``intake``, or None."""
-    return db.session.execute(
-        select(OutboxMessage)
-        .where(OutboxMessage.intake_id == intake.id, OutboxMessage.kind == "decline")
-        .order_by(OutboxMessage.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-
-
-def send_decline(intake: Intake, user: User, letter: str) -> OutboxMessage:
-    """Write the decline ``letter`` (the text as the manager reviewed it) to the
-    prospect, replying to ``user``; the caller records it and commits. Raises
-    ValueError (a sentence to show) with no address or no letter; the same letter
-    a moment after the last (a double click) is not written twice."""
-    letter = (letter or "").replace("\r\n", "\n").strip()
-    if not intake.contact_email:
-        raise ValueError("The prospect gave no email address: copy the letter instead.")
-    if not letter:
-        raise ValueError("Write the letter before sending it.")
-    if len(letter) > MAX_LETTER:
-        raise ValueError(f"The letter is too long (at most {MAX_LETTER} characters).")
-    last = decline_sent(intake)
-    just_now = utcnow() - JUST_SENT
-    if last is not None and last.created_at >= just_now and last.text == wrap_text(letter):
-        return last
-    return write(
-        "decline",
-        intake.contact_email,
-        to_name=intake.contact_name,
-        intake=intake,
-        reply_to=formataddr((user.display_name, user.email)),
-        company=intake.company,
-        letter=letter,
-        paragraphs=[p.split("\n") for p in re.split(r"\n\s*\n", letter)],
-    )
-
-
-# --- reminders -----------------------------------------------------------------------------------
+# --- reminders and notices (the reminders: reminders.py; the digests: digests.py) ----------
 
 
 def cancel_reminders(intake: Intake, why: str) -> None:
@@ -654,219 +608,6 @@ def cancel_reminders(intake: Intake, why: str) -> None:
     )
 
 
-def _reminders_sent():
-    return (
-        select(func.count(OutboxMessage.id))
-        .where(OutboxMessage.intake_id == Intake.id, OutboxMessage.kind == "draft_reminder")
-        .scalar_subquery()
-    )
-
-
-def _last_reminder():
-    return (
-        select(func.max(OutboxMessage.created_at))
-        .where(OutboxMessage.intake_id == Intake.id, OutboxMessage.kind == "draft_reminder")
-        .scalar_subquery()
-    )
-
-
-def reminders_due(settings: MailSettings, now: datetime | None = None, limit: int = 500):
-    """Ids of drafts owed a reminder: an address, no save for ``reminder_days`` (nor a
-    reminder), fewer than :data:`REMINDERS_MAX` so far, not stopped."""
-    cutoff = (now or utcnow()) - timedelta(days=settings.reminder_days)
-    stopped = exists().where(
-        DraftReminder.intake_id == Intake.id, DraftReminder.stopped_at.is_not(None)
-    )
-    last = _last_reminder()
-    return db.session.execute(
-        select(Intake.id)
-        .where(
-            Intake.status == "draft",
-            Intake.contact_email.is_not(None),
-            Intake.contact_email != "",
-            Intake.updated_at <= cutoff,
-            _reminders_sent() < REMINDERS_MAX,
-            or_(last.is_(None), last <= cutoff),
-            ~stopped,
-        )
-        .order_by(Intake.id)
-        .limit(limit)
-    ).scalars().all()  # fmt: skip
-
-
-def remind(intake_id: int, now: datetime | None = None) -> OutboxMessage | None:
-    """Write one draft's next reminder if it is still owed one; commits. Two runs at
-    once write it once (the intake is locked; the n-th reminder's key is unique)."""
-    now = now or utcnow()
-    cutoff = now - timedelta(days=bound().settings.reminder_days)
-    begin_write(db.session())
-    intake = db.session.execute(
-        select(Intake).where(Intake.id == intake_id).with_for_update()
-    ).scalar_one_or_none()
-    if (
-        intake is None
-        or intake.status != "draft"
-        or not intake.contact_email
-        or intake.updated_at > cutoff
-    ):
-        db.session.rollback()
-        return None
-    earlier = db.session.execute(
-        select(OutboxMessage.created_at).where(
-            OutboxMessage.intake_id == intake.id, OutboxMessage.kind == "draft_reminder"
-        )
-    ).scalars().all()  # fmt: skip
-    if len(earlier) >= REMINDERS_MAX or any(at > cutoff for at in earlier):
-        db.session.rollback()
-        return None
-    reminder = db.session.get(DraftReminder, intake.id)
-    if reminder is None:
-        reminder = DraftReminder(intake_id=intake.id, stop_token=new_token())
-        db.session.add(reminder)
-    elif reminder.stopped_at is not None:
-        db.session.rollback()
-        return None
-    number = len(earlier) + 1
-    stop_url = bound().links.stop_reminders(reminder.stop_token)
-    row = write(
-        "draft_reminder",
-        intake.contact_email,
-        to_name=intake.contact_name,
-        intake=intake,
-        reply_to=reply_to_for(intake),
-        # RFC 2369 and RFC 8058: mail clients offer a one-click "unsubscribe" that POSTs
-        # "List-Unsubscribe=One-Click" to this link.
-        headers={
-            "List-Unsubscribe": f"<{stop_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-        dedupe_key=f"draft_reminder:{intake.id}:{number}",
-        name=_first_name(intake),
-        company=intake.company,
-        number=number,
-        last=number == REMINDERS_MAX,
-        days=bound().settings.reminder_days,
-        resume_url=bound().links.resume(intake.token),
-        stop_url=stop_url,
-    )
-    try:
-        db.session.commit()
-    except IntegrityError:  # another worker wrote it first
-        db.session.rollback()
-        return None
-    return row
-
-
-def send_reminders(now: datetime | None = None) -> int:
-    """Write every reminder due (``onboarding send-reminders`` and the worker's
-    schedule); commits each; returns how many were written."""
-    written = 0
-    ids = reminders_due(bound().settings, now)
-    db.session.rollback()
-    for intake_id in ids:
-        if remind(intake_id, now) is not None:
-            written += 1
-    return written
-
-
-def reminder_by_stop_token(token: str) -> DraftReminder | None:
-    """The reminders a stop link controls, or None."""
-    if not token or len(token) > 64:
-        return None
-    return db.session.execute(
-        select(DraftReminder).where(DraftReminder.stop_token == token)
-    ).scalar_one_or_none()
-
-
-def stop_reminders(reminder: DraftReminder) -> bool:
-    """Stop a draft's reminders (queued ones are cancelled); False if already stopped.
-    The caller commits."""
-    if reminder.stopped_at is not None:
-        return False
-    reminder.stopped_at = utcnow()
-    cancel_reminders(reminder.intake, "Not sent: the prospect stopped reminders.")
-    return True
-
-
-# --- the staff's daily digest -------------------------------------------------------------------
-
-
-def digests_due(settings: MailSettings, now: datetime | None = None) -> list[int]:
-    """Ids of the users with notices held for a digest, once ``DIGEST_HOUR`` (UTC) has
-    passed today. A user who went back to single emails still gets what was held."""
-    now = now or utcnow()
-    if now.hour < settings.digest_hour:
-        return []
-    return list(
-        db.session.execute(
-            select(OutboxMessage.user_id)
-            .where(OutboxMessage.status == "held", OutboxMessage.user_id.is_not(None))
-            .distinct()
-        ).scalars()
-    )
-
-
-def digest(user_id: int, now: datetime | None = None) -> OutboxMessage | None:
-    """Write one user's digest of their held notices, at most one a day; commits. Two
-    workers at once write it once (the day's key is unique; the held rows are locked)."""
-    now = now or utcnow()
-    begin_write(db.session())
-    user = db.session.execute(select(User).where(User.id == user_id).with_for_update()).scalar()
-    held = db.session.execute(
-        select(OutboxMessage)
-        .options(selectinload(OutboxMessage.intake))
-        .where(OutboxMessage.user_id == user_id, OutboxMessage.status == "held")
-        .order_by(OutboxMessage.created_at, OutboxMessage.id)
-        .limit(DIGEST_ITEMS)
-        .with_for_update()
-    ).scalars().all()  # fmt: skip
-    if user is None or not held:
-        db.session.rollback()
-        return None
-    if not user.active:  # a disabled account hears nothing more
-        for row in held:
-            row.status, row.last_answer = "cancelled", "Not sent: the account is disabled."
-        db.session.commit()
-        return None
-    items = [
-        {
-            "subject": row.subject,
-            "when": f"{row.created_at:%d %b %H:%M} UTC",
-            "url": bound().links.workspace_intake(row.intake.public_id)
-            if row.intake is not None
-            else bound().settings.base_url + "/workspace",
-        }
-        for row in held
-    ]
-    sent = write(
-        "digest",
-        user.email,
-        to_name=user.display_name,
-        user=user,
-        dedupe_key=f"digest:{user.id}:{now:%Y-%m-%d}",
-        name=user.display_name.split()[0],
-        items=items,
-        account_url=bound().links.account(),
-    )
-    try:
-        db.session.flush()
-    except IntegrityError:  # today's digest is written: the rest waits for tomorrow's
-        db.session.rollback()
-        return None
-    for row in held:
-        row.status, row.digest_id = "digested", sent.id
-        row.last_answer = f"Sent in the daily digest (message {sent.id})."
-    db.session.commit()
-    return sent
-
-
-def send_digests(now: datetime | None = None) -> int:
-    """Write every digest due (the worker's schedule); returns how many were written."""
-    ids = digests_due(bound().settings, now)
-    db.session.rollback()
-    return sum(1 for user_id in ids if digest(user_id, now) is not None)
-
-
 def held_count(user: User) -> int:
     """Notices waiting for ``user``'s next digest."""
     return _count(OutboxMessage.user_id == user.id, OutboxMessage.status == "held")
@@ -877,69 +618,6 @@ def set_notices(user: User, choice: str) -> None:
     if choice not in NOTICE_CHOICES:
         raise ValueError(f"not a choice: {choice!r}")
     user.notices = choice
-
-
-# --- the Outbox page -----------------------------------------------------------------------------
-
-
-def messages(
-    status: str | None = None, kind: str | None = None, limit: int = 50
-) -> list[OutboxMessage]:
-    """The newest messages, optionally of one state or kind."""
-    query = (
-        select(OutboxMessage)
-        .options(selectinload(OutboxMessage.intake))
-        .order_by(OutboxMessage.id.desc())
-        .limit(limit)
-    )
-    if status:
-        query = query.where(OutboxMessage.status == status)
-    if kind:
-        query = query.where(OutboxMessage.kind == kind)
-    return list(db.session.execute(query).scalars())
-
-
-def counts() -> dict[str, int]:
-    """How many messages are in each state."""
-    rows = db.session.execute(
-        select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(OutboxMessage.status)
-    )
-    return {status: n for status, n in rows}
-
-
-def message(message_id: int) -> OutboxMessage | None:
-    return db.session.get(OutboxMessage, message_id)
-
-
-def resend(row: OutboxMessage) -> OutboxMessage:
-    """Send a message again: a copy, queued now, under a new ``Message-ID`` (mail
-    services drop a message whose id they have seen, and this one may have been), with
-    the original's text, HTML and headers. The caller commits."""
-    domain = row.message_id.strip("<>").rpartition("@")[2] or "localhost"
-    copy = OutboxMessage(
-        channel=row.channel,
-        kind=row.kind,
-        intake_id=row.intake_id,
-        user_id=row.user_id,
-        to_address=row.to_address,
-        to_name=row.to_name,
-        from_address=row.from_address,
-        reply_to=row.reply_to,
-        subject=row.subject,
-        text=row.text,
-        html=row.html,
-        headers=dict(row.headers or {}),
-        attachment=row.attachment,
-        attachment_name=row.attachment_name,
-        message_id=make_msgid(domain=domain),
-        status="queued",
-        attempts=0,
-        next_attempt_at=utcnow(),
-        resent_from_id=row.id,
-    )
-    db.session.add(copy)
-    outbox.track([copy])
-    return copy
 
 
 # --- subscriptions -------------------------------------------------------------------------------

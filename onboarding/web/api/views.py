@@ -83,7 +83,7 @@ from onboarding.web.api.schema import (
     openapi_document,
 )
 from onboarding.web.extensions import app_playbooks, limiter
-from onboarding.web.workspace.manager import renders_before_writing, start_writing
+from onboarding.web.writing import renders_before_writing, start_writing
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

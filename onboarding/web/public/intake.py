@@ -35,7 +35,7 @@ from onboarding.services.intake.submission import (
     save_step,
     submit_by_token,
 )
-from onboarding.services.notify import mail
+from onboarding.services.notify import mail, reminders
 from onboarding.web.extensions import app_playbooks, limiter
 from onboarding.web.forms import fill_form, step_form_class, submitted_answers
 from onboarding.web.public.remember import forget, remember
@@ -384,12 +384,12 @@ def stop_reminders(stop_token: str):
     stops them: the confirmation's button, or a mail client's one-click unsubscribe
     (RFC 8058, ``List-Unsubscribe=One-Click``). No CSRF token: the unguessable link is
     the credential, and it can do nothing but this."""
-    reminder = mail.reminder_by_stop_token(stop_token)
+    reminder = reminders.reminder_by_stop_token(stop_token)
     if reminder is None:
         abort(404)
     stopped = reminder.stopped_at is not None
     if request.method == "POST":
-        mail.stop_reminders(reminder)
+        reminders.stop_reminders(reminder)
         db.session.commit()
         stopped = True
     return render_template(

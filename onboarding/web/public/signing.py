@@ -37,13 +37,10 @@ from onboarding.domain.text import printable
 from onboarding.services.agreement import answers, change_requests, files, versions
 from onboarding.services.agreement import next_steps as after_acceptance
 from onboarding.services.intake.workspace import WorkspaceError
+from onboarding.web.downloads import content_disposition
 from onboarding.web.errors import render_error
 from onboarding.web.public.intake import EXPIRED, csrf_ok
-from onboarding.web.workspace.manager import (
-    content_disposition,
-    renders_before_writing,
-    start_writing,
-)
+from onboarding.web.writing import renders_before_writing, start_writing
 
 bp = Blueprint("signing", __name__, url_prefix="/agreement")
 log = logging.getLogger(__name__)

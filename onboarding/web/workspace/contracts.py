@@ -22,9 +22,10 @@ from onboarding.domain.schedule import PHASES
 from onboarding.domain.terms import STANDARD_SECTIONS, TermsInvalid
 from onboarding.services.agreement import terms as contracts
 from onboarding.services.intake import workspace
-from onboarding.services.notify import mail
+from onboarding.services.notify import decline as declines
 from onboarding.web.workspace.auth import PostForm, admin_required, staff_only
-from onboarding.web.workspace.manager import checked_post, load, start_writing
+from onboarding.web.workspace.common import checked_post, load
+from onboarding.web.writing import start_writing
 
 bp = Blueprint("contracts", __name__, url_prefix="/workspace")
 
@@ -437,7 +438,7 @@ def decline(public_id: str):
         intake=intake,
         letter=letter,
         form=PostForm(),
-        sent=mail.decline_sent(intake),
+        sent=declines.decline_sent(intake),
     )
 
 
@@ -453,7 +454,7 @@ def send_decline(public_id: str):
     start_writing()
     intake = load(public_id)
     try:
-        row = mail.send_decline(intake, current_user, letter)
+        row = declines.send_decline(intake, current_user, letter)
     except ValueError as exc:
         db.session.rollback()
         html = render_template(
@@ -461,7 +462,7 @@ def send_decline(public_id: str):
             intake=intake,
             letter=letter,
             form=PostForm(),
-            sent=mail.decline_sent(intake),
+            sent=declines.decline_sent(intake),
             error=str(exc),
         )
         return html, 422

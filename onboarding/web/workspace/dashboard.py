@@ -27,7 +27,7 @@ from onboarding.db import db
 from onboarding.db.engine import begin_write
 from onboarding.db.models import User, utcnow
 from onboarding.domain.workflow import STATUS_LABELS
-from onboarding.services.intake import listing, workspace
+from onboarding.services.intake import attention, listing, workspace
 from onboarding.services.notify import mail
 from onboarding.web.workspace.auth import PostForm, staff_only
 
@@ -40,7 +40,7 @@ bp.before_request(staff_only)
 def attention_count() -> int:
     """How many prospects await the manager's answer (one query, once per request)."""
     if "attention_count" not in g:
-        g.attention_count = listing.attention_count(db.session)
+        g.attention_count = attention.attention_count(db.session)
     return g.attention_count
 
 
@@ -130,7 +130,7 @@ def export():
     """Every intake the dashboard's filters select, as CSV, streamed in batches."""
     users = _users()
     filters, _ = listing.parse_filters(request.args, {u.id for u in users})
-    chunks = listing.export_csv(db.session, filters)
+    chunks = export.export_csv(db.session, filters)
     name = f"prospects-{utcnow():%Y-%m-%d}.csv"
     return Response(
         stream_with_context(chunks),

@@ -23,14 +23,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from onboarding.db import db
-from onboarding.db.engine import begin_write
-from onboarding.db.models import AuditEvent, Intake, Invite, Note, User, utcnow
+from onboarding.db.models import AuditEvent, Intake, Note, User, utcnow
 from onboarding.domain import redline as redlines
 from onboarding.domain.history import describe
 from onboarding.domain.outcomes import OUTCOMES
 from onboarding.domain.playbooks import DUE, SECTIONS
 from onboarding.domain.questionnaire import get_questionnaire
-from onboarding.domain.text import bounded_id
 from onboarding.domain.workflow import (
     RECOMMENDATIONS,
     STATUS_LABELS,
@@ -42,11 +40,11 @@ from onboarding.services.agreement import answers as agreement_answers
 from onboarding.services.agreement import compose as agreements
 from onboarding.services.agreement import countersign as agreement_countersign
 from onboarding.services.agreement import files, send
-from onboarding.services.agreement import terms as contracts
+from onboarding.services.agreement import terms as agreement_terms
 from onboarding.services.agreement import verify as agreement_verify
 from onboarding.services.agreement import versions as agreement_versions
 from onboarding.services.intake import listing, privacy, workspace
-from onboarding.services.people import mfa, security_log, signin
+from onboarding.services.people import mfa, signin
 from onboarding.services.people.accounts import (
     AccountError,
     create_user,
@@ -56,9 +54,12 @@ from onboarding.services.people.accounts import (
     signing_problem,
 )
 from onboarding.services.profile import installation_profile
+from onboarding.web.downloads import content_disposition
 from onboarding.web.errors import render_error
 from onboarding.web.extensions import app_playbooks
 from onboarding.web.workspace.auth import PostForm, admin_required, client_address, staff_only
+from onboarding.web.workspace.common import checked_post, load
+from onboarding.web.writing import renders_before_writing, start_writing
 
 bp = Blueprint("manager", __name__, url_prefix="/workspace")
 
@@ -79,19 +80,6 @@ def recommendation_label(value: str | None) -> str:
 @bp.app_template_global()
 def cause_label(cause: str | None) -> str:
     return CAUSE_LABELS.get(cause or "", cause or "")
-
-
-def load(public_id: str) -> Intake:
-    intake = workspace.intake_by_public_id(public_id)
-    if intake is None:
-        abort(404)
-    return intake
-
-
-def checked_post() -> None:
-    """Refuse a POST whose CSRF token is missing or stale (CSRFProtect does it too)."""
-    if not PostForm().validate_on_submit():
-        abort(400)
 
 
 def answer_groups(intake: Intake) -> list[dict]:
@@ -184,7 +172,7 @@ def render_intake(intake: Intake, errors: dict[str, str] | None = None, status: 
         to_countersign=agreement_countersign.to_countersign(intake),
         signing_problem=signing_problem(current_user),
         can_send=can_send,
-        blockers=contracts.send_blockers(
+        blockers=agreement_terms.send_blockers(
             intake, current_app.config["AGENCY_NAME"], walk_away_reason="-"
         )
         if assessment
@@ -347,7 +335,7 @@ def agreement_preview(public_id: str):
         paper = "a4"
     agency = current_app.config["AGENCY_NAME"]
     html = agreements.preview_html(intake, url_for("static", filename=""), paper, agency=agency)
-    blockers = contracts.send_blockers(intake, agency, walk_away_reason="-")
+    blockers = agreement_terms.send_blockers(intake, agency, walk_away_reason="-")
     bar = render_template(
         "manager/_preview_bar.html",
         intake=intake,
@@ -376,28 +364,6 @@ def agreement_pdf(public_id: str):
     response.headers["Content-Disposition"] = content_disposition(rendered.filename)
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def content_disposition(filename: str) -> str:
-    """An attachment header that keeps non-ASCII names (RFC 6266 / 5987)."""
-    from urllib.parse import quote
-
-    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-
-
-def renders_before_writing(view):
-    """Mark a POST view that renders a PDF before it writes: the app does not begin the
-    view's write transaction up front (see ``app.register_hooks``); the view renders,
-    then calls :func:`start_writing`, so no render runs holding the write lock."""
-    view.renders_before_writing = True
-    return view
-
-
-def start_writing() -> None:
-    """End the request's reading (it wrote nothing) and begin its write transaction."""
-    db.session.rollback()
-    begin_write(db.session())
 
 
 @bp.errorhandler(agreement_versions.AgreementCorrupted)
@@ -591,53 +557,6 @@ def delete_intake(public_id: str):
     return redirect(url_for("dashboard.index"))
 
 
-# --- invites -------------------------------------------------------------------------
-
-
-@bp.route("/invites", methods=["GET", "POST"])
-def invites():
-    """Create invite links; list and revoke them."""
-    errors: dict[str, str] = {}
-    created = None
-    form = PostForm()
-    if request.method == "POST":
-        checked_post()
-        try:
-            created = workspace.create_invite(
-                current_user,
-                request.form.get("name", ""),
-                request.form.get("email", ""),
-                request.form.get("company"),
-                request.form.get("note"),
-                current_app.config["INVITE_DAYS"],
-            )
-            db.session.commit()
-        except workspace.WorkspaceError as exc:
-            db.session.rollback()
-            errors.update(exc.errors)
-    rows = db.session.execute(select(Invite).order_by(Invite.id.desc()).limit(100)).scalars().all()
-    return render_template(
-        "manager/invites.html",
-        invites=rows,
-        created=created,
-        errors=errors,
-        form=form,
-        values=request.form if errors else {},
-        days=current_app.config["INVITE_DAYS"],
-        now=utcnow(),
-    ), (422 if errors else 200)
-
-
-@bp.post("/invites/<int:invite_id>/revoke")
-def revoke_invite(invite_id: int):
-    checked_post()
-    invite = db.session.get(Invite, invite_id) or abort(404)
-    workspace.revoke_invite(invite, current_user)
-    db.session.commit()
-    flash(f"The invite for {invite.email} is revoked: its link no longer opens.")
-    return redirect(url_for(".invites"))
-
-
 # --- users (admins only) -----------------------------------------------------------------
 
 
@@ -755,39 +674,3 @@ def user_mfa_reset(user_id: int):
     db.session.commit()
     flash(f"The authenticator app of {user.email} is reset; their sessions have ended.")
     return redirect(url_for(".users"))
-
-
-# --- the security log (admins only) ---------------------------------------------------------
-
-
-@bp.get("/security")
-@admin_required
-def security_events():
-    """Admins read the security log: sign-ins, accounts, second factors, tokens, webhooks."""
-    kind = request.args.get("kind") or None
-    if kind not in security_log.KINDS:
-        kind = None
-    before = bounded_id(request.args.get("before"))
-    rows = security_log.events(kind, before)
-    return render_template(
-        "manager/security.html",
-        events=rows,
-        kinds=security_log.KINDS,
-        kind=kind,
-        more=rows[-1].id if len(rows) == security_log.PAGE else None,
-    )
-
-
-@bp.get("/security.csv")
-@admin_required
-def security_events_csv():
-    """The security log as CSV (every event, or one kind)."""
-    kind = request.args.get("kind") or None
-    text = security_log.to_csv(
-        security_log.all_events(kind if kind in security_log.KINDS else None)
-    )
-    return Response(
-        text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="security-log.csv"'},
-    )

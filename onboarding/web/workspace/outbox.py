@@ -13,7 +13,7 @@ from flask_login import current_user
 from onboarding.db import db
 from onboarding.db.outbox import STATES
 from onboarding.integrations import webhooks
-from onboarding.services.notify import mail
+from onboarding.services.notify import mail, outbox_page
 from onboarding.web.extensions import login_manager
 from onboarding.web.workspace.auth import PostForm
 
@@ -48,7 +48,7 @@ def _admins_only():
 
 
 def _found(message_id: int):
-    row = mail.message(message_id)
+    row = outbox_page.message(message_id)
     if row is None:
         abort(404)
     return row
@@ -60,14 +60,14 @@ def index():
     status = request.args.get("status", "")
     kind = request.args.get("kind", "")
     status = status if status in STATES else ""
-    kind = kind if kind in mail.KINDS else ""
+    kind = kind if kind in mail.MESSAGE_KINDS else ""
     return render_template(
         "manager/outbox.html",
-        rows=mail.messages(status or None, kind or None, limit=100),
-        counts=mail.counts(),
+        rows=outbox_page.messages(status or None, kind or None, limit=100),
+        counts=outbox_page.counts(),
         webhook_counts=webhooks.counts(),
         states=STATE_WORDS,
-        kinds=mail.KINDS,
+        kinds=mail.MESSAGE_KINDS,
         shown_status=status,
         shown_kind=kind,
         configured=bool(current_app.config.get("MAIL_SERVER")),
@@ -84,7 +84,7 @@ def show(message_id: int):
         "manager/outbox_message.html",
         row=row,
         states=STATE_WORDS,
-        kinds=mail.KINDS,
+        kinds=mail.MESSAGE_KINDS,
         configured=bool(current_app.config.get("MAIL_SERVER")),
         max_attempts=int(current_app.config["MAIL_MAX_ATTEMPTS"]),
         form=PostForm(),
@@ -109,7 +109,7 @@ def resend(message_id: int):
     if not PostForm().validate_on_submit():
         abort(400)
     row = _found(message_id)
-    copy = mail.resend(row)
+    copy = outbox_page.resend(row)
     db.session.commit()
     flash(f"Message #{row.id} to {row.to_address} is being sent again as #{copy.id}.")
     return redirect(url_for(".index"))
