@@ -498,7 +498,7 @@ class AgreementVersion(db.Model):
     # The page the prospect reads, frozen when sent (from migration 0007; None for the
     # versions sent before, whose page offers the PDF): its title, the agreement's HTML
     # (the content of the PDF, as the document's ``<main>``), the stylesheet of that day,
-    # and the SHA-256 of the three (see services.acceptance.page_digest).
+    # and the SHA-256 of the three (see services.agreement.versions.page_digest).
     title: Mapped[str | None] = mapped_column(String(300))
     html: Mapped[str | None] = mapped_column(Text)
     stylesheet: Mapped[str | None] = mapped_column(Text)

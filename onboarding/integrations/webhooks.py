@@ -74,7 +74,7 @@ EVENTS = {
     "agreement.signed": "The agency countersigned the accepted agreement: signed by both",
 }
 """The events an endpoint may subscribe to, with what each means: the one list
-(``services.events.emit`` fires them; the API documents them from here)."""
+(``services.notify.webhooks.emit`` fires them; the API documents them from here)."""
 """The RQ job that sends one delivery (by name: that module builds an app if needed)."""
 SIGNATURE_HEADER = "Onboarding-Signature"
 USER_AGENT = "Onboarding-Webhooks/1"

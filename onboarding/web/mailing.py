@@ -1,6 +1,7 @@
 """The links emails carry, built from the app's routes and ``BASE_URL``, and the
-:class:`~onboarding.services.notify.mail.Mailer` the views, commands and jobs pass to the
-services.
+:class:`~onboarding.services.notify.mail.Mailer` the app binds to the mail services once,
+when it starts (``app.register_subscribers``): built from the current app when a message
+is written.
 
 Links are absolute and built the same way in a request, a command and the worker:
 from ``BASE_URL`` (the public address, behind any proxy). Without it, a request uses its

@@ -28,6 +28,7 @@ from onboarding.db.engine import begin_write
 from onboarding.db.models import User, utcnow
 from onboarding.domain.workflow import STATUS_LABELS
 from onboarding.services.intake import attention, listing, workspace
+from onboarding.services.intake import export as csv_export
 from onboarding.services.notify import mail
 from onboarding.web.workspace.auth import PostForm, staff_only
 
@@ -130,7 +131,7 @@ def export():
     """Every intake the dashboard's filters select, as CSV, streamed in batches."""
     users = _users()
     filters, _ = listing.parse_filters(request.args, {u.id for u in users})
-    chunks = export.export_csv(db.session, filters)
+    chunks = csv_export.export_csv(db.session, filters)
     name = f"prospects-{utcnow():%Y-%m-%d}.csv"
     return Response(
         stream_with_context(chunks),
