@@ -83,3 +83,15 @@ def test_a_module_breaking_the_rule_is_refused(tmp_path, offender, source, contr
     broken = [line for line in result.stdout.splitlines() if line.endswith("BROKEN")]
     assert any(line.startswith(contract) for line in broken), result.stdout
     assert offender.removesuffix(".py").replace("/", ".") in result.stdout
+
+
+def test_a_cycle_between_feature_packages_is_refused(tmp_path):
+    """The agreement uses the intake's services; an intake module reaching back into
+    the agreement would close a cycle between the two packages."""
+    result = run_linter(
+        tmp_path, "services/intake/loops.py", "from onboarding.services.agreement import send\n"
+    )
+    assert result.returncode != 0
+    broken = [line for line in result.stdout.splitlines() if line.endswith("BROKEN")]
+    assert any(line.startswith("No import cycles") for line in broken), result.stdout
+    assert ".intake -> .agreement" in result.stdout
