@@ -7,11 +7,9 @@ import logging
 
 import pytest
 
-from tests.mail.conftest import BASE_URL, settled, text_part, words
-from tests.mail.test_messages import reads_well
+from tests.factories import answer, login, post, send
+from tests.mail.conftest import BASE_URL, reads_well, settled, text_part, words
 from tests.web.helpers import make_files
-from tests.web.test_acceptance import answer, send
-from tests.web.test_workspace import login, post, submitted  # noqa: F401 - fixtures
 
 PROSPECT = "d.okafor@harbourfreight.example"
 
@@ -23,7 +21,7 @@ def manager(mail_app, client, staff):
 
 
 @pytest.fixture
-def sent(mail_app, client, manager, submitted, inbox):  # noqa: F811
+def sent(mail_app, client, manager, submitted, inbox):
     token = send(client, submitted)
     settled(mail_app)
     return {"token": token, "public_id": submitted}

@@ -30,7 +30,7 @@ from onboarding.db.outbox import OutboxMessage
 from onboarding.integrations import outbox
 from onboarding.services import mail
 from onboarding.web.mailing import mailer
-from tests.browser.conftest import free_port
+from tests.factories import free_port
 
 TO = "prospect@client.example"
 
