@@ -68,7 +68,7 @@ def stop_workers(started: list) -> None:
     """Stop the in-process workers ``started``; fail if one of them does not stop."""
     threads = [d._thread for d in started if d._thread is not None]
     for dispatcher in started:
-        dispatcher.stop()
+        dispatcher.stop(timeout=60)  # after the row in progress (a render may take a while)
     alive = [t for t in threads if t.is_alive()]
     assert not alive, f"{len(alive)} in-process outbox worker(s) did not stop in time"
 
@@ -187,3 +187,30 @@ def redis_server(tmp_path_factory):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# --- time per tier -------------------------------------------------------------------------------
+#
+# Each folder of tests/ is a tier (unit, web, api, mail, browser, ...). `make test` runs
+# them in one pytest session (every test once, one exit status) and this prints how long
+# each took: the sum of its tests' setup, call and teardown (a session fixture's start-up
+# counts for the first test that needs it).
+
+TIERS: dict[str, list[float]] = {}
+
+
+def pytest_runtest_logreport(report) -> None:
+    parts = report.nodeid.split("/")
+    tier = parts[1] if len(parts) > 2 and parts[0] == "tests" else parts[0].split("::")[0]
+    seconds, count = TIERS.setdefault(tier, [0.0, 0])
+    TIERS[tier] = [seconds + report.duration, count + (report.when == "setup")]
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if len(TIERS) < 2:  # one folder or one file: the durations say enough
+        return
+    terminalreporter.section("time per tier")
+    for tier, (seconds, count) in sorted(TIERS.items(), key=lambda item: -item[1][0]):
+        terminalreporter.write_line(f"{tier:<12} {seconds:8.1f} s  {count:5d} tests")
+    total = sum(seconds for seconds, _ in TIERS.values())
+    terminalreporter.write_line(f"{'all':<12} {total:8.1f} s")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.models import User
 from onboarding.services import acceptance, change_requests, workspace
-from tests.api.conftest import make_submitted
+from tests.factories import make_submitted
 from tests.web.helpers import make_sendable
 
 

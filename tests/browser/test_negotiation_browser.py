@@ -22,8 +22,8 @@ from onboarding.services import contracts
 from onboarding.services.accounts import create_user
 from onboarding.services.intakes import create_intake, submit_intake
 from onboarding.web.extensions import app_playbooks
-from tests.browser.test_intake_browser import no_serious_violations, screenshots
-from tests.web.helpers import EXAMPLES, example
+from tests.browser.checks import no_serious_violations, screenshots
+from tests.factories import EXAMPLES, example
 
 PASSWORD = "a long pass phrase 42"
 

@@ -20,7 +20,8 @@ from onboarding.services.accounts import create_user, set_signing
 from onboarding.services.intakes import create_intake, submit_intake
 from onboarding.web.extensions import app_playbooks
 from onboarding.web.mailing import mailer
-from tests.web.helpers import example, make_sendable, revise
+from tests.factories import example
+from tests.web.helpers import make_sendable, revise
 
 PASSWORD = "a long pass phrase 42"
 

@@ -78,7 +78,7 @@ def test_send_the_link_again_emails_the_same_link_again(mail_app, client, sent, 
     assert len({r.message_id for r in rows}) == len(rows)
 
 
-def test_the_log_line_carries_no_agreement_link(mail_app, client, manager, submitted, caplog):  # noqa: F811
+def test_the_log_line_carries_no_agreement_link(mail_app, client, manager, submitted, caplog):
     caplog.set_level(logging.DEBUG)
     token = send(client, submitted)
     settled(mail_app)
@@ -185,7 +185,7 @@ def walk_away(mail_app, manager):
     from onboarding.db import db
     from onboarding.services.intakes import create_intake, submit_intake
     from onboarding.web.extensions import app_playbooks
-    from tests.web.helpers import example
+    from tests.factories import example
 
     with mail_app.app_context():
         intake = create_intake(example("hands-on-director"))

@@ -14,7 +14,7 @@ from onboarding.db.models import Intake, User, utcnow
 from onboarding.db.outbox import OutboxMessage
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.services.workspace import create_invite
-from tests.conftest import csrf_of
+from tests.factories import csrf_of, example
 from tests.mail.conftest import (
     BASE_URL,
     EMAIL,
@@ -28,7 +28,7 @@ from tests.mail.conftest import (
     text_part,
     words,
 )
-from tests.web.helpers import Prospect, example, form_data
+from tests.web.helpers import Prospect, form_data
 
 LINK = re.compile(re.escape(BASE_URL) + r"/intake/[\w-]+")
 

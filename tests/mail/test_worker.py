@@ -18,8 +18,9 @@ from onboarding.integrations import outbox, worker
 from onboarding.services import mail
 from onboarding.services.intakes import create_intake
 from onboarding.web.mailing import mailer
+from tests.factories import example
 from tests.mail.conftest import EMAIL, free_port, rows, settled
-from tests.web.helpers import Prospect, example, form_data
+from tests.web.helpers import Prospect, form_data
 
 
 def write_link(app, address: str = EMAIL) -> int:

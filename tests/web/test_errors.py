@@ -8,9 +8,7 @@ from onboarding.services import agreements
 from onboarding.services.accounts import create_user
 from onboarding.services.intakes import create_intake, submit_intake
 from onboarding.web.extensions import app_playbooks
-from tests.conftest import make_app
-from tests.web.helpers import example
-from tests.web.test_workspace import PASSWORD, login
+from tests.factories import PASSWORD, example, login, make_app
 
 
 def test_unknown_page_is_a_rendered_404(client):

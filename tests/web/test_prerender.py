@@ -15,10 +15,8 @@ from onboarding.db.outbox import OutboxMessage
 from onboarding.db.renders import RenderJob
 from onboarding.rendering import pdf as pdf_module
 from onboarding.services import acceptance, agreements, prerender
+from tests.factories import STAND_IN, answer, countersign, grant, login, send
 from tests.web.helpers import make_files, make_sendable
-from tests.web.test_acceptance import answer, send
-from tests.web.test_signing import STAND_IN, countersign, grant
-from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
 
 
 class Counter:
@@ -69,7 +67,7 @@ def download(client, public_id):
     return response.data
 
 
-def test_a_submit_queues_exactly_one_render(app, submitted):  # noqa: F811
+def test_a_submit_queues_exactly_one_render(app, submitted):
     queued = jobs(app)
     assert [(j.kind, j.status, j.paper, j.reason) for j in queued] == [
         ("agreement", "queued", "a4", "assessed")
@@ -81,7 +79,7 @@ def test_the_worker_renders_it_and_the_download_renders_nothing(
     client,
     staff,
     submitted,
-    renders,  # noqa: F811
+    renders,
 ):
     work(prerendering)
     assert renders.count == 1 and [j.status for j in jobs(prerendering)] == ["done"]
@@ -98,7 +96,7 @@ def test_saved_terms_and_profile_queue_one_render_and_the_send_finds_it_ready(
     client,
     staff,
     submitted,
-    renders,  # noqa: F811
+    renders,
 ):
     work(prerendering)
     make_sendable(prerendering, submitted)  # saves the profile, then the terms
@@ -116,7 +114,7 @@ def test_saved_terms_and_profile_queue_one_render_and_the_send_finds_it_ready(
     assert renders.count == before  # the send and the download rendered nothing
 
 
-def test_two_requests_at_once_render_once(app, staff, submitted, renders):  # noqa: F811
+def test_two_requests_at_once_render_once(app, staff, submitted, renders):
     clients = [app.test_client(), app.test_client()]
     for c in clients:
         login(c, staff["manager"])
@@ -138,7 +136,7 @@ def test_two_requests_at_once_render_once(app, staff, submitted, renders):  # no
         assert db.session.execute(select(RenderedPdf.key)).scalars().all()
 
 
-def test_a_profile_save_queues_the_open_intakes_only(app, client, staff, submitted):  # noqa: F811
+def test_a_profile_save_queues_the_open_intakes_only(app, client, staff, submitted):
     from onboarding.domain.terms import default_profile
     from onboarding.services import contracts
 
@@ -165,7 +163,7 @@ def test_accept_and_countersign_confirm_at_once_and_their_files_follow(
     client,
     staff,
     submitted,
-    renders,  # noqa: F811
+    renders,
 ):
     login(client, staff["manager"])
     token = send(client, submitted)
@@ -212,7 +210,7 @@ def test_a_download_that_waits_for_the_worker_serves_the_file_it_made(
     client,
     staff,
     submitted,
-    renders,  # noqa: F811
+    renders,
     monkeypatch,
 ):
     """The prospect downloads while the worker is making the accepted file: the download
