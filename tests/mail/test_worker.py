@@ -192,6 +192,8 @@ def rq_app(mail_app, redis_server):
     queue), and no in-process worker."""
     import redis
 
+    running = [t.name for t in threading.enumerate() if t.name.startswith("onboarding-outbox")]
+    assert running == [], "an in-process worker from an earlier test would sweep this one's rows"
     url = f"{redis_server}/14"
     connection = redis.Redis.from_url(url)
     connection.flushdb()
