@@ -14,6 +14,7 @@ from onboarding.db.models import WebhookDelivery
 from onboarding.integrations import webhooks, worker
 from onboarding.web.extensions import limiter
 from tests.factories import (
+    EXAMPLES,
     PASSWORD,
     csrf_of,
     example,
@@ -24,7 +25,7 @@ from tests.factories import (
 )
 
 # Older API tests import these from here: they live in tests/factories.py.
-__all__ = ["PASSWORD", "example", "make_submitted", "new_token", "wait_for"]
+__all__ = ["EXAMPLES", "PASSWORD", "example", "make_submitted", "new_token", "wait_for"]
 
 
 @pytest.fixture
