@@ -20,9 +20,21 @@ run: $(STAMP)
 	$(BIN)/onboarding seed-demo
 	$(BIN)/onboarding serve
 
-test: lint
-	$(BIN)/onboarding playbooks check
-	$(BIN)/pytest
+# Every step once, in one pytest session (stops at the first failing step); then how long
+# each took. pytest prints its own "time per tier" (unit, web, api, mail, browser, ...).
+# A quick loop without the slow property tests: `$(BIN)/pytest tests/unit -m "not slow"`.
+TIMES := $(VENV)/.test-times
+timed = @start=$$(date +%s%N); $(2); status=$$?; \
+	echo "$$start $$(date +%s%N)" | awk '{printf "%-16s %8.1f s\n", "$(1)", ($$2 - $$1) / 1e9}' >> $(TIMES); \
+	[ $$status -eq 0 ] || { echo "== time per step (stopped: $(1) failed)"; cat $(TIMES); }; \
+	exit $$status
+
+test: $(STAMP)
+	@rm -f $(TIMES)
+	$(call timed,lint,$(MAKE) --no-print-directory lint)
+	$(call timed,playbooks check,$(BIN)/onboarding playbooks check)
+	$(call timed,pytest,$(BIN)/pytest)
+	@echo "== time per step"; cat $(TIMES)
 
 # ruff, then the layer rule (pyproject.toml [tool.importlinter]; README "Layout").
 lint: $(STAMP)

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from onboarding.db import db
-from onboarding.integrations import worker
-from onboarding.services.intake.submission import create_intake, submit_intake
-from onboarding.services.people.accounts import create_user
-from onboarding.services.people.api_tokens import create_token
-from onboarding.web.extensions import app_playbooks, limiter
+from onboarding.db.models import WebhookDelivery
+from onboarding.integrations import webhooks, worker
+from onboarding.web.extensions import limiter
+from tests.factories import (
+    EXAMPLES,
+    PASSWORD,
+    csrf_of,
+    example,
+    make_staff,
+    make_submitted,
+    new_token,
+    wait_for,
+)
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-PASSWORD = "correct horse battery"
-
-
-def example(name: str = "burned-marketer") -> dict[str, Any]:
-    return json.loads((EXAMPLES / f"{name}.json").read_text())
+# Older API tests import these from here: they live in tests/factories.py.
+__all__ = ["EXAMPLES", "PASSWORD", "example", "make_submitted", "new_token", "wait_for"]
 
 
 @pytest.fixture
@@ -45,13 +47,6 @@ def client(api):
     return api.test_client()
 
 
-def new_token(app, name: str = "Website") -> str:
-    with app.app_context():
-        _, token = create_token(name)
-        db.session.commit()
-    return token
-
-
 @pytest.fixture
 def token(api) -> str:
     return new_token(api)
@@ -64,38 +59,13 @@ def auth(token) -> dict[str, str]:
 
 @pytest.fixture
 def staff(api):
-    with api.app_context():
-        create_user("admin@example.com", "admin", PASSWORD, "Ada Admin", settings=api.config)
-        create_user("manager@example.com", "manager", PASSWORD, "Max Manager", settings=api.config)
-        db.session.commit()
-    return {"admin": "admin@example.com", "manager": "manager@example.com"}
-
-
-def make_submitted(app, name: str = "burned-marketer", **changes: Any) -> str:
-    """A submitted intake of an example with ``changes``; returns its public id."""
-    with app.app_context():
-        intake = create_intake({**example(name), **changes})
-        db.session.flush()
-        _, errors = submit_intake(intake, playbooks=app_playbooks(app), email=False)
-        assert not errors, errors
-        db.session.commit()
-        return intake.public_id
+    """An admin and a manager; returns their emails."""
+    return make_staff(api)
 
 
 @pytest.fixture
 def submitted(api) -> str:
     return make_submitted(api)
-
-
-def wait_for(predicate, timeout: float = 10.0, step: float = 0.02):
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout} s waiting for {predicate.__name__}")
 
 
 class Receiver:
@@ -140,3 +110,43 @@ def receiver():
     r = Receiver()
     yield r
     r.close()
+
+
+# --- webhooks: endpoints and their deliveries ----------------------------------------------------
+
+
+def register(app, url, events=("intake.submitted", "intake.status_changed")) -> str:
+    """An endpoint for ``url``; returns its secret."""
+    with app.app_context():
+        _, secret = webhooks.create_endpoint(
+            url, list(events), "test receiver", None, app.config["WEBHOOK_ALLOW_PRIVATE"]
+        )
+        db.session.commit()
+    return secret
+
+
+def deliveries(app) -> list[WebhookDelivery]:
+    with app.app_context():
+        rows = db.session.execute(select(WebhookDelivery).order_by(WebhookDelivery.id))
+        result = rows.scalars().all()
+        db.session.expunge_all()
+        return list(result)
+
+
+def settled(app):
+    """Deliveries, once none is pending any more."""
+
+    def done():
+        rows = deliveries(app)
+        return rows if rows and all(d.status != "pending" for d in rows) else None
+
+    return done
+
+
+def admin_client(client, staff):
+    page = client.get("/login")
+    client.post(
+        "/login",
+        data={"email": staff["admin"], "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+    )
+    return client

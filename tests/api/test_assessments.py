@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from onboarding.cli import main
 from onboarding.domain.assessment import assess, to_json
 from onboarding.domain.questionnaire import get_questionnaire
-from tests.api.conftest import example
+from tests.factories import example
 
 
 def test_the_questionnaire_is_its_definition(client, auth):

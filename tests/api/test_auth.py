@@ -8,8 +8,7 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.models import ApiToken
 from onboarding.services.people.api_tokens import hash_token, revoke_token
-from tests.api.conftest import PASSWORD, example, new_token
-from tests.conftest import csrf_of
+from tests.factories import PASSWORD, csrf_of, example, new_token
 
 ENDPOINTS = [
     ("get", "/api/v1/questionnaire"),

@@ -11,8 +11,7 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import AuditEvent, Intake, Note, WebhookDelivery, WebhookEndpoint, utcnow
-from tests.api.conftest import example, make_submitted
-from tests.web.test_workspace import login, post
+from tests.factories import example, login, make_submitted, post
 
 PARTIAL = {
     "contact_name": "Ada Lovelace",

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import Intake
-from tests.api.conftest import example
+from tests.factories import example
 
 CREATIVE = {
     **example("calm-founder"),

@@ -10,7 +10,7 @@ from onboarding.db import db
 from onboarding.db.models import User
 from onboarding.services.agreement import change_requests, send
 from onboarding.services.intake import workspace
-from tests.api.conftest import make_submitted
+from tests.factories import make_submitted
 from tests.web.helpers import make_sendable
 
 

@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
 
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.web.api.schema import IntakePatch, answers_schema
-from tests.api.conftest import example, make_submitted
+from tests.factories import example, make_submitted
 
 
 @pytest.fixture

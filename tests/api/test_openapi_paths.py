@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import make_submitted
+from tests.factories import make_submitted
 
 FIXTURES = Path(__file__).with_name("fixtures")
 ADDED_PARAMETERS = {("/api/v1/intakes", "get"): {("needs_attention", "query")}}

@@ -1,5 +1,5 @@
-"""With REDIS_URL, deliveries are RQ jobs (what `onboarding worker` runs); skipped when no
-Redis answers on 127.0.0.1:6379."""
+"""With REDIS_URL, deliveries are RQ jobs (what `onboarding worker` runs), on a Redis of
+the test run's own (``redis_server``; skipped when there is no Redis at all)."""
 
 from __future__ import annotations
 
@@ -10,24 +10,22 @@ from onboarding.db import db
 from onboarding.db.models import WebhookDelivery
 from onboarding.integrations import webhooks, worker
 from onboarding.integrations.webhook_verify import verify
-from tests.api.conftest import example
-
-REDIS_URL = "redis://127.0.0.1:6379/15"
+from tests.factories import example
 
 
 @pytest.fixture
-def rq_app(api):
-    redis = pytest.importorskip("redis")
-    connection = redis.Redis.from_url(REDIS_URL)
-    try:
-        connection.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
+def rq_app(api, redis_server):
+    """The app with REDIS_URL on this run's own Redis (no other run's jobs in its
+    queue) and its in-process worker stopped (put back, unstarted, afterwards)."""
+    import redis
+
+    url = f"{redis_server}/15"
+    connection = redis.Redis.from_url(url)
     connection.flushdb()
     thread = api.extensions.pop("outbox", None)
     if thread is not None:
         thread.stop()
-    api.config.update(REDIS_URL=REDIS_URL, WEBHOOK_ALLOW_PRIVATE=True)
+    api.config.update(REDIS_URL=url, WEBHOOK_ALLOW_PRIVATE=True)
     yield api
     api.extensions["outbox"] = thread or worker.ThreadDispatcher(api)
     connection.flushdb()

@@ -18,9 +18,8 @@ from onboarding.db import db
 from onboarding.db.models import WebhookDelivery, WebhookEndpoint
 from onboarding.integrations import webhooks
 from onboarding.integrations.webhook_verify import verify
-from tests.api.conftest import example, wait_for
-from tests.api.test_webhooks import admin_client, deliveries, register, settled
-from tests.conftest import csrf_of
+from tests.api.conftest import admin_client, deliveries, register, settled
+from tests.factories import csrf_of, example, wait_for
 
 SPEC_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 

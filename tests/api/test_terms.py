@@ -3,37 +3,11 @@ refusal a 409 or 422 in the API's error shape)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from sqlalchemy import select
 
 from onboarding.db import db
-from onboarding.db.models import AgreementVersion, AuditEvent, User
-from onboarding.services.agreement import terms as agreement_terms
-from onboarding.services.people.api_tokens import create_token
-from tests.api.conftest import make_submitted
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def terms_of(name: str) -> dict:
-    return json.loads((EXAMPLES / f"{name}.terms.json").read_text())
-
-
-def user_token(app, staff) -> dict[str, str]:
-    """A token created by the manager (the API sends on its creator's behalf)."""
-    with app.app_context():
-        user = db.session.execute(select(User).where(User.email == staff["manager"])).scalar_one()
-        _, token = create_token("CRM", user)
-        db.session.commit()
-    return {"Authorization": f"Bearer {token}"}
-
-
-def seed_profile(app):
-    with app.app_context():
-        agreement_terms.seed_profile(app.config["AGENCY_NAME"])
-        db.session.commit()
+from onboarding.db.models import AgreementVersion, AuditEvent
+from tests.factories import example_terms, make_submitted, seed_profile, user_token
 
 
 def test_terms_round_trip_and_errors_name_each_field(api, client, auth, submitted):
@@ -53,7 +27,7 @@ def test_terms_round_trip_and_errors_name_each_field(api, client, auth, submitte
     assert bad.status_code == 422
     fields = {e["field"] for e in bad.json["errors"]}
     assert {"fee.amount", "payment_schedule[0].when"} <= fields
-    saved = client.put(url, headers=auth, json=terms_of("burned-marketer"))
+    saved = client.put(url, headers=auth, json=example_terms("burned-marketer"))
     assert saved.status_code == 200, saved.json
     assert saved.json["draft"] is False and saved.json["problems"] == []
     assert saved.json["terms"]["fee"] == {"model": "fixed", "amount": "84000.00"}
@@ -75,7 +49,7 @@ def test_send_is_refused_with_every_reason_then_sends(api, client, staff, submit
     assert "agency profile has not been saved" in messages and "draft" in messages
     seed_profile(api)
     client.put(
-        f"/api/v1/intakes/{submitted}/terms", headers=headers, json=terms_of("burned-marketer")
+        f"/api/v1/intakes/{submitted}/terms", headers=headers, json=example_terms("burned-marketer")
     )
     sent = client.post(url, headers=headers, json={"paper": "letter"})
     assert sent.status_code == 201, sent.json
@@ -91,7 +65,9 @@ def test_a_walk_away_client_needs_override_walk_away(api, client, staff):
     headers = user_token(api, staff)
     seed_profile(api)
     client.put(
-        f"/api/v1/intakes/{public_id}/terms", headers=headers, json=terms_of("hands-on-director")
+        f"/api/v1/intakes/{public_id}/terms",
+        headers=headers,
+        json=example_terms("hands-on-director"),
     )
     url = f"/api/v1/intakes/{public_id}/agreement"
     refused = client.post(url, headers=headers, json={})
@@ -117,12 +93,12 @@ def test_send_refuses_a_contradiction_and_an_identical_version(api, client, staf
     headers = user_token(api, staff)
     seed_profile(api)
     url = f"/api/v1/intakes/{submitted}"
-    late = dict(terms_of("burned-marketer"), launch_date="2027-02-01")  # before the plan ends
+    late = dict(example_terms("burned-marketer"), launch_date="2027-02-01")  # before the plan ends
     assert client.put(url + "/terms", headers=headers, json=late).json["problems"]
     refused = client.post(url + "/agreement", headers=headers, json={})
     assert refused.status_code == 409
     assert any("launch date" in e["message"] for e in refused.json["errors"])
-    client.put(url + "/terms", headers=headers, json=terms_of("burned-marketer"))
+    client.put(url + "/terms", headers=headers, json=example_terms("burned-marketer"))
     assert client.post(url + "/agreement", headers=headers, json={}).status_code == 201
     again = client.post(url + "/agreement", headers=headers, json={})
     assert again.status_code == 409

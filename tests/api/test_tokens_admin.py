@@ -10,8 +10,7 @@ from sqlalchemy import select
 from onboarding.cli import main
 from onboarding.db import db
 from onboarding.db.models import ApiToken
-from tests.api.conftest import PASSWORD
-from tests.conftest import csrf_of
+from tests.factories import PASSWORD, csrf_of
 
 
 def sign_in(client, email):

@@ -7,12 +7,12 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import AgreementVersion
-from tests.api.test_terms import seed_profile, terms_of, user_token
+from tests.factories import example_terms, seed_profile, user_token
 
 
 def setup_sendable(api, client, headers, public_id, **service_levels):
     seed_profile(api)
-    terms = terms_of("burned-marketer")
+    terms = example_terms("burned-marketer")
     if service_levels:
         terms["service_levels"] = terms.get("service_levels", {}) | service_levels
     saved = client.put(f"/api/v1/intakes/{public_id}/terms", headers=headers, json=terms)

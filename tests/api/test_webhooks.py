@@ -18,8 +18,8 @@ from onboarding.integrations.webhook_verify import InvalidSignature, verify
 from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.services.intake.workspace import change_status
 from onboarding.web.extensions import app_playbooks
-from tests.api.conftest import PASSWORD, example, wait_for
-from tests.conftest import csrf_of
+from tests.api.conftest import admin_client, deliveries, register, settled
+from tests.factories import PASSWORD, csrf_of, example, wait_for
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 VERIFY_FILE = Path(webhooks.__file__).with_name("webhook_verify.py")
@@ -29,34 +29,6 @@ VERIFY_FILE = Path(webhooks.__file__).with_name("webhook_verify.py")
 def private(api):
     api.config["WEBHOOK_ALLOW_PRIVATE"] = True
     return api
-
-
-def register(app, url, events=("intake.submitted", "intake.status_changed")) -> str:
-    """An endpoint for ``url``; returns its secret."""
-    with app.app_context():
-        _, secret = webhooks.create_endpoint(
-            url, list(events), "test receiver", None, app.config["WEBHOOK_ALLOW_PRIVATE"]
-        )
-        db.session.commit()
-    return secret
-
-
-def deliveries(app) -> list[WebhookDelivery]:
-    with app.app_context():
-        rows = db.session.execute(select(WebhookDelivery).order_by(WebhookDelivery.id))
-        result = rows.scalars().all()
-        db.session.expunge_all()
-        return list(result)
-
-
-def settled(app):
-    """Deliveries, once none is pending any more."""
-
-    def done():
-        rows = deliveries(app)
-        return rows if rows and all(d.status != "pending" for d in rows) else None
-
-    return done
 
 
 def test_a_web_submission_arrives_signed_and_verifies(private, client, receiver):
@@ -291,15 +263,6 @@ def test_a_name_resolving_to_a_private_address_is_refused(monkeypatch):
 
 
 # --- the workspace ----------------------------------------------------------------------------
-
-
-def admin_client(client, staff):
-    page = client.get("/login")
-    client.post(
-        "/login",
-        data={"email": staff["admin"], "password": PASSWORD, "csrf_token": csrf_of(page.text)},
-    )
-    return client
 
 
 def test_an_admin_registers_an_endpoint_and_sees_the_secret_once(private, client, staff):

@@ -16,8 +16,9 @@ from onboarding.services.agreement.send import send_agreement
 from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import app_playbooks
-from tests.browser.test_intake_browser import no_serious_violations, screenshots
-from tests.web.helpers import example, make_sendable
+from tests.browser.checks import no_serious_violations, screenshots
+from tests.factories import example
+from tests.web.helpers import make_sendable
 
 pytestmark = pytest.mark.browser
 

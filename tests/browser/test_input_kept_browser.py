@@ -11,8 +11,8 @@ from onboarding.db import db
 from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import app_playbooks
-from tests.browser.test_intake_browser import no_serious_violations
-from tests.web.helpers import example
+from tests.browser.checks import no_serious_violations
+from tests.factories import example
 
 pytestmark = pytest.mark.browser
 PASSWORD = "a long pass phrase 42"

@@ -3,35 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import select
 
 from onboarding import assess
 from onboarding.db import db
 from onboarding.db.models import Assessment, Intake
 from onboarding.domain.questionnaire import get_questionnaire
-from tests.web.helpers import example
+from tests.browser.checks import no_serious_violations, screenshots
+from tests.factories import example
 
 pytestmark = pytest.mark.browser
-AXE = Axe()
-
-
-def no_serious_violations(page) -> None:
-    """axe-core finds no serious or critical violation on the page."""
-    results = AXE.run(page)
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert not bad, f"{page.url}: " + "; ".join(bad)
-
-
-def screenshots(page, directory, name: str) -> None:
-    for width in (390, 1280):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(directory / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def fill_section(page, section_id: str, answers: dict) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from onboarding.db import db
 from onboarding.services.people.accounts import create_user
-from tests.browser.test_intake_browser import no_serious_violations, screenshots
+from tests.browser.checks import no_serious_violations, screenshots
 
 pytestmark = pytest.mark.browser
 PASSWORD = "a long pass phrase 42"

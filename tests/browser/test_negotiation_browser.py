@@ -22,8 +22,8 @@ from onboarding.services.agreement import terms as agreement_terms
 from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import app_playbooks
-from tests.browser.test_intake_browser import no_serious_violations, screenshots
-from tests.web.helpers import EXAMPLES, example
+from tests.browser.checks import no_serious_violations, screenshots
+from tests.factories import EXAMPLES, example
 
 PASSWORD = "a long pass phrase 42"
 

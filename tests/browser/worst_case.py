@@ -24,7 +24,8 @@ from onboarding.services.notify import mail
 from onboarding.services.people import api_tokens
 from onboarding.services.people.accounts import create_user, set_signing
 from onboarding.web.extensions import app_playbooks
-from tests.web.helpers import example, make_sendable, revise
+from tests.factories import example
+from tests.web.helpers import make_sendable, revise
 
 PASSWORD = "a long pass phrase 42"
 

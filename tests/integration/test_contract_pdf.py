@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from pypdf import PdfReader
 
 from onboarding.cli import main
+from tests.factories import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NAMES = ("calm-founder", "burned-marketer", "hands-on-director")
 
 

@@ -33,8 +33,8 @@ from onboarding.rendering.pdf import (
     render_agreement,
     render_pdf,
 )
+from tests.factories import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NAMES = ["calm-founder", "burned-marketer", "hands-on-director"]
 DAY = dt.date(2026, 11, 27)
 ATTACK = (

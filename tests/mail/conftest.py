@@ -4,7 +4,7 @@ that sends to it: every message the tests expect must arrive there, once."""
 from __future__ import annotations
 
 import asyncio
-import socket
+import re
 import threading
 import time
 from email import message_from_bytes, policy
@@ -20,16 +20,14 @@ from onboarding.db.outbox import OutboxMessage
 from onboarding.integrations import outbox
 from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import limiter
+from tests.factories import PASSWORD, free_port
+from tests.web.helpers import Prospect
 
-PASSWORD = "correct horse battery"
+__all__ = ["PASSWORD", "free_port"]  # the mail tests import them from here
+
 BASE_URL = "https://onboarding.agency.test"
 SENDER = "onboarding@agency.test"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+EMAIL = "d.okafor@harbourfreight.example"
 
 
 class Inbox:
@@ -205,10 +203,14 @@ class Recorder(outbox.Dispatcher):
 
 @pytest.fixture
 def recorder(mail_app):
+    """The app's dispatcher replaced by a :class:`Recorder`; afterwards whatever
+    dispatcher the test left in its place is stopped too (a test that starts a fresh
+    worker there must not leave it sweeping the tests after it)."""
+    stop_worker(mail_app)
     found = Recorder()
     mail_app.extensions["outbox"] = found
     yield found
-    mail_app.extensions.pop("outbox", None)
+    stop_worker(mail_app)
 
 
 def invoke(app, *args):
@@ -216,3 +218,20 @@ def invoke(app, *args):
     runner = app.test_cli_runner()
     with app.app_context():
         return runner.invoke(main, list(args))
+
+
+def started(client) -> Prospect:
+    """A prospect who has just started an intake."""
+    prospect = Prospect(client)
+    prospect.start()
+    return prospect
+
+
+def reads_well(text: str) -> None:
+    """Plain text a person reads: no markup, no template left over, short lines (a link
+    may stand longer, alone on its line), no run of blank lines, a greeting and a name."""
+    assert "<" not in text.replace("<https", "") and "{{" not in text and "{%" not in text
+    for line in text.splitlines():
+        assert len(line) <= 72 or re.fullmatch(r"\s*https://\S+", line), line
+    assert "\n\n\n" not in text
+    assert text.startswith("Hello") and text.endswith("\n")

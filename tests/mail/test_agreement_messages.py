@@ -7,11 +7,9 @@ import logging
 
 import pytest
 
-from tests.mail.conftest import BASE_URL, settled, text_part, words
-from tests.mail.test_messages import reads_well
+from tests.factories import answer, login, post, send
+from tests.mail.conftest import BASE_URL, reads_well, settled, text_part, words
 from tests.web.helpers import make_files
-from tests.web.test_acceptance import answer, send
-from tests.web.test_workspace import login, post, submitted  # noqa: F401 - fixtures
 
 PROSPECT = "d.okafor@harbourfreight.example"
 
@@ -23,7 +21,7 @@ def manager(mail_app, client, staff):
 
 
 @pytest.fixture
-def sent(mail_app, client, manager, submitted, inbox):  # noqa: F811
+def sent(mail_app, client, manager, submitted, inbox):
     token = send(client, submitted)
     settled(mail_app)
     return {"token": token, "public_id": submitted}
@@ -80,7 +78,7 @@ def test_send_the_link_again_emails_the_same_link_again(mail_app, client, sent, 
     assert len({r.message_id for r in rows}) == len(rows)
 
 
-def test_the_log_line_carries_no_agreement_link(mail_app, client, manager, submitted, caplog):  # noqa: F811
+def test_the_log_line_carries_no_agreement_link(mail_app, client, manager, submitted, caplog):
     caplog.set_level(logging.DEBUG)
     token = send(client, submitted)
     settled(mail_app)
@@ -187,7 +185,7 @@ def walk_away(mail_app, manager):
     from onboarding.db import db
     from onboarding.services.intake.submission import create_intake, submit_intake
     from onboarding.web.extensions import app_playbooks
-    from tests.web.helpers import example
+    from tests.factories import example
 
     with mail_app.app_context():
         intake = create_intake(example("hands-on-director"))

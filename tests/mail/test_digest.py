@@ -11,10 +11,17 @@ from onboarding.db import db
 from onboarding.db.engine import begin_write
 from onboarding.db.models import User
 from onboarding.services.notify import digests as notify_digests
-from tests.conftest import csrf_of
-from tests.mail.conftest import BASE_URL, PASSWORD, rows, settled, text_part, words
-from tests.mail.test_messages import EMAIL, reads_well, started
-from tests.web.helpers import example
+from tests.factories import PASSWORD, csrf_of, example
+from tests.mail.conftest import (
+    BASE_URL,
+    EMAIL,
+    reads_well,
+    rows,
+    settled,
+    started,
+    text_part,
+    words,
+)
 
 MORNING = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 NIGHT = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)

@@ -29,7 +29,7 @@ from onboarding.db.models import utcnow
 from onboarding.db.outbox import OutboxMessage
 from onboarding.integrations import outbox
 from onboarding.services.notify import mail
-from tests.browser.conftest import free_port
+from tests.factories import free_port
 
 TO = "prospect@client.example"
 

@@ -14,32 +14,28 @@ from onboarding.db.models import Intake, User, utcnow
 from onboarding.db.outbox import OutboxMessage
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.services.intake.workspace import create_invite
-from tests.conftest import csrf_of
+from tests.factories import csrf_of, example
 from tests.mail.conftest import (
     BASE_URL,
+    EMAIL,
     SENDER,
     html_part,
     invoke,
+    reads_well,
     rows,
     settled,
+    started,
     text_part,
     words,
 )
-from tests.web.helpers import Prospect, example, form_data
+from tests.web.helpers import Prospect, form_data
 
-EMAIL = "d.okafor@harbourfreight.example"
 LINK = re.compile(re.escape(BASE_URL) + r"/intake/[\w-]+")
 
 
 def about(prospect: Prospect, **changes):
     answers = {**example(), **changes}
     return prospect.step("about", form_data("about", answers))
-
-
-def started(client) -> Prospect:
-    prospect = Prospect(client)
-    prospect.start()
-    return prospect
 
 
 def backdate(app, seconds: float = 120) -> None:
@@ -49,16 +45,6 @@ def backdate(app, seconds: float = 120) -> None:
         for row in db.session.execute(db.select(OutboxMessage)).scalars():
             row.created_at -= timedelta(seconds=seconds)
         db.session.commit()
-
-
-def reads_well(text: str) -> None:
-    """Plain text a person reads: no markup, no template left over, short lines (a link
-    may stand longer, alone on its line), no run of blank lines, a greeting and a name."""
-    assert "<" not in text.replace("<https", "") and "{{" not in text and "{%" not in text
-    for line in text.splitlines():
-        assert len(line) <= 72 or re.fullmatch(r"\s*https://\S+", line), line
-    assert "\n\n\n" not in text
-    assert text.startswith("Hello") and text.endswith("\n")
 
 
 # --- the private link ------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from onboarding.db import db
 from onboarding.db.models import Intake
 from onboarding.db.outbox import OutboxMessage
 from onboarding.services.intake.privacy import delete_intake
-from tests.conftest import csrf_of
+from tests.factories import csrf_of, example
 from tests.mail.conftest import BASE_URL, PASSWORD, rows, settled
-from tests.web.helpers import Prospect, example, form_data
+from tests.web.helpers import Prospect, form_data
 
 EMAIL = "d.okafor@harbourfreight.example"
 

@@ -14,8 +14,9 @@ from onboarding.db.engine import begin_write
 from onboarding.db.models import Intake
 from onboarding.db.outbox import DraftReminder, OutboxMessage
 from onboarding.integrations import outbox
+from tests.factories import example
 from tests.mail.conftest import BASE_URL, html_part, invoke, rows, settled, text_part, words
-from tests.web.helpers import Prospect, example, form_data
+from tests.web.helpers import Prospect, form_data
 
 EMAIL = "d.okafor@harbourfreight.example"
 STOP = re.compile(re.escape(BASE_URL) + r"/intake/stop-reminders/[\w-]+")

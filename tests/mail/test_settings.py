@@ -18,7 +18,6 @@ from onboarding.db import db
 from onboarding.db.engine import MIGRATIONS
 from onboarding.integrations.mail import SmtpSettings
 from tests.mail.conftest import invoke
-from tests.web.test_migrations import empty_database  # noqa: F401 - a fixture
 
 OURS = {"outbox_messages", "draft_reminders"}
 
@@ -99,7 +98,7 @@ def test_tests_never_take_the_mail_server_from_the_environment():
 
 
 def test_0010_makes_the_outbox_as_the_models_say_and_goes_back(
-    empty_database,  # noqa: F811
+    empty_database,
     tmp_path,
 ):
     config = settings(SQLALCHEMY_DATABASE_URI=empty_database, INSTANCE_PATH=str(tmp_path))

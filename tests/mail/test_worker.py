@@ -17,10 +17,9 @@ from onboarding.integrations import mail as smtp
 from onboarding.integrations import outbox, worker
 from onboarding.services.intake.submission import create_intake
 from onboarding.services.notify import mail
-from tests.mail.conftest import free_port, rows, settled
-from tests.web.helpers import Prospect, example, form_data
-
-EMAIL = "d.okafor@harbourfreight.example"
+from tests.factories import example
+from tests.mail.conftest import EMAIL, free_port, rows, settled
+from tests.web.helpers import Prospect, form_data
 
 
 def write_link(app, address: str = EMAIL) -> int:
@@ -186,20 +185,19 @@ def test_queued_messages_are_swept_up_after_a_restart(mail_app, recorder, inbox)
     assert row.status == "sent" and len(inbox.to(EMAIL)) == 1
 
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
-
-
 @pytest.fixture
-def rq_app(mail_app):
-    redis = pytest.importorskip("redis")
-    connection = redis.Redis.from_url(REDIS_URL)
-    try:
-        connection.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
+def rq_app(mail_app, redis_server):
+    """The app with REDIS_URL on this run's own Redis (no other run's jobs in its
+    queue), and no in-process worker."""
+    import redis
+
+    running = [t.name for t in threading.enumerate() if t.name.startswith("onboarding-outbox")]
+    assert running == [], "an in-process worker from an earlier test would sweep this one's rows"
+    url = f"{redis_server}/14"
+    connection = redis.Redis.from_url(url)
     connection.flushdb()
     mail_app.extensions.pop("outbox", None)
-    mail_app.config.update(REDIS_URL=REDIS_URL)
+    mail_app.config.update(REDIS_URL=url)
     yield mail_app
     mail_app.extensions.pop("outbox", None)
     connection.flushdb()

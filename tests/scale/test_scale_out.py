@@ -20,8 +20,8 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.models import Intake
 from onboarding.services.people.accounts import create_user
-from tests.browser.conftest import free_port
-from tests.web.helpers import example, form_data
+from tests.factories import example, free_port
+from tests.web.helpers import form_data
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

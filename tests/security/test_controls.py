@@ -11,9 +11,8 @@ from onboarding.db import db
 from onboarding.db.models import new_token
 from onboarding.services.people.accounts import AccountError, create_user, password_problem
 from onboarding.web.workspace import auth
-from tests.conftest import csrf_of, make_app
+from tests.factories import PASSWORD, csrf_of, login, make_app, post
 from tests.web.helpers import Prospect
-from tests.web.test_workspace import PASSWORD, login, post, staff, submitted  # noqa: F401
 
 CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"  # noqa: E501
 
@@ -56,7 +55,7 @@ def test_session_cookie_is_secure_on_https(database_url, tmp_path):
         db.engine.dispose()
 
 
-def test_the_session_is_renewed_at_login(client, staff):  # noqa: F811
+def test_the_session_is_renewed_at_login(client, staff):
     client.get("/login")
     before = client.get_cookie("session").value
     login(client, staff["manager"])
@@ -67,7 +66,7 @@ def test_the_session_is_renewed_at_login(client, staff):  # noqa: F811
     assert stranger.get("/workspace/").status_code == 302  # the old session is not signed in
 
 
-def test_logout_invalidates_every_copy_of_the_session(app, client, staff):  # noqa: F811
+def test_logout_invalidates_every_copy_of_the_session(app, client, staff):
     login(client, staff["manager"])
     copy = client.get_cookie("session").value
     post(client, "/logout")
@@ -76,7 +75,7 @@ def test_logout_invalidates_every_copy_of_the_session(app, client, staff):  # no
     assert thief.get("/workspace/").status_code == 302
 
 
-def test_an_idle_session_ends(client, staff, monkeypatch):  # noqa: F811
+def test_an_idle_session_ends(client, staff, monkeypatch):
     login(client, staff["manager"])
     start = auth.now()
     monkeypatch.setattr(auth, "now", lambda: start + 29 * 60)
@@ -86,7 +85,7 @@ def test_an_idle_session_ends(client, staff, monkeypatch):  # noqa: F811
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_a_session_ends_after_the_absolute_limit_even_when_active(client, staff, monkeypatch):  # noqa: F811
+def test_a_session_ends_after_the_absolute_limit_even_when_active(client, staff, monkeypatch):
     login(client, staff["manager"])
     start = auth.now()
     for minutes in range(20, 12 * 60, 20):  # active every 20 minutes for 12 hours
@@ -136,7 +135,7 @@ def test_passwords_are_hashed_with_scrypt_above_asvs_minimum(app):
 # --- brute force, sizes, CSRF, tokens, logging ------------------------------------------------
 
 
-def test_the_eleventh_failed_login_answers_429(client, staff):  # noqa: F811
+def test_the_eleventh_failed_login_answers_429(client, staff):
     env = {"REMOTE_ADDR": "10.66.0.1"}
     codes = [login(client, staff["admin"], "nope", environ_base=env).status_code for _ in range(11)]
     assert codes[-1] == 429 and set(codes[:-1]) == {401}
@@ -146,7 +145,7 @@ def test_large_bodies_are_refused(client):
     assert client.post("/login", data={"email": "a" * 300_000}).status_code == 413
 
 
-def test_every_state_change_is_a_post_with_csrf(app, client, staff, submitted):  # noqa: F811
+def test_every_state_change_is_a_post_with_csrf(app, client, staff, submitted):
     """A POST without a CSRF token changes nothing, on every route that takes POST."""
     login(client, staff["admin"])
     checked = 0
@@ -186,7 +185,7 @@ def test_another_intakes_token_is_a_404(client):
     assert client.get(f"/intake/{mine.token[:-1]}A/step/about").status_code == 404
 
 
-def test_authentication_and_authorisation_failures_are_logged(client, staff, caplog):  # noqa: F811
+def test_authentication_and_authorisation_failures_are_logged(client, staff, caplog):
     caplog.set_level(logging.WARNING)
     login(client, staff["manager"], "wrong password")
     assert any("failed login" in r.getMessage() for r in caplog.records)
@@ -195,7 +194,7 @@ def test_authentication_and_authorisation_failures_are_logged(client, staff, cap
     assert any("forbidden" in r.getMessage() for r in caplog.records)
 
 
-def test_failures_from_many_addresses_never_lock_the_owner_out(app, client, staff):  # noqa: F811
+def test_failures_from_many_addresses_never_lock_the_owner_out(app, client, staff):
     """Issue 17 changed this deliberately: guesses spread over many addresses used to lock
     the account (anyone could lock anyone out); now the owner's right password from
     another address still opens it, and past the account's ceiling a second factor is
@@ -207,7 +206,7 @@ def test_failures_from_many_addresses_never_lock_the_owner_out(app, client, staf
     assert ok.status_code == 302 and ok.headers["Location"] == "/workspace/"
 
 
-def test_a_next_with_control_characters_goes_to_the_dashboard(client, staff):  # noqa: F811
+def test_a_next_with_control_characters_goes_to_the_dashboard(client, staff):
     page = client.get("/login")
     response = client.post(
         "/login?next=/%0d%0aX:1",
@@ -217,7 +216,7 @@ def test_a_next_with_control_characters_goes_to_the_dashboard(client, staff):  #
 
 
 @pytest.mark.parametrize("path", ["/workspace/", "/intake/x", "/agreement/x", "/start"])
-def test_pages_with_personal_data_are_not_cached(client, staff, path):  # noqa: F811
+def test_pages_with_personal_data_are_not_cached(client, staff, path):
     login(client, staff["manager"])
     with client.get(path) as response:
         cache = response.headers.get("Cache-Control", "")

@@ -16,11 +16,8 @@ from sqlalchemy import select, update
 from onboarding.db import db
 from onboarding.db.models import AgreementVersion, Intake, Invite, User, utcnow
 from onboarding.domain.text import control_problem, printable
-from tests.api.conftest import new_token
-from tests.conftest import csrf_of, make_app
+from tests.factories import csrf_of, login, make_app, new_token, post
 from tests.web.helpers import Prospect
-from tests.web.test_acceptance import send, sent, slow_renderer  # noqa: F401
-from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401
 
 
 def disable(app, email: str) -> None:
@@ -44,7 +41,7 @@ def make_invite(app, email: str) -> str:
 # --- 4. API tokens stop with their creator -----------------------------------------------------
 
 
-def test_4_api_tokens_stop_when_their_creator_is_disabled(app, client, staff):  # noqa: F811
+def test_4_api_tokens_stop_when_their_creator_is_disabled(app, client, staff):
     from onboarding.services.people.accounts import user_by_email
     from onboarding.services.people.api_tokens import create_token
 
@@ -60,7 +57,7 @@ def test_4_api_tokens_stop_when_their_creator_is_disabled(app, client, staff):  
     assert client.get("/api/v1/intakes", headers=other).status_code == 200
 
 
-def test_4_a_password_change_leaves_tokens_working(app, client, staff):  # noqa: F811
+def test_4_a_password_change_leaves_tokens_working(app, client, staff):
     from onboarding.services.people.accounts import set_password, user_by_email
     from onboarding.services.people.api_tokens import create_token
 
@@ -85,7 +82,7 @@ def test_5_a_path_with_cr_lf_cannot_forge_a_log_line(client, caplog):
     assert "\\nERROR:root:FORGED" in text  # ... with the newline shown, not acted on
 
 
-def test_5_the_forbidden_unhandled_and_render_lines_escape_the_path(app, client, staff, caplog):  # noqa: F811
+def test_5_the_forbidden_unhandled_and_render_lines_escape_the_path(app, client, staff, caplog):
     caplog.set_level(logging.WARNING)
     login(client, staff["manager"])
     client.get("/workspace/users%0aFORGED")
@@ -133,7 +130,6 @@ def test_6_the_app_warns_at_start_with_per_worker_counters(database_url, tmp_pat
 
 def test_6_sign_in_failures_are_counted_in_the_database_by_every_worker(database_url, tmp_path):
     """Two apps (two workers, each with its own memory) count the same failures."""
-    from tests.web.test_workspace import PASSWORD  # noqa: F401
 
     one = make_app(database_url, str(tmp_path / "a"))
     two = make_app(database_url, str(tmp_path / "b"))
@@ -155,7 +151,7 @@ def test_6_sign_in_failures_are_counted_in_the_database_by_every_worker(database
 # --- 8. Verify takes a genuine large PDF -------------------------------------------------------
 
 
-def test_8_verify_takes_a_pdf_over_256_kib(app, client, sent):  # noqa: F811
+def test_8_verify_takes_a_pdf_over_256_kib(app, client, sent):
     big = b"%PDF-1.7\n" + os.urandom(600 * 1024)
     with app.app_context():
         db.session.execute(
@@ -198,7 +194,7 @@ def test_9_verify_output_escapes_terminal_sequences():
 # --- 10. a disabled manager's invites stop ------------------------------------------------------
 
 
-def test_10_invites_of_a_disabled_manager_open_no_intake(app, client, staff):  # noqa: F811
+def test_10_invites_of_a_disabled_manager_open_no_intake(app, client, staff):
     token = make_invite(app, staff["manager"])
     assert client.get(f"/invite/{token}").status_code == 200
     disable(app, staff["manager"])
@@ -252,12 +248,12 @@ def test_11_step_saves_are_limited_per_address(app, client):
         "/workspace/users/9223372036854775808/password",
     ],
 )
-def test_12_ids_beyond_64_bits_are_404_not_500(app, client, staff, path):  # noqa: F811
+def test_12_ids_beyond_64_bits_are_404_not_500(app, client, staff, path):
     login(client, staff["admin"])
     assert post(client, path, {}, "/workspace/").status_code == 404
 
 
-def test_12_form_ids_beyond_64_bits_are_404(app, client, staff):  # noqa: F811
+def test_12_form_ids_beyond_64_bits_are_404(app, client, staff):
     login(client, staff["admin"])
     for path, field in (
         ("/workspace/api/revoke", "token_id"),
@@ -293,7 +289,7 @@ def test_api_errors_are_in_plain_words(app, client):
         assert "sys." not in message and "recursion" not in message and "int_max" not in message
 
 
-def test_nul_is_refused_in_api_notes(app, client, submitted):  # noqa: F811
+def test_nul_is_refused_in_api_notes(app, client, submitted):
     auth = {"Authorization": f"Bearer {new_token(app)}", "Content-Type": "application/json"}
     response = client.patch(
         f"/api/v1/intakes/{submitted}", data=json.dumps({"note": "a\u0000b"}), headers=auth
@@ -329,7 +325,7 @@ def test_resume_links_lapse_after_resume_days(app, client):
     assert client.get(prospect.url()).status_code == 410
 
 
-def test_an_unsigned_agreement_link_lapses_and_the_manager_renews_it(app, client, sent):  # noqa: F811
+def test_an_unsigned_agreement_link_lapses_and_the_manager_renews_it(app, client, sent):
     path = f"/agreement/{sent['token']}"
     assert app.test_client().get(path).status_code == 200
     with app.app_context():
@@ -342,7 +338,7 @@ def test_an_unsigned_agreement_link_lapses_and_the_manager_renews_it(app, client
     assert app.test_client().get(path).status_code == 200
 
 
-def test_a_signed_or_accepted_agreement_stays_reachable(app, sent):  # noqa: F811
+def test_a_signed_or_accepted_agreement_stays_reachable(app, sent):
     from onboarding.services.agreement.versions import link_lapsed
 
     with app.app_context():

@@ -21,8 +21,7 @@ from onboarding.services.people.accounts import (
     password_problem,
     set_password,
 )
-from tests.conftest import csrf_of
-from tests.web.test_workspace import PASSWORD, login, post, staff  # noqa: F401
+from tests.factories import PASSWORD, csrf_of, login, post
 
 ATTACKER = {"REMOTE_ADDR": "203.0.113.9"}
 OWNER = {"REMOTE_ADDR": "198.51.100.20"}
@@ -85,7 +84,7 @@ def next_code(secret: str) -> str:
 # --- finding 1 and 7: a lockout that protects without locking out ---------------------------
 
 
-def test_an_attacker_without_the_password_cannot_lock_an_admin_out(app, client, staff):  # noqa: F811
+def test_an_attacker_without_the_password_cannot_lock_an_admin_out(app, client, staff):
     """Finding 1: ten wrong passwords from one address, then the right one from another."""
     attacker = app.test_client()
     codes = [
@@ -98,7 +97,7 @@ def test_an_attacker_without_the_password_cannot_lock_an_admin_out(app, client, 
     assert client.get("/workspace/").status_code == 200
 
 
-def test_a_locked_pair_and_an_unknown_email_answer_alike(app, client, staff):  # noqa: F811
+def test_a_locked_pair_and_an_unknown_email_answer_alike(app, client, staff):
     """Finding 7: the limit answers the same for a real account and an unknown email."""
     real = [
         login(client, staff["manager"], "nope", environ_base=ATTACKER).status_code
@@ -119,7 +118,7 @@ def test_a_locked_pair_and_an_unknown_email_answer_alike(app, client, staff):  #
     assert counted == 10  # unknown emails are counted the same way
 
 
-def test_one_address_trying_many_emails_waits(app, client, staff):  # noqa: F811
+def test_one_address_trying_many_emails_waits(app, client, staff):
     app.config["LOGIN_ADDRESS_LIMIT"] = "5 per 15 minutes"
     try:
         codes = [
@@ -131,14 +130,14 @@ def test_one_address_trying_many_emails_waits(app, client, staff):  # noqa: F811
     assert codes == [401] * 5 + [429]
 
 
-def test_failures_never_sleep_in_a_worker(app, client, staff):  # noqa: F811
+def test_failures_never_sleep_in_a_worker(app, client, staff):
     started = time.monotonic()
     for _ in range(5):
         login(client, staff["manager"], "wrong", environ_base=ATTACKER)
     assert time.monotonic() - started < 5  # scrypt in tests is fast; no 0.5 s sleeps
 
 
-def test_past_the_ceiling_the_owner_gets_in_with_a_code_by_email(app, client, staff):  # noqa: F811
+def test_past_the_ceiling_the_owner_gets_in_with_a_code_by_email(app, client, staff):
     app.config["LOGIN_ACCOUNT_CEILING"] = "5 per hour"
     try:
         for i in range(6):  # from many addresses: each pair stays under its limit
@@ -166,7 +165,7 @@ def test_past_the_ceiling_the_owner_gets_in_with_a_code_by_email(app, client, st
     assert [e.detail for e in events(app, "signin")] == ["with an emailed code"]
 
 
-def test_an_emailed_code_works_once_and_five_wrong_tries_void_it(app, staff):  # noqa: F811
+def test_an_emailed_code_works_once_and_five_wrong_tries_void_it(app, staff):
     from onboarding.services.people import signin
     from onboarding.services.people.accounts import user_by_email
 
@@ -184,7 +183,7 @@ def test_an_emailed_code_works_once_and_five_wrong_tries_void_it(app, staff):  #
 
 
 def test_old_setting_names_are_still_read(database_url, tmp_path):
-    from tests.conftest import make_app
+    from tests.factories import make_app
 
     app = make_app(
         database_url,
@@ -200,7 +199,7 @@ def test_old_setting_names_are_still_read(database_url, tmp_path):
 
 
 def test_a_bad_limit_setting_stops_the_app_naming_it(database_url, tmp_path):
-    from tests.conftest import make_app
+    from tests.factories import make_app
 
     with pytest.raises(ValueError, match="LOGIN_PAIR_LIMIT"):
         make_app(database_url, str(tmp_path), LOGIN_PAIR_LIMIT="often")
@@ -214,7 +213,7 @@ def test_a_bad_limit_setting_stops_the_app_naming_it(database_url, tmp_path):
 def test_an_admin_must_set_up_totp_and_then_signs_in_with_password_and_code(
     app,
     client,
-    staff,  # noqa: F811
+    staff,
     mfa_policy,
 ):
     mfa_policy("admins")
@@ -242,7 +241,7 @@ def test_an_admin_must_set_up_totp_and_then_signs_in_with_password_and_code(
     assert login(other, staff["manager"]).headers["Location"] == "/workspace/"
 
 
-def test_a_totp_code_is_accepted_once(app, client, staff, mfa_policy):  # noqa: F811
+def test_a_totp_code_is_accepted_once(app, client, staff, mfa_policy):
     mfa_policy("all")
     login(client, staff["manager"])
     secret = enrol(app, client)
@@ -255,7 +254,7 @@ def test_a_totp_code_is_accepted_once(app, client, staff, mfa_policy):  # noqa: 
     assert code_form(client, code).status_code == 401  # replayed
 
 
-def test_a_recovery_code_signs_in_once(app, client, staff, mfa_policy):  # noqa: F811
+def test_a_recovery_code_signs_in_once(app, client, staff, mfa_policy):
     mfa_policy("admins")
     login(client, staff["admin"])
     page = client.get("/workspace/account/mfa")
@@ -278,7 +277,7 @@ def test_a_recovery_code_signs_in_once(app, client, staff, mfa_policy):  # noqa:
     assert [e.detail for e in events(app, "recovery_code_used")] == ["9 left"]
 
 
-def test_a_wrong_enrolment_code_names_the_field(app, client, staff, mfa_policy):  # noqa: F811
+def test_a_wrong_enrolment_code_names_the_field(app, client, staff, mfa_policy):
     mfa_policy("admins")
     login(client, staff["admin"])
     page = client.get("/workspace/account/mfa")
@@ -289,7 +288,7 @@ def test_a_wrong_enrolment_code_names_the_field(app, client, staff, mfa_policy):
     assert user(app, staff["admin"]).totp_secret is None
 
 
-def test_an_admin_resets_a_lost_authenticator(app, client, staff, mfa_policy):  # noqa: F811
+def test_an_admin_resets_a_lost_authenticator(app, client, staff, mfa_policy):
     mfa_policy("all")
     phone = app.test_client()
     login(phone, staff["manager"])
@@ -310,7 +309,7 @@ def test_an_admin_resets_a_lost_authenticator(app, client, staff, mfa_policy):  
 # --- passwords ---------------------------------------------------------------------------------
 
 
-def test_staff_change_their_own_password_giving_the_current_one(app, client, staff):  # noqa: F811
+def test_staff_change_their_own_password_giving_the_current_one(app, client, staff):
     other = app.test_client()
     login(other, staff["manager"])
     login(client, staff["manager"])
@@ -359,7 +358,7 @@ def test_context_words_are_refused():
     assert password_problem("violet kettle orbit 7", words) is None
 
 
-def test_an_admin_reset_refuses_the_users_email_and_is_audited(app, staff):  # noqa: F811
+def test_an_admin_reset_refuses_the_users_email_and_is_audited(app, staff):
     from onboarding.services.people.accounts import user_by_email
 
     with app.app_context():
@@ -385,7 +384,7 @@ def test_an_admin_reset_refuses_the_users_email_and_is_audited(app, staff):  # n
 # --- finding 2: the security log ---------------------------------------------------------------
 
 
-def test_security_events_are_recorded_logged_and_exported(app, client, staff, caplog):  # noqa: F811
+def test_security_events_are_recorded_logged_and_exported(app, client, staff, caplog):
     caplog.set_level(logging.INFO, logger="onboarding.security")
     login(client, staff["admin"], environ_base=OWNER)
     created = post(
@@ -442,7 +441,7 @@ def test_security_events_are_recorded_logged_and_exported(app, client, staff, ca
     assert other.get("/workspace/security.csv").status_code == 403
 
 
-def test_webhook_changes_and_command_line_users_are_recorded(app, client, staff):  # noqa: F811
+def test_webhook_changes_and_command_line_users_are_recorded(app, client, staff):
     from onboarding.cli import main
 
     app.config["WEBHOOK_ALLOW_PRIVATE"] = True

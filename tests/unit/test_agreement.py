@@ -5,7 +5,6 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, replace
-from pathlib import Path
 
 import pytest
 
@@ -27,8 +26,8 @@ from onboarding.rendering.pdf import (
     html_for,
     roadmap_svg,
 )
+from tests.factories import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NAMES = ["calm-founder", "burned-marketer", "hands-on-director"]
 DAY = dt.date(2026, 11, 27)
 

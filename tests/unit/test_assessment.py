@@ -2,7 +2,6 @@
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,9 +11,10 @@ from onboarding import assess
 from onboarding.domain.assessment import BASE_SCORE, to_json
 from onboarding.domain.playbooks import CAUSES
 from onboarding.domain.questionnaire import get_questionnaire
+from tests import factories
 from tests.strategies import valid_answers
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.json"))
+EXAMPLES = sorted(factories.EXAMPLES.glob("*.json"))
 EXAMPLES = [p for p in EXAMPLES if not p.name.endswith(".terms.json")]
 PROFILE = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -75,6 +75,7 @@ def test_a_walk_away_red_flag_forces_walk_away_whatever_the_score():
     assert any(c["playbook"] == "walk_away" for c in result["contributions"])
 
 
+@pytest.mark.slow
 @PROFILE
 @given(valid_answers())
 def test_score_band_and_risks_are_in_range_and_accounted_for(answers):
@@ -91,12 +92,14 @@ def test_score_band_and_risks_are_in_range_and_accounted_for(answers):
         assert result["recommendation"] in {"proceed", "proceed_with_guardrails", "walk_away"}
 
 
+@pytest.mark.slow
 @PROFILE
 @given(valid_answers())
 def test_same_answers_give_the_same_bytes(answers):
     assert to_json(assess(answers)) == to_json(assess(copy.deepcopy(answers)))
 
 
+@pytest.mark.slow
 @PROFILE
 @given(valid_answers(), st.sampled_from(sorted(RISK_UP)), st.integers(1, 10))
 def test_raising_a_risk_answer_never_raises_the_score(answers, question, step):
@@ -111,6 +114,7 @@ def test_raising_a_risk_answer_never_raises_the_score(answers, question, step):
     assert after["risks"][RISK_UP[question]] >= before["risks"][RISK_UP[question]]
 
 
+@pytest.mark.slow
 @PROFILE
 @given(valid_answers(), st.sampled_from(sorted(ITEM_ADDED)), st.data())
 def test_adding_a_fear_or_past_problem_never_raises_the_score(answers, question, data):
@@ -125,6 +129,7 @@ def test_adding_a_fear_or_past_problem_never_raises_the_score(answers, question,
     assert after["risks"][ITEM_ADDED[question]] >= before["risks"][ITEM_ADDED[question]]
 
 
+@pytest.mark.slow
 @PROFILE
 @given(valid_answers(), st.sampled_from(FIT_UP), st.integers(1, 4))
 def test_raising_clarity_flexibility_or_familiarity_never_lowers_the_score(answers, question, step):
@@ -135,6 +140,7 @@ def test_raising_clarity_flexibility_or_familiarity_never_lowers_the_score(answe
     assert assess(answers)["score"] >= before["score"]
 
 
+@pytest.mark.slow
 @PROFILE
 @given(valid_answers())
 def test_answer_text_is_never_read_as_a_template(answers):

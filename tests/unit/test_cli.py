@@ -4,11 +4,12 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from onboarding.cli import main
+from tests.factories import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 
 
@@ -58,6 +59,7 @@ def test_unreadable_or_broken_json_exits_2():
     assert json.loads(result.output)["errors"][0]["question"] == "answers"
 
 
+@pytest.mark.slow
 def test_playbooks_check_ok_and_broken(tmp_path):
     ok = run("playbooks", "check", str(PLAYBOOKS))
     assert ok.exit_code == 0 and ok.output.startswith("OK: 10 playbooks")
@@ -78,6 +80,7 @@ def test_playbooks_explain_lists_rules_with_reads_and_feeds():
     assert "trust_deficit risk +30" in result.output
 
 
+@pytest.mark.slow
 def test_a_broken_playbook_folder_is_reported_not_a_traceback(tmp_path, monkeypatch):
     from onboarding.domain import playbooks
 
@@ -98,6 +101,7 @@ def test_a_broken_playbook_folder_is_reported_not_a_traceback(tmp_path, monkeypa
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_the_commands_that_need_no_app_never_build_one(tmp_path, monkeypatch):
     """assess, playbooks and questionnaire work with no app and no database (the
     agreement command, which renders, is checked in tests/integration/test_pdf.py)."""
@@ -184,6 +188,7 @@ def test_agreement_needs_an_output_or_json():
     assert result.exit_code == 2 and "--output" in result.output
 
 
+@pytest.mark.slow
 def test_playbooks_check_reports_a_contradiction_introduced_into_the_playbooks(tmp_path):
     shipped = run("playbooks", "check", str(PLAYBOOKS))
     assert shipped.exit_code == 0 and "contradict nothing" in shipped.output

@@ -24,9 +24,9 @@ from onboarding.domain.playbooks import (
     load_playbooks,
 )
 from onboarding.domain.questionnaire import get_questionnaire
+from tests.factories import EXAMPLES, ROOT
 from tests.strategies import valid_answers
 
-ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOKS = load_playbooks()
 BASELINE = yaml.safe_load((ROOT / "playbooks" / "_baseline.yaml").read_text())
 WEIGHTS = {w.question: w for w in answer_weights(PLAYBOOKS.rules, get_questionnaire())}
@@ -34,7 +34,7 @@ PROFILE = settings(max_examples=150, deadline=None, suppress_health_check=[Healt
 
 
 def example(name: str) -> dict:
-    return json.loads((ROOT / "examples" / f"{name}.json").read_text())
+    return json.loads((EXAMPLES / f"{name}.json").read_text())
 
 
 def fired(result) -> set[str]:
@@ -44,6 +44,7 @@ def fired(result) -> set[str]:
 # --- the v1.1 cap ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @PROFILE
 @given(valid_answers())
 def test_a_cause_at_60_or_more_caps_the_band_and_the_note_names_it(answers):
@@ -149,6 +150,7 @@ def test_the_web_form_requires_the_scope_questions():
     assert "YYYY-MM-DD" in errors[0].message
 
 
+@pytest.mark.slow
 @PROFILE
 @given(valid_answers(), st.data())
 def test_more_to_deliver_never_raises_the_score(answers, data):
@@ -169,6 +171,7 @@ def test_more_to_deliver_never_raises_the_score(answers, data):
         assert assess(more)["score"] <= before["score"]
 
 
+@pytest.mark.slow
 @PROFILE
 @given(valid_answers())
 def test_a_scope_red_flag_needs_a_stated_scope(answers):
@@ -220,6 +223,7 @@ def test_no_answer_of_the_shipped_playbooks_outweighs_the_limits():
         assert all(v <= MAX_CAUSE_WEIGHT for v in weight.causes.values()), weight
 
 
+@pytest.mark.slow
 @PROFILE
 @given(valid_answers(), st.data())
 def test_changing_one_answer_moves_the_score_by_at_most_its_weight(answers, data):
@@ -256,6 +260,7 @@ def replace(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
+@pytest.mark.slow
 def test_the_loader_refuses_one_answer_that_moves_the_score_too_far(copy_of_playbooks):
     replace(
         copy_of_playbooks / "set_boundaries.yaml",
@@ -267,6 +272,7 @@ def test_the_loader_refuses_one_answer_that_moves_the_score_too_far(copy_of_play
     assert re.search(r"move the score by 16 points .*high_control -6.*the limit is 15", line)
 
 
+@pytest.mark.slow
 def test_the_loader_refuses_one_answer_that_moves_a_cause_too_far(copy_of_playbooks):
     replace(copy_of_playbooks / "goals_over_tactics.yaml", "risk: 25", "risk: 30")
     problems = check(copy_of_playbooks)
@@ -276,6 +282,7 @@ def test_the_loader_refuses_one_answer_that_moves_a_cause_too_far(copy_of_playbo
     ), problems
 
 
+@pytest.mark.slow
 def test_a_reason_names_only_answers_its_rule_read(copy_of_playbooks):
     replace(
         copy_of_playbooks / "build_trust.yaml",
@@ -289,6 +296,7 @@ def test_a_reason_names_only_answers_its_rule_read(copy_of_playbooks):
     ), problems
 
 
+@pytest.mark.slow
 def test_an_example_that_changes_band_is_reported(copy_of_playbooks):
     replace(
         copy_of_playbooks / "goals_over_tactics.yaml",

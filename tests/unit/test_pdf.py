@@ -5,7 +5,6 @@ Real renders (WeasyPrint, the render worker process) are in tests/integration/te
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 
@@ -23,8 +22,7 @@ from onboarding.rendering.pdf import (
     WorkerRenderer,
     fetcher,
 )
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.factories import EXAMPLES
 
 
 def load(name):

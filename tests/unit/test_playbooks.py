@@ -18,6 +18,7 @@ def test_every_step_has_its_playbook_with_rules_and_examples():
         assert pb.rules and pb.examples, pb.id
 
 
+@pytest.mark.slow
 def test_the_shipped_playbooks_pass_their_own_check():
     assert check(default_playbooks_dir()) == []
 
@@ -52,6 +53,7 @@ def replace(path, old, new):
     path.write_text(text.replace(old, new, 1))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "file, old, new, expected",
     [
@@ -81,6 +83,7 @@ def test_check_names_the_file_the_rule_and_the_problem(broken, file, old, new, e
     assert any(p.startswith(expected) for p in problems), problems
 
 
+@pytest.mark.slow
 def test_check_reports_invalid_yaml_and_missing_playbooks(broken):
     (broken / "educate.yaml").write_text("id: educate\nrules: [\n")
     (broken / "lead.yaml").unlink()
@@ -89,6 +92,7 @@ def test_check_reports_invalid_yaml_and_missing_playbooks(broken):
     assert "lead.yaml: -: missing: every step needs its playbook" in problems
 
 
+@pytest.mark.slow
 def test_the_version_changes_when_a_playbook_changes(broken):
     before = load_playbooks(broken).version
     replace(broken / "build_trust.yaml", "risk: 30", "risk: 35")

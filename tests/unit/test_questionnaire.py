@@ -1,14 +1,12 @@
 """Answer validation: every error kind is reported, all at once, naming its question."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from onboarding import AnswersInvalid, assess
 from onboarding.domain.questionnaire import get_questionnaire
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.factories import EXAMPLES
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -22,8 +21,8 @@ from onboarding.domain.redline import (
     redline,
 )
 from onboarding.domain.terms import parse_terms
+from tests.factories import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DAY = dt.date(2026, 11, 27)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,15 +12,14 @@ from onboarding.domain.agreement import compose
 from onboarding.domain.terms import parse_terms
 from onboarding.rendering import documents
 from onboarding.services.agreement.versions import normalised_name
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.factories import EXAMPLES
 
 
 @pytest.fixture(scope="module")
 def frozen() -> str:
     """The agreement's content as a version freezes it (``block="document"``)."""
-    answers = json.loads((ROOT / "examples" / "burned-marketer.json").read_text())
-    terms = json.loads((ROOT / "examples" / "burned-marketer.terms.json").read_text())
+    answers = json.loads((EXAMPLES / "burned-marketer.json").read_text())
+    terms = json.loads((EXAMPLES / "burned-marketer.terms.json").read_text())
     result = assess(answers)
     agreement = compose(answers, result, date=dt.date(2026, 11, 27), terms=parse_terms(terms))
     return documents.html_for(agreement, trace="appendix", block="document")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -18,9 +17,8 @@ from onboarding.domain.terms import (
     load_profile,
     parse_terms,
 )
+from tests.factories import EXAMPLES, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 DAY = "2026-11-27"
 NAMES = ("calm-founder", "burned-marketer", "hands-on-director")
 
@@ -200,10 +198,12 @@ def test_a_plan_that_misses_the_launch_date_is_a_contradiction():
     assert [p.clauses for p in new_problems(terms)] == [("payment_schedule[0]",)]
 
 
+@pytest.mark.slow
 def test_the_shipped_playbooks_state_no_wish_as_a_value():
     assert check_playbooks(load_playbooks(ROOT / "playbooks")) == []
 
 
+@pytest.mark.slow
 def test_a_contradiction_introduced_into_a_playbook_is_reported(tmp_path):
     folder = tmp_path / "playbooks"
     shutil.copytree(ROOT / "playbooks", folder)

@@ -1,19 +1,15 @@
-"""A prospect driving the intake through the Flask test client."""
+"""A prospect driving the intake through the Flask test client, and an intake made ready
+to send (``example`` is ``tests.factories.example``, kept here for the tests importing it)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from onboarding.domain.questionnaire import get_questionnaire
-from tests.conftest import csrf_of
+from tests.factories import EXAMPLES, csrf_of, example
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def example(name: str = "burned-marketer") -> dict[str, Any]:
-    return json.loads((EXAMPLES / f"{name}.json").read_text())
+__all__ = ["Prospect", "example", "form_data", "make_files", "make_sendable", "revise"]
 
 
 def form_data(section_id: str, answers: dict[str, Any]) -> dict[str, Any]:

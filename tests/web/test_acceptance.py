@@ -4,46 +4,13 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import AgreementMessage, AgreementVersion, AuditEvent, Intake
-from tests.conftest import csrf_of
-from tests.web.helpers import make_files, make_sendable, revise
-from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
-
-
-def send(client, public_id, *, revised=False):
-    """Send the agreement; ``revised``: with one more revision round than the example's
-    terms (a new version must change something)."""
-    make_sendable(client.application, public_id)
-    if revised:
-        revise(client.application, public_id)
-    url = f"/workspace/intakes/{public_id}"
-    response = post(client, url + "/agreement/send", {"paper": "a4"}, url)
-    assert response.status_code == 302
-    page = client.get(url)
-    assert "Agreement version" in page.text and "is sent" in page.text
-    return (
-        page.text.split("prospect's link: <a href=\"", 1)[1]
-        .split('"', 1)[0]
-        .split("/agreement/", 1)[1]
-    )
-
-
-@pytest.fixture
-def sent(app, client, staff, submitted):  # noqa: F811
-    login(client, staff["manager"])
-    token = send(client, submitted)
-    return {"token": token, "public_id": submitted}
-
-
-def answer(app, path, data):
-    prospect = app.test_client()
-    page = prospect.get("/start")  # any page gives the session's CSRF token
-    return prospect, prospect.post(path, data={**data, "csrf_token": csrf_of(page.text)})
+from tests.factories import answer, csrf_of, login, send, slow_renderer
+from tests.web.helpers import make_files
 
 
 def test_send_view_request_changes_resend_accept(app, client, sent):
@@ -282,56 +249,7 @@ def test_a_version_sent_before_pages_were_frozen_offers_its_pdf(app, client, sen
 # --- rendering never holds the database's write lock --------------------------------
 
 
-def write_elsewhere(url: str, statement: str, params: dict) -> str:
-    """Run one write on a new connection that waits at most 0.5 s for a lock: "ok" or why not."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import DBAPIError
-    from sqlalchemy.pool import NullPool
-
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            if engine.dialect.name == "sqlite":
-                connection.exec_driver_sql("PRAGMA busy_timeout=500")
-            else:
-                connection.exec_driver_sql("SET lock_timeout = '500ms'")
-            connection.execute(text(statement), params)
-            connection.commit()
-        return "ok"
-    except DBAPIError as exc:
-        return str(exc.orig)
-    finally:
-        engine.dispose()
-
-
-class SlowRenderer:
-    """The real renderer, made slow; while it renders, another connection writes."""
-
-    def __init__(self, real, probe):
-        self.real, self.probe, self.writes = real, probe, []
-
-    def __getattr__(self, name):
-        return getattr(self.real, name)
-
-    def render(self, html, *, identifier=None):
-        import time
-
-        time.sleep(0.2)
-        self.writes.append(self.probe())
-        return self.real.render(html, identifier=identifier)
-
-
-def slow_renderer(app, monkeypatch, statement, params) -> SlowRenderer:
-    from onboarding.rendering import pdf as pdf_module
-
-    with app.app_context():
-        url = db.engine.url.render_as_string(hide_password=False)
-    slow = SlowRenderer(pdf_module.get_renderer(), lambda: write_elsewhere(url, statement, params))
-    monkeypatch.setattr(pdf_module, "get_renderer", lambda: slow)
-    return slow
-
-
-def test_a_send_renders_while_others_can_still_write(app, client, staff, submitted, monkeypatch):  # noqa: F811
+def test_a_send_renders_while_others_can_still_write(app, client, staff, submitted, monkeypatch):
     from onboarding.db.models import RenderedPdf
 
     login(client, staff["manager"])

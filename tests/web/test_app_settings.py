@@ -17,8 +17,8 @@ from onboarding.db import db
 from onboarding.db.models import Assessment
 from onboarding.domain.playbooks import load_playbooks
 from onboarding.domain.resources import project_dir
-from tests.conftest import make_app
-from tests.web.helpers import Prospect, example
+from tests.factories import example, make_app
+from tests.web.helpers import Prospect
 
 
 def playbook_folder(tmp_path, name: str, note: str):

@@ -5,45 +5,20 @@ it with a reply or a new version; the thread shows it all in time order."""
 from __future__ import annotations
 
 import html
-import random
 import re
 
-import pytest
 from sqlalchemy import select
 
 from onboarding.db import db
-from onboarding.db.models import AgreementMessage, Intake, User
-from onboarding.services.agreement import send, versions
-from onboarding.services.agreement import terms as agreement_terms
+from onboarding.db.models import AgreementMessage, Intake
+from onboarding.services.agreement import versions
 from onboarding.services.agreement.change_requests import clause_choices
 from onboarding.services.intake import attention, listing, workspace
-from tests.conftest import csrf_of
-from tests.web.helpers import make_sendable
-from tests.web.test_dashboard import add_intake
-from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
+from tests.factories import csrf_of, post, send_version
 
 BADGE = "attention-badge"
 OPTION = re.compile(r'<option value="(\d+(?:\.\d+)*)"[^>]*>([^<]+)</option>')
 NAV = re.compile(r'Needs your attention <span class="nav-count[^"]*">.*?([\d,]+)<span')
-
-
-def send_version(app, public_id: str, rounds: int | None = None) -> str:
-    """Send the intake's agreement as a new version (changing the revision rounds first,
-    so it differs from the last); returns its link's token."""
-    with app.app_context():
-        intake = workspace.intake_by_public_id(public_id)
-        if rounds is not None:
-            terms = agreement_terms.stored_terms(intake)
-            terms["service_levels"] = dict(terms.get("service_levels") or {}) | {
-                "revision_rounds": rounds
-            }
-            agreement_terms.save_terms(intake, terms, None)
-        manager = db.session.execute(
-            select(User).where(User.email == "manager@example.com")
-        ).scalar_one()
-        version = send.send_agreement(intake, manager)
-        db.session.commit()
-        return version.token
 
 
 def ask(app, token: str, comment: str, clause: str = ""):
@@ -64,20 +39,6 @@ def row_of(page_html: str, name: str) -> str:
     rows = [r for r in page_html.split("<tr>") if f">{name}</a>" in r]
     assert len(rows) == 1, f"{name} is not listed once"
     return rows[0].split("</tr>", 1)[0]
-
-
-@pytest.fixture
-def two(app, client, staff, submitted):  # noqa: F811
-    """The burned marketer with an agreement sent, and a quiet prospect beside them."""
-    with app.app_context():
-        add_intake(random.Random(3), "Quentin Quiet", "Quiet Co", "q@quiet.example")
-        db.session.commit()
-    make_sendable(app, submitted)
-    token = send_version(app, submitted)
-    login(client, staff["manager"])
-    with app.app_context():
-        name = workspace.intake_by_public_id(submitted).contact_name
-    return {"public_id": submitted, "token": token, "name": name}
 
 
 def test_a_change_request_waits_for_an_answer_and_a_reply_answers_it(app, client, two):

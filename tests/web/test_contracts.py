@@ -13,8 +13,7 @@ from onboarding.db.models import AgreementVersion, AuditEvent
 from onboarding.domain.terms import default_profile
 from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.web.extensions import app_playbooks
-from tests.web.helpers import EXAMPLES, example
-from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
+from tests.factories import EXAMPLES, example, login, post
 
 
 def terms_form(name: str = "burned-marketer") -> dict:

@@ -7,7 +7,7 @@ import html
 import io
 import random
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,59 +16,17 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.models import Intake, User
 from onboarding.domain.questionnaire import get_questionnaire
-from onboarding.domain.samples import random_answers
 from onboarding.services.intake import export, listing
-from onboarding.services.intake.submission import create_intake, submit_intake
+from onboarding.services.intake.submission import create_intake
 from onboarding.services.people.accounts import create_user
-from onboarding.web.extensions import app_playbooks
-from tests.web.test_workspace import PASSWORD, login, staff  # noqa: F401 - staff: a fixture
+from tests.factories import DAY, PASSWORD, add_intake, login
 
-DAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 ROUTES = ["/workspace/", "/workspace/drafts", "/workspace/export.csv"]
 LINK = re.compile(r'<a href="/workspace/intakes/[^"]+">([^<]+)</a>')
 
 
-def add_intake(
-    rng: random.Random,
-    name: str,
-    company: str,
-    email: str,
-    *,
-    submitted: datetime | None = DAY,
-    owner: str | None = None,
-    status: str = "new",
-    score: int | None = None,
-    risk: str | None = None,
-    **answers,
-) -> Intake:
-    """A submitted intake (random valid answers) with these listed facts; not committed."""
-    values = {
-        **random_answers(rng),
-        "contact_name": name,
-        "company": company,
-        "contact_email": email,
-        **answers,
-    }
-    intake = create_intake(values)
-    db.session.flush()
-    _, errors = submit_intake(intake, playbooks=app_playbooks(), email=False)
-    assert not errors, errors
-    intake.submitted_at = submitted
-    intake.status = status
-    if owner is not None:
-        intake.owner_id = db.session.execute(
-            select(User.id).where(User.email == owner)
-        ).scalar_one()
-    if score is not None:
-        intake.score = score
-        intake.band = "strong" if score >= 70 else "guarded" if score >= 40 else "poor"
-    if risk is not None:
-        intake.top_risk = risk
-    return intake
-
-
 @pytest.fixture
-def people(app, staff):  # noqa: F811 - the fixture imported above
+def people(app, staff):
     """Four prospects whose every listed column sorts them in a different order."""
     with app.app_context():
         create_user("zoe@example.com", "manager", PASSWORD, "Zoe Zed", settings=app.config)
@@ -116,7 +74,7 @@ def user_id(app, email: str) -> int:
 
 
 @pytest.fixture
-def manager(client, staff):  # noqa: F811
+def manager(client, staff):
     login(client, staff["manager"])
     return client
 
@@ -180,7 +138,7 @@ def test_a_column_heading_toggles_its_direction(manager, people):
     assert names(manager.get(html.unescape(link.group(1))).text) == ["Di Wolf", "Cy Xu"]
 
 
-def test_ties_are_broken_by_id_in_the_same_direction(app, manager, staff):  # noqa: F811
+def test_ties_are_broken_by_id_in_the_same_direction(app, manager, staff):
     with app.app_context():
         rng = random.Random(5)
         for name in ("Twin One", "Twin Two", "Twin Three"):
@@ -239,7 +197,7 @@ def test_search_name_company_and_email_ignoring_case(manager, people, q, expecte
     assert f"{len(expected)}</strong>" in page.text
 
 
-def test_search_beyond_ascii(app, manager, staff):  # noqa: F811
+def test_search_beyond_ascii(app, manager, staff):
     with app.app_context():
         add_intake(random.Random(6), "Émile Ørsted", "Société Générale", "emile@example.com")
         db.session.commit()
@@ -258,7 +216,7 @@ def test_search_combines_with_filters_and_sort(manager, people):
     assert "2 guarded" in page.text
 
 
-def test_pages_keep_the_filters(app, manager, staff, monkeypatch):  # noqa: F811
+def test_pages_keep_the_filters(app, manager, staff, monkeypatch):
     monkeypatch.setitem(app.config, "PER_PAGE", 2)
     with app.app_context():
         rng = random.Random(9)
@@ -473,7 +431,7 @@ def test_csv_export_applies_the_filters(app, manager, people):
     assert exported(manager, "sort=name&dir=desc&page=2") == people  # id order, every page
 
 
-def test_csv_export_neutralises_formulas(app, manager, staff):  # noqa: F811
+def test_csv_export_neutralises_formulas(app, manager, staff):
     with app.app_context():
         rng = random.Random(4)
         add_intake(rng, "@Mallory", '=HYPERLINK("https://evil.example","Click")', "m@example.com")

@@ -8,9 +8,7 @@ from onboarding.services.agreement import compose as agreements
 from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import app_playbooks
-from tests.conftest import make_app
-from tests.web.helpers import example
-from tests.web.test_workspace import PASSWORD, login
+from tests.factories import PASSWORD, example, login, make_app
 
 
 def test_unknown_page_is_a_rendered_404(client):

@@ -9,9 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from onboarding.domain.questionnaire import get_questionnaire
-from tests.conftest import csrf_of
+from tests.factories import csrf_of, login, post
 from tests.web.helpers import Prospect
-from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
 
 FUZZ = settings(
     max_examples=40,
@@ -80,7 +79,7 @@ def test_sign_in_survives_hostile_input(client, data):
     assert response.status_code in (401, 429)
 
 
-def test_workspace_forms_survive_hostile_input(client, staff, submitted):  # noqa: F811
+def test_workspace_forms_survive_hostile_input(client, staff, submitted):
     login(client, staff["admin"])
     url = f"/workspace/intakes/{submitted}"
     targets = [
@@ -104,7 +103,7 @@ def test_workspace_forms_survive_hostile_input(client, staff, submitted):  # noq
     check()
 
 
-def test_list_parameters_survive_hostile_input(client, staff, submitted):  # noqa: F811
+def test_list_parameters_survive_hostile_input(client, staff, submitted):
     login(client, staff["manager"])
     names = ["q", "band", "status", "owner", "from", "to", "sort", "dir", "page", "limit"]
 

@@ -8,8 +8,8 @@ from onboarding.db import db
 from onboarding.db.models import Intake
 from onboarding.services.intake.submission import intake_by_token
 from onboarding.web.public.remember import COOKIE
-from tests.conftest import csrf_of
-from tests.web.helpers import Prospect, example, form_data
+from tests.factories import csrf_of, example
+from tests.web.helpers import Prospect, form_data
 
 
 def stored(app, token: str) -> Intake:

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from onboarding import assess
 from onboarding.db import db
 from onboarding.db.models import Assessment, Intake
-from tests.conftest import csrf_of
-from tests.web.helpers import Prospect, example, form_data
+from tests.factories import csrf_of, example
+from tests.web.helpers import Prospect, form_data
 
 
 def stored(app, token):
@@ -132,7 +132,7 @@ def test_an_expired_form_shows_the_input_back_and_saves_nothing(app, client):
     assert 'value="Daniel Okafor"' in response.text
     assert stored(app, prospect.token).answers == {}
     # The page carries a fresh token: pressing Next again works.
-    from tests.conftest import csrf_of
+    from tests.factories import csrf_of
 
     again = client.post(
         prospect.url("/step/about"),
@@ -242,7 +242,7 @@ def test_submitting_twice_stores_one_assessment(app, client):
     prospect.start()
     prospect.fill_all(example())
     page = client.get(prospect.url("/review"))
-    from tests.conftest import csrf_of
+    from tests.factories import csrf_of
 
     token = csrf_of(page.text)
     first = client.post(prospect.url("/submit"), data={"csrf_token": token})
@@ -260,7 +260,7 @@ def test_concurrent_submits_store_one_assessment(app):
     prospect.start()
     prospect.fill_all(example())
     page = client.get(prospect.url("/review"))
-    from tests.conftest import csrf_of
+    from tests.factories import csrf_of
 
     token = csrf_of(page.text)
     cookie = client.get_cookie("session").value

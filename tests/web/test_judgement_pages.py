@@ -16,9 +16,8 @@ from onboarding.db.models import Assessment, EngagementOutcome, Intake
 from onboarding.domain.playbooks import default_playbooks_dir
 from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.web.extensions import app_playbooks
-from tests.conftest import csrf_of
-from tests.web.helpers import Prospect, example, form_data
-from tests.web.test_workspace import login, staff  # noqa: F401 - fixture
+from tests.factories import csrf_of, example, login
+from tests.web.helpers import Prospect, form_data
 
 BASELINE = yaml.safe_load((default_playbooks_dir() / "_baseline.yaml").read_text())
 CREATIVE = {

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import UTC, datetime
 
 import flask_migrate
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy.engine import make_url
 
 from onboarding import create_app
 from onboarding.config import TestConfig
@@ -60,27 +56,6 @@ renders = sa.table(
     sa.column("pdf", sa.LargeBinary),
     sa.column("created_at", sa.DateTime(timezone=True)),
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request, tmp_path):
-    """A new, empty database (PostgreSQL only with TEST_DATABASE_URL)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    server = os.environ.get("TEST_DATABASE_URL")
-    if not server:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    name = f"onboarding_migrate_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def test_0007_keeps_versions_empties_the_cache_and_matches_the_models(

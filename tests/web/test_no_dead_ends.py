@@ -10,11 +10,11 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.outbox import OutboxMessage
 from onboarding.services.intake.submission import create_intake
-from tests.web.helpers import example, make_sendable
-from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
+from tests.factories import example, login, post
+from tests.web.helpers import make_sendable
 
 
-def test_the_preview_has_back_and_send_and_no_internal_ids(app, client, staff, submitted):  # noqa: F811
+def test_the_preview_has_back_and_send_and_no_internal_ids(app, client, staff, submitted):
     make_sendable(app, submitted)
     login(client, staff["manager"])
     html = client.get(f"/workspace/intakes/{submitted}/agreement").text
@@ -25,7 +25,7 @@ def test_the_preview_has_back_and_send_and_no_internal_ids(app, client, staff, s
     assert 'href="/static/preview.css"' in html and "<style>" not in html.split("</head>")[1]
 
 
-def test_a_drafts_link_is_shown_and_emailed_again(app, client, staff):  # noqa: F811
+def test_a_drafts_link_is_shown_and_emailed_again(app, client, staff):
     with app.app_context():
         draft = create_intake({"contact_name": "Rita Gomez", "contact_email": "rita@acme.example"})
         db.session.commit()
@@ -42,7 +42,7 @@ def test_a_drafts_link_is_shown_and_emailed_again(app, client, staff):  # noqa: 
         assert message.kind == "resume_link" and message.to_address == "rita@acme.example"
 
 
-def test_the_detail_page_speaks_in_words(app, client, staff, submitted):  # noqa: F811
+def test_the_detail_page_speaks_in_words(app, client, staff, submitted):
     login(client, staff["manager"])
     url = f"/workspace/intakes/{submitted}"
     post(client, url + "/override", {"score": "55", "reason": "Known client"}, url)
@@ -75,8 +75,8 @@ def test_the_staff_sign_in_has_no_privacy_line_for_prospects(client):
 def test_a_refused_note_keeps_the_page_and_an_added_one_answers_without_reload(
     app,
     client,
-    staff,  # noqa: F811
-    submitted,  # noqa: F811
+    staff,
+    submitted,
 ):
     login(client, staff["manager"])
     url = f"/workspace/intakes/{submitted}"

@@ -17,10 +17,8 @@ from onboarding.rendering import pdf as pdf_module
 from onboarding.services.agreement import compose as agreements
 from onboarding.services.agreement import files as agreement_files
 from onboarding.services.agreement import prerender
+from tests.factories import STAND_IN, answer, countersign, grant, login, send
 from tests.web.helpers import make_files, make_sendable
-from tests.web.test_acceptance import answer, send
-from tests.web.test_signing import STAND_IN, countersign, grant
-from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
 
 
 class Counter:
@@ -71,7 +69,7 @@ def download(client, public_id):
     return response.data
 
 
-def test_a_submit_queues_exactly_one_render(app, submitted):  # noqa: F811
+def test_a_submit_queues_exactly_one_render(app, submitted):
     queued = jobs(app)
     assert [(j.kind, j.status, j.paper, j.reason) for j in queued] == [
         ("agreement", "queued", "a4", "assessed")
@@ -83,7 +81,7 @@ def test_the_worker_renders_it_and_the_download_renders_nothing(
     client,
     staff,
     submitted,
-    renders,  # noqa: F811
+    renders,
 ):
     work(prerendering)
     assert renders.count == 1 and [j.status for j in jobs(prerendering)] == ["done"]
@@ -100,7 +98,7 @@ def test_saved_terms_and_profile_queue_one_render_and_the_send_finds_it_ready(
     client,
     staff,
     submitted,
-    renders,  # noqa: F811
+    renders,
 ):
     work(prerendering)
     make_sendable(prerendering, submitted)  # saves the profile, then the terms
@@ -118,7 +116,7 @@ def test_saved_terms_and_profile_queue_one_render_and_the_send_finds_it_ready(
     assert renders.count == before  # the send and the download rendered nothing
 
 
-def test_two_requests_at_once_render_once(app, staff, submitted, renders):  # noqa: F811
+def test_two_requests_at_once_render_once(app, staff, submitted, renders):
     clients = [app.test_client(), app.test_client()]
     for c in clients:
         login(c, staff["manager"])
@@ -140,7 +138,7 @@ def test_two_requests_at_once_render_once(app, staff, submitted, renders):  # no
         assert db.session.execute(select(RenderedPdf.key)).scalars().all()
 
 
-def test_a_profile_save_queues_the_open_intakes_only(app, client, staff, submitted):  # noqa: F811
+def test_a_profile_save_queues_the_open_intakes_only(app, client, staff, submitted):
     from onboarding.domain.terms import default_profile
     from onboarding.services.agreement import terms as agreement_terms
 
@@ -167,7 +165,7 @@ def test_accept_and_countersign_confirm_at_once_and_their_files_follow(
     client,
     staff,
     submitted,
-    renders,  # noqa: F811
+    renders,
 ):
     login(client, staff["manager"])
     token = send(client, submitted)
@@ -214,7 +212,7 @@ def test_a_download_that_waits_for_the_worker_serves_the_file_it_made(
     client,
     staff,
     submitted,
-    renders,  # noqa: F811
+    renders,
     monkeypatch,
 ):
     """The prospect downloads while the worker is making the accepted file: the download

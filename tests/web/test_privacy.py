@@ -16,14 +16,14 @@ from onboarding.db.models import (
     utcnow,
 )
 from onboarding.services.intake.submission import create_intake
-from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
+from tests.factories import login, post
 
 
 def count(model):
     return db.session.execute(select(func.count()).select_from(model)).scalar()
 
 
-def test_an_admin_deletes_an_intake_and_everything_derived(app, client, staff, submitted):  # noqa: F811
+def test_an_admin_deletes_an_intake_and_everything_derived(app, client, staff, submitted):
     login(client, staff["admin"])
     url = f"/workspace/intakes/{submitted}"
     post(client, url + "/notes", {"note": "Call Tuesday"}, url)
@@ -44,7 +44,7 @@ def test_an_admin_deletes_an_intake_and_everything_derived(app, client, staff, s
         assert "Harbour" not in (events[0].detail or "") and events[0].intake_id is None
 
 
-def test_a_manager_cannot_delete(client, staff, submitted):  # noqa: F811
+def test_a_manager_cannot_delete(client, staff, submitted):
     login(client, staff["manager"])
     url = f"/workspace/intakes/{submitted}"
     assert (
@@ -53,7 +53,7 @@ def test_a_manager_cannot_delete(client, staff, submitted):  # noqa: F811
     )
 
 
-def test_purge_drafts_deletes_only_stale_drafts(app, submitted):  # noqa: F811
+def test_purge_drafts_deletes_only_stale_drafts(app, submitted):
     from onboarding.cli import main
 
     with app.app_context():
@@ -76,8 +76,8 @@ def test_purge_drafts_deletes_only_stale_drafts(app, submitted):  # noqa: F811
 def test_deleting_an_intake_removes_its_cached_pdfs_after_the_agency_name_changed(
     app,
     client,
-    staff,  # noqa: F811
-    submitted,  # noqa: F811
+    staff,
+    submitted,
     monkeypatch,
 ):
     """Cached renders belong to their intake: found without re-composing the agreement."""
@@ -94,7 +94,7 @@ def test_deleting_an_intake_removes_its_cached_pdfs_after_the_agency_name_change
         assert count(Intake) == 0 and count(RenderedPdf) == 0
 
 
-def test_a_database_delete_of_an_intake_cascades_to_its_cached_pdfs(app, client, staff, submitted):  # noqa: F811
+def test_a_database_delete_of_an_intake_cascades_to_its_cached_pdfs(app, client, staff, submitted):
     """ON DELETE CASCADE: even a delete outside the app leaves no cached render behind."""
     from sqlalchemy import text
 

@@ -15,18 +15,20 @@ from onboarding.db import db
 from onboarding.db.models import AgreementVersion, AuditEvent, Intake, User, WebhookDelivery
 from onboarding.services.agreement import answers, versions
 from onboarding.services.intake.workspace import WorkspaceError
-from tests.conftest import csrf_of
+from tests.factories import (
+    STAND_IN,
+    answer,
+    countersign,
+    csrf_of,
+    grant,
+    login,
+    post,
+    send,
+    slow_renderer,
+)
 from tests.web.helpers import make_files
-from tests.web.test_acceptance import answer, send, sent, slow_renderer  # noqa: F401
-from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401
 
 ACCEPT = {"name": "Daniel Okafor", "consent": "yes"}
-STAND_IN = {
-    "name": "Grace Hopper",
-    "title": "Chief Operating Officer",
-    "authority": "yes",
-    "consent": "yes",
-}
 
 
 def version_row(app) -> AgreementVersion:
@@ -42,21 +44,6 @@ def version_row(app) -> AgreementVersion:
 
 def text_of(data: bytes) -> list[str]:
     return [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
-
-
-def grant(app, email: str, title: str | None = "Account Director") -> None:
-    """Give ``email`` signing rights (as an admin would, without the page)."""
-    from onboarding.services.people.accounts import set_signing, user_by_email
-
-    with app.app_context():
-        user = user_by_email(email)
-        set_signing(user, user_by_email("admin@example.com"), can_sign=True, title=title)
-        db.session.commit()
-
-
-def countersign(client, public_id, number=1):
-    url = f"/workspace/intakes/{public_id}"
-    return post(client, f"{url}/versions/{number}/countersign", {}, url)
 
 
 def verify_cli(app, path) -> tuple[int, str]:
@@ -142,7 +129,7 @@ def test_the_contact_accepts_with_the_name_alone(app, sent):
 # --- signing rights -------------------------------------------------------------------------
 
 
-def test_only_admins_grant_signing_rights_and_never_without_a_title(app, client, staff):  # noqa: F811
+def test_only_admins_grant_signing_rights_and_never_without_a_title(app, client, staff):
     with app.app_context():
         manager_id = db.session.execute(
             select(User.id).where(User.email == staff["manager"])
@@ -175,7 +162,7 @@ def test_only_admins_grant_signing_rights_and_never_without_a_title(app, client,
     assert "May countersign agreements" in admin.get("/workspace/users").text
 
 
-def test_granting_rights_without_a_name_is_refused_too(app, staff):  # noqa: F811
+def test_granting_rights_without_a_name_is_refused_too(app, staff):
     from onboarding.services.people.accounts import AccountError, set_signing, user_by_email
 
     with app.app_context():
@@ -439,7 +426,7 @@ def fired(app) -> list[str]:
         )
 
 
-def test_the_agreement_fires_its_webhook_events(app, client, staff, submitted, hooks):  # noqa: F811
+def test_the_agreement_fires_its_webhook_events(app, client, staff, submitted, hooks):
     import json
 
     from onboarding.integrations import webhooks

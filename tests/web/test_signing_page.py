@@ -15,10 +15,8 @@ from onboarding.db.models import User
 from onboarding.services.agreement import next_steps as after_acceptance
 from onboarding.services.agreement import terms as agreement_terms
 from onboarding.services.intake import workspace
-from tests.conftest import csrf_of
+from tests.factories import csrf_of, send_version
 from tests.web.helpers import make_sendable
-from tests.web.test_attention import send_version, two  # noqa: F401 - two: a fixture
-from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
 
 SCRIPT = re.compile(r"<script\b([^>]*)>", re.I)
 
@@ -128,7 +126,7 @@ def intake_version(intake):
 def test_the_confirmation_names_the_owner_and_the_agencys_response_time(
     app,
     staff,
-    submitted,  # noqa: F811
+    submitted,
 ):
     make_sendable(app, submitted)
     with app.app_context():

@@ -12,12 +12,11 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import AgreementVersion, AuditEvent, Intake
-from tests.web.test_acceptance import answer, send
-from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401 - fixtures
+from tests.factories import answer, login, post, send
 
 
 @pytest.fixture
-def sent(app, client, staff, submitted):  # noqa: F811
+def sent(app, client, staff, submitted):
     login(client, staff["manager"])
     return {"token": send(client, submitted), "public_id": submitted}
 

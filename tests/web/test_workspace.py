@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from onboarding.db import db
@@ -18,49 +17,8 @@ from onboarding.db.models import (
     User,
     utcnow,
 )
-from onboarding.services.intake.submission import create_intake, submit_intake
-from onboarding.services.people.accounts import create_user
-from onboarding.web.extensions import app_playbooks
-from tests.conftest import csrf_of
-from tests.web.helpers import Prospect, example
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def staff(app):
-    """An admin and a manager; returns their emails."""
-    with app.app_context():
-        create_user("admin@example.com", "admin", PASSWORD, "Ada Admin", settings=app.config)
-        create_user("manager@example.com", "manager", PASSWORD, "Max Manager", settings=app.config)
-        db.session.commit()
-    return {"admin": "admin@example.com", "manager": "manager@example.com"}
-
-
-@pytest.fixture
-def submitted(app):
-    """A submitted intake (the burned marketer); returns its public id."""
-    with app.app_context():
-        intake = create_intake(example())
-        db.session.flush()
-        _, errors = submit_intake(intake, playbooks=app_playbooks(app), email=False)
-        assert not errors
-        db.session.commit()
-        return intake.public_id
-
-
-def login(client, email, password=PASSWORD, **kw):
-    page = client.get("/login")
-    return client.post(
-        "/login",
-        data={"email": email, "password": password, "csrf_token": csrf_of(page.text)},
-        **kw,
-    )
-
-
-def post(client, url, data=None, page="/workspace/"):
-    token = csrf_of(client.get(page).text)
-    return client.post(url, data={**(data or {}), "csrf_token": token})
+from tests.factories import PASSWORD, csrf_of, login, post
+from tests.web.helpers import Prospect
 
 
 def test_every_workspace_page_needs_a_signed_in_user(app, client, submitted):

@@ -1,0 +1,26 @@
+"""Fixtures of the web tests (``staff``, ``submitted`` and ``sent`` are the root's)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from onboarding.db import db
+from onboarding.services.intake import workspace
+from tests.factories import add_intake, login, send_version
+from tests.web.helpers import make_sendable
+
+
+@pytest.fixture
+def two(app, client, staff, submitted):
+    """The burned marketer with an agreement sent, and a quiet prospect beside them."""
+    with app.app_context():
+        add_intake(random.Random(3), "Quentin Quiet", "Quiet Co", "q@quiet.example")
+        db.session.commit()
+    make_sendable(app, submitted)
+    token = send_version(app, submitted)
+    login(client, staff["manager"])
+    with app.app_context():
+        name = workspace.intake_by_public_id(submitted).contact_name
+    return {"public_id": submitted, "token": token, "name": name}
