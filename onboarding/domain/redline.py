@@ -150,6 +150,8 @@ def _reader(row: TermField) -> Callable[[Mapping[str, Any]], str]:
         return _schedule
     if form == "count":
         show: Callable[[Any], str] = lambda value: _count(value, row.get("unit") or "")  # noqa: E731
+    elif form == "percent":
+        show = lambda value: NOT_SET if value in (None, "") else f"{value}%"  # noqa: E731
     elif form == "date":
         show = _date
     elif form == "words":

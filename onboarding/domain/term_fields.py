@@ -34,7 +34,9 @@ OBJECT_TYPES = frozenset({"fee", "group"})
 WIDGETS = frozenset(
     {"text", "code", "money", "number", "date", "select", "area", "checkboxes", "schedule"}
 )
-REDLINE_FORMATS = frozenset({"text", "count", "date", "words", "names", "list", "fee", "schedule"})
+REDLINE_FORMATS = frozenset(
+    {"text", "count", "percent", "date", "words", "names", "list", "fee", "schedule"}
+)
 DOCUMENT_FORMATS = frozenset({"text", "count", "percent", "money", "date"})
 MODEL_NEEDS = ("required", "optional")
 
@@ -125,7 +127,7 @@ class TermTable:
         object.__setattr__(self, "_by_key", {f.key: f for f in self.fields})
 
     def row(self, key: str) -> TermField | None:
-        """The row of a key (``payment_days``, ``fee.amount``), else None."""
+        """The row of a key (``currency``, ``fee.amount``), else None."""
         return self._by_key.get(key)  # type: ignore[attr-defined]
 
     @property
