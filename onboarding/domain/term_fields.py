@@ -124,7 +124,9 @@ class TermTable:
     path: Path | None = None
 
     def __post_init__(self) -> None:
+        # Views every compose reads many times, made once per table.
         object.__setattr__(self, "_by_key", {f.key: f for f in self.fields})
+        object.__setattr__(self, "_placeholders", self._make_placeholders())
 
     def row(self, key: str) -> TermField | None:
         """The row of a key (``currency``, ``fee.amount``), else None."""
@@ -163,6 +165,9 @@ class TermTable:
 
     def placeholders(self) -> dict[str, dict[str, Any]]:
         """``{name: {"format", "unit", ...}}``: every value a standard clause may name."""
+        return self._placeholders  # type: ignore[attr-defined]
+
+    def _make_placeholders(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for f in self.fields:
             if f.document:

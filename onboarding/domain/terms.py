@@ -1,7 +1,7 @@
 """What turns a tailored draft into a contract: the agency profile, the terms of one
 engagement, and the one *resolved terms* object every clause reads (pure Python).
 
-Contract: ``shared/spec/terms.md``. Three layers, resolved once by :func:`resolve`:
+Contract: ``shared/spec/terms.md``. Three layers, resolved once by :func:`values`:
 
 1. the **agency profile** (:func:`load_profile`; the shipped defaults in
    ``domain/data/agency_default.yaml`` fill what a profile leaves out);
@@ -9,6 +9,12 @@ Contract: ``shared/spec/terms.md``. Three layers, resolved once by :func:`resolv
    client's wish into the agency's promise: a wish is quoted only as ``asked_*``);
 3. the **terms of this engagement** (:func:`parse_terms`), entered by the account
    manager; a value set there wins.
+
+Each term of an engagement is a row of the term table (``domain/data/terms.yaml``,
+read by :mod:`onboarding.domain.term_fields`): its type, bounds and choices drive the
+checks here, how it is resolved (the agency's value when unset) and how a standard
+clause writes it (``{payment_days}`` reads "30 days"). Adding a simple term is a row
+there plus the clause text that names it.
 
 Errors come all at once, each with a ``field`` path such as
 ``payment_schedule[1].percent`` (:class:`TermsInvalid`).
@@ -20,7 +26,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Any
 
@@ -923,11 +929,3 @@ def instalment_rows(terms: EngagementTerms, currency: str) -> list[tuple[str, st
             amount = f"{p.percent}% ({money(share, currency)})"
         rows.append((when, amount))
     return rows
-
-
-def as_decimal(value: str) -> Decimal:
-    """A money string as a Decimal (for callers holding contract JSON)."""
-    try:
-        return Decimal(value)
-    except InvalidOperation as exc:
-        raise ValueError(f"not an amount: {value!r}") from exc

@@ -42,6 +42,8 @@ def _typed(row: TermField, value: str) -> Any:
         return whole(value)
     if row.type == "currency":
         return value.upper()
+    if row.type == "list":  # a list inside an object term: one item per line
+        return lines(value)
     return value
 
 
