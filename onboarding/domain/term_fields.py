@@ -122,6 +122,7 @@ class TermTable:
     fields: tuple[TermField, ...]
     profile_placeholders: Mapping[str, Any]
     path: Path | None = None
+    form_sections: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Views every compose reads many times, made once per table.
@@ -232,7 +233,14 @@ def load_table(path: Path | str = TABLE_FILE) -> TermTable:
             raise TableInvalid(f"{path}: every row needs a key and a type ({raw!r})")
         rows.append(TermField(raw["key"], raw["type"], raw.get("label") or raw["key"], raw))
     _check(rows, path)
-    return TermTable(tuple(rows), dict(data.get("profile_placeholders") or {}), path)
+    sections = dict(data.get("form_sections") or {})
+    for r in rows:
+        section = r.form.get("section")
+        if r.widget and section not in sections:
+            raise TableInvalid(
+                f"{path}: {r.key}: form.section {section!r} is not a form_sections id"
+            )
+    return TermTable(tuple(rows), dict(data.get("profile_placeholders") or {}), path, sections)
 
 
 _override: list[TermTable] = []

@@ -173,10 +173,8 @@ def _page(intake, data: dict[str, Any], errors: dict[str, str], status: int = 20
                 *[(f"phase:{name}", f"At the end of {name}") for name, _, _ in PHASES],
             ],
             sections={**SECTIONS, **STANDARD_SECTIONS},
-            blocks={
-                card: form_blocks(card, profile)
-                for card in ("fees", "dates", "scope", "levels", "safeguard")
-            },
+            blocks={card: form_blocks(card, profile) for card in terms_form.cards()},
+            other_cards=terms_form.cards(placed=False),
             schedule_rows=SCHEDULE_ROWS,
             biggest_worry=answers.get("biggest_worry"),
             clause_errors=any(field.startswith("clauses") for field in errors),

@@ -15,6 +15,8 @@ from onboarding.domain.term_fields import TermField, TermTable, table
 
 SCHEDULE_ROWS = 5
 """Instalment rows the form offers."""
+PLACED_CARDS = ("fees", "dates", "scope", "levels", "safeguard")
+"""Cards the page places and words itself; any other card of the table follows them."""
 
 WIDGET_LOOKS: dict[str, dict[str, str]] = {
     "text": {"cls": "input"},
@@ -167,6 +169,17 @@ def _widget(row: TermField, profile: Any) -> dict[str, Any]:
         blank = form.get("blank")
         widget["blank"] = blank.format(default=default) if blank is not None else None
     return widget
+
+
+def cards(*, placed: bool | None = None, terms: TermTable | None = None) -> dict[str, str]:
+    """``{card id: title}`` of the form's cards: all, only the page's own
+    (``placed=True``) or only those the table adds (``placed=False``)."""
+    sections = (terms or table()).form_sections
+    return {
+        card: title
+        for card, title in sections.items()
+        if placed is None or (card in PLACED_CARDS) == placed
+    }
 
 
 def form_blocks(section: str, profile: Any = None, terms: TermTable | None = None) -> list:
