@@ -814,15 +814,10 @@ def _scope_rows(
                 ),  # fmt: skip
             )
         )
-        rows.append(
-            ScopeRow(
-                "Invoices",
-                (
-                    f"Payable within {terms_mod.plural(resolved['payment_days'], 'day')} "
-                    "of the invoice date",
-                ),
-            )  # fmt: skip
-        )
+    # Rows the term table declares (how soon invoices are paid, ...).
+    rows += [
+        ScopeRow(label, (text,)) for label, text in terms_mod.scope_lines(engagement, resolved)
+    ]
     dates = []
     if engagement.start_date:
         dates.append(f"Start: {display_date(engagement.start_date)}")
@@ -844,23 +839,9 @@ def resolved_json(
     resolved: Mapping[str, Any], engagement: EngagementTerms, profile: AgencyProfile
 ) -> dict[str, Any]:
     """The resolved terms as the command line's ``--json`` prints them (terms.md)."""
-    out = engagement.as_dict()
-    out.pop("clauses", None)
-    out.pop("safeguard", None)
+    out = terms_mod.resolved_terms(resolved, engagement)
     out.update(
         {
-            "currency": resolved["currency"],
-            "payment_days": resolved["payment_days"],
-            "expenses": resolved["expenses"],
-            "ip_option": resolved["ip_option"],
-            "supplements": list(resolved["supplements"]),
-            "service_levels": {
-                "response_hours": resolved["response_hours"],
-                "update_cadence": resolved["update_cadence_key"],
-                "revision_rounds": resolved["revision_rounds"],
-                "notice_days": resolved["notice_days"],
-                "acceptance_days": resolved["acceptance_days"],
-            },
             "agency": {
                 "legal_name": profile.legal_name,
                 "trading_name": profile.trading_name,

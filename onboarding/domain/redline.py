@@ -41,27 +41,9 @@ from typing import Any
 
 from onboarding.domain import terms as terms_mod
 from onboarding.domain.agreement import as_date, display_date
+from onboarding.domain.term_fields import TermField, table
 
 NOT_SET = "Not set"
-
-CADENCE_WORDS = {
-    "daily": "Every working day",
-    "few_per_week": "Twice a week",
-    "weekly": "Weekly",
-    "biweekly": "Every two weeks",
-    "milestones_only": "At milestones",
-}
-EXPENSE_WORDS = {
-    "included": "Included in the fee",
-    "at_cost_with_approval": "At cost, approved in advance",
-    "none": "None expected",
-}
-IP_WORDS = {
-    "assignment_on_payment": "Assigned to the Client on full payment",
-    "exclusive_license": "Exclusive licence",
-    "limited_license": "Licence for limited usage",
-    "work_for_hire": "Work made for hire",
-}
 
 SMALL_WORD = 3
 """A kept run of one word this short between two changes is folded into them, so a
@@ -124,10 +106,6 @@ def _schedule(data: Mapping[str, Any]) -> str:
     )
 
 
-def _levels(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    return data.get("service_levels") or {}
-
-
 def _agency(data: Mapping[str, Any]) -> Mapping[str, Any]:
     return data.get("agency") or {}
 
@@ -141,60 +119,77 @@ def _count(value: Any, one: str) -> str:
         return _text(value)
 
 
-def _response(value: Any) -> str:
-    if value is None:
-        return NOT_SET
-    try:
-        words = terms_mod.RESPONSE_WORDS.get(int(value))
-    except (TypeError, ValueError):
-        words = None
-    return words[:1].upper() + words[1:] if words else _text(value)
-
-
-def _word(table: Mapping[str, str]) -> Callable[[Any], str]:
-    return lambda value: table.get(value, _text(value)) if value else NOT_SET
-
-
 def _supplements(value: Any) -> str:
     if not value:
         return "None"
     return ", ".join(str(v).replace("_", " ").capitalize() for v in value)
 
 
-VALUES: tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...] = (
-    ("Fee", _fee),
-    ("Payment schedule", _schedule),
-    ("Invoices payable within", lambda d: _count(d.get("payment_days"), "day")),
-    ("Currency", lambda d: _text(d.get("currency"))),
-    ("Expenses", lambda d: _word(EXPENSE_WORDS)(d.get("expenses"))),
-    ("Start date", lambda d: _date(d.get("start_date"))),
-    ("Launch date", lambda d: _date(d.get("launch_date"))),
-    ("Offer open until", lambda d: _date(d.get("valid_until"))),
-    ("Deliverables", lambda d: _text(d.get("deliverables"))),
-    ("Not included", lambda d: _text(d.get("exclusions"))),
-    ("The Client provides", lambda d: _text(d.get("client_responsibilities"))),
-    ("Ownership of the work", lambda d: _word(IP_WORDS)(d.get("ip_option"))),
-    ("Discipline terms", lambda d: _supplements(d.get("supplements"))),
-    ("Reply time", lambda d: _response(_levels(d).get("response_hours"))),
-    ("Update cadence", lambda d: _word(CADENCE_WORDS)(_levels(d).get("update_cadence"))),
-    ("Revision rounds", lambda d: _text(_levels(d).get("revision_rounds"))),
-    ("Notice period", lambda d: _count(_levels(d).get("notice_days"), "day")),
-    ("Review window", lambda d: _count(_levels(d).get("acceptance_days"), "working day")),
+def _in_words(row: TermField) -> Callable[[Any], str]:
+    spec = row.redline or {}
+
+    def read(value: Any) -> str:
+        if value is None or value == "":
+            return NOT_SET
+        if isinstance(value, Mapping | list):
+            return _text(value)
+        words = (spec.get("words") or {}).get(value) or row.words(value)
+        if not words:
+            return _text(value)
+        return words[:1].upper() + words[1:] if spec.get("capitalise") else words
+
+    return read
+
+
+def _reader(row: TermField) -> Callable[[Mapping[str, Any]], str]:
+    """How one table row reads in a redline, from an agreement's resolved terms."""
+    form = (row.redline or {}).get("format", "text")
+    if form == "fee":
+        return _fee
+    if form == "schedule":
+        return _schedule
+    if form == "count":
+        show: Callable[[Any], str] = lambda value: _count(value, row.get("unit") or "")  # noqa: E731
+    elif form == "percent":
+        show = lambda value: NOT_SET if value in (None, "") else f"{value}%"  # noqa: E731
+    elif form == "date":
+        show = _date
+    elif form == "words":
+        show = _in_words(row)
+    elif form == "names":
+        show = _supplements
+    else:
+        show = _text
+    group, name = row.group, row.name
+    if group is None:
+        return lambda d: show(d.get(name))
+    return lambda d: show((d.get(group) or {}).get(name))
+
+
+AGENCY_VALUES: tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...] = (
     ("Agency (legal name)", lambda d: _text(_agency(d).get("legal_name"))),
     ("Agency (trading name)", lambda d: _text(_agency(d).get("trading_name"))),
     ("Governing law", lambda d: _text(_agency(d).get("governing_law"))),
 )
-"""Each term a client reads, in the order a table shows them, and how it reads."""
-
-KNOWN_KEYS = frozenset(
-    {
-        "fee", "payment_schedule", "payment_days", "currency", "expenses", "start_date",
-        "launch_date", "valid_until", "deliverables", "exclusions", "client_responsibilities",
-        "ip_option", "supplements", "service_levels", "agency",
-    }
-)  # fmt: skip
-KNOWN_LEVELS = frozenset(terms_mod.SERVICE_LEVEL_KEYS)
 KNOWN_AGENCY = frozenset({"legal_name", "trading_name", "governing_law"})
+
+
+def values_read() -> tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...]:
+    """Each term a client reads, in the order a table shows them, and how it reads:
+    the term table's ``redline`` rows, then the agency's legal details."""
+    rows = table().redline_rows()
+    return tuple((row.redline["label"], _reader(row)) for row in rows) + AGENCY_VALUES  # type: ignore[index]
+
+
+def _known() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    """The top-level keys the redline reads, and the members it reads of each object."""
+    rows = table().redline_rows()
+    groups: dict[str, set[str]] = {"agency": set(KNOWN_AGENCY)}
+    for row in rows:
+        if row.group is not None:
+            groups.setdefault(row.group, set()).add(row.name)
+    top = {row.key for row in rows if row.group is None} | set(groups)
+    return frozenset(top), {k: frozenset(v) for k, v in groups.items()}
 
 
 def _label(key: str) -> str:
@@ -204,16 +199,19 @@ def _label(key: str) -> str:
 def value_changes(previous: Mapping[str, Any], current: Mapping[str, Any]) -> list[dict[str, str]]:
     """The resolved terms that differ, as ``{"term", "from", "to"}`` in a client's words."""
     out = []
-    for term, read in VALUES:
+    for term, read in values_read():
         before, after = read(previous), read(current)
         if before != after:
             out.append({"term": term, "from": before, "to": after})
     # Keys added to the contract later: compared as they are, never silently dropped.
+    known_keys, known_members = _known()
     extra: list[tuple[str, Any, Any]] = []
-    for key in sorted((set(previous) | set(current)) - KNOWN_KEYS):
+    for key in sorted((set(previous) | set(current)) - known_keys):
         extra.append((_label(key), previous.get(key), current.get(key)))
-    for group, known in (("service_levels", KNOWN_LEVELS), ("agency", KNOWN_AGENCY)):
+    for group, known in known_members.items():
         old, new = previous.get(group) or {}, current.get(group) or {}
+        if not isinstance(old, Mapping) or not isinstance(new, Mapping):
+            continue
         for key in sorted((set(old) | set(new)) - known):
             extra.append((_label(key), old.get(key), new.get(key)))
     for term, old, new in extra:

@@ -1,7 +1,7 @@
 """What turns a tailored draft into a contract: the agency profile, the terms of one
 engagement, and the one *resolved terms* object every clause reads (pure Python).
 
-Contract: ``shared/spec/terms.md``. Three layers, resolved once by :func:`resolve`:
+Contract: ``shared/spec/terms.md``. Three layers, resolved once by :func:`values`:
 
 1. the **agency profile** (:func:`load_profile`; the shipped defaults in
    ``domain/data/agency_default.yaml`` fill what a profile leaves out);
@@ -9,6 +9,12 @@ Contract: ``shared/spec/terms.md``. Three layers, resolved once by :func:`resolv
    client's wish into the agency's promise: a wish is quoted only as ``asked_*``);
 3. the **terms of this engagement** (:func:`parse_terms`), entered by the account
    manager; a value set there wins.
+
+Each term of an engagement is a row of the term table (``domain/data/terms.yaml``,
+read by :mod:`onboarding.domain.term_fields`): its type, bounds and choices drive the
+checks here, how it is resolved (the agency's value when unset) and how a standard
+clause writes it (``{payment_days}`` reads "30 days"). Adding a simple term is a row
+there plus the clause text that names it.
 
 Errors come all at once, each with a ``field`` path such as
 ``payment_schedule[1].percent`` (:class:`TermsInvalid`).
@@ -20,33 +26,31 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Any
 
 import yaml
 
 from onboarding.domain.resources import DATA
+from onboarding.domain.term_fields import TermField, table
 
-SERVICE_LEVEL_KEYS = (
-    "response_hours",
-    "update_cadence",
-    "revision_rounds",
-    "notice_days",
-    "acceptance_days",
-)
-RESPONSE_HOURS = (1, 4, 24, 48)
-UPDATE_CADENCES = ("daily", "few_per_week", "weekly", "biweekly", "milestones_only")
-FEE_MODELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    # model: (required money keys, optional money keys)
-    "fixed": (("amount",), ()),
-    "time_and_materials": (("day_rate", "estimate_days"), ("cap",)),
-    "retainer": (("monthly", "months"), ()),
-}
+_TABLE = table()  # the shipped table: the module-level names below are read from it
+SERVICE_LEVEL_KEYS = tuple(f.name for f in _TABLE.members("service_levels"))
+RESPONSE_HOURS = tuple(_TABLE.row("service_levels.response_hours").get("one_of"))  # type: ignore[union-attr]
+UPDATE_CADENCES = tuple(_TABLE.row("service_levels.update_cadence").choices)  # type: ignore[union-attr]
+FEE_MODELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = _TABLE.fee_models
+"""model: (required money keys, optional money keys), from the table's fee rows."""
 PAYMENT_WHEN = ("on_signing", "on_completion", "monthly")
-EXPENSES = ("included", "at_cost_with_approval", "none")
-IP_OPTIONS = ("limited_license", "exclusive_license", "assignment_on_payment", "work_for_hire")
-SUPPLEMENTS = ("print", "interactive", "motion", "environmental")
+EXPENSES = tuple(_TABLE.row("expenses").choices)  # type: ignore[union-attr]
+IP_OPTIONS = tuple(_TABLE.row("ip_option").choices)  # type: ignore[union-attr]
+SUPPLEMENTS = tuple(_TABLE.row("supplements").choices)  # type: ignore[union-attr]
+PROFILE_NUMBERS = (
+    ("payment_days", 0, 365),
+    ("change_margin_percent", 0, 100),
+    ("non_solicitation_months", 1, 36),
+)
+"""The agency profile's whole-number settings, with their bounds."""
 SUPPLEMENT_BY_PROJECT = {
     "website": ("interactive",),
     "product_design": ("interactive",),
@@ -247,43 +251,12 @@ def _choice(value: Any, path: str, errors: list, allowed: Sequence[str]) -> str 
     return value
 
 
-def service_levels(data: Any, path: str, errors: list) -> dict[str, Any]:
-    """Checked service levels (any subset of :data:`SERVICE_LEVEL_KEYS`)."""
-    if data is None:
-        return {}
-    if not isinstance(data, Mapping):
-        errors.append(TermError(path, "must be an object"))
-        return {}
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        where = f"{path}.{key}"
-        if key == "response_hours":
-            hours = _whole(value, where, errors, 1, 48)
-            if hours is not None and hours not in RESPONSE_HOURS:
-                errors.append(TermError(where, "must be one of 1, 4, 24, 48 (working hours)"))
-            elif hours is not None:
-                out[key] = hours
-        elif key == "update_cadence":
-            if _choice(value, where, errors, UPDATE_CADENCES):
-                out[key] = value
-        elif key == "revision_rounds":
-            if (n := _whole(value, where, errors, 0, 10)) is not None:
-                out[key] = n
-        elif key in ("notice_days", "acceptance_days"):
-            if (n := _whole(value, where, errors, 1, 365)) is not None:
-                out[key] = n
-        else:
-            errors.append(
-                TermError(where, f"is not a service level ({', '.join(SERVICE_LEVEL_KEYS)})")
-            )
-    return out
-
-
 def _standard_clauses(items: Any, path: str, errors: list) -> tuple[StandardClause, ...]:
     if not isinstance(items, list):
         errors.append(TermError(path, "must be a list of clauses"))
         return ()
     out, seen = [], set()
+    known = standard_placeholders()
     for i, item in enumerate(items):
         where = f"{path}[{i}]"
         if not isinstance(item, Mapping):
@@ -300,12 +273,11 @@ def _standard_clauses(items: Any, path: str, errors: list) -> tuple[StandardClau
         title = _text(item, "title", f"{where}.title", errors, required=True, limit=120)
         text = _text(item, "text", f"{where}.text", errors, required=True, limit=MAX_TEXT)
         for name in PLACEHOLDER.findall(text):
-            if name not in STANDARD_PLACEHOLDERS:
+            if name not in known:
                 errors.append(
                     TermError(
                         f"{where}.text",
-                        f"unknown placeholder {{{name}}} "
-                        f"(known: {', '.join(sorted(STANDARD_PLACEHOLDERS))})",
+                        f"unknown placeholder {{{name}}} (known: {', '.join(sorted(known))})",
                     )  # fmt: skip
                 )
         when = item.get("when")
@@ -351,11 +323,7 @@ def load_profile(data: Mapping[str, Any] | None = None) -> AgencyProfile:
         shipped["standard_clauses"] if clauses is None else clauses, "standard_clauses", errors
     )
     extra: dict[str, Any] = {}
-    for key, low, high in (
-        ("payment_days", 0, 365),
-        ("change_margin_percent", 0, 100),
-        ("non_solicitation_months", 1, 36),
-    ):
+    for key, low, high in PROFILE_NUMBERS:
         value = data.get(key, shipped[key])
         if (n := _whole(value, key, errors, low, high)) is not None:
             extra[key] = n
@@ -462,62 +430,6 @@ class ClauseChanges:
         }
 
 
-@dataclass(frozen=True)
-class EngagementTerms:
-    """The account manager's terms for one engagement; every key may be missing."""
-
-    currency: str | None = None
-    fee: Fee | None = None
-    payment_schedule: tuple[Instalment, ...] = ()
-    payment_days: int | None = None
-    start_date: dt.date | None = None
-    launch_date: dt.date | None = None
-    valid_until: dt.date | None = None
-    deliverables: tuple[str, ...] = ()
-    exclusions: tuple[str, ...] = ()
-    client_responsibilities: tuple[str, ...] = ()
-    expenses: str | None = None
-    ip_option: str | None = None
-    supplements: tuple[str, ...] | None = None
-    service_levels: Mapping[str, Any] = field(default_factory=dict)
-    clauses: ClauseChanges = field(default_factory=ClauseChanges)
-    safeguard: str | None = None  # the concrete safeguard for the client's biggest worry
-    extra: Mapping[str, Any] = field(default_factory=dict)  # keys this version does not know
-
-    def as_dict(self) -> dict[str, Any]:
-        """The contract form (terms.md), with only the keys that are set."""
-        out: dict[str, Any] = {}
-        if self.currency:
-            out["currency"] = self.currency
-        if self.fee:
-            out["fee"] = {"model": self.fee.model} | {
-                k: _plain(v) for k, v in self.fee.amounts.items()
-            }
-        if self.payment_schedule:
-            out["payment_schedule"] = [
-                {"when": p.when, "percent": p.percent} for p in self.payment_schedule
-            ]
-        if self.payment_days is not None:
-            out["payment_days"] = self.payment_days
-        for key in ("start_date", "launch_date", "valid_until"):
-            if getattr(self, key):
-                out[key] = getattr(self, key).isoformat()
-        for key in ("deliverables", "exclusions", "client_responsibilities"):
-            if getattr(self, key):
-                out[key] = list(getattr(self, key))
-        for key in ("expenses", "ip_option", "safeguard"):
-            if getattr(self, key):
-                out[key] = getattr(self, key)
-        if self.supplements is not None:
-            out["supplements"] = list(self.supplements)
-        if self.service_levels:
-            out["service_levels"] = dict(self.service_levels)
-        changes = self.clauses.as_dict()
-        if any(changes.values()):
-            out["clauses"] = {k: v for k, v in changes.items() if v}
-        return out
-
-
 def _plain(amount: Decimal) -> str:
     """A decimal as the contract writes money: ``"24000.00"`` (days stay whole)."""
     if amount == amount.to_integral_value() and amount.as_tuple().exponent >= 0:
@@ -568,152 +480,259 @@ def _clause_changes(data: Any, errors: list) -> ClauseChanges:
     return ClauseChanges(*(tuple(out[k]) for k in ("add", "remove", "replace")))
 
 
-TERM_KEYS = (
-    "currency", "fee", "payment_schedule", "payment_days", "start_date", "launch_date",
-    "valid_until", "deliverables", "exclusions", "client_responsibilities", "expenses",
-    "ip_option", "supplements", "service_levels", "clauses", "safeguard",
-)  # fmt: skip
+def _empty(row: TermField) -> Any:
+    """What an unset term reads as on :class:`EngagementTerms`."""
+    if row.type in ("list", "schedule"):
+        return ()
+    if row.type == "group":
+        return {}
+    if row.type == "clauses":
+        return ClauseChanges()
+    return None
+
+
+@dataclass(frozen=True)
+class EngagementTerms:
+    """The account manager's terms for one engagement; every key may be missing.
+
+    ``by_key`` holds the checked values of the terms that are set, by the table's key
+    (:mod:`~onboarding.domain.term_fields`); each term also reads as an attribute
+    (``terms.payment_schedule``), an unset one as empty (None, ``()``, ``{}``).
+    """
+
+    by_key: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "by_key":
+            raise AttributeError(name)
+        row = table().row(name)
+        if row is None or row.group is not None:
+            raise AttributeError(f"{name!r} is not a term")
+        return self.by_key[name] if name in self.by_key else _empty(row)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The contract form (terms.md), with only the keys that are set."""
+        out: dict[str, Any] = {}
+        for row in table().top:
+            if row.key not in self.by_key:
+                continue
+            value = _contract_value(row, self.by_key[row.key])
+            if value is not None:
+                out[row.key] = value
+        return out
+
+
+def _contract_value(row: TermField, value: Any) -> Any:
+    """A checked value in the contract's JSON form (None: leave the key out)."""
+    kind = row.type
+    if kind == "fee":
+        return {"model": value.model} | {k: _json(v) for k, v in value.amounts.items()}
+    if kind == "schedule":
+        return [{"when": p.when, "percent": p.percent} for p in value] or None
+    if kind == "clauses":
+        changes = value.as_dict()
+        return {k: v for k, v in changes.items() if v} or None
+    if kind == "group":
+        return dict(value) or None
+    if kind == "choices":
+        return list(value)
+    if kind == "list":
+        return list(value) or None
+    if value is None or value == "":
+        return None
+    return _json(value)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return _plain(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _scalar(row: TermField, value: Any, path: str, errors: list) -> Any:
+    """One checked value of a row (None when it does not check: the error is noted)."""
+    kind = row.type
+    if kind == "currency":
+        if not isinstance(value, str) or not ISO_4217.match(value):
+            errors.append(TermError(path, "must be an ISO 4217 code such as GBP, EUR or USD"))
+            return None
+        return value
+    if kind == "money":
+        amount = _money(value, path, errors)
+        if amount is not None and row.get("positive") and amount <= 0:
+            errors.append(TermError(path, "must be more than zero"))
+        return amount
+    if kind == "whole":
+        n = _whole(value, path, errors, row.get("min"), row.get("max"))
+        one_of = row.get("one_of")
+        if n is not None and one_of and n not in one_of:
+            message = row.get("one_of_message") or f"must be one of {', '.join(map(str, one_of))}"
+            errors.append(TermError(path, message))
+            return None
+        return n
+    if kind == "date":
+        return _date(value, path, errors)
+    if kind == "choice":
+        return _choice(value, path, errors, tuple(row.choices))
+    if kind == "choices":
+        allowed = tuple(row.choices)
+        if not isinstance(value, list):
+            errors.append(TermError(path, f"must be a list of: {', '.join(allowed)}"))
+            return None
+        for i, item in enumerate(value):
+            _choice(item, f"{path}[{i}]", errors, allowed)
+        return tuple(c for c in allowed if c in value)
+    if kind == "text":
+        holder = {"v": value}
+        return _text(holder, "v", path, errors, required=False, limit=row.get("limit", 300)) or None
+    if kind == "list":
+        return _list_of_text(value, path, errors)
+    raise ValueError(f"{row.key}: {kind} is not a scalar type")  # pragma: no cover
+
+
+def group_values(group: str, data: Any, path: str, errors: list) -> dict[str, Any]:
+    """The checked members of an object term (``service_levels``), any subset."""
+    if data is None:
+        return {}
+    head = table().row(group)
+    messages = (head.get("messages") if head else None) or {}
+    if not isinstance(data, Mapping):
+        errors.append(TermError(path, messages.get("not_object", "must be an object")))
+        return {}
+    rows = {f.name: f for f in table().members(group)}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        where = f"{path}.{key}"
+        row = rows.get(key)
+        if row is None:
+            unknown = messages.get("unknown", "is not one of ({known})")
+            errors.append(TermError(where, unknown.format(known=", ".join(rows))))
+            continue
+        checked = _scalar(row, value, where, errors)
+        if checked is not None:
+            out[key] = checked
+    return out
+
+
+def service_levels(data: Any, path: str, errors: list) -> dict[str, Any]:
+    """Checked service levels (any subset of the table's ``service_levels`` rows)."""
+    return group_values("service_levels", data, path, errors)
+
+
+def _fee(raw: Any, errors: list) -> Fee | None:
+    if not isinstance(raw, Mapping):
+        errors.append(TermError("fee", "must be an object with a model and its amounts"))
+        return None
+    models = table().fee_models
+    if not _choice(raw.get("model"), "fee.model", errors, tuple(models)):
+        return None
+    required, optional = models[raw["model"]]
+    amounts: dict[str, Any] = {}
+    for key in required + optional:
+        if raw.get(key) in (None, ""):
+            if key in required:
+                errors.append(TermError(f"fee.{key}", "is required for this fee model"))
+            continue
+        row = table().row(f"fee.{key}")
+        value = _scalar(row, raw[key], f"fee.{key}", errors)  # type: ignore[arg-type]
+        if value is not None:
+            amounts[key] = Decimal(value) if isinstance(value, int) else value
+    for key in raw:
+        if key != "model" and key not in required + optional:
+            errors.append(TermError(f"fee.{key}", "does not belong to this fee model"))
+    return Fee(raw["model"], amounts)
+
+
+def _schedule(raw: Any, errors: list) -> tuple[Instalment, ...]:
+    if not isinstance(raw, list) or not raw:
+        errors.append(TermError("payment_schedule", "must be a list of instalments"))
+        return ()
+    schedule: list[Instalment] = []
+    total = 0
+    for i, item in enumerate(raw[:24]):
+        where = f"payment_schedule[{i}]"
+        if not isinstance(item, Mapping):
+            errors.append(TermError(where, "must be an object with when and percent"))
+            continue
+        when = item.get("when")
+        if not isinstance(when, str) or not (
+            when in PAYMENT_WHEN or (when.startswith("phase:") and len(when) > 6)
+        ):
+            errors.append(
+                TermError(
+                    f"{where}.when",
+                    "must be on_signing, on_completion, monthly or phase:<phase name>",
+                )  # fmt: skip
+            )
+            when = None
+        percent = _whole(item.get("percent"), f"{where}.percent", errors, 1, 100)
+        if percent is not None:
+            total += percent
+        if when and percent is not None:
+            schedule.append(Instalment(when, percent))
+    if total != 100 and len(schedule) == len(raw):
+        errors.append(
+            TermError("payment_schedule", f"percents must add up to 100 (they add up to {total})")
+        )
+    return tuple(schedule)
 
 
 def parse_terms(data: Mapping[str, Any] | None) -> EngagementTerms:
-    """Check an engagement's terms (terms.md); raise :class:`TermsInvalid` with every
-    problem at once. Every key is optional: without ``fee``, ``payment_schedule`` and
-    ``start_date`` the agreement is a draft."""
+    """Check an engagement's terms (terms.md) against the term table; raise
+    :class:`TermsInvalid` with every problem at once. Every key is optional: without
+    ``fee``, ``payment_schedule`` and ``start_date`` the agreement is a draft."""
     if data is None:
         return EngagementTerms()
     if not isinstance(data, Mapping):
         raise TermsInvalid([TermError("terms", "must be an object")])
     errors: list[TermError] = []
+    keys = table().term_keys
     for key in data:
-        if key not in TERM_KEYS:
-            errors.append(TermError(key, f"is not a term (known: {', '.join(TERM_KEYS)})"))
-    currency = data.get("currency")
-    if currency is not None and (not isinstance(currency, str) or not ISO_4217.match(currency)):
-        errors.append(TermError("currency", "must be an ISO 4217 code such as GBP, EUR or USD"))
-        currency = None
-    fee = None
-    raw_fee = data.get("fee")
-    if raw_fee is not None:
-        if not isinstance(raw_fee, Mapping):
-            errors.append(TermError("fee", "must be an object with a model and its amounts"))
-        elif _choice(raw_fee.get("model"), "fee.model", errors, tuple(FEE_MODELS)):
-            required, optional = FEE_MODELS[raw_fee["model"]]
-            amounts = {}
-            for key in required + optional:
-                if raw_fee.get(key) in (None, ""):
-                    if key in required:
-                        errors.append(TermError(f"fee.{key}", "is required for this fee model"))
-                    continue
-                if key in ("estimate_days", "months"):
-                    n = _whole(raw_fee[key], f"fee.{key}", errors, 1, 1000)
-                    if n is not None:
-                        amounts[key] = Decimal(n)
-                elif (money := _money(raw_fee[key], f"fee.{key}", errors)) is not None:
-                    if money <= 0:
-                        errors.append(TermError(f"fee.{key}", "must be more than zero"))
-                    amounts[key] = money
-            for key in raw_fee:
-                if key != "model" and key not in required + optional:
-                    errors.append(TermError(f"fee.{key}", "does not belong to this fee model"))
-            fee = Fee(raw_fee["model"], amounts)
-    schedule: list[Instalment] = []
-    raw_schedule = data.get("payment_schedule")
-    if raw_schedule is not None:
-        if not isinstance(raw_schedule, list) or not raw_schedule:
-            errors.append(TermError("payment_schedule", "must be a list of instalments"))
+        if key not in keys:
+            errors.append(TermError(key, f"is not a term (known: {', '.join(keys)})"))
+    out: dict[str, Any] = {}
+    for row in table().top:
+        raw = data.get(row.key)
+        kind = row.type
+        if kind == "group":
+            out[row.key] = group_values(row.key, raw, row.key, errors)
+        elif kind == "clauses":
+            out[row.key] = _clause_changes(raw, errors)
+        elif kind == "list":
+            out[row.key] = _list_of_text(raw, row.key, errors)
+        elif raw is None or (raw == "" and kind in ("date", "text")):
+            continue
+        elif kind == "fee":
+            value = _fee(raw, errors)
+        elif kind == "schedule":
+            value = _schedule(raw, errors)
         else:
-            total = 0
-            for i, item in enumerate(raw_schedule[:24]):
-                where = f"payment_schedule[{i}]"
-                if not isinstance(item, Mapping):
-                    errors.append(TermError(where, "must be an object with when and percent"))
-                    continue
-                when = item.get("when")
-                if not isinstance(when, str) or not (
-                    when in PAYMENT_WHEN or (when.startswith("phase:") and len(when) > 6)
-                ):
-                    errors.append(
-                        TermError(
-                            f"{where}.when",
-                            "must be on_signing, on_completion, monthly or phase:<phase name>",
-                        )  # fmt: skip
-                    )
-                    when = None
-                percent = _whole(item.get("percent"), f"{where}.percent", errors, 1, 100)
-                if percent is not None:
-                    total += percent
-                if when and percent is not None:
-                    schedule.append(Instalment(when, percent))
-            if total != 100 and len(schedule) == len(raw_schedule):
-                errors.append(
-                    TermError(
-                        "payment_schedule", f"percents must add up to 100 (they add up to {total})"
-                    )
-                )
-    payment_days = None
-    if data.get("payment_days") is not None:
-        payment_days = _whole(data["payment_days"], "payment_days", errors, 0, 365)
-    dates = {k: _date(data.get(k), k, errors) for k in ("start_date", "launch_date", "valid_until")}
-    if dates["start_date"] and dates["launch_date"] and dates["launch_date"] <= dates["start_date"]:
-        errors.append(TermError("launch_date", "must be after the start date"))
-    expenses = data.get("expenses")
-    if expenses is not None:
-        expenses = _choice(expenses, "expenses", errors, EXPENSES)
-    ip_option = data.get("ip_option")
-    if ip_option is not None:
-        ip_option = _choice(ip_option, "ip_option", errors, IP_OPTIONS)
-    supplements = data.get("supplements")
-    if supplements is not None:
-        if not isinstance(supplements, list):
-            errors.append(TermError("supplements", f"must be a list of: {', '.join(SUPPLEMENTS)}"))
-            supplements = None
-        else:
-            for i, s in enumerate(supplements):
-                _choice(s, f"supplements[{i}]", errors, SUPPLEMENTS)
-            supplements = tuple(s for s in SUPPLEMENTS if s in supplements)
-    safeguard = _text(data, "safeguard", "safeguard", errors, required=False, limit=1000) or None
-    terms = EngagementTerms(
-        currency=currency,
-        fee=fee,
-        payment_schedule=tuple(schedule),
-        payment_days=payment_days,
-        start_date=dates["start_date"],
-        launch_date=dates["launch_date"],
-        valid_until=dates["valid_until"],
-        deliverables=_list_of_text(data.get("deliverables"), "deliverables", errors),
-        exclusions=_list_of_text(data.get("exclusions"), "exclusions", errors),
-        client_responsibilities=_list_of_text(
-            data.get("client_responsibilities"), "client_responsibilities", errors
-        ),
-        expenses=expenses,
-        ip_option=ip_option,
-        supplements=supplements,
-        service_levels=service_levels(data.get("service_levels"), "service_levels", errors),
-        clauses=_clause_changes(data.get("clauses"), errors),
-        safeguard=safeguard,
-    )
+            value = _scalar(row, raw, row.key, errors)
+        if kind in ("group", "clauses", "list") or value is None:
+            continue
+        after = row.get("after")
+        if after and out.get(after["key"]) and value <= out[after["key"]]:
+            errors.append(TermError(row.key, after["message"]))
+        out[row.key] = value
     if errors:
         raise TermsInvalid(errors)
-    return terms
+    return EngagementTerms(out)
+
+
+TERM_KEYS = _TABLE.term_keys
+"""The top-level keys of the shipped table (:func:`table` ``.term_keys`` for the one in use)."""
 
 
 # --- resolved terms -----------------------------------------------------------------------
 
-RESPONSE_WORDS = {
-    1: "within one working hour",
-    4: "within four working hours",
-    24: "within one working day",
-    48: "within two working days",
-}
+RESPONSE_WORDS: dict[int, str] = dict(_TABLE.row("service_levels.response_hours").get("words"))  # type: ignore[union-attr]
+"""A reply time in words, by working hours (the table's ``words``)."""
 
-STANDARD_PLACEHOLDERS = frozenset(
-    {
-        "agency", "client", "payment_days", "late_interest", "acceptance_days",
-        "revision_rounds", "notice_days", "change_margin_percent", "liability_cap",
-        "non_solicitation_months", "governing_law", "currency", "response_hours",
-    }
-)  # fmt: skip
-"""The values a standard clause may name (each decided once, in the resolved terms)."""
+STANDARD_PLACEHOLDERS = frozenset(_TABLE.placeholders())
+"""The values a standard clause may name in the shipped table (each decided once, in
+the resolved terms); :func:`standard_placeholders` for the table in use."""
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -744,64 +763,112 @@ def values(
 ) -> dict[str, Any]:
     """The resolved values, by name: what every clause and figure reads.
 
-    Service levels are the agency's (profile), unless this engagement's terms set
-    another; the client's wishes appear only as ``asked_*``.
+    A term the table marks ``resolve`` is the engagement's value, else (``default:
+    profile``) the agency's; service levels are the agency's (profile) unless this
+    engagement's terms set another; the client's wishes appear only as ``asked_*``.
     """
+    current = table()
     levels = dict(profile.service_levels) | dict(terms.service_levels)
-    currency = terms.currency or profile.currency
-    supplements = (
-        terms.supplements if terms.supplements is not None else default_supplements(answers)
-    )
     asked_hours = answers.get("expected_response_hours")
-    return {
+    out: dict[str, Any] = {
         "agency": profile.trading_name,
         "client": answers.get("company") or "the Client",
-        "currency": currency,
-        "payment_days": terms.payment_days
-        if terms.payment_days is not None
-        else profile.payment_days,
         "late_interest": profile.late_interest,
         "change_margin_percent": profile.change_margin_percent,
         "liability_cap": profile.liability_cap,
         "non_solicitation_months": profile.non_solicitation_months,
         "governing_law": profile.governing_law,
-        "expenses": terms.expenses or profile.expenses,
-        "ip_option": terms.ip_option or profile.ip_option,
-        "supplements": tuple(supplements),
-        "response_hours": levels["response_hours"],
-        "response_time": RESPONSE_WORDS.get(levels["response_hours"], "within one working day"),
-        "update_cadence_key": levels["update_cadence"],
-        "revision_rounds": levels["revision_rounds"],
-        "notice_days": levels["notice_days"],
-        "acceptance_days": levels["acceptance_days"],
+    }
+    for row in current.top:
+        if not row.get("resolve"):
+            continue
+        value = terms.by_key.get(row.key)
+        if value is None and row.from_profile:
+            value = getattr(profile, row.key, None)
+        out[row.resolved_name] = row.get("unset") if value is None else value
+    if terms.supplements is None:
+        out["supplements"] = tuple(default_supplements(answers))
+    for row in current.members("service_levels"):
+        out[row.resolved_name] = levels.get(row.name)
+    hours = levels.get("response_hours")
+    out["response_time"] = RESPONSE_WORDS.get(hours, "within one working day")  # type: ignore[arg-type]
+    out |= {
         "asked_response_hours": int(asked_hours) if asked_hours else None,
         "asked_update_cadence_key": answers.get("update_frequency"),
         "asked_revision_rounds": answers.get("revision_rounds"),
-        "safeguard": terms.safeguard or "",
     }
+    return out
+
+
+def resolved_terms(resolved: Mapping[str, Any], terms: EngagementTerms) -> dict[str, Any]:
+    """The engagement's resolved terms in contract form (``--json``'s ``resolved_terms``
+    without the agency): the terms set, each resolved value in place of an unset one,
+    nothing the table keeps out of them (clause changes, the safeguard)."""
+    out = terms.as_dict()
+    for row in table().top:
+        if row.get("resolved_terms") is False:
+            out.pop(row.key, None)
+        elif row.get("resolve") and resolved.get(row.resolved_name) is not None:
+            value = resolved[row.resolved_name]
+            out[row.key] = list(value) if isinstance(value, tuple) else value
+        elif row.type == "group":
+            members = [m for m in table().members(row.key) if m.from_profile]
+            if members:
+                out[row.key] = {m.name: resolved.get(m.resolved_name) for m in members}
+    return out
+
+
+def standard_placeholders() -> frozenset[str]:
+    """The values a standard clause may name, by the term table in use."""
+    return frozenset(table().placeholders())
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")  # fmt: skip
+
+
+def written(value: Any, spec: Mapping[str, Any], resolved: Mapping[str, Any]) -> str:
+    """A value as the agreement writes it (a row's ``document`` format: ``30 days``,
+    ``10%``, ``£1,200.00``, ``4 May 2027``)."""
+    if value is None or value == "":
+        return spec.get("unset") or "to be agreed"
+    form = spec.get("format", "text")
+    if form == "count":
+        return plural(int(value), spec["unit"])
+    if form == "percent":
+        return f"{value}%"
+    if form == "money":
+        return money(Decimal(str(value)), str(resolved.get("currency") or "GBP"))
+    if form == "date":
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+        return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+    return str(value)
 
 
 def fill(text: str, resolved: Mapping[str, Any]) -> str:
-    """A standard clause's text with its placeholders filled from the resolved values."""
+    """A standard clause's text with its placeholders filled from the resolved values,
+    each written as the term table says."""
+    specs = table().placeholders()
 
     def one(m: re.Match) -> str:
         name = m.group(1)
-        value = resolved.get(name)
-        if name == "revision_rounds":
-            return plural(int(value), "round")
-        if name in ("payment_days", "notice_days"):
-            return plural(int(value), "day")
-        if name == "acceptance_days":
-            return plural(int(value), "working day")
-        if name == "non_solicitation_months":
-            return plural(int(value), "month")
-        if name == "response_hours":
-            return plural(int(value), "working hour")
-        if name == "change_margin_percent":
-            return f"{value}%"
-        return str(value)
+        return written(resolved.get(name), specs.get(name) or {}, resolved)
 
     return PLACEHOLDER.sub(one, text)
+
+
+def scope_lines(terms: EngagementTerms, resolved: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (label, text) rows the term table adds to the scope-and-fees table (after
+    the fee and payment schedule), each shown when the term it depends on is set."""
+    rows = []
+    for row in table().fields:
+        scope = row.get("scope")
+        if not scope or (scope.get("if") and not terms.by_key.get(scope["if"])):
+            continue
+        if not scope.get("if") and terms.by_key.get(row.key) is None:
+            continue
+        rows.append((scope["label"], fill(scope["text"], resolved)))
+    return rows
 
 
 def fee_lines(terms: EngagementTerms, currency: str) -> list[tuple[str, str]]:
@@ -862,11 +929,3 @@ def instalment_rows(terms: EngagementTerms, currency: str) -> list[tuple[str, st
             amount = f"{p.percent}% ({money(share, currency)})"
         rows.append((when, amount))
     return rows
-
-
-def as_decimal(value: str) -> Decimal:
-    """A money string as a Decimal (for callers holding contract JSON)."""
-    try:
-        return Decimal(value)
-    except InvalidOperation as exc:
-        raise ValueError(f"not an amount: {value!r}") from exc

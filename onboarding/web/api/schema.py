@@ -42,6 +42,7 @@ from onboarding.domain.workflow import RECOMMENDATIONS, SET_BY_ACTION, STATUS_LA
 from onboarding.services.intake.listing import MAX_SEARCH
 from onboarding.services.notify.webhooks import EVENTS
 from onboarding.services.summaries import intake_fields
+from onboarding.web.api.terms_model import Terms  # made from the term table
 
 API_VERSION = "1"
 PREFIX = "/api/v1"
@@ -559,28 +560,6 @@ def answers_schema(questionnaire: Questionnaire | None = None, *, partial: bool 
 
 
 # --- the OpenAPI document --------------------------------------------------------------------
-
-
-class Terms(Open):
-    """An engagement's terms (shared/spec/terms.md): every key optional while the
-    agreement is a draft; money as decimal strings."""
-
-    currency: str | None = None
-    fee: dict[str, Any] | None = None
-    payment_schedule: list[dict[str, Any]] | None = None
-    payment_days: int | None = None
-    start_date: str | None = None
-    launch_date: str | None = None
-    valid_until: str | None = None
-    deliverables: list[str] | None = None
-    exclusions: list[str] | None = None
-    client_responsibilities: list[str] | None = None
-    expenses: str | None = None
-    ip_option: str | None = None
-    supplements: list[str] | None = None
-    service_levels: dict[str, Any] | None = None
-    clauses: dict[str, Any] | None = None
-    safeguard: str | None = None
 
 
 class Problem(Model):

@@ -23,42 +23,20 @@ from onboarding.domain.terms import STANDARD_SECTIONS, TermsInvalid
 from onboarding.services.agreement import terms as contracts
 from onboarding.services.intake import workspace
 from onboarding.services.notify import decline as declines
+from onboarding.web.workspace import terms_form
 from onboarding.web.workspace.auth import PostForm, admin_required, staff_only
 from onboarding.web.workspace.common import checked_post, load
+from onboarding.web.workspace.terms_form import SCHEDULE_ROWS, form_blocks
+from onboarding.web.workspace.terms_form import whole as _whole
 from onboarding.web.writing import start_writing
 
 bp = Blueprint("contracts", __name__, url_prefix="/workspace")
-
-SCHEDULE_ROWS = 5
-LIST_FIELDS = ("deliverables", "exclusions", "client_responsibilities")
-MONEY_KEYS = ("amount", "day_rate", "estimate_days", "cap", "monthly", "months")
-LEVEL_LABELS = {
-    "response_hours": "Reply time (working hours)",
-    "update_cadence": "Update cadence",
-    "revision_rounds": "Revision rounds per deliverable",
-    "notice_days": "Notice period (days)",
-    "acceptance_days": "Review window (working days)",
-}
-CADENCE_LABELS = {
-    "daily": "Every working day",
-    "few_per_week": "Twice a week",
-    "weekly": "Weekly",
-    "biweekly": "Every two weeks",
-    "milestones_only": "At milestones",
-}
-
 
 bp.before_request(staff_only)
 
 
 MAX_ROWS = 500
 """Rows of one repeated group a form may send (clauses, instalments)."""
-
-
-def _whole(value: str):
-    """A typed whole number as an int (up to 18 digits), else the text as typed, for the
-    terms' checks to name."""
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else value
 
 
 def _count(form, name: str) -> int:
@@ -74,52 +52,10 @@ def _agency_name() -> str:
 # --- the terms form: request.form <-> the terms contract ---------------------------------
 
 
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
-
 def terms_from_form(form) -> dict[str, Any]:
-    """The terms object (terms.md) from the posted form; blanks are left out."""
-    data: dict[str, Any] = {}
-    if form.get("currency", "").strip():
-        data["currency"] = form["currency"].strip().upper()
-    model = form.get("fee.model", "")
-    if model:
-        fee = {"model": model}
-        for key in MONEY_KEYS:
-            value = form.get(f"fee.{key}", "").strip()
-            if value and key in _fee_keys(model):
-                fee[key] = _whole(value) if key in ("estimate_days", "months") else value
-        data["fee"] = fee
-    schedule = []
-    for i in range(SCHEDULE_ROWS):
-        when = form.get(f"payment_schedule[{i}].when", "")
-        percent = form.get(f"payment_schedule[{i}].percent", "").strip()
-        if when or percent:
-            schedule.append({"when": when, "percent": _whole(percent)})
-    if schedule:
-        data["payment_schedule"] = schedule
-    for key in ("payment_days",):
-        value = form.get(key, "").strip()
-        if value:
-            data[key] = _whole(value)
-    for key in ("start_date", "launch_date", "valid_until", "expenses", "ip_option", "safeguard"):
-        value = form.get(key, "").strip()
-        if value:
-            data[key] = value
-    for key in LIST_FIELDS:
-        items = _lines(form.get(key, ""))
-        if items:
-            data[key] = items
-    if form.get("supplements.set"):
-        data["supplements"] = form.getlist("supplements")
-    levels = {}
-    for key in terms_mod.SERVICE_LEVEL_KEYS:
-        value = form.get(f"service_levels.{key}", "").strip()
-        if value:
-            levels[key] = _whole(value)
-    if levels:
-        data["service_levels"] = levels
+    """The terms object (terms.md) from the posted form; blanks are left out. The term
+    table's fields are read by :mod:`.terms_form`, the clause changes here."""
+    data = terms_form.terms_from_form(form)
     changes: dict[str, list[dict[str, str]]] = {"add": [], "remove": [], "replace": []}
     for cid in form.getlist("clause_ids"):
         if form.get(f"remove.{cid}"):
@@ -148,33 +84,10 @@ def terms_from_form(form) -> dict[str, Any]:
     return data
 
 
-def _fee_keys(model: str) -> tuple[str, ...]:
-    required, optional = terms_mod.FEE_MODELS.get(model, ((), ()))
-    return required + optional
-
-
-FIELD_LABELS = {
+PROFILE_LABELS = {
     "currency": "Currency",
-    "fee": "Fee",
-    "fee.model": "Fee model",
-    "fee.amount": "Fixed fee",
-    "fee.day_rate": "Day rate",
-    "fee.estimate_days": "Estimated days",
-    "fee.cap": "Cap",
-    "fee.monthly": "Monthly fee",
-    "fee.months": "Months",
-    "payment_schedule": "Payment schedule",
-    "payment_days": "Invoices payable within",
-    "start_date": "Start date",
-    "launch_date": "Fixed launch date",
-    "valid_until": "Offer open until",
-    "deliverables": "Deliverables",
-    "exclusions": "Not included",
-    "client_responsibilities": "What the client provides",
     "expenses": "Expenses",
     "ip_option": "Who owns the finished work",
-    "supplements": "Discipline terms",
-    "safeguard": "The safeguard",
     "legal_name": "Legal name",
     "trading_name": "Trading name",
     "address": "Registered address",
@@ -189,14 +102,16 @@ FIELD_LABELS = {
 
 def field_label(path: str) -> str:
     """The label a person sees for a terms path (errors name the field as shown)."""
-    if path in FIELD_LABELS:
-        return FIELD_LABELS[path]
+    labels = terms_form.field_labels() | PROFILE_LABELS
+    if path in labels:
+        return labels[path]
     m = re.match(r"payment_schedule\[(\d+)\]\.(when|percent)$", path)
     if m:
         return f"Instalment {int(m.group(1)) + 1}: {'when' if m.group(2) == 'when' else 'percent'}"
     m = re.match(r"(service_levels|signatory)\.(\w+)$", path)
     if m:
-        return (LEVEL_LABELS.get(m.group(2)) if m.group(1) == "service_levels" else None) or (
+        levels = terms_form.member_labels("service_levels")
+        return (levels.get(m.group(2)) if m.group(1) == "service_levels" else None) or (
             f"Signatory's {m.group(2)}"
         )
     m = re.match(r"clauses\.(add|remove|replace)\[(\d+)\]\.(\w+)$", path)
@@ -217,22 +132,7 @@ def _field_id(path: str) -> str:
 
 def _form_values(data: dict[str, Any]) -> dict[str, Any]:
     """Field values to show, from a terms object (saved or just posted)."""
-    values: dict[str, Any] = {}
-    for key in ("currency", "payment_days", "start_date", "launch_date", "valid_until",
-                "expenses", "ip_option", "safeguard"):  # fmt: skip
-        if key in data:
-            values[key] = data[key]
-    fee = data.get("fee") or {}
-    for key, value in fee.items():
-        values[f"fee.{key}"] = value
-    for i, row in enumerate(data.get("payment_schedule") or []):
-        values[f"payment_schedule[{i}].when"] = row.get("when", "")
-        values[f"payment_schedule[{i}].percent"] = row.get("percent", "")
-    for key in LIST_FIELDS:
-        values[key] = "\n".join(data.get(key) or [])
-    values["supplements"] = data.get("supplements")
-    for key, value in (data.get("service_levels") or {}).items():
-        values[f"service_levels.{key}"] = value
+    values = terms_form.form_values(data)
     changes = data.get("clauses") or {}
     values["removed"] = {c["id"]: c.get("reason", "") for c in changes.get("remove", [])}
     values["replaced"] = {c["id"]: c for c in changes.get("replace", [])}
@@ -275,9 +175,8 @@ def _page(intake, data: dict[str, Any], errors: dict[str, str], status: int = 20
                 *[(f"phase:{name}", f"At the end of {name}") for name, _, _ in PHASES],
             ],
             sections={**SECTIONS, **STANDARD_SECTIONS},
-            fee_models=terms_mod.FEE_MODELS,
-            level_labels=LEVEL_LABELS,
-            cadence_labels=CADENCE_LABELS,
+            blocks={card: form_blocks(card, profile) for card in terms_form.cards()},
+            other_cards=terms_form.cards(placed=False),
             schedule_rows=SCHEDULE_ROWS,
             biggest_worry=answers.get("biggest_worry"),
             clause_errors=any(field.startswith("clauses") for field in errors),
@@ -348,7 +247,7 @@ def profile_from_form(form) -> dict[str, Any]:
     data["signatory"] = {
         k: form.get(f"signatory.{k}", "").strip() for k in ("name", "title", "email")
     }
-    for key in ("payment_days", "change_margin_percent", "non_solicitation_months"):
+    for key, _, _ in terms_mod.PROFILE_NUMBERS:
         value = form.get(key, "").strip()
         data[key] = _whole(value)
     data["service_levels"] = {}
@@ -388,8 +287,8 @@ def _profile_page(values: dict[str, Any], errors: dict[str, str], status: int = 
             versions=contracts.profile_versions(),
             lawyer_note=contracts.LAWYER_NOTE,
             sections=STANDARD_SECTIONS,
-            level_labels=LEVEL_LABELS,
-            cadence_labels=CADENCE_LABELS,
+            level_labels=terms_form.member_labels("service_levels"),
+            cadence_labels=terms_form.choice_labels("service_levels.update_cadence"),
             ip_options=terms_mod.IP_OPTIONS,
             expenses=terms_mod.EXPENSES,
             can_edit=current_user.is_admin,
