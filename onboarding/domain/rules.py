@@ -18,6 +18,7 @@ Unanswered optional questions are ``None``: every comparison with ``None`` is fa
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -150,8 +151,12 @@ class _ToAst(Transformer):
         return Contains(item, container, True)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(text: str):
-    """Parse a condition into its syntax tree; raise ConditionError with the position."""
+    """Parse a condition into its syntax tree; raise ConditionError with the position.
+
+    Trees are immutable, so each text is parsed once per process (a playbook folder
+    loaded again, or by the check and the app in one process, parses nothing new)."""
     try:
         return _ToAst().transform(_PARSER.parse(text))
     except UnexpectedEOF:
