@@ -356,6 +356,7 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
             "--workers", str(workers),
             "--bind", f"{host}:{port}",
             "--access-logfile", "-",
+            "--config", "python:onboarding.gunicorn_conf",
             "onboarding.app:create_app()",
         ],
     )  # fmt: skip
