@@ -542,7 +542,7 @@ def start_render_worker(config: Any) -> None:
     def start() -> None:
         # A worker that cannot start is reported by the render, with its reason.
         with contextlib.suppress(Exception):
-            get_renderer().setup_fetches  # noqa: B018 - starts the worker, waits for it
+            get_renderer().start()
 
     threading.Thread(target=start, name="render-worker-start", daemon=True).start()
 

@@ -63,7 +63,7 @@ def prepare_worker(app: Flask) -> None:
         # first request (which used to start it).
         worker.dispatcher(app).start()
     try:
-        get_renderer().setup_fetches  # noqa: B018 - starts the worker and waits for it
+        get_renderer().start()
     except Exception:  # the render that needs it reports why it cannot start
         log.exception("warm-up: the PDF render worker did not start")
     log.info("worker ready: %d templates compiled, render worker started", count)
