@@ -49,6 +49,8 @@ format: $(STAMP)
 # Every benchmark, each rewriting its section of bench/RESULTS.md (about 45 minutes).
 bench: $(STAMP)
 	$(BIN)/python bench/assess.py
+	$(BIN)/python bench/cold.py
+	$(BIN)/python bench/worker_start.py
 	$(BIN)/python bench/pdf.py
 	$(BIN)/python bench/page_ratio.py
 	$(BIN)/python bench/http_load.py --chaos 1.5

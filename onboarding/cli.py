@@ -211,7 +211,23 @@ def playbooks_check(directory: str | None) -> None:
     from onboarding.domain.checking import check
 
     directory = directory or settings().PLAYBOOKS_DIR or str(default_playbooks_dir())
-    problems = check(directory)
+    # The first load after a change checks the whole set again (and keeps the result):
+    # say so, with how long it took.
+    import logging
+
+    class Echo(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            click.echo(record.getMessage(), err=True)
+
+    log = logging.getLogger("onboarding.domain.playbooks")
+    echo, level = Echo(logging.INFO), log.level
+    log.addHandler(echo)
+    log.setLevel(logging.INFO)
+    try:
+        problems = check(directory)
+    finally:
+        log.removeHandler(echo)
+        log.setLevel(level)
     if problems:
         for line in problems:
             click.echo(line)
@@ -340,6 +356,7 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
             "--workers", str(workers),
             "--bind", f"{host}:{port}",
             "--access-logfile", "-",
+            "--config", "python:onboarding.gunicorn_conf",
             "onboarding.app:create_app()",
         ],
     )  # fmt: skip
@@ -467,6 +484,8 @@ def agreement_command(
     result = assess_or_exit(answers, as_json)
     day = on.date() if on else datetime.date.today()
     config = settings()
+    if not as_json:
+        start_render_worker(config)
     try:
         if agency_file:
             profile = load_profile(read_data(agency_file, "--agency"))
@@ -489,14 +508,8 @@ def agreement_command(
         return
     for problem in problems:
         click.echo(f"Contradiction: {problem.line()}", err=True)
-    from onboarding.rendering.isolation import configure
     from onboarding.rendering.pdf import STATIC_DIR, NoCache, RenderError, html_for, render_pdf
 
-    configure(
-        timeout=config.PDF_RENDER_TIMEOUT,
-        memory_mb=config.PDF_RENDER_MEMORY_MB,
-        max_renders=config.PDF_RENDER_MAX_RENDERS,
-    )
     try:
         rendered = render_pdf(agreement, paper=paper, cache=NoCache())
     except RenderError as exc:
@@ -509,6 +522,29 @@ def agreement_command(
         html = html_for(agreement, static_base=STATIC_DIR.as_uri() + "/", paper=paper)
         Path(html_file).write_text(html, encoding="utf-8")
         click.echo(f"Wrote {html_file} (preview; the stylesheet is read from {STATIC_DIR})")
+
+
+def start_render_worker(config: Any) -> None:
+    """Start the render worker now, in the background, with the configured caps: it
+    imports WeasyPrint and parses the stylesheet and fonts on the other core while this
+    process composes the agreement (the render then waits only for what is left)."""
+    import contextlib
+    import threading
+
+    from onboarding.rendering.isolation import configure, get_renderer
+
+    configure(
+        timeout=config.PDF_RENDER_TIMEOUT,
+        memory_mb=config.PDF_RENDER_MEMORY_MB,
+        max_renders=config.PDF_RENDER_MAX_RENDERS,
+    )
+
+    def start() -> None:
+        # A worker that cannot start is reported by the render, with its reason.
+        with contextlib.suppress(Exception):
+            get_renderer().start()
+
+    threading.Thread(target=start, name="render-worker-start", daemon=True).start()
 
 
 def read_data(path: str, option: str) -> Any:

@@ -33,6 +33,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+import json
+import logging
+import os
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +98,22 @@ MAX_SCORE_WEIGHT = 15
 MAX_CAUSE_WEIGHT = 50
 """The most one answer may move one cause's risk, over every rule that reads it."""
 BASELINE_FILE = "_baseline.yaml"
+CACHE_DIR = ".cache"
+"""Where, beside the playbooks, the checks of the whole set are kept per content."""
+
+log = logging.getLogger(__name__)
+# libyaml's loader where PyYAML was built with it (the same data, several times faster);
+# a file it refuses is read again by the pure-Python loader, whose messages we report.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with the C loader when installed; raise the pure-Python
+    loader's YAMLError (line and problem) when the text is not valid YAML."""
+    try:
+        return yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
 
 
 def default_playbooks_dir() -> Path:
@@ -192,6 +213,9 @@ class PlaybookSet:
     version: str
     baseline: dict[str, Any]
     directory: Path
+    # True when this load checked the whole set again (the files or the code changed
+    # since the last check); False when the kept result of that check was reused.
+    rechecked: bool = False
     rules: tuple[Rule, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -216,7 +240,7 @@ class _Loader:
     def load_file(self, path: Path) -> Playbook | None:
         file = path.name
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = read_yaml(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}" if mark else "-"
@@ -402,9 +426,17 @@ def version_of(paths: list[Path]) -> str:
 
 
 def check_dir(
-    directory: Path | str, questionnaire: Questionnaire | None = None
+    directory: Path | str,
+    questionnaire: Questionnaire | None = None,
+    cache_dir: Path | str | None = None,
 ) -> tuple[PlaybookSet | None, list[Problem]]:
-    """Load a playbook folder, returning the set (or None) and every problem found."""
+    """Load a playbook folder, returning the set (or None) and every problem found.
+
+    The checks of the whole set (:func:`set_problems`: how much one answer weighs) run
+    once per content: their result is kept under ``cache_dir`` (by default ``.cache``
+    beside the playbooks) by a hash of the files, the questionnaire and the checking
+    code, and reused until one of them changes.
+    """
     directory = Path(directory)
     q = questionnaire or get_questionnaire()
     loader = _Loader(q)
@@ -433,17 +465,14 @@ def check_dir(
                     )  # fmt: skip
                 seen_clauses[clause.id] = f"{pb.id}/{rule.id}"
     rules = [r for pid in PLAYBOOK_IDS if pid in loaded for r in loaded[pid].rules]
-    for weight in answer_weights(rules, q):
-        for problem in weight.problems():
-            first = next(
-                r for r in rules if r.id == weight.rules[0][1] and r.playbook == weight.rules[0][0]
-            )
-            loader.problem(f"{first.playbook}.yaml", weight.question, problem)
+    version = version_of(paths)
+    problems, rechecked = _checked_once(directory, cache_dir, version, rules, q)
+    loader.problems += problems
     baseline: dict[str, Any] = {}
     baseline_path = directory / BASELINE_FILE
     if baseline_path.exists():
         try:
-            baseline = yaml.safe_load(baseline_path.read_text(encoding="utf-8")) or {}
+            baseline = read_yaml(baseline_path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             loader.problem(BASELINE_FILE, "-", f"not valid YAML: {exc}")
         else:
@@ -453,14 +482,112 @@ def check_dir(
     if loader.problems:
         return None, loader.problems
     ordered = tuple(loaded[pid] for pid in PLAYBOOK_IDS)
-    return PlaybookSet(ordered, version_of(paths), baseline, directory), []
+    return PlaybookSet(ordered, version, baseline, directory, rechecked), []
+
+
+def set_problems(rules: list[Rule], questionnaire: Questionnaire) -> list[Problem]:
+    """The checks of the whole set of rules (each answer's weight across them); the
+    slow part of loading, run once per content (:func:`check_dir` keeps the result)."""
+    problems = []
+    for weight in answer_weights(rules, questionnaire):
+        for problem in weight.problems():
+            first = next(
+                r for r in rules if r.id == weight.rules[0][1] and r.playbook == weight.rules[0][0]
+            )
+            problems.append(Problem(f"{first.playbook}.yaml", weight.question, problem))
+    return problems
+
+
+# The code whose result the kept check depends on: a change to it checks again.
+_CHECK_CODE = ("playbooks.py", "rules.py", "questionnaire.py", "templates.py")
+
+
+@functools.cache
+def _code_digest() -> str:
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for name in _CHECK_CODE:
+        digest.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _check_key(version: str, rules: list[Rule], questionnaire: Questionnaire) -> str:
+    digest = hashlib.sha256(f"{version}\0{_code_digest()}\0".encode())
+    # The questionnaire the rules were checked against (ranges, values, monotonicity),
+    # and the rules loaded (a file with a problem may have left some out).
+    digest.update(repr(tuple(questionnaire.questions.values())).encode())
+    digest.update(repr([(r.playbook, r.id) for r in rules]).encode())
+    return digest.hexdigest()
+
+
+def _cache_dirs(directory: Path, cache_dir: Path | str | None) -> list[Path]:
+    if cache_dir is not None:
+        return [Path(cache_dir)]
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return [directory / CACHE_DIR, home / "onboarding" / "playbooks"]
+
+
+def _checked_once(
+    directory: Path,
+    cache_dir: Path | str | None,
+    version: str,
+    rules: list[Rule],
+    questionnaire: Questionnaire,
+) -> tuple[list[Problem], bool]:
+    """:func:`set_problems`, read from the cache when this content was checked before;
+    ``(problems, rechecked)``. The file is written atomically (a temporary file renamed
+    over it), so processes loading at once never read half of one."""
+    key = _check_key(version, rules, questionnaire)
+    name = f"checks-{key[:32]}.json"
+    dirs = _cache_dirs(directory, cache_dir)
+    for folder in dirs:
+        try:
+            data = json.loads((folder / name).read_text(encoding="utf-8"))
+            if data.get("key") == key:
+                return [Problem(*p) for p in data["problems"]], False
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            continue
+    start = time.perf_counter()
+    problems = set_problems(rules, questionnaire)
+    took = (time.perf_counter() - start) * 1000
+    payload = json.dumps(
+        {"key": key, "problems": [[p.file, p.rule, p.message] for p in problems]}, indent=1
+    )
+    where = None
+    for folder in dirs:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".checks-", suffix=".tmp", dir=folder)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.write(payload)
+                os.replace(tmp, folder / name)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError:
+            continue
+        where = folder
+        break
+    log.info(
+        "Playbooks in %s changed since they were last checked: checked the whole set again "
+        "in %.0f ms (%s)",
+        directory,
+        took,
+        f"kept in {where}" if where else "could not keep the result: no writable cache folder",
+    )
+    return problems, True
 
 
 def load_playbooks(
-    directory: Path | str | None = None, questionnaire: Questionnaire | None = None
+    directory: Path | str | None = None,
+    questionnaire: Questionnaire | None = None,
+    cache_dir: Path | str | None = None,
 ) -> PlaybookSet:
     """Load and compile a playbook folder; raise PlaybookError listing every problem."""
-    playbooks, problems = check_dir(directory or default_playbooks_dir(), questionnaire)
+    playbooks, problems = check_dir(
+        directory or default_playbooks_dir(), questionnaire, cache_dir=cache_dir
+    )
     if problems:
         raise PlaybookError(problems)
     return playbooks

@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import email_validator
 import yaml
 from email_validator import EmailNotValidError, validate_email
 
@@ -154,35 +156,7 @@ class Section:
     questions: tuple[Question, ...]
 
 
-# --- per-type validators: (question, raw value) -> clean value, or raise ValueError ----
-
-
-def _text(q: Question, value: Any) -> Any:
-    if not isinstance(value, str):
-        raise ValueError("must be text")
-    value = value.strip()
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    problem = control_problem(value, multiline=q.long)
-    if problem:
-        raise ValueError(problem)
-    if q.max_length and len(value) > q.max_length:
-        raise ValueError(f"must be at most {q.max_length} characters (got {len(value)})")
-    return value or None
-
-
-def _email(q: Question, value: Any) -> Any:
-    if not isinstance(value, str):
-        raise ValueError("must be an email address")
-    value = value.strip()
-    if not value:
-        return None
-    if len(value) > 254:
-        raise ValueError("must be at most 254 characters")
-    try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ValueError(f"is not a valid email address ({exc})") from None
+# --- helpers of the checks below --------------------------------------------------------
 
 
 def _whole(value: Any) -> int:
@@ -193,36 +167,6 @@ def _whole(value: Any) -> int:
             raise ValueError("must be a whole number")
         value = int(value)
     return value
-
-
-def _integer(q: Question, value: Any) -> Any:
-    value = _whole(value)
-    lo, hi = q.bounds()
-    if not lo <= value <= hi:
-        raise ValueError(f"must be between {lo} and {hi} (got {value})")
-    return value
-
-
-def _choice(q: Question, value: Any) -> Any:
-    if not isinstance(value, str):
-        raise ValueError(f"must be one of: {', '.join(q.values)}")
-    if value not in q.values:
-        raise ValueError(f"{value!r} is not one of: {', '.join(q.values)}")
-    return value
-
-
-def _multi(q: Question, value: Any) -> Any:
-    if not isinstance(value, list):
-        raise ValueError(f"must be a list of values from: {', '.join(q.values)}")
-    seen: list[str] = []
-    for item in value:
-        if not isinstance(item, str) or item not in q.values:
-            raise ValueError(f"{item!r} is not one of: {', '.join(q.values)}")
-        if item in seen:
-            raise ValueError(f"{item!r} is listed more than once")
-        seen.append(item)
-    # Canonical order (the questionnaire's), so equal sets give equal assessments.
-    return [v for v in q.values if v in seen]
 
 
 DATE_MIN, DATE_MAX = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
@@ -243,21 +187,206 @@ def _date(q: Question, value: Any) -> Any:
     return day.isoformat()
 
 
-def _yesno(q: Question, value: Any) -> Any:
-    if not isinstance(value, bool):
-        raise ValueError("must be true or false")
-    return value
+# --- compiled checks: (raw value) -> clean value, or an _Invalid listing every problem ----
+# Built once per question when the questionnaire loads. The common answer is checked
+# by a few type tests and comparisons, with no exception raised; anything unusual falls
+# through to the full check, which words each problem as the per-type validators did
+# (tests/interpreted.py keeps them, and tests/unit/test_compiled.py compares the two).
 
 
-VALIDATORS: dict[str, Callable[[Question, Any], Any]] = {
-    "text": _text,
-    "email": _email,
-    "integer": _integer,
-    "scale": _integer,
-    "choice": _choice,
-    "multi": _multi,
-    "yesno": _yesno,
-    "date": _date,
+class _Invalid:
+    """The problems of one answer (sentences without the question's label)."""
+
+    __slots__ = ("messages",)
+
+    def __init__(self, messages: list[str] | tuple[str, ...]):
+        self.messages = tuple(messages)
+
+
+# The characters text.control_problem looks at: none of them, no problem.
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Addresses email_validator accepts and leaves as typed but for the domain's case: plain
+# ASCII dot-atoms, letters-only top-level domain, no "--" (punycode); anything else is
+# given to the library (tests/unit/test_compiled.py compares the two).
+_PLAIN_EMAIL = re.compile(
+    r"([A-Za-z0-9_+-]{1,64}(?:\.[A-Za-z0-9_+-]+)*)@"
+    r"((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,63}))"
+)
+
+
+def _plain_email(value: str) -> str | None:
+    """``value`` normalised as email_validator would, when it is a plain address."""
+    m = _PLAIN_EMAIL.fullmatch(value)
+    if (
+        m is None
+        or len(m.group(1)) > 64
+        or len(m.group(2)) > 253
+        or "--" in m.group(2)
+        or m.group(3).lower() in email_validator.SPECIAL_USE_DOMAIN_NAMES
+    ):
+        return None
+    return f"{m.group(1)}@{m.group(2).lower()}"
+
+
+@functools.lru_cache(maxsize=2048)
+def _library_email(value: str) -> str | _Invalid:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        return _Invalid([f"is not a valid email address ({exc})"])
+
+
+def _check_text(q: Question) -> Callable[[Any], Any]:
+    limit = q.max_length or None
+    multiline = q.long
+    search = _CONTROL_CHARS.search
+
+    def full(value: str) -> Any:
+        problems = []
+        if "\x00" in value:
+            problems.append("must not contain NUL characters")
+        else:
+            problem = control_problem(value, multiline=multiline)
+            if problem:
+                problems.append(problem)
+        if limit and len(value) > limit:
+            problems.append(f"must be at most {limit} characters (got {len(value)})")
+        return _Invalid(problems) if problems else value or None
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str):
+            return _Invalid(["must be text"])
+        value = value.strip()
+        if search(value) is None and (limit is None or len(value) <= limit):
+            return value or None
+        return full(value)
+
+    return check
+
+
+def _check_email(q: Question) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if not isinstance(value, str):
+            return _Invalid(["must be an email address"])
+        value = value.strip()
+        if not value:
+            return None
+        if len(value) > 254:
+            return _Invalid(["must be at most 254 characters"])
+        return _plain_email(value) or _library_email(value)
+
+    return check
+
+
+def _check_integer(q: Question) -> Callable[[Any], Any]:
+    lo, hi = q.bounds()
+
+    def check(value: Any) -> Any:
+        if value.__class__ is not int:
+            try:
+                value = _whole(value)
+            except ValueError as exc:
+                return _Invalid([str(exc)])
+        if lo <= value <= hi:
+            return value
+        return _Invalid([f"must be between {lo} and {hi} (got {value})"])
+
+    return check
+
+
+def _as_text(value: Any) -> str | None:
+    """A whole number given where text was asked for, as that text ("24")."""
+    try:
+        return str(_whole(value))
+    except ValueError:
+        return None
+
+
+def _check_choice(q: Question) -> Callable[[Any], Any]:
+    values = q.values
+    listed = ", ".join(values)
+
+    def check(value: Any) -> Any:
+        if value.__class__ is str and value in values:
+            return value
+        if not isinstance(value, str):
+            text = _as_text(value)
+            if text is not None and text in values:
+                return _Invalid([f'give one of the listed values as text: "{text}"'])
+            return _Invalid([f"must be one of: {listed}"])
+        if value in values:  # a str subclass
+            return value
+        return _Invalid([f"{value!r} is not one of: {listed}"])
+
+    return check
+
+
+def _check_multi(q: Question) -> Callable[[Any], Any]:
+    values = q.values
+    order = tuple(values)
+    listed = ", ".join(values)
+
+    def full(value: Any) -> Any:
+        if not isinstance(value, list):
+            return _Invalid([f"must be a list of values from: {listed}"])
+        problems: list[str] = []
+        seen: list[str] = []
+        for item in value:
+            if not isinstance(item, str) or item not in values:
+                problem = f"{item!r} is not one of: {listed}"
+            elif item in seen:
+                problem = f"{item!r} is listed more than once"
+            else:
+                seen.append(item)
+                continue
+            if problem not in problems:
+                problems.append(problem)
+        if problems:
+            return _Invalid(problems)
+        return [v for v in order if v in seen]
+
+    def check(value: Any) -> Any:
+        if value.__class__ is list:
+            for item in value:
+                if item.__class__ is not str or item not in values:
+                    return full(value)
+            chosen = set(value)
+            if len(chosen) == len(value):
+                # Canonical order (the questionnaire's): equal sets, equal assessments.
+                return [v for v in order if v in chosen]
+        return full(value)
+
+    return check
+
+
+def _check_yesno(q: Question) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value is True or value is False:
+            return value
+        return _Invalid(["must be true or false"])
+
+    return check
+
+
+def _check_date(q: Question) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        try:
+            return _date(q, value)
+        except ValueError as exc:
+            return _Invalid([str(exc)])
+
+    return check
+
+
+CHECKS: dict[str, Callable[[Question], Callable[[Any], Any]]] = {
+    "text": _check_text,
+    "email": _check_email,
+    "integer": _check_integer,
+    "scale": _check_integer,
+    "choice": _check_choice,
+    "multi": _check_multi,
+    "yesno": _check_yesno,
+    "date": _check_date,
 }
 
 
@@ -271,6 +400,11 @@ class Questionnaire:
         self.section_of = {q.id: s.id for s in self.sections for q in s.questions}
         self._show_if: dict[str, Any] = {}
         self._form_show_if: dict[str, Any] = {}
+        # Each question's compiled check, and "Label: " before its messages.
+        self._checks = tuple(
+            (q.id, CHECKS[q.type](q), f"{q.label.rstrip('?')}: ") for q in self.questions.values()
+        )
+        self._after: tuple = ()
 
     def compile_conditions(self) -> None:
         """Compile every ``show_if`` (after all questions are known)."""
@@ -283,6 +417,23 @@ class Questionnaire:
                 self._show_if[q.id] = compile_condition(q.show_if, self)
             if q.form_show_if:
                 self._form_show_if[q.id] = compile_condition(q.form_show_if, self)
+        self._plan_after()
+
+    def _plan_after(self) -> None:
+        """What :meth:`validate` does after the checks, per question, in order."""
+        self._after = tuple(
+            (
+                q.id,
+                self._show_if[q.id].evaluate if q.id in self._show_if else None,
+                self._form_show_if[q.id].evaluate if q.id in self._form_show_if else None,
+                q.required,
+                q.form_required,
+                q.type == "multi",
+                q.form_hidden_value,
+                f"{q.label.rstrip('?')}: ",
+            )
+            for q in self.questions.values()
+        )
 
     def shown(self, question_id: str, answers: Mapping[str, Any], *, form: bool = False) -> bool:
         """Whether a question is shown given (clean) answers to the others; with
@@ -308,11 +459,15 @@ class Questionnaire:
         raise KeyError(section_id)
 
     def clean_value(self, question_id: str, value: Any) -> Any:
-        """One answer checked and normalised; raise ValueError with a sentence."""
+        """One answer checked and normalised; raise ValueError with a sentence (the
+        first problem, when there are several)."""
         q = self.questions[question_id]
         if value is None:
             return None
-        return VALIDATORS[q.type](q, value)
+        result = CHECKS[q.type](q)(value)
+        if result.__class__ is _Invalid:
+            raise ValueError(result.messages[0])
+        return result
 
     def validate(
         self, answers: Any, *, partial: bool = False, form: bool = False
@@ -321,48 +476,51 @@ class Questionnaire:
 
         Returns ``(clean, errors)``: ``clean`` maps every question id to its normalised
         value (``None`` when unanswered or hidden); ``errors`` lists every problem in
-        questionnaire order. With ``partial=True`` missing answers are not errors (a
-        draft). Hidden questions are never required and their answers are dropped.
-        With ``form=True`` (the web form) the questions marked ``form_required`` are
-        required too; answer files and the API may leave them out.
+        questionnaire order, every problem of each answer (a list with an unknown value
+        and a repeated one has both). With ``partial=True`` missing answers are not
+        errors (a draft). Hidden questions are never required and their answers are
+        dropped. With ``form=True`` (the web form) the questions marked
+        ``form_required`` are required too; answer files and the API may leave them out.
         """
         if not isinstance(answers, Mapping):
             return {}, [FieldError("answers", "must be a JSON object of question ids")]
-        errors: list[FieldError] = []
-        for key in answers:
-            if key not in self.questions:
-                errors.append(FieldError(str(key), "is not a question of this questionnaire"))
+        if not self._after:
+            self._plan_after()
+        questions = self.questions
+        unknown = [
+            FieldError(str(key), "is not a question of this questionnaire")
+            for key in answers
+            if key not in questions
+        ]
         clean: dict[str, Any] = {}
-        for q in self.questions.values():
-            try:
-                value = self.clean_value(q.id, answers.get(q.id))
-            except ValueError as exc:
-                errors.append(FieldError(q.id, f"{q.label.rstrip('?')}: {exc}"))
-                clean[q.id] = None
+        bad: dict[str, list[FieldError]] = {}
+        get = answers.get
+        for qid, check, prefix in self._checks:
+            value = get(qid)
+            if value is not None:
+                value = check(value)
+                if value.__class__ is _Invalid:
+                    bad[qid] = [FieldError(qid, prefix + m) for m in value.messages]
+                    value = None
+            clean[qid] = value
+        required = not partial
+        for qid, show_if, form_show_if, needed, form_needed, multi, hidden, prefix in self._after:
+            if show_if is not None and not show_if(clean):
+                clean[qid] = None
+                bad.pop(qid, None)
                 continue
-            clean[q.id] = value
-        for q in self.questions.values():
-            if not self.shown(q.id, clean):
-                clean[q.id] = None
-                errors = [e for e in errors if e.question != q.id]
+            if form and form_show_if is not None and not form_show_if(clean):
+                clean[qid] = hidden  # not asked: the answer it implies
+                bad.pop(qid, None)
                 continue
-            if form and not self.shown(q.id, clean, form=True):
-                clean[q.id] = q.form_hidden_value  # not asked: the answer it implies
-                errors = [e for e in errors if e.question != q.id]
-                continue
-            asked = form and q.form_required and not partial
-            if (
-                (q.required or asked)
-                and not partial
-                and clean[q.id] is None
-                and not any(e.question == q.id for e in errors)
-            ):
-                errors.append(FieldError(q.id, f"{q.label.rstrip('?')}: an answer is required"))
-            elif asked and q.type == "multi" and clean[q.id] == []:
-                errors.append(FieldError(q.id, f"{q.label.rstrip('?')}: choose at least one"))
-        order = {qid: i for i, qid in enumerate(self.questions)}
-        errors.sort(key=lambda e: order.get(e.question, -1))
-        return clean, errors
+            asked = form and form_needed and required
+            if (needed or asked) and required and clean[qid] is None and qid not in bad:
+                bad[qid] = [FieldError(qid, f"{prefix}an answer is required")]
+            elif asked and multi and clean[qid] == []:
+                bad[qid] = [FieldError(qid, f"{prefix}choose at least one")]
+        if not bad:
+            return clean, unknown
+        return clean, unknown + [e for qid in questions if qid in bad for e in bad[qid]]
 
     def validate_step(
         self,
@@ -437,7 +595,9 @@ QUESTION_KEYS = set(Question.__dataclass_fields__) - {"section"}
 def load_questionnaire(path: Path | str = DATA_FILE) -> Questionnaire:
     """Load and check the questionnaire data file; raise ValueError naming the problem."""
     path = Path(path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # libyaml's loader where PyYAML has it: the same data, several times faster.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - safe
     sections = []
     seen: set[str] = set()
     for s in data["sections"]:
@@ -447,7 +607,7 @@ def load_questionnaire(path: Path | str = DATA_FILE) -> Questionnaire:
             qid = raw.get("id", "?")
             if unknown:
                 raise ValueError(f"{path.name}: {qid}: unknown keys {sorted(unknown)}")
-            if raw.get("type") not in VALIDATORS:
+            if raw.get("type") not in CHECKS:
                 raise ValueError(f"{path.name}: {qid}: unknown type {raw.get('type')!r}")
             if qid in seen:
                 raise ValueError(f"{path.name}: {qid}: defined twice")

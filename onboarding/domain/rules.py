@@ -18,6 +18,7 @@ Unanswered optional questions are ``None``: every comparison with ``None`` is fa
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -166,8 +167,12 @@ class _ToAst(Transformer):
         return Contains(item, container, True)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(text: str):
-    """Parse a condition into its syntax tree; raise ConditionError with the position."""
+    """Parse a condition into its syntax tree; raise ConditionError with the position.
+
+    Trees are immutable, so each text is parsed once per process (a playbook folder
+    loaded again, or by the check and the app in one process, parses nothing new)."""
     try:
         return _ToAst().transform(_PARSER.parse(text))
     except UnexpectedEOF:
@@ -394,13 +399,105 @@ def describe(kind: str, question: Question | None) -> str:
 
 
 def compile_condition(text: str, questionnaire: Questionnaire) -> Condition:
-    """Parse, check and compile ``text``; raise ConditionError naming what is wrong."""
+    """Parse, check and compile ``text``; raise ConditionError naming what is wrong.
+
+    The checked tree becomes one Python function (:func:`to_python`): evaluating a
+    condition is one call, with no tree walked or closure chained per answer set."""
     if not isinstance(text, str) or not text.strip():
         raise ConditionError("the condition is empty")
     tree = parse(text)
     compiler = _Compiler(questionnaire)
-    evaluate = compiler.boolean(tree, "condition")
-    return Condition(text, tree, tuple(compiler.reads), evaluate)
+    compiler.boolean(tree, "condition")  # checks types, values and ranges
+    return Condition(text, tree, tuple(compiler.reads), _function(tree))
+
+
+def interpreted(tree, questionnaire: Questionnaire) -> Evaluator:
+    """The condition as a chain of closures, one per node (what :func:`compile_condition`
+    made before conditions became Python functions; the tests compare the two)."""
+    return _Compiler(questionnaire).boolean(tree, "condition")
+
+
+class _Python:
+    """A checked syntax tree as one Python expression over ``a`` (the answers).
+
+    Same meaning as the closures of :class:`_Compiler`: a comparison with an unanswered
+    question is false, ``x in c`` with either unanswered is false (``not in``: true),
+    ``and``/``or``/``not`` by truth. Literals are written with ``repr`` of the values
+    the parser produced (strings without quotes or newlines, whole numbers, booleans),
+    and question ids match ``[a-z_][a-z0-9_]*``: the source holds nothing else."""
+
+    def __init__(self) -> None:
+        self.temps = 0
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"_t{self.temps}"
+
+    def truth(self, node) -> str:
+        """An expression whose truth is the node's."""
+        if isinstance(node, Not):
+            return f"(not {self.truth(node.expr)})"
+        if isinstance(node, BoolOp):
+            return "(" + f" {node.op} ".join(self.truth(item) for item in node.items) + ")"
+        if isinstance(node, Compare):
+            return self.compare(node)
+        if isinstance(node, Contains):
+            return self.contains(node)
+        return self.value(node)
+
+    def value(self, node) -> str:
+        """An expression for the node's value (``None`` when unanswered)."""
+        if isinstance(node, Name):
+            return f"a.get({node.id!r})"
+        if isinstance(node, Call):
+            return f"_{node.func}(a.get({node.arg!r}))"
+        if isinstance(node, Literal):
+            return repr(node.value)
+        # A parenthesised condition as an operand: exactly True or False.
+        return f"(True if {self.truth(node)} else False)"
+
+    def operand(self, node) -> tuple[str, str | None]:
+        """``(expression, its None test or None)``: a question's value is bound to a
+        temporary by the test, so it is read once."""
+        if isinstance(node, Name):
+            name = self.temp()
+            return name, f"({name} := a.get({node.id!r})) is not None"
+        return self.value(node), None
+
+    def compare(self, node: Compare) -> str:
+        left, left_test = self.operand(node.left)
+        right, right_test = self.operand(node.right)
+        tests = [t for t in (left_test, right_test) if t]
+        return "(" + " and ".join([*tests, f"{left} {node.op} {right}"]) + ")"
+
+    def contains(self, node: Contains) -> str:
+        item, item_test = self.operand(node.item)
+        container, container_test = self.operand(node.container)
+        tests = [t for t in (item_test, container_test) if t]
+        if node.negated:
+            missing = [t.replace(" is not None", " is None") for t in tests]
+            return "(" + " or ".join([*missing, f"{item} not in {container}"]) + ")"
+        return "(" + " and ".join([*tests, f"{item} in {container}"]) + ")"
+
+
+_NAMESPACE = {"_answered": _answered, "_count": _count, "__builtins__": {}}
+
+
+def _function(tree) -> Evaluator:
+    return _compiled(to_python(tree))
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(source: str) -> Evaluator:
+    code = compile(f"def condition(a):\n    return {source}\n", "<condition>", "exec")
+    namespace = dict(_NAMESPACE)
+    exec(code, namespace)  # noqa: S102 - source generated from a checked tree, see _Python
+    return namespace["condition"]
+
+
+def to_python(tree) -> str:
+    """The Python expression of a checked condition tree (reads the answers ``a``)."""
+    return _Python().truth(tree)
 
 
 # --- monotonicity -----------------------------------------------------------------

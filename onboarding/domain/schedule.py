@@ -6,6 +6,7 @@ a roadmap and the playbooks quote it in clauses (see :mod:`.templates`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 # name, share of the timeline, what the client sees at its end
@@ -50,7 +51,12 @@ def phases(timeline_weeks: int) -> list[Phase]:
     Short engagements merge phases (a one-week project is one phase per working days
     in practice, but the schedule still lists each phase ending in week 1).
     """
-    weeks = max(1, int(timeline_weeks))
+    return list(_phases(max(1, int(timeline_weeks))))
+
+
+@functools.lru_cache(maxsize=256)
+def _phases(weeks: int) -> tuple[Phase, ...]:
+    # Once per length of timeline: every clause and figure of an assessment asks again.
     out: list[Phase] = []
     start = 1
     elapsed = 0.0
@@ -60,7 +66,7 @@ def phases(timeline_weeks: int) -> list[Phase]:
         end = min(end, weeks)
         out.append(Phase(name, min(start, end), end, deliverable))
         start = min(end + 1, weeks)
-    return out
+    return tuple(out)
 
 
 def review_weeks(timeline_weeks: int) -> list[int]:
@@ -82,6 +88,7 @@ def update_weeks(timeline_weeks: int, update_frequency: str) -> list[int]:
     return list(range(1, weeks + 1, step))
 
 
+@functools.lru_cache(maxsize=256)
 def milestone_sentence(timeline_weeks: int) -> str:
     """``"Discovery ends in week 2, Strategy in week 4, ..."`` for clause texts."""
     parts = []

@@ -154,23 +154,101 @@ class Template:
         profile with no engagement terms when omitted)."""
         if resolved is None:
             resolved = default_values(answers)
-        out = []
-        questions = questionnaire.questions
-        for literal, name, filter_name in self.parts:
+        fast = self.__dict__.get("_render")
+        if fast is None:  # made at the first render: one function per template
+            fast = _renderer(self.parts)
+            object.__setattr__(self, "_render", fast)
+        return fast(answers, questionnaire, resolved)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_render", None)  # a closure: made again after unpickling
+        return state
+
+
+Filler = Callable[[Mapping[str, Any], Questionnaire, Mapping[str, Any]], str]
+
+
+def _filler(name: str, filter_name: str | None) -> Filler:
+    """What fills one placeholder, decided once (the parts of :meth:`Template.render`)."""
+    fact = FACTS.get(name)
+    if fact is not None:
+        fill: Filler = lambda a, q, r: fact(a, r)  # noqa: E731
+    elif name.startswith("section:"):
+        target = name[8:]
+        fallback = _section_ref(target, {})
+
+        def fill(a, q, r):
+            numbers = r.get("section_numbers")
+            if numbers and target in numbers:
+                return f"section {numbers[target]}"
+            return fallback
+
+    elif name.startswith("phase:"):
+        target = name[6:]
+        seen: dict[Any, str] = {}  # by timeline: the phases follow from it alone
+
+        def fill(a, q, r):
+            weeks = a.get("timeline_weeks")
+            text = seen.get(weeks)
+            if text is None:
+                if len(seen) > 512:
+                    seen.clear()
+                text = seen[weeks] = _phase_ref(target, a)
+            return text
+
+    else:
+        fill = lambda a, q, r: q.questions[name].display(a.get(name))  # noqa: E731
+    if filter_name:
+        use, apply = fill, FILTERS[filter_name]
+        fill = lambda a, q, r: apply(use(a, q, r))  # noqa: E731
+    return fill
+
+
+MEMO_SIZE = 4096
+"""Texts kept per template that fills in answers only (a few distinct answers each)."""
+
+
+def _renderer(parts: tuple[tuple[str, str | None, str | None], ...]) -> Filler:
+    """A template's parts as one function of (answers, questionnaire, resolved).
+
+    A template that fills in nothing but answers to questions is a function of those
+    answers alone: its texts are kept by answer, so the common ones are made once."""
+    if len(parts) == 1:
+        text = parts[0][0]
+        return lambda a, q, r: text
+    first = parts[0][0]
+    steps = tuple(
+        (_filler(name, filter_name), parts[i + 1][0])
+        for i, (_, name, filter_name) in enumerate(parts[:-1])
+    )
+
+    def render(a, q, r):
+        out = [first]
+        for fill, literal in steps:
+            out.append(fill(a, q, r))
             out.append(literal)
-            if name is None:
-                continue
-            fact = FACTS.get(name)
-            if fact is not None:
-                value = fact(answers, resolved)
-            elif name.startswith("section:"):
-                value = _section_ref(name[8:], resolved)
-            elif name.startswith("phase:"):
-                value = _phase_ref(name[6:], answers)
-            else:
-                value = questions[name].display(answers.get(name))
-            out.append(FILTERS[filter_name](value) if filter_name else value)
         return "".join(out)
+
+    names = tuple(name for _, name, _ in parts[:-1])
+    if any(name in FACTS or ":" in name for name in names):
+        return render
+    kept: dict[Any, str] = {}
+
+    def memo(a, q, r):
+        key = [q]
+        for name in names:
+            value = a.get(name)
+            key.append(tuple(value) if value.__class__ is list else (value.__class__, value))
+        key = tuple(key)
+        text = kept.get(key)
+        if text is None:
+            if len(kept) >= MEMO_SIZE:
+                kept.clear()
+            text = kept[key] = render(a, q, r)
+        return text
+
+    return memo
 
 
 def compile_template(text: str, questionnaire: Questionnaire) -> Template:

@@ -352,6 +352,13 @@ class WorkerRenderer:
             log.error("PDF render failed in the render worker:\n%s", reply[2])
             raise RenderFailed(f"the PDF render failed: {reply[1]}", "error", reply[2])
 
+    def start(self) -> None:
+        """Start the worker now unless one is running (a server worker's or a command's
+        warm-up: WeasyPrint imported, the stylesheet and fonts parsed before the render
+        that needs them); raise RenderFailed when it cannot start."""
+        with self._lock:
+            self._ensure_worker()
+
     def close(self) -> None:
         """Stop the worker (politely, then by force); a later render starts a new one."""
         with self._lock:

@@ -38,9 +38,41 @@ def compile_all(app: Flask) -> int:
     return count
 
 
+def prepare_worker(app: Flask) -> None:
+    """Make a server worker ready before it takes its first request: every template
+    compiled, the agency profile read, the PDF render worker started (WeasyPrint
+    imported, the stylesheet and fonts parsed) and the outbox worker started. gunicorn
+    calls it from its ``post_worker_init`` hook (``onboarding/gunicorn_conf.py``), after
+    the worker built the app (which loaded the playbooks); the first request then costs
+    what a repeat does."""
+    from onboarding.domain.terms import default_profile
+    from onboarding.integrations import worker
+    from onboarding.rendering.isolation import get_renderer
+    from onboarding.services.profile import installation_profile
+
+    count = compile_all(app)
+    default_profile()  # the shipped agency profile, read by every page's header
+    try:  # the page header's query: the pool's first connection, the statement compiled
+        with app.app_context():
+            installation_profile()
+    except Exception:  # a database down at start fails its own requests, as before
+        log.exception("warm-up: the database did not answer")
+    app.extensions["onboarding.warm"] = True
+    if not app.testing:
+        # The outbox worker's start-up sweep and schedule run now, not beside the
+        # first request (which used to start it).
+        worker.dispatcher(app).start()
+    try:
+        get_renderer().start()
+    except Exception:  # the render that needs it reports why it cannot start
+        log.exception("warm-up: the PDF render worker did not start")
+    log.info("worker ready: %d templates compiled, render worker started", count)
+
+
 def install(app: Flask) -> None:
     """Outside tests, compile the templates in the background from the process's first
-    request on (a process made by forking compiles its own)."""
+    request on (a process made by forking compiles its own), unless the server already
+    did at the worker's start (:func:`prepare_worker`)."""
     if app.testing:
         return
     lock, started = threading.Lock(), []
@@ -53,8 +85,12 @@ def install(app: Flask) -> None:
 
     @app.before_request
     def _warm_templates() -> None:
+        if started:
+            return
         with lock:
             if started:
                 return
             started.append(True)
+        if app.extensions.get("onboarding.warm"):
+            return
         threading.Thread(target=warm, name="warm-templates", daemon=True).start()

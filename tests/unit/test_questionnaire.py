@@ -121,3 +121,39 @@ def test_every_choice_has_a_human_label():
         for value, label in q.values.items():
             assert label not in ("True", "False", "None", ""), (q.id, value)
     assert get_questionnaire().questions["in_house_creative"].display("none") == "No"
+
+
+def test_every_problem_of_an_answer_is_listed_not_only_the_first(answers):
+    # issue 25: an invalid decision used to hide behind a duplicate.
+    answers["decisions_owned"] = ["daily_tasks", "daily_tasks", "approve_everything"]
+    answers["company"] = "Tab\tand\x1b escape " + "x" * 170
+    _, errors = get_questionnaire().validate(answers)
+    messages = [(e.question, e.message) for e in errors]
+    assert messages == [
+        (
+            "company",
+            "Company or organisation: contains a control character that cannot be typed: remove it",
+        ),
+        ("company", "Company or organisation: must be at most 160 characters (got 186)"),
+        (
+            "decisions_owned",
+            "Which decisions do you want to make yourself: 'daily_tasks' is listed more than once",
+        ),
+        (
+            "decisions_owned",
+            "Which decisions do you want to make yourself: 'approve_everything' is not one of: "
+            "brand_direction, copy, visual_design, vendor_choice, budget_allocation, "
+            "timeline, daily_tasks",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("value", [24, 24.0])
+def test_a_number_given_for_a_listed_value_says_to_give_it_as_text(answers, value):
+    # issue 25: "24" is one of the listed values; 24 as a number was "must be one of".
+    answers["expected_response_hours"] = value
+    _, errors = get_questionnaire().validate(answers)
+    assert [e.message for e in errors] == [
+        get_questionnaire().questions["expected_response_hours"].label.rstrip("?")
+        + ': give one of the listed values as text: "24"'
+    ]
