@@ -21,7 +21,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup
 
-from onboarding.domain.assessment import BASE_SCORE, assess, to_json
+from onboarding.domain.assessment import BASE_SCORE, assess, reasons, to_json, verdict_label
 from onboarding.domain.playbooks import (
     CAUSE_LABELS,
     DUE,
@@ -89,26 +89,29 @@ def bar(value: int, width: int = 20) -> str:
 
 
 def report(answers: dict[str, Any], result: dict[str, Any]) -> str:
-    """The assessment as a readable report for a terminal."""
+    """The assessment as a readable report for a terminal: the verdict with its band
+    note, then one reason per answer (the rules that read it, their points together)."""
+    labels = result.get("risk_labels") or CAUSE_LABELS
     lines = [
         f"{answers.get('company')} — {answers.get('contact_name')}",
         "",
         f"Fit score   {result['score']}/100  ({result['band']})",
-        f"Recommend   {result['recommendation'].replace('_', ' ')}",
-        "",
-        "Risk profile (0 none … 100 severe)",
+        f"Recommend   {verdict_label(result).lower()}",
     ]
+    if result.get("band_note"):
+        lines.append(f"            {result['band_note']}")
+    lines += ["", "Risk profile (0 none … 100 severe)"]
     for cause, value in result["risks"].items():
-        lines.append(f"  {CAUSE_LABELS[cause]:<20} {bar(value)} {value:>3}")
+        lines.append(f"  {labels[cause]:<20} {bar(value)} {value:>3}")
     if result["red_flags"]:
         lines += ["", "Red flags"]
         lines += [f"  ! {flag}" for flag in result["red_flags"]]
-    lines += ["", f"Why this score (base {BASE_SCORE}, then each rule that fired)"]
-    for c in result["contributions"]:
-        points = f"{c['points']:+d}" if c["points"] else "  0"
-        risk = f"  [+{c['risk']} {CAUSE_LABELS[c['cause']].lower()}]" if c["risk"] else ""
-        lines.append(f"  {points:>4}  {c['because']}{risk}")
-        lines.append(f"        ({c['playbook']}/{c['rule']}, reads {', '.join(c['questions'])})")
+    lines += ["", f"Why this score (base {BASE_SCORE}, then one reason per answer)"]
+    for r in reasons(result):
+        points = f"{r['points']:+d}" if r["points"] else "  0"
+        risk = "".join(f"  [+{v} {labels[cause].lower()}]" for cause, v in r["risks"].items() if v)
+        lines.append(f"  {points:>4}  {r['because']}{risk}")
+        lines.append(f"        ({', '.join(r['rules'])}; reads {', '.join(r['questions'])})")
     lines += ["", f"Agreement clauses ({len(result['clauses'])})"]
     for clause in result["clauses"]:
         trace = ", ".join(clause["triggered_by"]) or "every agreement"

@@ -199,7 +199,7 @@ def test_playbooks_impact_prints_the_intakes_that_change_band(app, tmp_path):
     shutil.copytree(default_playbooks_dir(), copy)
     path = copy / "collaborate.yaml"
     text = path.read_text()
-    old = "    cause: frustrated_creative\n    risk: 10\n    because: Wants to join every"
+    old = '    cause: frustrated_creative\n    risk: 10\n    because: "You would like to join every'
     assert old in text
     path.write_text(text.replace(old, old.replace("risk: 10", "risk: 5")))
     runner = app.test_cli_runner()
