@@ -283,14 +283,19 @@ def playbooks_impact(directory: str, as_json: bool) -> None:
         candidate = load_playbooks(directory)
     except PlaybookError as exc:
         raise PlaybooksBroken(exc) from None
+    from onboarding.domain.playbook_edits import rule_changes
+
     current = app_playbooks()
+    changes = rule_changes(current, candidate)
     if not as_json:
         click.echo(f"Playbooks now {current.version[:12]}, in {directory} {candidate.version[:12]}")
+        click.echo("Rules that change:")
+        click.echo("\n".join(f"  {line}" for line in changes) or "  none")
         click.echo("Intakes whose band changes:")
     report = compare_playbooks(
         current, candidate, on_change=None if as_json else lambda c: click.echo(change_line(c))
     )
-    data = report.as_dict()
+    data = {"rule_changes": changes, **report.as_dict()}
     if as_json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
