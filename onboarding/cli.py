@@ -13,6 +13,7 @@ the ``flask.commands`` entry points in pyproject.toml). The commands that need n
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -264,17 +265,35 @@ def playbooks_explain(directory: str | None) -> None:
     click.echo(f"playbook version {pbs.version}")
 
 
-@playbooks.command("impact")
+@playbooks.command("impact", with_appcontext=False)
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def playbooks_impact(directory: str, as_json: bool) -> None:
     """What a changed playbook folder would do to every submitted intake: band and
     recommendation changes, the largest score moves, rules firing more or less.
 
-    Assesses each intake's stored answers under the playbooks loaded now
-    (``PLAYBOOKS_DIR``) and under DIRECTORY, a batch at a time; writes nothing. The
-    intakes whose band changes are printed as they are found, then the tables.
+    The changed rules first (``set_boundaries/directs_daily_tasks points −4 → −8``), then
+    each intake whose band changes (company, contact and public id) as it is found, then
+    the tables. Writes nothing. The server's start-up warnings (rate limits, BASE_URL)
+    are not printed: they concern serving, not this report.
     """
+    from flask.cli import ScriptInfo
+
+    server_log = logging.getLogger("onboarding.app")
+    level = server_log.level
+    server_log.setLevel(logging.ERROR)
+    try:
+        app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    finally:
+        server_log.setLevel(level)
+    with app.app_context():
+        _impact(directory, as_json)
+
+
+def _impact(directory: str, as_json: bool) -> None:
+    """The impact report (in an app context): each intake's stored answers under the
+    playbooks running now (``PLAYBOOKS_DIR`` and the editor's saved version) and under
+    DIRECTORY, a batch at a time."""
     from onboarding.domain.impact import change_line, table
     from onboarding.services.impact import compare_playbooks
     from onboarding.web.extensions import app_playbooks
