@@ -1,0 +1,36 @@
+"""Judgement v3 on the intake's page (issue 25): never "proceed" beside a scope red flag,
+the band note under the verdict, one reason per answer."""
+
+from __future__ import annotations
+
+from tests.web.test_judgement_pages import BASELINE, submit, text_of
+from tests.web.test_workspace import login, staff  # noqa: F401 - fixture
+
+SCOPE = {
+    **BASELINE,
+    "contact_name": "Sol Scope",
+    "company": "Everything Now Ltd",
+    "budget_band": "over_150k",
+    "timeline_weeks": 2,
+    "deliverables": ["app", "ecommerce"],
+}  # 79 by the score, a scope red flag: an app and a shop cannot be made in two weeks
+
+
+def test_the_intake_page_never_says_proceed_beside_a_scope_red_flag(app, client, staff):
+    public_id = submit(app, SCOPE)
+    login(client, staff["manager"])
+    page = text_of(client.get(f"/workspace/intakes/{public_id}").text)
+    verdict = page.split("Recommendation:", 1)[1].split("Why guarded", 1)[0]
+    assert "proceed" not in verdict.lower()
+    assert "Agree a scope that fits before signing" in verdict
+    assert "Why guarded: Guarded rather than strong: the scope does not fit" in page
+    first_action = page.split("Agree a scope that fits before signing: go through", 1)
+    assert len(first_action) == 2
+
+
+def test_the_why_lists_one_reason_per_answer(app, client, staff):
+    public_id = submit(app, {**BASELINE, "process_familiarity": 1, "tactics_flexibility": 1})
+    login(client, staff["manager"])
+    why = text_of(client.get(f"/workspace/intakes/{public_id}").text).split("Why this score", 1)[1]
+    assert why.count("You rated your familiarity with projects like this 1 of 5") == 1
+    assert why.count("You rated your openness on tactics 1 of 5") == 1
