@@ -34,3 +34,12 @@ def test_the_why_lists_one_reason_per_answer(app, client, staff):
     why = text_of(client.get(f"/workspace/intakes/{public_id}").text).split("Why this score", 1)[1]
     assert why.count("You rated your familiarity with projects like this 1 of 5") == 1
     assert why.count("You rated your openness on tactics 1 of 5") == 1
+
+
+def test_close_control_without_a_creative_team_is_named_so(app, client, staff):
+    answers = {**BASELINE, "control_level": 5, "decisions_owned": ["daily_tasks"]}
+    public_id = submit(app, {**answers, "in_house_creative": "none"})
+    login(client, staff["manager"])
+    page = text_of(client.get(f"/workspace/intakes/{public_id}").text)
+    assert "Close control: 70 of 100" in page  # the risk chart's words
+    assert "the close control risk is 70" in page and "Frustrated creative" not in page

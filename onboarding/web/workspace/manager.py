@@ -184,7 +184,7 @@ def render_intake(intake: Intake, errors: dict[str, str] | None = None, status: 
         step_title=listing.step_title,
         intake=intake,
         result=result,
-        chart=risk_chart(result["risks"]) if result else None,
+        chart=risk_chart(result["risks"], labels=result.get("risk_labels")) if result else None,
         groups=answer_groups(intake),
         checks=workspace.checks_of(intake),
         events=events,
