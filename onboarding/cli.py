@@ -13,6 +13,7 @@ the ``flask.commands`` entry points in pyproject.toml). The commands that need n
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup
 
-from onboarding.domain.assessment import BASE_SCORE, assess, to_json
+from onboarding.domain.assessment import BASE_SCORE, assess, reasons, to_json, verdict_label
 from onboarding.domain.playbooks import (
     CAUSE_LABELS,
     DUE,
@@ -89,26 +90,29 @@ def bar(value: int, width: int = 20) -> str:
 
 
 def report(answers: dict[str, Any], result: dict[str, Any]) -> str:
-    """The assessment as a readable report for a terminal."""
+    """The assessment as a readable report for a terminal: the verdict with its band
+    note, then one reason per answer (the rules that read it, their points together)."""
+    labels = result.get("risk_labels") or CAUSE_LABELS
     lines = [
         f"{answers.get('company')} — {answers.get('contact_name')}",
         "",
         f"Fit score   {result['score']}/100  ({result['band']})",
-        f"Recommend   {result['recommendation'].replace('_', ' ')}",
-        "",
-        "Risk profile (0 none … 100 severe)",
+        f"Recommend   {verdict_label(result).lower()}",
     ]
+    if result.get("band_note"):
+        lines.append(f"            {result['band_note']}")
+    lines += ["", "Risk profile (0 none … 100 severe)"]
     for cause, value in result["risks"].items():
-        lines.append(f"  {CAUSE_LABELS[cause]:<20} {bar(value)} {value:>3}")
+        lines.append(f"  {labels[cause]:<20} {bar(value)} {value:>3}")
     if result["red_flags"]:
         lines += ["", "Red flags"]
         lines += [f"  ! {flag}" for flag in result["red_flags"]]
-    lines += ["", f"Why this score (base {BASE_SCORE}, then each rule that fired)"]
-    for c in result["contributions"]:
-        points = f"{c['points']:+d}" if c["points"] else "  0"
-        risk = f"  [+{c['risk']} {CAUSE_LABELS[c['cause']].lower()}]" if c["risk"] else ""
-        lines.append(f"  {points:>4}  {c['because']}{risk}")
-        lines.append(f"        ({c['playbook']}/{c['rule']}, reads {', '.join(c['questions'])})")
+    lines += ["", f"Why this score (base {BASE_SCORE}, then one reason per answer)"]
+    for r in reasons(result):
+        points = f"{r['points']:+d}" if r["points"] else "  0"
+        risk = "".join(f"  [+{v} {labels[cause].lower()}]" for cause, v in r["risks"].items() if v)
+        lines.append(f"  {points:>4}  {r['because']}{risk}")
+        lines.append(f"        ({', '.join(r['rules'])}; reads {', '.join(r['questions'])})")
     lines += ["", f"Agreement clauses ({len(result['clauses'])})"]
     for clause in result["clauses"]:
         trace = ", ".join(clause["triggered_by"]) or "every agreement"
@@ -277,17 +281,35 @@ def playbooks_explain(directory: str | None) -> None:
     click.echo(f"playbook version {pbs.version}")
 
 
-@playbooks.command("impact")
+@playbooks.command("impact", with_appcontext=False)
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def playbooks_impact(directory: str, as_json: bool) -> None:
     """What a changed playbook folder would do to every submitted intake: band and
     recommendation changes, the largest score moves, rules firing more or less.
 
-    Assesses each intake's stored answers under the playbooks loaded now
-    (``PLAYBOOKS_DIR``) and under DIRECTORY, a batch at a time; writes nothing. The
-    intakes whose band changes are printed as they are found, then the tables.
+    The changed rules first (``set_boundaries/directs_daily_tasks points −4 → −8``), then
+    each intake whose band changes (company, contact and public id) as it is found, then
+    the tables. Writes nothing. The server's start-up warnings (rate limits, BASE_URL)
+    are not printed: they concern serving, not this report.
     """
+    from flask.cli import ScriptInfo
+
+    server_log = logging.getLogger("onboarding.app")
+    level = server_log.level
+    server_log.setLevel(logging.ERROR)
+    try:
+        app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    finally:
+        server_log.setLevel(level)
+    with app.app_context():
+        _impact(directory, as_json)
+
+
+def _impact(directory: str, as_json: bool) -> None:
+    """The impact report (in an app context): each intake's stored answers under the
+    playbooks running now (``PLAYBOOKS_DIR`` and the editor's saved version) and under
+    DIRECTORY, a batch at a time."""
     from onboarding.domain.impact import change_line, table
     from onboarding.services.intake.impact import compare_playbooks
     from onboarding.web.extensions import app_playbooks
@@ -296,14 +318,19 @@ def playbooks_impact(directory: str, as_json: bool) -> None:
         candidate = load_playbooks(directory)
     except PlaybookError as exc:
         raise PlaybooksBroken(exc) from None
+    from onboarding.domain.playbook_edits import rule_changes
+
     current = app_playbooks()
+    changes = rule_changes(current, candidate)
     if not as_json:
         click.echo(f"Playbooks now {current.version[:12]}, in {directory} {candidate.version[:12]}")
+        click.echo("Rules that change:")
+        click.echo("\n".join(f"  {line}" for line in changes) or "  none")
         click.echo("Intakes whose band changes:")
     report = compare_playbooks(
         current, candidate, on_change=None if as_json else lambda c: click.echo(change_line(c))
     )
-    data = report.as_dict()
+    data = {"rule_changes": changes, **report.as_dict()}
     if as_json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return

@@ -345,3 +345,62 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# --- judgement fixtures (issue 25) -------------------------------------------------------------
+
+
+def baseline_answers() -> dict[str, Any]:
+    """The playbooks' baseline answer set (playbooks/_baseline.yaml): a calm client."""
+    import yaml
+
+    from onboarding.domain.playbooks import default_playbooks_dir
+
+    return yaml.safe_load((default_playbooks_dir() / "_baseline.yaml").read_text())
+
+
+BASELINE = baseline_answers()
+
+APPROVER = {
+    **BASELINE,
+    "contact_name": "Dana Daily",
+    "company": "Daily Tasks Ltd",
+    "control_level": 3,
+    "decisions_owned": ["daily_tasks", "brand_direction"],
+    "decision_makers": 4,
+}  # 76, strong: deciding the daily tasks (40) and four sign-offs (15) stay under the cap
+
+
+def submit(app, answers) -> str:
+    """Submit an intake with these answers (no email); its public id."""
+    from onboarding.db import db
+    from onboarding.services.intake.submission import create_intake, submit_intake
+    from onboarding.web.extensions import app_playbooks
+
+    with app.app_context():
+        intake = create_intake(answers)
+        db.session.flush()
+        _, errors = submit_intake(intake, playbooks=app_playbooks(app), email=False)
+        assert not errors
+        db.session.commit()
+        return intake.public_id
+
+
+def text_of(page: str) -> str:
+    """A page's text as a reader sees it: tags dropped, entities decoded, spaces folded."""
+    import html
+
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page))).replace(" ,", ",")
+
+
+def empty_tables(app) -> None:
+    """Delete every row of every table (browser tests that share the live server)."""
+    from sqlalchemy import text
+
+    from onboarding.db import db
+
+    with app.app_context():
+        db.session.remove()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(text(f"DELETE FROM {table.name}"))  # noqa: S608 - our names
+        db.session.commit()

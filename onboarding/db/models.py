@@ -553,3 +553,23 @@ class AgreementMessage(db.Model):
 
     version: Mapped[AgreementVersion | None] = relationship()
     user: Mapped[User | None] = relationship()
+
+
+class PlaybookVersion(db.Model):
+    """A version of the playbooks saved from the workspace's playbook editor: the rule
+    edits (points, risk, on/off, reason) over the playbook files, cumulative, so the
+    latest row alone says what the installation runs. Rows are never changed: they are
+    the history."""
+
+    __tablename__ = "playbook_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    base_version: Mapped[str] = mapped_column(String(64))  # the files' SHA-256
+    version: Mapped[str] = mapped_column(String(64), index=True)  # files + edits
+    edits: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    changes: Mapped[list[str]] = mapped_column(JSONType)  # what this save changed, in words
+    reason: Mapped[str | None] = mapped_column(String(500))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User | None] = relationship()

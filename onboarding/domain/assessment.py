@@ -1,4 +1,4 @@
-"""The fit assessment (contract: shared/spec/assessment.md, v1.1).
+"""The fit assessment (contract: shared/spec/assessment.md, v1.2).
 
 ``score = clamp(BASE_SCORE + sum(points of the rules that fired), 0, 100)``; each
 cause's risk is the clamped sum of the ``risk`` of the rules that fired for it. Every
@@ -9,6 +9,16 @@ The band follows the score, except that a concentrated risk is not cancelled by
 unrelated good signs: when one cause's risk is :data:`CAP_RISK` or more the band is
 at most ``guarded`` and ``band_note`` says which cause capped it (v1.1). Consumers
 read ``band``; nothing else derives it from the score.
+
+v1.2 adds two more caps, so that no verdict says "proceed" where an account director
+would not: a scope the budget or the timeline cannot carry (a ``scope`` red flag: the
+first action is then to agree a scope that fits), and answers one step away from a
+reason to walk away (so that no single answer moves the recommendation from
+``proceed`` to ``walk_away``). ``band_cap`` says which cap applied: a cause, ``scope``,
+``walk_away`` or null.
+
+Reasons: the rules that read the same answers are explained by one sentence (the
+weightiest rule's), so the client reads one reason per answer, not one per rule.
 """
 
 from __future__ import annotations
@@ -17,7 +27,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from onboarding.domain.playbooks import CAUSE_LABELS, CAUSES, SECTIONS, PlaybookSet, get_playbooks
+from onboarding.domain.playbooks import (
+    CAUSE_LABELS,
+    CAUSES,
+    SECTIONS,
+    PlaybookSet,
+    Rule,
+    get_playbooks,
+)
 from onboarding.domain.questionnaire import (
     AnswersInvalid,
     Questionnaire,
@@ -45,6 +62,43 @@ def band_of(score: int) -> str:
 
 
 RECOMMENDATION = {"strong": "proceed", "guarded": "proceed_with_guardrails", "poor": "walk_away"}
+STEPS = {"proceed": 0, "proceed_with_guardrails": 1, "walk_away": 2}
+"""The recommendations in order: one answer moves the verdict by at most one step."""
+RECOMMENDATION_LABELS = {
+    "proceed": "Proceed",
+    "proceed_with_guardrails": "Proceed with guardrails",
+    "walk_away": "Walk away",
+}
+SCOPE_FIRST = "Agree a scope that fits before signing"
+"""How a readable verdict starts beside a scope red flag (never "proceed")."""
+SCOPE_ACTION_ID = "agree_scope_that_fits"
+_SCOPE_ACTION = (
+    SCOPE_FIRST + ": go through what the engagement must deliver, the budget and the "
+    "timeline with {name}, and send the agreement only once the three match."
+)
+# "Frustrated creative" names a client who wants a hand in the creative work; without a
+# creative team of their own, the same answers say close control, and people read that.
+_CONTEXT_LABELS = {("frustrated_creative", "in_house_creative", "none"): "Close control"}
+
+
+def risk_labels(clean: Mapping[str, Any]) -> dict[str, str]:
+    """The words people read for each cause, for these answers (``risk_labels``)."""
+    labels = dict(CAUSE_LABELS)
+    for (cause, qid, value), label in _CONTEXT_LABELS.items():
+        if clean.get(qid) == value:
+            labels[cause] = label
+    return labels
+
+
+def verdict_label(assessment: Mapping[str, Any]) -> str:
+    """The recommendation in words; beside a scope red flag it starts by agreeing the
+    scope and never says "proceed" (assessment.md v1.2)."""
+    recommendation = assessment["recommendation"]
+    if recommendation != "walk_away" and any(
+        f.get("kind") == "scope" for f in assessment.get("red_flag_details") or ()
+    ):
+        return f"{SCOPE_FIRST}; the guardrails of the agreement come after"
+    return RECOMMENDATION_LABELS[recommendation]
 
 
 def capped_band(score: int, risks: Mapping[str, int]) -> tuple[str, str | None]:
@@ -60,6 +114,65 @@ def capped_band(score: int, risks: Mapping[str, int]) -> tuple[str, str | None]:
         f"Guarded rather than strong: the {named}, and a risk of {CAP_RISK} or more is not "
         f"offset by good signs elsewhere (the score alone is {score})."
     )
+
+
+def one_step(question, value: Any) -> list[Any]:
+    """The answers one step from ``value`` (assessment.md v1.2): one value of a choice,
+    one point of a number or scale, one item added to or removed from a list."""
+    kind = question.type
+    if kind == "yesno":
+        return [not value] if isinstance(value, bool) else [True, False]
+    if kind == "choice":
+        return [v for v in question.values if v != value]
+    if kind in ("integer", "scale"):
+        if value is None:
+            return []
+        lo, hi = question.bounds()
+        return [v for v in (value - 1, value + 1) if lo <= v <= hi]
+    if kind == "multi":
+        current = list(value or [])
+        out: list[Any] = [[v for v in current if v != item] for item in current]
+        out += [[*current, item] for item in question.values if item not in current]
+        return out
+    return []
+
+
+def near_walk_away(
+    clean: Mapping[str, Any], rules: tuple[Rule, ...], questionnaire: Questionnaire
+) -> list[tuple[Rule, str]]:
+    """The walk-away red flags that do not fire but would with one answer changed by one
+    step, each with the question whose change would fire it."""
+    near = []
+    for rule in rules:
+        if rule.flag_kind != "walk_away" or rule.condition is None or rule.condition(clean):
+            continue
+        for qid in rule.reads:
+            question = questionnaire.questions[qid]
+            if any(
+                rule.condition({**clean, qid: other})
+                for other in one_step(question, clean.get(qid))
+            ):
+                near.append((rule, qid))
+                break
+    return near
+
+
+def _one_sentence_per_answer(
+    contributions: list[dict[str, Any]], questionnaire: Questionnaire
+) -> None:
+    """Rules that read the same answers share one sentence: the weightiest rule's (the
+    first of equals), so the client reads each answer explained once. A list's items
+    (each fear, each past problem) are answers of their own and keep their sentences."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for c in contributions:
+        if any(questionnaire.questions[q].type == "multi" for q in c["questions"]):
+            continue
+        groups.setdefault(tuple(sorted(c["questions"])), []).append(c)
+    for members in groups.values():
+        if len(members) > 1:
+            lead = max(members, key=lambda c: c["risk"] + abs(c["points"]))
+            for c in members:
+                c["because"] = lead["because"]
 
 
 def evaluate(
@@ -78,10 +191,11 @@ def evaluate(
     points = 0
     risks = dict.fromkeys(CAUSES, 0)
     red_flags: list[str] = []
-    forced_walk_away = False
+    flag_details: list[dict[str, Any]] = []
     contributions: list[dict[str, Any]] = []
     clauses: list[tuple[int, int, dict[str, Any]]] = []
     actions: list[dict[str, Any]] = []
+    scope_actions: list[dict[str, Any]] = []
     action_ids: set[str] = set()
     for index, rule in enumerate(playbooks.rules):
         if rule.condition is not None and not rule.condition.evaluate(clean):
@@ -105,7 +219,10 @@ def evaluate(
             )
         if rule.red_flag:
             red_flags.append(because)
-            forced_walk_away = forced_walk_away or rule.playbook == "walk_away"
+            flag_details.append(
+                {"text": because, "kind": rule.flag_kind, "playbook": rule.playbook,
+                 "rule": rule.id, "questions": reads}
+            )  # fmt: skip
         for clause in rule.clauses:
             clauses.append(
                 (
@@ -127,7 +244,7 @@ def evaluate(
             if action.id in action_ids:
                 continue
             action_ids.add(action.id)
-            actions.append(
+            (scope_actions if rule.flag_kind == "scope" else actions).append(
                 {
                     "id": action.id,
                     "playbook": rule.playbook,
@@ -135,23 +252,83 @@ def evaluate(
                     "due": action.due,
                 }
             )
+    _one_sentence_per_answer(contributions, questionnaire)
     score = max(0, min(100, BASE_SCORE + points))
     risks = {cause: max(0, min(100, value)) for cause, value in risks.items()}
-    band, band_note = capped_band(score, risks)
+    labels = risk_labels(clean)
+    scope = [f for f in flag_details if f["kind"] == "scope"]
+    forced_walk_away = any(f["kind"] == "walk_away" for f in flag_details)
+    band, band_note, band_cap = _band(score, risks, labels, scope, clean, playbooks, questionnaire)
+    if scope:  # v1.2: the first thing to do is to agree a scope that fits
+        name = clean.get("contact_name") or "the client"
+        first = {
+            "id": SCOPE_ACTION_ID,
+            "playbook": scope[0]["playbook"],
+            "text": _SCOPE_ACTION.format(name=name),
+            "due": "before_signing",
+        }
+        actions = [first, *scope_actions, *actions]
+    else:
+        actions = scope_actions + actions
     clauses.sort(key=lambda c: (c[0], c[1]))  # stable: playbook order, then file order
     return {
         "score": score,
         "band": band,
         "band_note": band_note,
+        "band_cap": band_cap,
         "recommendation": "walk_away" if forced_walk_away else RECOMMENDATION[band],
         "risks": risks,
+        "risk_labels": labels,
         "red_flags": red_flags,
+        "red_flag_details": flag_details,
         "contributions": contributions,
         "clauses": [c for _, _, c in clauses],
         "actions": actions,
         "base_score": BASE_SCORE,
         "playbook_version": playbooks.version,
     }
+
+
+def _band(score, risks, labels, scope, clean, playbooks, questionnaire):
+    """The band, its note and the cap that applied (v1.1 causes, v1.2 scope and walk-away
+    one step away); only ever lowers ``strong`` to ``guarded``."""
+    band = band_of(score)
+    if band != "strong":
+        return band, None, None
+    if scope:
+        return (
+            "guarded",
+            (
+                "Guarded rather than strong: the scope does not fit the budget or the timeline, "
+                f"so the first step is to agree a scope that fits before signing (the score "
+                f"alone is {score})."
+            ),
+            "scope",
+        )
+    high = sorted(((c, v) for c, v in risks.items() if v >= CAP_RISK), key=lambda i: -i[1])
+    if high:
+        named = join_words([f"{labels[c].lower()} risk is {v}" for c, v in high])
+        return (
+            "guarded",
+            (
+                f"Guarded rather than strong: the {named}, and a risk of {CAP_RISK} or more is "
+                f"not offset by good signs elsewhere (the score alone is {score})."
+            ),
+            high[0][0],
+        )
+    near = near_walk_away(clean, playbooks.rules, questionnaire)
+    if near:
+        names = join_words(sorted({questionnaire.questions[q].name for _, q in near}))
+        return (
+            "guarded",
+            (
+                "Guarded rather than strong: one answer away from a reason to walk away (a "
+                f"step further in {names}), so the agreement's guardrails matter here (the "
+                f"score alone is {score})."
+            ),
+            "walk_away",
+        )
+    return band, None, None
 
 
 def assess(answers: Any, playbooks: PlaybookSet | None = None) -> dict[str, Any]:
@@ -165,6 +342,25 @@ def assess(answers: Any, playbooks: PlaybookSet | None = None) -> dict[str, Any]
     if errors:
         raise AnswersInvalid(errors)
     return evaluate(clean, playbooks or get_playbooks(), questionnaire)
+
+
+def reasons(assessment: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One reason per answer: the contributions that read the same answers with the same
+    sentence, merged (their points added up, their risks by cause, the rules' ids), in
+    the order the first of each appears."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for c in assessment["contributions"]:
+        key = (*sorted(c["questions"]), c["because"])
+        reason = out.setdefault(
+            key,
+            {"because": c["because"], "points": 0, "risks": {}, "rules": [],
+             "questions": list(c["questions"])},
+        )  # fmt: skip
+        reason["points"] += c["points"]
+        if c.get("risk"):
+            reason["risks"][c["cause"]] = reason["risks"].get(c["cause"], 0) + c["risk"]
+        reason["rules"].append(f"{c['playbook']}/{c['rule']}")
+    return list(out.values())
 
 
 def to_json(assessment: Mapping[str, Any]) -> str:

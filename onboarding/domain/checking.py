@@ -17,13 +17,16 @@ from typing import Any
 
 from onboarding.domain import consistency
 from onboarding.domain.agreement import compose
-from onboarding.domain.assessment import evaluate
+from onboarding.domain.assessment import STEPS, evaluate, one_step
 from onboarding.domain.playbooks import PlaybookSet, Problem, check_dir
 from onboarding.domain.questionnaire import Questionnaire, get_questionnaire
 from onboarding.domain.samples import random_answers
 
 GENERATED = 300
 """Generated answer sets whose agreements the check composes (a fixed seed: repeatable)."""
+FLIP_GENERATED = 100
+"""Generated answer sets searched, with the examples, for one answer that flips the
+recommendation between proceed and walk_away (assessment.md v1.2)."""
 
 
 def fired_rules(clean: dict[str, Any], playbooks: PlaybookSet, playbook_id: str) -> set[str]:
@@ -67,9 +70,11 @@ def run_examples(playbooks: PlaybookSet, questionnaire: Questionnaire) -> list[P
 
 
 def capped_by(result: dict[str, Any]) -> str:
-    """The cause an assessment's ``band_note`` names (the highest capping risk), or none."""
+    """What capped an assessment's band (a cause, ``scope`` or ``walk_away``), or none."""
     if not result.get("band_note"):
         return "none"
+    if result.get("band_cap"):
+        return result["band_cap"]
     return max(result["risks"], key=result["risks"].__getitem__)
 
 
@@ -106,6 +111,7 @@ def check(directory: Path | str, questionnaire: Questionnaire | None = None) -> 
     playbooks, problems = check_dir(directory, q)
     if playbooks is not None:
         problems = run_examples(playbooks, q)
+        problems += run_flips(playbooks, q)
         problems += run_consistency(playbooks, q)
     return [str(p) for p in problems]
 
@@ -142,4 +148,51 @@ def run_consistency(
                 problems.append(
                     Problem("agreement", ", ".join(p.clauses), f"{p.message} ({where})")
                 )
+    return problems
+
+
+def run_flips(
+    playbooks: PlaybookSet, questionnaire: Questionnaire, generated: int = FLIP_GENERATED
+) -> list[Problem]:
+    """Answers where changing one answer by one step moves the recommendation from
+    ``proceed`` to ``walk_away`` (or back), naming the question and the rules; each
+    question once. Only a walk-away red flag can do it (one answer moves the score by at
+    most 15 points), so the answers tried are those its rules read."""
+    flagged = [r for r in playbooks.rules if r.flag_kind == "walk_away" and r.condition]
+    reads = sorted({q for r in flagged for q in r.reads})
+    rng = random.Random(20261205)  # noqa: S311 - reproducible test data
+    sets = [
+        {**playbooks.baseline, **ex.answers} for pb in playbooks.playbooks for ex in pb.examples
+    ]
+    sets += [random_answers(rng, questionnaire) for _ in range(generated)]
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for answers in sets:
+        clean, errors = questionnaire.validate(answers)
+        if errors:
+            continue
+        before = evaluate(clean, playbooks, questionnaire)["recommendation"]
+        if before == "proceed_with_guardrails":
+            continue
+        for qid in reads:
+            if qid in seen:
+                continue
+            for value in one_step(questionnaire.questions[qid], answers.get(qid)):
+                other, errors = questionnaire.validate({**answers, qid: value})
+                if errors:
+                    continue
+                after = evaluate(other, playbooks, questionnaire)["recommendation"]
+                if abs(STEPS[after] - STEPS[before]) < 2:
+                    continue
+                seen.add(qid)
+                names = ", ".join(r.id for r in flagged if qid in r.reads)
+                problems.append(
+                    Problem(
+                        f"{flagged[0].playbook}.yaml", qid, f"one answer flips the "
+                        f"recommendation: {qid} {answers.get(qid)!r} -> {value!r} moves "
+                        f"{before} to {after} (rules {names}); a walk-away sign needs a "
+                        "guarded zone around it",
+                    )
+                )  # fmt: skip
+                break
     return problems

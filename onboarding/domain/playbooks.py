@@ -12,7 +12,9 @@ A playbook file holds data only::
         cause: trust_deficit   # one of the six causes
         risk: 30               # added to that cause's risk (0..100)
         points: -12            # added to the fit score
-        red_flag: false        # true: listed in red_flags (walk_away's force walk_away)
+        red_flag: false        # true: listed in red_flags (walk_away's force walk_away);
+                               # "scope": a scope the budget or timeline cannot carry
+                               # (caps the verdict at guarded, assessment.md v1.2)
         because: "Rated past agency work {past_experience_rating}"
         clauses:
           - {id: ..., section: communication, title: ..., text: "..."}
@@ -95,8 +97,12 @@ EXAMPLE_KEYS = {
 }  # fmt: skip
 MAX_SCORE_WEIGHT = 15
 """The most one answer may move the score, over every rule that reads it."""
-MAX_CAUSE_WEIGHT = 50
-"""The most one answer may move one cause's risk, over every rule that reads it."""
+MAX_CAUSE_WEIGHT = 60
+"""The most one answer may move one cause's risk, over every rule that reads it: one
+answer may reach the band cap on its own (five or more past agencies do), never more."""
+FLAG_KINDS = ("walk_away", "scope", "concern")
+"""What a red flag says (assessment.md v1.2 ``red_flags[].kind``): ``red_flag: true`` is
+``walk_away`` in the walk_away playbook and ``concern`` elsewhere."""
 BASELINE_FILE = "_baseline.yaml"
 CACHE_DIR = ".cache"
 """Where, beside the playbooks, the checks of the whole set are kept per content."""
@@ -172,6 +178,7 @@ class Rule:
     because: Template | None
     clauses: tuple[Clause, ...]
     actions: tuple[Action, ...]
+    flag_kind: str | None = None  # a red flag's kind (FLAG_KINDS), None for no red flag
 
     @property
     def reads(self) -> tuple[str, ...]:
@@ -349,9 +356,19 @@ class _Loader:
             text = self.template(file, f"{rid}: action {a['id']}", a["text"])
             if text:
                 actions.append(Action(a["id"], text, a.get("due", "before_kickoff")))
+        flag = raw.get("red_flag")
+        kind = None
+        if flag is True:
+            kind = "walk_away" if pid == "walk_away" else "concern"
+        elif flag in FLAG_KINDS:
+            kind = flag
+        elif flag not in (None, False):
+            self.problem(
+                file, rid, f"red_flag must be true, false or one of {', '.join(FLAG_KINDS)}"
+            )
         return Rule(
-            pid, rid, condition, cause, risk, points, bool(raw.get("red_flag")),
-            because, tuple(clauses), tuple(actions),
+            pid, rid, condition, cause, risk, points, kind is not None,
+            because, tuple(clauses), tuple(actions), kind,
         )  # fmt: skip
 
     def check_monotone(
@@ -404,8 +421,10 @@ class _Loader:
         band, note, rec = raw.get("band"), raw.get("band_note"), raw.get("recommendation")
         if band is not None and band not in ("strong", "guarded", "poor"):
             self.problem(file, where, f"band must be strong, guarded or poor (got {band!r})")
-        if note is not None and note not in (*CAUSES, "none"):
-            self.problem(file, where, f"band_note must name a cause or none (got {note!r})")
+        if note is not None and note not in (*CAUSES, "scope", "walk_away", "none"):
+            self.problem(
+                file, where, f"band_note must name a cause, scope, walk_away or none (got {note!r})"
+            )
         if rec is not None and rec not in ("proceed", "proceed_with_guardrails", "walk_away"):
             self.problem(file, where, f"recommendation {rec!r} is not one of the three")
         if (band or note or rec) and not str(raw.get("why") or "").strip():

@@ -172,9 +172,12 @@ def risk_level(value: int) -> str:
     return "high" if value >= 60 else "medium" if value >= 30 else "low"
 
 
-def risk_chart(risks: dict[str, int], width: int = 340) -> Markup:
+def risk_chart(
+    risks: dict[str, int], width: int = 340, labels: dict[str, str] | None = None
+) -> Markup:
     """One bar per cause, its name above it and its value in words beside it, drawn
     narrow so that the text stays readable on a phone (about 13 px at 280 px wide).
+    ``labels``: the assessment's ``risk_labels`` (the causes' names for these answers).
 
     ``<title>`` and ``<desc>`` give the whole chart in words (its text equivalent);
     every text is escaped once.
@@ -182,7 +185,8 @@ def risk_chart(risks: dict[str, int], width: int = 340) -> Markup:
     row, bar_w, bar_h = 46, 230, 14
     height = row * len(risks) + 4
     colours = {"high": "#b10e1e", "medium": "#8a5a00", "low": "#0b6e4f"}
-    words = "; ".join(f"{CAUSE_LABELS[c]}: {v} of 100 ({risk_level(v)})" for c, v in risks.items())
+    labels = {**CAUSE_LABELS, **(labels or {})}
+    words = "; ".join(f"{labels[c]}: {v} of 100 ({risk_level(v)})" for c, v in risks.items())
     parts = [
         Markup(
             '<svg class="risk-chart" role="img" aria-labelledby="risk-title risk-desc" '
@@ -211,7 +215,7 @@ def risk_chart(risks: dict[str, int], width: int = 340) -> Markup:
                 '<text x="{vx}" y="{vy}" font-size="15" fill="#1b1f24">{value} {level}</text>'
             ).format(
                 ty=y + 17,
-                label=CAUSE_LABELS[cause],
+                label=labels[cause],
                 ry=y + 24,
                 w=_f(w),
                 h=bar_h,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -36,4 +36,8 @@ class AppState:
 def app_playbooks(app: Flask | None = None) -> PlaybookSet:
     """The playbooks of ``app`` (the current app when None): pass them to the services."""
     state: AppState = (current_app if app is None else app).extensions["onboarding"]
-    return state.playbooks
+    if not has_app_context():
+        return state.playbooks
+    from onboarding.services.intake.playbook_editor import effective  # the editor's saved edits
+
+    return effective(state.playbooks)

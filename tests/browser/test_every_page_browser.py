@@ -7,10 +7,9 @@ from __future__ import annotations
 import pyotp
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from sqlalchemy import text
 
-from onboarding.db import db
 from tests.browser.worst_case import PASSWORD, seed
+from tests.factories import empty_tables
 
 pytestmark = pytest.mark.browser
 AXE = Axe()
@@ -42,14 +41,6 @@ WIDEST = """() => {
   }
   return out.slice(0, 6);
 }"""
-
-
-def empty_tables(app) -> None:
-    with app.app_context():
-        db.session.remove()
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(text(f"DELETE FROM {table.name}"))  # noqa: S608 - our names
-        db.session.commit()
 
 
 @pytest.fixture(scope="module")

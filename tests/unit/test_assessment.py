@@ -84,8 +84,11 @@ def test_score_band_and_risks_are_in_range_and_accounted_for(answers):
     points = sum(c["points"] for c in result["contributions"])
     assert result["score"] == max(0, min(100, BASE_SCORE + points))
     by_score = "strong" if result["score"] >= 70 else "guarded" if result["score"] >= 40 else "poor"
-    capped = by_score == "strong" and max(result["risks"].values()) >= 60
-    assert result["band"] == ("guarded" if capped else by_score)  # v1.1: the cap
+    scope = any(f["kind"] == "scope" for f in result["red_flag_details"])
+    capped = by_score == "strong" and (
+        max(result["risks"].values()) >= 60 or scope or result["band_cap"] == "walk_away"
+    )  # v1.1: a concentrated risk; v1.2: a scope red flag, a walk-away sign one step away
+    assert result["band"] == ("guarded" if capped else by_score)
     assert (result["band_note"] is not None) == capped
     assert all(isinstance(v, int) and 0 <= v <= 100 for v in result["risks"].values())
     if result["recommendation"] != "walk_away" or not result["red_flags"]:

@@ -22,7 +22,7 @@ def test_assess_prints_a_readable_report():
     assert result.exit_code == 0, result.output
     assert "Harbour Freight Logistics" in result.output
     assert "Fit score" in result.output and "(guarded)" in result.output
-    assert "Rated past agency work 2 of 5" in result.output  # the why, in words
+    assert "You rated your past agency work 2 of 5" in result.output  # the why, in words
     assert "build_trust/burned_before" in result.output
 
 

@@ -264,20 +264,20 @@ def replace(path: Path, old: str, new: str) -> None:
 def test_the_loader_refuses_one_answer_that_moves_the_score_too_far(copy_of_playbooks):
     replace(
         copy_of_playbooks / "set_boundaries.yaml",
-        '    risk: 20\n    points: -3\n    because: "Wants to direct',
-        '    risk: 20\n    points: -6\n    because: "Wants to direct',
+        '    risk: 20\n    points: -3\n    because: "You want to direct',
+        '    risk: 20\n    points: -8\n    because: "You want to direct',
     )
     problems = check(copy_of_playbooks)
     line = next(p for p in problems if ": control_level: " in p)
-    assert re.search(r"move the score by 16 points .*high_control -6.*the limit is 15", line)
+    assert re.search(r"move the score by 17 points .*high_control -8.*the limit is 15", line)
 
 
 @pytest.mark.slow
 def test_the_loader_refuses_one_answer_that_moves_a_cause_too_far(copy_of_playbooks):
-    replace(copy_of_playbooks / "goals_over_tactics.yaml", "risk: 25", "risk: 30")
+    replace(copy_of_playbooks / "goals_over_tactics.yaml", "risk: 25", "risk: 40")
     problems = check(copy_of_playbooks)
     assert any(
-        "tactics_flexibility: one answer can move the tactical_focus risk by 55" in p
+        "tactics_flexibility: one answer can move the tactical_focus risk by 65" in p
         for p in problems
     ), problems
 
@@ -286,8 +286,8 @@ def test_the_loader_refuses_one_answer_that_moves_a_cause_too_far(copy_of_playbo
 def test_a_reason_names_only_answers_its_rule_read(copy_of_playbooks):
     replace(
         copy_of_playbooks / "build_trust.yaml",
-        "A past agency missed deadlines, so dates",
-        "A past agency missed deadlines ({fears|lower}), so dates",
+        "A past agency missed deadlines for you;",
+        "A past agency missed deadlines ({fears|lower}) for you;",
     )
     problems = check(copy_of_playbooks)
     assert any(

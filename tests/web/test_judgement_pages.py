@@ -7,19 +7,15 @@ import html
 import re
 import shutil
 
-import yaml
 from sqlalchemy import select
 
 from onboarding.cli import main
 from onboarding.db import db
 from onboarding.db.models import Assessment, EngagementOutcome, Intake
 from onboarding.domain.playbooks import default_playbooks_dir
-from onboarding.services.intake.submission import create_intake, submit_intake
-from onboarding.web.extensions import app_playbooks
-from tests.factories import csrf_of, example, login
+from tests.factories import BASELINE, csrf_of, example, login, submit, text_of
 from tests.web.helpers import Prospect, form_data
 
-BASELINE = yaml.safe_load((default_playbooks_dir() / "_baseline.yaml").read_text())
 CREATIVE = {
     **BASELINE,
     "contact_name": "Fran Creative",
@@ -32,24 +28,9 @@ CREATIVE = {
 }
 
 
-def submit(app, answers) -> str:
-    with app.app_context():
-        intake = create_intake(answers)
-        db.session.flush()
-        _, errors = submit_intake(intake, playbooks=app_playbooks(app), email=False)
-        assert not errors
-        db.session.commit()
-        return intake.public_id
-
-
 def post(client, url, data, page_url):
     page = client.get(page_url)
     return client.post(url, data={**data, "csrf_token": csrf_of(page.text)})
-
-
-def text_of(page: str) -> str:
-    """What a reader sees: tags dropped, entities decoded, spaces collapsed."""
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page))).replace(" ,", ",")
 
 
 def markup_of(page: str) -> str:
@@ -198,7 +179,7 @@ def test_playbooks_impact_prints_the_intakes_that_change_band(app, tmp_path):
     shutil.copytree(default_playbooks_dir(), copy)
     path = copy / "collaborate.yaml"
     text = path.read_text()
-    old = "    cause: frustrated_creative\n    risk: 10\n    because: Wants to join every"
+    old = '    cause: frustrated_creative\n    risk: 10\n    because: "You would like to join every'
     assert old in text
     path.write_text(text.replace(old, old.replace("risk: 10", "risk: 5")))
     runner = app.test_cli_runner()

@@ -7,7 +7,7 @@ from flask import Flask
 from onboarding.gunicorn_conf import post_worker_init
 from onboarding.rendering import documents
 from onboarding.rendering.isolation import get_renderer
-from onboarding.services import mail
+from onboarding.services.notify import mail
 
 
 def test_the_worker_hook_compiles_every_template_and_starts_the_render_worker(app):

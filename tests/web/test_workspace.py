@@ -119,7 +119,7 @@ def test_the_detail_page_explains_the_score(client, staff, submitted):
     assert "Harbour Freight Logistics" in html
     assert "Recommendation: Proceed with guardrails" in html
     assert 'class="risk-chart"' in html and "Trust deficit" in html
-    assert "Rated past agency work 2 of 5" in html  # a contribution's because
+    assert "You rated your past agency work 2 of 5" in html  # a contribution's because
     assert "Recommended actions" in html
     assert client.get("/workspace/intakes/not-a-real-id").status_code == 404
 
