@@ -45,7 +45,16 @@ from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement, agreement_jso
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.text import control_problem
 from onboarding.rendering import documents, pdf
-from onboarding.services import accounts, agreements, contracts, events, mail, prerender
+from onboarding.services import (
+    accounts,
+    agreements,
+    contracts,
+    events,
+    mail,
+    prerender,
+    sealing,
+    trail,
+)
 from onboarding.services.intakes import find_by_token
 from onboarding.services.workspace import WorkspaceError, audit, change_status, required_text
 
@@ -181,6 +190,10 @@ def prepare_send(
         own_transaction=own_transaction,
         changes=shown,
         agreement=agreement,
+    )
+    # The record is the sealed file (its SHA-256 is the one stored and stated later).
+    rendered = replace(
+        rendered, pdf=sealing.seal_record(rendered.pdf, "Sent", rendered.document_id)
     )
     page = FrozenPage(
         title=agreement.title,
@@ -846,6 +859,7 @@ def ensure_file(version_id: int, kind: str, mailer: mail.Mailer | None = None) -
             data = final_pdf(version, acceptance_record(version))
         else:
             data = signed_pdf(version, acceptance_record(version), countersign_record(version))
+        data = sealing.seal_record(data, kind.capitalize(), version.document_id, version.number)
         db.session.rollback()
         begin_write(db.session())
         version = db.session.execute(
@@ -928,10 +942,13 @@ def _client_part(version: AgreementVersion, record: AcceptanceRecord) -> documen
         "From IP address": record.ip or "unknown",
         "Browser (user agent)": record.user_agent or "unknown",
     }
+    head = trail.head_at(version.intake_id, "status", "accepted", record.at)
+    facts["History chain head at acceptance (SHA-256)"] = head or "not recorded"
     return documents.CertificatePart("Accepted by the Client", facts)
 
 
-def _agency_part(record: CountersignRecord) -> documents.CertificatePart:
+def _agency_part(record: CountersignRecord, intake_id: int = 0) -> documents.CertificatePart:
+    head = trail.head_at(intake_id, "agreement_countersigned", None, record.at)
     return documents.CertificatePart(
         "Countersigned for the Agency",
         {
@@ -941,6 +958,7 @@ def _agency_part(record: CountersignRecord) -> documents.CertificatePart:
             "Countersigned at (UTC)": utc_text(record.at),
             "From IP address": record.ip or "unknown",
             "Browser (user agent)": record.user_agent or "unknown",
+            "History chain head at countersignature (SHA-256)": head or "not recorded",
         },
     )
 
@@ -965,6 +983,7 @@ def acceptance_certificate(
             "anyone holding this file can check it with the agency.",
         ),
         (_agreement_part(version, accepted=False), _client_part(version, record)),
+        verify_url=sealing.verify_url(version.document_id),
     )
 
 
@@ -995,8 +1014,9 @@ def signature_certificate(
         (
             _agreement_part(version, accepted=True),
             _client_part(version, client),
-            _agency_part(agency),
+            _agency_part(agency, version.intake_id),
         ),
+        verify_url=sealing.verify_url(version.document_id),
     )
 
 
@@ -1117,6 +1137,12 @@ class Verification:
         """``fully signed (version 2)``, ``accepted by the client (version 2)`` or
         ``sent (version 1)``."""
         return f"{KINDS[self.kind]} (version {self.version.number})"
+
+    @property
+    def signature(self):
+        """The agency's seal on the file (:func:`sealing.signature_of`): the file matched
+        byte for byte, so the stored copy's signature is the file's."""
+        return sealing.signature_of(sealing.stored_file(self.version, self.kind))
 
 
 def verify(data: bytes) -> Verification | None:
