@@ -763,9 +763,8 @@ def deploy_problems(config: Any, environment: type) -> tuple[list[str], list[str
         )
     from onboarding.services import sealing
 
-    # A certificate file that cannot be read stops every seal: an error; self-signed: a warning.
-    (errors if config.get("SIGNING_CERT_FILE") else warnings).extend(sealing.deploy_problems())
-    return errors, warnings
+    seal_errors, seal_warnings = sealing.deploy_problems(config)  # the agency's certificate
+    return errors + seal_errors, warnings + seal_warnings
 
 
 @main.command("check-deploy")

@@ -135,19 +135,23 @@ def signature_of(data: bytes) -> sealing.SignatureCheck:
     return sealing.check(data, [current().certificate])
 
 
-def deploy_problems() -> list[str]:
-    """What ``check-deploy`` says about signing (warnings, not failures)."""
-    if _settings.get("SIGNING_CERT_FILE"):
+def deploy_problems(config: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """What ``check-deploy`` says about the seal: ``(errors, warnings)``. A certificate
+    file that cannot be used stops every record PDF (an error); the self-signed
+    certificate is a warning."""
+    cert_file = config.get("SIGNING_CERT_FILE")
+    if cert_file:
         try:
-            current()
-        except ValueError as error:
-            return [str(error)]
-        return []
-    return [
-        "SIGNING_CERT_FILE is not set: PDFs are sealed with the installation's self-signed "
-        f"certificate ({self_signed_path()}); viewers show them unmodified, but the "
-        "signer's identity not verified. Configure a document-signing certificate from a CA "
-        "(README, 'Sealed PDFs')."
+            data = Path(cert_file).read_bytes()
+            sealing.load_sealer(data, config.get("SIGNING_CERT_PASSWORD"))
+        except (OSError, ValueError) as error:
+            return [f"SIGNING_CERT_FILE cannot be used: {error}"], []
+        return [], []
+    path = self_signed_path(config.get("INSTANCE_PATH"))
+    return [], [
+        f"SIGNING_CERT_FILE is not set: PDFs are sealed with a self-signed certificate ({path}); "
+        "viewers show them unmodified but the signer's identity not verified (README, "
+        "'Sealed PDFs')"
     ]
 
 
