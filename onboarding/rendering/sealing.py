@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -416,3 +417,21 @@ def check(data: bytes, trust_roots: list[Any]) -> SignatureCheck:
     if not trusted:
         return SignatureCheck("untrusted", signer, False, True, timestamped)
     return SignatureCheck("intact", signer, True, True, timestamped)
+
+
+def unsealed(data: bytes) -> bytes:
+    """The file as it was before our seal (the seal is the last incremental update:
+    the bytes up to the revision before it), for a file made from a sealed one's pages
+    (whose copy must not carry the old seal's field); ``data`` itself when unsealed."""
+    ends = [m.end() for m in re.finditer(rb"%%EOF[\r\n]*", data)]
+    if len(ends) < 2 or not data.rstrip().endswith(b"%%EOF"):
+        return data
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        signatures = PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures
+    except Exception:
+        return data
+    if not signatures or signatures[-1].field_name != SEAL_FIELD:
+        return data
+    return data[: ends[-2]]

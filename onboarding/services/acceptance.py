@@ -1082,7 +1082,7 @@ def _issue(
         identifier=identifier,
     ).pdf
     writer = PdfWriter()
-    writer.append(PdfReader(io.BytesIO(shown)))
+    writer.append(PdfReader(io.BytesIO(sealing.unsealed(shown))))  # not the old seal's field
     writer.append(PdfReader(io.BytesIO(pages)))
     writer.add_metadata({k: v for k, v in source.items() if isinstance(v, str)})
     writer.add_metadata({"/Subject": subject})

@@ -155,6 +155,11 @@ def deploy_problems(config: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     ]
 
 
+def unsealed(data: bytes) -> bytes:
+    """A sealed record as it was before the seal (:func:`sealing.unsealed`)."""
+    return sealing.unsealed(data)
+
+
 def seal_record(data: bytes, kind: str, document_id: str, number: int | None = None) -> bytes:
     """A record PDF (``kind``: Sent, Accepted or Signed) sealed, its reason naming it."""
     version = f", version {number}" if number is not None else ""

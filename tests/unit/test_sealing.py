@@ -132,3 +132,18 @@ def test_a_timestamp_authority_makes_it_b_t(sealer):
     signed = sealing.seal(small_pdf(), timed)
     check = sealing.check(signed, [timed.certificate])
     assert check.state == "intact" and check.timestamped
+
+
+def test_unsealed_gives_back_the_file_before_the_seal(sealer):
+    data = small_pdf()
+    signed = sealing.seal(data, sealer)
+    assert sealing.unsealed(signed) == data
+    assert sealing.unsealed(data) == data  # an unsealed file is itself
+    # ... so a file made from its pages can be sealed in turn (no old seal field copied).
+    writer = PdfWriter()
+    writer.append(io.BytesIO(sealing.unsealed(signed)))
+    out = io.BytesIO()
+    writer.write(out)
+    assert sealing.check(sealing.seal(out.getvalue(), sealer), [sealer.certificate]).state == (
+        "intact"
+    )
