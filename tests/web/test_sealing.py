@@ -227,3 +227,23 @@ def test_the_public_page_is_rate_limited(app):
         assert codes == [200, 200, 200, 429]
     finally:
         app.config["PUBLIC_VERIFY_LIMIT"] = "20 per hour"
+
+
+def test_the_certificate_pages_anchor_the_history(app, signed):
+    from sqlalchemy import select
+
+    from onboarding.db import db
+    from onboarding.db.models import AuditEvent
+
+    with app.app_context():
+        events = db.session.execute(
+            select(AuditEvent).where(AuditEvent.intake_id.isnot(None)).order_by(AuditEvent.id)
+        ).scalars().all()  # fmt: skip
+        at_acceptance = next(e for e in events if e.kind == "status" and e.to_value == "accepted")
+        at_countersignature = next(e for e in events if e.kind == "agreement_countersigned")
+    accepted_text = PdfReader(io.BytesIO(signed.final_pdf)).pages[-1].extract_text()
+    signed_text = PdfReader(io.BytesIO(signed.signed_pdf)).pages[-1].extract_text()
+    flat = [t.replace("\n", "").replace(" ", "") for t in (accepted_text, signed_text)]
+    assert at_acceptance.hash in flat[0]
+    assert at_acceptance.hash in flat[1] and at_countersignature.hash in flat[1]
+    assert "History chain head at countersignature" in signed_text.replace("\n", " ")
