@@ -320,6 +320,22 @@ def _signer_class():
     return KeptKeySigner
 
 
+def _outside_event_loop(function):
+    """Run ``function`` where pyHanko's synchronous calls work: they call
+    ``asyncio.run``, refused in a thread whose event loop runs (an async server, or a
+    test driving Playwright), so there it runs in a thread of its own."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function()
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function).result()
+
+
 def seal(data: bytes, sealer: Sealer, *, reason: str = "", location: str = "") -> bytes:
     """``data`` (a PDF) signed by ``sealer``: PAdES B-B, or B-T with its timestamp
     authority; the signature covers the whole file. Raises ValueError for a PDF that
@@ -353,7 +369,9 @@ def seal(data: bytes, sealer: Sealer, *, reason: str = "", location: str = "") -
     pdf_signer = signers.PdfSigner(meta, signer=sealer.signer, timestamper=sealer.timestamper)
     # A fixed reservation: without it pyHanko signs twice (a dry run to measure).
     reserved = RESERVED_TSA if sealer.timestamper is not None else RESERVED
-    return pdf_signer.sign_pdf(writer, bytes_reserved=reserved).getvalue()
+    return _outside_event_loop(
+        lambda: pdf_signer.sign_pdf(writer, bytes_reserved=reserved).getvalue()
+    )
 
 
 STATES = {
@@ -399,7 +417,7 @@ def check(data: bytes, trust_roots: list[Any]) -> SignatureCheck:
     last = signatures[-1]
     context = ValidationContext(trust_roots=trust_roots, allow_fetching=False)
     try:
-        status = validate_pdf_signature(last, context, skip_diff=True)
+        status = _outside_event_loop(lambda: validate_pdf_signature(last, context, skip_diff=True))
     except Exception:
         return SignatureCheck("modified")
     signer = (
