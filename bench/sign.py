@@ -114,6 +114,10 @@ def main() -> None:
         )
     lines += [
         "",
+        "On a shared machine a render varies by hundreds of milliseconds from one run to "
+        "the next, so the paired difference is that noise (it can be negative); the seal "
+        "alone, timed on the same bytes, is the cost signing adds.",
+        "",
         f"Budget: signing adds at most 50 ms to a PDF; the worst seal's CPU time here: "
         f"{ms(worst)} ms ({'within' if worst <= 0.050 else 'OVER'} the budget).",
     ]
