@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/http_load.py --chaos 1.5
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/pdf_pages.py
+	$(BIN)/python bench/sign.py
 	$(BIN)/python bench/pdf_http.py
 	$(BIN)/python bench/pdf_http.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432
 

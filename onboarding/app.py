@@ -28,6 +28,7 @@ from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.resources import project_dir
 from onboarding.domain.text import MAX_ID, printable
 from onboarding.rendering.isolation import configure as configure_renders
+from onboarding.services.sealing import configure as configure_sealing
 from onboarding.web import warmup
 from onboarding.web.extensions import AppState, csrf, limiter, login_manager, migrate
 
@@ -50,7 +51,10 @@ class TextOnlyMultiDict(ImmutableMultiDict):
         super().__init__(mapping)
 
 
-LARGE_UPLOADS = {"manager.verify": "VERIFY_MAX_BYTES"}
+LARGE_UPLOADS = {
+    "manager.verify": "VERIFY_MAX_BYTES",
+    "public_verify.verify": "PUBLIC_VERIFY_MAX_BYTES",
+}
 """Endpoints that take a body larger than ``MAX_CONTENT_LENGTH``, with their setting."""
 
 
@@ -191,6 +195,7 @@ def create_app(config: Any = None) -> Flask:
         memory_mb=app.config["PDF_RENDER_MEMORY_MB"],
         max_renders=app.config["PDF_RENDER_MAX_RENDERS"],
     )
+    configure_sealing(app.config)  # the agency's seal on record PDFs (loaded on first use)
 
     if app.config.get("PROXY_COUNT"):
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -238,6 +243,7 @@ def register_blueprints(app: Flask) -> None:
     from onboarding.web.api import docs as api_docs
     from onboarding.web.api import views as api
     from onboarding.web.public import intake, pages, signing
+    from onboarding.web.public import verify as public_verify
     from onboarding.web.workspace import (
         account,
         auth,
@@ -260,6 +266,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(judgement.bp)
     app.register_blueprint(contracts.bp)
     app.register_blueprint(signing.bp)
+    app.register_blueprint(public_verify.bp)
     app.register_blueprint(outbox_page.bp)
     app.register_blueprint(account.bp)
     # The prospect's pages check CSRF in their views, so an expired token shows what

@@ -355,6 +355,11 @@ def init_db_command() -> None:
 
     upgrade_schema()
     click.echo(f"Database ready: {current_app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
+    if not current_app.config.get("SIGNING_CERT_FILE"):  # the seal's certificate, made once
+        from onboarding.services import sealing
+
+        path, made = sealing.ensure_self_signed(current_app.instance_path, sealing.legal_name())
+        click.echo(f"Self-signed signing certificate {'made' if made else 'kept'}: {path}")
 
 
 @main.command("serve", with_appcontext=False)
@@ -617,10 +622,13 @@ def verify_command(pdf_file: str) -> None:
     result = verify(data)
     name = printable(pdf_file)
     if result is None:
+        from onboarding.services.sealing import signature_of
+
         click.echo(
             f"NO MATCH: {name} is not an agreement we sent, that a client accepted or that "
             "both parties signed (it may have been changed)."
         )
+        click.echo(f"  signature: {signature_of(data).label}")
         sys.exit(1)
     v = result.version
     lines = [
@@ -644,7 +652,32 @@ def verify_command(pdf_file: str) -> None:
         lines.append("  (the client's accepted copy, before the agency's countersignature)")
     else:
         lines.append("  (the copy as sent, not the accepted or signed one)")
+    lines.append(f"  signature: {result.signature.label}")
     click.echo("\n".join(lines))
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The tamper-evident trail: each intake's history and the security log."""
+
+
+@audit_group.command("verify")
+@click.option("--intake", "public_id", default=None, help="Check this intake's history only.")
+def audit_verify_command(public_id: str | None) -> None:
+    """Re-compute the hash chains; exit 1 naming the first event of each that does not
+    match (edited, removed or reordered), 0 when every chain is intact."""
+    from onboarding.services.trail import verify_chains
+
+    try:
+        breaks, checked = verify_chains(public_id)
+    except LookupError as error:
+        click.echo(f"Error: --intake: {error}", err=True)
+        sys.exit(2)
+    for found in breaks:
+        click.echo(f"BROKEN  {printable(found.label)}")
+    if breaks:
+        sys.exit(1)
+    click.echo(f"Intact: {checked} event(s) checked.")
 
 
 # --- the JSON API and webhooks ----------------------------------------------------------------
@@ -790,7 +823,10 @@ def deploy_problems(config: Any, environment: type) -> tuple[list[str], list[str
             "DATABASE_URL is not set (SQLite in the instance folder): fine for one server; "
             "use PostgreSQL for more"
         )
-    return errors, warnings
+    from onboarding.services import sealing
+
+    seal_errors, seal_warnings = sealing.deploy_problems(config)  # the agency's certificate
+    return errors + seal_errors, warnings + seal_warnings
 
 
 @main.command("check-deploy")

@@ -97,6 +97,15 @@ class Config:
     SIGNING_DAYS = _number("SIGNING_DAYS", 30, int)
     # Largest PDF the workspace's Verify takes (the route alone: its hash is streamed).
     VERIFY_MAX_BYTES = _number("VERIFY_MAX_BYTES", 32 * 1024 * 1024, int)
+    # The public verification page's upload (a PDF we issue is well under this).
+    PUBLIC_VERIFY_MAX_BYTES = _number("PUBLIC_VERIFY_MAX_BYTES", 8 * 1024 * 1024, int)
+    PUBLIC_VERIFY_LIMIT = os.environ.get("PUBLIC_VERIFY_LIMIT") or "20 per hour"
+    # The agency's seal on every PDF issued as a record (services.sealing): a PKCS#12
+    # file and its password; unset, a self-signed certificate in the instance folder.
+    SIGNING_CERT_FILE: str | None = os.environ.get("SIGNING_CERT_FILE") or None
+    SIGNING_CERT_PASSWORD: str | None = os.environ.get("SIGNING_CERT_PASSWORD") or None
+    # An RFC 3161 timestamp authority: the seal becomes PAdES B-T.
+    SIGNING_TSA_URL: str | None = os.environ.get("SIGNING_TSA_URL") or None
     # scrypt with N = 2^17 (OWASP ASVS 5.0: werkzeug's default N = 2^15 is below it).
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt:131072:8:1")
     PER_PAGE = _number("PER_PAGE", 25, int)

@@ -404,3 +404,28 @@ def empty_tables(app) -> None:
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(text(f"DELETE FROM {table.name}"))  # noqa: S608 - our names
         db.session.commit()
+
+
+def version_row(app):
+    """The latest version, once the worker made its accepted and signed files."""
+    from sqlalchemy import select
+
+    from onboarding.db import db
+    from onboarding.db.models import AgreementVersion
+    from tests.web.helpers import make_files
+
+    make_files(app)
+    with app.app_context():
+        version = db.session.execute(
+            select(AgreementVersion).order_by(AgreementVersion.number.desc())
+        ).scalars().first()  # fmt: skip
+        db.session.expunge(version)
+        return version
+
+
+def verify_cli(app, path) -> tuple[int, str]:
+    from onboarding.cli import main
+
+    with app.app_context():
+        result = app.test_cli_runner().invoke(main, ["verify", str(path)])
+    return result.exit_code, result.output

@@ -166,6 +166,9 @@ class SecurityEvent(db.Model):
     subject: Mapped[str | None] = mapped_column(String(254))
     address: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(String(500))
+    # The hash chain (domain.chain, filled in by db.chain as the row is written).
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class Invite(db.Model):
@@ -359,6 +362,9 @@ class AuditEvent(db.Model):
     to_value: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The intake's hash chain (domain.chain, filled in by db.chain as the row is written).
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User | None] = relationship()
 
@@ -573,3 +579,6 @@ class PlaybookVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User | None] = relationship()
+
+
+from onboarding.db import chain as _chain  # noqa: E402, F401 - chains audit and security rows

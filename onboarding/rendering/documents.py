@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement, compose
 from onboarding.domain.redline import Changes
@@ -181,6 +181,25 @@ class Certificate:
     heading: str
     lead: tuple[str, ...]
     parts: tuple[CertificatePart, ...]
+    verify_url: str = ""  # the public verification page (a QR code and the short link)
+
+    @property
+    def verify_qr(self) -> Markup:
+        """The QR code of :attr:`verify_url` as inline SVG with its words (role img)."""
+        return verify_qr_svg(self.verify_url) if self.verify_url else Markup("")
+
+
+QR_CLASS = "certificate__qr-code"
+
+
+def verify_qr_svg(url: str) -> Markup:
+    """A QR code of ``url`` as inline SVG (segno; no image request), described in words."""
+    import segno
+
+    svg = segno.make(url, error="m").svg_inline(
+        scale=2, dark="#0b0c0c", light="#ffffff", title=f"QR code: {url}", svgclass=QR_CLASS
+    )
+    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))  # noqa: S704 - segno escapes
 
 
 _SIGNATURES = re.compile(

@@ -55,14 +55,23 @@ def test_bad_mail_settings_stop_the_app_naming_the_setting(tmp_path, changes, me
         create_app(config)
 
 
-def test_check_deploy_names_what_production_lacks(app):
+def test_check_deploy_names_what_production_lacks(app, tmp_path):
+    from onboarding.rendering.sealing import make_certificate
+
     saved = dict(app.config)
     try:
-        app.config.update(BASE_URL=None, MAIL_SERVER=None)
+        app.config.update(BASE_URL=None, MAIL_SERVER=None, SIGNING_CERT_FILE=None)
         result = invoke(app, "check-deploy")
         assert result.exit_code == 1
         assert "ERROR   BASE_URL is not set" in result.output
         assert "WARNING MAIL_SERVER is not set" in result.output
+        assert "WARNING SIGNING_CERT_FILE is not set: PDFs are sealed with a self-signed" in (
+            result.output
+        )
+        app.config.update(SIGNING_CERT_FILE=str(tmp_path / "missing.p12"))
+        errors, _ = deploy_problems(app.config, type("Env", (), {"SECRET_KEY": "k"}))
+        assert any(e.startswith("SIGNING_CERT_FILE cannot be used") for e in errors)
+        (tmp_path / "seal.p12").write_bytes(make_certificate("Brightline Studio Ltd"))
         app.config.update(
             BASE_URL="https://onboarding.agency.example",
             MAIL_SERVER="smtp.agency.example",
@@ -73,6 +82,7 @@ def test_check_deploy_names_what_production_lacks(app):
             PREFERRED_URL_SCHEME="https",
             STAFF_MFA="admins",
             SQLALCHEMY_DATABASE_URI="postgresql+psycopg://db.internal/onboarding",
+            SIGNING_CERT_FILE=str(tmp_path / "seal.p12"),  # issue 29: the agency's own
         )
         errors, warnings = deploy_problems(app.config, type("Env", (), {"SECRET_KEY": "k"}))
         assert errors == [] and warnings == []

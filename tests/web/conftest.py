@@ -8,7 +8,7 @@ import pytest
 
 from onboarding.db import db
 from onboarding.services.intake import workspace
-from tests.factories import add_intake, login, send_version
+from tests.factories import STAND_IN, add_intake, answer, login, send_version
 from tests.web.helpers import make_sendable
 
 
@@ -24,3 +24,11 @@ def two(app, client, staff, submitted):
     with app.app_context():
         name = workspace.intake_by_public_id(submitted).contact_name
     return {"public_id": submitted, "token": token, "name": name}
+
+
+@pytest.fixture
+def accepted(app, sent):
+    """The sent agreement, accepted by a stand-in signer (a title, authority confirmed)."""
+    _, response = answer(app, f"/agreement/{sent['token']}/accept", STAND_IN)
+    assert response.status_code == 302
+    return sent

@@ -25,33 +25,15 @@ from tests.factories import (
     post,
     send,
     slow_renderer,
+    verify_cli,
+    version_row,
 )
-from tests.web.helpers import make_files
 
 ACCEPT = {"name": "Daniel Okafor", "consent": "yes"}
 
 
-def version_row(app) -> AgreementVersion:
-    """The latest version, once the worker made its accepted and signed files."""
-    make_files(app)
-    with app.app_context():
-        version = db.session.execute(
-            select(AgreementVersion).order_by(AgreementVersion.number.desc())
-        ).scalars().first()  # fmt: skip
-        db.session.expunge(version)
-        return version
-
-
 def text_of(data: bytes) -> list[str]:
     return [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
-
-
-def verify_cli(app, path) -> tuple[int, str]:
-    from onboarding.cli import main
-
-    with app.app_context():
-        result = app.test_cli_runner().invoke(main, ["verify", str(path)])
-    return result.exit_code, result.output
 
 
 # --- the client's signature ---------------------------------------------------------------
@@ -176,13 +158,6 @@ def test_granting_rights_without_a_name_is_refused_too(app, staff):
 
 
 # --- the agency's countersignature ----------------------------------------------------------
-
-
-@pytest.fixture
-def accepted(app, sent):
-    _, response = answer(app, f"/agreement/{sent['token']}/accept", STAND_IN)
-    assert response.status_code == 302
-    return sent
 
 
 def test_countersigning_is_refused_without_signing_rights_and_says_why(app, client, accepted):

@@ -15,7 +15,7 @@ from onboarding.db import db
 from onboarding.db.engine import begin_write
 from onboarding.db.models import AgreementVersion
 from onboarding.rendering import documents, pdf
-from onboarding.services import signals
+from onboarding.services import sealing, signals, trail
 from onboarding.services.agreement import compose as agreements
 from onboarding.services.agreement.records import (
     AcceptanceRecord,
@@ -73,6 +73,7 @@ def ensure_file(version_id: int, kind: str) -> bool:
             data = final_pdf(version, acceptance_record(version))
         else:
             data = signed_pdf(version, acceptance_record(version), countersign_record(version))
+        data = sealing.seal_record(data, kind.capitalize(), version.document_id, version.number)
         db.session.rollback()
         begin_write(db.session())
         version = db.session.execute(
@@ -149,10 +150,13 @@ def _client_part(version: AgreementVersion, record: AcceptanceRecord) -> documen
         "From IP address": record.ip or "unknown",
         "Browser (user agent)": record.user_agent or "unknown",
     }
+    head = trail.head_at(version.intake_id, "status", "accepted", record.at)
+    facts["History chain head at acceptance (SHA-256)"] = head or "not recorded"
     return documents.CertificatePart("Accepted by the Client", facts)
 
 
-def _agency_part(record: CountersignRecord) -> documents.CertificatePart:
+def _agency_part(record: CountersignRecord, intake_id: int = 0) -> documents.CertificatePart:
+    head = trail.head_at(intake_id, "agreement_countersigned", None, record.at)
     return documents.CertificatePart(
         "Countersigned for the Agency",
         {
@@ -162,6 +166,7 @@ def _agency_part(record: CountersignRecord) -> documents.CertificatePart:
             "Countersigned at (UTC)": utc_text(record.at),
             "From IP address": record.ip or "unknown",
             "Browser (user agent)": record.user_agent or "unknown",
+            "History chain head at countersignature (SHA-256)": head or "not recorded",
         },
     )
 
@@ -186,6 +191,7 @@ def acceptance_certificate(
             "anyone holding this file can check it with the agency.",
         ),
         (_agreement_part(version, accepted=False), _client_part(version, record)),
+        verify_url=sealing.verify_url(version.document_id),
     )
 
 
@@ -216,8 +222,9 @@ def signature_certificate(
         (
             _agreement_part(version, accepted=True),
             _client_part(version, client),
-            _agency_part(agency),
+            _agency_part(agency, version.intake_id),
         ),
+        verify_url=sealing.verify_url(version.document_id),
     )
 
 
@@ -283,7 +290,7 @@ def _issue(
         identifier=identifier,
     ).pdf
     writer = PdfWriter()
-    writer.append(PdfReader(io.BytesIO(shown)))
+    writer.append(PdfReader(io.BytesIO(sealing.unsealed(shown))))  # not the old seal's field
     writer.append(PdfReader(io.BytesIO(pages)))
     writer.add_metadata({k: v for k, v in source.items() if isinstance(v, str)})
     writer.add_metadata({"/Subject": subject})

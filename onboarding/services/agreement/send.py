@@ -27,7 +27,7 @@ the emails and the files' renders subscribe. Callers commit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -37,7 +37,7 @@ from onboarding.db.models import AgreementVersion, Intake, User, utcnow
 from onboarding.domain import redline as redlines
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement, agreement_json
 from onboarding.rendering import pdf
-from onboarding.services import signals
+from onboarding.services import sealing, signals
 from onboarding.services.agreement import compose as agreements
 from onboarding.services.agreement import terms as agreement_terms
 from onboarding.services.agreement.versions import (
@@ -125,6 +125,10 @@ def prepare_send(
         own_transaction=own_transaction,
         changes=shown,
         agreement=agreement,
+    )
+    # The record is the sealed file (its SHA-256 is the one stored and stated later).
+    rendered = replace(
+        rendered, pdf=sealing.seal_record(rendered.pdf, "Sent", rendered.document_id)
     )
     page = FrozenPage(
         title=agreement.title,

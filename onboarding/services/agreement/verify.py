@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.models import AgreementVersion
+from onboarding.services import sealing
 from onboarding.services.agreement.versions import sha256
 
 FILE_LABELS = {"signed": "fully signed", "accepted": "accepted by the client", "sent": "sent"}
@@ -27,6 +28,12 @@ class Verification:
         """``fully signed (version 2)``, ``accepted by the client (version 2)`` or
         ``sent (version 1)``."""
         return f"{FILE_LABELS[self.kind]} (version {self.version.number})"
+
+    @property
+    def signature(self):
+        """The agency's seal on the file (:func:`sealing.signature_of`): the file matched
+        byte for byte, so the stored copy's signature is the file's."""
+        return sealing.signature_of(sealing.stored_file(self.version, self.kind))
 
 
 def verify(data: bytes) -> Verification | None:
@@ -60,3 +67,42 @@ def verify_digest(digest: str) -> Verification | None:
         if version is not None:
             return Verification(version, kind)
     return None
+
+
+# --- the public verification page: only genuine or not, which version, its state ----------
+
+STATE_WORDS = {"sent": "sent", "accepted": "accepted", "signed": "signed"}
+
+
+class PublicAnswer:
+    """What the public verification page may say about a file: genuine or not, and
+    for a genuine one its document id, version, state (sent, accepted, signed) and the
+    seal's state. Nothing else (no names, no company: only what the file holds)."""
+
+    def __init__(self, verification=None):
+        self.genuine = verification is not None
+        self.document_id = verification.version.document_id if verification else ""
+        self.number = verification.version.number if verification else None
+        self.state = STATE_WORDS[verification.kind] if verification else ""
+        self.signature = verification.signature if verification else None
+
+    @property
+    def summary(self) -> str:
+        """``genuine, version 2, signed`` or ``not a document we issued``."""
+        if not self.genuine:
+            return "not a document we issued"
+        return f"genuine, version {self.number}, {self.state}"
+
+
+def check_fingerprint(document_id: str, fingerprint: str) -> PublicAnswer:
+    """The public answer for a typed document id and SHA-256: genuine only when a file
+    we issued has that fingerprint and belongs to that document."""
+    found = verify_digest(fingerprint.lower())
+    if found is None or found.version.document_id.upper() != document_id.strip().upper():
+        return PublicAnswer()
+    return PublicAnswer(found)
+
+
+def check_file(stream) -> PublicAnswer:
+    """The public answer for an uploaded file (read a chunk at a time)."""
+    return PublicAnswer(verify_stream(stream))

@@ -1,0 +1,103 @@
+"""Issue 29 in a browser: an agreement accepted on its page gives a PDF sealed by the
+agency (pyHanko's validator: intact over the entire file, the server's certificate),
+and the public verification page, opened from the certificate's short link, says
+"genuine, version 1, accepted" for it and "not a document we issued" for a changed
+copy, with no serious axe violation."""
+
+from __future__ import annotations
+
+import io
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from onboarding.db import db
+from onboarding.db.models import Intake, User
+from onboarding.rendering import sealing
+from onboarding.services.agreement.send import send_agreement
+from onboarding.services.intake.submission import create_intake, submit_intake
+from onboarding.services.people.accounts import create_user
+from onboarding.web.extensions import app_playbooks
+from tests.browser.checks import no_serious_violations
+from tests.web.helpers import example, make_sendable
+
+pytestmark = pytest.mark.browser
+
+
+def server_certificates(tmp_path_factory):
+    """The live server's self-signed certificate (made in its instance folder)."""
+    paths = list(tmp_path_factory.getbasetemp().glob("live-instance*/signing.p12"))
+    assert paths, "the live server made no signing certificate"
+    return [sealing.load_sealer(path.read_bytes()).certificate for path in paths]
+
+
+def test_an_accepted_pdf_is_sealed_and_the_public_page_checks_it(
+    browser, live_server, app, tmp_path, tmp_path_factory
+):
+    with app.app_context():
+        manager, _ = create_user(
+            "seal@agency.example", "manager", "a long pass phrase 42", settings=app.config
+        )
+        intake = create_intake(example("calm-founder"))
+        db.session.flush()
+        submit_intake(intake, playbooks=app_playbooks(app))
+        db.session.commit()
+        intake_id, manager_id = intake.public_id, manager.id
+    make_sendable(app, intake_id, "calm-founder")
+    with app.app_context():
+        intake = db.session.execute(
+            select(Intake).where(Intake.public_id == intake_id)
+        ).scalar_one()
+        version = send_agreement(intake, db.session.get(User, manager_id))
+        db.session.commit()
+        token, document_id = version.token, version.document_id
+
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{live_server}/agreement/{token}")
+    page.get_by_label("Type your full name").fill("Priya Raman")
+    page.get_by_label("I have read this agreement").check()
+    page.get_by_role("button", name="Accept the agreement").click()
+    page.wait_for_load_state()
+    if "We are preparing your signed copy" in page.inner_text("main"):
+        page.get_by_text("Your signed copy is ready").wait_for(timeout=90_000)
+    with page.expect_download() as info:
+        page.locator(".signing-banner a").first.click()
+    accepted = tmp_path / "accepted.pdf"
+    info.value.save_as(accepted)
+    data = accepted.read_bytes()
+
+    certificates = server_certificates(tmp_path_factory)
+    embedded = PdfFileReader(io.BytesIO(data)).embedded_signatures[-1]
+    context_ = ValidationContext(trust_roots=certificates, allow_fetching=False)
+    # pyHanko's synchronous call runs its own event loop: not in Playwright's thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        status = pool.submit(validate_pdf_signature, embedded, context_).result()
+    assert status.intact and status.valid and status.trusted
+    assert status.coverage.name == "ENTIRE_FILE"
+
+    # The certificate page's short link (the QR code's) opens the public page.
+    link = f"/v/{document_id}"
+    assert link in PdfReader(io.BytesIO(data)).pages[-1].extract_text().replace("\n", "")
+    page.goto(live_server + link)
+    assert page.get_by_label("Document id").input_value() == document_id
+    no_serious_violations(page)
+    page.get_by_label("PDF file").set_input_files(str(accepted))
+    page.get_by_role("button", name="Check").click()
+    page.wait_for_load_state()
+    assert "Genuine: version 1, accepted" in page.inner_text("main")
+    assert "Priya Raman" not in page.inner_text("main")
+    no_serious_violations(page)
+
+    changed = tmp_path / "changed.pdf"
+    changed.write_bytes(data[:1000] + b"X" + data[1001:])
+    page.get_by_label("PDF file").set_input_files(str(changed))
+    page.get_by_role("button", name="Check").click()
+    page.wait_for_load_state()
+    assert "Not a document we issued" in page.inner_text("main")
+    context.close()
