@@ -59,13 +59,18 @@ def code_form(client, code, **kw):
 
 
 def enrol(app, client) -> str:
-    """Set up an authenticator app through the pages; returns its secret."""
+    """Set up an authenticator app through the pages (the code and the password);
+    returns its secret."""
     page = client.get("/workspace/account/mfa")
     assert page.status_code == 200 and "<svg" in page.text
     secret = re.search(r'id="mfa-secret">([A-Z2-7 ]+)<', page.text).group(1).replace(" ", "")
     done = client.post(
         "/workspace/account/mfa",
-        data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_of(page.text)},
+        data={
+            "code": pyotp.TOTP(secret).now(),
+            "password": PASSWORD,
+            "csrf_token": csrf_of(page.text),
+        },
     )
     assert done.status_code == 200 and "Your recovery codes" in done.text
     return secret
@@ -232,7 +237,7 @@ def test_an_admin_must_set_up_totp_and_then_signs_in_with_password_and_code(
     assert client.get("/workspace/users").status_code == 200
     kinds = [e.kind for e in events(app)]
     assert "mfa_enrolled" in kinds and kinds.count("signin") == 2
-    # Managers are not required to (admins only, by default).
+    # Managers are not required to under STAFF_MFA=admins.
     other = app.test_client()
     assert login(other, staff["manager"]).headers["Location"] == "/workspace/"
 
@@ -257,7 +262,11 @@ def test_a_recovery_code_signs_in_once(app, client, staff, mfa_policy):  # noqa:
     secret = re.search(r'id="mfa-secret">([A-Z2-7 ]+)<', page.text).group(1).replace(" ", "")
     shown = client.post(
         "/workspace/account/mfa",
-        data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_of(page.text)},
+        data={
+            "code": pyotp.TOTP(secret).now(),
+            "password": PASSWORD,
+            "csrf_token": csrf_of(page.text),
+        },
     )
     codes = re.findall(r"<code>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</code>", shown.text)
     assert len(codes) == 10
@@ -278,7 +287,8 @@ def test_a_wrong_enrolment_code_names_the_field(app, client, staff, mfa_policy):
     login(client, staff["admin"])
     page = client.get("/workspace/account/mfa")
     bad = client.post(
-        "/workspace/account/mfa", data={"code": "12", "csrf_token": csrf_of(page.text)}
+        "/workspace/account/mfa",
+        data={"code": "12", "password": PASSWORD, "csrf_token": csrf_of(page.text)},
     )
     assert bad.status_code == 422 and 'href="#mfa-code"' in bad.text
     assert user(app, staff["admin"]).totp_secret is None

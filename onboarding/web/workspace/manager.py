@@ -61,7 +61,13 @@ from onboarding.services.profile import installation_profile
 from onboarding.web.errors import render_error
 from onboarding.web.extensions import app_playbooks
 from onboarding.web.mailing import mailer
-from onboarding.web.workspace.auth import PostForm, admin_required, client_address, staff_only
+from onboarding.web.workspace.auth import (
+    PostForm,
+    admin_required,
+    client_address,
+    staff_only,
+    tell_owner,
+)
 
 bp = Blueprint("manager", __name__, url_prefix="/workspace")
 
@@ -702,6 +708,11 @@ def user_active(user_id: int):
 def user_password(user_id: int):
     checked_post()
     user = db.session.get(User, user_id) or abort(404)
+    if user.id == current_user.id:
+        # A session alone must not change its own credentials: Your account asks for the
+        # password and the second factor first.
+        flash("Change your own password and authenticator app on Your account.", "error")
+        return redirect(url_for(".users"))
     try:
         set_password(
             user,
@@ -714,6 +725,7 @@ def user_password(user_id: int):
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for(".users"))
+    tell_owner(user, f"Your password was reset by {current_user.email}", client_address())
     db.session.commit()
     flash(f"Password changed for {user.email}; their other sessions have ended.")
     return redirect(url_for(".users"))
@@ -752,10 +764,16 @@ def user_mfa_reset(user_id: int):
     sessions end, and they set up a new one at their next sign-in (audited)."""
     checked_post()
     user = db.session.get(User, user_id) or abort(404)
-    if not user.has_totp:
+    if user.id == current_user.id:
+        # A session alone must not change its own credentials: Your account asks for the
+        # password and the second factor first.
+        flash("Change your own password and authenticator app on Your account.", "error")
+        return redirect(url_for(".users"))
+    if not user.has_totp and not user.failed_logins:
         flash(f"{user.email} has no authenticator app to reset.", "error")
         return redirect(url_for(".users"))
     mfa.remove(user, current_user, client_address())
+    tell_owner(user, f"Your authenticator app was reset by {current_user.email}", client_address())
     db.session.commit()
     flash(f"The authenticator app of {user.email} is reset; their sessions have ended.")
     return redirect(url_for(".users"))
