@@ -722,6 +722,11 @@ def deploy_problems(config: Any, environment: type) -> tuple[list[str], list[str
         )
     if config.get("STAFF_MFA") == "optional":
         warnings.append("STAFF_MFA is optional: admins may sign in with a password alone")
+    elif config.get("STAFF_MFA") == "admins":
+        warnings.append(
+            "STAFF_MFA is admins: managers, who read every prospect's data, may sign in with "
+            "a password alone (ASVS 6.3.3 wants all staff on two factors: STAFF_MFA=all)"
+        )
     uri = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
     if uri.startswith("sqlite"):
         warnings.append(

@@ -83,8 +83,9 @@ class Config:
         if os.environ.get("ACCOUNT_LOCK_ATTEMPTS")
         else "50 per hour"
     )
-    # Who must sign in with a TOTP code as well as the password: admins, all, optional.
-    STAFF_MFA = (os.environ.get("STAFF_MFA") or "admins").strip().lower()
+    # Who must sign in with a TOTP code as well as the password: all (every member of
+    # staff: managers read every prospect's data, ASVS 6.3.3), admins, optional.
+    STAFF_MFA = (os.environ.get("STAFF_MFA") or "all").strip().lower()
     # Minutes an emailed sign-in code stays valid.
     SIGNIN_CODE_MINUTES = _number("SIGNIN_CODE_MINUTES", 10, int)
     # Drafts a prospect may start, and steps they may save, from one address.

@@ -1,5 +1,5 @@
 """An admin sets up an authenticator app at their first sign-in (STAFF_MFA=admins, the
-default the live server runs with), then signs in with their password and a TOTP code."""
+policy the live server runs with), then signs in with their password and a TOTP code."""
 
 from __future__ import annotations
 

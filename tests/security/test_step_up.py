@@ -227,3 +227,32 @@ def test_the_owner_lifts_the_stop_with_the_emailed_code(app, staff):  # noqa: F8
     assert done.status_code == 302 and owner.get("/workspace/").status_code == 200
     with app.app_context():
         assert db.session.get(User, user(app, staff["manager"]).id).failed_logins == 0
+
+
+# --- every member of staff on two factors by default -----------------------------------------
+
+
+def test_a_manager_with_a_password_alone_lands_on_the_set_up_by_default(
+    app,
+    client,
+    staff,  # noqa: F811
+    mfa_policy,  # noqa: F811
+):
+    from onboarding.config import Config
+
+    assert Config.STAFF_MFA == "all"
+    mfa_policy(Config.STAFF_MFA)
+    first = login(client, staff["manager"])
+    assert first.headers["Location"] == "/workspace/account/mfa"
+    assert client.get("/workspace/").headers["Location"] == "/workspace/account/mfa"
+    page = client.get("/workspace/account/mfa")
+    # It shows only what can be reached: the set-up and signing out, no workspace links.
+    assert "Sign out" in page.text
+    for link in ('href="/workspace/"', 'href="/workspace/drafts"', 'href="/workspace/account"'):
+        assert link not in page.text, link
+    enrol(app, client)
+    assert client.get("/workspace/").status_code == 200
+    assert (
+        'href="/workspace/drafts"'
+        in client.get("/workspace/account/mfa", follow_redirects=True).text
+    )
