@@ -276,9 +276,13 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errors(app: Flask) -> None:
     """Rendered error pages for 400/403/404/405/413/429/500, never a traceback."""
-    from onboarding.web import errors
+    from onboarding.web import busy, errors
 
     errors.init_app(app)
+    busy.init_app(app)
+
+
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def register_hooks(app: Flask) -> None:
@@ -290,8 +294,10 @@ def register_hooks(app: Flask) -> None:
     def _write_transaction() -> None:
         # A view that renders a PDF first begins its write transaction itself, after the
         # render (web.workspace.manager.renders_before_writing): no render holds the lock.
+        # Every writing method takes the lock first: SQLite refuses at once a transaction
+        # that read and then writes while another connection writes (web.busy).
         view = app.view_functions.get(request.endpoint)
-        if request.method == "POST" and not getattr(view, "renders_before_writing", False):
+        if request.method in WRITES and not getattr(view, "renders_before_writing", False):
             begin_write(db.session())
 
     app.before_request(enforce_session_limits)

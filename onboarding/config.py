@@ -153,6 +153,9 @@ class Config:
     # outbox worker's render channel), so downloads, sends and signing pages find them.
     PRERENDER = _bool("PRERENDER", True)
     PDF_RENDER_MEMORY_MB = _number("PDF_RENDER_MEMORY_MB", 1024)
+    # Seconds a write that meets a locked SQLite database is retried (the whole request,
+    # rolled back each time) before the answer is a 503 that keeps the input (web.busy).
+    DB_BUSY_SECONDS = _number("DB_BUSY_SECONDS", 15.0)
     PDF_RENDER_MAX_RENDERS = _number("PDF_RENDER_MAX_RENDERS", 500)
 
 
