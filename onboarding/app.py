@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -172,10 +173,10 @@ def create_app(config: Any = None) -> Flask:
     if shared_limits_missing(app.config) and not app.testing:
         logging.getLogger(__name__).warning(
             "Rate limits are counted in each worker's memory (RATELIMIT_STORAGE_URI=memory://) "
-            "with WEB_CONCURRENCY=%s workers: every limit is multiplied by the workers. Set "
+            "with %s workers: every limit is multiplied by the workers. Set "
             "REDIS_URL (or RATELIMIT_STORAGE_URI=redis://...); onboarding check-deploy fails "
             "until then.",
-            app.config.get("WEB_CONCURRENCY"),
+            worker_count(app.config),
         )
 
     # Load and check the questionnaire and playbooks now: a broken playbook stops the
@@ -206,11 +207,22 @@ def create_app(config: Any = None) -> Flask:
     return app
 
 
-def shared_limits_missing(config: Mapping[str, Any]) -> bool:
+def worker_count(config: Mapping[str, Any]) -> int:
+    """The gunicorn worker processes that serve: a ``--workers``/``-w`` in
+    ``GUNICORN_CMD_ARGS`` (gunicorn obeys it), else ``WEB_CONCURRENCY`` (gunicorn's
+    default, and what ``onboarding serve --workers N`` sets for its workers)."""
+    found = re.search(
+        r"(?:^|\s)(?:-w|--workers)(?:=|\s*)(\d+)", str(config.get("GUNICORN_CMD_ARGS") or "")
+    )
+    return int(found.group(1)) if found else int(config.get("WEB_CONCURRENCY") or 1)
+
+
+def shared_limits_missing(config: Mapping[str, Any], workers: int | None = None) -> bool:
     """Whether rate-limit counters live in each process's memory while several worker
     processes serve (so each counts alone, and a limit of 10 lets 10 per worker pass)."""
     storage = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
-    return storage.startswith("memory://") and int(config.get("WEB_CONCURRENCY") or 1) > 1
+    count = worker_count(config) if workers is None else workers
+    return storage.startswith("memory://") and count > 1
 
 
 def register_extensions(app: Flask) -> None:

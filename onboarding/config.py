@@ -62,6 +62,8 @@ class Config:
     # gunicorn worker processes per server (`onboarding serve`; gunicorn reads it too):
     # with more than one, per-process rate-limit counters are not enough.
     WEB_CONCURRENCY = _number("WEB_CONCURRENCY", 3, int)
+    # gunicorn's own extra arguments: a --workers there is the real count (app.worker_count).
+    GUNICORN_CMD_ARGS = os.environ.get("GUNICORN_CMD_ARGS") or ""
     # Failed sign-ins (services.signin), counted in the database by every server alike,
     # for known and unknown emails the same way. One address may fail this often for
     # one account before that pair waits (429); the account stays open to others.

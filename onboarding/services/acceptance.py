@@ -298,10 +298,13 @@ def send_agreement(
     return version
 
 
-def resend_link(intake: Intake, user: User, mailer: mail.Mailer | None = None) -> AgreementVersion:
+def resend_link(
+    intake: Intake, user: User, mailer: mail.Mailer | None = None, address: str | None = None
+) -> AgreementVersion:
     """Send the current version's link again (no new version): the version the prospect
-    has not answered yet. Records it in the history (and, with a ``mailer``, writes the
-    email again); raises WorkspaceError when no version awaits the prospect's answer."""
+    has not answered yet. Records it in the history and the security log (a lapsed link
+    works again), and, with a ``mailer``, writes the email again; raises WorkspaceError
+    when no version awaits the prospect's answer."""
     version = latest_version(intake)
     if version is None:
         raise WorkspaceError("agreement", "No agreement has been sent yet.")
@@ -314,6 +317,15 @@ def resend_link(intake: Intake, user: User, mailer: mail.Mailer | None = None) -
         )
     audit(intake, user, "agreement_link_resent", None, f"version {version.number}")
     version.link_renewed_at = utcnow()  # a lapsed link works again for SIGNING_DAYS
+    from onboarding.services import security_log
+
+    security_log.record(
+        "agreement_link_renewed",
+        actor=user,
+        subject=intake.public_id,
+        address=address,
+        detail=f"version {version.number}",
+    )
     if mailer is not None:
         mail.agreement_sent(intake, version, mailer, again=True)
     return version

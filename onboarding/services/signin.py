@@ -149,6 +149,17 @@ def past_ceiling(email: str, limits: Limits, now: datetime | None = None) -> boo
     )
 
 
+def just_reached_ceiling(email: str, limits: Limits, now: datetime | None = None) -> bool:
+    """Whether the failure just counted took the account of ``email`` to its ceiling
+    (the security log notes that once, not every guess)."""
+    now = now or utcnow()
+    count, window = limits.ceiling
+    return (
+        _count(LoginFailure.email == normalise_email(email), LoginFailure.at > _since(window, now))
+        == count
+    )
+
+
 def mfa_required(user: User, policy: str) -> bool:
     """Whether ``STAFF_MFA`` (``policy``) makes ``user`` set up an authenticator app."""
     return policy == "all" or (policy == "admins" and user.is_admin)

@@ -873,6 +873,16 @@ def send_agreement(public_id: str):
     _submitted(intake)
     user = _token_user()
     if user is None:
+        made_by = db.session.execute(
+            select(ApiToken.created_by_id).where(ApiToken.id == g.api_token.id)
+        ).scalar()
+        if made_by is None:  # onboarding api-token create NAME, without --user
+            raise fail(
+                409,
+                "authorization",
+                "This token was made without a user: make one with --user to send "
+                "(onboarding api-token create NAME --user EMAIL)",
+            )
         raise fail(409, "authorization", "The token's creator no longer exists: it cannot send")
     agency = current_app.config["AGENCY_NAME"]
     reason = request_.override_walk_away

@@ -137,6 +137,15 @@ def login():
             log.warning("failed login for %s from %s", printable(email), address)
             signin.record_failure(email, address)
             note_if_throttled(email, address)
+            if signin.just_reached_ceiling(email, limits()):
+                security_log.record(
+                    "signin_second_factor",
+                    subject=normalise(email),
+                    address=address,
+                    detail="failed sign-ins reached the account's ceiling: a second factor "
+                    "is asked from now",
+                    by="someone signing in",
+                )
             db.session.commit()
             error = "The email address or password is not right."
         form.password.data = ""
@@ -167,6 +176,7 @@ def begin_second_factor(user: User, method: str, address: str, target: str | Non
             detail="code step stopped: emailed code asked"
             if method == "unlock"
             else "past the failure ceiling: emailed code asked",
+            by="someone signing in",
         )
     db.session.commit()
     return redirect(url_for("auth.second_factor"))
@@ -184,6 +194,7 @@ def note_if_throttled(email: str, address: str) -> None:
             subject=normalise(email),
             address=address,
             detail="too many failed sign-ins: this address waits",
+            by="someone signing in",
         )
 
 
@@ -216,6 +227,7 @@ def send_code(user: User, address: str, kind: str = "signin_code", **extra) -> N
         subject=user.email,
         address=address,
         detail="sent at sign-in",
+        by="someone signing in",
     )
 
 
@@ -307,6 +319,7 @@ def stop_codes(user: User, address: str):
         subject=user.email,
         address=address,
         detail=f"{signin.CODE_CEILING} wrong codes: the code step is stopped for the account",
+        by="someone signing in",
     )
     db.session.commit()
     session.pop(PENDING, None)

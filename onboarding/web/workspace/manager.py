@@ -466,7 +466,7 @@ def resend_link(public_id: str):
     intake = load(public_id)
     checked_post()
     try:
-        version = acceptance.resend_link(intake, current_user, mailer())
+        version = acceptance.resend_link(intake, current_user, mailer(), client_address())
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc, "#agreement")
     db.session.commit()

@@ -1,0 +1,216 @@
+"""Issue 27's remaining findings, each as the outside probe tried it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from onboarding.db import db
+from onboarding.db.models import AgreementVersion, Intake, utcnow
+from onboarding.db.outbox import OutboxMessage
+from tests.security.test_signin import code_form, events  # noqa: F401
+from tests.web.test_acceptance import answer, send, sent  # noqa: F401
+from tests.web.test_workspace import login, post, staff, submitted  # noqa: F401
+
+
+def lapse(app) -> None:
+    with app.app_context():
+        db.session.execute(update(AgreementVersion).values(sent_at=utcnow() - timedelta(days=31)))
+        db.session.commit()
+
+
+def test_a_lapsed_link_takes_no_change_request(app, client, sent):  # noqa: F811
+    lapse(app)
+    _, changed = answer(app, f"/agreement/{sent['token']}/changes", {"comment": "Cheaper"})
+    assert changed.status_code == 410
+    with app.app_context():
+        intake = db.session.execute(select(Intake)).scalar_one()
+        assert intake.status == "agreement_sent"  # not back in review
+        kinds = [m.kind for m in db.session.execute(select(OutboxMessage)).scalars()]
+        assert "change_request" not in kinds  # nobody was emailed
+
+
+def test_every_action_of_a_lapsed_link_is_refused(app, client, sent):  # noqa: F811
+    lapse(app)
+    token = sent["token"]
+    for path in ("/accept", "/changes"):
+        _, answered = answer(app, f"/agreement/{token}{path}", {"comment": "x", "name": "A B"})
+        assert answered.status_code == 410, path
+    for path in ("", "/pdf"):
+        assert app.test_client().get(f"/agreement/{token}{path}").status_code == 410, path
+
+
+def test_renewing_a_link_is_in_the_security_log(app, client, sent):  # noqa: F811
+    lapse(app)
+    url = f"/workspace/intakes/{sent['public_id']}"
+    assert post(client, url + "/agreement/resend", {}, url).status_code == 302
+    (event,) = events(app, "agreement_link_renewed")
+    assert event.actor == "manager@example.com" and event.subject == sent["public_id"]
+
+
+def test_throttled_sign_ins_are_one_row_not_one_per_guess(app, client, staff):  # noqa: F811
+    for _ in range(14):
+        login(client, staff["manager"], "wrong password", environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    (row,) = events(app, "signin_throttled")
+    assert row.subject == staff["manager"] and row.address == "192.0.2.7"
+
+
+def test_reaching_the_account_ceiling_is_one_row(app, staff):  # noqa: F811
+    app.config["LOGIN_ACCOUNT_CEILING"] = "5 per hour"
+    try:
+        for i in range(8):
+            login(
+                app.test_client(),
+                staff["manager"],
+                "bad",
+                environ_base={"REMOTE_ADDR": f"192.0.2.{i}"},
+            )
+    finally:
+        app.config["LOGIN_ACCOUNT_CEILING"] = "50 per hour"
+    rows = events(app, "signin_second_factor")
+    assert len(rows) == 1 and "ceiling" in rows[0].detail
+
+
+def test_an_emailed_sign_in_code_is_not_logged_as_the_command_line(app, client, staff, caplog):  # noqa: F811
+    caplog.set_level(logging.INFO, logger="onboarding.security")
+    app.config["LOGIN_ACCOUNT_CEILING"] = "3 per hour"
+    try:
+        for i in range(3):
+            login(
+                app.test_client(),
+                staff["manager"],
+                "bad",
+                environ_base={"REMOTE_ADDR": f"192.0.2.{i}"},
+            )
+        assert login(client, staff["manager"]).headers["Location"] == "/login/code"
+    finally:
+        app.config["LOGIN_ACCOUNT_CEILING"] = "50 per hour"
+    lines = [r.getMessage() for r in caplog.records if "signin_code_sent" in r.getMessage()]
+    assert lines and "command line" not in lines[0] and "someone signing in" in lines[0]
+
+
+# --- rate limits shared by every worker ----------------------------------------------------
+
+
+def serve(app, monkeypatch, *args, redis=None):
+    from onboarding.cli import main
+    from onboarding.config import Config
+
+    monkeypatch.setattr(Config, "REDIS_URL", redis)
+    monkeypatch.setattr(Config, "RATELIMIT_STORAGE_URI", None)
+    started = []
+    monkeypatch.setattr("os.execv", lambda path, argv: started.append(argv))
+    result = app.test_cli_runner().invoke(main, ["serve", *args])
+    return result, started
+
+
+def test_serve_refuses_several_workers_with_per_worker_counters(app, monkeypatch):
+    refused, started = serve(app, monkeypatch, "--workers", "2")
+    assert refused.exit_code == 2 and "REDIS_URL" in refused.output and not started
+    told, started = serve(app, monkeypatch, "--workers", "2", "--per-worker-limits")
+    assert told.exit_code == 0 and started
+    assert "WEB_CONCURRENCY=2" in started[0]  # the app counts the workers that really run
+    shared, started = serve(app, monkeypatch, "--workers", "2", redis="redis://r.internal/0")
+    assert shared.exit_code == 0 and started
+    one, started = serve(app, monkeypatch, "--workers", "1")
+    assert one.exit_code == 0 and started
+
+
+def test_check_deploy_reads_the_workers_gunicorn_will_start(app):
+    from onboarding.app import worker_count
+    from onboarding.cli import deploy_problems
+    from onboarding.config import Config
+
+    config = {**app.config, "RATELIMIT_STORAGE_URI": "memory://", "WEB_CONCURRENCY": 1}
+    assert worker_count(config) == 1
+    config["GUNICORN_CMD_ARGS"] = "--timeout 60 --workers 2"
+    assert worker_count(config) == 2
+    errors, _ = deploy_problems(config, Config)
+    (line,) = [e for e in errors if e.startswith("REDIS_URL")]
+    assert "with 2 gunicorn workers" in line
+    assert worker_count({**config, "GUNICORN_CMD_ARGS": "-w3"}) == 3
+
+
+# --- API tokens made on the command line ------------------------------------------------------
+
+
+def cli(app, *args):
+    from onboarding.cli import main
+
+    return app.test_cli_runner().invoke(main, list(args))
+
+
+def test_a_token_made_with_user_sends_as_them_and_one_without_says_how(app, staff, submitted):  # noqa: F811
+    import re
+
+    made = cli(app, "api-token", "create", "Website", "--user", staff["manager"])
+    assert made.exit_code == 0 and "acting as manager@example.com" in made.output
+    with_user = made.output.strip().splitlines()[-1]
+    bare = cli(app, "api-token", "create", "Bare").output.strip().splitlines()[-1]
+    url = f"/api/v1/intakes/{submitted}/agreement"
+    refused = app.test_client().post(url, json={}, headers={"Authorization": f"Bearer {bare}"})
+    assert refused.status_code == 409
+    message = refused.json["errors"][0]["message"]
+    assert "made without a user: make one with --user to send" in message
+    assert "no longer exists" not in message
+    sent = app.test_client().post(url, json={}, headers={"Authorization": f"Bearer {with_user}"})
+    # It acts as the manager: refused only for what the agreement lacks, never for who.
+    assert sent.json.get("errors", [{}])[0].get("field") != "authorization"
+    unknown = cli(app, "api-token", "create", "X", "--user", "nobody@example.com")
+    assert unknown.exit_code == 2 and "no active staff account" in unknown.output
+    assert re.search(r"acting as", [e.detail for e in events(app, "api_token_created")][0])
+
+
+# --- control and format characters ------------------------------------------------------------
+
+
+RLO_NAME = "\u202etsivqdniL xelA"  # displays as "Alex Lindqvist"
+
+
+def test_a_right_to_left_override_is_refused_in_an_acceptance_name(app, sent):  # noqa: F811
+    _, refused = answer(
+        app,
+        f"/agreement/{sent['token']}/accept",
+        {"name": RLO_NAME, "consent": "yes", "authority": "yes", "title": "Director"},
+    )
+    assert refused.status_code == 422 and "invisible formatting character" in refused.text
+    with app.app_context():
+        assert db.session.execute(select(AgreementVersion.accepted_at)).scalar() is None
+
+
+def test_token_names_refuse_format_characters_and_the_cli_escapes_old_ones(app):
+    refused = cli(app, "api-token", "create", RLO_NAME)
+    assert refused.exit_code == 2 and "invisible formatting character" in refused.output
+    from onboarding.db.models import ApiToken
+
+    with app.app_context():  # one stored before names were checked, with an OSC title
+        db.session.add(
+            ApiToken(
+                name="evil \x1b]0;pwned\x07 \u202eeman", prefix="obt_xxxx", token_hash="h" * 64
+            )
+        )
+        db.session.commit()
+        token_id = db.session.execute(select(ApiToken.id)).scalar_one()
+    listed = cli(app, "api-token", "list").output
+    assert (
+        "\x1b" not in listed and "\u202e" not in listed and "\\x1b" in listed or "\\u001b" in listed
+    )
+    revoked = cli(app, "api-token", "revoke", str(token_id)).output
+    assert "\x1b" not in revoked and "\u202e" not in revoked
+
+
+def test_user_names_refuse_bidi_controls(app):
+    from onboarding.services.accounts import AccountError, create_user
+
+    with app.app_context():
+        try:
+            create_user(
+                "x@example.com", "manager", "violet kettle orbit 7", RLO_NAME, settings=app.config
+            )
+        except AccountError as exc:
+            assert exc.field == "name"
+        else:
+            raise AssertionError("a name with U+202E was stored")
+        db.session.rollback()
