@@ -60,12 +60,18 @@ class OnboardingRequest(Request):
 
     @property
     def max_content_length(self) -> int | None:  # type: ignore[override]
-        """``MAX_CONTENT_LENGTH``, except on the routes of :data:`LARGE_UPLOADS` (the
-        workspace's Verify takes a genuine PDF of several MiB). Decided by the route, so
-        it holds before anything reads the body (the CSRF check reads the form)."""
+        """``MAX_CONTENT_LENGTH``, except on the routes of :data:`LARGE_UPLOADS` for a
+        signed-in member of staff (the workspace's Verify takes a genuine PDF of several
+        MiB); anyone else gets the ordinary limit. Decided by the route and the session
+        cookie, so it holds before anything reads the body (the CSRF check reads the
+        form): an anonymous upload is refused (413) before any of it is spooled to
+        disk."""
         setting = LARGE_UPLOADS.get(self.url_rule.endpoint) if self.url_rule else None
         if self._max_content_length is None and setting and current_app:
-            return int(current_app.config[setting])
+            from flask_login import current_user
+
+            if current_user.is_authenticated:
+                return int(current_app.config[setting])
         return Request.max_content_length.fget(self)
 
     @max_content_length.setter

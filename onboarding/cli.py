@@ -650,8 +650,7 @@ def api_token_create(name: str, email: str | None) -> None:
     )
     db.session.commit()
     click.echo(
-        f"Created API token {row.id} ({printable(row.name)}{acting}). Shown once; keep it "
-        "secret:"
+        f"Created API token {row.id} ({printable(row.name)}{acting}). Shown once; keep it secret:"
     )
     click.echo(token)
 

@@ -214,3 +214,76 @@ def test_user_names_refuse_bidi_controls(app):
         else:
             raise AssertionError("a name with U+202E was stored")
         db.session.rollback()
+
+
+# --- anonymous uploads to Verify ----------------------------------------------------------------
+
+
+def test_an_anonymous_upload_to_verify_is_refused_before_it_is_read(app, client, monkeypatch):
+    import io
+    import os
+
+    from werkzeug import formparser
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import stream_encode_multipart
+
+    spooled = []
+    real = formparser.default_stream_factory
+
+    def watch(*args, **kwargs):
+        spooled.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(formparser, "default_stream_factory", watch)
+    big = b"%PDF-1.7\n" + os.urandom(2 * 1024 * 1024)
+    body, length, boundary = stream_encode_multipart(
+        {"pdf": FileStorage(io.BytesIO(big), "agreement.pdf")}, use_tempfile=False
+    )
+    response = client.post(
+        "/workspace/verify",
+        input_stream=body,
+        content_length=length,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert response.status_code == 413  # the ordinary limit: not the staff's 32 MiB
+    assert not spooled  # nothing of the file was stored, in memory or on disk
+
+
+def test_the_host_header_is_not_reflected_into_the_openapi_servers(app, client):
+    answer_ = client.get("/api/v1/openapi.json", headers={"Host": "evil.example"})
+    assert answer_.status_code == 200
+    assert "evil.example" not in answer_.text
+    assert answer_.json["servers"] == [{"url": "/"}]
+    app.config["BASE_URL"] = "https://onboarding.agency.example"
+    try:
+        served = client.get("/api/v1/openapi.json", headers={"Host": "evil.example"}).json
+    finally:
+        app.config["BASE_URL"] = None
+    assert served["servers"] == [{"url": "https://onboarding.agency.example"}]
+
+
+# --- full-width digits ----------------------------------------------------------------------------
+
+
+def test_full_width_digits_are_refused_in_score_and_fee_fields(app, client, staff, submitted):  # noqa: F811
+    from onboarding.domain.terms import TermsInvalid, parse_terms
+
+    login(client, staff["manager"])
+    url = f"/workspace/intakes/{submitted}"
+    refused = post(client, url + "/override", {"score": "\uff18\uff10", "reason": "Known"}, url)
+    assert refused.status_code == 422 and 'id="override-score-error"' in refused.text
+    with app.app_context():
+        assert db.session.execute(select(Intake.override_score)).scalar() is None
+    for fee in ("\uff12\uff14\uff10\uff10\uff10.00", "２４０００"):
+        try:
+            parse_terms({"currency": "GBP", "fee": {"model": "fixed", "amount": fee}})
+        except TermsInvalid as exc:
+            assert any("fee.amount" in e.as_dict()["field"] for e in exc.errors)
+        else:
+            raise AssertionError(f"{fee!r} was read as an amount")
+    try:
+        parse_terms({"currency": "GBP", "payment_days": "\uff13\uff10"})
+    except TermsInvalid as exc:
+        assert any(e.as_dict()["field"] == "payment_days" for e in exc.errors)
+    else:
+        raise AssertionError("full-width payment days were read")

@@ -396,8 +396,10 @@ def staff_by_email(email: str, field: str = "owner") -> User:
 @limited
 def openapi():
     """The OpenAPI 3.1 document of this API."""
+    # Never the request's Host header (this answer is cached publicly): BASE_URL, else
+    # "/" (the server the document came from).
     document = api_document(
-        request.host_url,
+        current_app.config.get("BASE_URL") or "/",
         bool(current_app.config.get("API_PUBLIC")),
         str(current_app.config.get("API_RATE_LIMIT")),
     )
@@ -528,7 +530,7 @@ def create_intake_view():
 
 
 LIST_PARAMS = set(IntakeListQuery.model_fields)
-NUMBER = re.compile(r"\d{1,4}")
+NUMBER = re.compile(r"\d{1,4}", re.ASCII)
 
 
 def _one(args, name: str, errors: list[dict[str, str]]) -> str | None:
