@@ -26,6 +26,7 @@ from flask import Flask, g, has_request_context, render_template, request, sessi
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 
 from onboarding.db import db
 from onboarding.domain.text import printable
@@ -97,7 +98,10 @@ def init_app(app: Flask) -> None:
         if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
             return original()
         if request.is_json:
-            request.get_data(cache=True)  # read once: every attempt sees the same body
+            try:
+                request.get_data(cache=True)  # read once: every attempt sees the same body
+            except HTTPException:  # too large: the view's own reading answers it (413)
+                return original()
         deadline = time.monotonic() + float(app.config.get("DB_BUSY_SECONDS", 15))
         saved = dict(session)
         attempt = 0

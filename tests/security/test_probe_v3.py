@@ -287,3 +287,22 @@ def test_full_width_digits_are_refused_in_score_and_fee_fields(app, client, staf
         assert any(e.as_dict()["field"] == "payment_days" for e in exc.errors)
     else:
         raise AssertionError("full-width payment days were read")
+
+
+# --- one wording for errors -----------------------------------------------------------------------
+
+
+def test_api_validation_errors_are_in_the_apis_own_words(app, submitted):  # noqa: F811
+    from tests.api.conftest import new_token
+
+    token = new_token(app)
+    answer_ = app.test_client().post(
+        f"/api/v1/intakes/{submitted}/agreement",
+        json={"override_walk_away": "x" * 1001, "paper": "a5"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer_.status_code == 422
+    messages = {e["field"]: e["message"] for e in answer_.json["errors"]}
+    assert messages["override_walk_away"] == "must be at most 1000 characters"
+    assert messages["paper"].startswith("must be one of")
+    assert "should" not in answer_.text.lower()  # pydantic's "String should have at most..."
