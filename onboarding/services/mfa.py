@@ -160,10 +160,33 @@ def step_up(user: User, password: str, code: str | None) -> None:
     """The proof an account change asks for (ASVS 6.2.3, 6.4.6): the current password
     and, where the account has an authenticator app, a current code from it (a recovery
     code does not do). Raises MfaError naming the field (``password`` or ``code``)."""
+    from onboarding.services import signin  # its module imports accounts: no cycle here
+
     if not password or not check_password_hash(user.password_hash, password):
         raise MfaError("password", "Your current password is not right")
+    if user.has_totp and signin.codes_stopped(user):
+        raise MfaError(
+            "code",
+            "Too many wrong codes were entered for your account: sign out and sign in again "
+            "with the code we emailed you, or ask an admin",
+        )
     if user.has_totp and not check_totp(user, code or ""):
         raise MfaError("code", "Enter the code your authenticator app shows now")
+
+
+def count_wrong_code(user: User) -> None:
+    """A wrong code at a step-up counts towards the account's code ceiling like one at
+    sign-in (a session and the password must not allow unlimited guesses); committed
+    by the caller after it rolled the refused change back."""
+    from onboarding.services import signin
+
+    if user.has_totp and signin.record_code_failure(user):
+        security_log.record(
+            "signin_second_factor",
+            actor=user,
+            subject=user.email,
+            detail=f"{signin.CODE_CEILING} wrong codes at a step-up: the code step is stopped",
+        )
 
 
 def renew_recovery_codes(user: User, address: str | None = None) -> list[str]:

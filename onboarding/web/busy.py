@@ -96,7 +96,11 @@ def init_app(app: Flask) -> None:
 
     def full_dispatch_request():
         if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
-            return original()
+            try:
+                return original()
+            except DatabaseBusy:  # a page that writes on the way (rare): 503, not 500
+                db.session.rollback()
+                return app.finalize_request(busy_answer())
         if request.is_json:
             try:
                 request.get_data(cache=True)  # read once: every attempt sees the same body

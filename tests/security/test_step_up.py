@@ -256,3 +256,22 @@ def test_a_manager_with_a_password_alone_lands_on_the_set_up_by_default(
         'href="/workspace/drafts"'
         in client.get("/workspace/account/mfa", follow_redirects=True).text
     )
+
+
+def test_wrong_codes_at_a_step_up_count_towards_the_ceiling(app, client, staff):  # noqa: F811
+    """A stolen session with the password cannot guess the code on Your account instead."""
+    login(client, staff["manager"])
+    secret = enrol(app, client)
+    for _ in range(10):
+        guess = post(
+            client, "/workspace/account/mfa/remove", {"password": PASSWORD, "code": wrong(secret)}
+        )
+        assert guess.status_code == 422
+    stopped = post(
+        client,
+        "/workspace/account/mfa/remove",
+        {"password": PASSWORD, "code": fresh_code(app, staff["manager"], secret)},
+    )
+    assert stopped.status_code == 422 and "Too many wrong codes" in stopped.text
+    assert user(app, staff["manager"]).has_totp
+    assert [e.kind for e in events(app, "signin_second_factor")] == ["signin_second_factor"]

@@ -92,6 +92,15 @@ def render_account(
     ), status
 
 
+def refused_code(field: str) -> None:
+    """A refused account change is rolled back; a wrong code in it still counts towards
+    the account's code ceiling (services.mfa.count_wrong_code)."""
+    db.session.rollback()
+    if field == "code":
+        mfa.count_wrong_code(current_user)
+        db.session.commit()
+
+
 @bp.route("/account", methods=["GET", "POST"])
 def index():
     form = NoticesForm(data={"notices": current_user.notices})
@@ -128,7 +137,7 @@ def password():
             address=client_address(),
         )
     except AccountError as exc:
-        db.session.rollback()
+        refused_code(exc.field)
         form.current_password.data = form.new_password.data = form.confirm_password.data = ""
         form.code.data = ""
         return render_account(password_form=form, password_errors={exc.field: str(exc)}, status=422)
@@ -161,7 +170,7 @@ def mfa_page():
                 pending = [secret, mfa.pending_secret(current_user, key, back=1)]
                 codes = mfa.enrol(current_user, pending, form.code.data or "", client_address())
             except mfa.MfaError as exc:
-                db.session.rollback()
+                refused_code(exc.field)
                 errors[exc.field] = str(exc)
             else:
                 tell_owner(current_user, "An authenticator app was set up", client_address())
@@ -199,7 +208,7 @@ def recovery_codes():
             raise mfa.MfaError("password", "The form had expired. Please try again.")
         mfa.step_up(current_user, form.password.data or "", form.code.data)
     except mfa.MfaError as exc:
-        db.session.rollback()
+        refused_code(exc.field)
         return render_account(recovery_errors={exc.field: str(exc)}, status=422)
     codes = mfa.renew_recovery_codes(current_user, client_address())
     tell_owner(current_user, "New recovery codes were made", client_address())
@@ -225,7 +234,7 @@ def remove_mfa():
         except mfa.MfaError as exc:
             errors[exc.field] = str(exc)
     if errors:
-        db.session.rollback()
+        refused_code("code" if "code" in errors else "password")
         return render_account(remove_errors=errors, status=422)
     mfa.remove(current_user, current_user, client_address())
     tell_owner(current_user, "Your authenticator app was removed", client_address())
