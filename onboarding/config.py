@@ -92,6 +92,8 @@ class Config:
     SIGNIN_CODE_MINUTES = _number("SIGNIN_CODE_MINUTES", 10, int)
     # Drafts a prospect may start, and steps they may save, from one address.
     START_LIMIT = os.environ.get("START_LIMIT") or "10 per minute"
+    # Drafts every address together may start (a global cap beside the per-address one).
+    START_GLOBAL_LIMIT = os.environ.get("START_GLOBAL_LIMIT") or "300 per minute"
     STEP_LIMIT = os.environ.get("STEP_LIMIT") or "120 per minute"
     # A resume link lapses after this many days without a save (matches the purge).
     RESUME_DAYS = _number("RESUME_DAYS", 90, int)

@@ -306,3 +306,23 @@ def test_api_validation_errors_are_in_the_apis_own_words(app, submitted):  # noq
     assert messages["override_walk_away"] == "must be at most 1000 characters"
     assert messages["paper"].startswith("must be one of")
     assert "should" not in answer_.text.lower()  # pydantic's "String should have at most..."
+
+
+def test_start_has_a_global_cap_beside_the_per_address_one(app):
+    from tests.conftest import csrf_of
+
+    app.config["START_GLOBAL_LIMIT"] = "3 per minute"
+    try:
+        answers = []
+        for i in range(4):  # four addresses, each well under START_LIMIT
+            browser = app.test_client()
+            env = {"REMOTE_ADDR": f"198.51.100.{i + 1}"}
+            page = browser.get("/start", environ_base=env)
+            answers.append(
+                browser.post(
+                    "/start", data={"csrf_token": csrf_of(page.text)}, environ_base=env
+                ).status_code
+            )
+    finally:
+        app.config["START_GLOBAL_LIMIT"] = "300 per minute"
+    assert answers == [302, 302, 302, 429]
