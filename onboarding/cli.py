@@ -338,11 +338,20 @@ def serve_command(host: str, port: int, workers: int | None, per_worker_limits: 
     from onboarding.app import shared_limits_missing
 
     config = settings()
+    asked = workers
     workers = workers or config.WEB_CONCURRENCY
     limits = {
         "RATELIMIT_STORAGE_URI": config.RATELIMIT_STORAGE_URI or config.REDIS_URL or "memory://"
     }
-    if shared_limits_missing(limits, workers) and not per_worker_limits:
+    missing = shared_limits_missing(limits, workers) and not per_worker_limits
+    if missing and asked is None:  # the default count: one worker, said so, still serving
+        click.echo(
+            f"Starting 1 worker, not {workers}: without REDIS_URL each worker would count the "
+            "rate limits alone. Set REDIS_URL for more (or pass --per-worker-limits).",
+            err=True,
+        )
+        workers, missing = 1, False
+    if missing:
         click.echo(
             f"Refusing to start {workers} workers: without REDIS_URL (or "
             "RATELIMIT_STORAGE_URI=redis://...) each worker counts the rate limits in its own "

@@ -100,6 +100,7 @@ def serve(app, monkeypatch, *args, redis=None):
 
     monkeypatch.setattr(Config, "REDIS_URL", redis)
     monkeypatch.setattr(Config, "RATELIMIT_STORAGE_URI", None)
+    monkeypatch.setattr(Config, "WEB_CONCURRENCY", 3)
     started = []
     monkeypatch.setattr("os.execv", lambda path, argv: started.append(argv))
     result = app.test_cli_runner().invoke(main, ["serve", *args])
@@ -116,6 +117,9 @@ def test_serve_refuses_several_workers_with_per_worker_counters(app, monkeypatch
     assert shared.exit_code == 0 and started
     one, started = serve(app, monkeypatch, "--workers", "1")
     assert one.exit_code == 0 and started
+    default, started = serve(app, monkeypatch)  # WEB_CONCURRENCY (3) was not asked for
+    assert default.exit_code == 0 and "Starting 1 worker" in default.output
+    assert started[0][started[0].index("--workers") + 1] == "1"
 
 
 def test_check_deploy_reads_the_workers_gunicorn_will_start(app):
