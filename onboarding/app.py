@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -63,12 +64,18 @@ class OnboardingRequest(Request):
 
     @property
     def max_content_length(self) -> int | None:  # type: ignore[override]
-        """``MAX_CONTENT_LENGTH``, except on the routes of :data:`LARGE_UPLOADS` (the
-        workspace's Verify takes a genuine PDF of several MiB). Decided by the route, so
-        it holds before anything reads the body (the CSRF check reads the form)."""
+        """``MAX_CONTENT_LENGTH``, except on the routes of :data:`LARGE_UPLOADS` for a
+        signed-in member of staff (the workspace's Verify takes a genuine PDF of several
+        MiB); anyone else gets the ordinary limit. Decided by the route and the session
+        cookie, so it holds before anything reads the body (the CSRF check reads the
+        form): an anonymous upload is refused (413) before any of it is spooled to
+        disk."""
         setting = LARGE_UPLOADS.get(self.url_rule.endpoint) if self.url_rule else None
         if self._max_content_length is None and setting and current_app:
-            return int(current_app.config[setting])
+            from flask_login import current_user
+
+            if current_user.is_authenticated:
+                return int(current_app.config[setting])
         return Request.max_content_length.fget(self)
 
     @max_content_length.setter
@@ -176,10 +183,10 @@ def create_app(config: Any = None) -> Flask:
     if shared_limits_missing(app.config) and not app.testing:
         logging.getLogger(__name__).warning(
             "Rate limits are counted in each worker's memory (RATELIMIT_STORAGE_URI=memory://) "
-            "with WEB_CONCURRENCY=%s workers: every limit is multiplied by the workers. Set "
+            "with %s workers: every limit is multiplied by the workers. Set "
             "REDIS_URL (or RATELIMIT_STORAGE_URI=redis://...); onboarding check-deploy fails "
             "until then.",
-            app.config.get("WEB_CONCURRENCY"),
+            worker_count(app.config),
         )
 
     # Load and check the questionnaire and playbooks now: a broken playbook stops the
@@ -212,11 +219,22 @@ def create_app(config: Any = None) -> Flask:
     return app
 
 
-def shared_limits_missing(config: Mapping[str, Any]) -> bool:
+def worker_count(config: Mapping[str, Any]) -> int:
+    """The gunicorn worker processes that serve: a ``--workers``/``-w`` in
+    ``GUNICORN_CMD_ARGS`` (gunicorn obeys it), else ``WEB_CONCURRENCY`` (gunicorn's
+    default, and what ``onboarding serve --workers N`` sets for its workers)."""
+    found = re.search(
+        r"(?:^|\s)(?:-w|--workers)(?:=|\s*)(\d+)", str(config.get("GUNICORN_CMD_ARGS") or "")
+    )
+    return int(found.group(1)) if found else int(config.get("WEB_CONCURRENCY") or 1)
+
+
+def shared_limits_missing(config: Mapping[str, Any], workers: int | None = None) -> bool:
     """Whether rate-limit counters live in each process's memory while several worker
     processes serve (so each counts alone, and a limit of 10 lets 10 per worker pass)."""
     storage = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
-    return storage.startswith("memory://") and int(config.get("WEB_CONCURRENCY") or 1) > 1
+    count = worker_count(config) if workers is None else workers
+    return storage.startswith("memory://") and count > 1
 
 
 def register_extensions(app: Flask) -> None:
@@ -309,9 +327,13 @@ def register_subscribers(app: Flask) -> None:
 
 def register_errors(app: Flask) -> None:
     """Rendered error pages for 400/403/404/405/413/429/500, never a traceback."""
-    from onboarding.web import errors
+    from onboarding.web import busy, errors
 
     errors.init_app(app)
+    busy.init_app(app)
+
+
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def register_hooks(app: Flask) -> None:
@@ -323,8 +345,10 @@ def register_hooks(app: Flask) -> None:
     def _write_transaction() -> None:
         # A view that renders a PDF first begins its write transaction itself, after the
         # render (web.writing.renders_before_writing): no render holds the lock.
+        # Every writing method takes the lock first: SQLite refuses at once a transaction
+        # that read and then writes while another connection writes (web.busy).
         view = app.view_functions.get(request.endpoint)
-        if request.method == "POST" and not getattr(view, "renders_before_writing", False):
+        if request.method in WRITES and not getattr(view, "renders_before_writing", False):
             begin_write(db.session())
 
     app.before_request(enforce_session_limits)

@@ -371,12 +371,43 @@ def init_db_command() -> None:
     type=click.IntRange(min=1),
     help="gunicorn worker processes (default: WEB_CONCURRENCY, 3).",
 )
-def serve_command(host: str, port: int, workers: int | None) -> None:
-    """Run the app under gunicorn (the production server)."""
+@click.option(
+    "--per-worker-limits",
+    is_flag=True,
+    help="Start several workers without REDIS_URL all the same (each counts the rate "
+    "limits alone, so every limit is multiplied by the workers).",
+)
+def serve_command(host: str, port: int, workers: int | None, per_worker_limits: bool) -> None:
+    """Run the app under gunicorn (the production server). Several workers need shared
+    rate-limit counters (REDIS_URL): without them it refuses unless told."""
     import os
     import shutil
 
-    workers = workers or settings().WEB_CONCURRENCY
+    from onboarding.app import shared_limits_missing
+
+    config = settings()
+    asked = workers
+    workers = workers or config.WEB_CONCURRENCY
+    limits = {
+        "RATELIMIT_STORAGE_URI": config.RATELIMIT_STORAGE_URI or config.REDIS_URL or "memory://"
+    }
+    missing = shared_limits_missing(limits, workers) and not per_worker_limits
+    if missing and asked is None:  # the default count: one worker, said so, still serving
+        click.echo(
+            f"Starting 1 worker, not {workers}: without REDIS_URL each worker would count the "
+            "rate limits alone. Set REDIS_URL for more (or pass --per-worker-limits).",
+            err=True,
+        )
+        workers, missing = 1, False
+    if missing:
+        click.echo(
+            f"Refusing to start {workers} workers: without REDIS_URL (or "
+            "RATELIMIT_STORAGE_URI=redis://...) each worker counts the rate limits in its own "
+            "memory, so every limit is multiplied by the workers. Set REDIS_URL, run "
+            "--workers 1, or pass --per-worker-limits to accept that.",
+            err=True,
+        )
+        sys.exit(2)
 
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     click.echo(f"Onboarding is running at http://{host}:{port}/  (Ctrl+C stops it)")
@@ -386,6 +417,8 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
         [
             gunicorn,
             "--workers", str(workers),
+            # The app's count is the real one (its warning, its limits), not the default.
+            "--env", f"WEB_CONCURRENCY={workers}",
             "--bind", f"{host}:{port}",
             "--access-logfile", "-",
             "--config", "python:onboarding.gunicorn_conf",
@@ -690,21 +723,40 @@ def api_token() -> None:
 
 @api_token.command("create")
 @click.argument("name")
-def api_token_create(name: str) -> None:
+@click.option(
+    "--user",
+    "email",
+    default=None,
+    help="The staff member the token acts as (needed to send agreements); it stops if "
+    "they are disabled.",
+)
+def api_token_create(name: str, email: str | None) -> None:
     """Make a token named NAME (what uses it) and print it once."""
     from onboarding.db import db
+    from onboarding.services.people.accounts import user_by_email
     from onboarding.services.people.api_tokens import TokenError, create_token
 
+    user = None
+    if email is not None:
+        user = user_by_email(email)
+        if user is None or not user.active:
+            click.echo(f"user: no active staff account {printable(email)}", err=True)
+            sys.exit(2)
     try:
-        row, token = create_token(name)
+        row, token = create_token(name, user)
     except TokenError as exc:
         click.echo(f"{exc.field}: {exc}", err=True)
         sys.exit(2)
     from onboarding.services.people import security_log
 
-    security_log.record("api_token_created", subject=row.name, detail=f"starts {row.prefix}")
+    acting = f", acting as {user.email}" if user is not None else ", without a user"
+    security_log.record(
+        "api_token_created", subject=row.name, detail=f"starts {row.prefix}{acting}"
+    )
     db.session.commit()
-    click.echo(f"Created API token {row.id} ({row.name}). Shown once; keep it secret:")
+    click.echo(
+        f"Created API token {row.id} ({printable(row.name)}{acting}). Shown once; keep it secret:"
+    )
     click.echo(token)
 
 
@@ -722,7 +774,7 @@ def api_token_list() -> None:
     for t in rows:
         state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
         click.echo(
-            f"{t.id:>4}  {t.prefix}…  {t.name}  (made {when(t.created_at)}, "
+            f"{t.id:>4}  {t.prefix}…  {printable(t.name)}  (made {when(t.created_at)}, "
             f"last used {when(t.last_used_at)}, {state})"
         )
 
@@ -742,7 +794,7 @@ def api_token_revoke(token_id: int) -> None:
 
     security_log.record("api_token_revoked", subject=row.name, detail=f"starts {row.prefix}")
     db.session.commit()
-    click.echo(f"Revoked API token {row.id} ({row.name}, {row.prefix}…).")
+    click.echo(f"Revoked API token {row.id} ({printable(row.name)}, {row.prefix}…).")
 
 
 @main.command("worker")
@@ -801,11 +853,11 @@ def deploy_problems(config: Any, environment: type) -> tuple[list[str], list[str
         errors.append("MAIL_DEFAULT_SENDER is not set: emails would come from onboarding@localhost")
     if not config.get("TRUSTED_HOSTS"):
         warnings.append("TRUSTED_HOSTS is not set: the app answers to any host name")
-    from onboarding.app import shared_limits_missing
+    from onboarding.app import shared_limits_missing, worker_count
 
     if shared_limits_missing(config):
         errors.append(
-            f"REDIS_URL is not set: with WEB_CONCURRENCY={config.get('WEB_CONCURRENCY')} "
+            f"REDIS_URL is not set: with {worker_count(config)} gunicorn "
             "workers, each counts the rate limits (sign-ins aside) in its own memory, so every "
             "limit is multiplied by the workers; set REDIS_URL (or RATELIMIT_STORAGE_URI="
             "redis://...), or WEB_CONCURRENCY=1"
@@ -817,6 +869,11 @@ def deploy_problems(config: Any, environment: type) -> tuple[list[str], list[str
         )
     if config.get("STAFF_MFA") == "optional":
         warnings.append("STAFF_MFA is optional: admins may sign in with a password alone")
+    elif config.get("STAFF_MFA") == "admins":
+        warnings.append(
+            "STAFF_MFA is admins: managers, who read every prospect's data, may sign in with "
+            "a password alone (ASVS 6.3.3 wants all staff on two factors: STAFF_MFA=all)"
+        )
     uri = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
     if uri.startswith("sqlite"):
         warnings.append(

@@ -62,6 +62,8 @@ class Config:
     # gunicorn worker processes per server (`onboarding serve`; gunicorn reads it too):
     # with more than one, per-process rate-limit counters are not enough.
     WEB_CONCURRENCY = _number("WEB_CONCURRENCY", 3, int)
+    # gunicorn's own extra arguments: a --workers there is the real count (app.worker_count).
+    GUNICORN_CMD_ARGS = os.environ.get("GUNICORN_CMD_ARGS") or ""
     # Failed sign-ins (services.signin), counted in the database by every server alike,
     # for known and unknown emails the same way. One address may fail this often for
     # one account before that pair waits (429); the account stays open to others.
@@ -83,12 +85,15 @@ class Config:
         if os.environ.get("ACCOUNT_LOCK_ATTEMPTS")
         else "50 per hour"
     )
-    # Who must sign in with a TOTP code as well as the password: admins, all, optional.
-    STAFF_MFA = (os.environ.get("STAFF_MFA") or "admins").strip().lower()
+    # Who must sign in with a TOTP code as well as the password: all (every member of
+    # staff: managers read every prospect's data, ASVS 6.3.3), admins, optional.
+    STAFF_MFA = (os.environ.get("STAFF_MFA") or "all").strip().lower()
     # Minutes an emailed sign-in code stays valid.
     SIGNIN_CODE_MINUTES = _number("SIGNIN_CODE_MINUTES", 10, int)
     # Drafts a prospect may start, and steps they may save, from one address.
     START_LIMIT = os.environ.get("START_LIMIT") or "10 per minute"
+    # Drafts every address together may start (a global cap beside the per-address one).
+    START_GLOBAL_LIMIT = os.environ.get("START_GLOBAL_LIMIT") or "300 per minute"
     STEP_LIMIT = os.environ.get("STEP_LIMIT") or "120 per minute"
     # A resume link lapses after this many days without a save (matches the purge).
     RESUME_DAYS = _number("RESUME_DAYS", 90, int)
@@ -161,6 +166,9 @@ class Config:
     # outbox worker's render channel), so downloads, sends and signing pages find them.
     PRERENDER = _bool("PRERENDER", True)
     PDF_RENDER_MEMORY_MB = _number("PDF_RENDER_MEMORY_MB", 1024)
+    # Seconds a write that meets a locked SQLite database is retried (the whole request,
+    # rolled back each time) before the answer is a 503 that keeps the input (web.busy).
+    DB_BUSY_SECONDS = _number("DB_BUSY_SECONDS", 15.0)
     PDF_RENDER_MAX_RENDERS = _number("PDF_RENDER_MAX_RENDERS", 500)
 
 

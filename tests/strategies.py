@@ -12,8 +12,9 @@ def value_strategy(q: Question):
     if q.type == "text":
         text = st.text(
             # Typed text: no surrogates, no control characters (issue 17 refuses them),
-            # no line or paragraph separators.
-            alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")),
+            # no line or paragraph separators, no invisible format characters (issue 27
+            # refuses them in names).
+            alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp")),
             min_size=1,
             max_size=min(q.max_length or 40, 40),
         ).filter(lambda s: s.strip())

@@ -81,7 +81,7 @@ STANDARD_SECTIONS: dict[str, str] = {
 
 CURRENCY_SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "AUD": "A$", "CAD": "C$", "NZD": "NZ$"}
 ISO_4217 = re.compile(r"^[A-Z]{3}$")
-MONEY = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+MONEY = re.compile(r"^\d{1,12}(\.\d{1,2})?$", re.ASCII)  # not full-width digits
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _WHEN_EQ = re.compile(r'^\s*([a-z_]+)\s*==\s*"([a-z_]+)"\s*$')
 _WHEN_IN = re.compile(r'^\s*"([a-z_]+)"\s+in\s+([a-z_]+)\s*$')
@@ -235,7 +235,7 @@ def _text(data: Mapping[str, Any], key: str, path: str, errors: list, *, require
 
 def _whole(value: Any, path: str, errors: list, low: int, high: int) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
             value = int(value.strip())
         else:
             errors.append(TermError(path, f"must be a whole number from {low} to {high}"))

@@ -11,22 +11,30 @@ import unicodedata
 
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# The bidirectional controls (embeddings, overrides, isolates, marks): U+202E makes
+# "\u202etsivqdniL xelA" display as "Alex Lindqvist". Nobody types them in a name.
+_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_JOINERS = "\u200c\u200d"  # format characters some scripts and emoji need
+_SHOWN = re.compile(_CONTROLS.pattern[:-1] + _BIDI.pattern[1:])
 MAX_ID = 2**63 - 1
 """The largest id a 64-bit signed database column holds: a larger one is a 404/422."""
 
 
 def printable(value: object, limit: int = 500) -> str:
     """``value`` as one line for a log or a terminal: every control character (CR, LF,
-    ESC, ...) shown as an escape (``\\n``, ``\\x1b``), never acted on; cut to ``limit``."""
+    ESC, ...) and bidirectional control (U+202E, ...) shown as an escape (``\\n``,
+    ``\\x1b``, ``\\u202e``), never acted on; cut to ``limit``."""
     text = str(value)
-    out = _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    out = _SHOWN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
     return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
 def control_problem(value: str, *, multiline: bool) -> str | None:
     """Why ``value`` cannot be stored as typed text, or None: no control characters but
-    tab and newline (and a carriage return before a newline); a single-line field refuses
-    line breaks too."""
+    tab and newline (and a carriage return before a newline), no bidirectional controls
+    (a right-to-left override shows a name backwards); a single-line field (a name)
+    refuses line breaks and every other invisible format character too (zero-width
+    joiners aside)."""
     for index, char in enumerate(value):
         if char == "\t" or (multiline and char == "\n"):
             continue
@@ -36,6 +44,13 @@ def control_problem(value: str, *, multiline: bool) -> str | None:
             if char in "\r\n" and not multiline:
                 return "must be on one line"
             return "contains a control character that cannot be typed: remove it"
+        if _BIDI.match(char) or (
+            not multiline and unicodedata.category(char) == "Cf" and char not in _JOINERS
+        ):
+            return (
+                "contains an invisible formatting character (such as a text-direction "
+                "mark): remove it"
+            )
     return None
 
 

@@ -123,7 +123,7 @@ def from_form_value(q: Question, raw: Any) -> Any:
         return None
     if q.type in ("integer", "scale"):
         try:
-            return int(raw.strip())
+            return int(raw.strip()) if raw.isascii() else raw  # int() reads "５" too
         except ValueError:
             return raw
     if q.type == "yesno":

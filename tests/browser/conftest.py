@@ -63,6 +63,9 @@ def live_server(session_app, database_url, tmp_path_factory):
         # tests: it makes the accepted and signed files, but renders no agreement in the
         # background under their feet (tests/web/test_prerender.py tests that).
         "PRERENDER": "false",
+        # Admins set up an authenticator (test_mfa_browser walks it); the managers the
+        # other browser tests sign in as use a password alone (the default is all).
+        "STAFF_MFA": "admins",
     }
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
     log = open(instance / "gunicorn.log", "w")  # noqa: SIM115 - closed below

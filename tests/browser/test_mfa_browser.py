@@ -1,5 +1,5 @@
 """An admin sets up an authenticator app at their first sign-in (STAFF_MFA=admins, the
-default the live server runs with), then signs in with their password and a TOTP code."""
+policy the live server runs with), then signs in with their password and a TOTP code."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ def test_an_admin_signs_in_with_a_password_and_a_totp_code(browser, live_server,
     secret = page.inner_text("#mfa-secret").replace(" ", "")
     totp = pyotp.TOTP(secret)
     page.get_by_label("Code from your authenticator app").fill(totp.now())
+    page.get_by_label("Your password").fill(PASSWORD)
     page.get_by_role("button", name="Turn on").click()
     page.wait_for_load_state()
     assert page.locator("#recovery-codes li").count() == 10

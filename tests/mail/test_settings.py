@@ -77,16 +77,20 @@ def test_check_deploy_names_what_production_lacks(app, tmp_path):
             MAIL_SERVER="smtp.agency.example",
             MAIL_DEFAULT_SENDER="Agency <hello@agency.example>",
             TRUSTED_HOSTS=["onboarding.agency.example"],
-            # Issue 17: shared rate limits, https, admins with a second factor, PostgreSQL.
+            # Issue 17: shared rate limits, https, PostgreSQL; issue 27: all staff on a
+            # second factor.
             RATELIMIT_STORAGE_URI="redis://redis.internal:6379/0",
             PREFERRED_URL_SCHEME="https",
-            STAFF_MFA="admins",
+            STAFF_MFA="all",
             SQLALCHEMY_DATABASE_URI="postgresql+psycopg://db.internal/onboarding",
             SIGNING_CERT_FILE=str(tmp_path / "seal.p12"),  # issue 29: the agency's own
         )
         errors, warnings = deploy_problems(app.config, type("Env", (), {"SECRET_KEY": "k"}))
         assert errors == [] and warnings == []
-        app.config.update(MAIL_DEFAULT_SENDER=None)
+        app.config.update(STAFF_MFA="admins")
+        _, warnings = deploy_problems(app.config, type("Env", (), {"SECRET_KEY": "k"}))
+        assert [w.split(" ")[0] for w in warnings] == ["STAFF_MFA"]
+        app.config.update(STAFF_MFA="all", MAIL_DEFAULT_SENDER=None)
         errors, _ = deploy_problems(app.config, type("Env", (), {"SECRET_KEY": "k"}))
         assert [e.split(" ")[0] for e in errors] == ["MAIL_DEFAULT_SENDER"]
     finally:

@@ -90,6 +90,7 @@ def two_servers(database_url, session_app, tmp_path):
             "LOGIN_LIMIT": "5 per minute",
             "LOGIN_FAILURE_DELAY": "0",
             "INSTANCE_PATH": str(tmp_path / name),
+            "STAFF_MFA": "admins",  # the manager signs in with a password (the default is all)
         }
         procs.append(
             subprocess.Popen(  # noqa: S603

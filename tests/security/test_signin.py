@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from onboarding.db import db
-from onboarding.db.models import LoginFailure, RecoveryCode, SecurityEvent, User
+from onboarding.db.models import LoginFailure, RecoveryCode
 from onboarding.db.outbox import OutboxMessage
 from onboarding.services.people.accounts import (
     AccountError,
@@ -22,63 +22,10 @@ from onboarding.services.people.accounts import (
     set_password,
 )
 from tests.factories import PASSWORD, csrf_of, login, post
+from tests.security.conftest import code_form, enrol, events, next_code, user
 
 ATTACKER = {"REMOTE_ADDR": "203.0.113.9"}
 OWNER = {"REMOTE_ADDR": "198.51.100.20"}
-
-
-@pytest.fixture
-def mfa_policy(app):
-    """Run a test under a STAFF_MFA policy (the suite's default is optional)."""
-    saved = app.config["STAFF_MFA"]
-
-    def set_policy(value: str) -> None:
-        app.config["STAFF_MFA"] = value
-
-    yield set_policy
-    app.config["STAFF_MFA"] = saved
-
-
-def user(app, email) -> User:
-    with app.app_context():
-        row = db.session.execute(select(User).where(User.email == email)).scalar_one()
-        db.session.expunge(row)
-        return row
-
-
-def events(app, kind=None) -> list[SecurityEvent]:
-    with app.app_context():
-        query = select(SecurityEvent).order_by(SecurityEvent.id)
-        if kind:
-            query = query.where(SecurityEvent.kind == kind)
-        rows = list(db.session.execute(query).scalars())
-        for r in rows:
-            db.session.expunge(r)
-        return rows
-
-
-def code_form(client, code, **kw):
-    page = client.get("/login/code")
-    return client.post("/login/code", data={"code": code, "csrf_token": csrf_of(page.text)}, **kw)
-
-
-def enrol(app, client) -> str:
-    """Set up an authenticator app through the pages; returns its secret."""
-    page = client.get("/workspace/account/mfa")
-    assert page.status_code == 200 and "<svg" in page.text
-    secret = re.search(r'id="mfa-secret">([A-Z2-7 ]+)<', page.text).group(1).replace(" ", "")
-    done = client.post(
-        "/workspace/account/mfa",
-        data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_of(page.text)},
-    )
-    assert done.status_code == 200 and "Your recovery codes" in done.text
-    return secret
-
-
-def next_code(secret: str) -> str:
-    """A code for the next time step (a code is accepted once, and the one just used
-    during enrolment must not be replayed)."""
-    return pyotp.TOTP(secret).at(time.time() + 30)
 
 
 # --- finding 1 and 7: a lockout that protects without locking out ---------------------------
@@ -236,7 +183,7 @@ def test_an_admin_must_set_up_totp_and_then_signs_in_with_password_and_code(
     assert client.get("/workspace/users").status_code == 200
     kinds = [e.kind for e in events(app)]
     assert "mfa_enrolled" in kinds and kinds.count("signin") == 2
-    # Managers are not required to (admins only, by default).
+    # Managers are not required to under STAFF_MFA=admins.
     other = app.test_client()
     assert login(other, staff["manager"]).headers["Location"] == "/workspace/"
 
@@ -261,7 +208,11 @@ def test_a_recovery_code_signs_in_once(app, client, staff, mfa_policy):
     secret = re.search(r'id="mfa-secret">([A-Z2-7 ]+)<', page.text).group(1).replace(" ", "")
     shown = client.post(
         "/workspace/account/mfa",
-        data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_of(page.text)},
+        data={
+            "code": pyotp.TOTP(secret).now(),
+            "password": PASSWORD,
+            "csrf_token": csrf_of(page.text),
+        },
     )
     codes = re.findall(r"<code>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</code>", shown.text)
     assert len(codes) == 10
@@ -282,7 +233,8 @@ def test_a_wrong_enrolment_code_names_the_field(app, client, staff, mfa_policy):
     login(client, staff["admin"])
     page = client.get("/workspace/account/mfa")
     bad = client.post(
-        "/workspace/account/mfa", data={"code": "12", "csrf_token": csrf_of(page.text)}
+        "/workspace/account/mfa",
+        data={"code": "12", "password": PASSWORD, "csrf_token": csrf_of(page.text)},
     )
     assert bad.status_code == 422 and 'href="#mfa-code"' in bad.text
     assert user(app, staff["admin"]).totp_secret is None

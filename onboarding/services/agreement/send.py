@@ -48,6 +48,7 @@ from onboarding.services.agreement.versions import (
     versions_of,
 )
 from onboarding.services.intake.workspace import WorkspaceError, audit, change_status
+from onboarding.services.people import security_log
 
 
 @dataclass(frozen=True)
@@ -244,10 +245,11 @@ def send_agreement(
     return version
 
 
-def resend_link(intake: Intake, user: User) -> AgreementVersion:
+def resend_link(intake: Intake, user: User, address: str | None = None) -> AgreementVersion:
     """Send the current version's link again (no new version): the version the prospect
-    has not answered yet. Records it in the history and announces ``link_resent`` (the
-    email, written again); raises WorkspaceError when no version awaits the prospect's answer."""
+    has not answered yet. Records it in the history and the security log (a lapsed link
+    works again) and announces ``link_resent`` (the email, written again); raises
+    WorkspaceError when no version awaits the prospect's answer."""
     version = latest_version(intake)
     if version is None:
         raise WorkspaceError("agreement", "No agreement has been sent yet.")
@@ -260,6 +262,13 @@ def resend_link(intake: Intake, user: User) -> AgreementVersion:
         )
     audit(intake, user, "agreement_link_resent", None, f"version {version.number}")
     version.link_renewed_at = utcnow()  # a lapsed link works again for SIGNING_DAYS
+    security_log.record(
+        "agreement_link_renewed",
+        actor=user,
+        subject=intake.public_id,
+        address=address,
+        detail=f"version {version.number}",
+    )
     signals.announce(signals.link_resent, intake, version=version)
     return version
 

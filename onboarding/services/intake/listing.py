@@ -101,8 +101,8 @@ FIRST_DIRECTION = {"submitted": "desc", "score": "desc", "band": "desc"}
 """The direction a column sorts in when first clicked (newest, best first); else asc."""
 
 DEFAULT_SORT, DEFAULT_DIRECTION = "submitted", "desc"
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-PAGE = re.compile(r"\d{1,9}")
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+PAGE = re.compile(r"\d{1,9}", re.ASCII)
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 DAY_FORMAT = "use YYYY-MM-DD, for example 2026-03-31"
 DAY_RANGE = f"use a year from {FIRST_DAY.year} to {LAST_DAY.year}"

@@ -146,8 +146,11 @@ def set_override(
     reason = required_text(reason, "reason", "Give a reason for the override", MAX_REASON)
     value: int | None = None
     if score not in (None, ""):
+        text = str(score).strip()
         try:
-            value = int(str(score).strip())
+            if not text.isascii():  # int() reads "８０" too: only the digits people type
+                raise ValueError(text)
+            value = int(text)
         except ValueError:
             raise WorkspaceError(
                 "score", "The score must be a whole number from 0 to 100"

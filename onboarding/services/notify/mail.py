@@ -33,6 +33,9 @@ The messages:
 - ``signin_code``: the one-time code a member of staff needs, as well as the password,
   once their account is past its failed sign-in ceiling and they have no authenticator
   app (written by the sign-in, :mod:`onboarding.services.people.signin`);
+- ``account_changed``: the owner's notice that their password or second factor changed
+  (by them or an admin), and ``second_factor_stopped``: that too many wrong codes
+  stopped the code step of their sign-in, with a code to sign in again (the web layer);
 - ``draft_reminder``: a draft that has stood still ``DRAFT_REMINDER_DAYS``, at most
   :data:`REMINDERS_MAX` times, never after submit, with a one-click stop
   (:func:`send_reminders`, :func:`stop_reminders`).
@@ -74,6 +77,8 @@ MESSAGE_KINDS = {
     "agreement_signed": "Signed agreement (with its PDF)",
     "digest": "Daily digest (staff)",
     "signin_code": "Sign-in code (staff)",
+    "account_changed": "Account changed (staff)",
+    "second_factor_stopped": "Sign-in codes stopped (staff)",
 }
 """The kinds of email, with the words the Outbox page shows. Agreement messages
 (accepted, signed) and the decline are meant to join as kinds of their own."""

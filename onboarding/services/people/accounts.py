@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from onboarding.db import db
 from onboarding.db.models import User
+from onboarding.domain.text import control_problem
 from onboarding.services.intake.workspace import audit
 from onboarding.services.people import security_log
 
@@ -132,6 +133,8 @@ def create_user(
         raise AccountError("role", f"Role must be one of: {', '.join(ROLES)}")
     if user_by_email(email) is not None:
         raise AccountError("email", f"A user with the email {email} already exists")
+    if name and control_problem(name, multiline=False):
+        raise AccountError("name", f"The name {control_problem(name, multiline=False)}")
     password = password or secrets.token_urlsafe(12)
     problem = password_problem(password, context_words(email, settings))
     if problem:
@@ -298,6 +301,9 @@ def set_signing(
         raise AccountError("title", f"The title must be at most {MAX_TITLE} characters")
     if len(new_name) > MAX_NAME:
         raise AccountError("name", f"The name must be at most {MAX_NAME} characters")
+    for field, value in (("title", title), ("name", new_name)):
+        if control_problem(value, multiline=False):
+            raise AccountError(field, f"The {field} {control_problem(value, multiline=False)}")
     if can_sign and not title:
         raise AccountError(
             "title",

@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 
 from onboarding.db import db
 from onboarding.db.models import ApiToken, User, utcnow
+from onboarding.domain.text import control_problem
 
 PREFIX = "onb_"
 DISPLAY_LENGTH = 12
@@ -61,6 +62,9 @@ def create_token(name: str, user: User | None = None) -> tuple[ApiToken, str]:
         raise TokenError("name", "Give the token a name, for example the site that uses it")
     if len(name) > MAX_NAME:
         raise TokenError("name", f"The name must be at most {MAX_NAME} characters")
+    problem = control_problem(name, multiline=False)
+    if problem:
+        raise TokenError("name", f"The name {problem}")
     token = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         name=name,

@@ -58,8 +58,10 @@ def record(
     subject: str | None = None,
     address: str | None = None,
     detail: str | None = None,
+    by: str | None = None,
 ) -> SecurityEvent:
-    """Add one event (the caller's transaction) and log it on one line."""
+    """Add one event (the caller's transaction) and log it on one line; ``by`` says who
+    acted when no user did (the default: the command line)."""
     if kind not in KINDS:
         raise ValueError(f"unknown security event {kind!r}")
     event = SecurityEvent(
@@ -75,7 +77,7 @@ def record(
     log.info(
         "security: %s by %s on %s from %s%s",
         kind,
-        printable(event.actor or "the command line"),
+        printable(event.actor or by or "the command line"),
         printable(subject or "-"),
         printable(address or "-"),
         f" ({printable(detail)})" if detail else "",

@@ -8,6 +8,12 @@ same way whether the email is an account or not. Callers commit.
 - An account past ``LOGIN_ACCOUNT_CEILING`` (failures from anywhere) still opens with its
   password, but only with a second factor too: the TOTP for those who have one, otherwise
   a one-time code emailed to the owner. Guessing stays bounded; the owner gets in.
+- Wrong second-factor codes are also counted per account, from every address alike
+  (``User.failed_logins`` since ``User.first_failed_at``): past :data:`CODE_CEILING` in
+  :data:`CODE_WINDOW` the code step is stopped for the account everywhere, every pending
+  sign-in is void, and the owner is emailed a one-time code that lifts the stop (an
+  admin's reset of the authenticator lifts it too). Someone who has the password cannot
+  guess the TOTP by spreading guesses over many addresses (ASVS 6.3.1).
 - The owner is told of the failures since their last sign-in when they next sign in.
 
 Nothing here sleeps: a refused attempt costs the server one count query.
@@ -36,6 +42,10 @@ KEEP = timedelta(days=30)
 CODE_TRIES = 5
 """Wrong tries an emailed code takes before it is void (sign in again for another)."""
 MFA_POLICIES = ("admins", "all", "optional")
+CODE_CEILING = 10
+"""Wrong second-factor codes an account takes, from every address together, before its
+code step stops."""
+CODE_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,22 @@ def refused(email: str, address: str, limits: Limits, now: datetime | None = Non
     return _count(LoginFailure.address == address, LoginFailure.at > _since(window, now)) >= count
 
 
+def refused_before(email: str, address: str, limits: Limits, now: datetime | None = None) -> bool:
+    """Whether the address was already refused before the failure just counted (so the
+    security log has one row when it starts waiting, not one per guess)."""
+    now = now or utcnow()
+    email = normalise_email(email)
+    count, window = limits.pair
+    pair = _count(
+        LoginFailure.email == email,
+        LoginFailure.address == address,
+        LoginFailure.at > _since(window, now),
+    )
+    count_a, window_a = limits.address
+    per_address = _count(LoginFailure.address == address, LoginFailure.at > _since(window_a, now))
+    return pair - 1 >= count or per_address - 1 >= count_a
+
+
 def record_failure(email: str, address: str, now: datetime | None = None) -> None:
     """Count one failed sign-in (a wrong password, or a wrong second-factor code), and
     forget those older than :data:`KEEP`."""
@@ -123,6 +149,17 @@ def past_ceiling(email: str, limits: Limits, now: datetime | None = None) -> boo
     )
 
 
+def just_reached_ceiling(email: str, limits: Limits, now: datetime | None = None) -> bool:
+    """Whether the failure just counted took the account of ``email`` to its ceiling
+    (the security log notes that once, not every guess)."""
+    now = now or utcnow()
+    count, window = limits.ceiling
+    return (
+        _count(LoginFailure.email == normalise_email(email), LoginFailure.at > _since(window, now))
+        == count
+    )
+
+
 def mfa_required(user: User, policy: str) -> bool:
     """Whether ``STAFF_MFA`` (``policy``) makes ``user`` set up an authenticator app."""
     return policy == "all" or (policy == "admins" and user.is_admin)
@@ -137,6 +174,35 @@ def second_factor(user: User, limits: Limits, now: datetime | None = None) -> st
     if past_ceiling(user.email, limits, now):
         return "email"
     return None
+
+
+# --- the account-wide ceiling on second-factor codes -----------------------------------------
+
+
+def codes_stopped(user: User) -> bool:
+    """Whether ``user``'s code step is stopped (too many wrong codes from anywhere): no
+    authenticator or recovery code is taken until the emailed code or an admin lifts
+    it."""
+    return (user.failed_logins or 0) >= CODE_CEILING
+
+
+def record_code_failure(user: User, now: datetime | None = None) -> bool:
+    """Count a wrong second-factor code against ``user``'s account (every address
+    alike); True when this one stopped the code step."""
+    now = now or utcnow()
+    count = user.failed_logins or 0
+    if count < CODE_CEILING and (
+        user.first_failed_at is None or now - user.first_failed_at > CODE_WINDOW
+    ):
+        count, user.first_failed_at = 0, now
+    user.failed_logins = count + 1
+    return user.failed_logins == CODE_CEILING
+
+
+def clear_code_failures(user: User) -> None:
+    """A right code (or the owner's emailed one): the account's count starts again."""
+    user.failed_logins = 0
+    user.first_failed_at = None
 
 
 # --- the one-time code by email ---------------------------------------------------------------
@@ -173,6 +239,13 @@ def check_email_code(user: User, code: str, now: datetime | None = None) -> bool
     if user.email_code_tries >= CODE_TRIES:
         user.email_code_hash = None
     return False
+
+
+def may_issue_unlock_code(user: User, now: datetime | None = None) -> bool:
+    """Whether a stopped account may be emailed a new code: one at most per code's
+    lifetime, so someone holding the password gets five guesses per
+    ``SIGNIN_CODE_MINUTES`` however many addresses they use."""
+    return user.email_code_expires_at is None or (now or utcnow()) >= user.email_code_expires_at
 
 
 def email_code_live(user: User, now: datetime | None = None) -> bool:

@@ -19,7 +19,7 @@ import functools
 import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from types import SimpleNamespace
 from typing import Any
@@ -349,7 +349,41 @@ PYDANTIC_MESSAGES = {
     "string_type": "must be text",
     "bool_type": "must be true or false",
     "model_type": "the body must be a JSON object",
+    # One wording for every error (issue 27): never pydantic's own sentences.
+    "string_too_long": "must be at most {max_length} characters",
+    "string_too_short": "must be at least {min_length} characters",
+    "too_long": "must have at most {max_length} items",
+    "too_short": "must have at least {min_length} items",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+    "literal_error": "must be one of {expected}",
+    "enum": "must be one of {expected}",
+    "list_type": "must be a list",
+    "dict_type": "must be a JSON object",
+    "string_pattern_mismatch": "is not in the expected form",
 }
+
+
+def pydantic_message(item: Mapping[str, Any]) -> str:
+    """A validation error in the API's own words (with the limit it names), never
+    pydantic's sentence."""
+    kind, ctx = item.get("type", ""), dict(item.get("ctx") or {})
+    if kind == "value_error":  # our validators' own sentences, without pydantic's prefix
+        return str(item.get("msg", "")).removeprefix("Value error, ")
+    template = PYDANTIC_MESSAGES.get(kind)
+    if template is None:
+        return "is not a valid value here"
+    try:
+        return template.format(**ctx)
+    except (KeyError, IndexError):
+        return template.split(" {", 1)[0]
 
 
 def parse(model: type[BaseModel], data: Any) -> BaseModel:
@@ -364,7 +398,7 @@ def parse(model: type[BaseModel], data: Any) -> BaseModel:
             field = str(item["loc"][0]) if item["loc"] else "body"
             if field in errors:
                 continue
-            message = PYDANTIC_MESSAGES.get(item["type"], item["msg"])
+            message = pydantic_message(item)
             if item["type"] == "extra_forbidden":
                 message += f" (fields: {allowed})"
             errors[field] = message
@@ -399,8 +433,10 @@ def staff_by_email(email: str, field: str = "owner") -> User:
 @limited
 def openapi():
     """The OpenAPI 3.1 document of this API."""
+    # Never the request's Host header (this answer is cached publicly): BASE_URL, else
+    # "/" (the server the document came from).
     document = api_document(
-        request.host_url,
+        current_app.config.get("BASE_URL") or "/",
         bool(current_app.config.get("API_PUBLIC")),
         str(current_app.config.get("API_RATE_LIMIT")),
     )
@@ -531,7 +567,7 @@ def create_intake_view():
 
 
 LIST_PARAMS = set(IntakeListQuery.model_fields)
-NUMBER = re.compile(r"\d{1,4}")
+NUMBER = re.compile(r"\d{1,4}", re.ASCII)
 
 
 def _one(args, name: str, errors: list[dict[str, str]]) -> str | None:
@@ -876,6 +912,16 @@ def send_agreement(public_id: str):
     _submitted(intake)
     user = _token_user()
     if user is None:
+        made_by = db.session.execute(
+            select(ApiToken.created_by_id).where(ApiToken.id == g.api_token.id)
+        ).scalar()
+        if made_by is None:  # onboarding api-token create NAME, without --user
+            raise fail(
+                409,
+                "authorization",
+                "This token was made without a user: make one with --user to send "
+                "(onboarding api-token create NAME --user EMAIL)",
+            )
         raise fail(409, "authorization", "The token's creator no longer exists: it cannot send")
     agency = current_app.config["AGENCY_NAME"]
     reason = request_.override_walk_away

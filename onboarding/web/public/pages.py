@@ -17,6 +17,17 @@ def start_limit() -> str:
     return current_app.config["START_LIMIT"]
 
 
+def start_global_limit() -> str:
+    """``START_GLOBAL_LIMIT``: drafts every address together may start (many addresses
+    cannot fill the database with drafts)."""
+    return current_app.config["START_GLOBAL_LIMIT"]
+
+
+def everyone() -> str:
+    """One rate-limit key for every visitor (the global cap)."""
+    return "everyone"
+
+
 bp = Blueprint("pages", __name__)
 
 
@@ -32,6 +43,7 @@ def home():
 
 @bp.route("/start", methods=["GET", "POST"])
 @limiter.limit(start_limit, methods=["POST"], scope="start")
+@limiter.limit(start_global_limit, methods=["POST"], scope="start_all", key_func=everyone)
 def start():
     """Explain the intake; on POST create a draft and open its first step.
 
@@ -53,6 +65,7 @@ def start():
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 @limiter.limit(start_limit, methods=["POST"], scope="start")
+@limiter.limit(start_global_limit, methods=["POST"], scope="start_all", key_func=everyone)
 def invite(token: str):
     """An invite from an account manager: greet the prospect, then open their intake."""
     invite = invite_by_token(token)

@@ -225,7 +225,9 @@ def file_status(token: str):
 
 @bp.post("/<token>/changes")
 def changes(token: str):
-    """Ask for changes with a comment; the account manager gets it back in review."""
+    """Ask for changes with a comment; the account manager gets it back in review. A
+    lapsed link takes no change request (410), like every other action."""
+    load(token)
     version = versions.version_by_token(token, for_update=True) or abort(404)
     values = {
         "comment": request.form.get("comment", ""),

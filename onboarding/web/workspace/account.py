@@ -2,10 +2,15 @@
 password, and your authenticator app (the second factor).
 
 The notice choice is each user's own: one email per submission, change request and
-acceptance; one daily digest of them (after ``DIGEST_HOUR`` UTC); or none. Changing the
-password asks for the current one and ends every other session of the account; the
+acceptance; one daily digest of them (after ``DIGEST_HOUR`` UTC); or none. The
 authenticator is set up by scanning a QR code drawn here and typing a code it shows, and
 gives recovery codes shown once.
+
+Every change to the account's password or second factor (changing the password;
+setting up, removing or renewing the authenticator's recovery codes) is a step up: it
+asks for the current password and, where the account has an authenticator app, a code
+from it (a session alone is not enough), ends every other session of the account and
+emails its owner.
 """
 
 from __future__ import annotations
@@ -17,10 +22,9 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
-from flask_login import current_user, login_user
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, StringField
 
@@ -29,13 +33,16 @@ from onboarding.services.notify import mail
 from onboarding.services.people import mfa, signin
 from onboarding.services.people.accounts import AccountError, change_own_password
 from onboarding.web.forms import choices
-from onboarding.web.workspace.auth import client_address, mfa_missing, staff_only
+from onboarding.web.workspace.auth import (
+    client_address,
+    keep_this_session,
+    mfa_missing,
+    staff_only,
+    tell_owner,
+)
 
 bp = Blueprint("account", __name__, url_prefix="/workspace")
 bp.before_request(staff_only)
-
-MFA_SECRET = "mfa_secret"  # noqa: S105 - a session key, not a secret
-"""The session key of an authenticator secret shown but not yet confirmed."""
 
 
 class NoticesForm(FlaskForm):
@@ -47,11 +54,13 @@ class NoticesForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField("Current password")
+    code = StringField("Code from your authenticator app")
     new_password = PasswordField("New password")
     confirm_password = PasswordField("New password again")
 
 
 class CodeForm(FlaskForm):
+    password = PasswordField("Your password")
     code = StringField("Code from your authenticator app")
 
 
@@ -61,7 +70,12 @@ class RemoveMfaForm(FlaskForm):
 
 
 def render_account(
-    notices_form=None, password_form=None, password_errors=None, remove_errors=None, status=200
+    notices_form=None,
+    password_form=None,
+    password_errors=None,
+    remove_errors=None,
+    recovery_errors=None,
+    status=200,
 ):
     """The Your account page with its three forms (each showing its own errors)."""
     notices_form = notices_form or NoticesForm(data={"notices": current_user.notices})
@@ -72,10 +86,20 @@ def render_account(
         password_errors=password_errors or {},
         remove_form=RemoveMfaForm(formdata=None),
         remove_errors=remove_errors or {},
+        recovery_errors=recovery_errors or {},
         held=mail.held_count(current_user),
         recovery_left=mfa.unused_recovery_codes(current_user) if current_user.has_totp else 0,
         mfa_required=signin.mfa_required(current_user, current_app.config["STAFF_MFA"]),
     ), status
+
+
+def refused_code(field: str) -> None:
+    """A refused account change is rolled back; a wrong code in it still counts towards
+    the account's code ceiling (services.mfa.count_wrong_code)."""
+    db.session.rollback()
+    if field == "code":
+        mfa.count_wrong_code(current_user)
+        db.session.commit()
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -91,13 +115,20 @@ def index():
 
 @bp.post("/account/password")
 def password():
-    """Change your own password, giving the current one; your other sessions end (this
-    one goes on), API tokens keep working."""
+    """Change your own password, giving the current one (and a code from your
+    authenticator app, if you have one); your other sessions end (this one goes on), you
+    are emailed, API tokens keep working."""
     form = PasswordForm()
     if not form.validate():
         errors = {"current_password": "The form had expired. Please try again."}
         return render_account(password_form=form, password_errors=errors, status=400)
     try:
+        try:
+            mfa.step_up(current_user, form.current_password.data or "", form.code.data)
+        except mfa.MfaError as exc:
+            raise AccountError(
+                "current_password" if exc.field == "password" else "code", str(exc)
+            ) from None
         change_own_password(
             current_user,
             form.current_password.data or "",
@@ -107,14 +138,14 @@ def password():
             address=client_address(),
         )
     except AccountError as exc:
-        db.session.rollback()
+        refused_code(exc.field)
         form.current_password.data = form.new_password.data = form.confirm_password.data = ""
+        form.code.data = ""
         return render_account(password_form=form, password_errors={exc.field: str(exc)}, status=422)
+    tell_owner(current_user, "Your password was changed", client_address())
     db.session.commit()
     # Every other session ended with the version; this one carries on under the new one.
-    login_at = session.get("login_at")
-    login_user(current_user._get_current_object())
-    session["login_at"] = login_at
+    keep_this_session()
     flash("Your password is changed. Every other session of your account has ended.", "success")
     return redirect(url_for("account.index"))
 
@@ -122,36 +153,41 @@ def password():
 @bp.route("/account/mfa", methods=["GET", "POST"])
 def mfa_page():
     """Set up an authenticator app: scan the QR code (or type the key), enter the code it
-    shows; the recovery codes are shown once."""
+    shows and your password; the recovery codes are shown once. The secret offered is
+    derived on the server (services.mfa.pending_secret), never kept in the cookie."""
     if current_user.has_totp:
         return redirect(url_for("account.index") + "#mfa")
-    secret = session.get(MFA_SECRET)
-    if not isinstance(secret, str) or len(secret) != 32:
-        secret = session[MFA_SECRET] = mfa.new_secret()
+    key = current_app.config["SECRET_KEY"]
+    secret = mfa.pending_secret(current_user, key)
     form = CodeForm()
-    error = None
+    errors: dict[str, str] = {}
     if request.method == "POST":
         if not form.validate():
-            error = "The form had expired. Please enter the code again."
+            errors["code"] = "The form had expired. Please enter the code again."
         else:
             try:
-                codes = mfa.enrol(current_user, secret, form.code.data or "", client_address())
+                mfa.step_up(current_user, form.password.data or "", None)
+                # The page may have been opened in the previous window.
+                pending = [secret, mfa.pending_secret(current_user, key, back=1)]
+                codes = mfa.enrol(current_user, pending, form.code.data or "", client_address())
             except mfa.MfaError as exc:
-                db.session.rollback()
-                error = str(exc)
+                refused_code(exc.field)
+                errors[exc.field] = str(exc)
             else:
+                tell_owner(current_user, "An authenticator app was set up", client_address())
                 db.session.commit()
-                session.pop(MFA_SECRET, None)
+                keep_this_session()
                 return render_template("manager/recovery_codes.html", codes=codes, first=True)
     uri = mfa.provisioning_uri(secret, current_user.email, issuer=_issuer())
     return render_template(
         "manager/mfa_setup.html",
         form=form,
-        error=error,
+        error=next(iter(errors.values()), None),
+        errors=errors,
         qr=mfa.qr_svg(uri),
         secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         required=mfa_missing(current_user),
-    ), (422 if error else 200)
+    ), (422 if errors else 200)
 
 
 def _issuer() -> str:
@@ -163,33 +199,29 @@ def _issuer() -> str:
 
 @bp.post("/account/mfa/recovery")
 def recovery_codes():
-    """New recovery codes (the old ones stop working), after a current code."""
+    """New recovery codes (the old ones stop working), after your password and a current
+    code; your other sessions end and you are emailed."""
     form = CodeForm()
     if not current_user.has_totp:
         return redirect(url_for("account.index"))
-    if not form.validate() or not mfa.check_totp(current_user, form.code.data or ""):
-        db.session.rollback()
-        flash("Enter the code your authenticator app shows now to get new recovery codes.", "error")
-        return redirect(url_for("account.index") + "#mfa")
-    codes = mfa.new_recovery_codes(current_user)
-    from onboarding.services.people import security_log
-
-    security_log.record(
-        "recovery_codes_renewed",
-        actor=current_user,
-        subject=current_user.email,
-        address=client_address(),
-    )
+    try:
+        if not form.validate():
+            raise mfa.MfaError("password", "The form had expired. Please try again.")
+        mfa.step_up(current_user, form.password.data or "", form.code.data)
+    except mfa.MfaError as exc:
+        refused_code(exc.field)
+        return render_account(recovery_errors={exc.field: str(exc)}, status=422)
+    codes = mfa.renew_recovery_codes(current_user, client_address())
+    tell_owner(current_user, "New recovery codes were made", client_address())
     db.session.commit()
+    keep_this_session()
     return render_template("manager/recovery_codes.html", codes=codes, first=False)
 
 
 @bp.post("/account/mfa/remove")
 def remove_mfa():
     """Remove your authenticator app (only where STAFF_MFA does not require one), with
-    your password and a current code."""
-    from werkzeug.security import check_password_hash
-
+    your password and a current code; your other sessions end and you are emailed."""
     form = RemoveMfaForm()
     errors: dict[str, str] = {}
     field = "password"
@@ -197,14 +229,17 @@ def remove_mfa():
         errors[field] = "Your account must keep an authenticator app."
     elif not form.validate():
         errors[field] = "The form had expired. Please try again."
-    elif not check_password_hash(current_user.password_hash, form.password.data or ""):
-        errors[field] = "Your password is not right"
-    elif not mfa.check_totp(current_user, form.code.data or ""):
-        errors["code"] = "Enter the code your authenticator app shows now"
+    else:
+        try:
+            mfa.step_up(current_user, form.password.data or "", form.code.data)
+        except mfa.MfaError as exc:
+            errors[exc.field] = str(exc)
     if errors:
-        db.session.rollback()
+        refused_code("code" if "code" in errors else "password")
         return render_account(remove_errors=errors, status=422)
     mfa.remove(current_user, current_user, client_address())
+    tell_owner(current_user, "Your authenticator app was removed", client_address())
     db.session.commit()
+    keep_this_session()
     flash("Your authenticator app is removed: you sign in with your password.", "success")
     return redirect(url_for("account.index"))

@@ -129,11 +129,23 @@ def login():
             user = authenticate(email, form.password.data or "", settings=current_app.config)
             if user is not None:
                 method = signin.second_factor(user, limits())
+                if signin.codes_stopped(user):
+                    method = "unlock"
                 if method is None:
                     return finish_signin(user, address, None, request.args.get("next"))
                 return begin_second_factor(user, method, address, request.args.get("next"))
             log.warning("failed login for %s from %s", printable(email), address)
             signin.record_failure(email, address)
+            note_if_throttled(email, address)
+            if signin.just_reached_ceiling(email, limits()):
+                security_log.record(
+                    "signin_second_factor",
+                    subject=normalise(email),
+                    address=address,
+                    detail="failed sign-ins reached the account's ceiling: a second factor "
+                    "is asked from now",
+                    by="someone signing in",
+                )
             db.session.commit()
             error = "The email address or password is not right."
         form.password.data = ""
@@ -153,17 +165,51 @@ def begin_second_factor(user: User, method: str, address: str, target: str | Non
         "at": now(),
         "next": safe_next(target),
     }
-    if method == "email":
+    if method == "email" or (method == "unlock" and signin.may_issue_unlock_code(user)):
         send_code(user, address)
+    if method != "totp":
+        security_log.record(
+            "signin_second_factor",
+            actor=None,
+            subject=user.email,
+            address=address,
+            detail="code step stopped: emailed code asked"
+            if method == "unlock"
+            else "past the failure ceiling: emailed code asked",
+            by="someone signing in",
+        )
     db.session.commit()
     return redirect(url_for("auth.second_factor"))
 
 
-def send_code(user: User, address: str) -> None:
-    """Email ``user`` a one-time sign-in code (their account is past its ceiling)."""
+def note_if_throttled(email: str, address: str) -> None:
+    """One security-log row when an address reaches its limit for an email (not one per
+    guess): the failure just counted is the one that made it wait."""
+    if signin.refused(email, address, limits()) and not signin.refused_before(
+        email, address, limits()
+    ):
+        security_log.record(
+            "signin_throttled",
+            actor=None,
+            subject=normalise(email),
+            address=address,
+            detail="too many failed sign-ins: this address waits",
+            by="someone signing in",
+        )
+
+
+def normalise(email: str) -> str:
+    from onboarding.services.people.accounts import normalise_email
+
+    return normalise_email(email)[:254]
+
+
+def send_code(user: User, address: str, kind: str = "signin_code", **extra) -> None:
+    """Email ``user`` a one-time sign-in code (their account is past its ceiling, or its
+    code step is stopped: ``second_factor_stopped``)."""
     code = signin.issue_email_code(user, limits())
     mail.write(
-        "signin_code",
+        kind,
         user.email,
         to_name=user.display_name,
         user=user,
@@ -171,8 +217,17 @@ def send_code(user: User, address: str) -> None:
         code=code,
         minutes=limits().code_minutes,
         address=address,
+        **extra,
     )
-    security_log.record("signin_code_sent", actor=None, subject=user.email, address=address)
+    # Sent because of a sign-in, not by anyone signed in (nor the command line).
+    security_log.record(
+        "signin_code_sent",
+        actor=None,
+        subject=user.email,
+        address=address,
+        detail="sent at sign-in",
+        by="someone signing in",
+    )
 
 
 def pending_user() -> tuple[User | None, dict]:
@@ -184,6 +239,8 @@ def pending_user() -> tuple[User | None, dict]:
     user = db.session.get(User, pending.get("uid"))
     if user is None or not user.active or user.session_version != pending.get("ver"):
         return None, {}
+    if signin.codes_stopped(user) and pending.get("method") != "unlock":
+        return None, {}  # the code step was stopped: every pending sign-in is void
     return user, pending
 
 
@@ -208,6 +265,22 @@ def second_factor():
             error, status = THROTTLED, 429
         elif not code.strip():
             error, status = "Enter the code", 422
+        elif method == "unlock":
+            if signin.check_email_code(user, code):
+                # The owner's mailbox lifts the stop; the authenticator is still asked.
+                signin.clear_code_failures(user)
+                if not user.has_totp:
+                    return finish_signin(user, address, "an emailed code", pending.get("next"))
+                session[PENDING] = pending | {"method": "totp", "ver": user.session_version}
+                db.session.commit()
+                flash("Now enter the code from your authenticator app.")
+                return redirect(url_for("auth.second_factor"))
+            signin.record_failure(user.email, address)
+            db.session.commit()
+            status = 401
+            error = "The code is not right. Check it and try again."
+            if not signin.email_code_live(user):
+                error = "That code can no longer be used. Sign in again for a new one."
         else:
             ok = user.has_totp and (
                 mfa.check_totp(user, code) or mfa.use_recovery_code(user, code, address)
@@ -215,10 +288,14 @@ def second_factor():
             if not ok and method == "email":
                 ok = signin.check_email_code(user, code)
             if ok:
+                signin.clear_code_failures(user)
                 used = "an authenticator code" if user.has_totp else "an emailed code"
                 return finish_signin(user, address, used, pending.get("next"))
             log.warning("wrong sign-in code for %s from %s", printable(user.email), address)
             signin.record_failure(user.email, address)
+            note_if_throttled(user.email, address)
+            if signin.record_code_failure(user):
+                return stop_codes(user, address)
             db.session.commit()
             status = 401
             error = "The code is not right. Check it and try again."
@@ -227,6 +304,29 @@ def second_factor():
     return render_template(
         "auth/second_factor.html", form=form, method=method, error=error, user=user
     ), status
+
+
+def stop_codes(user: User, address: str):
+    """Too many wrong codes for ``user`` from anywhere: the code step stops for the
+    account (every pending sign-in is void), the owner is emailed a code that lifts it
+    and the security log has one row."""
+    log.warning("second-factor codes stopped for %s (last from %s)", printable(user.email), address)
+    send_code(user, address, kind="second_factor_stopped", failures=signin.CODE_CEILING)
+    security_log.record(
+        "signin_second_factor",
+        actor=None,
+        subject=user.email,
+        address=address,
+        detail=f"{signin.CODE_CEILING} wrong codes: the code step is stopped for the account",
+        by="someone signing in",
+    )
+    db.session.commit()
+    session.pop(PENDING, None)
+    flash(
+        "Too many wrong codes for this account: its codes are stopped. Its owner has been "
+        "emailed how to sign in again."
+    )
+    return redirect(url_for("auth.login"))
 
 
 def finish_signin(user: User, address: str, method: str | None, target: str | None):
@@ -250,6 +350,32 @@ def finish_signin(user: User, address: str, method: str | None, target: str | No
         flash("Set up an authenticator app to finish signing in: your account needs one.")
         return redirect(url_for("account.mfa_page"))
     return redirect(safe_next(target))
+
+
+def tell_owner(user: User, what: str, address: str) -> None:
+    """Email ``user`` that their account changed (``what``: a sentence's start, such as
+    "Your password was changed"), from where and when; the caller commits."""
+    from onboarding.db.models import utcnow
+
+    mail.write(
+        "account_changed",
+        user.email,
+        to_name=user.display_name,
+        user=user,
+        name=user.display_name,
+        what=what,
+        when=utcnow().strftime("%d %b %Y at %H:%M UTC"),
+        address=address,
+    )
+
+
+def keep_this_session() -> None:
+    """After a change that ended every session of the signed-in account (its version
+    moved on), sign this one in again under the new version; the others stay ended."""
+    login_at = session.get("login_at")
+    login_user(current_user._get_current_object())
+    session["login_at"] = login_at
+    session["seen"] = now()
 
 
 def mfa_missing(user) -> bool:

@@ -59,7 +59,13 @@ from onboarding.services.profile import installation_profile
 from onboarding.web.downloads import content_disposition
 from onboarding.web.errors import render_error
 from onboarding.web.extensions import app_playbooks
-from onboarding.web.workspace.auth import PostForm, admin_required, client_address, staff_only
+from onboarding.web.workspace.auth import (
+    PostForm,
+    admin_required,
+    client_address,
+    staff_only,
+    tell_owner,
+)
 from onboarding.web.workspace.common import checked_post, load
 from onboarding.web.writing import renders_before_writing, start_writing
 
@@ -436,7 +442,7 @@ def resend_link(public_id: str):
     intake = load(public_id)
     checked_post()
     try:
-        version = send.resend_link(intake, current_user)
+        version = send.resend_link(intake, current_user, client_address())
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc, "#agreement")
     db.session.commit()
@@ -631,6 +637,11 @@ def user_active(user_id: int):
 def user_password(user_id: int):
     checked_post()
     user = db.session.get(User, user_id) or abort(404)
+    if user.id == current_user.id:
+        # A session alone must not change its own credentials: Your account asks for the
+        # password and the second factor first.
+        flash("Change your own password and authenticator app on Your account.", "error")
+        return redirect(url_for(".users"))
     try:
         set_password(
             user,
@@ -643,6 +654,7 @@ def user_password(user_id: int):
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for(".users"))
+    tell_owner(user, f"Your password was reset by {current_user.email}", client_address())
     db.session.commit()
     flash(f"Password changed for {user.email}; their other sessions have ended.")
     return redirect(url_for(".users"))
@@ -681,10 +693,16 @@ def user_mfa_reset(user_id: int):
     sessions end, and they set up a new one at their next sign-in (audited)."""
     checked_post()
     user = db.session.get(User, user_id) or abort(404)
-    if not user.has_totp:
+    if user.id == current_user.id:
+        # A session alone must not change its own credentials: Your account asks for the
+        # password and the second factor first.
+        flash("Change your own password and authenticator app on Your account.", "error")
+        return redirect(url_for(".users"))
+    if not user.has_totp and not user.failed_logins:
         flash(f"{user.email} has no authenticator app to reset.", "error")
         return redirect(url_for(".users"))
     mfa.remove(user, current_user, client_address())
+    tell_owner(user, f"Your authenticator app was reset by {current_user.email}", client_address())
     db.session.commit()
     flash(f"The authenticator app of {user.email} is reset; their sessions have ended.")
     return redirect(url_for(".users"))
