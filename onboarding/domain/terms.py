@@ -377,14 +377,23 @@ def _money(value: Any, path: str, errors: list) -> Decimal | None:
     return Decimal(text)
 
 
+EARLIEST_DATE, LATEST_DATE = dt.date(1900, 1, 1), dt.date(2099, 12, 31)
+"""The dates an engagement's terms may hold: a plan computed from a year-9999 start date
+overflows the calendar (and no agreement runs that far)."""
+
+
 def _date(value: Any, path: str, errors: list) -> dt.date | None:
     if value in (None, ""):
         return None
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        day = dt.date.fromisoformat(str(value).strip())
     except ValueError:
         errors.append(TermError(path, "must be a date written YYYY-MM-DD"))
         return None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        errors.append(TermError(path, "must be a date from 1900-01-01 to 2099-12-31"))
+        return None
+    return day
 
 
 def _list_of_text(value: Any, path: str, errors: list) -> tuple[str, ...]:

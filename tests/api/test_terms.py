@@ -103,3 +103,40 @@ def test_send_refuses_a_contradiction_and_an_identical_version(api, client, staf
     again = client.post(url + "/agreement", headers=headers, json={})
     assert again.status_code == 409
     assert any("Nothing changed" in e["message"] for e in again.json["errors"])
+
+
+def test_a_date_from_2100_on_is_refused_and_nothing_is_stored(api, client, auth, submitted):
+    """The probe's year-9999 start date: a 422 naming the field, the saved terms unchanged
+    (issues 23 and 27)."""
+    url = f"/api/v1/intakes/{submitted}/terms"
+    saved = client.put(url, headers=auth, json=example_terms("burned-marketer"))
+    assert saved.status_code == 200, saved.json
+    for field, value in (("start_date", "9999-01-12"), ("valid_until", "2100-01-01")):
+        far = client.put(url, headers=auth, json={**example_terms("burned-marketer"), field: value})
+        assert far.status_code == 422, far.json
+        assert [e["field"] for e in far.json["errors"]] == [field]
+        assert "2099" in far.json["errors"][0]["message"]
+    assert client.get(url, headers=auth).json["terms"] == saved.json["terms"]
+
+
+def test_an_intake_whose_stored_terms_no_longer_validate_still_shows_its_pages(
+    api, client, staff, submitted
+):
+    """Terms stored before today's checks (a year-9999 start date written straight to the
+    database): the intake's pages answer, and the send is refused naming what is missing,
+    never a 500."""
+    from onboarding.db.contracts import EngagementTermsRow
+    from onboarding.services.intake import workspace
+    from tests.factories import login
+
+    with api.app_context():
+        intake = workspace.intake_by_public_id(submitted)
+        terms = {**example_terms("burned-marketer"), "start_date": "9999-01-12"}
+        db.session.add(EngagementTermsRow(intake_id=intake.id, data=terms))
+        db.session.commit()
+    login(client, staff["manager"])
+    for page in ("", "/terms", "/agreement.pdf"):
+        response = client.get(f"/workspace/intakes/{submitted}{page}")
+        assert response.status_code in (200, 302), (page, response.status_code)
+    body = client.get(f"/workspace/intakes/{submitted}").text
+    assert "Start date" in body or "start date" in body

@@ -8,6 +8,7 @@ Callers commit. Validation errors raise :class:`~onboarding.domain.terms.TermsIn
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ from onboarding.domain.consistency import Problem, check_agreement
 from onboarding.domain.terms import (
     AgencyProfile,
     EngagementTerms,
+    TermsInvalid,
     default_profile,
     load_profile,
     parse_terms,
@@ -93,8 +95,16 @@ def stored_terms(intake: Intake) -> dict[str, Any]:
 
 
 def terms_of(intake: Intake) -> EngagementTerms:
-    """The engagement's terms as a checked object (empty when none were saved)."""
-    return parse_terms(stored_terms(intake))
+    """The engagement's terms as a checked object (empty when none were saved). Terms
+    stored before today's checks that no longer pass them (a year-9999 date) are read
+    without the keys at fault, so the intake's pages still show and the agreement is a
+    draft naming what is missing, never an error page."""
+    data = stored_terms(intake)
+    try:
+        return parse_terms(data)
+    except TermsInvalid as exc:
+        bad = {re.split(r"[.\[]", e.field, maxsplit=1)[0] for e in exc.errors}
+        return parse_terms({k: v for k, v in data.items() if k not in bad})
 
 
 def save_terms(intake: Intake, data: Mapping[str, Any], user: User | None) -> EngagementTerms:
