@@ -17,6 +17,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from onboarding.db import db
+from onboarding.domain import assessment
 from onboarding.domain.outcomes import OUTCOMES
 from onboarding.domain.playbook_edits import current_values, editable, key_of
 from onboarding.services.intake import impact, outcomes, playbook_editor, workspace
@@ -25,6 +26,18 @@ from onboarding.web.workspace.auth import PostForm, admin_required, staff_only
 
 bp = Blueprint("judgement", __name__, url_prefix="/workspace")
 bp.before_request(staff_only)
+
+
+@bp.app_template_global()
+def verdict_label(result: dict) -> str:
+    """The recommendation in words; never "proceed" beside a scope red flag (v1.2)."""
+    return assessment.verdict_label(result)
+
+
+@bp.app_template_global()
+def reasons_of(result: dict) -> list[dict]:
+    """One reason per answer (the contributions that share a sentence, merged)."""
+    return assessment.reasons(result)
 
 
 def checked_post() -> None:

@@ -25,8 +25,6 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.models import AuditEvent, Intake, Note, User, utcnow
 from onboarding.domain import redline as redlines
-from onboarding.domain.assessment import reasons as assessment_reasons
-from onboarding.domain.assessment import verdict_label as assessment_verdict_label
 from onboarding.domain.history import describe
 from onboarding.domain.outcomes import OUTCOMES
 from onboarding.domain.playbooks import DUE, SECTIONS
@@ -88,18 +86,6 @@ def recommendation_label(value: str | None) -> str:
 @bp.app_template_global()
 def cause_label(cause: str | None) -> str:
     return CAUSE_LABELS.get(cause or "", cause or "")
-
-
-@bp.app_template_global()
-def verdict_label(result: dict) -> str:
-    """The recommendation in words; never "proceed" beside a scope red flag (v1.2)."""
-    return assessment_verdict_label(result)
-
-
-@bp.app_template_global()
-def reasons_of(result: dict) -> list[dict]:
-    """One reason per answer (the contributions that share a sentence, merged)."""
-    return assessment_reasons(result)
 
 
 def answer_groups(intake: Intake) -> list[dict]:
