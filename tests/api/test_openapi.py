@@ -16,7 +16,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from onboarding.domain.questionnaire import get_questionnaire
-from onboarding.web.api.schema import IntakePatch, answers_schema
+from onboarding.web.api.answers import answers_schema
+from onboarding.web.api.schema import IntakePatch
 from tests.api.conftest import example, make_submitted
 
 
