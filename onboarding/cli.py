@@ -339,6 +339,9 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
             gunicorn,
             "--workers", str(workers),
             "--bind", f"{host}:{port}",
+            # The longest request line gunicorn reads (its default, 4094, is shorter than
+            # some addresses the API's document allows: GET /api/v1/intakes's filters).
+            "--limit-request-line", "8190",
             "--access-logfile", "-",
             "onboarding.app:create_app()",
         ],

@@ -96,6 +96,8 @@ def put_terms(public_id: str):
     replacements keep their reason in the intake's history.
     """
     body = json_body()
+    if not isinstance(body, dict):  # null too: it is no object of terms
+        raise fail(422, "body", "must be a JSON object of terms")
     intake = load(public_id)
     _submitted(intake)
     begin_write(db.session())
@@ -117,7 +119,7 @@ def _token_user() -> User | None:
 @bp.post("/intakes/<public_id>/agreement")
 @operation(
     "sendAgreement", INTAKES_TAG, {201: (VersionSent, "The version sent and its link.")},
-    errors=(*JSON_BODY_ERRORS, 404, 409), body=SendRequest,
+    errors=(*JSON_BODY_ERRORS, 404, 409, 503), body=SendRequest,
 )  # fmt: skip
 @limited
 @renders_before_writing

@@ -117,6 +117,8 @@ ERROR_TEXT = {
     415: "The body is not `application/json`.",
     422: "Invalid values: every problem, each naming its field or question.",
     429: "Too many requests for this token (`API_RATE_LIMIT`); see `Retry-After`.",
+    503: "The PDF could not be produced just now; nothing was changed: try again after "
+    "`Retry-After` seconds.",
 }
 """What each error status means; every one answers an :class:`ErrorList`."""
 JSON_BODY_ERRORS = (400, 401, 413, 415, 422, 429)
@@ -128,8 +130,25 @@ AUTH_HEADER = {
         "schema": {"type": "string"},
     }
 }
-RESPONSE_HEADERS: dict[str, dict[str, Any]] = {"401": AUTH_HEADER}
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "401": AUTH_HEADER,
+    "503": {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again.",
+            "schema": {"type": "string"},
+        }
+    },
+}
 """Headers of every response with this status."""
+
+EVERY_OPERATION: dict[str, dict[str, Any]] = {
+    "414": {
+        "description": "The address (path and query) is longer than the HTTP server in front "
+        "of the app reads (`onboarding serve`: 8190 bytes), so the app never sees it: its "
+        "body is that server's, not JSON. Every request this document allows is shorter.",
+    },
+}
+"""Responses any operation may give, whatever it declares."""
 
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "public_id": {
@@ -234,6 +253,9 @@ def _operation(op: dict[str, Any], public: bool, may_be_public: bool) -> dict[st
             response["headers"] = copy.deepcopy(RESPONSE_HEADERS[code])
         response.update(copy.deepcopy(RESPONSES.get((op_id, code), {})))
         out["responses"][code] = response
+    for code, response in EVERY_OPERATION.items():
+        out["responses"].setdefault(code, copy.deepcopy(response))
+    out["responses"] = dict(sorted(out["responses"].items()))
     if op.get("deprecated"):
         out["deprecated"] = True
     if may_be_public and public:

@@ -23,6 +23,7 @@ from onboarding.domain.workflow import RECOMMENDATIONS, SET_BY_ACTION, STATUS_LA
 from onboarding.services.events import EVENTS
 from onboarding.services.listing import MAX_SEARCH
 from onboarding.services.summaries import intake_fields
+from onboarding.web.api.answers import EMAIL, text_pattern
 
 API_VERSION = "1"
 PREFIX = "/api/v1"
@@ -50,8 +51,42 @@ Event = Literal[tuple(EVENTS)]  # type: ignore[valid-type]
 Due = Literal[tuple(DUE)]  # type: ignore[valid-type]
 AgreementSection = Literal[tuple(SECTIONS)]  # type: ignore[valid-type]
 Percent = Annotated[int, Field(ge=0, le=100)]
-Email = Annotated[str, Field(max_length=254)]
-NoteText = Annotated[str, Field(min_length=1, max_length=5000)]
+# Documented as the server checks them (pydantic checks the length; the views the rest).
+Email = Annotated[str, Field(max_length=254, json_schema_extra={"pattern": f"^{EMAIL}$"})]
+"""A staff member's email address (an active one's, or the view answers 422)."""
+NoteText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=5000,
+        json_schema_extra={"pattern": text_pattern(multiline=True, required=True)},
+    ),
+]
+OwnerFilter = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": 254, "pattern": f"^{EMAIL}$"},
+                {"const": "none"},
+            ]
+        }
+    ),
+]
+"""The list's ``owner``: a staff member's email, or ``none``."""
+Day = Annotated[
+    date,
+    WithJsonSchema(
+        {"type": "string", "format": "date", "pattern": "^(?:19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}$"}
+    ),
+]
+"""A day of the list's filters, years 1900 to 2999 (``services.listing.parse_day``)."""
+Cursor = Annotated[
+    str, Field(min_length=1, max_length=500, json_schema_extra={"pattern": "^[A-Za-z0-9_-]+$"})
+]
+"""A ``next_cursor``: base64url, opaque."""
+NO_NUL = "^[^\\u0000]*$"
+"""No NUL character (refused in every JSON body: PostgreSQL cannot store it)."""
 
 # An answers field: validated by the questionnaire (not by pydantic), documented by a
 # reference to the schema generated from it (put in place by ``component_schemas``).
@@ -288,6 +323,8 @@ class IntakeCreate(StrictModel):
 class IntakePatch(StrictModel):
     """Changes to an intake; give any of the fields (at least one)."""
 
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"minProperties": 1})
+
     status: Status | SkipJsonSchema[None] = Field(
         None,
         description="Move along the workflow: "
@@ -327,7 +364,7 @@ class IntakeListQuery(Model):
         "`status=draft`).",
     )
     band: Band | SkipJsonSchema[None] = Field(None, description="Only this band.")
-    owner: Email | SkipJsonSchema[None] = Field(
+    owner: OwnerFilter | SkipJsonSchema[None] = Field(
         None,
         description="Only intakes this staff member owns (their email), or `none` for intakes "
         "nobody owns.",
@@ -335,10 +372,10 @@ class IntakeListQuery(Model):
     q: Annotated[str, Field(max_length=MAX_SEARCH)] | SkipJsonSchema[None] = Field(
         None, description="Search: a case-insensitive part of the name, company or email."
     )
-    submitted_from: date | SkipJsonSchema[None] = Field(
+    submitted_from: Day | SkipJsonSchema[None] = Field(
         None, description="Submitted on or after this day (YYYY-MM-DD, UTC)."
     )
-    submitted_to: date | SkipJsonSchema[None] = Field(
+    submitted_to: Day | SkipJsonSchema[None] = Field(
         None, description="Submitted on or before this day (YYYY-MM-DD, UTC)."
     )
     needs_attention: bool | SkipJsonSchema[None] = Field(
@@ -354,7 +391,7 @@ class IntakeListQuery(Model):
         "score) come last either way; ties are broken by creation order.",
     )
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page (1 to 100).")
-    cursor: Annotated[str, Field(max_length=500)] | SkipJsonSchema[None] = Field(
+    cursor: Cursor | SkipJsonSchema[None] = Field(
         None,
         description="The `next_cursor` of the previous page (opaque). Keep the same `sort`; "
         "the filters may stay or change.",
@@ -425,7 +462,7 @@ class WebhookEvent(Model):
 # --- the agreement: terms, sending, versions ----------------------------------------
 
 
-class Terms(Open):
+class Terms(Model):
     """An engagement's terms (shared/spec/terms.md): every key optional while the
     agreement is a draft; money as decimal strings."""
 
@@ -473,6 +510,7 @@ class SendRequest(Model):
         description="Required when the assessment recommends walking away: why the "
         "agreement is sent all the same (kept in the history).",
         max_length=1000,
+        json_schema_extra={"pattern": NO_NUL},
     )
 
 

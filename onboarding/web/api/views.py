@@ -200,7 +200,7 @@ def create_intake_view():
     clean, errors = questionnaire.validate(data.answers, partial=True)
     if errors:
         raise answer_errors(errors)
-    owner = staff_by_email(data.owner) if data.owner else None
+    owner = staff_by_email(data.owner) if data.owner is not None else None  # "": refused
     _, missing = questionnaire.validate(data.answers)
     values = {k: v for k, v in clean.items() if v is not None}
     intake = create_intake(values)
@@ -284,9 +284,11 @@ def list_query(args) -> tuple[listing.Filters, int, tuple | None, str]:
     owner = _one(args, "owner", errors)
     if owner == listing.NOBODY:
         values["owner"] = listing.NOBODY
+    elif owner is not None and len(owner) > 254:
+        errors.append({"field": "owner", "message": "must be at most 254 characters"})
     elif owner is not None:
         user = db.session.execute(
-            select(User).where(func.lower(User.email) == owner.strip().lower()[:254])
+            select(User).where(func.lower(User.email) == owner.strip().lower())
         ).scalar_one_or_none()
         if user is None:
             errors.append({"field": "owner", "message": "no staff member has this email"})
@@ -440,7 +442,7 @@ def update_intake(public_id: str):
     "getAgreementPdf",
     INTAKES_TAG,
     {200: (None, "The PDF, as an attachment with a file name.")},  # schema.RESPONSES: media
-    errors=(401, 404, 409, 422, 429),
+    errors=(401, 404, 409, 422, 429, 503),
     query=AgreementQuery,
 )
 @limited
