@@ -4,11 +4,15 @@ refusal a 409 or 422 in the API's error shape)."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from onboarding.db import db
+from onboarding.db.engine import begin_write
 from onboarding.db.models import AgreementVersion, AuditEvent, User
 from onboarding.services import contracts
 from onboarding.services.api_tokens import create_token
@@ -127,3 +131,31 @@ def test_send_refuses_a_contradiction_and_an_identical_version(api, client, staf
     again = client.post(url + "/agreement", headers=headers, json={})
     assert again.status_code == 409
     assert any("Nothing changed" in e["message"] for e in again.json["errors"])
+
+
+def test_a_put_waits_for_another_writer_instead_of_failing(api, client, auth, submitted):
+    """A PUT takes SQLite's write lock before it reads, as POSTs and PATCHes do: while
+    another connection is writing, it waits (the busy timeout), then saves. Before, its
+    read began first and its write then failed at once: a 500 (schemathesis found it)."""
+    if api.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("SQLite's write lock: PostgreSQL locks rows")
+    locked, release = threading.Event(), threading.Event()
+
+    def other_writer():
+        with api.app_context(), Session(db.engine) as session:
+            begin_write(session)
+            session.execute(text("UPDATE users SET active = active"))
+            locked.set()
+            release.wait(10)
+            session.commit()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    assert locked.wait(10)
+    threading.Timer(0.5, release.set).start()
+    response = client.put(
+        f"/api/v1/intakes/{submitted}/terms", json=terms_of("burned-marketer"), headers=auth
+    )
+    thread.join()
+    assert response.status_code == 200, response.json
+    assert response.json["terms"]["fee"] == terms_of("burned-marketer")["fee"]

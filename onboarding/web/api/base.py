@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -53,6 +54,8 @@ OPEN_ENDPOINTS = {"api.openapi"}
 PUBLIC_ENDPOINTS = {"api.questionnaire", "api.create_assessment"}
 """Need no token when API_PUBLIC is set (stateless: nothing stored, nothing read)."""
 JSON_TYPES = ("application/json",)
+PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What a public id can be (URL-safe base64)."""
 
 MESSAGES = {
     400: "The request could not be read",
@@ -212,8 +215,11 @@ def _authenticate() -> None:
     if info is None:
         raise unauthorized("The token is not valid: unknown, mistyped or revoked", "invalid_token")
     g.api_token = info
-    if request.method == "PATCH":
-        begin_write(db.session())  # as POSTs do (app.register_hooks): SQLite write lock first
+    if request.method in ("PATCH", "PUT"):
+        # As POSTs do (app.register_hooks): SQLite's write lock first. A read transaction
+        # that writes later fails at once when another writer holds the lock, whatever
+        # the busy timeout (a PUT of terms answered 500 while a render job was written).
+        begin_write(db.session())
 
 
 @bp.after_request
@@ -333,7 +339,9 @@ def parse(model: type[BaseModel], data: Any) -> BaseModel:
 
 
 def load(public_id: str) -> Intake:
-    intake = workspace.intake_by_public_id(public_id)
+    """The intake with this public id; ApiError 404 if none (an id no token could be,
+    one with a NUL character say, is never looked up: PostgreSQL refuses NUL in text)."""
+    intake = workspace.intake_by_public_id(public_id) if PUBLIC_ID.fullmatch(public_id) else None
     if intake is None:
         raise fail(404, "public_id", "There is no intake with this public_id")
     return intake

@@ -115,7 +115,9 @@ ERROR_TEXT = {
     409: "The intake's state does not allow it.",
     413: "The body is larger than `MAX_CONTENT_LENGTH`.",
     415: "The body is not `application/json`.",
-    422: "Invalid values: every problem, each naming its field or question.",
+    422: "Invalid values: every problem, each naming its field or question; also what no "
+    "schema can state (no active staff member has the owner's email, a cursor the list did "
+    "not make for this sort, terms whose percents do not add up to 100).",
     429: "Too many requests for this token (`API_RATE_LIMIT`); see `Retry-After`.",
     503: "The PDF could not be produced just now; nothing was changed: try again after "
     "`Retry-After` seconds.",

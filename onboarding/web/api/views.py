@@ -286,6 +286,8 @@ def list_query(args) -> tuple[listing.Filters, int, tuple | None, str]:
         values["owner"] = listing.NOBODY
     elif owner is not None and len(owner) > 254:
         errors.append({"field": "owner", "message": "must be at most 254 characters"})
+    elif owner is not None and "\x00" in owner:  # no email has one (nor may PostgreSQL text)
+        errors.append({"field": "owner", "message": "no staff member has this email"})
     elif owner is not None:
         user = db.session.execute(
             select(User).where(func.lower(User.email) == owner.strip().lower())
