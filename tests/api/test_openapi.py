@@ -59,8 +59,8 @@ def test_the_answers_schema_is_the_questionnaire(document):
             assert prop["items"]["enum"] == list(q.values) and prop["uniqueItems"]
         if q.type in ("integer", "scale"):
             assert (prop["minimum"], prop["maximum"]) == q.bounds()
-        if q.max_length:
-            assert prop["maxLength"] == q.max_length
+        if q.max_length:  # of the trimmed text: in the pattern
+            assert f"{{0,{q.max_length - 2}}}" in prop["pattern"] and "maxLength" not in prop
         assert required is q.required
         assert ("null" in kinds(prop)) is (not required)
     past = schema["properties"]["past_problems"]

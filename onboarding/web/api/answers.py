@@ -31,7 +31,7 @@ _SOLID = (
     "[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
 )
 _ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
-_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}[A-Za-z0-9])?"
 _SPECIAL_USE = (
     "(?:[Aa][Rr][Pp][Aa]|[Ii][Nn][Vv][Aa][Ll][Ii][Dd]|[Ll][Oo][Cc][Aa][Ll]"
     "|[Ll][Oo][Cc][Aa][Ll][Hh][Oo][Ss][Tt]|[Oo][Nn][Ii][Oo][Nn]|[Tt][Ee][Ss][Tt])"
@@ -39,22 +39,26 @@ _SPECIAL_USE = (
 EMAIL = (
     f"{_ATEXT}{{1,30}}(?:\\.{_ATEXT}{{1,16}}){{0,2}}@(?:{_LABEL}\\.){{1,4}}"
     # The top-level domain ends with a letter and is not a special-use name (RFC 6761).
-    f"(?!{_SPECIAL_USE}(?:{_SPACE}|$))[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z])?"
+    f"(?!{_SPECIAL_USE}(?:{_SPACE}|$))[A-Za-z](?:[A-Za-z0-9-]{{0,22}}[A-Za-z])?"
 )
 """An email address the API takes (email-validator, without its deliverability check,
 takes more: quoted or international addresses; they are not documented): a dot-atom of
-at most 64 characters, ``@``, a domain of two to five labels whose last begins and ends
-with a letter and is not a special-use name."""
+at most 64 characters, ``@``, a domain of two to five labels of at most 40 characters
+whose last (at most 24) begins and ends with a letter and is not a special-use name: at
+most 253 characters in all."""
 DATE = "(?:20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}"
 """A day from 2000-01-01 to 2100-12-31 (with ``format: date``: a real day)."""
 
 
-def text_pattern(*, multiline: bool, required: bool) -> str:
-    """The pattern of a typed text as it is checked (``domain.text.control_problem``
-    after trimming); ``required``: not empty once trimmed."""
+def text_pattern(*, multiline: bool, required: bool, max_length: int | None = None) -> str:
+    """The pattern of a typed text as it is checked: trimmed, then no control character
+    (``domain.text.control_problem``) and at most ``max_length`` characters (a line
+    break written CR LF counts as one here); ``required``: not empty once trimmed."""
     char = _LINES if multiline else _LINE
-    some = f"(?:{char})*{_SOLID}(?:{char})*"  # not only spaces
-    return f"^{_SPACE}*{some}{_SPACE}*$" if required else f"^{_SPACE}*(?:{some})?{_SPACE}*$"
+    between = "*" if max_length is None else f"{{0,{max_length - 2}}}"
+    # What is left once trimmed: from the first character that is not a space to the last.
+    core = _SOLID if max_length == 1 else f"{_SOLID}(?:(?:{char}){between}{_SOLID})?"
+    return f"^{_SPACE}*{core}{_SPACE}*$" if required else f"^{_SPACE}*(?:{core})?{_SPACE}*$"
 
 
 def _blank() -> dict[str, Any]:
@@ -66,12 +70,11 @@ def _value_schema(q: Question, *, required: bool) -> dict[str, Any]:
     """The schema of an answer to ``q``, as ``Questionnaire.clean_value`` checks it;
     ``required``: a text that is empty once trimmed (unanswered) is refused."""
     if q.type == "text":
-        schema: dict[str, Any] = {"type": "string"}
-        if q.max_length:
-            schema["maxLength"] = q.max_length
-        schema["pattern"] = text_pattern(multiline=q.long, required=required)
+        # The length is the trimmed text's: in the pattern, not a maxLength.
+        pattern = text_pattern(multiline=q.long, required=required, max_length=q.max_length)
+        schema: dict[str, Any] = {"type": "string", "pattern": pattern}
     elif q.type == "email":
-        email = {"type": "string", "maxLength": 254, "pattern": f"^{_SPACE}*{EMAIL}{_SPACE}*$"}
+        email = {"type": "string", "pattern": f"^{_SPACE}*{EMAIL}{_SPACE}*$"}  # <= 253 trimmed
         schema = email if required else {"anyOf": [email, _blank()]}
     elif q.type in ("integer", "scale"):
         lo, hi = q.bounds()
@@ -123,6 +126,8 @@ def _describe(q: Question, section_title: str, *, required: bool, partial: bool)
         parts.append("No repeats; may be empty.")
     if q.type == "date":
         parts.append("A date, YYYY-MM-DD (2000-01-01 to 2100-12-31).")
+    if q.max_length:
+        parts.append(f"At most {q.max_length:,} characters once trimmed.")
     if q.show_if:
         when = "required when shown" if q.required else "optional"
         parts.append(

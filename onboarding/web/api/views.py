@@ -296,8 +296,9 @@ def list_query(args) -> tuple[listing.Filters, int, tuple | None, str]:
             errors.append({"field": "owner", "message": "no staff member has this email"})
         else:
             values["owner"] = user.id
-    q = listing.clean_search(_one(args, "q", errors))
-    if len(q) > listing.MAX_SEARCH:
+    raw_q = _one(args, "q", errors) or ""
+    q = listing.clean_search(raw_q)
+    if len(raw_q) > listing.MAX_SEARCH:  # as given (the document's maxLength)
         errors.append({"field": "q", "message": f"must be at most {listing.MAX_SEARCH} characters"})
     else:
         values["q"] = q
