@@ -313,7 +313,8 @@ def list_query(args) -> tuple[listing.Filters, int, tuple | None, str]:
             values["needs_attention"] = listing.parse_flag(attention)
         except ValueError:
             errors.append({"field": "needs_attention", "message": "must be true or false"})
-    sort = _one(args, "sort", errors) or DEFAULT_SORT
+    sort = _one(args, "sort", errors)
+    sort = DEFAULT_SORT if sort is None else sort  # given empty: refused, as the enum says
     if sort not in SORTS:
         errors.append({"field": "sort", "message": f"must be one of {', '.join(SORTS)}"})
         sort = DEFAULT_SORT
