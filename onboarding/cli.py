@@ -420,6 +420,9 @@ def serve_command(host: str, port: int, workers: int | None, per_worker_limits: 
             # The app's count is the real one (its warning, its limits), not the default.
             "--env", f"WEB_CONCURRENCY={workers}",
             "--bind", f"{host}:{port}",
+            # The longest request line gunicorn reads (its default, 4094, is shorter than
+            # some addresses the API's document allows: GET /api/v1/intakes's filters).
+            "--limit-request-line", "8190",
             "--access-logfile", "-",
             "--config", "python:onboarding.gunicorn_conf",
             "onboarding.app:create_app()",

@@ -64,7 +64,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        return render_error(exc.code or 500)
+        body, code = render_error(exc.code or 500)
+        headers = {}
+        if code == 405 and getattr(exc, "valid_methods", None):
+            # RFC 9110: a 405 says which methods the address does take.
+            headers["Allow"] = ", ".join(exc.valid_methods)
+        return body, code, headers
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -285,7 +285,8 @@ def test_filters(client, auth, many, staff):
      ("submitted_from=2026-13-01", "submitted_from"), ("submitted_to=yesterday", "submitted_to"),
      ("submitted_from=2026-03-02&submitted_to=2026-03-01", "submitted_from"),
      ("sort=-colour", "sort"), ("q=" + "x" * 101, "q"), ("page=2", "page"),
-     ("band=strong&band=poor", "band")],
+     ("band=strong&band=poor", "band"), ("sort=", "sort"), ("cursor=", "cursor"),
+     ("owner=" + "x" * 255, "owner"), ("q=" + " " * 101, "q")],
 )  # fmt: skip
 def test_bad_list_parameters_are_named(client, auth, query, field):
     response = client.get(f"/api/v1/intakes?{query}", headers=auth)

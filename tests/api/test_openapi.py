@@ -16,7 +16,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from onboarding.domain.questionnaire import get_questionnaire
-from onboarding.web.api.schema import IntakePatch, answers_schema
+from onboarding.web.api.answers import answers_schema
+from onboarding.web.api.schema import IntakePatch
 from tests.factories import example, make_submitted
 
 
@@ -25,24 +26,43 @@ def document(client):
     return client.get("/api/v1/openapi.json").json
 
 
+def kinds(prop) -> set:
+    """The JSON types a property schema allows (its ``anyOf`` members' too)."""
+    if "anyOf" in prop:
+        return set().union(*(kinds(p) for p in prop["anyOf"]))
+    kind = prop.get("type", [])
+    return {kind} if isinstance(kind, str) else set(kind)
+
+
 def test_the_answers_schema_is_the_questionnaire(document):
     schema = document["components"]["schemas"]["Answers"]
     questionnaire = get_questionnaire()
     assert list(schema["properties"]) == list(questionnaire.questions)
     assert schema["additionalProperties"] is False
+    # A question shown only under a condition is checked (and required) in its `then`.
+    shown = {}
+    for rule in schema["allOf"]:
+        assert rule["if"] == {
+            "properties": {"worked_with_agency_before": {"const": True}},
+            "required": ["worked_with_agency_before"],
+        }
+        shown |= {
+            q: (p, q in rule["then"].get("required", []))
+            for q, p in rule["then"]["properties"].items()
+        }
+    assert set(shown) == {q.id for q in questionnaire.questions.values() if q.show_if}
     for q in questionnaire.questions.values():
-        prop = schema["properties"][q.id]
+        prop, required = shown.get(q.id, (schema["properties"][q.id], q.id in schema["required"]))
         if q.type == "choice":
             assert [v for v in prop["enum"] if v is not None] == list(q.values)
         if q.type == "multi":
             assert prop["items"]["enum"] == list(q.values) and prop["uniqueItems"]
         if q.type in ("integer", "scale"):
             assert (prop["minimum"], prop["maximum"]) == q.bounds()
-        if q.max_length:
-            assert prop["maxLength"] == q.max_length
-        required = q.required and not q.show_if
-        assert (q.id in schema["required"]) is required
-        assert ("null" in prop["type"]) is (not required)
+        if q.max_length:  # of the trimmed text: in the pattern
+            assert f"{{0,{q.max_length - 2}}}" in prop["pattern"] and "maxLength" not in prop
+        assert required is q.required
+        assert ("null" in kinds(prop)) is (not required)
     past = schema["properties"]["past_problems"]
     assert (
         "worked_with_agency_before" in past["description"]
@@ -50,6 +70,7 @@ def test_the_answers_schema_is_the_questionnaire(document):
     )
     draft = document["components"]["schemas"]["DraftAnswers"]
     assert "required" not in draft and list(draft["properties"]) == list(questionnaire.questions)
+    assert all("required" not in rule["then"] for rule in draft["allOf"])
 
 
 def test_the_answers_schema_agrees_with_validation():

@@ -3,9 +3,14 @@ refusal a 409 or 422 in the API's error shape)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import threading
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from onboarding.db import db
+from onboarding.db.engine import begin_write
 from onboarding.db.models import AgreementVersion, AuditEvent
 from tests.factories import example_terms, make_submitted, seed_profile, user_token
 
@@ -140,3 +145,31 @@ def test_an_intake_whose_stored_terms_no_longer_validate_still_shows_its_pages(
         assert response.status_code in (200, 302), (page, response.status_code)
     body = client.get(f"/workspace/intakes/{submitted}").text
     assert "Start date" in body or "start date" in body
+
+
+def test_a_put_waits_for_another_writer_instead_of_failing(api, client, auth, submitted):
+    """A PUT takes SQLite's write lock before it reads, as POSTs and PATCHes do: while
+    another connection is writing, it waits (the busy timeout), then saves. Before, its
+    read began first and its write then failed at once: a 500 (schemathesis found it)."""
+    if api.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("SQLite's write lock: PostgreSQL locks rows")
+    locked, release = threading.Event(), threading.Event()
+
+    def other_writer():
+        with api.app_context(), Session(db.engine) as session:
+            begin_write(session)
+            session.execute(text("UPDATE users SET active = active"))
+            locked.set()
+            release.wait(10)
+            session.commit()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    assert locked.wait(10)
+    threading.Timer(0.5, release.set).start()
+    response = client.put(
+        f"/api/v1/intakes/{submitted}/terms", json=example_terms("burned-marketer"), headers=auth
+    )
+    thread.join()
+    assert response.status_code == 200, response.json
+    assert response.json["terms"]["fee"] == example_terms("burned-marketer")["fee"]

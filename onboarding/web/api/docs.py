@@ -33,8 +33,9 @@ from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.text import bounded_id
 from onboarding.integrations import webhooks
 from onboarding.services.people import api_tokens, security_log
-from onboarding.web.api.schema import PREFIX, example_answers
-from onboarding.web.api.views import api_document
+from onboarding.web.api.base import api_document
+from onboarding.web.api.document import example_answers
+from onboarding.web.api.schema import PREFIX
 from onboarding.web.extensions import login_manager
 from onboarding.web.workspace.auth import PostForm, client_address
 

@@ -1,47 +1,29 @@
-"""The JSON API's schemas, and the OpenAPI 3.1 document built from them.
+"""The JSON API's models: pydantic v2 models, one source per shape.
 
-One source per shape, used both to validate or serialise and to document:
+Request bodies and responses are pydantic models: the views validate bodies with them
+and serialise responses through them, and the OpenAPI ``components.schemas`` are their
+JSON Schemas (:mod:`onboarding.web.api.document`). The ``answers`` object's schema is
+generated from the questionnaire data (:mod:`onboarding.web.api.answers`); the
+assessment's follows ``shared/spec/assessment.md`` (keys may be added).
 
-- request bodies and responses are pydantic v2 models (the views validate bodies with
-  them and serialise responses through them; the OpenAPI ``components.schemas`` are
-  their JSON Schemas);
-- the ``answers`` object's JSON Schema is generated from the questionnaire data
-  (``onboarding/data/questionnaire.yaml``), the same data ``Questionnaire.validate``
-  checks answers with: types, enums, ranges, lengths and the required list;
-- the assessment's schema follows ``shared/spec/assessment.md`` (keys may be added);
-- the ``paths`` are generated (spectree) from each view's declaration of its query,
-  body and response models (``@operation`` in :mod:`onboarding.web.api.views`), and
-  completed here by :func:`complete_paths` with what a declaration cannot say.
-
-No Flask here: :func:`openapi_document` takes the settings and generated paths it
-depends on.
+No Flask here.
 """
 
 from __future__ import annotations
 
-import copy
-import json
-from collections.abc import Callable, Collection
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, WithJsonSchema
-from pydantic.json_schema import SkipJsonSchema, models_json_schema
+from pydantic.json_schema import SkipJsonSchema
 
 from onboarding.db.models import Intake
 from onboarding.domain.playbooks import CAUSES, DUE, SECTIONS
-from onboarding.domain.questionnaire import (
-    SCALE_MAX,
-    SCALE_MIN,
-    Question,
-    Questionnaire,
-    get_questionnaire,
-)
-from onboarding.domain.resources import project_dir
 from onboarding.domain.workflow import RECOMMENDATIONS, SET_BY_ACTION, STATUS_LABELS, TRANSITIONS
 from onboarding.services.intake.listing import MAX_SEARCH
 from onboarding.services.notify.webhooks import EVENTS
 from onboarding.services.summaries import intake_fields
+from onboarding.web.api.answers import EMAIL, text_pattern
 from onboarding.web.api.terms_model import Terms  # made from the term table
 
 API_VERSION = "1"
@@ -58,7 +40,7 @@ SORT_KEYS = {
     "name": "name",
 }
 """The list's sort parameter (``-`` first for descending) -> the query model's sort key
-(:data:`onboarding.services.intake.listing.CURSOR_SORTS`)."""
+(:data:`onboarding.services.listing.CURSOR_SORTS`)."""
 SORTS = tuple(s for key in SORT_KEYS for s in (key, f"-{key}"))
 DEFAULT_SORT = "-submitted_at"
 
@@ -70,8 +52,42 @@ Event = Literal[tuple(EVENTS)]  # type: ignore[valid-type]
 Due = Literal[tuple(DUE)]  # type: ignore[valid-type]
 AgreementSection = Literal[tuple(SECTIONS)]  # type: ignore[valid-type]
 Percent = Annotated[int, Field(ge=0, le=100)]
-Email = Annotated[str, Field(max_length=254)]
-NoteText = Annotated[str, Field(min_length=1, max_length=5000)]
+# Documented as the server checks them (pydantic checks the length; the views the rest).
+Email = Annotated[str, Field(max_length=254, json_schema_extra={"pattern": f"^{EMAIL}$"})]
+"""A staff member's email address (an active one's, or the view answers 422)."""
+NoteText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=5000,
+        json_schema_extra={"pattern": text_pattern(multiline=True, required=True)},
+    ),
+]
+OwnerFilter = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": 254, "pattern": f"^{EMAIL}$"},
+                {"const": "none"},
+            ]
+        }
+    ),
+]
+"""The list's ``owner``: a staff member's email, or ``none``."""
+Day = Annotated[
+    date,
+    WithJsonSchema(
+        {"type": "string", "format": "date", "pattern": "^(?:19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}$"}
+    ),
+]
+"""A day of the list's filters, years 1900 to 2999 (``services.listing.parse_day``)."""
+Cursor = Annotated[
+    str, Field(min_length=1, max_length=500, json_schema_extra={"pattern": "^[A-Za-z0-9_-]+$"})
+]
+"""A ``next_cursor``: base64url, opaque."""
+NO_NUL = "^[^\\u0000]*$"
+"""No NUL character (refused in every JSON body: PostgreSQL cannot store it)."""
 
 # An answers field: validated by the questionnaire (not by pydantic), documented by a
 # reference to the schema generated from it (put in place by ``component_schemas``).
@@ -308,6 +324,8 @@ class IntakeCreate(StrictModel):
 class IntakePatch(StrictModel):
     """Changes to an intake; give any of the fields (at least one)."""
 
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"minProperties": 1})
+
     status: Status | SkipJsonSchema[None] = Field(
         None,
         description="Move along the workflow: "
@@ -347,7 +365,7 @@ class IntakeListQuery(Model):
         "`status=draft`).",
     )
     band: Band | SkipJsonSchema[None] = Field(None, description="Only this band.")
-    owner: Email | SkipJsonSchema[None] = Field(
+    owner: OwnerFilter | SkipJsonSchema[None] = Field(
         None,
         description="Only intakes this staff member owns (their email), or `none` for intakes "
         "nobody owns.",
@@ -355,10 +373,10 @@ class IntakeListQuery(Model):
     q: Annotated[str, Field(max_length=MAX_SEARCH)] | SkipJsonSchema[None] = Field(
         None, description="Search: a case-insensitive part of the name, company or email."
     )
-    submitted_from: date | SkipJsonSchema[None] = Field(
+    submitted_from: Day | SkipJsonSchema[None] = Field(
         None, description="Submitted on or after this day (YYYY-MM-DD, UTC)."
     )
-    submitted_to: date | SkipJsonSchema[None] = Field(
+    submitted_to: Day | SkipJsonSchema[None] = Field(
         None, description="Submitted on or before this day (YYYY-MM-DD, UTC)."
     )
     needs_attention: bool | SkipJsonSchema[None] = Field(
@@ -374,7 +392,7 @@ class IntakeListQuery(Model):
         "score) come last either way; ties are broken by creation order.",
     )
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page (1 to 100).")
-    cursor: Annotated[str, Field(max_length=500)] | SkipJsonSchema[None] = Field(
+    cursor: Cursor | SkipJsonSchema[None] = Field(
         None,
         description="The `next_cursor` of the previous page (opaque). Keep the same `sort`; "
         "the filters may stay or change.",
@@ -442,124 +460,7 @@ class WebhookEvent(Model):
     data: EventData
 
 
-# --- the answers, from the questionnaire data -----------------------------------------------
-
-
-def _value_schema(q: Question, *, required: bool) -> dict[str, Any]:
-    if q.type == "text":
-        schema: dict[str, Any] = {"type": "string"}
-        if q.max_length:
-            schema["maxLength"] = q.max_length
-        # No NUL characters; a required text needs a character that is not a space
-        # (answers are trimmed and an empty one is unanswered).
-        schema["pattern"] = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$" if required else "^[^\\u0000]*$"
-    elif q.type == "email":
-        schema = {"type": "string", "format": "email", "maxLength": 254}
-    elif q.type in ("integer", "scale"):
-        lo, hi = q.bounds()
-        schema = {"type": "integer", "minimum": lo, "maximum": hi}
-    elif q.type == "choice":
-        schema = {"type": "string", "enum": list(q.values)}
-    elif q.type == "multi":
-        schema = {
-            "type": "array",
-            "items": {"type": "string", "enum": list(q.values)},
-            "uniqueItems": True,
-        }
-    elif q.type == "date":
-        schema = {"type": "string", "format": "date", "pattern": "^\\d{4}-\\d{2}-\\d{2}$"}
-    else:  # yesno
-        schema = {"type": "boolean"}
-    return schema
-
-
-def _describe(q: Question, section_title: str, *, required: bool, partial: bool) -> str:
-    parts = [f"{q.label} ({section_title})."]
-    if q.help:
-        parts.append(q.help)
-    if q.type == "scale" and q.ends:
-        parts.append(f"{SCALE_MIN} = {q.ends[0]}; {SCALE_MAX} = {q.ends[1]}.")
-    if q.values:
-        parts.append("Values: " + "; ".join(f"`{k}` {v}" for k, v in q.values.items()) + ".")
-    if q.type == "multi":
-        parts.append("No repeats; may be empty.")
-    if q.type == "date":
-        parts.append("A date, YYYY-MM-DD (2000-01-01 to 2100-12-31).")
-    if q.show_if:
-        when = "required when shown" if q.required else "optional"
-        parts.append(
-            f"Shown only when `{q.show_if}` ({when}); when the condition does not hold the "
-            "answer is ignored."
-        )
-    elif q.form_required:
-        parts.append(
-            "Optional here (a question added after v1): may be absent or null; the web form "
-            "asks it."
-        )
-    elif not q.required:
-        parts.append("Optional: may be absent or null.")
-    elif partial:
-        parts.append("Required to submit.")
-    return " ".join(parts)
-
-
-def answers_schema(questionnaire: Questionnaire | None = None, *, partial: bool = False) -> dict:
-    """The JSON Schema of an answers object, generated from the questionnaire data.
-
-    ``partial=False``: a complete set (what an assessment needs): every required
-    question listed in ``required``, non-null. ``partial=True``: a draft's answers, where
-    any question may be missing or null. ``show_if`` cannot be expressed per question
-    here (``past_problems`` is required only when ``worked_with_agency_before`` is
-    true), so such questions are left out of ``required`` and their description says it.
-    """
-    questionnaire = questionnaire or get_questionnaire()
-    properties: dict[str, Any] = {}
-    required: list[str] = []
-    for section in questionnaire.sections:
-        for q in section.questions:
-            must = q.required and not partial and not q.show_if
-            schema = _value_schema(q, required=must)
-            if not must:
-                schema["type"] = [schema["type"], "null"]
-                if "enum" in schema:
-                    schema["enum"] = [*schema["enum"], None]
-            schema["title"] = q.label
-            schema["description"] = _describe(q, section.title, required=must, partial=partial)
-            properties[q.id] = schema
-            if must:
-                required.append(q.id)
-    conditional = [q.id for q in questionnaire.questions.values() if q.show_if and q.required]
-    if partial:
-        description = (
-            "A draft's answers: `{question_id: value}`, any subset, null for unanswered. "
-            "Values are checked as for a complete set; unknown question ids are errors."
-        )
-    else:
-        description = (
-            "A complete answer set, `{question_id: value}`, as the questionnaire defines "
-            "it (`GET /api/v1/questionnaire`). "
-            "Optional questions may be absent or null; unknown question ids are errors. "
-            "Texts are trimmed (an empty text is unanswered). "
-            + (
-                f"Conditional questions ({', '.join(conditional)}) are required when shown, "
-                "which this schema cannot express: the API names them in a 422 when missing."
-                if conditional
-                else ""
-            )
-        )
-    out: dict[str, Any] = {
-        "type": "object",
-        "title": "DraftAnswers" if partial else "Answers",
-        "description": description,
-        "properties": properties,
-        "additionalProperties": False,
-    }
-    if required:
-        out["required"] = required
-    return out
-
-
-# --- the OpenAPI document --------------------------------------------------------------------
+# --- the agreement: terms, sending, versions ----------------------------------------
 
 
 class Problem(Model):
@@ -588,6 +489,7 @@ class SendRequest(Model):
         description="Required when the assessment recommends walking away: why the "
         "agreement is sent all the same (kept in the history).",
         max_length=1000,
+        json_schema_extra={"pattern": NO_NUL},
     )
 
 
@@ -657,334 +559,3 @@ class VersionDetail(VersionOut):
         description="Against version n-1; null for version 1 (and for a version sent "
         "before versions kept their content)."
     )
-
-
-MODELS: tuple[type[BaseModel], ...] = (
-    ErrorList,
-    Assessment,
-    QuestionnaireDef,
-    IntakeSummary,
-    IntakeDetail,
-    IntakeList,
-    IntakeCreate,
-    IntakePatch,
-    WebhookEvent,
-    Terms,
-    TermsOut,
-    SendRequest,
-    VersionSent,
-    Redline,
-    VersionList,
-    VersionDetail,
-)
-
-
-def component_schemas() -> dict[str, Any]:
-    """Every named schema: the pydantic models' and the two generated answer schemas."""
-    _, top = models_json_schema(
-        [(m, "validation") for m in MODELS if m in (IntakeCreate, IntakePatch)]
-        + [(m, "serialization") for m in MODELS if m not in (IntakeCreate, IntakePatch)],
-        ref_template=REF,
-    )
-    schemas = _link_answers(dict(top.get("$defs", {})))
-    schemas["Answers"] = answers_schema(partial=False)
-    schemas["DraftAnswers"] = answers_schema(partial=True)
-    return dict(sorted(schemas.items()))
-
-
-def _link_answers(node: Any) -> Any:
-    """Tidy pydantic's schemas: each ``{"x-answers": name, ...}`` marker becomes a
-    ``$ref`` to that schema, and ``"default": null`` goes where null is not allowed (a
-    field that may be left out but not sent as null)."""
-    if isinstance(node, dict):
-        if "x-answers" in node:
-            rest = {k: v for k, v in node.items() if k != "x-answers"}
-            return {"$ref": REF.format(model=node["x-answers"]), **rest}
-        if "default" in node and node["default"] is None and "type" in node:
-            kinds = node["type"] if isinstance(node["type"], list) else [node["type"]]
-            if "null" not in kinds:
-                node = {k: v for k, v in node.items() if k != "default"}
-        return {k: _link_answers(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_link_answers(v) for v in node]
-    return node
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": REF.format(model=name)}
-
-
-# --- the paths: generated from the views' declarations, then completed here ----------------------
-#
-# Each view declares its operation where it is defined (``onboarding.web.api.views``:
-# ``@operation(...)``: operationId, tag, query and body models, response models and
-# codes; its docstring is the summary and description) and spectree turns those
-# declarations into ``paths``. What a declaration cannot say is added below, by
-# operationId or by status: request examples, response headers, the PDF's media type,
-# the path parameters' limits, and the optional token of the public operations.
-
-ERROR_TEXT = {
-    400: "The body is not valid JSON.",
-    401: "No token, or a token that is unknown or revoked (see `WWW-Authenticate`).",
-    404: "No intake with this id.",
-    409: "The intake's state does not allow it.",
-    413: "The body is larger than `MAX_CONTENT_LENGTH`.",
-    415: "The body is not `application/json`.",
-    422: "Invalid values: every problem, each naming its field or question.",
-    429: "Too many requests for this token (`API_RATE_LIMIT`); see `Retry-After`.",
-}
-"""What each error status means; every one answers an :class:`ErrorList`."""
-JSON_BODY_ERRORS = (400, 401, 413, 415, 422, 429)
-"""The errors of an operation that reads a JSON body."""
-
-AUTH_HEADER = {
-    "WWW-Authenticate": {
-        "description": '`Bearer realm="onboarding"`, with `error="invalid_token"` for a bad token.',
-        "schema": {"type": "string"},
-    }
-}
-RESPONSE_HEADERS: dict[str, dict[str, Any]] = {"401": AUTH_HEADER}
-"""Headers of every response with this status."""
-
-PATH_PARAMETERS: dict[str, dict[str, Any]] = {
-    "public_id": {
-        "schema": {"type": "string", "maxLength": 64},
-        "description": "The intake's `public_id`.",
-    },
-    "number": {
-        "schema": {"type": "integer", "minimum": 1},
-        "description": "The version's number (1 for the first sent).",
-    },
-}
-"""Every path parameter (``<public_id>`` in a route): its schema and description."""
-
-
-def example_answers() -> dict[str, Any] | None:
-    """The calm founder's answers (examples/), as the assessment request example."""
-    path = project_dir("examples") / "calm-founder.json"
-    if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
-    return None
-
-
-CREATE_EXAMPLE = {
-    "answers": {
-        "contact_name": "Ada Lovelace",
-        "contact_email": "ada@analytical.example",
-        "company": "Analytical Engines Ltd",
-        "project_type": "website",
-        "budget_band": "10k_50k",
-    },
-    "owner": None,
-}
-PATCH_EXAMPLE = {"status": "in_review", "note": "Called Ada: kickoff planned for next week."}
-REQUEST_EXAMPLES: dict[str, Callable[[], Any]] = {
-    "createAssessment": example_answers,
-    "createIntake": lambda: CREATE_EXAMPLE,
-    "updateIntake": lambda: PATCH_EXAMPLE,
-}
-"""operationId -> the example of its JSON body (the reference's curl sends it)."""
-
-RESPONSES: dict[tuple[str, str], dict[str, Any]] = {
-    ("createIntake", "201"): {
-        "headers": {"Location": {"description": "The intake's URL.", "schema": {"type": "string"}}},
-    },
-    ("getAgreementPdf", "200"): {
-        "headers": {
-            "Content-Disposition": {
-                "description": '`attachment; filename="Agreement - <company> - <date>.pdf"`',
-                "schema": {"type": "string"},
-            }
-        },
-        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
-    },
-}
-"""(operationId, status) -> what its response adds to the declaration."""
-
-OPTIONAL_AUTH = [{"bearerAuth": []}, {}]
-
-
-def _parameter(param: dict[str, Any]) -> dict[str, Any]:
-    """A generated parameter, tidied: its description beside its schema (not in it, and
-    no title), no null default; a path parameter as ``PATH_PARAMETERS`` describes it."""
-    schema = {k: v for k, v in param["schema"].items() if k not in ("title", "description")}
-    out = {
-        "name": param["name"],
-        "in": param["in"],
-        "required": param.get("required", False),
-        "schema": _link_answers(schema),
-        "description": param.get("description") or param["schema"].get("description", ""),
-    }
-    if param["in"] == "path":
-        out.update(copy.deepcopy(PATH_PARAMETERS[param["name"]]))
-    return out
-
-
-def _operation(op: dict[str, Any], public: bool, may_be_public: bool) -> dict[str, Any]:
-    op_id = op["operationId"]
-    description = op.get("description") or ""
-    if may_be_public:
-        description += (
-            " Public: no token needed (`API_PUBLIC=true`)."
-            if public
-            else " Needs a token unless the server sets `API_PUBLIC=true`."
-        )
-    out: dict[str, Any] = {
-        "operationId": op_id,
-        "tags": op["tags"],
-        "summary": op["summary"],
-        "description": description,
-    }
-    if op.get("parameters"):
-        out["parameters"] = [_parameter(p) for p in op["parameters"]]
-    if "requestBody" in op:
-        out["requestBody"] = body = copy.deepcopy(op["requestBody"])
-        example = REQUEST_EXAMPLES.get(op_id, lambda: None)()
-        if example is not None:
-            body["content"]["application/json"]["example"] = example
-    out["responses"] = {}
-    for code, response in op["responses"].items():
-        response = copy.deepcopy(response)
-        if code in RESPONSE_HEADERS:
-            response["headers"] = copy.deepcopy(RESPONSE_HEADERS[code])
-        response.update(copy.deepcopy(RESPONSES.get((op_id, code), {})))
-        out["responses"][code] = response
-    if op.get("deprecated"):
-        out["deprecated"] = True
-    if may_be_public and public:
-        out["security"] = OPTIONAL_AUTH
-    return out
-
-
-def complete_paths(
-    generated: dict[str, Any], public: bool, public_operations: Collection[str]
-) -> dict[str, Any]:
-    """The paths generated from the views' declarations, completed (see above).
-
-    ``public``: whether the server sets ``API_PUBLIC``; ``public_operations``: the
-    operationIds that need no token then.
-    """
-    return {
-        path: {
-            method: _operation(op, public, op["operationId"] in public_operations)
-            for method, op in item.items()
-        }
-        for path, item in generated.items()
-    }
-
-
-SIGNATURE_DOC = (
-    "Every delivery is a `POST` of a `WebhookEvent` (`Content-Type: application/json`) "
-    "with the headers `Onboarding-Event` (the event name), `Onboarding-Delivery` (the "
-    "delivery's number) and `Onboarding-Signature: t=<unix time>,v1=<hex>`, where `v1` is "
-    'HMAC-SHA256 of `"{t}.{raw body}"` under the endpoint\'s secret (`whsec_...`). '
-    "Check it on the raw body and refuse a `t` more than 5 minutes away (a replay). "
-    "Answer any 2xx within the timeout (10 s by default) to acknowledge; anything else "
-    "(or no answer) is retried with exponential backoff, up to 6 attempts."
-)
-
-
-def webhooks_section() -> dict[str, Any]:
-    out = {}
-    for name, what in EVENTS.items():
-        out[name] = {
-            "post": {
-                "summary": f"{what}.",
-                "description": SIGNATURE_DOC,
-                "parameters": [
-                    {
-                        "name": "Onboarding-Signature",
-                        "in": "header",
-                        "required": True,
-                        "schema": {"type": "string"},
-                        "description": "`t=<unix time>,v1=<hex>`",
-                    },
-                    {
-                        "name": "Onboarding-Event",
-                        "in": "header",
-                        "required": True,
-                        "schema": {"type": "string", "enum": [name]},
-                    },
-                    {
-                        "name": "Onboarding-Delivery",
-                        "in": "header",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    },
-                ],  # fmt: skip
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("WebhookEvent")}},
-                },
-                "responses": {"2XX": {"description": "Received; anything else is retried."}},
-            }
-        }
-    return out
-
-
-DESCRIPTION = (
-    """\
-The intake, fit assessment and workflow of Onboarding, over HTTP and JSON.
-
-**Authentication.** Send `Authorization: Bearer <token>`. An admin makes tokens in the \
-workspace (API page) or with `onboarding api-token create NAME`; a token is shown once. \
-Missing, unknown or revoked tokens get 401 with a `WWW-Authenticate` header. Cookies \
-are never read: a signed-in browser session is not an API credential.
-
-**Errors** are JSON, `{"errors": [{"question" | "field": ..., "message": ...}]}`, with \
-every problem at once: 400 (not JSON), 401, 404, 409 (not allowed in the intake's \
-state), 413 (too large), 415 (not `application/json`), 422 (invalid values; unknown \
-fields are invalid too), 429 (rate limit).
-
-**Pagination** is by cursor: pass the previous page's `next_cursor` as `cursor` until it \
-is null. **Rate limit**: per token (per address without one); headers \
-`X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset`, and `Retry-After` on \
-429.
-
-**Webhooks** (see `webhooks`): signed POSTs to the URLs an admin registers, for \
-"""
-    + " and ".join(f"`{name}`" for name in EVENTS)
-    + "."
-)
-
-
-def openapi_document(
-    server_url: str,
-    public: bool,
-    rate_limit: str,
-    paths: dict[str, Any],
-    public_operations: Collection[str] = (),
-) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for a server at ``server_url``.
-
-    ``paths``: as generated from the views' declarations (see :func:`complete_paths`).
-    """
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Onboarding API",
-            "version": API_VERSION,
-            "description": DESCRIPTION + f"\n\nThis server's rate limit: {rate_limit} per token.",
-        },
-        "servers": [{"url": server_url.rstrip("/") or "/"}],
-        "security": [{"bearerAuth": []}],
-        "tags": [
-            {
-                "name": "Questionnaire and assessments",
-                "description": "Stateless: nothing is stored.",
-            },
-            {"name": "Intakes", "description": "Prospects' intakes and their workflow."},
-        ],  # fmt: skip
-        "paths": complete_paths(paths, public, public_operations),
-        "webhooks": webhooks_section(),
-        "components": {
-            "securitySchemes": {
-                "bearerAuth": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "An API token (`onb_...`).",
-                }
-            },
-            "schemas": component_schemas(),
-        },
-    }
