@@ -463,7 +463,8 @@ def _clause_changes(data: Any, errors: list) -> ClauseChanges:
         ("remove", ("id", "reason")),
         ("replace", ("id", "text", "reason")),
     ):
-        items = data.get(kind) or []
+        items = data.get(kind)
+        items = [] if items is None else items  # {} or "" is no list: refused below
         if not isinstance(items, list):
             errors.append(TermError(f"clauses.{kind}", "must be a list"))
             continue

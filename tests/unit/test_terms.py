@@ -238,3 +238,16 @@ def test_standard_clauses_state_each_value_once_with_its_unit():
         assert doubled not in text, doubled
     assert "1 round " in text and "5 working days" in text and "30 days' written notice" in text
     assert "10%" in text
+
+
+def test_a_clause_change_list_given_as_an_empty_object_is_refused():
+    """`"replace": {}` is not a list (Schemathesis found it accepted as none)."""
+    import pytest as _pytest
+
+    from onboarding.domain.terms import TermsInvalid, parse_terms
+
+    for kind in ("add", "remove", "replace"):
+        with _pytest.raises(TermsInvalid) as caught:
+            parse_terms({"clauses": {kind: {}}})
+        assert [e.field for e in caught.value.errors] == [f"clauses.{kind}"]
+    assert parse_terms({"clauses": {"add": None, "remove": [], "replace": None}})

@@ -8,7 +8,6 @@ the domain, whose errors keep the API's shape (``{"errors": [{"field", "message"
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -29,6 +28,9 @@ def _camel(key: str) -> str:
     return "".join(part.capitalize() for part in key.replace(".", "_").split("_"))
 
 
+DATE_PATTERN = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
+
 def _describe(row: TermField) -> str:
     help_text = (row.get("help") or "").replace("{default}", "the agency's")
     return f"{row.label}. {help_text}".strip() if help_text else row.label
@@ -46,7 +48,13 @@ def _scalar(row: TermField) -> Any:
             return Literal[tuple(row.get("one_of"))]  # type: ignore[misc]
         return Annotated[int, Field(ge=row.get("min"), le=row.get("max"))]
     if kind == "date":
-        return dt.date
+        # A date from 1900 to 2099 as the terms check it (a year-9999 date is refused),
+        # or "" for none, as a form sends it.
+        day = Annotated[
+            str, Field(pattern=DATE_PATTERN, json_schema_extra={"format": "date"},
+                       examples=["2027-01-11"])
+        ]  # fmt: skip
+        return day | Literal[""]
     if kind == "choice":
         return Literal[tuple(row.choices)]  # type: ignore[misc]
     if kind == "choices":
