@@ -53,10 +53,11 @@ class TextOnlyMultiDict(ImmutableMultiDict):
 
 
 LARGE_UPLOADS = {
-    "manager.verify": "VERIFY_MAX_BYTES",
-    "public_verify.verify": "PUBLIC_VERIFY_MAX_BYTES",
+    "manager.verify": ("VERIFY_MAX_BYTES", True),
+    "public_verify.verify": ("PUBLIC_VERIFY_MAX_BYTES", False),
 }
-"""Endpoints that take a body larger than ``MAX_CONTENT_LENGTH``, with their setting."""
+"""Endpoints that take a body larger than ``MAX_CONTENT_LENGTH``: their setting, and
+whether only signed-in staff get it (the public page takes a PDF's size from anyone)."""
 
 
 class OnboardingRequest(Request):
@@ -66,15 +67,17 @@ class OnboardingRequest(Request):
     def max_content_length(self) -> int | None:  # type: ignore[override]
         """``MAX_CONTENT_LENGTH``, except on the routes of :data:`LARGE_UPLOADS` for a
         signed-in member of staff (the workspace's Verify takes a genuine PDF of several
-        MiB); anyone else gets the ordinary limit. Decided by the route and the session
-        cookie, so it holds before anything reads the body (the CSRF check reads the
-        form): an anonymous upload is refused (413) before any of it is spooled to
-        disk."""
-        setting = LARGE_UPLOADS.get(self.url_rule.endpoint) if self.url_rule else None
-        if self._max_content_length is None and setting and current_app:
+        MiB; anyone else gets the ordinary limit) and on the public verification page
+        (a PDF's size, ``PUBLIC_VERIFY_MAX_BYTES``, for anyone). Decided by the route
+        and the session cookie, so it holds before anything reads the body (the CSRF
+        check reads the form): an upload past it is refused (413) before any of it is
+        spooled to disk."""
+        large = LARGE_UPLOADS.get(self.url_rule.endpoint) if self.url_rule else None
+        if self._max_content_length is None and large and current_app:
             from flask_login import current_user
 
-            if current_user.is_authenticated:
+            setting, staff_only = large
+            if not staff_only or current_user.is_authenticated:
                 return int(current_app.config[setting])
         return Request.max_content_length.fget(self)
 
