@@ -57,6 +57,7 @@ def test_an_admin_changes_a_rule_previews_saves_and_reassesses(
     if "/workspace/account/mfa" in page.url:  # admins set up an authenticator first
         secret = page.inner_text("#mfa-secret").replace(" ", "")
         page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
+        page.get_by_label("Your password").fill(PASSWORD)  # a step-up (issue 27)
         page.get_by_role("button", name="Turn on").click()
         page.wait_for_load_state()
         page.get_by_role("link", name="I have kept them").click()
