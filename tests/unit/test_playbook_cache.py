@@ -46,14 +46,14 @@ def test_a_changed_file_is_checked_again_and_its_problem_reported_every_time(fol
     load_playbooks(folder)
     replace(
         folder / "set_boundaries.yaml",
-        '    risk: 20\n    points: -3\n    because: "Wants to direct',
-        '    risk: 20\n    points: -6\n    because: "Wants to direct',
+        '    risk: 20\n    points: -3\n    because: "You want to direct',
+        '    risk: 20\n    points: -9\n    because: "You want to direct',
     )
     for _ in range(2):  # the second load reads the kept result: the same problem
         with pytest.raises(PlaybookError) as caught:
             load_playbooks(folder)
         assert any(
-            "control_level: one answer can move the score by 16" in str(p)
+            "control_level: one answer can move the score by 18" in str(p)
             for p in caught.value.problems
         )
     assert len(list((folder / CACHE_DIR).glob("checks-*.json"))) == 2
