@@ -542,8 +542,8 @@ def _check_key(version: str, rules: list[Rule], questionnaire: Questionnaire) ->
 def _cache_dirs(directory: Path, cache_dir: Path | str | None) -> list[Path]:
     if cache_dir is not None:
         return [Path(cache_dir)]
-    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return [directory / CACHE_DIR, home / "onboarding" / "playbooks"]
+    # The user's cache folder (not read from the environment: only the config does that).
+    return [directory / CACHE_DIR, Path.home() / ".cache" / "onboarding" / "playbooks"]
 
 
 def _checked_once(

@@ -30,9 +30,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
-    """Headless Chromium via Playwright (never `playwright install`)."""
+    """Headless Chromium via Playwright (never `playwright install`). Package scope:
+    Playwright's synchronous API keeps an event loop marked running in this thread while
+    it is open, and code after the browser tests that calls ``asyncio.run`` (pyHanko's
+    synchronous validation, say) would fail if it outlived them."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail("chromium is missing: .ci/run installs it with apt-get")
