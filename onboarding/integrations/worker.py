@@ -296,14 +296,16 @@ class Dispatcher(ABC):
 class _ThreadLane:
     """One lane of the in-process worker: a daemon thread with its own timer queue that
     sends (and sweeps) only the channels of its lane; the ``outbox`` lane also runs the
-    scheduled jobs."""
+    scheduled jobs. The lanes of a dispatcher share one lock (``cond``), so that whether
+    all of them are idle is read at once (a render that writes an email hands it to the
+    outbox lane before it counts as done)."""
 
-    def __init__(self, app: Flask, name: str):
+    def __init__(self, app: Flask, name: str, cond: threading.Condition):
         self.app = app
         self.name = name
         self.thread_name = LANES[name].thread
         self.heap: list[tuple[float, str, int]] = []
-        self.cond = threading.Condition()
+        self.cond = cond
         self.thread: threading.Thread | None = None
         self.stopping = False
         self.next_sweep = 0.0  # sweep at start
@@ -319,7 +321,7 @@ class _ThreadLane:
     def push(self, when: float, channel: str, row_id: int) -> None:
         with self.cond:
             heapq.heappush(self.heap, (when, channel, row_id))
-            self.cond.notify()
+            self.cond.notify_all()  # the lanes share it: wake this one's thread too
 
     def start(self) -> None:
         with self.cond:
@@ -333,7 +335,7 @@ class _ThreadLane:
         with self.cond:
             self.stopping = True
             self.heap.clear()
-            self.cond.notify()
+            self.cond.notify_all()
             return self.thread
 
     def stopped(self) -> None:
@@ -423,7 +425,8 @@ class ThreadDispatcher(Dispatcher):
 
     def __init__(self, app: Flask):
         super().__init__(app)
-        self._lanes = {name: _ThreadLane(app, name) for name in LANES}
+        self._cond = threading.Condition()  # every lane's (see _ThreadLane)
+        self._lanes = {name: _ThreadLane(app, name, self._cond) for name in LANES}
         self._started = False
 
     @property
@@ -484,7 +487,8 @@ class ThreadDispatcher(Dispatcher):
     def idle(self) -> bool:
         """Nothing due in memory and nothing being sent, in every lane (tests wait for
         this)."""
-        return all(lane.idle() for lane in self._lanes.values())
+        with self._cond:
+            return all(lane.idle() for lane in self._lanes.values())
 
     def drain(self, timeout: float = 60) -> bool:
         deadline = time.monotonic() + timeout
