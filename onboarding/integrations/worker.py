@@ -610,6 +610,11 @@ def lane_worker_class() -> type:
         def _install_signal_handlers(self) -> None:
             """None: the main thread's worker has them."""
 
+        def subscribe(self) -> None:
+            """None: RQ's commands to a worker (shutdown, stop a job) come by pubsub and
+            act through signals, which a thread cannot take; the main worker takes
+            them (and stopping it stops this one). Without it, stopping is prompt too."""
+
         def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
             """Wait for a job, looking up every few seconds to see whether it is asked
             to stop (no signal interrupts a thread's wait); None when it is."""
