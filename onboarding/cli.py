@@ -802,8 +802,9 @@ def api_token_revoke(token_id: int) -> None:
 
 @main.command("worker")
 def worker_command() -> None:
-    """Send the outbox (email and webhook deliveries) and run the schedule (draft
-    reminders, staff digests): the RQ worker with REDIS_URL, else the in-process loop."""
+    """Send the outbox (email and webhook deliveries), render the PDFs queued (in a lane
+    of their own) and run the schedule (draft reminders, staff digests): an RQ worker per
+    lane with REDIS_URL, else the in-process loop."""
     import logging
 
     from onboarding.integrations import worker

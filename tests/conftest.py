@@ -66,7 +66,7 @@ def in_process_workers(monkeypatch):
 
 def stop_workers(started: list) -> None:
     """Stop the in-process workers ``started``; fail if one of them does not stop."""
-    threads = [d._thread for d in started if d._thread is not None]
+    threads = [thread for d in started for thread in d.threads()]  # every lane's
     for dispatcher in started:
         dispatcher.stop(timeout=60)  # after the row in progress (a render may take a while)
     alive = [t for t in threads if t.is_alive()]

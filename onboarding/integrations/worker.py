@@ -1,4 +1,4 @@
-"""The one worker design for every outbound message: emails and webhook deliveries.
+"""The one worker design for every outbound row: emails, webhook deliveries, renders.
 
 A *channel* is a kind of outbound row with its own table and sender: ``email``
 (:class:`~onboarding.db.outbox.OutboxMessage`, sent by :mod:`.outbox`) and ``webhook``
@@ -14,11 +14,18 @@ the sessions of Flask-SQLAlchemy's ``db.session`` (its sessionmaker), never to e
 SQLAlchemy session in the process. No request ever waits for a mail server or a
 receiver.
 
+**Lanes.** Each channel is sent in a *lane* (:data:`LANES`, ``Channel.lane``): the
+``outbox`` lane for email and webhooks, the ``render`` lane for the background PDF
+renders (the ``render`` channel of :mod:`onboarding.services.agreement.prerender`), so a
+render that takes its full 20 seconds never delays a message.
+
 **Dispatchers.** Each app has one (``app.extensions["outbox"]``). With ``REDIS_URL``
-the ids become RQ jobs on one queue (``onboarding.jobs.send``) worked by ``onboarding
-worker``; retries are scheduled jobs, and the worker's sweep thread queues due rows
-nobody queued and runs the scheduled jobs (draft reminders, staff digests). Without it
-each app process runs an in-process worker (a daemon thread with a timer queue, started
+the ids become RQ jobs (``onboarding.jobs.send``) on their lane's queue
+(``onboarding-webhooks``, ``onboarding-renders``), both worked by ``onboarding worker``
+(one RQ worker per lane); retries are scheduled jobs, and the worker's sweep thread
+queues due rows nobody queued and runs the scheduled jobs (draft reminders, staff
+digests). Without it each app process runs an in-process worker (a daemon thread per
+lane, ``onboarding-outbox`` and ``onboarding-render``, each with a timer queue, started
 by the first request or the first message) that does the same. Retries waiting in its
 memory are lost when the process stops but stay due in the database for the next sweep
 (at start, then every ``MAIL_SWEEP_SECONDS`` / ``WEBHOOK_SWEEP_SECONDS``, whichever is
@@ -56,8 +63,29 @@ JOB = "onboarding.jobs.send"
 SCHEDULED_JOB = "onboarding.jobs.scheduled"
 """The scheduled job (draft reminders, staff digests): services, found by name."""
 QUEUE_NAME = "onboarding-webhooks"
-"""The one RQ queue (its name predates mail; jobs queued before still run)."""
+"""The outbox lane's RQ queue, email and webhooks (its name predates mail; jobs queued
+before still run, renders queued there before the render lane included)."""
 SWEEP_BATCH = 200
+
+
+@dataclass(frozen=True)
+class Lane:
+    """Where a channel's rows are worked: a lane is never held up by another's rows."""
+
+    thread: str
+    """The in-process worker's thread for it."""
+    queue: str
+    """Its RQ queue (``onboarding worker`` works every lane's)."""
+
+
+LANES: dict[str, Lane] = {
+    "outbox": Lane(thread="onboarding-outbox", queue=QUEUE_NAME),
+    "render": Lane(thread="onboarding-render", queue="onboarding-renders"),
+}
+"""Every lane, by name: messages (email, webhooks) and renders, so that a slow render
+never delays a message."""
+SCHEDULE_LANE = "outbox"
+"""The lane that runs the scheduled jobs (they write messages)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +97,8 @@ class Channel:
     deliver: Callable[[int], datetime | None]
     starts_in_tests: bool = True
     """Whether queuing one of its rows starts the in-process worker under TESTING."""
+    lane: str = "outbox"
+    """The lane (:data:`LANES`) its rows are sent in."""
 
 
 CHANNELS: dict[str, Channel] = {}
@@ -76,7 +106,17 @@ CHANNELS: dict[str, Channel] = {}
 
 
 def register(channel: Channel) -> None:
+    """Add (or replace) a channel; its lane must be one of :data:`LANES`."""
+    if channel.lane not in LANES:
+        raise ValueError(f"channel {channel.name!r}: unknown lane {channel.lane!r}")
     CHANNELS[channel.name] = channel
+
+
+def lane_of(channel: str) -> str:
+    """The lane a channel's rows are sent in (an unknown channel's: the outbox lane,
+    where sending it fails and says so)."""
+    found = CHANNELS.get(channel)
+    return found.lane if found is not None else SCHEDULE_LANE
 
 
 # --- the hand-off after commit -------------------------------------------------------------------
@@ -253,124 +293,92 @@ class Dispatcher(ABC):
         """Work in the foreground until stopped (``onboarding worker``)."""
 
 
-class ThreadDispatcher(Dispatcher):
-    """The in-process worker: one daemon thread, a timer queue, a periodic sweep of
-    every channel, and the scheduled jobs."""
+class _ThreadLane:
+    """One lane of the in-process worker: a daemon thread with its own timer queue that
+    sends (and sweeps) only the channels of its lane; the ``outbox`` lane also runs the
+    scheduled jobs. The lanes of a dispatcher share one lock (``cond``), so that whether
+    all of them are idle is read at once (a render that writes an email hands it to the
+    outbox lane before it counts as done)."""
 
-    def __init__(self, app: Flask):
-        super().__init__(app)
-        self._heap: list[tuple[float, str, int]] = []
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self._next_sweep = 0.0  # sweep at start
-        self._next_schedule = 0.0  # and run the schedule at start
-        self._busy = 0
+    def __init__(self, app: Flask, name: str, cond: threading.Condition):
+        self.app = app
+        self.name = name
+        self.thread_name = LANES[name].thread
+        self.heap: list[tuple[float, str, int]] = []
+        self.cond = cond
+        self.thread: threading.Thread | None = None
+        self.stopping = False
+        self.next_sweep = 0.0  # sweep at start
+        self.next_schedule = 0.0  # and run the schedule at start
+        self.busy = 0
 
-    def install(self, app: Flask) -> None:
-        """Outside tests, start with the app's first request (a restarted server sweeps
-        up what was queued)."""
-        if app.testing:
-            return
+    def channels(self) -> dict[str, Channel]:
+        return {name: c for name, c in CHANNELS.items() if c.lane == self.name}
 
-        @app.before_request
-        def _start_outbox_worker() -> None:
-            if self._thread is None:
-                self.start()
+    def schedules(self) -> bool:
+        return self.name == SCHEDULE_LANE and bool(schedule_every(self.app))
 
-    def enqueue(self, ids: list[int], at: datetime | None = None, *, channel: str = "email"):
-        when = at.timestamp() if at else 0.0
-        with self._cond:
-            for row_id in ids:
-                heapq.heappush(self._heap, (when, channel, row_id))
-            self._cond.notify()
-            if self._thread is None and self.app.testing:
-                found = CHANNELS.get(channel)
-                if found is not None and not found.starts_in_tests and not self._sends_mail():
-                    # Tests with no mail server have no email to send, and a thread
-                    # writing beside them would take SQLite's lock at random: those
-                    # that want the worker start it.
-                    return
-        self.start()
-
-    def _sends_mail(self) -> bool:
-        return bool(self.app.config.get("MAIL_SERVER"))
+    def push(self, when: float, channel: str, row_id: int) -> None:
+        with self.cond:
+            heapq.heappush(self.heap, (when, channel, row_id))
+            self.cond.notify_all()  # the lanes share it: wake this one's thread too
 
     def start(self) -> None:
-        with self._cond:
-            if self._thread is not None and self._thread.is_alive():
+        with self.cond:
+            if self.thread is not None and self.thread.is_alive():
                 return
-            self._stopping = False
-            self._thread = threading.Thread(target=self._run, name="onboarding-outbox", daemon=True)
-            self._thread.start()
+            self.stopping = False
+            self.thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+            self.thread.start()
 
-    def stop(self, timeout: float = 10) -> None:
-        """Stop the thread (after the row in progress); retries waiting in memory are
-        dropped (they stay due in the database for the next sweep)."""
-        with self._cond:
-            self._stopping = True
-            self._heap.clear()
-            self._cond.notify()
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        with self._cond:
-            self._thread = None
-            self._next_sweep = 0.0
-            self._next_schedule = 0.0
+    def request_stop(self) -> threading.Thread | None:
+        with self.cond:
+            self.stopping = True
+            self.heap.clear()
+            self.cond.notify_all()
+            return self.thread
+
+    def stopped(self) -> None:
+        with self.cond:
+            self.thread = None
+            self.next_sweep = 0.0
+            self.next_schedule = 0.0
 
     def idle(self) -> bool:
-        """Nothing due in memory and nothing being sent (tests wait for this)."""
-        with self._cond:
+        with self.cond:
             now = time.time()
-            return self._busy == 0 and not any(item[0] <= now for item in self._heap)
-
-    def drain(self, timeout: float = 60) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.idle():
-                return True
-            time.sleep(0.05)
-        return self.idle()
-
-    def run(self) -> None:
-        """Run in the foreground until stopped (``onboarding worker`` without Redis)."""
-        log.info("outbox worker: no REDIS_URL, running the in-process worker")
-        self.start()
-        while self._thread is not None and self._thread.is_alive():
-            self._thread.join(1)
+            return self.busy == 0 and not any(item[0] <= now for item in self.heap)
 
     def _next_batch(self) -> tuple[list[tuple[str, int]], bool, bool] | None:
-        with self._cond:
-            while not self._stopping:
+        with self.cond:
+            while not self.stopping:
                 now = time.time()
-                if self._heap and self._heap[0][0] <= now:
+                if self.heap and self.heap[0][0] <= now:
                     break
-                if now >= self._next_sweep:
+                if now >= self.next_sweep:
                     break
-                wake = self._next_sweep
-                if schedule_every(self.app):
-                    if now >= self._next_schedule:
+                wake = self.next_sweep
+                if self.schedules():
+                    if now >= self.next_schedule:
                         break
-                    wake = min(wake, self._next_schedule)
-                if self._heap:
-                    wake = min(wake, self._heap[0][0])
-                self._cond.wait(timeout=max(0.01, wake - now))
-            if self._stopping:
+                    wake = min(wake, self.next_schedule)
+                if self.heap:
+                    wake = min(wake, self.heap[0][0])
+                self.cond.wait(timeout=max(0.01, wake - now))
+            if self.stopping:
                 return None
             now = time.time()
             batch: list[tuple[str, int]] = []
-            while self._heap and self._heap[0][0] <= now:
-                _, channel, row_id = heapq.heappop(self._heap)
+            while self.heap and self.heap[0][0] <= now:
+                _, channel, row_id = heapq.heappop(self.heap)
                 batch.append((channel, row_id))
-            sweep = now >= self._next_sweep
+            sweep = now >= self.next_sweep
             if sweep:
-                self._next_sweep = now + sweep_every(self.app)
-            every = schedule_every(self.app)
-            scheduled = bool(every) and now >= self._next_schedule
+                self.next_sweep = now + sweep_every(self.app)
+            scheduled = self.schedules() and now >= self.next_schedule
             if scheduled:
-                self._next_schedule = now + every
-            self._busy += 1
+                self.next_schedule = now + schedule_every(self.app)
+            self.busy += 1
             return batch, sweep, scheduled
 
     def _run(self) -> None:
@@ -384,19 +392,19 @@ class ThreadDispatcher(Dispatcher):
                     if scheduled:
                         run_scheduled()  # its messages come back through enqueue
                     if sweep:
-                        work = list(dict.fromkeys(work + due(CHANNELS)))
+                        work = list(dict.fromkeys(work + due(self.channels())))
                     for channel, row_id in work:
-                        if self._stopping:
+                        if self.stopping:
                             break
                         self._send(channel, row_id)
                     db.session.remove()
             except Exception:  # the database may be away: sweep again soon, not an hour on
-                log.exception("outbox worker: batch failed; sweeping again shortly")
-                with self._cond:
-                    self._next_sweep = min(self._next_sweep, time.time() + RETRY_SWEEP_SECONDS)
+                log.exception("%s worker: batch failed; sweeping again shortly", self.name)
+                with self.cond:
+                    self.next_sweep = min(self.next_sweep, time.time() + RETRY_SWEEP_SECONDS)
             finally:
-                with self._cond:
-                    self._busy -= 1
+                with self.cond:
+                    self.busy -= 1
 
     def _send(self, channel: str, row_id: int) -> None:
         try:
@@ -406,29 +414,126 @@ class ThreadDispatcher(Dispatcher):
             db.session.rollback()
             return
         if retry_at is not None:
-            with self._cond:
-                heapq.heappush(self._heap, (retry_at.timestamp(), channel, row_id))
-                self._cond.notify()
+            self.push(retry_at.timestamp(), channel, row_id)
+
+
+class ThreadDispatcher(Dispatcher):
+    """The in-process worker: a daemon thread per lane (``onboarding-outbox`` for email
+    and webhooks, ``onboarding-render`` for the renders), each with a timer queue and a
+    periodic sweep of its channels; the outbox lane runs the scheduled jobs. A render,
+    however slow, never holds up a message."""
+
+    def __init__(self, app: Flask):
+        super().__init__(app)
+        self._cond = threading.Condition()  # every lane's (see _ThreadLane)
+        self._lanes = {name: _ThreadLane(app, name, self._cond) for name in LANES}
+        self._started = False
+
+    @property
+    def _thread(self) -> threading.Thread | None:
+        """The outbox lane's thread (what callers before the lanes looked at)."""
+        return self._lanes[SCHEDULE_LANE].thread
+
+    def threads(self) -> list[threading.Thread]:
+        """The lanes' threads that were started and not stopped since."""
+        return [lane.thread for lane in self._lanes.values() if lane.thread is not None]
+
+    def install(self, app: Flask) -> None:
+        """Outside tests, start with the app's first request (a restarted server sweeps
+        up what was queued)."""
+        if app.testing:
+            return
+
+        @app.before_request
+        def _start_outbox_worker() -> None:
+            if not self._started:
+                self.start()
+
+    def enqueue(self, ids: list[int], at: datetime | None = None, *, channel: str = "email"):
+        when = at.timestamp() if at else 0.0
+        found = CHANNELS.get(channel)
+        lane = self._lanes[lane_of(channel)]
+        for row_id in ids:
+            lane.push(when, channel, row_id)
+        waits = found is not None and not found.starts_in_tests and not self._sends_mail()
+        if not self._started and self.app.testing and waits:
+            # Tests with no mail server have no email to send, and a thread writing
+            # beside them would take SQLite's lock at random: those that want the
+            # worker start it.
+            return
+        self.start()
+
+    def _sends_mail(self) -> bool:
+        return bool(self.app.config.get("MAIL_SERVER"))
+
+    def start(self) -> None:
+        """Start every lane's thread (those already running are left as they are)."""
+        self._started = True
+        for lane in self._lanes.values():
+            lane.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop the threads (each after the row in progress); retries waiting in memory
+        are dropped (they stay due in the database for the next sweep)."""
+        threads = [lane.request_stop() for lane in self._lanes.values()]
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            if thread is not None:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        for lane in self._lanes.values():
+            lane.stopped()
+        self._started = False
+
+    def idle(self) -> bool:
+        """Nothing due in memory and nothing being sent, in every lane (tests wait for
+        this)."""
+        with self._cond:
+            return all(lane.idle() for lane in self._lanes.values())
+
+    def drain(self, timeout: float = 60) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.idle():
+                return True
+            time.sleep(0.05)
+        return self.idle()
+
+    def run(self) -> None:
+        """Run in the foreground until stopped (``onboarding worker`` without Redis)."""
+        log.info("outbox worker: no REDIS_URL, running the in-process worker")
+        self.start()
+        while any(thread.is_alive() for thread in self.threads()):
+            for thread in self.threads():
+                thread.join(1)
 
 
 class RqDispatcher(Dispatcher):
-    """Rows as jobs on the RQ queue that ``onboarding worker`` works."""
+    """Rows as jobs on their lane's RQ queue, which ``onboarding worker`` works."""
+
+    LANE_STOP_SECONDS = 60.0
+    """How long ``onboarding worker``, stopping, waits for a render in progress."""
 
     def __init__(self, app: Flask):
         super().__init__(app)
         self.url = app.config["REDIS_URL"]
-        self._queue = None
+        self._queues: dict[str, Any] = {}
 
-    def queue(self):
-        if self._queue is None:
+    def queue(self, lane: str = SCHEDULE_LANE):
+        """The RQ queue of ``lane`` (by default the outbox lane's: email and webhooks)."""
+        if lane not in self._queues:
             from redis import Redis
             from rq import Queue
 
-            self._queue = Queue(QUEUE_NAME, connection=Redis.from_url(self.url))
-        return self._queue
+            connection = None
+            if self._queues:
+                connection = next(iter(self._queues.values())).connection
+            self._queues[lane] = Queue(
+                LANES[lane].queue, connection=connection or Redis.from_url(self.url)
+            )
+        return self._queues[lane]
 
     def enqueue(self, ids: list[int], at: datetime | None = None, *, channel: str = "email"):
-        queue = self.queue()
+        queue = self.queue(lane_of(channel))
         for row_id in ids:
             if at is None:
                 queue.enqueue(JOB, channel, row_id, job_timeout=300)
@@ -436,8 +541,10 @@ class RqDispatcher(Dispatcher):
                 queue.enqueue_at(at, JOB, channel, row_id, job_timeout=300)
 
     def run(self) -> None:
-        """An RQ worker in this process (no fork: no shared database connections), with
-        a thread that queues due rows nobody queued and runs the schedule."""
+        """An RQ worker per lane in this process (no fork: no shared database
+        connections): the outbox lane's in the foreground, each other lane's in a thread
+        of its own (a render never holds up a message), with a thread that queues due
+        rows nobody queued and runs the schedule."""
         from rq import SimpleWorker
 
         app = self.app
@@ -462,9 +569,72 @@ class RqDispatcher(Dispatcher):
                 time.sleep(sweep_every(app))
 
         threading.Thread(target=sweep, name="onboarding-outbox-sweep", daemon=True).start()
-        with app.app_context():  # the jobs run in it (onboarding.jobs uses the current app)
-            queue = self.queue()
-            SimpleWorker([queue], connection=queue.connection).work(with_scheduler=True)
+        lanes = [self.start_lane(lane) for lane in LANES if lane != SCHEDULE_LANE]
+        try:
+            with app.app_context():  # the jobs run in it (onboarding.jobs uses the current app)
+                queue = self.queue()
+                SimpleWorker([queue], connection=queue.connection).work(with_scheduler=True)
+        finally:
+            for lane_worker, thread in lanes:
+                stop_lane(lane_worker, thread, self.LANE_STOP_SECONDS)
+
+    def start_lane(self, lane: str) -> tuple[Any, threading.Thread]:
+        """Work ``lane``'s queue in a daemon thread (with its own scheduler for its
+        retries); the worker and its thread."""
+        queue = self.queue(lane)
+        lane_worker = lane_worker_class()([queue], connection=queue.connection)
+
+        def work() -> None:
+            with self.app.app_context():
+                lane_worker.work(with_scheduler=True)
+
+        thread = threading.Thread(target=work, name=f"{LANES[lane].thread}-rq", daemon=True)
+        thread.start()
+        return lane_worker, thread
+
+
+LANE_LOOK_UP_SECONDS = 5
+"""How often a lane's RQ worker waiting for jobs checks whether it is asked to stop."""
+
+
+def lane_worker_class() -> type:
+    """An RQ worker that runs in a thread beside the command's own: only the main
+    thread may set signal handlers (Ctrl+C stops the main worker, which then stops this
+    one) or use SIGALRM, so a job's timeout is kept by a timer instead."""
+    from rq import SimpleWorker
+    from rq.timeouts import TimerDeathPenalty
+
+    class LaneWorker(SimpleWorker):
+        death_penalty_class = TimerDeathPenalty
+
+        def _install_signal_handlers(self) -> None:
+            """None: the main thread's worker has them."""
+
+        def subscribe(self) -> None:
+            """None: RQ's commands to a worker (shutdown, stop a job) come by pubsub and
+            act through signals, which a thread cannot take; the main worker takes
+            them (and stopping it stops this one). Without it, stopping is prompt too."""
+
+        def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+            """Wait for a job, looking up every few seconds to see whether it is asked
+            to stop (no signal interrupts a thread's wait); None when it is."""
+            while not self._stop_requested:
+                found = super().dequeue_job_and_maintain_ttl(timeout, LANE_LOOK_UP_SECONDS)
+                if found is not None:
+                    return found
+            return None
+
+    return LaneWorker
+
+
+def stop_lane(lane_worker: Any, thread: threading.Thread, timeout: float) -> None:
+    """Ask a lane's worker to stop after its job in progress (RQ's warm stop) and wait
+    up to ``timeout`` for it to end (and stop its scheduler). A job still running then
+    ends with the process: its row stays due in the database for the next sweep."""
+    lane_worker._stop_requested = True  # what RQ's own warm stop sets
+    thread.join(timeout)
+    if thread.is_alive() and getattr(lane_worker, "scheduler", None) is not None:
+        lane_worker.stop_scheduler()  # else the exiting process would wait for it
 
 
 TRANSPORTS: dict[str, type[Dispatcher]] = {"thread": ThreadDispatcher, "rq": RqDispatcher}

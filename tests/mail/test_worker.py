@@ -5,7 +5,9 @@ for good; never a 500 in the request that wrote the message."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select, update
@@ -15,6 +17,7 @@ from onboarding.db.models import utcnow
 from onboarding.db.outbox import OutboxMessage
 from onboarding.integrations import mail as smtp
 from onboarding.integrations import outbox, worker
+from onboarding.services.agreement import prerender
 from onboarding.services.intake.submission import create_intake
 from onboarding.services.notify import mail
 from tests.factories import example
@@ -191,7 +194,8 @@ def rq_app(mail_app, redis_server):
     queue), and no in-process worker."""
     import redis
 
-    running = [t.name for t in threading.enumerate() if t.name.startswith("onboarding-outbox")]
+    lanes = tuple(lane.thread for lane in worker.LANES.values())
+    running = [t.name for t in threading.enumerate() if t.name.startswith(lanes)]
     assert running == [], "an in-process worker from an earlier test would sweep this one's rows"
     url = f"{redis_server}/14"
     connection = redis.Redis.from_url(url)
@@ -224,3 +228,75 @@ def test_with_redis_messages_are_rq_jobs_on_the_workers_queue(rq_app, client, in
         db.session.commit()
         assert worker.rq_send("email", row.id) == "done"
     assert rows(rq_app)[0].status == "sent" and len(inbox.to(EMAIL)) == 1
+
+
+@pytest.fixture
+def slow_render(monkeypatch):
+    """Every render blocks until the test releases it (a render taking its full 20 s):
+    ``inside`` is set once one is running, ``lanes`` names the threads that ran them."""
+    inside, release, lanes = threading.Event(), threading.Event(), []
+
+    def render(job_id, **_):
+        lanes.append(threading.current_thread().name)
+        inside.set()
+        assert release.wait(120)
+        return None
+
+    monkeypatch.setattr(prerender, "deliver", render)  # behind the registered channel
+    yield SimpleNamespace(inside=inside, release=release, lanes=lanes)
+    release.set()
+
+
+def sent_while(app, message_id: int, still: threading.Event, timeout: float = 30) -> None:
+    """Wait for the message to be sent, failing if ``still`` is set first or in time."""
+    deadline = time.monotonic() + timeout
+    while rows(app)[-1].status != "sent":
+        assert not still.is_set() and time.monotonic() < deadline, rows(app)[-1].status
+        time.sleep(0.05)
+    assert rows(app)[-1].id == message_id
+
+
+def test_a_message_is_sent_while_a_render_is_still_running(mail_app, inbox, slow_render):
+    dispatcher = outbox.dispatcher(mail_app)
+    dispatcher.enqueue([1], channel="render")  # a render job, handed after its commit
+    assert slow_render.inside.wait(30)  # and being rendered
+    message_id = write_link(mail_app)
+    sent_while(mail_app, message_id, slow_render.release)
+    assert len(inbox.to(EMAIL)) == 1
+    assert slow_render.lanes == ["onboarding-render"]  # not the thread that sends mail
+    assert not dispatcher.idle() and not dispatcher.drain(timeout=0.2)  # drain waits for it
+    slow_render.release.set()
+    assert dispatcher.drain(timeout=30) and dispatcher.idle()
+    names = sorted(t.name for t in dispatcher.threads())
+    assert names == ["onboarding-outbox", "onboarding-render"]
+    dispatcher.stop(timeout=30)
+    assert dispatcher.threads() == []
+
+
+def test_a_channel_names_a_lane_there_is(monkeypatch):
+    monkeypatch.setattr(worker, "CHANNELS", dict(worker.CHANNELS))
+    channel = worker.Channel("fax", list, lambda row_id: None, lane="fax")
+    with pytest.raises(ValueError, match="channel 'fax': unknown lane 'fax'"):
+        worker.register(channel)
+    assert "fax" not in worker.CHANNELS
+
+
+def test_with_redis_renders_have_a_queue_and_a_worker_of_their_own(rq_app, inbox, slow_render):
+    dispatcher = outbox.dispatcher(rq_app)
+    dispatcher.enqueue([1], channel="render")
+    renders, messages = dispatcher.queue("render"), dispatcher.queue()
+    assert renders.name == "onboarding-renders" and renders.count == 1 and messages.count == 0
+    lane_worker, thread = dispatcher.start_lane("render")  # what `onboarding worker` starts
+    assert slow_render.inside.wait(30)
+    message_id = write_link(rq_app)
+    assert messages.count == 1 and renders.count == 0
+    [job] = messages.jobs
+    with rq_app.app_context():  # what the command's own worker does with it
+        job.perform()
+    assert rows(rq_app)[-1].id == message_id and rows(rq_app)[-1].status == "sent"
+    assert len(inbox.to(EMAIL)) == 1
+    assert thread.is_alive() and not slow_render.release.is_set()  # the render still runs
+    assert slow_render.lanes == ["onboarding-render-rq"]
+    slow_render.release.set()
+    worker.stop_lane(lane_worker, thread, timeout=180)  # after its job, as Ctrl+C does
+    assert not thread.is_alive()

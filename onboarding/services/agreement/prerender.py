@@ -220,6 +220,7 @@ def channel(agency: Callable[[], str], enabled: Callable[[], bool]) -> worker.Ch
         lambda: due_ids(agreements=enabled()),
         lambda job_id: deliver(job_id, agency=agency(), agreements=enabled()),
         starts_in_tests=False,  # tests make the files on demand or run the jobs themselves
+        lane="render",  # a slow render never holds up an email or a webhook
     )
 
 
