@@ -64,6 +64,7 @@ def as_json(result) -> str:
     return json.dumps([clean, [e.as_dict() for e in errors]], sort_keys=True, default=repr)
 
 
+@pytest.mark.slow  # thousands of answer sets or a whole playbook check
 def test_validation_matches_the_interpreted_path_on_thousands_of_answer_sets():
     rng = random.Random(2028)
     checked = 0
@@ -77,6 +78,7 @@ def test_validation_matches_the_interpreted_path_on_thousands_of_answer_sets():
     assert checked == 6000
 
 
+@pytest.mark.slow  # thousands of answer sets or a whole playbook check
 def test_assessments_match_the_interpreted_path_on_thousands_of_answer_sets():
     rng = random.Random(2029)
     for _ in range(2500):
@@ -88,6 +90,7 @@ def test_assessments_match_the_interpreted_path_on_thousands_of_answer_sets():
 
 @settings(max_examples=300, deadline=None)
 @given(valid_answers())
+@pytest.mark.slow  # thousands of answer sets or a whole playbook check
 def test_generated_answers_give_the_same_errors_and_assessment(answers):
     compiled = Q.validate(answers)
     assert as_json(compiled) == as_json(reference.validate(Q, answers))
@@ -125,6 +128,7 @@ EMAIL_CHARS = "abcXYZ019._+-@!#'~ü\u00a0"
         ),
     )
 )
+@pytest.mark.slow  # thousands of answer sets or a whole playbook check
 def test_a_plain_address_is_normalised_exactly_as_email_validator_does(address):
     fast = _plain_email(address)
     if fast is None:

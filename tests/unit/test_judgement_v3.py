@@ -256,6 +256,7 @@ def test_close_control_without_a_creative_team_is_named_control():
 
 @PROFILE
 @given(valid_answers(), st.data())
+@pytest.mark.slow  # thousands of answer sets or a whole playbook check
 def test_no_single_answer_moves_the_recommendation_by_two_steps(answers, data):
     q = get_questionnaire()
     qid = data.draw(st.sampled_from(sorted(q.questions)))
@@ -286,6 +287,7 @@ def test_one_step_from_a_reason_to_walk_away_is_guarded(near, step):
     assert judged(**{**near, **step})["recommendation"] == "walk_away"
 
 
+@pytest.mark.slow  # thousands of answer sets or a whole playbook check
 def test_playbooks_check_finds_an_answer_that_flips_the_recommendation(monkeypatch):
     assert run_flips(PLAYBOOKS, get_questionnaire()) == []
     monkeypatch.setattr(assessment_module, "near_walk_away", lambda *a: [])  # no guarded zone

@@ -42,6 +42,7 @@ def test_the_first_load_checks_the_set_and_says_so_then_it_is_reused(folder, cap
     assert [r.id for r in second.rules] == [r.id for r in first.rules]
 
 
+@pytest.mark.slow  # thousands of answer sets or a whole playbook check
 def test_a_changed_file_is_checked_again_and_its_problem_reported_every_time(folder):
     load_playbooks(folder)
     replace(
@@ -59,6 +60,7 @@ def test_a_changed_file_is_checked_again_and_its_problem_reported_every_time(fol
     assert len(list((folder / CACHE_DIR).glob("checks-*.json"))) == 2
 
 
+@pytest.mark.slow  # thousands of answer sets or a whole playbook check
 def test_a_damaged_or_forged_cache_file_is_not_trusted(folder):
     load_playbooks(folder)
     (kept,) = (folder / CACHE_DIR).glob("checks-*.json")
