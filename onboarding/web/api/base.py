@@ -33,7 +33,6 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
 from onboarding.db import db
-from onboarding.db.engine import begin_write
 from onboarding.db.models import Intake, User
 from onboarding.domain.questionnaire import FieldError
 from onboarding.services.intake import workspace
@@ -216,11 +215,8 @@ def _authenticate() -> None:
     if info is None:
         raise unauthorized("The token is not valid: unknown, mistyped or revoked", "invalid_token")
     g.api_token = info
-    if request.method in ("PATCH", "PUT"):
-        # As POSTs do (app.register_hooks): SQLite's write lock first. A read transaction
-        # that writes later fails at once when another writer holds the lock, whatever
-        # the busy timeout (a PUT of terms answered 500 while a render job was written).
-        begin_write(db.session())
+    # A PUT or PATCH already holds SQLite's write lock: app.register_hooks takes it for
+    # every writing method before any read (a PUT of terms once answered 500 without it).
 
 
 @bp.after_request

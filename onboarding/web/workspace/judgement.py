@@ -23,6 +23,7 @@ from onboarding.domain.playbook_edits import current_values, editable, key_of
 from onboarding.services.intake import impact, outcomes, playbook_editor, workspace
 from onboarding.web.extensions import app_playbooks
 from onboarding.web.workspace.auth import PostForm, admin_required, staff_only
+from onboarding.web.workspace.common import checked_post
 
 bp = Blueprint("judgement", __name__, url_prefix="/workspace")
 bp.before_request(staff_only)
@@ -38,11 +39,6 @@ def verdict_label(result: dict) -> str:
 def reasons_of(result: dict) -> list[dict]:
     """One reason per answer (the contributions that share a sentence, merged)."""
     return assessment.reasons(result)
-
-
-def checked_post() -> None:
-    if not PostForm().validate_on_submit():
-        abort(400)
 
 
 @bp.get("/reassess")
