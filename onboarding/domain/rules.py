@@ -426,8 +426,9 @@ class _Python:
     the parser produced (strings without quotes or newlines, whole numbers, booleans),
     and question ids match ``[a-z_][a-z0-9_]*``: the source holds nothing else."""
 
-    def __init__(self) -> None:
+    def __init__(self, local: Callable[[str], str] | None = None) -> None:
         self.temps = 0
+        self.local = local  # question id -> a variable holding its answer (else a.get)
 
     def temp(self) -> str:
         self.temps += 1
@@ -448,9 +449,9 @@ class _Python:
     def value(self, node) -> str:
         """An expression for the node's value (``None`` when unanswered)."""
         if isinstance(node, Name):
-            return f"a.get({node.id!r})"
+            return self.read(node.id)
         if isinstance(node, Call):
-            return f"_{node.func}(a.get({node.arg!r}))"
+            return f"_{node.func}({self.read(node.arg)})"
         if isinstance(node, Literal):
             return repr(node.value)
         # A parenthesised condition as an operand: exactly True or False.
@@ -460,9 +461,15 @@ class _Python:
         """``(expression, its None test or None)``: a question's value is bound to a
         temporary by the test, so it is read once."""
         if isinstance(node, Name):
+            if self.local is not None:
+                name = self.local(node.id)
+                return name, f"{name} is not None"
             name = self.temp()
             return name, f"({name} := a.get({node.id!r})) is not None"
         return self.value(node), None
+
+    def read(self, qid: str) -> str:
+        return self.local(qid) if self.local is not None else f"a.get({qid!r})"
 
     def compare(self, node: Compare) -> str:
         left, left_test = self.operand(node.left)
@@ -481,6 +488,8 @@ class _Python:
 
 
 _NAMESPACE = {"_answered": _answered, "_count": _count, "__builtins__": {}}
+NAMESPACE = {"_answered": _answered, "_count": _count}
+"""What the source of :func:`to_python` needs in the namespace it runs in."""
 
 
 def _function(tree) -> Evaluator:
@@ -495,9 +504,12 @@ def _compiled(source: str) -> Evaluator:
     return namespace["condition"]
 
 
-def to_python(tree) -> str:
-    """The Python expression of a checked condition tree (reads the answers ``a``)."""
-    return _Python().truth(tree)
+def to_python(tree, local: Callable[[str], str] | None = None) -> str:
+    """The Python expression of a checked condition tree (reads the answers ``a``, or,
+    with ``local``, the variables ``local(question id)`` holding them: a caller that
+    evaluates many conditions reads each answer once). ``_answered`` and ``_count``
+    are :data:`FUNCTIONS`' (the namespace :data:`NAMESPACE` gives them)."""
+    return _Python(local).truth(tree)
 
 
 # --- monotonicity -----------------------------------------------------------------
