@@ -24,6 +24,7 @@ weightiest rule's), so the client reads one reason per answer, not one per rule.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -144,15 +145,23 @@ def near_walk_away(
 ) -> list[tuple[Rule, str]]:
     """The walk-away red flags that do not fire but would with one answer changed by one
     step, each with the question whose change would fire it."""
-    near = []
-    for rule, reads in _walk_away_signs(rules, questionnaire):
-        if rule.condition(clean):
-            continue
-        for qid, question, changed in reads:
-            if any(changed(clean, other) for other in one_step(question, clean.get(qid))):
-                near.append((rule, qid))
-                break
-    return near
+    signs, reads, kept = _walk_away_signs(rules, questionnaire)
+    # A function of the answers the signs read: kept by them.
+    key = tuple([tuple(v) if v.__class__ is list else v for v in map(clean.get, reads)])
+    near = kept.get(key)
+    if near is None:
+        near = []
+        for rule, questions in signs:
+            if rule.condition(clean):
+                continue
+            for qid, question, changed in questions:
+                if any(changed(clean, other) for other in one_step(question, clean.get(qid))):
+                    near.append((rule, qid))
+                    break
+        if len(kept) >= MEMO_SIZE:
+            kept.clear()
+        kept[key] = near
+    return list(near)
 
 
 _SIGNS: list[tuple[tuple[Rule, ...], Questionnaire, tuple[Any, ...]]] = []
@@ -161,7 +170,8 @@ _SIGNS: list[tuple[tuple[Rule, ...], Questionnaire, tuple[Any, ...]]] = []
 def _walk_away_signs(rules: tuple[Rule, ...], questionnaire: Questionnaire) -> tuple[Any, ...]:
     """The walk-away signs of ``rules``, each with, per question it reads, its condition
     as a function of (answers, that answer changed): ``changed(a, x)`` is the condition
-    of ``{**a, question: x}``, with no copy of the answers. Made once per set of rules."""
+    of ``{**a, question: x}``, with no copy of the answers; the questions they read, and
+    the results kept by those answers. Made once per set of rules."""
     for known, q, signs in _SIGNS:
         if known is rules and q is questionnaire:
             return signs
@@ -180,10 +190,12 @@ def _walk_away_signs(rules: tuple[Rule, ...], questionnaire: Questionnaire) -> t
             exec(code, namespace)  # noqa: S102 - generated from a checked condition
             reads.append((qid, questionnaire.questions[qid], namespace["changed"]))
         out.append((rule, tuple(reads)))
+    reads = tuple(dict.fromkeys(qid for _, questions in out for qid, _, _ in questions))
+    made = (tuple(out), reads, {})
     if len(_SIGNS) >= 8:
         del _SIGNS[0]
-    _SIGNS.append((rules, questionnaire, tuple(out)))
-    return tuple(out)
+    _SIGNS.append((rules, questionnaire, made))
+    return made
 
 
 def evaluate(
@@ -267,7 +279,8 @@ class _Plan:
         self.rules = playbooks.rules
         self.templates: list[Any] = []  # the templates kept by answers (M0, M1, ...)
         self.displays: dict[str, Any] = {}  # D_v0: the question's display, F_lower: a filter
-        self.code = compile(self._source(), f"<assessment {playbooks.version[:12]}>", "exec")
+        self.source = self._source()  # read it to see what an assessment runs
+        self.code = compile(self.source, f"<assessment {playbooks.version[:12]}>", "exec")
         self.runners: list[tuple[AgencyProfile, Any]] = []
 
     def runner(self, profile: AgencyProfile):
@@ -511,6 +524,11 @@ class _Plan:
             "    scope_actions = []; actions = []; forced = False; r = None",
         ]
         head += [f"    {sections[s]} = []" for s in SECTIONS if s in used_sections]
+        # The appends to the lists that take most items bound once (not looked up per item).
+        lists = ["contributions", "actions"]
+        head += [f"    {name}_append = {name}.append" for name in lists]
+        appending = re.compile(r"^( *)(" + "|".join(lists) + r")\.append\(")
+        body = [appending.sub(r"\1\2_append(", line, count=1) for line in body]
         head += [f"    c{i} = None" for i in sorted(grouped)]
         head += [f"    {flag} = False" for flag in repeated.values()]
         return "\n".join(head + body + tail) + "\n"

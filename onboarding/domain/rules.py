@@ -74,7 +74,12 @@ NAME: /[a-z_][a-z0-9_]*/
 %ignore WS
 """
 
-_PARSER = Lark(GRAMMAR, parser="lalr", maybe_placeholders=True)
+
+@functools.cache
+def _parser() -> Lark:
+    """The parser, built at the first parse (a process that parses nothing, such as the
+    render worker, which imports the playbooks' types, does not build it)."""
+    return Lark(GRAMMAR, parser="lalr", maybe_placeholders=True)
 
 
 class ConditionError(ValueError):
@@ -174,7 +179,7 @@ def parse(text: str):
     Trees are immutable, so each text is parsed once per process (a playbook folder
     loaded again, or by the check and the app in one process, parses nothing new)."""
     try:
-        return _ToAst().transform(_PARSER.parse(text))
+        return _ToAst().transform(_parser().parse(text))
     except UnexpectedEOF:
         raise ConditionError("the condition ends too early") from None
     except UnexpectedCharacters as exc:
@@ -451,6 +456,8 @@ class _Python:
         if isinstance(node, Name):
             return self.read(node.id)
         if isinstance(node, Call):
+            if self.local is not None and node.func in _INLINE:  # no call per answer
+                return _INLINE[node.func].format(v=self.local(node.arg))
             return f"_{node.func}({self.read(node.arg)})"
         if isinstance(node, Literal):
             return repr(node.value)
@@ -487,6 +494,11 @@ class _Python:
         return "(" + " and ".join([*tests, f"{item} in {container}"]) + ")"
 
 
+# The functions in place, over a variable (the same results as _answered and _count).
+_INLINE = {
+    "answered": "({v} is not None and {v} != [] and {v} != '')",
+    "count": "(len({v}) if {v} else 0)",
+}
 _NAMESPACE = {"_answered": _answered, "_count": _count, "__builtins__": {}}
 NAMESPACE = {"_answered": _answered, "_count": _count}
 """What the source of :func:`to_python` needs in the namespace it runs in."""
