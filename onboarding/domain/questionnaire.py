@@ -547,7 +547,7 @@ class Questionnaire:
         dropped. With ``form=True`` (the web form) the questions marked
         ``form_required`` are required too; answer files and the API may leave them out.
         """
-        if not isinstance(answers, Mapping):
+        if answers.__class__ is not dict and not isinstance(answers, Mapping):
             return {}, [FieldError("answers", "must be a JSON object of question ids")]
         if not self._after:
             self._plan_after()
