@@ -34,6 +34,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "801e1ec"
 RUN = "import sys; from onboarding.cli import main; sys.argv[0] = 'onboarding'; main()"
+RENDER = (
+    "import onboarding.rendering.isolation, weasyprint\n"
+    "from pathlib import Path\n"
+    "from onboarding.rendering.engine import PdfRenderer\n"
+    "html = Path({html!r}).read_text()\n"
+    "renderer = PdfRenderer()\n"
+    "for _ in range({n}): renderer.render(html)\n"
+)
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -101,6 +109,18 @@ def main() -> None:
             for name in order:
                 results[name].append(timed(*sides[name]))
         pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", (tmp / "a.pdf").read_bytes())) or None
+        # Where our process's time goes: each part in a fresh process, rounds alternating.
+        parts = {
+            "interpreter start": "pass",
+            "command imports": "import onboarding.cli",
+            "render worker imports": "import onboarding.rendering.isolation, weasyprint",
+            "render (worker, first)": RENDER.format(html=str(html), n=1),
+            "render (worker, warm)": RENDER.format(html=str(html), n=2),
+        }
+        spent: dict[str, list[float]] = {name: [] for name in parts}
+        for i in range(args.rounds):
+            for name, code in parts.items() if i % 2 == 0 else reversed(parts.items()):
+                spent[name].append(timed([sys.executable, "-c", code], ROOT, env)[1])
 
     def med(name: str, index: int) -> float:
         return statistics.median(r[index] for r in results[name])
@@ -126,7 +146,27 @@ def main() -> None:
     lines += [
         "",
         "ratios are medians of each round's pair; target: ours / LibreOffice <= 1.00",
+        "",
+        "where our CPU goes (each part a fresh process, median CPU s; 'render' renders the",
+        "same HTML with the render worker's PdfRenderer: first = stylesheet, fonts and layout",
+        "in a fresh process after its imports; warm = a second render in that process):",
     ]
+    cpu = {name: statistics.median(values) for name, values in spent.items()}
+    start, imports, worker = (
+        cpu["interpreter start"], cpu["command imports"], cpu["render worker imports"]
+    )  # fmt: skip
+    first = cpu["render (worker, first)"] - worker
+    warm = cpu["render (worker, warm)"] - cpu["render (worker, first)"]
+    rows = [
+        ("interpreter start (each of 2 processes)", start),
+        ("command imports (onboarding.cli)", imports - start),
+        ("render worker imports (WeasyPrint)", worker - start),
+        ("render, first in a process", first),
+        ("render, warm (layout and drawing)", warm),
+        ("LibreOffice, the whole conversion", med("LibreOffice", 1) if "LibreOffice" in results
+         else float("nan")),
+    ]  # fmt: skip
+    lines += [f"  {label:42} {value:6.2f}" for label, value in rows]
     print("\n".join(lines))
     if not args.no_write:
         write_section(

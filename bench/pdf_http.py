@@ -191,13 +191,19 @@ def fresh_database(postgres: str | None, name: str, tmp: str) -> str:
     if not postgres:
         return f"sqlite:///{tmp}/pdf.db"
     from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
 
-    admin = create_engine(f"{postgres}/postgres", isolation_level="AUTOCOMMIT")
+    # A URL naming a database (.../h_perf) names this run's: h_perf_bench_pdf_http, so
+    # runs against one server from several checkouts never drop each other's.
+    url = make_url(postgres)
+    if url.database and url.database != "postgres":
+        name = f"{url.database}_{name}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return f"{postgres}/{name}"
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def rows(url: str, sql: str) -> list[tuple]:

@@ -4,7 +4,9 @@ Before issue 28 each answer was checked by a per-type validator raising ValueErr
 condition was a chain of closures (:func:`onboarding.domain.rules.interpreted`), and
 each template walked its parts at every render. Those are kept here, with the two
 message changes of issue 25 (every problem of a list; a number given for a choice), so
-tests/unit/test_compiled.py can compare the compiled path's JSON with them.
+tests/unit/test_compiled.py can compare the compiled path's JSON with them. So is the
+rule-by-rule loop of ``assessment.evaluate`` (:func:`evaluate`), which the assessment
+replaced by one function generated per playbook set.
 """
 
 from __future__ import annotations
@@ -18,9 +20,20 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 
 from onboarding.domain import templates
-from onboarding.domain.playbooks import PlaybookSet
-from onboarding.domain.questionnaire import FieldError, Question, Questionnaire
+from onboarding.domain.assessment import (
+    _SCOPE_ACTION,
+    BASE_SCORE,
+    CAP_RISK,
+    RECOMMENDATION,
+    SCOPE_ACTION_ID,
+    band_of,
+    one_step,
+    risk_labels,
+)
+from onboarding.domain.playbooks import CAUSES, SECTIONS, PlaybookSet, Rule
+from onboarding.domain.questionnaire import FieldError, Question, Questionnaire, join_words
 from onboarding.domain.rules import interpreted
+from onboarding.domain.terms import AgencyProfile, EngagementTerms, default_profile, values
 from onboarding.domain.text import control_problem
 
 
@@ -271,3 +284,202 @@ def playbooks(compiled: PlaybookSet, questionnaire: Questionnaire) -> PlaybookSe
             )
         out.append(dataclasses.replace(pb, rules=tuple(rules)))
     return PlaybookSet(tuple(out), compiled.version, compiled.baseline, compiled.directory)
+
+
+# --- the rule-by-rule evaluation (before the rules ran as one generated function) -------
+
+_SECTION_ORDER = {s: i for i, s in enumerate(SECTIONS)}
+
+
+def near_walk_away(
+    clean: Mapping[str, Any], rules: tuple[Rule, ...], questionnaire: Questionnaire
+) -> list[tuple[Rule, str]]:
+    """The walk-away red flags that do not fire but would with one answer changed by one
+    step, each with the question whose change would fire it."""
+    near = []
+    for rule in rules:
+        if rule.flag_kind != "walk_away" or rule.condition is None or rule.condition(clean):
+            continue
+        for qid in rule.reads:
+            question = questionnaire.questions[qid]
+            if any(
+                rule.condition({**clean, qid: other})
+                for other in one_step(question, clean.get(qid))
+            ):
+                near.append((rule, qid))
+                break
+    return near
+
+
+def _one_sentence_per_answer(
+    contributions: list[dict[str, Any]], questionnaire: Questionnaire
+) -> None:
+    """Rules that read the same answers share one sentence: the weightiest rule's (the
+    first of equals), so the client reads each answer explained once. A list's items
+    (each fear, each past problem) are answers of their own and keep their sentences."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for c in contributions:
+        if any(questionnaire.questions[q].type == "multi" for q in c["questions"]):
+            continue
+        groups.setdefault(tuple(sorted(c["questions"])), []).append(c)
+    for members in groups.values():
+        if len(members) > 1:
+            lead = max(members, key=lambda c: c["risk"] + abs(c["points"]))
+            for c in members:
+                c["because"] = lead["because"]
+
+
+def evaluate(
+    clean: Mapping[str, Any],
+    playbooks: PlaybookSet,
+    questionnaire: Questionnaire,
+    profile: AgencyProfile | None = None,
+) -> dict[str, Any]:
+    """Assess answers that already passed validation (``clean`` from ``validate``).
+
+    Clause texts are resolved with the agency ``profile`` (the shipped one when None)
+    and no engagement terms (assessment.md v1.1); each clause also keeps its
+    ``template``, so the agreement can resolve it again with the engagement's terms.
+    """
+    resolved = values(profile or default_profile(), EngagementTerms(), clean)
+    points = 0
+    risks = dict.fromkeys(CAUSES, 0)
+    red_flags: list[str] = []
+    flag_details: list[dict[str, Any]] = []
+    contributions: list[dict[str, Any]] = []
+    clauses: list[tuple[int, int, dict[str, Any]]] = []
+    actions: list[dict[str, Any]] = []
+    scope_actions: list[dict[str, Any]] = []
+    action_ids: set[str] = set()
+    for index, rule in enumerate(playbooks.rules):
+        if rule.condition is not None and not rule.condition.evaluate(clean):
+            continue
+        reads = list(rule.reads)
+        because = rule.because.render(clean, questionnaire, resolved) if rule.because else ""
+        if rule.points or rule.risk:
+            points += rule.points
+            if rule.risk:
+                risks[rule.cause] += rule.risk
+            contributions.append(
+                {
+                    "playbook": rule.playbook,
+                    "rule": rule.id,
+                    "points": rule.points,
+                    "cause": rule.cause,
+                    "risk": rule.risk,
+                    "questions": reads,
+                    "because": because,
+                }
+            )
+        if rule.red_flag:
+            red_flags.append(because)
+            flag_details.append(
+                {"text": because, "kind": rule.flag_kind, "playbook": rule.playbook,
+                 "rule": rule.id, "questions": reads}
+            )  # fmt: skip
+        for clause in rule.clauses:
+            clauses.append(
+                (
+                    _SECTION_ORDER[clause.section],
+                    index,
+                    {
+                        "id": clause.id,
+                        "playbook": rule.playbook,
+                        "section": clause.section,
+                        "title": clause.title,
+                        "text": clause.text.render(clean, questionnaire, resolved),
+                        "template": clause.text.source,
+                        "triggered_by": reads,
+                        "uses": list(clause.text.uses),
+                    },
+                )
+            )
+        for action in rule.actions:
+            if action.id in action_ids:
+                continue
+            action_ids.add(action.id)
+            (scope_actions if rule.flag_kind == "scope" else actions).append(
+                {
+                    "id": action.id,
+                    "playbook": rule.playbook,
+                    "text": action.text.render(clean, questionnaire, resolved),
+                    "due": action.due,
+                }
+            )
+    _one_sentence_per_answer(contributions, questionnaire)
+    score = max(0, min(100, BASE_SCORE + points))
+    risks = {cause: max(0, min(100, value)) for cause, value in risks.items()}
+    labels = risk_labels(clean)
+    scope = [f for f in flag_details if f["kind"] == "scope"]
+    forced_walk_away = any(f["kind"] == "walk_away" for f in flag_details)
+    band, band_note, band_cap = _band(score, risks, labels, scope, clean, playbooks, questionnaire)
+    if scope:  # v1.2: the first thing to do is to agree a scope that fits
+        name = clean.get("contact_name") or "the client"
+        first = {
+            "id": SCOPE_ACTION_ID,
+            "playbook": scope[0]["playbook"],
+            "text": _SCOPE_ACTION.format(name=name),
+            "due": "before_signing",
+        }
+        actions = [first, *scope_actions, *actions]
+    else:
+        actions = scope_actions + actions
+    clauses.sort(key=lambda c: (c[0], c[1]))  # stable: playbook order, then file order
+    return {
+        "score": score,
+        "band": band,
+        "band_note": band_note,
+        "band_cap": band_cap,
+        "recommendation": "walk_away" if forced_walk_away else RECOMMENDATION[band],
+        "risks": risks,
+        "risk_labels": labels,
+        "red_flags": red_flags,
+        "red_flag_details": flag_details,
+        "contributions": contributions,
+        "clauses": [c for _, _, c in clauses],
+        "actions": actions,
+        "base_score": BASE_SCORE,
+        "playbook_version": playbooks.version,
+    }
+
+
+def _band(score, risks, labels, scope, clean, playbooks, questionnaire):
+    """The band, its note and the cap that applied (v1.1 causes, v1.2 scope and walk-away
+    one step away); only ever lowers ``strong`` to ``guarded``."""
+    band = band_of(score)
+    if band != "strong":
+        return band, None, None
+    if scope:
+        return (
+            "guarded",
+            (
+                "Guarded rather than strong: the scope does not fit the budget or the timeline, "
+                f"so the first step is to agree a scope that fits before signing (the score "
+                f"alone is {score})."
+            ),
+            "scope",
+        )
+    high = sorted(((c, v) for c, v in risks.items() if v >= CAP_RISK), key=lambda i: -i[1])
+    if high:
+        named = join_words([f"{labels[c].lower()} risk is {v}" for c, v in high])
+        return (
+            "guarded",
+            (
+                f"Guarded rather than strong: the {named}, and a risk of {CAP_RISK} or more is "
+                f"not offset by good signs elsewhere (the score alone is {score})."
+            ),
+            high[0][0],
+        )
+    near = near_walk_away(clean, playbooks.rules, questionnaire)
+    if near:
+        names = join_words(sorted({questionnaire.questions[q].name for _, q in near}))
+        return (
+            "guarded",
+            (
+                "Guarded rather than strong: one answer away from a reason to walk away (a "
+                f"step further in {names}), so the agreement's guardrails matter here (the "
+                f"score alone is {score})."
+            ),
+            "walk_away",
+        )
+    return band, None, None

@@ -24,6 +24,7 @@ weightiest rule's), so the client reads one reason per answer, not one per rule.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +42,8 @@ from onboarding.domain.questionnaire import (
     get_questionnaire,
     join_words,
 )
+from onboarding.domain.rules import NAMESPACE, to_python
+from onboarding.domain.templates import FILTERS
 from onboarding.domain.terms import AgencyProfile, EngagementTerms, default_profile, values
 
 BASE_SCORE = 70
@@ -142,37 +145,57 @@ def near_walk_away(
 ) -> list[tuple[Rule, str]]:
     """The walk-away red flags that do not fire but would with one answer changed by one
     step, each with the question whose change would fire it."""
-    near = []
+    signs, reads, kept = _walk_away_signs(rules, questionnaire)
+    # A function of the answers the signs read: kept by them.
+    key = tuple([tuple(v) if v.__class__ is list else v for v in map(clean.get, reads)])
+    near = kept.get(key)
+    if near is None:
+        near = []
+        for rule, questions in signs:
+            if rule.condition(clean):
+                continue
+            for qid, question, changed in questions:
+                if any(changed(clean, other) for other in one_step(question, clean.get(qid))):
+                    near.append((rule, qid))
+                    break
+        if len(kept) >= MEMO_SIZE:
+            kept.clear()
+        kept[key] = near
+    return list(near)
+
+
+_SIGNS: list[tuple[tuple[Rule, ...], Questionnaire, tuple[Any, ...]]] = []
+
+
+def _walk_away_signs(rules: tuple[Rule, ...], questionnaire: Questionnaire) -> tuple[Any, ...]:
+    """The walk-away signs of ``rules``, each with, per question it reads, its condition
+    as a function of (answers, that answer changed): ``changed(a, x)`` is the condition
+    of ``{**a, question: x}``, with no copy of the answers; the questions they read, and
+    the results kept by those answers. Made once per set of rules."""
+    for known, q, signs in _SIGNS:
+        if known is rules and q is questionnaire:
+            return signs
+    out = []
     for rule in rules:
-        if rule.flag_kind != "walk_away" or rule.condition is None or rule.condition(clean):
+        if rule.flag_kind != "walk_away" or rule.condition is None:
             continue
+        reads = []
         for qid in rule.reads:
-            question = questionnaire.questions[qid]
-            if any(
-                rule.condition({**clean, qid: other})
-                for other in one_step(question, clean.get(qid))
-            ):
-                near.append((rule, qid))
-                break
-    return near
-
-
-def _one_sentence_per_answer(
-    contributions: list[dict[str, Any]], questionnaire: Questionnaire
-) -> None:
-    """Rules that read the same answers share one sentence: the weightiest rule's (the
-    first of equals), so the client reads each answer explained once. A list's items
-    (each fear, each past problem) are answers of their own and keep their sentences."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for c in contributions:
-        if any(questionnaire.questions[q].type == "multi" for q in c["questions"]):
-            continue
-        groups.setdefault(tuple(sorted(c["questions"])), []).append(c)
-    for members in groups.values():
-        if len(members) > 1:
-            lead = max(members, key=lambda c: c["risk"] + abs(c["points"]))
-            for c in members:
-                c["because"] = lead["because"]
+            source = to_python(
+                rule.condition.tree,
+                lambda other, qid=qid: "x" if other == qid else f"a.get({other!r})",
+            )
+            namespace = dict(NAMESPACE)
+            code = compile(f"def changed(a, x):\n    return {source}\n", "<sign>", "exec")
+            exec(code, namespace)  # noqa: S102 - generated from a checked condition
+            reads.append((qid, questionnaire.questions[qid], namespace["changed"]))
+        out.append((rule, tuple(reads)))
+    reads = tuple(dict.fromkeys(qid for _, questions in out for qid, _, _ in questions))
+    made = (tuple(out), reads, {})
+    if len(_SIGNS) >= 8:
+        del _SIGNS[0]
+    _SIGNS.append((rules, questionnaire, made))
+    return made
 
 
 def evaluate(
@@ -186,78 +209,20 @@ def evaluate(
     Clause texts are resolved with the agency ``profile`` (the shipped one when None)
     and no engagement terms (assessment.md v1.1); each clause also keeps its
     ``template``, so the agreement can resolve it again with the engagement's terms.
+
+    The rules run as one Python function made once per playbook set (:class:`_Plan`);
+    tests/interpreted.py keeps the rule-by-rule loop it replaced, and the tests compare
+    the two over thousands of answer sets.
     """
-    resolved = values(profile or default_profile(), EngagementTerms(), clean)
-    points = 0
-    risks = dict.fromkeys(CAUSES, 0)
-    red_flags: list[str] = []
-    flag_details: list[dict[str, Any]] = []
-    contributions: list[dict[str, Any]] = []
-    clauses: list[tuple[int, int, dict[str, Any]]] = []
-    actions: list[dict[str, Any]] = []
-    scope_actions: list[dict[str, Any]] = []
-    action_ids: set[str] = set()
-    for index, rule in enumerate(playbooks.rules):
-        if rule.condition is not None and not rule.condition.evaluate(clean):
-            continue
-        reads = list(rule.reads)
-        because = rule.because.render(clean, questionnaire, resolved) if rule.because else ""
-        if rule.points or rule.risk:
-            points += rule.points
-            if rule.risk:
-                risks[rule.cause] += rule.risk
-            contributions.append(
-                {
-                    "playbook": rule.playbook,
-                    "rule": rule.id,
-                    "points": rule.points,
-                    "cause": rule.cause,
-                    "risk": rule.risk,
-                    "questions": reads,
-                    "because": because,
-                }
-            )
-        if rule.red_flag:
-            red_flags.append(because)
-            flag_details.append(
-                {"text": because, "kind": rule.flag_kind, "playbook": rule.playbook,
-                 "rule": rule.id, "questions": reads}
-            )  # fmt: skip
-        for clause in rule.clauses:
-            clauses.append(
-                (
-                    _SECTION_ORDER[clause.section],
-                    index,
-                    {
-                        "id": clause.id,
-                        "playbook": rule.playbook,
-                        "section": clause.section,
-                        "title": clause.title,
-                        "text": clause.text.render(clean, questionnaire, resolved),
-                        "template": clause.text.source,
-                        "triggered_by": reads,
-                        "uses": list(clause.text.uses),
-                    },
-                )
-            )
-        for action in rule.actions:
-            if action.id in action_ids:
-                continue
-            action_ids.add(action.id)
-            (scope_actions if rule.flag_kind == "scope" else actions).append(
-                {
-                    "id": action.id,
-                    "playbook": rule.playbook,
-                    "text": action.text.render(clean, questionnaire, resolved),
-                    "due": action.due,
-                }
-            )
-    _one_sentence_per_answer(contributions, questionnaire)
-    score = max(0, min(100, BASE_SCORE + points))
-    risks = {cause: max(0, min(100, value)) for cause, value in risks.items()}
+    plan = playbooks.__dict__.get("_plan")
+    if plan is None or plan.questionnaire is not questionnaire:
+        plan = _Plan(playbooks, questionnaire)
+        playbooks.__dict__["_plan"] = plan
+    (
+        score, risks, red_flags, flag_details, contributions, clauses, scope_actions,
+        actions, scope, forced_walk_away,
+    ) = plan.runner(profile or default_profile())(clean)  # fmt: skip
     labels = risk_labels(clean)
-    scope = [f for f in flag_details if f["kind"] == "scope"]
-    forced_walk_away = any(f["kind"] == "walk_away" for f in flag_details)
     band, band_note, band_cap = _band(score, risks, labels, scope, clean, playbooks, questionnaire)
     if scope:  # v1.2: the first thing to do is to agree a scope that fits
         name = clean.get("contact_name") or "the client"
@@ -268,9 +233,8 @@ def evaluate(
             "due": "before_signing",
         }
         actions = [first, *scope_actions, *actions]
-    else:
+    elif scope_actions:
         actions = scope_actions + actions
-    clauses.sort(key=lambda c: (c[0], c[1]))  # stable: playbook order, then file order
     return {
         "score": score,
         "band": band,
@@ -282,11 +246,292 @@ def evaluate(
         "red_flags": red_flags,
         "red_flag_details": flag_details,
         "contributions": contributions,
-        "clauses": [c for _, _, c in clauses],
+        "clauses": clauses,
         "actions": actions,
         "base_score": BASE_SCORE,
         "playbook_version": playbooks.version,
     }
+
+
+_FREE = ("text", "email", "date")
+"""Questions answered in free text: each assessment's texts with them are new."""
+MEMO_SIZE = 4096
+"""Texts kept per template (by the answers they read) before its store starts again."""
+
+
+class _Code(str):
+    """Source code of a value that varies (a constant is the value itself)."""
+
+
+class _Plan:
+    """A playbook set's rules as one generated Python function: every condition inline
+    over the answers read once into variables, each rule's output built in place with
+    its constant parts as literals, its texts kept by the answers they follow from
+    (:meth:`Template.answer_keys`), the clauses collected by section as they come.
+
+    The function returns ``(score, risks, red_flags, red_flag_details, contributions,
+    clauses, scope_actions, actions, scope flags, forced walk_away)``, exactly what the
+    rule-by-rule loop of tests/interpreted.py computes, in the same order. One function
+    (and one store of texts) per agency profile."""
+
+    def __init__(self, playbooks: PlaybookSet, questionnaire: Questionnaire):
+        self.questionnaire = questionnaire
+        self.rules = playbooks.rules
+        self.templates: list[Any] = []  # the templates kept by answers (M0, M1, ...)
+        self.displays: dict[str, Any] = {}  # D_v0: the question's display, F_lower: a filter
+        self.source = self._source()  # read it to see what an assessment runs
+        self.code = compile(self.source, f"<assessment {playbooks.version[:12]}>", "exec")
+        self.runners: list[tuple[AgencyProfile, Any]] = []
+
+    def runner(self, profile: AgencyProfile):
+        for known, run in self.runners:
+            if known is profile:
+                return run
+        for known, run in self.runners:
+            if known == profile:
+                return run
+        run = self._make(profile)
+        if len(self.runners) >= 8:
+            del self.runners[0]
+        self.runners.append((profile, run))
+        return run
+
+    def _text(self, t, lines: list[str], local, key) -> str:
+        """An expression for template ``t``'s text, with the lines that make it appended
+        to ``lines``: a literal for a fixed text; the answers filled in place where a
+        free-text answer makes every text new; else kept by the answers it follows from
+        (:meth:`Template.answer_keys`)."""
+        if len(t.parts) == 1:
+            return t.parts[0][0]
+        q = self.questionnaire
+        j = len(self.templates)
+        self.templates.append(t)
+        keys = t.answer_keys()
+        needs_r = bool(t.facts or t.refs)
+        if keys is None:  # a fact that does not say what it reads: made every time
+            lines.append("r = resolve(a) if r is None else r")
+            lines.append(f"t{j} = render({j}, a, r)")
+            return _Code(f"t{j}")
+        if not needs_r and any(q.questions[k].type in _FREE for k in keys):
+            return self._inline(t, local)
+        parts = [key(k) for k in keys]
+        memo_key = parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ",)"
+        if not parts:
+            memo_key = "()"
+        lines.append(f"t{j} = M{j}.get({memo_key})")
+        lines.append(f"if t{j} is None:")
+        if needs_r:
+            lines.append("    r = resolve(a) if r is None else r")
+        lines.append(f"    t{j} = miss({j}, {memo_key}, a, {'r' if needs_r else '_NONE'})")
+        return _Code(f"t{j}")
+
+    def _inline(self, t, local) -> str:
+        """A template of answers only, as one f-string over the answers' variables: a
+        free-text answer is its own text (``Question.display``), others are displayed
+        by their question."""
+        q = self.questionnaire
+        out = []
+        for literal, name, filter_name in t.parts:
+            if literal:
+                out.append("f" + repr(literal.replace("{", "{{").replace("}", "}}")))
+            if name is None:
+                continue
+            v = local(name)
+            display = f"D_{v}"
+            self.displays[display] = q.questions[name].display
+            if q.questions[name].type in ("text", "email"):
+                expr = f"({v} if {v}.__class__ is str and {v} else {display}({v}))"
+            else:
+                expr = f"{display}({v})"
+            if filter_name:
+                self.displays[f"F_{filter_name}"] = FILTERS[filter_name]
+                expr = f"F_{filter_name}({expr})"
+            out.append("f'{" + expr + "}'")
+        return _Code("(" + " ".join(out) + ")")
+
+    def _dict(self, lines: list[str], name: str, **items: Any) -> None:
+        """Lines making the dict ``items`` as ``name``: a copy of its constant parts
+        (kept in the namespace, keys in order), then the parts that vary (:class:`_Code`)
+        set in place."""
+        fixed = {k: None if isinstance(v, _Code) else v for k, v in items.items()}
+        constant = f"K{len(self.displays)}"
+        self.displays[constant] = fixed
+        lines.append(f"{name} = {constant}.copy()")
+        lines += [f"{name}[{k!r}] = {v}" for k, v in items.items() if isinstance(v, _Code)]
+
+    def _make(self, profile: AgencyProfile):
+        q = self.questionnaire
+        memos = [{} for _ in self.templates]
+        renderers = [t.renderer() for t in self.templates]
+
+        # What facts read of the resolved values is the profile's and the terms' alone
+        # (templates.FACT_ANSWERS): resolved once per profile, with no answers.
+        static = values(profile, EngagementTerms(), {})
+
+        def resolve(a):
+            return static
+
+        def miss(j, key, a, r):
+            memo = memos[j]
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            text = memo[key] = renderers[j](a, q, r)
+            return text
+
+        def render(j, a, r):
+            return renderers[j](a, q, r)
+
+        namespace: dict[str, Any] = dict(NAMESPACE)
+        namespace.update(resolve=resolve, miss=miss, render=render, _NONE={})
+        namespace.update(self.displays)
+        namespace.update((f"M{i}", memo) for i, memo in enumerate(memos))
+        exec(self.code, namespace)  # noqa: S102 - generated from the checked playbooks
+        return namespace["run"]
+
+    def _source(self) -> str:
+        q = self.questionnaire
+        names: dict[str, str] = {}
+
+        def local(qid: str) -> str:
+            if qid not in names:
+                names[qid] = f"v{len(names)}"
+            return names[qid]
+
+        multi = {qid for qid, question in q.questions.items() if question.type == "multi"}
+        keyed: set[str] = set()
+        causes = {cause: f"rk{i}" for i, cause in enumerate(CAUSES)}
+        sections = {section: f"s{i}" for i, section in enumerate(SECTIONS)}
+        used_sections: set[str] = set()
+        action_counts: dict[str, int] = {}
+        for rule in self.rules:
+            for action in rule.actions:
+                action_counts[action.id] = action_counts.get(action.id, 0) + 1
+        repeated = {
+            aid: f"seen{i}" for i, aid in enumerate(a for a, n in action_counts.items() if n > 1)
+        }
+        # Rules that read the same answers share the weightiest one's sentence (the
+        # first of equals); a list's items are answers of their own.
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, rule in enumerate(self.rules):
+            if not (rule.points or rule.risk):
+                continue
+            if any(q.questions[qid].type == "multi" for qid in rule.reads):
+                continue
+            groups.setdefault(tuple(sorted(rule.reads)), []).append(i)
+        shared = [
+            sorted(members, key=lambda i: (-(self.rules[i].risk + abs(self.rules[i].points)), i))
+            for members in groups.values()
+            if len(members) > 1
+        ]
+        grouped = {i for members in shared for i in members}
+
+        def key(qid: str) -> str:
+            """The variable holding an answer as a key (a list as a tuple)."""
+            if qid in multi:
+                keyed.add(qid)
+                return "k" + local(qid)[1:]
+            return local(qid)
+
+        body: list[str] = []
+        for i, rule in enumerate(self.rules):
+            lines: list[str] = []
+            slots = [rule.because] if rule.because else []
+            slots += [c.text for c in rule.clauses] + [a.text for a in rule.actions]
+            texts = [self._text(t, lines, local, key) for t in slots]
+            because = texts[0] if rule.because else ""
+            if rule.points or rule.risk or rule.red_flag or rule.clauses:
+                lines.append(f"reads = {list(rule.reads)!r}")
+            if rule.points or rule.risk:
+                if rule.points:
+                    lines.append(f"points += {rule.points!r}")
+                if rule.risk:
+                    lines.append(f"{causes[rule.cause]} += {rule.risk!r}")
+                name = f"c{i}" if i in grouped else "d"
+                self._dict(
+                    lines, name, playbook=rule.playbook, rule=rule.id, points=rule.points,
+                    cause=rule.cause, risk=rule.risk, questions=_Code("reads"), because=because,
+                )  # fmt: skip
+                lines.append(f"contributions.append({name})")
+            if rule.red_flag:
+                lines.append(f"b = {because if isinstance(because, _Code) else repr(because)}")
+                lines.append("red_flags.append(b)")
+                self._dict(
+                    lines, "f", text=_Code("b"), kind=rule.flag_kind, playbook=rule.playbook,
+                    rule=rule.id, questions=_Code("reads"),
+                )  # fmt: skip
+                lines.append("flags.append(f)")
+                if rule.flag_kind == "scope":
+                    lines.append("scope.append(f)")
+                if rule.flag_kind == "walk_away":
+                    lines.append("forced = True")
+            offset = 1 if rule.because else 0
+            for n, clause in enumerate(rule.clauses):
+                used_sections.add(clause.section)
+                self._dict(
+                    lines, "d", id=clause.id, playbook=rule.playbook, section=clause.section,
+                    title=clause.title, text=texts[offset + n], template=clause.text.source,
+                    triggered_by=_Code("reads"), uses=_Code(repr(list(clause.text.uses))),
+                )  # fmt: skip
+                lines.append(f"{sections[clause.section]}.append(d)")
+            offset += len(rule.clauses)
+            target = "scope_actions" if rule.flag_kind == "scope" else "actions"
+            for n, action in enumerate(rule.actions):
+                made: list[str] = []
+                self._dict(
+                    made, "d", id=action.id, playbook=rule.playbook, text=texts[offset + n],
+                    due=action.due,
+                )  # fmt: skip
+                made.append(f"{target}.append(d)")
+                if action.id in repeated:
+                    flag = repeated[action.id]
+                    lines += [f"if not {flag}:", f"    {flag} = True"]
+                    lines += ["    " + line for line in made]
+                else:
+                    lines += made
+            if not lines:
+                lines.append("pass")
+            if rule.condition is None:
+                body += ["    " + line for line in lines]
+            else:
+                body.append(f"    if {to_python(rule.condition.tree, local)}:")
+                body += ["        " + line for line in lines]
+        for members in shared:
+            body.append(f"    lead = {' or '.join(f'c{i}' for i in members)}")
+            body.append("    if lead is not None:")
+            body.append("        b = lead['because']")
+            for i in members:
+                body.append(f"        if c{i} is not None:")
+                body.append(f"            c{i}['because'] = b")
+        clamp = "(0 if {0} < 0 else 100 if {0} > 100 else {0})"
+        risks = ", ".join(f"{cause!r}: {clamp.format(name)}" for cause, name in causes.items())
+        collected = ", ".join(f"*{sections[s]}" for s in SECTIONS if s in used_sections)
+        tail = [
+            f"    score = {BASE_SCORE} + points",
+            f"    score = {clamp.format('score')}",
+            f"    return (score, {{{risks}}}, red_flags, flags, contributions, [{collected}], "
+            "scope_actions, actions, scope, forced)",
+        ]
+        head = ["def run(a):", "    g = a.get"]
+        head += [f"    {name} = g({qid!r})" for qid, name in names.items()]
+        head += [
+            f"    k{names[qid][1:]} = tuple({names[qid]}) if {names[qid]}.__class__ is list "
+            f"else {names[qid]}"
+            for qid in sorted(keyed)
+        ]
+        head += [
+            "    points = " + " = ".join(causes.values()) + " = 0",
+            "    red_flags = []; flags = []; contributions = []; scope = []",
+            "    scope_actions = []; actions = []; forced = False; r = None",
+        ]
+        head += [f"    {sections[s]} = []" for s in SECTIONS if s in used_sections]
+        # The appends to the lists that take most items bound once (not looked up per item).
+        lists = ["contributions", "actions"]
+        head += [f"    {name}_append = {name}.append" for name in lists]
+        appending = re.compile(r"^( *)(" + "|".join(lists) + r")\.append\(")
+        body = [appending.sub(r"\1\2_append(", line, count=1) for line in body]
+        head += [f"    c{i} = None" for i in sorted(grouped)]
+        head += [f"    {flag} = False" for flag in repeated.values()]
+        return "\n".join(head + body + tail) + "\n"
 
 
 def _band(score, risks, labels, scope, clean, playbooks, questionnaire):

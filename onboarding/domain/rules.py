@@ -74,7 +74,12 @@ NAME: /[a-z_][a-z0-9_]*/
 %ignore WS
 """
 
-_PARSER = Lark(GRAMMAR, parser="lalr", maybe_placeholders=True)
+
+@functools.cache
+def _parser() -> Lark:
+    """The parser, built at the first parse (a process that parses nothing, such as the
+    render worker, which imports the playbooks' types, does not build it)."""
+    return Lark(GRAMMAR, parser="lalr", maybe_placeholders=True)
 
 
 class ConditionError(ValueError):
@@ -174,7 +179,7 @@ def parse(text: str):
     Trees are immutable, so each text is parsed once per process (a playbook folder
     loaded again, or by the check and the app in one process, parses nothing new)."""
     try:
-        return _ToAst().transform(_PARSER.parse(text))
+        return _ToAst().transform(_parser().parse(text))
     except UnexpectedEOF:
         raise ConditionError("the condition ends too early") from None
     except UnexpectedCharacters as exc:
@@ -426,8 +431,9 @@ class _Python:
     the parser produced (strings without quotes or newlines, whole numbers, booleans),
     and question ids match ``[a-z_][a-z0-9_]*``: the source holds nothing else."""
 
-    def __init__(self) -> None:
+    def __init__(self, local: Callable[[str], str] | None = None) -> None:
         self.temps = 0
+        self.local = local  # question id -> a variable holding its answer (else a.get)
 
     def temp(self) -> str:
         self.temps += 1
@@ -448,9 +454,11 @@ class _Python:
     def value(self, node) -> str:
         """An expression for the node's value (``None`` when unanswered)."""
         if isinstance(node, Name):
-            return f"a.get({node.id!r})"
+            return self.read(node.id)
         if isinstance(node, Call):
-            return f"_{node.func}(a.get({node.arg!r}))"
+            if self.local is not None and node.func in _INLINE:  # no call per answer
+                return _INLINE[node.func].format(v=self.local(node.arg))
+            return f"_{node.func}({self.read(node.arg)})"
         if isinstance(node, Literal):
             return repr(node.value)
         # A parenthesised condition as an operand: exactly True or False.
@@ -460,9 +468,15 @@ class _Python:
         """``(expression, its None test or None)``: a question's value is bound to a
         temporary by the test, so it is read once."""
         if isinstance(node, Name):
+            if self.local is not None:
+                name = self.local(node.id)
+                return name, f"{name} is not None"
             name = self.temp()
             return name, f"({name} := a.get({node.id!r})) is not None"
         return self.value(node), None
+
+    def read(self, qid: str) -> str:
+        return self.local(qid) if self.local is not None else f"a.get({qid!r})"
 
     def compare(self, node: Compare) -> str:
         left, left_test = self.operand(node.left)
@@ -480,7 +494,14 @@ class _Python:
         return "(" + " and ".join([*tests, f"{item} in {container}"]) + ")"
 
 
+# The functions in place, over a variable (the same results as _answered and _count).
+_INLINE = {
+    "answered": "({v} is not None and {v} != [] and {v} != '')",
+    "count": "(len({v}) if {v} else 0)",
+}
 _NAMESPACE = {"_answered": _answered, "_count": _count, "__builtins__": {}}
+NAMESPACE = {"_answered": _answered, "_count": _count}
+"""What the source of :func:`to_python` needs in the namespace it runs in."""
 
 
 def _function(tree) -> Evaluator:
@@ -495,9 +516,12 @@ def _compiled(source: str) -> Evaluator:
     return namespace["condition"]
 
 
-def to_python(tree) -> str:
-    """The Python expression of a checked condition tree (reads the answers ``a``)."""
-    return _Python().truth(tree)
+def to_python(tree, local: Callable[[str], str] | None = None) -> str:
+    """The Python expression of a checked condition tree (reads the answers ``a``, or,
+    with ``local``, the variables ``local(question id)`` holding them: a caller that
+    evaluates many conditions reads each answer once). ``_answered`` and ``_count``
+    are :data:`FUNCTIONS`' (the namespace :data:`NAMESPACE` gives them)."""
+    return _Python(local).truth(tree)
 
 
 # --- monotonicity -----------------------------------------------------------------

@@ -97,6 +97,31 @@ FACTS: dict[str, Fact] = {
 }
 """Derived values a template may use, by name. Adding one is one entry."""
 
+FACT_ANSWERS: dict[str, tuple[str, ...]] = {
+    "response_time": (),
+    "update_cadence": (),
+    "included_revisions": (),
+    "notice_period": (),
+    "acceptance_window": (),
+    "agency": (),
+    "client_decisions": ("decisions_owned",),
+    "safeguard": (),
+    "asked_response_time": ("expected_response_hours",),
+    "asked_update_cadence": ("update_frequency",),
+    "asked_revisions": ("revision_rounds",),
+    "milestone_schedule": ("timeline_weeks",),
+    "review_count": ("timeline_weeks",),
+    "discovery_length": ("timeline_weeks",),
+    "working_hours": (),
+}
+"""The answers each fact reads. Of the resolved values a fact reads only what the agency
+profile and the engagement terms set, never a value derived from an answer (the client's
+name, the wishes quoted as ``asked_*``: it reads the answer, listed here, instead), so
+given the profile and the terms its text follows from these answers alone and an
+assessment keeps each text by the answers it reads. A fact not listed here is worked out
+afresh at every assessment (correct, only slower); tests/unit/test_template_answers.py
+checks every entry against the fact's code."""
+
 FILTERS: dict[str, Callable[[str], str]] = {
     "lower": str.lower,
 }
@@ -160,6 +185,27 @@ class Template:
             object.__setattr__(self, "_render", fast)
         return fast(answers, questionnaire, resolved)
 
+    def renderer(self) -> Filler:
+        """The function :meth:`render` calls, keeping no texts of its own: for a caller
+        that keeps them by :meth:`answer_keys` (the assessment)."""
+        if type(self).render is not Template.render:  # a subclass renders its own way
+            return lambda a, q, r: self.render(a, q, r)
+        return _renderer(self.parts, keep=False)
+
+    def answer_keys(self) -> tuple[str, ...] | None:
+        """The answers this template's text follows from, given the agency profile and
+        the engagement terms (its questions, the answers its facts read, the timeline
+        for a phase); None when a fact does not say what it reads (:data:`FACT_ANSWERS`)."""
+        keys = list(self.uses)
+        for name in self.facts:
+            reads = FACT_ANSWERS.get(name)
+            if reads is None:
+                return None
+            keys += reads
+        if any(kind == "phase" for kind, _ in self.refs):
+            keys.append("timeline_weeks")
+        return tuple(dict.fromkeys(keys))
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_render", None)  # a closure: made again after unpickling
@@ -209,11 +255,12 @@ MEMO_SIZE = 4096
 """Texts kept per template that fills in answers only (a few distinct answers each)."""
 
 
-def _renderer(parts: tuple[tuple[str, str | None, str | None], ...]) -> Filler:
+def _renderer(parts: tuple[tuple[str, str | None, str | None], ...], keep: bool = True) -> Filler:
     """A template's parts as one function of (answers, questionnaire, resolved).
 
     A template that fills in nothing but answers to questions is a function of those
-    answers alone: its texts are kept by answer, so the common ones are made once."""
+    answers alone: its texts are kept by answer, so the common ones are made once
+    (unless ``keep`` is false: a caller that keeps the texts itself)."""
     if len(parts) == 1:
         text = parts[0][0]
         return lambda a, q, r: text
@@ -231,7 +278,7 @@ def _renderer(parts: tuple[tuple[str, str | None, str | None], ...]) -> Filler:
         return "".join(out)
 
     names = tuple(name for _, name, _ in parts[:-1])
-    if any(name in FACTS or ":" in name for name in names):
+    if not keep or any(name in FACTS or ":" in name for name in names):
         return render
     kept: dict[Any, str] = {}
 

@@ -40,8 +40,9 @@ def compile_all(app: Flask) -> int:
 
 def prepare_worker(app: Flask) -> None:
     """Make a server worker ready before it takes its first request: every template
-    compiled, the agency profile read, the PDF render worker started (WeasyPrint
-    imported, the stylesheet and fonts parsed) and the outbox worker started. gunicorn
+    compiled, the agency profile read, the assessment of the playbooks generated, the
+    PDF render worker started (WeasyPrint imported, the stylesheet and fonts parsed) and
+    the outbox worker started. gunicorn
     calls it from its ``post_worker_init`` hook (``onboarding/gunicorn_conf.py``), after
     the worker built the app (which loaded the playbooks); the first request then costs
     what a repeat does."""
@@ -52,6 +53,16 @@ def prepare_worker(app: Flask) -> None:
 
     count = compile_all(app)
     default_profile()  # the shipped agency profile, read by every page's header
+    try:  # the generated validation and assessment of the app's playbooks
+        from onboarding.domain.assessment import evaluate
+        from onboarding.domain.questionnaire import get_questionnaire
+        from onboarding.web.extensions import app_playbooks
+
+        questionnaire = get_questionnaire()
+        clean, _ = questionnaire.validate({})
+        evaluate(clean, app_playbooks(app), questionnaire)
+    except Exception:  # the request that assesses reports what is wrong
+        log.exception("warm-up: the assessment could not be prepared")
     try:  # the page header's query: the pool's first connection, the statement compiled
         with app.app_context():
             installation_profile()

@@ -1,19 +1,21 @@
 """The compiled validation and evaluation say exactly what the interpreted ones said.
 
 Thousands of generated answer sets, valid and broken in every way the contract names,
-go through both paths (tests/interpreted.py keeps the interpreted one); the JSON of the
-errors and of the assessments must be the same, byte for byte.
+go through both paths (tests/interpreted.py keeps the interpreted one: validators,
+conditions, templates and the rule-by-rule evaluation); the JSON of the errors and of
+the assessments must be the same, byte for byte, keys in the same order.
 """
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onboarding.domain.assessment import evaluate
+from onboarding.domain.assessment import evaluate, one_step
 from onboarding.domain.playbooks import get_playbooks
 from onboarding.domain.questionnaire import _plain_email, get_questionnaire
 from onboarding.domain.rules import interpreted, to_python
@@ -21,6 +23,7 @@ from onboarding.domain.samples import random_answers
 from tests import interpreted as reference
 from tests.strategies import valid_answers
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 Q = get_questionnaire()
 COMPILED = get_playbooks()
 INTERPRETED = reference.playbooks(COMPILED, Q)
@@ -84,8 +87,8 @@ def test_assessments_match_the_interpreted_path_on_thousands_of_answer_sets():
     for _ in range(2500):
         clean, errors = Q.validate(random_answers(rng, Q))
         assert not errors
-        compiled = json.dumps(evaluate(clean, COMPILED, Q), sort_keys=True)
-        assert compiled == json.dumps(evaluate(clean, INTERPRETED, Q), sort_keys=True)
+        compiled = json.dumps(evaluate(clean, COMPILED, Q))  # the keys' order too
+        assert compiled == json.dumps(reference.evaluate(clean, INTERPRETED, Q))
 
 
 @settings(max_examples=300, deadline=None)
@@ -97,7 +100,7 @@ def test_generated_answers_give_the_same_errors_and_assessment(answers):
     clean, errors = compiled
     if not errors:
         assert json.dumps(evaluate(clean, COMPILED, Q)) == json.dumps(
-            evaluate(clean, INTERPRETED, Q)
+            reference.evaluate(clean, INTERPRETED, Q)
         )
 
 
@@ -150,3 +153,34 @@ def test_plain_addresses_take_the_fast_path(address):
         assert (
             _plain_email(address) == validate_email(address, check_deliverability=False).normalized
         )
+
+
+@pytest.mark.slow  # a few thousand assessments, twice
+def test_every_shipped_example_gets_the_interpreted_assessment():
+    """The playbooks' own examples and the example files: the strong bands among them go
+    through the "one answer away from walking away" search, which generated sets rarely
+    reach."""
+    sets = [example.answers for pb in COMPILED.playbooks for example in pb.examples]
+    sets += [
+        json.loads(path.read_text())
+        for path in sorted(EXAMPLES.glob("*.json"))
+        if not path.name.endswith(".terms.json")
+    ]
+    cleans = [Q.validate(answers)[0] for answers in sets]  # examples may leave some out
+    # Each strong one with one answer moved one step, then one more of the answers the
+    # walk-away signs read: some one answer away from a walk-away sign, some not.
+    signs = {qid for rule in COMPILED.rules if rule.flag_kind == "walk_away" for qid in rule.reads}
+    for questions in (Q.questions, signs):
+        cleans += [
+            {**clean, qid: other}
+            for clean in cleans
+            if evaluate(clean, COMPILED, Q)["band"] == "strong"
+            for qid in questions
+            for other in one_step(Q.questions[qid], clean.get(qid))
+        ]
+    bands = set()
+    for clean in cleans:
+        compiled = evaluate(clean, COMPILED, Q)
+        assert json.dumps(compiled) == json.dumps(reference.evaluate(clean, INTERPRETED, Q))
+        bands.add((compiled["band"], compiled["band_cap"]))
+    assert {("guarded", "walk_away"), ("strong", None)} <= bands
