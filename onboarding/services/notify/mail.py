@@ -79,6 +79,10 @@ MESSAGE_KINDS = {
     "signin_code": "Sign-in code (staff)",
     "account_changed": "Account changed (staff)",
     "second_factor_stopped": "Sign-in codes stopped (staff)",
+    "project_update": "Project update (client)",
+    "signoff_requested": "Sign-off asked for (client)",
+    "project_signed_off": "Sign-off answered (staff)",
+    "update_due": "Project update due (staff)",
 }
 """The kinds of email, with the words the Outbox page shows. Agreement messages
 (accepted, signed) and the decline are meant to join as kinds of their own."""
@@ -150,6 +154,8 @@ class Links(Protocol):
     def agreement(self, token: str) -> str: ...
 
     def account(self) -> str: ...
+
+    def project(self, token: str) -> str: ...
 
 
 @dataclass(frozen=True)
