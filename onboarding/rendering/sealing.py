@@ -24,8 +24,13 @@ import datetime as dt
 import hashlib
 import io
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
+
+# cryptography 51 deprecates DSA, which pyHanko still imports on first use; we never make
+# or accept DSA keys, so the warning would only reach the commands' users as noise.
+warnings.filterwarnings("ignore", message="DSA is deprecated", module=r"pyhanko\.")
 
 SEAL_FIELD = "AgencySeal"
 HIDDEN = 2  # annotation flag: hidden (ISO 32000-1, 12.5.3)
