@@ -325,12 +325,14 @@ def register_subscribers(app: Flask) -> None:
     a no-op, so every app the process builds shares them."""
     from onboarding.services.agreement import prerender
     from onboarding.services.notify import mail, project_mail, webhooks
+    from onboarding.services.project import state as projects
     from onboarding.web import mailing
 
     mail.bind(mailing.mailer)  # the current app's settings and links, when a message is written
     webhooks.subscribe()
     mail.subscribe()
     project_mail.subscribe()
+    projects.subscribe()
     prerender.subscribe()
 
 

@@ -114,13 +114,14 @@ def _whole(value: Any, default: int) -> int:
 
 
 def plan_from(content: Mapping[str, Any], *, fallback_start: dt.date) -> Plan:
-    """The plan a countersigned agreement's ``content`` (its canonical JSON) agreed.
+    """The plan a countersigned agreement's ``content`` agreed (the version's JSON, as
+    ``onboarding agreement --json`` prints it: ``resolved_terms`` and ``roadmap``).
 
     Phases run in whole weeks from the terms' ``start_date`` (``fallback_start`` when the
     agreement named none): week ``n`` starts ``7 * (n - 1)`` days after the start, and a
     phase ends on the last working day (Friday) of its last week.
     """
-    terms = content.get("terms") or {}
+    terms = content.get("resolved_terms") or content.get("terms") or {}
     levels = terms.get("service_levels") or {}
     start = _date(terms.get("start_date")) or fallback_start
     roadmap = content.get("roadmap") or {}

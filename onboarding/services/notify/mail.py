@@ -64,6 +64,7 @@ from onboarding.domain.workflow import RECOMMENDATIONS
 from onboarding.integrations import outbox
 from onboarding.services import signals
 from onboarding.services.profile import installation_profile
+from onboarding.services.project import state as projects
 
 MESSAGE_KINDS = {
     "resume_link": "Private resume link",
@@ -582,6 +583,7 @@ def agreement_signed(
     the signed PDF attached; None when the intake has no address."""
     if not intake.contact_email:
         return None
+    project = projects.project_of(intake)
     with db.session.no_autoflush:
         owner = intake.owner if intake.owner is not None and intake.owner.active else None
         return write(
@@ -599,6 +601,7 @@ def agreement_signed(
             countersigned_name=version.countersigned_name,
             filename=filename,
             owner=owner.display_name if owner else None,
+            project_url=bound().links.project(project.token) if project else "",
         )
 
 

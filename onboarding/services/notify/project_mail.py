@@ -112,7 +112,7 @@ def remind_updates(now: datetime | None = None) -> int:
     ids = list(db.session.scalars(select(Project.id).order_by(Project.id)))
     db.session.rollback()
     for project_id in ids:
-        begin_write(db.session)
+        begin_write(db.session())
         project = db.session.get(Project, project_id)
         if project is None:
             db.session.rollback()

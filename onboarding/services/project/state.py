@@ -13,6 +13,7 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.models import AgreementVersion, Intake, Project, ProjectEntry, utcnow
 from onboarding.domain import project as plans
+from onboarding.domain import schedule
 from onboarding.domain.terms import money, plural
 
 LINK_DAYS = 365
@@ -64,7 +65,21 @@ def plan_of(project: Project) -> plans.Plan:
     """The agreed plan with the recorded milestone changes applied."""
     version = project.version
     start = (version.countersigned_at or version.sent_at or utcnow()).date()
-    plan = plans.plan_from(version.content or {}, fallback_start=start)
+    content = dict(version.content or {})
+    if not content.get("roadmap"):  # sent before versions kept their plan
+        weeks = (version.answers or {}).get("timeline_weeks") or 12
+        content["roadmap"] = {
+            "phases": [
+                {
+                    "name": p.name,
+                    "start_week": p.start_week,
+                    "end_week": p.end_week,
+                    "deliverable": p.deliverable,
+                }
+                for p in schedule.phases(int(weeks))
+            ]
+        }
+    plan = plans.plan_from(content, fallback_start=start)
     changes = [e.data for e in project.entries if e.kind == "milestone"]
     return plans.with_changes(plan, changes)
 
@@ -191,7 +206,7 @@ def education(content: Mapping[str, Any], plan: plans.Plan) -> tuple[tuple[str, 
     pages: list[tuple[str, str]] = []
     for section in content.get("sections") or ():
         for clause in section.get("clauses") or ():
-            if str(clause.get("playbook") or "") == "educate" and clause.get("text"):
+            if clause.get("source") == "playbook:educate" and clause.get("text"):
                 pages.append((str(clause.get("title")), str(clause.get("text"))))
     days = plural(plan.acceptance_days, "working day")
     pages.append(
@@ -288,3 +303,16 @@ def view(project: Project, today: dt.date | None = None) -> ProjectView:
 def client_decisions(decisions: Sequence[Decision]) -> list[Decision]:
     """The decisions the client's page lists: those the table allows as taken."""
     return [d for d in decisions if not d.outside_table]
+
+
+def _open(intake: Intake, **_: Any) -> None:
+    project_of(intake)
+
+
+def subscribe() -> None:
+    """Open the project in the countersignature's transaction: its link is then stable
+    for the signed email and the agreement page (an intake signed before projects
+    existed gets one when staff first open its Project tab)."""
+    from onboarding.services import signals
+
+    signals.agreement_signed.connect(_open, weak=False)

@@ -80,3 +80,12 @@ def answer(token: str, request_id: int):
 def day(value) -> str:
     """A date as the documents write it: ``12 March 2027``."""
     return display_date(value)
+
+
+@bp.app_template_global()
+def project_link_of(version) -> str:
+    """The client's project link for a countersigned version's page, else ""."""
+    if version.countersigned_at is None:
+        return ""
+    found = state.project_of(version.intake, create=False)
+    return url_for("project.view", token=found.token) if found is not None else ""
