@@ -10,6 +10,8 @@ from pydantic import Field
 from onboarding.domain.project import STATES
 from onboarding.web.api.schema import Model, StrictModel
 
+NO_NUL = r"^[^\u0000]*$"  # PostgreSQL refuses NUL in text
+
 State = Literal[tuple(STATES)]  # type: ignore[valid-type]
 
 
@@ -80,17 +82,17 @@ class ProjectOut(Model):
 
 
 class DecisionIn(StrictModel):
-    text: str = Field(max_length=4000)
-    area: str = Field("", max_length=40)
+    text: str = Field(max_length=4000, pattern=NO_NUL)
+    area: str = Field("", max_length=40, pattern=NO_NUL)
     by: Literal["agency", "client"] = "agency"
 
 
 class UpdateIn(StrictModel):
     """A project update; the client is emailed it."""
 
-    done: str = Field(max_length=4000)
-    next: str = Field(max_length=4000)
-    needs: str = Field("", max_length=4000)
+    done: str = Field(max_length=4000, pattern=NO_NUL)
+    next: str = Field(max_length=4000, pattern=NO_NUL)
+    needs: str = Field("", max_length=4000, pattern=NO_NUL)
     decisions: list[DecisionIn] = Field(default_factory=list, max_length=20)
 
 
@@ -99,7 +101,7 @@ class MilestonePatch(StrictModel):
 
     state: State | None = None
     due: str | None = Field(
-        None, max_length=10, json_schema_extra={"format": "date"},
+        None, max_length=10, pattern=NO_NUL, json_schema_extra={"format": "date"},
         description="The new date, YYYY-MM-DD (from the start to 2099).",
     )  # fmt: skip
-    reason: str = Field("", max_length=4000)
+    reason: str = Field("", max_length=4000, pattern=NO_NUL)
