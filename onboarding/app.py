@@ -264,6 +264,7 @@ def register_blueprints(app: Flask) -> None:
     from onboarding.web.api import docs as api_docs
     from onboarding.web.api import views as api
     from onboarding.web.public import intake, pages, signing
+    from onboarding.web.public import project as client_project
     from onboarding.web.public import verify as public_verify
     from onboarding.web.workspace import (
         account,
@@ -276,6 +277,7 @@ def register_blueprints(app: Flask) -> None:
         security,
     )
     from onboarding.web.workspace import outbox as outbox_page
+    from onboarding.web.workspace import project as staff_project
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(intake.bp)
@@ -290,10 +292,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_verify.bp)
     app.register_blueprint(outbox_page.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(client_project.bp)
+    app.register_blueprint(staff_project.bp)
     # The prospect's pages check CSRF in their views, so an expired token shows what
     # they typed back instead of an error page (nothing typed is ever thrown away).
     csrf.exempt(intake.bp)
     csrf.exempt(signing.bp)
+    csrf.exempt(client_project.bp)
     # The JSON API: bearer tokens only (never the session cookie), so no CSRF; the
     # reference at /api/docs; the admins' token and webhook pages (CSRF as usual).
     app.register_blueprint(api.bp)
@@ -319,12 +324,15 @@ def register_subscribers(app: Flask) -> None:
     links the current app's, bound here once) and the render queue. Connecting twice is
     a no-op, so every app the process builds shares them."""
     from onboarding.services.agreement import prerender
-    from onboarding.services.notify import mail, webhooks
+    from onboarding.services.notify import mail, project_mail, webhooks
+    from onboarding.services.project import state as projects
     from onboarding.web import mailing
 
     mail.bind(mailing.mailer)  # the current app's settings and links, when a message is written
     webhooks.subscribe()
     mail.subscribe()
+    project_mail.subscribe()
+    projects.subscribe()
     prerender.subscribe()
 
 

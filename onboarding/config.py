@@ -100,6 +100,8 @@ class Config:
     # The link to an unsigned agreement lapses this many days after it was sent or
     # renewed (or at the terms' valid_until, if sooner); a signed one stays reachable.
     SIGNING_DAYS = _number("SIGNING_DAYS", 30, int)
+    # Days a client's project link lasts after it was last renewed (each update email).
+    PROJECT_LINK_DAYS = _number("PROJECT_LINK_DAYS", 365, int)
     # Largest PDF the workspace's Verify takes (the route alone: its hash is streamed).
     VERIFY_MAX_BYTES = _number("VERIFY_MAX_BYTES", 32 * 1024 * 1024, int)
     # The public verification page's upload (a PDF we issue is well under this).

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Flask, current_app, has_app_context
 
 from onboarding.integrations import outbox, webhooks, worker  # noqa: F401 - channels register
-from onboarding.services.notify import digests, reminders
+from onboarding.services.notify import digests, project_mail, reminders
 
 _app: Flask | None = None
 
@@ -50,7 +50,7 @@ def scheduled() -> int:
     """The worker's schedule: write the draft reminders and the staff digests that are
     due; their messages go through the outbox like any other. Returns how many."""
     with job_app().app_context():
-        written = reminders.send_reminders()
+        written = reminders.send_reminders() + project_mail.remind_updates()
         return written + digests.send_digests()
 
 

@@ -581,4 +581,53 @@ class PlaybookVersion(db.Model):
     user: Mapped[User | None] = relationship()
 
 
+class Project(db.Model):
+    """The project a countersigned agreement starts: its private link for the client.
+
+    Made once, when the agreement is signed by both parties (never before); its plan is
+    the signed version's content, and what happened since is in :class:`ProjectEntry`.
+    """
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(
+        ForeignKey("intakes.id", ondelete="CASCADE"), unique=True, index=True
+    )
+    version_id: Mapped[int] = mapped_column(ForeignKey("agreement_versions.id"))
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The client's link lapses PROJECT_LINK_DAYS after this (each update email renews it).
+    link_renewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The owner's last reminder that an update was due (one per due date).
+    reminded_for: Mapped[str | None] = mapped_column(String(10))
+
+    intake: Mapped[Intake] = relationship()
+    version: Mapped[AgreementVersion] = relationship()
+    entries: Mapped[list[ProjectEntry]] = relationship(
+        back_populates="project", order_by="ProjectEntry.id", cascade="all, delete-orphan"
+    )
+
+
+class ProjectEntry(db.Model):
+    """One thing that happened on a project, never changed afterwards: an update posted,
+    a milestone changed (state, or moved with a reason), a sign-off asked for, a
+    sign-off answered (approved, or a revision asked for). ``data`` holds its fields."""
+
+    __tablename__ = "project_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # update | milestone | signoff | answer
+    author: Mapped[str] = mapped_column(String(10))  # "manager" | "client"
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    project: Mapped[Project] = relationship(back_populates="entries")
+    user: Mapped[User | None] = relationship()
+
+
 from onboarding.db import chain as _chain  # noqa: E402, F401 - chains audit and security rows

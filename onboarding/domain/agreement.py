@@ -878,4 +878,7 @@ def agreement_json(agreement: Agreement) -> dict[str, Any]:
         "draft": agreement.draft,
         "document_id": agreement.document_id,
         "sha256": agreement.sha256,
+        # The plan and the decision table as agreed: the project page tracks them.
+        "roadmap": _plain(agreement.roadmap),
+        "decisions": _plain(agreement.decisions),
     }

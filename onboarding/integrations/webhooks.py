@@ -72,6 +72,10 @@ EVENTS = {
     "agreement.changes_requested": "The prospect asked for changes to the agreement sent",
     "agreement.accepted": "The prospect accepted the agreement (signed it for the client)",
     "agreement.signed": "The agency countersigned the accepted agreement: signed by both",
+    "project.update_posted": "The manager posted a project update (the client is emailed it)",
+    "project.milestone_moved": "A milestone moved from its agreed date, with the reason given",
+    "project.signoff_requested": "The client was asked to sign off a milestone",
+    "project.signed_off": "The client signed off a milestone, or asked for a revision of it",
 }
 """The events an endpoint may subscribe to, with what each means: the one list
 (``services.notify.webhooks.emit`` fires them; the API documents them from here)."""

@@ -8,7 +8,13 @@ from sqlalchemy import select
 
 from onboarding.db import db
 from onboarding.db.contracts import AgencyProfileVersion
-from onboarding.domain.terms import AgencyProfile, default_profile, load_profile
+from onboarding.db.models import AgreementVersion
+from onboarding.domain.terms import (
+    AgencyProfile,
+    TermsInvalid,
+    default_profile,
+    load_profile,
+)
 
 
 def newest_profile_row() -> AgencyProfileVersion | None:
@@ -37,3 +43,19 @@ def installation_profile(agency_name: str | None = None) -> InstallationProfile:
     if agency_name:
         profile = replace(profile, trading_name=agency_name)
     return InstallationProfile(profile, None)
+
+
+def profile_for_version(version: AgreementVersion) -> AgencyProfile:
+    """The agency profile ``version`` was sent with (else the one in force)."""
+    if version.profile_version is not None:
+        row = db.session.execute(
+            select(AgencyProfileVersion).where(
+                AgencyProfileVersion.version == version.profile_version
+            )
+        ).scalar_one_or_none()
+        if row is not None:
+            try:
+                return load_profile(row.data)
+            except (TermsInvalid, ValueError, TypeError):
+                pass
+    return installation_profile().profile

@@ -57,6 +57,21 @@ file_issued = _space.signal(
     "agreement.file_issued",
     doc="The accepted or signed PDF was stored (kw: ``version``, ``kind``, ``pdf``)",
 )
+project_update_posted = _space.signal(
+    "project.update_posted", doc="The manager posted a project update (kw: ``project``, ``entry``)"
+)
+project_milestone_moved = _space.signal(
+    "project.milestone_moved",
+    doc="A milestone moved from its agreed date, with a reason (kw: ``project``, ``entry``)",
+)
+project_signoff_requested = _space.signal(
+    "project.signoff_requested",
+    doc="The manager asked the client to sign off a milestone (kw: ``project``, ``entry``)",
+)
+project_signed_off = _space.signal(
+    "project.signed_off",
+    doc="The client signed off a milestone or asked for a revision (kw: ``project``, ``entry``)",
+)
 
 SIGNALS: tuple[NamedSignal, ...] = (
     intake_saved,
@@ -71,6 +86,10 @@ SIGNALS: tuple[NamedSignal, ...] = (
     agreement_accepted,
     agreement_signed,
     file_issued,
+    project_update_posted,
+    project_milestone_moved,
+    project_signoff_requested,
+    project_signed_off,
 )
 
 

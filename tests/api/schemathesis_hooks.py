@@ -17,6 +17,10 @@ SEMANTIC_FIELDS: dict[str, set[str] | None] = {
     # The terms' rules across fields. Every field for now: the model is not generated
     # from the term table yet (issue 22), so its schema is looser than the check.
     "putTerms": None,
+    # A project's rules: blank text once trimmed, a decision area of this agreement's
+    # table (decisions[i].area), a move's reason and a date from the project's start.
+    "postProjectUpdate": None,
+    "patchProjectMilestone": {"due", "reason", "state"},
 }
 
 

@@ -32,3 +32,17 @@ def accepted(app, sent):
     _, response = answer(app, f"/agreement/{sent['token']}/accept", STAND_IN)
     assert response.status_code == 302
     return sent
+
+
+# --- project ---
+
+
+@pytest.fixture
+def signed(app, client, accepted):
+    """The accepted agreement, countersigned by its manager (given signing rights):
+    the prospect's token and the intake's public id."""
+    from tests.factories import countersign, grant
+
+    grant(app, "manager@example.com")
+    assert countersign(client, accepted["public_id"]).status_code == 302
+    return accepted

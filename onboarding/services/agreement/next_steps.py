@@ -11,20 +11,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
-from onboarding.db import db
-from onboarding.db.contracts import AgencyProfileVersion
 from onboarding.db.models import AgreementVersion
 from onboarding.domain.agreement import number_word
 from onboarding.domain.terms import (
     AgencyProfile,
     TermsInvalid,
-    load_profile,
     parse_terms,
     values,
 )
-from onboarding.services.profile import installation_profile
+from onboarding.services.profile import profile_for_version
 
 DEFAULT_WORKING_DAYS = 2
 HOURS_PER_WORKING_DAY = 24  # as the terms count them: 24 hours is one working day
@@ -46,22 +41,6 @@ class NextSteps:
         """``within two working days``."""
         days = self.working_days
         return f"within {number_word(days)} working {'day' if days == 1 else 'days'}"
-
-
-def _profile_of(version: AgreementVersion) -> AgencyProfile:
-    """The agency profile the version was sent with (else the one in force)."""
-    if version.profile_version is not None:
-        row = db.session.execute(
-            select(AgencyProfileVersion).where(
-                AgencyProfileVersion.version == version.profile_version
-            )
-        ).scalar_one_or_none()
-        if row is not None:
-            try:
-                return load_profile(row.data)
-            except (TermsInvalid, ValueError, TypeError):
-                pass
-    return installation_profile().profile
 
 
 def _resolved(version: AgreementVersion, profile: AgencyProfile) -> dict[str, Any]:
@@ -87,7 +66,7 @@ def working_days(resolved: dict[str, Any]) -> int:
 
 def next_steps(version: AgreementVersion) -> NextSteps:
     """What the confirmation page tells a prospect who accepted ``version``."""
-    profile = _profile_of(version)
+    profile = profile_for_version(version)
     resolved = _resolved(version, profile)
     owner = version.intake.owner
     if owner is not None and owner.active:

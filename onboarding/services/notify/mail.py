@@ -64,6 +64,7 @@ from onboarding.domain.workflow import RECOMMENDATIONS
 from onboarding.integrations import outbox
 from onboarding.services import signals
 from onboarding.services.profile import installation_profile
+from onboarding.services.project import state as projects
 
 MESSAGE_KINDS = {
     "resume_link": "Private resume link",
@@ -79,6 +80,10 @@ MESSAGE_KINDS = {
     "signin_code": "Sign-in code (staff)",
     "account_changed": "Account changed (staff)",
     "second_factor_stopped": "Sign-in codes stopped (staff)",
+    "project_update": "Project update (client)",
+    "signoff_requested": "Sign-off asked for (client)",
+    "project_signed_off": "Sign-off answered (staff)",
+    "update_due": "Project update due (staff)",
 }
 """The kinds of email, with the words the Outbox page shows. Agreement messages
 (accepted, signed) and the decline are meant to join as kinds of their own."""
@@ -150,6 +155,8 @@ class Links(Protocol):
     def agreement(self, token: str) -> str: ...
 
     def account(self) -> str: ...
+
+    def project(self, token: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -576,6 +583,7 @@ def agreement_signed(
     the signed PDF attached; None when the intake has no address."""
     if not intake.contact_email:
         return None
+    project = projects.project_of(intake)
     with db.session.no_autoflush:
         owner = intake.owner if intake.owner is not None and intake.owner.active else None
         return write(
@@ -593,6 +601,7 @@ def agreement_signed(
             countersigned_name=version.countersigned_name,
             filename=filename,
             owner=owner.display_name if owner else None,
+            project_url=bound().links.project(project.token) if project else "",
         )
 
 

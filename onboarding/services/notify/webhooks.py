@@ -25,20 +25,33 @@ __all__ = ["EVENTS", "emit", "payload", "subscribe"]
 
 
 def payload(
-    event: str, intake: Intake, event_id: str, previous_status: str | None = None
+    event: str,
+    intake: Intake,
+    event_id: str,
+    previous_status: str | None = None,
+    entry: Any = None,
 ) -> dict[str, Any]:
-    """The JSON object of ``event`` about ``intake`` (the API's ``WebhookEvent``)."""
+    """The JSON object of ``event`` about ``intake`` (the API's ``WebhookEvent``); a
+    project event also carries its ``entry`` (what was posted, moved or signed off)."""
     data: dict[str, Any] = {
         "intake": intake_summary(intake),
         "assessment": assessment_summary(intake),
     }
     if event == "intake.status_changed" and previous_status is not None:
         data["previous_status"] = previous_status
+    if entry is not None:
+        data["entry"] = {
+            "id": entry.id,
+            "kind": entry.kind,
+            "author": entry.author,
+            "created_at": iso(entry.created_at),
+            **entry.data,
+        }
     return {"id": event_id, "event": event, "created_at": iso(utcnow()), "data": data}
 
 
 def emit(
-    event: str, intake: Intake, *, previous_status: str | None = None
+    event: str, intake: Intake, *, previous_status: str | None = None, entry: Any = None
 ) -> list[WebhookDelivery]:
     """Fire ``event`` (one of :data:`EVENTS`) about ``intake``: one pending delivery per
     active endpoint subscribed to it, in the caller's transaction. Returns them.
@@ -61,7 +74,7 @@ def emit(
         intake.created_at = intake.created_at or now
         intake.updated_at = intake.updated_at or now
         event_id = webhooks.new_event_id()
-        body = payload(event, intake, event_id, previous_status)
+        body = payload(event, intake, event_id, previous_status, entry)
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     return webhooks.record(event, event_id, text, endpoints, intake)
 
@@ -69,8 +82,10 @@ def emit(
 def _firing(event: str):
     """The subscriber that fires webhook ``event`` when its signal is announced."""
 
-    def fire(intake: Intake, *, previous_status: str | None = None, **_: Any) -> None:
-        emit(event, intake, previous_status=previous_status)
+    def fire(
+        intake: Intake, *, previous_status: str | None = None, entry: Any = None, **_: Any
+    ) -> None:
+        emit(event, intake, previous_status=previous_status, entry=entry)
 
     return fire
 

@@ -23,6 +23,7 @@ from pydantic.json_schema import models_json_schema
 from onboarding.domain.resources import project_dir
 from onboarding.services.notify.webhooks import EVENTS
 from onboarding.web.api.answers import answers_schema
+from onboarding.web.api.project_schema import MilestonePatch, ProjectOut, UpdateIn
 from onboarding.web.api.schema import (
     API_VERSION,
     REF,
@@ -61,14 +62,21 @@ MODELS: tuple[type[BaseModel], ...] = (
     Redline,
     VersionList,
     VersionDetail,
+    ProjectOut,
+    UpdateIn,
+    MilestonePatch,
 )
+
+
+BODIES = (IntakeCreate, IntakePatch, UpdateIn, MilestonePatch)
+"""Request bodies: their schemas say what the API accepts (validation mode)."""
 
 
 def component_schemas() -> dict[str, Any]:
     """Every named schema: the pydantic models' and the two generated answer schemas."""
     _, top = models_json_schema(
-        [(m, "validation") for m in MODELS if m in (IntakeCreate, IntakePatch)]
-        + [(m, "serialization") for m in MODELS if m not in (IntakeCreate, IntakePatch)],
+        [(m, "validation") for m in MODELS if m in BODIES]
+        + [(m, "serialization") for m in MODELS if m not in BODIES],
         ref_template=REF,
     )
     schemas = _link_answers(dict(top.get("$defs", {})))
@@ -161,6 +169,10 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "integer", "minimum": 1},
         "description": "The version's number (1 for the first sent).",
     },
+    "milestone_id": {
+        "schema": {"type": "string", "maxLength": 8, "pattern": "^m[0-9]{1,3}$"},
+        "description": "A milestone of the project's plan (`m1`, `m2`, ...; see getProject).",
+    },
 }
 """Every path parameter (``<public_id>`` in a route): its schema and description."""
 
@@ -214,6 +226,8 @@ def _parameter(param: dict[str, Any]) -> dict[str, Any]:
     """A generated parameter, tidied: its description beside its schema (not in it, and
     no title), no null default; a path parameter as ``PATH_PARAMETERS`` describes it."""
     schema = {k: v for k, v in param["schema"].items() if k not in ("title", "description")}
+    if "default" in schema and schema["default"] is None:  # absent means none
+        del schema["default"]
     out = {
         "name": param["name"],
         "in": param["in"],

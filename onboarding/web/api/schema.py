@@ -446,6 +446,11 @@ class EventData(Model):
     previous_status: Status | SkipJsonSchema[None] = Field(
         None, description="intake.status_changed only: the status before the change."
     )
+    entry: dict[str, Any] | SkipJsonSchema[None] = Field(
+        None,
+        description="project.* events only: what was posted, moved or signed off (`id`, "
+        "`kind`, `author`, `created_at` and its fields).",
+    )
 
 
 class WebhookEvent(Model):

@@ -483,4 +483,4 @@ def agreement_pdf(public_id: str):
 
 
 # The agreement's operations, on the same blueprint.
-from onboarding.web.api import agreement  # noqa: E402, F401 - registers its routes
+from onboarding.web.api import agreement, project  # noqa: E402, F401 - register their routes
