@@ -156,14 +156,10 @@ class Milestone:
     start_week: int
     end_week: int
     deliverable: str
-    cycle: bool = False  # a week of each month of a retainer, not of a project
+    cycle: bool = False  # weeks of each month of a retainer, not of a project
 
     @property
     def weeks(self) -> str:
-        if self.cycle:
-            if self.start_week == self.end_week:
-                return f"Week {self.end_week} of each month"
-            return f"Weeks {self.start_week}\u2013{self.end_week} of each month"
         if self.start_week == self.end_week:
             return f"Week {self.end_week}"
         return f"Weeks {self.start_week}\u2013{self.end_week}"

@@ -86,7 +86,7 @@ SUPPLEMENT_WORDS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "interactive": re.compile(
-        r"\b(websites?|web ?sites?|web pages?|landing pages?|apps?|online shops?|"
+        r"\b(websites?|web ?sites?|apps?|online shops?|"
         r"e-?commerce|web applications?|digital products?|microsites?)\b",
         re.IGNORECASE,
     ),
@@ -1172,9 +1172,8 @@ def fee_lines(
                 (
                     "Paid discovery",
                     f"{money(a['discovery'], currency)}, part of the fixed fee, for the "
-                    "Discovery phase. If either party stops at the Discovery review, the "
-                    "Client pays this and no more: amounts already paid count towards it, "
-                    "and any amount paid beyond it is refunded",
+                    "Discovery phase; if either party stops at the Discovery review, the "
+                    "Client pays this and no more",
                 )
             )
         return rows
@@ -1207,7 +1206,7 @@ def fee_lines(
                 )
             )
         rows.append(
-            ("Invoicing", "Time worked is invoiced monthly in arrears, with the time records")
+            ("Billing", "Time worked is invoiced monthly in arrears, with the time records")
         )
         return rows
     unit = str(a.get("allowance_unit") or "days")

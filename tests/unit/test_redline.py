@@ -165,7 +165,7 @@ def test_a_time_and_materials_fee_lists_its_parts(marketer):
     assert row["to"] == (
         "Day rate: £800.00; Estimate: 30 days (£24,000.00), an estimate, not a fixed price; "
         "Cap: £26,000.00, a limit: time beyond it is not charged without the Client's "
-        "written approval; Invoicing: Time worked is invoiced monthly in arrears, with the "
+        "written approval; Billing: Time worked is invoiced monthly in arrears, with the "
         "time records"
     )
 
