@@ -107,6 +107,15 @@ def cycle_sentence() -> str:
     return "each month, " + ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
+def milestone_review_days(timeline_weeks: int, acceptance_days: int) -> int:
+    """The working days a milestone sign-off may take before the next phase starts: the
+    review window, shortened so that it fits the phases it gates (at most half of the
+    shortest phase, and never under two days): a 5-day review gating one-week phases
+    would push the plan back a week at every review."""
+    shortest = min(p.end_week - p.start_week + 1 for p in phases(timeline_weeks))
+    return max(1, min(int(acceptance_days), max(2, shortest * 5 // 2)))
+
+
 def review_weeks(timeline_weeks: int) -> list[int]:
     """Weeks with a formal review meeting: the end of every phase, without repeats."""
     seen: list[int] = []

@@ -172,6 +172,12 @@ FACTS: dict[str, Fact] = {
     "included_revisions": lambda a, r: _n(r["revision_rounds"], "round"),
     "notice_period": lambda a, r: _n(r["notice_days"], "day"),
     "acceptance_window": lambda a, r: _n(r["acceptance_days"], "working day"),
+    "milestone_window": lambda a, r: _n(
+        schedule.milestone_review_days(a.get("timeline_weeks") or 1, r["acceptance_days"])
+        if r.get("fee_model") != "retainer"
+        else r["acceptance_days"],
+        "working day",
+    ),
     "agency": lambda a, r: r["agency"],
     "client_decisions": _client_decisions,
     "safeguard": lambda a, r: (
