@@ -84,7 +84,8 @@ def _fee(terms: TermTable) -> Any:
             if row.type == "money":  # type: ignore[union-attr]
                 annotation = annotation | Annotated[int, Field(ge=0)]  # never a float
             elif row.type == "number":  # type: ignore[union-attr]
-                annotation = annotation | Annotated[float, Field(ge=0)]
+                # "7.5" or a whole number (a JSON 7.5 is read too, as the domain checks it)
+                annotation = annotation | Annotated[int, Field(ge=0)]
             elif row.type == "whole":  # type: ignore[union-attr]
                 # The saved terms write a fee's whole numbers as text ("30").
                 annotation = annotation | Annotated[str, Field(pattern=r"^\d{1,18}$")]
