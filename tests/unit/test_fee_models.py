@@ -347,3 +347,20 @@ def test_agreement_json_of_each_model_is_stable(agency):
     for name in ("retainer", "time", "fixed"):
         first, second = agreement(name, agency), agreement(name, agency)
         assert agreement_json(first) == agreement_json(second)
+
+
+# --- dates the plan can hold ----------------------------------------------------------------
+
+
+def test_review_windows_fit_the_phases_they_gate(agency):
+    from onboarding.domain import schedule
+
+    assert schedule.milestone_review_days(6, 5) == 2  # one-week phases: a 2-day sign-off
+    assert schedule.milestone_review_days(20, 5) == 5  # three-week phases hold the full window
+    assert schedule.milestone_review_days(20, 3) == 3  # never longer than the agency's window
+    answers = dict(answers_of("fixed"), fears=["loss_of_control"])
+    a = compose(answers, assess(answers), date=DAY, profile=default_profile(),
+                terms=parse_terms(terms_of("fixed")))  # fmt: skip
+    veto = next(c for c in a.clauses if c.id == "veto_points")
+    assert "once 2 working days after the milestone review" in veto.text
+    assert "5 working days" not in veto.text
