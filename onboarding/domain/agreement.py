@@ -546,17 +546,7 @@ def _money_summary(
             )
         ]
     currency = resolved["currency"]
-    lines = terms_mod.fee_lines(engagement, currency, resolved.get("notice_days"))
-    fee = "; ".join(
-        _lower_first(text) if label == "Fee" else f"{label}: {_lower_first(text)}"
-        for label, text in lines
-    )
-    if engagement.fee.model == "fixed":
-        schedule_text = ", ".join(
-            f"{amount} {when[:1].lower()}{when[1:]}"
-            for when, amount in terms_mod.instalment_rows(engagement, currency)
-        )
-        fee += f". Payment: {schedule_text}"
+    fee = terms_mod.fee_summary(engagement, currency, resolved.get("notice_days"))
     items = [SummaryItem("Fee", f"{fee}{where}.")]
     dates = [f"work starts on {display_date(engagement.start_date)}"]
     if engagement.fee.model == "retainer":
@@ -570,11 +560,6 @@ def _money_summary(
         dates.append(f"this offer is open until {display_date(engagement.valid_until)}")
     items.append(SummaryItem("Dates", _sentence("; ".join(dates)) + "."))
     return items
-
-
-def _lower_first(text: str) -> str:
-    """A fee line's text inside a sentence (``£1.00 a month``; ``time worked ...``)."""
-    return text[:1].lower() + text[1:] if text[:1].isalpha() and text[1:2].islower() else text
 
 
 def _launch_date(engagement: EngagementTerms, resolved: Mapping[str, Any]) -> dt.date | None:

@@ -1228,6 +1228,54 @@ def fee_lines(
     ]
 
 
+def fee_summary(terms: EngagementTerms, currency: str, notice_days: int | None = None) -> str:
+    """The fee in one short sentence for "At a glance", each figure labelled, as the
+    model is billed (the scope table holds the full rows)."""
+    fee = terms.fee
+    if fee is None:
+        return "To be agreed"
+    a = fee.amounts
+    if fee.model == "fixed":
+        text = f"{money(a['amount'], currency)}, a fixed fee"
+        if "discovery" in a:
+            text += f"; Paid discovery: {money(a['discovery'], currency)} of it"
+        schedule = ", ".join(
+            f"{amount} {when[:1].lower()}{when[1:]}"
+            for when, amount in instalment_rows(terms, currency)
+        )
+        return text + (f". Payment: {schedule}" if schedule else "")
+    if fee.model == "time_and_materials":
+        unit = str(a.get("rate_unit") or "day")
+        parts = [
+            f"{'Hourly' if unit == 'hour' else 'Day'} rate: {money(a['rate'], currency)}",
+            f"Estimate: {_count(a['estimate'], unit)} "
+            f"({money(a['estimate'] * a['rate'], currency)})",
+        ]
+        if "cap" in a:
+            parts.append(f"Cap: {money(a['cap'], currency)}")
+        if "deposit" in a:
+            parts.append(f"Deposit: {money(a['deposit'], currency)}, credited against the invoices")
+        return "; ".join(parts) + ". Time worked is invoiced monthly in arrears"
+    unit = str(a.get("allowance_unit") or "days")
+    notice = (
+        f" until either party gives {plural(notice_days, 'day')}' notice" if notice_days else ""
+    )
+    percent = int(a.get("rollover_percent") or 0)
+    unused = (
+        "does not carry over"
+        if not percent
+        else "carries over to the next month"
+        if percent >= 100
+        else f"up to {percent}% carries over to the next month"
+    )
+    return (
+        f"Monthly fee: {money(a['monthly'], currency)}, invoiced monthly in advance; "
+        f"Monthly allowance: {_count(a['allowance'], unit[:-1])}; "
+        f"Minimum term: {plural(int(a['minimum_months']), 'month')}, then month by month"
+        f"{notice}; Unused allowance: {unused}"
+    )
+
+
 def fee_total(terms: EngagementTerms) -> Decimal | None:
     """The amount a payment schedule's percents apply to: a fixed fee only (None
     otherwise: a time-and-materials fee and a retainer are invoiced monthly, and a cap
