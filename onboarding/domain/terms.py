@@ -1043,6 +1043,7 @@ def _commercial(
         out["minimum_months"] = int(fee.amounts["minimum_months"])
     day = terms.launch_date or answers.get("launch_date")
     out["fixed_launch_date"] = day if day else None
+    out["fixed_launch"] = "on" if day else "off"
     return out
 
 

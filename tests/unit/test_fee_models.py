@@ -365,3 +365,12 @@ def test_review_windows_fit_the_phases_they_gate(agency):
     veto = next(c for c in a.clauses if c.id == "veto_points")
     assert "once 2 working days after the milestone review" in veto.text
     assert "5 working days" not in veto.text
+
+
+def test_a_time_and_materials_agency_cannot_walk_away_before_a_fixed_launch(agency):
+    plain = {c.id for c in agreement("time", agency).clauses}
+    assert "launch_date_protected" not in plain
+    dated = dict(terms_of("time"), launch_date="2027-04-30")
+    clause = next(c for c in agreement("time", agency, dated).clauses
+                  if c.id == "launch_date_protected")  # fmt: skip
+    assert "no earlier than the day after the launch date" in clause.text
