@@ -60,7 +60,13 @@ from onboarding.domain.questionnaire import (
     join_words,
 )
 from onboarding.domain.templates import FACTS, TemplateError, compile_template
-from onboarding.domain.terms import STANDARD_SECTIONS, AgencyProfile, EngagementTerms, is_draft
+from onboarding.domain.terms import (
+    STANDARD_SECTIONS,
+    AgencyProfile,
+    EngagementTerms,
+    is_draft,
+    plural,
+)
 
 DEFAULT_AGENCY = "Brightline Studio"
 """The agency's name when the caller gives none (the ``AGENCY_NAME`` setting's default)."""
@@ -79,7 +85,23 @@ WHO = {
     "consulted": "Agency (client is consulted)",
     "agency": "Agency",
     "weekly_priorities": "Agency (client sets weekly priorities)",
+    "fixed_fee": "Agency (fixed fee: client is consulted)",
 }
+
+FIXED_FEE_AREAS = {
+    "timeline": (
+        "On a fixed fee the Agency sets the plan and its dates, after consulting the "
+        "Client; a date the Client moves is a change request, its cost and effect on the "
+        "other dates estimated and approved first."
+    ),
+    "vendor_choice": (
+        "On a fixed fee the Agency chooses its suppliers and tools, after consulting the "
+        "Client; a supplier the Client requires is a change request if it costs more or "
+        "takes longer."
+    ),
+}
+"""Areas the Agency keeps on a fixed fee, whoever asked for them: the fee is priced on
+the Agency's plan and suppliers, and what happens when the Client takes them."""
 
 TRACE_ANSWER_MAX = 80
 """Free-text answers longer than this are shortened in a trace (the clause quotes them)."""
@@ -134,6 +156,7 @@ class Milestone:
     start_week: int
     end_week: int
     deliverable: str
+    cycle: bool = False  # weeks of each month of a retainer, not of a project
 
     @property
     def weeks(self) -> str:
@@ -150,6 +173,8 @@ class Roadmap:
     update_weeks: tuple[int, ...]
     update_frequency: str
     cadence: str  # "a written status report every Friday"
+    cycle: bool = False  # a retainer's month, repeated each month of the term
+    minimum_months: int = 0  # a retainer's minimum term
 
     @property
     def phase_count(self) -> str:
@@ -329,14 +354,26 @@ def _reasons(
 
 
 def decision_rows(
-    clean: Mapping[str, Any], clause_numbers: Mapping[str, str], q: Questionnaire, company: str
+    clean: Mapping[str, Any],
+    clause_numbers: Mapping[str, str],
+    q: Questionnaire,
+    company: str,
+    fee_model: str | None = None,
 ) -> tuple[DecisionRow, ...]:
-    """The decision-rights table (rules in the module docstring)."""
+    """The decision-rights table (rules in the module docstring; on a fixed fee the
+    Agency keeps the timeline and the choice of vendors, :data:`FIXED_FEE_AREAS`)."""
     owned = set(clean.get("decisions_owned") or ())
     control = clean.get("control_level") or 1
     rows = []
     for area, label in q.questions["decisions_owned"].values.items():
-        if area == "daily_tasks" and area in owned and DAILY_TASKS_CLAUSE in clause_numbers:
+        if fee_model == "fixed" and area in FIXED_FEE_AREAS:
+            owner = (
+                "fixed_fee"
+                if area in owned
+                else ("consulted" if area in CONSULTED_AREAS else "agency")
+            )
+            how = FIXED_FEE_AREAS[area]
+        elif area == "daily_tasks" and area in owned and DAILY_TASKS_CLAUSE in clause_numbers:
             owner = "weekly_priorities"
             how = (
                 "The Agency's project lead plans and assigns the team's daily work; "
@@ -360,9 +397,25 @@ def decision_rows(
 
 
 def _roadmap(clean: Mapping[str, Any], resolved: Mapping[str, Any]) -> Roadmap:
-    """The plan: phases from the timeline, updates at the agreed (resolved) cadence."""
-    weeks = int(clean.get("timeline_weeks") or 1)
+    """The plan: phases from the timeline, updates at the agreed (resolved) cadence; a
+    retainer's plan is its monthly cycle (planning, delivery, review)."""
     frequency = resolved["update_cadence_key"]
+    if resolved.get("fee_model") == "retainer":
+        weeks = schedule.CYCLE_WEEKS
+        return Roadmap(
+            weeks=weeks,
+            phases=tuple(
+                Milestone(p.name, p.start_week, p.end_week, p.deliverable, cycle=True)
+                for p in schedule.monthly_cycle()
+            ),
+            review_weeks=(weeks,),
+            update_weeks=tuple(schedule.update_weeks(weeks, frequency)),
+            update_frequency=frequency,
+            cadence=FACTS["update_cadence"](clean, resolved),
+            cycle=True,
+            minimum_months=int(resolved.get("minimum_months") or 0),
+        )
+    weeks = int(clean.get("timeline_weeks") or 1)
     return Roadmap(
         weeks=weeks,
         phases=tuple(
@@ -406,20 +459,37 @@ def _summary(
         noun = f"{q.questions['project_type'].values[kind].lower()} project"
     weeks = q.questions["timeline_weeks"].display(roadmap.weeks)
     phase_names = join_words([p.name for p in roadmap.phases])
-    items = [
-        SummaryItem(
-            "The project",
-            f"A {noun} for {company}, planned over {weeks} in {number_word(len(roadmap.phases))} "
-            "phases: "
-            f"{phase_names}.",
-        ),
+    if roadmap.cycle:
+        kind = "" if noun == "project" else noun.removesuffix(" project") + " "
+        months = plural(roadmap.minimum_months, "month")
+        items = [
+            SummaryItem(
+                "The retainer",
+                f"A monthly {kind}retainer for {company}: each month is planned, delivered "
+                f"and reviewed ({phase_names.lower()}), for a minimum term of {months} "
+                "and then month by month.",
+            ),
+        ]
+        informed = (
+            f"{_sentence(roadmap.cadence)}, and a monthly review of the work done and the "
+            "allowance used."
+        )
+    else:
+        items = [
+            SummaryItem(
+                "The project",
+                f"A {noun} for {company}, planned over {weeks} in "
+                f"{number_word(len(roadmap.phases))} phases: {phase_names}.",
+            ),
+        ]
+        informed = (
+            f"{_sentence(roadmap.cadence)}, and a review with sign-off at the end of each "
+            f"phase ({number_word(len(roadmap.review_weeks))} in all)."
+        )
+    items += [
         SummaryItem("The goal", f"\u201c{clean.get('primary_goal') or ''}\u201d"),
         *_money_summary(engagement, resolved, numbers),
-        SummaryItem(
-            "Staying informed",
-            f"{_sentence(roadmap.cadence)}, and a review with sign-off at the end of each "
-            f"phase ({number_word(len(roadmap.review_weeks))} in all).",
-        ),
+        SummaryItem("Staying informed", informed),
         SummaryItem(
             "Response times",
             f"Messages are answered {FACTS['response_time'](clean, resolved)}. Working hours "
@@ -476,19 +546,58 @@ def _money_summary(
             )
         ]
     currency = resolved["currency"]
-    fee = "; ".join(text for _, text in terms_mod.fee_lines(engagement, currency))
-    schedule_text = ", ".join(
-        f"{amount} {when[:1].lower()}{when[1:]}"
-        for when, amount in terms_mod.instalment_rows(engagement, currency)
-    )
-    items = [SummaryItem("Fee", f"{fee}. Payment: {schedule_text}{where}.")]
+    fee = terms_mod.fee_summary(engagement, currency, resolved.get("notice_days"))
+    items = [SummaryItem("Fee", f"{fee}{where}.")]
     dates = [f"work starts on {display_date(engagement.start_date)}"]
-    if engagement.launch_date:
-        dates.append(f"launch by {display_date(engagement.launch_date)}")
+    if engagement.fee.model == "retainer":
+        end = _minimum_term_end(engagement)
+        if end:
+            dates.append(f"the minimum term runs to {display_date(end)}")
+    launch = _launch_date(engagement, resolved)
+    if launch:
+        dates.append(f"launch by {display_date(launch)}, a date that cannot move")
     if engagement.valid_until:
         dates.append(f"this offer is open until {display_date(engagement.valid_until)}")
     items.append(SummaryItem("Dates", _sentence("; ".join(dates)) + "."))
     return items
+
+
+def _launch_date(engagement: EngagementTerms, resolved: Mapping[str, Any]) -> dt.date | None:
+    """The fixed launch date: the terms', else the one the answers give."""
+    day = engagement.launch_date or resolved.get("fixed_launch_date")
+    if day and not isinstance(day, dt.date):
+        with contextlib.suppress(ValueError):
+            day = dt.date.fromisoformat(str(day))
+    return day if isinstance(day, dt.date) else None
+
+
+def _minimum_term_end(engagement: EngagementTerms) -> dt.date | None:
+    """The last day of a retainer's minimum term (the day before the same date, that
+    many months on)."""
+    fee, start = engagement.fee, engagement.start_date
+    if fee is None or fee.model != "retainer" or not start:
+        return None
+    months = start.month - 1 + int(fee.amounts["minimum_months"])
+    year, month = start.year + months // 12, months % 12 + 1
+    day = start.day
+    while True:
+        try:
+            end = dt.date(year, month, day)
+            break
+        except ValueError:
+            day -= 1
+    return end - dt.timedelta(days=1)
+
+
+def _plan_end(engagement: EngagementTerms, roadmap: Roadmap) -> dt.date | None:
+    """The last working day of a project's plan (None for a retainer or without a
+    start date)."""
+    if roadmap.cycle or not engagement.start_date:
+        return None
+    end = engagement.start_date + dt.timedelta(days=7 * roadmap.weeks - 1)
+    while end.weekday() > 4:  # the last working day of the last week
+        end -= dt.timedelta(days=1)
+    return end
 
 
 def _estimate_pages(sections: Sequence[Section], traced: int) -> float:
@@ -631,7 +740,13 @@ def compose(
 
     roadmap = _roadmap(clean, resolved)
     clause_numbers = {c.id: c.number for s in sections for c in s.clauses}
-    decisions = decision_rows(clean, clause_numbers, q, company)
+    decisions = decision_rows(
+        clean,
+        clause_numbers,
+        q,
+        company,
+        fee_model=engagement.fee.model if engagement.fee else None,
+    )
     role = clean.get("role") or ""
     parties = (
         Party(
@@ -803,8 +918,9 @@ def _scope_rows(
         rows.append(ScopeRow("Not included", engagement.exclusions))
     if engagement.client_responsibilities:
         rows.append(ScopeRow("The Client provides", engagement.client_responsibilities))
-    rows += [ScopeRow(label, (text,)) for label, text in terms_mod.fee_lines(engagement, currency)]
-    if engagement.payment_schedule:
+    fee_rows = terms_mod.fee_lines(engagement, currency, resolved.get("notice_days"))
+    rows += [ScopeRow(label, (text,)) for label, text in fee_rows]
+    if engagement.payment_schedule and terms_mod.schedule_needed(engagement):
         rows.append(
             ScopeRow(
                 "Payment schedule",
@@ -819,16 +935,27 @@ def _scope_rows(
         ScopeRow(label, (text,)) for label, text in terms_mod.scope_lines(engagement, resolved)
     ]
     dates = []
+    end = _plan_end(engagement, roadmap)
     if engagement.start_date:
         dates.append(f"Start: {display_date(engagement.start_date)}")
-        end = engagement.start_date + dt.timedelta(days=7 * roadmap.weeks - 1)
-        while end.weekday() > 4:  # the last working day of the last week
-            end -= dt.timedelta(days=1)
-        dates.append(f"Planned end: {display_date(end)} (week {roadmap.weeks})")
     else:
         dates.append("Start: to be agreed")
-    if engagement.launch_date:
-        dates.append(f"Launch: {display_date(engagement.launch_date)} (a fixed date)")
+    if end:
+        dates.append(f"Planned end: {display_date(end)} (week {roadmap.weeks})")
+    term_end = _minimum_term_end(engagement)
+    if term_end:
+        dates.append(f"Minimum term: to {display_date(term_end)}, then renewing month by month")
+    launch = _launch_date(engagement, resolved)
+    if launch:
+        fit = ""
+        if end and end > launch:
+            fit = (
+                f"; the plan as drawn ends on {display_date(end)}, after it: to be "
+                "resolved before signing"
+            )
+        elif end:
+            fit = "; the plan ends before it"
+        dates.append(f"Launch: {display_date(launch)}, a fixed date that cannot move{fit}")
     if engagement.valid_until:
         dates.append(f"This offer is open until {display_date(engagement.valid_until)}")
     rows.append(ScopeRow("Dates", tuple(dates)))

@@ -136,7 +136,7 @@ def check_agreement(
                                    "agreement does not have"))  # fmt: skip
         if clause["section"] == "decision_rights" and "client_decisions" in template.facts:
             table = {r.label for r in agreement.decisions if r.owner in ("client", "joint")}
-            listed = set(client_decisions(clean))
+            listed = set(client_decisions(clean, terms.fee.model if terms.fee else None))
             if table != listed:
                 out.append(
                     Problem(

@@ -1,7 +1,9 @@
 """The process a client can see: phases, milestones, reviews and update points.
 
 Derived from ``timeline_weeks`` and ``update_frequency``; the agreement draws it as
-a roadmap and the playbooks quote it in clauses (see :mod:`.templates`).
+a roadmap and the playbooks quote it in clauses (see :mod:`.templates`). A retainer
+is no project: its plan is one month's cycle (planning, delivery, review), repeated
+each month of the term (:func:`plan`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,16 @@ PHASES: tuple[tuple[str, float, str], ...] = (
     ("Refinement", 0.15, "Agreed revisions delivered"),
     ("Launch", 0.10, "Final delivery and handover"),
 )
+
+CYCLE_WEEKS = 4
+"""The weeks of a retainer's monthly cycle as the roadmap draws it."""
+
+MONTHLY_CYCLE: tuple[tuple[str, int, int, str], ...] = (
+    ("Planning", 1, 1, "The month's priorities agreed and planned within the allowance"),
+    ("Delivery", 2, 3, "The month's work delivered, the time used reported against the allowance"),
+    ("Review", 4, 4, "Monthly review: work done, allowance used, next month's priorities"),
+)
+"""A retainer's month: name, first and last week, what the client sees at its end."""
 
 # update_frequency -> (days between updates, how it reads in a sentence)
 CADENCE: dict[str, tuple[float, str]] = {
@@ -67,6 +79,41 @@ def _phases(weeks: int) -> tuple[Phase, ...]:
         out.append(Phase(name, min(start, end), end, deliverable))
         start = min(end + 1, weeks)
     return tuple(out)
+
+
+def monthly_cycle() -> list[Phase]:
+    """The phases of a retainer's month (the same every month)."""
+    return [Phase(name, start, end, seen) for name, start, end, seen in MONTHLY_CYCLE]
+
+
+def plan(timeline_weeks: int, fee_model: str | None = None) -> list[Phase]:
+    """The phases the agreement plans: a retainer's monthly cycle, else the project's
+    five phases over its timeline."""
+    if fee_model == "retainer":
+        return monthly_cycle()
+    return phases(timeline_weeks)
+
+
+def cycle_sentence() -> str:
+    """``"each month, Planning in week 1, Delivery in weeks 2–3 and Review in week 4"``."""
+    parts = []
+    for p in monthly_cycle():
+        weeks = (
+            f"week {p.start_week}"
+            if p.start_week == p.end_week
+            else (f"weeks {p.start_week}\u2013{p.end_week}")
+        )
+        parts.append(f"{p.name} in {weeks}")
+    return "each month, " + ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def milestone_review_days(timeline_weeks: int, acceptance_days: int) -> int:
+    """The working days a milestone sign-off may take before the next phase starts: the
+    review window, shortened so that it fits the phases it gates (at most half of the
+    shortest phase, and never under two days): a 5-day review gating one-week phases
+    would push the plan back a week at every review."""
+    shortest = min(p.end_week - p.start_week + 1 for p in phases(timeline_weeks))
+    return max(1, min(int(acceptance_days), max(2, shortest * 5 // 2)))
 
 
 def review_weeks(timeline_weeks: int) -> list[int]:

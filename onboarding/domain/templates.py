@@ -48,25 +48,119 @@ def _asked_cadence(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
 
 
 def _discovery_length(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
-    first = schedule.phases(a.get("timeline_weeks") or 1)[0]
+    first = schedule.plan(a.get("timeline_weeks") or 1, r.get("fee_model"))[0]
     return _n(first.end_week - first.start_week + 1, "week")
 
 
-def client_decisions(answers: Mapping[str, Any]) -> list[str]:
+FIXED_FEE_KEPT = ("timeline", "vendor_choice")
+"""Decision areas the agency keeps on a fixed fee (the decision table's rule)."""
+
+
+def client_decisions(answers: Mapping[str, Any], fee_model: str | None = None) -> list[str]:
     """The decision areas the Client keeps the final say on, as the decision table
     gives them: those it asked to own, except day-to-day tasks, which stay with the
-    agency's project lead (the table's "client sets weekly priorities" row)."""
+    agency's project lead (the table's "client sets weekly priorities" row), and, on a
+    fixed fee, the timeline and the choice of vendors."""
     from onboarding.domain.questionnaire import get_questionnaire
 
     labels = get_questionnaire().questions["decisions_owned"].values
     owned = answers.get("decisions_owned") or ()
-    return [labels[v] for v in labels if v in owned and v != "daily_tasks"]
+    kept = ("daily_tasks", *(FIXED_FEE_KEPT if fee_model == "fixed" else ()))
+    return [labels[v] for v in labels if v in owned and v not in kept]
 
 
 def _client_decisions(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
     from onboarding.domain.questionnaire import join_words
 
-    return join_words(client_decisions(a)) or "the weekly priorities of the team's work"
+    return join_words(client_decisions(a, r.get("fee_model"))) or (
+        "the weekly priorities of the team's work"
+    )
+
+
+def _when(day: Any) -> str:
+    import datetime as dt
+
+    if isinstance(day, str):
+        try:
+            day = dt.date.fromisoformat(day)
+        except ValueError:
+            return day
+    return f"{day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December")  # fmt: skip
+
+
+def _fixed_launch_date(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
+    day = r.get("fixed_launch_date") or a.get("launch_date")
+    return _when(day) if day else "the launch date to be written here before signing"
+
+
+def _engagement_term(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
+    """How long the agreement lasts and how it ends early, as the fee model has it."""
+    notice = _n(r["notice_days"], "day")
+    model = r.get("fee_model")
+    if model == "retainer":
+        months = _n(int(r.get("minimum_months") or 1), "month")
+        return (
+            "This agreement takes effect when both parties have signed it. The retainer "
+            f"runs for a minimum term of {months} from the start date and then renews month "
+            f"by month until either party ends it by {notice}' written notice."
+        )
+    if model == "fixed":
+        return (
+            "This agreement takes effect when both parties have signed it and lasts until "
+            "the agreed work is delivered, accepted and paid for. The Client may end it "
+            "earlier by written notice; the Agency only for cause."
+        )
+    return (
+        "This agreement takes effect when both parties have signed it and lasts until the "
+        "agreed work is delivered, accepted and paid for. Either party may end it earlier "
+        f"by written notice of {notice}."
+    )
+
+
+def _milestone_schedule(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
+    if r.get("fee_model") == "retainer":
+        return schedule.cycle_sentence()
+    return schedule.milestone_sentence(a.get("timeline_weeks") or 1)
+
+
+_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _review_count(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
+    if r.get("fee_model") == "retainer":
+        return "one a month"
+    n = len(schedule.review_weeks(a.get("timeline_weeks") or 1))
+    return _WORDS[n] if n < len(_WORDS) else str(n)
+
+
+def _plan_phases(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
+    """The plan in sentences: a project's five phases and their reviews, or a
+    retainer's month."""
+    if r.get("fee_model") == "retainer":
+        return (
+            f"Each month of the retainer runs in three phases: {_milestone_schedule(a, r)[12:]}. "
+            "The month ends with a review in which the Client sees the month's work and the "
+            "allowance used, and the parties agree the next month's priorities."
+        )
+    return (
+        f"The engagement runs in five phases: {_milestone_schedule(a, r)}. Each phase ends "
+        "with a review in which the Client sees the work and signs off the milestone "
+        f"(phases ending in the same week share one review: {_review_count(a, r)} in all)."
+    )
+
+
+def _discovery_stop(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
+    """What the Client pays if either party stops after a paid discovery."""
+    if r.get("paid_discovery") == "on":
+        return (
+            "The Client then pays the price of the paid discovery set out in Scope and fees "
+            "and no more"
+        )
+    return "The Client then pays for the work done and the costs committed up to that point"
 
 
 Fact = Callable[[Mapping[str, Any], Mapping[str, Any]], str]
@@ -78,6 +172,12 @@ FACTS: dict[str, Fact] = {
     "included_revisions": lambda a, r: _n(r["revision_rounds"], "round"),
     "notice_period": lambda a, r: _n(r["notice_days"], "day"),
     "acceptance_window": lambda a, r: _n(r["acceptance_days"], "working day"),
+    "milestone_window": lambda a, r: _n(
+        schedule.milestone_review_days(a.get("timeline_weeks") or 1, r["acceptance_days"])
+        if r.get("fee_model") != "retainer"
+        else r["acceptance_days"],
+        "working day",
+    ),
     "agency": lambda a, r: r["agency"],
     "client_decisions": _client_decisions,
     "safeguard": lambda a, r: (
@@ -90,9 +190,14 @@ FACTS: dict[str, Fact] = {
     "asked_update_cadence": _asked_cadence,
     "asked_revisions": lambda a, r: _n(int(a.get("revision_rounds") or 0), "round"),
     # The plan, from the timeline.
-    "milestone_schedule": lambda a, r: schedule.milestone_sentence(a.get("timeline_weeks") or 1),
-    "review_count": lambda a, r: str(len(schedule.review_weeks(a.get("timeline_weeks") or 1))),
+    "milestone_schedule": _milestone_schedule,
+    "plan_phases": _plan_phases,
+    "discovery_stop": _discovery_stop,
+    "review_count": _review_count,
     "discovery_length": _discovery_length,
+    # What the fee model and the dates decide.
+    "engagement_term": _engagement_term,
+    "fixed_launch_date": _fixed_launch_date,
     "working_hours": lambda a, r: "Monday to Friday, 9:00 to 17:30 (agency local time)",
 }
 """Derived values a template may use, by name. Adding one is one entry."""
@@ -149,13 +254,35 @@ def _section_ref(target: str, resolved: Mapping[str, Any]) -> str:
     return f"the {title} section"
 
 
-def _phase_ref(target: str, answers: Mapping[str, Any]) -> str:
-    for phase in schedule.phases(answers.get("timeline_weeks") or 1):
+def _phase_ref(target: str, answers: Mapping[str, Any], fee_model: str | None = None) -> str:
+    cycle = fee_model == "retainer"
+    for phase in schedule.plan(answers.get("timeline_weeks") or 1, fee_model):
         if phase.name == target:
+            if cycle:
+                return f"the {phase.name.lower()} {_cycle_weeks(phase)} of each month"
             if phase.start_week == phase.end_week:
                 return f"the {phase.name} phase (week {phase.end_week})"
             return f"the {phase.name} phase (weeks {phase.start_week}\u2013{phase.end_week})"
+    if cycle and target in PROJECT_IN_CYCLE:
+        phase = next(p for p in schedule.monthly_cycle() if p.name == PROJECT_IN_CYCLE[target])
+        return f"the {phase.name.lower()} {_cycle_weeks(phase)} of the first month"
     return f"the {target} phase"
+
+
+PROJECT_IN_CYCLE = {
+    "Discovery": "Planning",
+    "Strategy": "Planning",
+    "Production": "Delivery",
+    "Refinement": "Review",
+    "Launch": "Review",
+}
+"""Where a project phase a clause names falls in a retainer's month."""
+
+
+def _cycle_weeks(phase: schedule.Phase) -> str:
+    if phase.start_week == phase.end_week:
+        return f"week (week {phase.end_week})"
+    return f"weeks (weeks {phase.start_week}\u2013{phase.end_week})"
 
 
 @dataclass(frozen=True)
@@ -235,12 +362,12 @@ def _filler(name: str, filter_name: str | None) -> Filler:
         seen: dict[Any, str] = {}  # by timeline: the phases follow from it alone
 
         def fill(a, q, r):
-            weeks = a.get("timeline_weeks")
-            text = seen.get(weeks)
+            key = (a.get("timeline_weeks"), r.get("fee_model"))
+            text = seen.get(key)
             if text is None:
                 if len(seen) > 512:
                     seen.clear()
-                text = seen[weeks] = _phase_ref(target, a)
+                text = seen[key] = _phase_ref(target, a, r.get("fee_model"))
             return text
 
     else:

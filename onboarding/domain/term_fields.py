@@ -25,7 +25,7 @@ from onboarding.domain.resources import DATA
 TABLE_FILE = DATA / "terms.yaml"
 
 TYPES = frozenset(
-    {"currency", "money", "whole", "date", "choice", "choices", "text", "list",
+    {"currency", "money", "number", "whole", "date", "choice", "choices", "text", "list",
      "fee", "group", "schedule", "clauses"}
 )  # fmt: skip
 """The kinds of value a term may hold (the table's ``type``)."""
@@ -215,6 +215,9 @@ def _check(rows: list[TermField], path: Path | None) -> None:
             problems.append(f"{r.key}: a choice needs choices")
         if r.type == "whole" and (r.get("min") is None or r.get("max") is None):
             problems.append(f"{r.key}: a whole number needs min and max")
+        alias = r.get("alias_of")
+        if alias and (r.group is None or f"{r.group}.{alias}" not in keys):
+            problems.append(f"{r.key}: alias_of {alias!r} is not a member beside it")
         for model, need in (r.get("models") or {}).items():
             if need not in MODEL_NEEDS:
                 problems.append(f"{r.key}: models.{model} must be required or optional")

@@ -49,16 +49,54 @@ PROFILE_NUMBERS = (
     ("payment_days", 0, 365),
     ("change_margin_percent", 0, 100),
     ("non_solicitation_months", 1, 36),
+    ("cancellation_fee_percent", 0, 100),
 )
 """The agency profile's whole-number settings, with their bounds."""
 SUPPLEMENT_BY_PROJECT = {
     "website": ("interactive",),
     "product_design": ("interactive",),
-    "campaign": ("print", "motion"),
+    "campaign": (),
     "content": (),
-    "branding": ("print",),
+    "branding": (),
 }
-"""The discipline terms an engagement gets by default, from the answers' project type."""
+"""The discipline terms an engagement gets from its project type alone, when neither the
+answers nor the terms list what it delivers (print and motion terms need a deliverable
+that is printed or moves: :func:`default_supplements`)."""
+
+SUPPLEMENT_BY_DELIVERABLE = {
+    "website": ("interactive",),
+    "ecommerce": ("interactive",),
+    "app": ("interactive",),
+    "broadcast_video": ("motion",),
+    "online_video": ("motion",),
+    "print_packaging": ("print",),
+    "events": ("environmental",),
+}
+"""The discipline terms each of the questionnaire's ``deliverables`` calls for."""
+
+SUPPLEMENT_WORDS: dict[str, re.Pattern[str]] = {
+    "print": re.compile(
+        r"\b(print(ed|ing)?|print-ready|packaging|brochures?|leaflets?|flyers?|posters?|"
+        r"stationery|business cards?|catalogues?|catalogs?|labels?|magazines?|books?)\b",
+        re.IGNORECASE,
+    ),
+    "motion": re.compile(
+        r"\b(videos?|animations?|animated|motion|film(s|ed)?|footage|commercials?|"
+        r"TV spots?|cinema ads?|gifs?)\b",
+        re.IGNORECASE,
+    ),
+    "interactive": re.compile(
+        r"\b(websites?|web ?sites?|apps?|online shops?|"
+        r"e-?commerce|web applications?|digital products?|microsites?)\b",
+        re.IGNORECASE,
+    ),
+    "environmental": re.compile(
+        r"\b(signage|signs?|shop ?fronts?|exhibitions?|exhibition stands?|stands?|"
+        r"interiors?|wayfinding|installations?|events?|pop-ups?)\b",
+        re.IGNORECASE,
+    ),
+}
+"""Words in the terms' own ``deliverables`` that call for each discipline's terms."""
 
 STANDARD_SECTIONS: dict[str, str] = {
     "fees_payment": "Fees and payment",
@@ -83,7 +121,7 @@ CURRENCY_SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "AUD": "A$", "CAD": "
 ISO_4217 = re.compile(r"^[A-Z]{3}$")
 MONEY = re.compile(r"^\d{1,12}(\.\d{1,2})?$", re.ASCII)  # not full-width digits
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-_WHEN_EQ = re.compile(r'^\s*([a-z_]+)\s*==\s*"([a-z_]+)"\s*$')
+_WHEN_EQ = re.compile(r'^\s*([a-z_]+)\s*(==|!=)\s*"([a-z_]+)"\s*$')
 _WHEN_IN = re.compile(r'^\s*"([a-z_]+)"\s+in\s+([a-z_]+)\s*$')
 MAX_TEXT = 4000
 MAX_ITEMS = 50
@@ -124,16 +162,30 @@ class StandardClause:
     optional: bool = False
 
     def applies(self, values: Mapping[str, Any]) -> bool:
-        """Whether the clause belongs in an agreement with these resolved values."""
+        """Whether the clause belongs in an agreement with these resolved values (every
+        part of a condition joined by ``and`` holds)."""
         if not self.when:
             return True
-        m = _WHEN_EQ.match(self.when)
-        if m:
-            return values.get(m.group(1)) == m.group(2)
-        m = _WHEN_IN.match(self.when)
-        if m:
-            return m.group(1) in (values.get(m.group(2)) or ())
-        return False  # pragma: no cover - refused when the profile loads
+        return all(_holds(part, values) for part in self.when.split(" and "))
+
+
+def _holds(condition: str, values: Mapping[str, Any]) -> bool:
+    m = _WHEN_EQ.match(condition)
+    if m:
+        equal = values.get(m.group(1)) == m.group(3)
+        return equal if m.group(2) == "==" else not equal
+    m = _WHEN_IN.match(condition)
+    if m:
+        return m.group(1) in (values.get(m.group(2)) or ())
+    return False  # pragma: no cover - refused when the profile loads
+
+
+def _valid_when(when: Any) -> bool:
+    """A standard clause's condition: ``name == "value"``, ``name != "value"`` or
+    ``"value" in name``, several joined by ``and``."""
+    return isinstance(when, str) and all(
+        _WHEN_EQ.match(part) or _WHEN_IN.match(part) for part in when.split(" and ")
+    )
 
 
 @dataclass(frozen=True)
@@ -161,6 +213,13 @@ class AgencyProfile:
     change_margin_percent: int = 10
     liability_cap: str = "the fees paid and payable under this agreement"
     non_solicitation_months: int = 12
+    late_interest_percent: str = ""  # "8": a yearly rate (late_interest_base: over what)
+    late_interest_base: str = ""
+    cancellation_fee_percent: int = 0
+    non_refundable_deposit: bool = False
+    non_solicitation: bool = True
+    insurance_cover: str = ""
+    data_protection_cap: str = ""
     demo: bool = False  # the shipped demo profile: never sent to a client
 
     def as_dict(self) -> dict[str, Any]:
@@ -185,6 +244,13 @@ class AgencyProfile:
             "change_margin_percent": self.change_margin_percent,
             "liability_cap": self.liability_cap,
             "non_solicitation_months": self.non_solicitation_months,
+            "late_interest_percent": self.late_interest_percent,
+            "late_interest_base": self.late_interest_base,
+            "cancellation_fee_percent": self.cancellation_fee_percent,
+            "non_refundable_deposit": self.non_refundable_deposit,
+            "non_solicitation": self.non_solicitation,
+            "insurance_cover": self.insurance_cover,
+            "data_protection_cap": self.data_protection_cap,
             "standard_clauses": [
                 {k: v for k, v in vars(c).items() if v not in (None, False)}
                 for c in self.standard_clauses
@@ -283,11 +349,13 @@ def _standard_clauses(items: Any, path: str, errors: list) -> tuple[StandardClau
                     )  # fmt: skip
                 )
         when = item.get("when")
-        if when is not None and not (
-            isinstance(when, str) and (_WHEN_EQ.match(when) or _WHEN_IN.match(when))
-        ):
+        if when is not None and not _valid_when(when):
             errors.append(
-                TermError(f"{where}.when", 'must read name == "value" or "value" in name')
+                TermError(
+                    f"{where}.when",
+                    'must read name == "value", name != "value" or "value" in name '
+                    '(several joined by "and")',
+                )
             )
         if section:
             out.append(
@@ -332,8 +400,30 @@ def load_profile(data: Mapping[str, Any] | None = None) -> AgencyProfile:
     for key, allowed in (("ip_option", IP_OPTIONS), ("expenses", EXPENSES)):
         if _choice(data.get(key, shipped[key]), key, errors, allowed):
             extra[key] = data.get(key, shipped[key])
-    for key in ("late_interest", "liability_cap"):
-        extra[key] = _text(data, key, key, errors, required=False) or shipped[key]
+    for key in ("late_interest", "liability_cap", "insurance_cover", "data_protection_cap"):
+        extra[key] = _text(data, key, key, errors, required=False) or shipped.get(key, "")
+    extra["late_interest_base"] = (
+        _text(data, "late_interest_base", "late_interest_base", errors, required=False)
+        if "late_interest_base" in data
+        else shipped.get("late_interest_base", "")
+    )
+    rate = data.get("late_interest_percent", shipped.get("late_interest_percent"))
+    if "late_interest" in data and "late_interest_percent" not in data:
+        rate = None  # the profile words its own rate
+    if rate not in (None, ""):
+        text = str(rate).strip()
+        if isinstance(rate, bool) or not re.fullmatch(r"\d{1,2}(\.\d{1,2})?", text):
+            errors.append(
+                TermError("late_interest_percent", "must be a yearly rate such as 8 or 4.5")
+            )
+        else:
+            extra["late_interest_percent"] = text
+    for key in ("non_refundable_deposit", "non_solicitation"):
+        flag = data.get(key, shipped.get(key))
+        if flag is not None and not isinstance(flag, bool):
+            errors.append(TermError(key, "must be true or false"))
+        elif flag is not None:
+            extra[key] = flag
     profile = AgencyProfile(
         legal_name=legal,
         trading_name=trading,
@@ -373,6 +463,18 @@ def _money(value: Any, path: str, errors: list) -> Decimal | None:
     text = str(value).strip().replace(",", "")
     if not MONEY.match(text):
         errors.append(TermError(path, 'must be an amount such as "24000.00" (up to two decimals)'))
+        return None
+    return Decimal(text)
+
+
+def _number(value: Any, path: str, errors: list) -> Decimal | None:
+    """A count that may have decimals (an allowance of 7.5 hours)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        errors.append(TermError(path, "must be a number such as 6 or 7.5"))
+        return None
+    text = repr(value) if isinstance(value, float) else str(value).strip()
+    if not re.fullmatch(r"\d{1,6}(\.\d{1,2})?", text, re.ASCII):
+        errors.append(TermError(path, "must be a number such as 6 or 7.5 (up to two decimals)"))
         return None
     return Decimal(text)
 
@@ -576,6 +678,11 @@ def _scalar(row: TermField, value: Any, path: str, errors: list) -> Any:
         if amount is not None and row.get("positive") and amount <= 0:
             errors.append(TermError(path, "must be more than zero"))
         return amount
+    if kind == "number":
+        number = _number(value, path, errors)
+        if number is not None and row.get("positive") and number <= 0:
+            errors.append(TermError(path, "must be more than zero"))
+        return number
     if kind == "whole":
         n = _whole(value, path, errors, row.get("min"), row.get("max"))
         one_of = row.get("one_of")
@@ -633,28 +740,89 @@ def service_levels(data: Any, path: str, errors: list) -> dict[str, Any]:
     return group_values("service_levels", data, path, errors)
 
 
+FEE_DEFAULTS = {"rate_unit": "day", "allowance_unit": "days", "rollover_percent": Decimal(0)}
+"""The fee members a model's fee holds when unset (a rate per day, an allowance in days,
+no unused allowance carried over)."""
+
+
 def _fee(raw: Any, errors: list) -> Fee | None:
     if not isinstance(raw, Mapping):
         errors.append(TermError("fee", "must be an object with a model and its amounts"))
         return None
-    models = table().fee_models
+    current = table()
+    models = current.fee_models
     if not _choice(raw.get("model"), "fee.model", errors, tuple(models)):
         return None
-    required, optional = models[raw["model"]]
-    amounts: dict[str, Any] = {}
-    for key in required + optional:
-        if raw.get(key) in (None, ""):
-            if key in required:
-                errors.append(TermError(f"fee.{key}", "is required for this fee model"))
-            continue
-        row = table().row(f"fee.{key}")
-        value = _scalar(row, raw[key], f"fee.{key}", errors)  # type: ignore[arg-type]
-        if value is not None:
-            amounts[key] = Decimal(value) if isinstance(value, int) else value
+    model = raw["model"]
+    required, optional = models[model]
     for key in raw:
         if key != "model" and key not in required + optional:
             errors.append(TermError(f"fee.{key}", "does not belong to this fee model"))
-    return Fee(raw["model"], amounts)
+    given = {k: v for k, v in raw.items() if k != "model" and v not in (None, "")}
+    # A member still accepted under an older name is read as the member it names.
+    for key in list(given):
+        row = current.row(f"fee.{key}")
+        alias = row.get("alias_of") if row else None
+        if not alias or key not in required + optional:
+            continue
+        if alias in given:
+            errors.append(TermError(f"fee.{key}", f"give {alias} or {key}, not both"))
+            given.pop(key)
+            continue
+        for other, value in (row.get("alias_sets") or {}).items():  # type: ignore[union-attr]
+            if given.get(other, value) != value:
+                errors.append(
+                    TermError(f"fee.{key}", f"is a {value} rate: {other} must be {value}")
+                )
+            given[other] = value
+        unit = row.get("alias_unit")  # type: ignore[union-attr]
+        if unit and given.get("rate_unit", unit) != unit:
+            errors.append(
+                TermError(f"fee.{key}", f"counts {unit}s: with an hourly rate give the estimate")
+            )
+        given[alias] = given.pop(key)
+        given[f"__from_{alias}"] = key
+    amounts: dict[str, Any] = {}
+    for key in required + optional:
+        row = current.row(f"fee.{key}")
+        if row is None or row.get("alias_of"):
+            continue
+        if key not in given:
+            if key in required:
+                errors.append(TermError(f"fee.{key}", "is required for this fee model"))
+            elif key in FEE_DEFAULTS:
+                amounts[key] = FEE_DEFAULTS[key]
+            continue
+        path = f"fee.{given.get(f'__from_{key}', key)}"
+        value = _scalar(row, given[key], path, errors)
+        if value is not None:
+            amounts[key] = Decimal(value) if isinstance(value, int) else value
+    fee = Fee(model, amounts)
+    _fee_figures(fee, errors)
+    return fee
+
+
+def _fee_figures(fee: Fee, errors: list) -> None:
+    """Figures of one fee that cannot both hold (a cap below the estimate it limits)."""
+    a = fee.amounts
+    discovery, amount = a.get("discovery"), a.get("amount")
+    if (
+        fee.model == "fixed"
+        and discovery is not None
+        and amount is not None
+        and discovery >= amount
+    ):
+        errors.append(TermError("fee.discovery", "must be less than the fixed fee it is part of"))
+    if fee.model == "time_and_materials" and "rate" in a and "estimate" in a:
+        estimate = a["rate"] * a["estimate"]
+        if "cap" in a and a["cap"] < estimate:
+            errors.append(
+                TermError("fee.cap", f"must be at least the estimate it limits ({estimate:,.2f})")
+            )
+        if "deposit" in a and a["deposit"] > a.get("cap", estimate):
+            errors.append(
+                TermError("fee.deposit", "must not be more than the estimate (or the cap)")
+            )
 
 
 def _schedule(raw: Any, errors: list) -> tuple[Instalment, ...]:
@@ -728,6 +896,19 @@ def parse_terms(data: Mapping[str, Any] | None) -> EngagementTerms:
         if after and out.get(after["key"]) and value <= out[after["key"]]:
             errors.append(TermError(row.key, after["message"]))
         out[row.key] = value
+    fee = out.get("fee")
+    if fee is not None and fee.model != "fixed" and out.get("payment_schedule"):
+        how = PAYMENT_WORDS[fee.model]
+        errors.append(
+            TermError(
+                "payment_schedule",
+                f"a {FEE_NAMES[fee.model]} is invoiced {how}: it has no payment schedule "
+                "(leave it out; a deposit is set as fee.deposit)"
+                if fee.model == "time_and_materials"
+                else f"a {FEE_NAMES[fee.model]} is invoiced {how}: it has no payment "
+                "schedule (leave it out)",
+            )
+        )
     if errors:
         raise TermsInvalid(errors)
     return EngagementTerms(out)
@@ -760,14 +941,28 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def default_supplements(answers: Mapping[str, Any]) -> tuple[str, ...]:
-    """The discipline terms the answers' project type calls for."""
-    return SUPPLEMENT_BY_PROJECT.get(answers.get("project_type") or "", ())
+def default_supplements(
+    answers: Mapping[str, Any], deliverables: Sequence[str] = ()
+) -> tuple[str, ...]:
+    """The discipline terms the work calls for: from the answers' ``deliverables`` and
+    the terms' own ``deliverables`` (print terms only when something is printed, motion
+    terms only when video or animation is made); from the project type only when
+    neither says what is delivered."""
+    chosen: set[str] = set()
+    for value in answers.get("deliverables") or ():
+        chosen.update(SUPPLEMENT_BY_DELIVERABLE.get(value, ()))
+    for text in deliverables:
+        chosen.update(name for name, words in SUPPLEMENT_WORDS.items() if words.search(text))
+    if not chosen and not answers.get("deliverables") and not deliverables:
+        chosen.update(SUPPLEMENT_BY_PROJECT.get(answers.get("project_type") or "", ()))
+    return tuple(c for c in SUPPLEMENTS if c in chosen)
 
 
 def is_draft(terms: EngagementTerms) -> bool:
     """An agreement without fee, payment schedule and start date is a draft."""
-    return not (terms.fee and terms.payment_schedule and terms.start_date)
+    return not (
+        terms.fee and (terms.payment_schedule or not schedule_needed(terms)) and terms.start_date
+    )
 
 
 def values(
@@ -799,7 +994,8 @@ def values(
             value = getattr(profile, row.key, None)
         out[row.resolved_name] = row.get("unset") if value is None else value
     if terms.supplements is None:
-        out["supplements"] = tuple(default_supplements(answers))
+        out["supplements"] = default_supplements(answers, terms.deliverables)
+    out |= _commercial(profile, terms, answers)
     for row in current.members("service_levels"):
         out[row.resolved_name] = levels.get(row.name)
     hours = levels.get("response_hours")
@@ -809,6 +1005,45 @@ def values(
         "asked_update_cadence_key": answers.get("update_frequency"),
         "asked_revision_rounds": answers.get("revision_rounds"),
     }
+    return out
+
+
+def _commercial(
+    profile: AgencyProfile, terms: EngagementTerms, answers: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The resolved values the fee model and the agency's commercial options decide:
+    which variant of a standard clause applies (``fee_model``), and what a clause names
+    (``minimum_months``, ``late_interest``, ``insurance_cover``...)."""
+    fee = terms.fee
+    model = fee.model if fee else "none"
+    out: dict[str, Any] = {
+        "fee_model": model,
+        "cancellation_fee_percent": profile.cancellation_fee_percent,
+        "insurance_cover": profile.insurance_cover or None,
+        "data_protection_cap": profile.data_protection_cap or profile.liability_cap,
+        "non_solicitation": "on" if profile.non_solicitation else "off",
+        "insurance": "on" if profile.insurance_cover else "off",
+        "signing_deposit": "off",
+        "paid_discovery": "off",
+        "cancellation_fee": "on" if profile.cancellation_fee_percent else "off",
+        "minimum_months": None,
+    }
+    if profile.late_interest_percent:
+        base = profile.late_interest_base
+        out["late_interest"] = f"{profile.late_interest_percent}% a year" + (
+            f" above {base}" if base else ""
+        )
+    if fee and fee.model == "fixed":
+        signing = any(p.when == "on_signing" for p in terms.payment_schedule)
+        if signing and profile.non_refundable_deposit:
+            out["signing_deposit"] = "on"
+        if "discovery" in fee.amounts:
+            out["paid_discovery"] = "on"
+    if fee and fee.model == "retainer":
+        out["minimum_months"] = int(fee.amounts["minimum_months"])
+    day = terms.launch_date or answers.get("launch_date")
+    out["fixed_launch_date"] = day if day else None
+    out["fixed_launch"] = "on" if day else "off"
     return out
 
 
@@ -883,54 +1118,183 @@ def scope_lines(terms: EngagementTerms, resolved: Mapping[str, Any]) -> list[tup
     return rows
 
 
-def fee_lines(terms: EngagementTerms, currency: str) -> list[tuple[str, str]]:
-    """The fee as (label, text) rows for the scope-and-fees table."""
-    fee = terms.fee
-    if fee is None:
-        return [("Fee", "To be agreed: this draft states no fee")]
-    a = fee.amounts
-    if fee.model == "fixed":
-        return [("Fee", f"{money(a['amount'], currency)}, a fixed fee for the deliverables listed")]
-    if fee.model == "time_and_materials":
-        days = int(a["estimate_days"])
-        total = a["day_rate"] * days
-        rows = [
-            ("Day rate", money(a["day_rate"], currency)),
-            ("Estimate", f"{plural(days, 'day')} ({money(total, currency)})"),
-        ]
-        if "cap" in a:
-            rows.append(("Cap", f"{money(a['cap'], currency)}: no more is charged without "
-                                "the Client's written approval"))  # fmt: skip
-        return rows
-    months = int(a["months"])
-    return [
-        ("Retainer", f"{money(a['monthly'], currency)} a month for {plural(months, 'month')}"),
-        ("Total", money(a["monthly"] * months, currency)),
-    ]
-
-
-def fee_total(terms: EngagementTerms) -> Decimal | None:
-    """The amount the payment schedule's percents apply to (None without a fee)."""
-    fee = terms.fee
-    if fee is None:
-        return None
-    a = fee.amounts
-    if fee.model == "fixed":
-        return a["amount"]
-    if fee.model == "time_and_materials":
-        return a.get("cap") or a["day_rate"] * a["estimate_days"]
-    return a["monthly"] * a["months"]
-
+FEE_NAMES = {
+    "fixed": "fixed fee",
+    "time_and_materials": "time-and-materials fee",
+    "retainer": "monthly retainer",
+}
 
 PAYMENT_WORDS = {
     "on_signing": "On signing",
     "on_completion": "On completion",
     "monthly": "Monthly, in arrears",
+    "time_and_materials": "monthly in arrears",
+    "retainer": "monthly in advance",
 }
 
 
+def _count(value: Decimal, unit: str) -> str:
+    """``40 days``, ``7.5 hours``, ``1 day`` (a count that may have decimals)."""
+    n = value.normalize() if value != value.to_integral_value() else value.to_integral_value()
+    text = f"{n:,}" if n == n.to_integral_value() else f"{n:f}"
+    return f"{text} {unit if n == 1 else unit + 's'}"
+
+
+def rollover_rule(percent: int) -> str:
+    """What happens to a retainer month's unused allowance, as a sentence."""
+    if not percent:
+        return "Unused allowance does not carry over: each month's allowance lapses at its end"
+    if percent >= 100:
+        return (
+            "Unused allowance carries over to the next month only, and lapses at the end of "
+            "that month"
+        )
+    return (
+        f"Up to {percent}% of a month's unused allowance carries over to the next month "
+        "only; the rest lapses at the end of the month"
+    )
+
+
+def fee_lines(
+    terms: EngagementTerms, currency: str, notice_days: int | None = None
+) -> list[tuple[str, str]]:
+    """The fee as (label, text) rows, each figure labelled, stated the way the model is
+    billed: a fixed fee (and any paid discovery within it); a rate, an estimate, a cap
+    and a deposit invoiced monthly in arrears; a monthly fee, an allowance, a minimum
+    term, renewal and unused allowance, invoiced monthly in advance."""
+    fee = terms.fee
+    if fee is None:
+        return [("Fee", "To be agreed: this draft states no fee")]
+    a = fee.amounts
+    if fee.model == "fixed":
+        rows = [("Fee", f"{money(a['amount'], currency)}, a fixed fee for the deliverables listed")]
+        if "discovery" in a:
+            rows.append(
+                (
+                    "Paid discovery",
+                    f"{money(a['discovery'], currency)}, part of the fixed fee, for the "
+                    "Discovery phase; if either party stops at the Discovery review, the "
+                    "Client pays this and no more",
+                )
+            )
+        return rows
+    if fee.model == "time_and_materials":
+        unit = str(a.get("rate_unit") or "day")
+        estimate = a["estimate"] * a["rate"]
+        rows = [
+            (f"{'Hourly' if unit == 'hour' else 'Day'} rate", money(a["rate"], currency)),
+            (
+                "Estimate",
+                f"{_count(a['estimate'], unit)} ({money(estimate, currency)}), an "
+                "estimate, not a fixed price",
+            ),
+        ]
+        if "cap" in a:
+            rows.append(
+                (
+                    "Cap",
+                    f"{money(a['cap'], currency)}, a limit: time beyond it is not charged "
+                    "without the Client's written approval",
+                )
+            )
+        if "deposit" in a:
+            rows.append(
+                (
+                    "Deposit",
+                    f"{money(a['deposit'], currency)}, invoiced on signing and credited "
+                    "against the invoices for time worked; any part not used when this "
+                    "agreement ends is refunded",
+                )
+            )
+        rows.append(
+            ("Billing", "Time worked is invoiced monthly in arrears, with the time records")
+        )
+        return rows
+    unit = str(a.get("allowance_unit") or "days")
+    months = int(a["minimum_months"])
+    notice = f"{plural(notice_days, 'day')}' written notice" if notice_days else "written notice"
+    return [
+        ("Monthly fee", f"{money(a['monthly'], currency)} a month, invoiced monthly in advance"),
+        ("Monthly allowance", f"{_count(a['allowance'], unit[:-1])} of work a month"),
+        (
+            "Minimum term",
+            f"{plural(months, 'month')} from the start date "
+            f"({money(a['monthly'] * months, currency)} over the minimum term)",
+        ),
+        (
+            "Renewal",
+            f"After the minimum term, month by month until either party gives {notice}",
+        ),
+        ("Unused allowance", rollover_rule(int(a.get("rollover_percent") or 0))),
+    ]
+
+
+def fee_summary(terms: EngagementTerms, currency: str, notice_days: int | None = None) -> str:
+    """The fee in one short sentence for "At a glance", each figure labelled, as the
+    model is billed (the scope table holds the full rows)."""
+    fee = terms.fee
+    if fee is None:
+        return "To be agreed"
+    a = fee.amounts
+    if fee.model == "fixed":
+        text = f"{money(a['amount'], currency)}, a fixed fee"
+        if "discovery" in a:
+            text += f"; Paid discovery: {money(a['discovery'], currency)} of it"
+        schedule = ", ".join(
+            f"{amount} {when[:1].lower()}{when[1:]}"
+            for when, amount in instalment_rows(terms, currency)
+        )
+        return text + (f". Payment: {schedule}" if schedule else "")
+    if fee.model == "time_and_materials":
+        unit = str(a.get("rate_unit") or "day")
+        parts = [
+            f"{'Hourly' if unit == 'hour' else 'Day'} rate: {money(a['rate'], currency)}",
+            f"Estimate: {_count(a['estimate'], unit)} "
+            f"({money(a['estimate'] * a['rate'], currency)})",
+        ]
+        if "cap" in a:
+            parts.append(f"Cap: {money(a['cap'], currency)}")
+        if "deposit" in a:
+            parts.append(f"Deposit: {money(a['deposit'], currency)}, credited against the invoices")
+        return "; ".join(parts) + ". Time worked is invoiced monthly in arrears"
+    unit = str(a.get("allowance_unit") or "days")
+    notice = (
+        f" until either party gives {plural(notice_days, 'day')}' notice" if notice_days else ""
+    )
+    percent = int(a.get("rollover_percent") or 0)
+    unused = (
+        "does not carry over"
+        if not percent
+        else "carries over to the next month"
+        if percent >= 100
+        else f"up to {percent}% carries over to the next month"
+    )
+    return (
+        f"Monthly fee: {money(a['monthly'], currency)}, invoiced monthly in advance; "
+        f"Monthly allowance: {_count(a['allowance'], unit[:-1])}; "
+        f"Minimum term: {plural(int(a['minimum_months']), 'month')}, then month by month"
+        f"{notice}; Unused allowance: {unused}"
+    )
+
+
+def fee_total(terms: EngagementTerms) -> Decimal | None:
+    """The amount a payment schedule's percents apply to: a fixed fee only (None
+    otherwise: a time-and-materials fee and a retainer are invoiced monthly, and a cap
+    is a limit, never the base of a percentage)."""
+    fee = terms.fee
+    if fee is None or fee.model != "fixed":
+        return None
+    return fee.amounts["amount"]
+
+
+def schedule_needed(terms: EngagementTerms) -> bool:
+    """Whether the fee is paid on a payment schedule (a fixed fee; an agreement without a
+    fee needs one too): the other models are invoiced monthly."""
+    return terms.fee is None or terms.fee.model == "fixed"
+
+
 def instalment_rows(terms: EngagementTerms, currency: str) -> list[tuple[str, str]]:
-    """The payment schedule as (when, amount) rows."""
+    """The payment schedule as (when, amount) rows: ``25% (£21,000.00)``."""
     total = fee_total(terms)
     rows = []
     for p in terms.payment_schedule:

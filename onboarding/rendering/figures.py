@@ -61,13 +61,19 @@ def roadmap_svg(roadmap: Roadmap, *, id_prefix: str = "roadmap") -> Markup:
         f"week{'s' if len(roadmap.review_weeks) != 1 else ''} {reviews}. "
         f"Updates: {roadmap.cadence}."
     )
+    if roadmap.cycle:  # a retainer: one month, repeated
+        desc = (
+            f"Each month of the retainer, in {rows} phases. {phases_words}. A monthly review "
+            f"in week {reviews}. Updates: {roadmap.cadence}."
+        )
     add(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="roadmap__svg" '
         f'viewBox="0 0 {_SVG_W} {_f(height)}" width="{_SVG_W}" height="{_f(height)}" '
         f'role="img" aria-labelledby="{e(title_id)} {e(desc_id)}" '
         f'font-family="Inter, sans-serif">'
     )
-    add(f'<title id="{e(title_id)}">Project roadmap</title>')
+    title = "Each month of the retainer" if roadmap.cycle else "Project roadmap"
+    add(f'<title id="{e(title_id)}">{title}</title>')
     add(f'<desc id="{e(desc_id)}">{e(desc)}</desc>')
 
     # Week grid and axis labels. Each kind of mark is one <path> of sub-paths rather

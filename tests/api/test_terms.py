@@ -35,7 +35,11 @@ def test_terms_round_trip_and_errors_name_each_field(api, client, auth, submitte
     saved = client.put(url, headers=auth, json=example_terms("burned-marketer"))
     assert saved.status_code == 200, saved.json
     assert saved.json["draft"] is False and saved.json["problems"] == []
-    assert saved.json["terms"]["fee"] == {"model": "fixed", "amount": "84000.00"}
+    assert saved.json["terms"]["fee"] == {
+        "model": "fixed",
+        "amount": "84000.00",
+        "discovery": "9500.00",
+    }
     assert client.get(url, headers=auth).json["terms"] == saved.json["terms"]
 
 

@@ -130,7 +130,9 @@ def test_values_read_as_a_client_reads_them(marketer):
     )
     values = {v["term"]: (v["from"], v["to"]) for v in redline(before, after)["values"]}
     assert values["Fee"] == (
-        "£84,000.00, a fixed fee for the deliverables listed",
+        "Fee: £84,000.00, a fixed fee for the deliverables listed; Paid discovery: £9,500.00, "
+        "part of the fixed fee, for the Discovery phase; if either party stops at the "
+        "Discovery review, the Client pays this and no more",
         "€90,000.00, a fixed fee for the deliverables listed",
     )
     assert values["Start date"] == ("18 January 2027", "1 February 2027")
@@ -155,12 +157,18 @@ def test_values_read_as_a_client_reads_them(marketer):
 
 
 def test_a_time_and_materials_fee_lists_its_parts(marketer):
+    # The v1 keys (day_rate, estimate_days) still read; no payment schedule: time worked
+    # is invoiced monthly in arrears.
     fee = {"model": "time_and_materials", "day_rate": "800", "estimate_days": 30, "cap": "26000"}
-    red = redline(content(marketer, terms()), content(marketer, terms(fee=fee)))
+    after = terms(fee=fee)
+    del after["payment_schedule"]
+    red = redline(content(marketer, terms()), content(marketer, after))
     row = next(v for v in red["values"] if v["term"] == "Fee")
     assert row["to"] == (
-        "Day rate: £800.00; Estimate: 30 days (£24,000.00); Cap: £26,000.00: no more is "
-        "charged without the Client's written approval"
+        "Day rate: £800.00; Estimate: 30 days (£24,000.00), an estimate, not a fixed price; "
+        "Cap: £26,000.00, a limit: time beyond it is not charged without the Client's "
+        "written approval; Billing: Time worked is invoiced monthly in arrears, with the "
+        "time records"
     )
 
 

@@ -43,6 +43,8 @@ def _scalar(row: TermField) -> Any:
         return Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["GBP"])]
     if kind == "money":
         return Annotated[str, Field(pattern=MONEY_PATTERN, examples=["24000.00"])]
+    if kind == "number":
+        return Annotated[str, Field(pattern=MONEY_PATTERN, examples=["7.5"])]
     if kind == "whole":
         if row.get("one_of"):
             return Literal[tuple(row.get("one_of"))]  # type: ignore[misc]
@@ -81,6 +83,9 @@ def _fee(terms: TermTable) -> Any:
             annotation = _scalar(row)  # type: ignore[arg-type]
             if row.type == "money":  # type: ignore[union-attr]
                 annotation = annotation | Annotated[int, Field(ge=0)]  # never a float
+            elif row.type == "number":  # type: ignore[union-attr]
+                # "7.5" or a whole number (a JSON 7.5 is read too, as the domain checks it)
+                annotation = annotation | Annotated[int, Field(ge=0)]
             elif row.type == "whole":  # type: ignore[union-attr]
                 # The saved terms write a fee's whole numbers as text ("30").
                 annotation = annotation | Annotated[str, Field(pattern=r"^\d{1,18}$")]

@@ -97,6 +97,13 @@ PROFILE_LABELS = {
     "liability_cap": "Liability cap",
     "change_margin_percent": "Estimate margin",
     "non_solicitation_months": "Non-solicitation",
+    "late_interest_percent": "Late payment interest (% a year)",
+    "late_interest_base": "Above which base rate",
+    "cancellation_fee_percent": "Cancellation fee",
+    "non_refundable_deposit": "Deposit on signing",
+    "non_solicitation": "Non-solicitation clause",
+    "insurance_cover": "Professional indemnity cover",
+    "data_protection_cap": "Data protection liability cap",
 }
 
 
@@ -241,15 +248,24 @@ def profile_from_form(form) -> dict[str, Any]:
             "liability_cap",
             "ip_option",
             "expenses",
+            "late_interest_percent",
+            "late_interest_base",
+            "insurance_cover",
+            "data_protection_cap",
         )  # fmt: skip
     }
+    for key in ("non_refundable_deposit", "non_solicitation"):
+        choice = form.get(key, "").strip()
+        if choice in ("True", "False"):
+            data[key] = choice == "True"
     data["currency"] = data["currency"].upper()
     data["signatory"] = {
         k: form.get(f"signatory.{k}", "").strip() for k in ("name", "title", "email")
     }
     for key, _, _ in terms_mod.PROFILE_NUMBERS:
         value = form.get(key, "").strip()
-        data[key] = _whole(value)
+        if value or key != "cancellation_fee_percent":  # blank: the shipped default
+            data[key] = _whole(value)
     data["service_levels"] = {}
     for key in terms_mod.SERVICE_LEVEL_KEYS:
         value = form.get(f"service_levels.{key}", "").strip()
