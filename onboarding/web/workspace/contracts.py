@@ -114,6 +114,10 @@ def field_label(path: str) -> str:
         return (levels.get(m.group(2)) if m.group(1) == "service_levels" else None) or (
             f"Signatory's {m.group(2)}"
         )
+    m = re.match(r"(\w+)\.signatory\.(name|title|email)$", path)
+    if m:
+        part = {"name": "name", "title": "job title", "email": "email"}[m.group(2)]
+        return f"Who signs for the {m.group(1)}: {part}"
     m = re.match(r"clauses\.(add|remove|replace)\[(\d+)\]\.(\w+)$", path)
     if m:
         kind = {"add": "Added clause", "remove": "Removed clause", "replace": "Replaced clause"}
