@@ -115,7 +115,8 @@ def _client_detail(
 ) -> str:
     """One confirmed detail (legal name, address): as typed, else as sent; required."""
     raw = sent if typed is None else typed
-    value = one_line(raw)
+    # An address typed on several lines reads as one line, its lines joined by commas.
+    value = ", ".join(one_line(line) for line in raw.splitlines() if line.strip())
     if not value:
         errors[field_name] = f"Give your company's {what}: it is stated in the agreement"
     elif control_problem(raw.strip(), multiline=True):
