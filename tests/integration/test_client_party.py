@@ -20,7 +20,11 @@ REYES = {
     "company_number": "B-87654321",
     "vat_number": "ESB87654321",
     "po_number": "PO-7781",
-    "signatory": {"name": "Lucía Reyes", "title": "Directora General", "email": "lucia@reyes.example"},
+    "signatory": {
+        "name": "Lucía Reyes",
+        "title": "Directora General",
+        "email": "lucia@reyes.example",
+    },
 }
 THISTLE = {
     "legal_name": "Thistle & Finch LLP",
