@@ -34,7 +34,7 @@ OBJECT_TYPES = frozenset({"fee", "group"})
 WIDGETS = frozenset(
     {"text", "code", "money", "number", "date", "select", "area", "checkboxes", "schedule",
      "person"}
-)
+)  # fmt: skip
 REDLINE_FORMATS = frozenset(
     {"text", "count", "percent", "date", "words", "names", "list", "fee", "schedule"}
 )
