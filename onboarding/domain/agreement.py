@@ -460,13 +460,17 @@ def _summary(
         )
     )
     if "concerns" in numbers:
-        items.append(
-            SummaryItem(
-                "Concerns",
-                f"Each concern the Client raised is answered by a written safeguard in "
-                f"section {numbers['concerns']}.",
-            )
+        text = (
+            f"Each concern the Client raised is answered by a written safeguard in "
+            f"section {numbers['concerns']}."
         )
+        if clean.get("biggest_worry") and not resolved.get("safeguard"):
+            # Never claimed while the safeguard is unwritten (the agreement is a draft).
+            text = (
+                f"The Client's concerns are set out in section {numbers['concerns']}; the "
+                "safeguard for the main concern is still to be written before signing."
+            )
+        items.append(SummaryItem("Concerns", text))
     return tuple(items)
 
 

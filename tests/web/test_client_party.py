@@ -189,3 +189,25 @@ def test_the_prospect_confirms_the_legal_name_and_address_before_accepting(
     assert "Registered address: Dock 9, Harbour Road, Southampton SO14 3QN" in signed
     assert "Represented by Max Manager, Account Director" in signed
     assert "Represented by Alex Moreno" not in signed
+
+
+def test_a_scottish_llp_agency_is_labelled_by_its_llp_number(app, client, staff, submitted):
+    make_sendable(app, submitted)
+    with app.app_context():
+        from onboarding.domain.terms import default_profile
+
+        profile = default_profile().as_dict() | {
+            "legal_name": "Thistle & Finch LLP",
+            "trading_name": "Thistle & Finch",
+            "company_number": "SO305214",
+            "address": "40 Bath Street, Glasgow G2 1HG",
+            "governing_law": "Scotland",
+        }
+        contracts.save_profile(profile, None, "a Scottish LLP")
+        db.session.commit()
+    login(client, staff["manager"])
+    url = f"/workspace/intakes/{submitted}/agreement"
+    preview = client.get(url).text
+    assert "LLP number SO305214" in preview and "Company number SO305214" not in preview
+    assert "Company number 11223344" in preview  # the client: a private limited company
+    assert 'name="registration_label"' in client.get("/workspace/agency").text
