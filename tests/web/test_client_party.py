@@ -177,7 +177,7 @@ def test_the_prospect_confirms_the_legal_name_and_address_before_accepting(
     assert "Harbour Freight Logistics Limited" in text_
     assert "Registered address: Dock 9, Harbour Road, Southampton SO14 3QN" in text_
     assert "Unit 4, Dockside Park" not in text_  # the party block as confirmed
-    assert "Client's legal name (confirmed by the signer) Harbour Freight Logistics Limited" in (
+    assert "Client's legal name (as the signer gave it) Harbour Freight Logistics Limited" in (
         text_
     )
 

@@ -17,6 +17,7 @@ from onboarding.db.models import AgreementVersion
 from onboarding.rendering import documents, pdf
 from onboarding.services import sealing, signals, trail
 from onboarding.services.agreement import compose as agreements
+from onboarding.services.agreement.answers import client_details_of
 from onboarding.services.agreement.records import (
     AcceptanceRecord,
     CountersignRecord,
@@ -144,10 +145,13 @@ def _client_part(version: AgreementVersion, record: AcceptanceRecord) -> documen
         facts["Title"] = record.title
     if record.authority:
         facts[f"Authority to sign for {company_of(version)}"] = "Confirmed by the signer"
-    if record.legal_name:
-        facts["Client's legal name (confirmed by the signer)"] = record.legal_name
-    if record.address:
-        facts["Client's registered address (confirmed by the signer)"] = record.address
+    # The client's legal details as the signer corrected or completed them (as sent,
+    # the party block states them and the certificate need not repeat them).
+    sent = client_details_of(version)
+    if record.legal_name and record.legal_name != sent["legal_name"]:
+        facts["Client's legal name (as the signer gave it)"] = record.legal_name
+    if record.address and record.address != sent["address"]:
+        facts["Client's registered address (as the signer gave it)"] = record.address
     facts |= {
         "Email of the client contact": record.email or "",
         "Accepted at (UTC)": utc_text(record.at),
