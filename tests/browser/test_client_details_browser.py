@@ -64,7 +64,8 @@ def test_the_prospect_confirms_the_client_as_a_party(browser, live_server, app, 
     )  # kept
     no_serious_violations(page)
     shots = Path(os.environ.get("SCREENSHOTS", tmp_path))
-    page.locator("#answer").screenshot(path=str(shots / "client-details-refused.png"))
+    page.evaluate("document.getElementById('answer').scrollIntoView()")
+    page.screenshot(path=str(shots / "client-details-refused.png"), timeout=90_000)
 
     page.get_by_label("Registered legal name").fill("Lumen Bakery Limited")
     page.get_by_label("Type your full name").fill("Priya Raman")
