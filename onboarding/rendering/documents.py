@@ -271,13 +271,14 @@ _PARTY_LINE = {
     "legal_name": ('<p class="party__name" data-party-line="legal_name">', ""),
     "address": ('<p class="party__detail" data-party-line="address">', "Registered address: "),
     "signatory": ('<p class="party__detail" data-party-line="signatory">', "Represented by "),
+    "email": ('<p class="party__detail" data-party-line="email">', ""),
 }
 
 
 def fill_party(body: str, role: str, lines: Mapping[str, str]) -> str:
     """The agreement's frozen HTML with lines of one party's block (``role``: client
     or agency) replaced: ``legal_name``, ``address`` (added after the name when the
-    block had none) and ``signatory`` (a text, escaped here). A page frozen before
+    block had none), ``signatory`` and ``email`` (texts, escaped here). A page frozen before
     the party block marked its lines is returned as it is."""
     start = body.find(f'<div class="party" data-party="{role}">')
     if start < 0:

@@ -188,7 +188,8 @@ def test_the_prospect_confirms_the_legal_name_and_address_before_accepting(
     signed = " ".join(_pages(prospect.get(f"/agreement/{token}/pdf").data))
     assert "Registered address: Dock 9, Harbour Road, Southampton SO14 3QN" in signed
     assert "Represented by Max Manager, Account Director" in signed
-    assert "Represented by Alex Moreno" not in signed
+    assert "Represented by Alex Moreno" not in signed and "alex@brightline.example" not in signed
+    assert "manager@example.com" in signed
 
 
 def test_a_scottish_llp_agency_is_labelled_by_its_llp_number(app, client, staff, submitted):

@@ -255,7 +255,7 @@ def _party_lines(
     lines = {"client": client}
     if agency is not None:
         who = ", ".join(part for part in (agency.name, agency.title) if part)
-        lines["agency"] = {"signatory": who}
+        lines["agency"] = {"signatory": who, "email": agency.email}
     return lines
 
 
