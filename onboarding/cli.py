@@ -571,7 +571,7 @@ def agreement_command(
     problems = check_agreement(agreement, answers, result, terms)
     if as_json:
         data = agreement_json(agreement)
-        data["problems"] = [p.as_dict() for p in problems]
+        data["problems"] = data["problems"] + [p.as_dict() for p in problems]
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     for problem in problems:
@@ -584,7 +584,9 @@ def agreement_command(
         click.echo(f"The PDF could not be rendered: {exc}", err=True)
         sys.exit(1)
     Path(output).write_bytes(rendered.pdf)
-    kind = "a draft agreement (no commercial terms)" if agreement.draft else "the agreement"
+    for problem in agreement.problems:
+        click.echo(f"Draft: {problem.line()}", err=True)
+    kind = "a draft agreement (not for signature)" if agreement.draft else "the agreement"
     click.echo(f"Wrote {output}: {kind}, {rendered.document_id}, SHA-256 {rendered.sha256[:16]}...")
     if html_file:
         html = html_for(agreement, static_base=STATIC_DIR.as_uri() + "/", paper=paper)

@@ -521,6 +521,9 @@ class AgreementVersion(db.Model):
     # The client's signature when the signer is not the contact: title and authority.
     accepted_title: Mapped[str | None] = mapped_column(String(120))
     accepted_authority: Mapped[bool | None] = mapped_column(Boolean)
+    # The client as a party, as the client confirmed or completed it on accepting.
+    accepted_legal_name: Mapped[str | None] = mapped_column(String(200))
+    accepted_address: Mapped[str | None] = mapped_column(String(300))
     # The agency's countersignature, and the fully signed PDF (both signatures, both
     # events in its certificate).
     countersigned_by_id: Mapped[int | None] = mapped_column(

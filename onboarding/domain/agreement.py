@@ -50,7 +50,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
-from onboarding.domain import schedule
+from onboarding.domain import parties as party_details
+from onboarding.domain import readiness, schedule
 from onboarding.domain import terms as terms_mod
 from onboarding.domain.playbooks import SECTIONS
 from onboarding.domain.questionnaire import (
@@ -59,6 +60,7 @@ from onboarding.domain.questionnaire import (
     get_questionnaire,
     join_words,
 )
+from onboarding.domain.readiness import DraftProblem
 from onboarding.domain.templates import FACTS, TemplateError, compile_template
 from onboarding.domain.terms import (
     STANDARD_SECTIONS,
@@ -202,6 +204,10 @@ class Party:
     address: str = ""
     company_number: str = ""
     trading_as: str = ""  # the name the party trades under, when not its legal name
+    legal_form: str = ""  # "private limited company", "S.L." (when known)
+    number_label: str = "Company number"  # what company_number is ("LLP number")
+    vat_number: str = ""
+    po_number: str = ""  # the client's purchase order number, quoted on invoices
 
 
 @dataclass(frozen=True)
@@ -250,6 +256,7 @@ class Agreement:
     draft: bool = True
     terms: Mapping[str, Any] | None = None  # the resolved terms (terms.md), as JSON
     asked: tuple[AskedItem, ...] = ()  # "what you asked for and how we will handle it"
+    problems: tuple[DraftProblem, ...] = ()  # why it is a draft (readiness.problems)
     document_id: str = ""
     sha256: str = ""
 
@@ -523,13 +530,17 @@ def _summary(
         )
     )
     if "concerns" in numbers:
-        items.append(
-            SummaryItem(
-                "Concerns",
-                f"Each concern the Client raised is answered by a written safeguard in "
-                f"section {numbers['concerns']}.",
-            )
+        text = (
+            f"Each concern the Client raised is answered by a written safeguard in "
+            f"section {numbers['concerns']}."
         )
+        if clean.get("biggest_worry") and not resolved.get("safeguard"):
+            # Never claimed while the safeguard is unwritten (the agreement is a draft).
+            text = (
+                f"The Client's concerns are set out in section {numbers['concerns']}; the "
+                "safeguard for the main concern is still to be written before signing."
+            )
+        items.append(SummaryItem("Concerns", text))
     return tuple(items)
 
 
@@ -748,28 +759,9 @@ def compose(
         fee_model=engagement.fee.model if engagement.fee else None,
     )
     role = clean.get("role") or ""
-    parties = (
-        Party(
-            "Client",
-            company,
-            clean["contact_name"],
-            role,
-            clean.get("contact_email") or "",
-            "the Client",
-        ),
-        Party(
-            "Agency",
-            profile.legal_name or agency,
-            profile.signatory.name,
-            profile.signatory.title,
-            profile.signatory.email,
-            "the Agency",
-            address=profile.address,
-            company_number=profile.company_number,
-            trading_as=agency if agency != profile.legal_name else "",
-        ),
-    )
-    draft = terms_mod.is_draft(engagement)
+    parties = _parties(clean, profile, engagement, agency)
+    problems = tuple(readiness.problems(engagement, clean, day))
+    draft = bool(problems)
     agreement = Agreement(
         title=f"Engagement agreement between {company} and {agency}",
         agency=agency,
@@ -792,9 +784,56 @@ def compose(
         draft=draft,
         terms=resolved_json(resolved, engagement, profile),
         asked=_asked(clean, q, resolved, decisions, numbers),
+        problems=problems,
     )
     digest = hashlib.sha256(canonical_json(agreement)).hexdigest()
     return replace(agreement, sha256=digest, document_id="AGR-" + digest[:10].upper())
+
+
+def _parties(
+    clean: Mapping[str, Any], profile: AgencyProfile, engagement: EngagementTerms, agency: str
+) -> tuple[Party, Party]:
+    """The party block: the client as the terms name it (its legal name, form, number,
+    address, VAT and PO numbers where known; its signatory, else the contact), then the
+    agency as its profile does (its number labelled by what it is)."""
+    client = party_details.client_details(engagement.client)
+    signer = client.get("signatory") or {}
+    company = clean["company"]
+    legal_name = client.get("legal_name") or company
+    legal_form = client.get("legal_form") or ""
+    return (
+        Party(
+            "Client",
+            legal_name,
+            signer.get("name") or clean["contact_name"],
+            signer.get("title") if signer.get("name") else (clean.get("role") or ""),
+            signer.get("email") or clean.get("contact_email") or "",
+            "the Client",
+            address=client.get("address") or "",
+            company_number=client.get("company_number") or "",
+            trading_as=company if legal_name != company and company not in legal_name else "",
+            legal_form=legal_form,
+            number_label=party_details.number_label(legal_name, legal_form),
+            vat_number=client.get("vat_number") or "",
+            po_number=client.get("po_number") or "",
+        ),
+        Party(
+            "Agency",
+            profile.legal_name or agency,
+            profile.signatory.name,
+            profile.signatory.title,
+            profile.signatory.email,
+            "the Agency",
+            address=profile.address,
+            company_number=profile.company_number,
+            trading_as=agency if agency != profile.legal_name else "",
+            legal_form=profile.legal_form,
+            number_label=party_details.number_label(
+                profile.legal_name, profile.legal_form, profile.registration_label
+            ),
+            vat_number=profile.vat_number,
+        ),
+    )
 
 
 def _asked(
@@ -973,6 +1012,18 @@ def resolved_json(
                 "legal_name": profile.legal_name,
                 "trading_name": profile.trading_name,
                 "governing_law": profile.governing_law,
+                "address": profile.address,
+                "company_number": profile.company_number,
+                "number_label": party_details.number_label(
+                    profile.legal_name, profile.legal_form, profile.registration_label
+                ),
+                **({"legal_form": profile.legal_form} if profile.legal_form else {}),
+                **({"vat_number": profile.vat_number} if profile.vat_number else {}),
+                "signatory": {
+                    "name": profile.signatory.name,
+                    "title": profile.signatory.title,
+                    "email": profile.signatory.email,
+                },
             },
         }
     )
@@ -1003,6 +1054,7 @@ def agreement_json(agreement: Agreement) -> dict[str, Any]:
             for s in (*agreement.sections, *agreement.standard_sections)
         ],
         "draft": agreement.draft,
+        "problems": [p.as_dict() for p in agreement.problems],
         "document_id": agreement.document_id,
         "sha256": agreement.sha256,
         # The plan and the decision table as agreed: the project page tracks them.

@@ -26,14 +26,15 @@ TABLE_FILE = DATA / "terms.yaml"
 
 TYPES = frozenset(
     {"currency", "money", "number", "whole", "date", "choice", "choices", "text", "list",
-     "fee", "group", "schedule", "clauses"}
+     "fee", "group", "schedule", "clauses", "person"}
 )  # fmt: skip
 """The kinds of value a term may hold (the table's ``type``)."""
 OBJECT_TYPES = frozenset({"fee", "group"})
 """Types whose value is an object of member rows (``fee.amount``)."""
 WIDGETS = frozenset(
-    {"text", "code", "money", "number", "date", "select", "area", "checkboxes", "schedule"}
-)
+    {"text", "code", "money", "number", "date", "select", "area", "checkboxes", "schedule",
+     "person"}
+)  # fmt: skip
 REDLINE_FORMATS = frozenset(
     {"text", "count", "percent", "date", "words", "names", "list", "fee", "schedule"}
 )

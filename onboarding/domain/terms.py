@@ -220,6 +220,9 @@ class AgencyProfile:
     non_solicitation: bool = True
     insurance_cover: str = ""
     data_protection_cap: str = ""
+    legal_form: str = ""  # "private limited company", "limited liability partnership"
+    registration_label: str = ""  # "LLP number"; blank: from the legal form or name
+    vat_number: str = ""
     demo: bool = False  # the shipped demo profile: never sent to a client
 
     def as_dict(self) -> dict[str, Any]:
@@ -229,6 +232,11 @@ class AgencyProfile:
             "trading_name": self.trading_name,
             "address": self.address,
             "company_number": self.company_number,
+            **{  # the optional legal details, when set
+                key: getattr(self, key)
+                for key in ("legal_form", "registration_label", "vat_number")
+                if getattr(self, key)
+            },
             "signatory": {
                 "name": self.signatory.name,
                 "title": self.signatory.title,
@@ -424,6 +432,8 @@ def load_profile(data: Mapping[str, Any] | None = None) -> AgencyProfile:
             errors.append(TermError(key, "must be true or false"))
         elif flag is not None:
             extra[key] = flag
+    for key, limit in (("legal_form", 80), ("registration_label", 40), ("vat_number", 40)):
+        extra[key] = _text(data, key, key, errors, required=False, limit=limit)
     profile = AgencyProfile(
         legal_name=legal,
         trading_name=trading,
@@ -615,9 +625,11 @@ class EngagementTerms:
     """
 
     by_key: Mapping[str, Any] = field(default_factory=dict)
+    rejected: tuple[TermError, ...] = ()
+    """Stored terms that no longer pass the checks (left out; the agreement names them)."""
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name == "by_key":
+        if name.startswith("__") or name in ("by_key", "rejected"):
             raise AttributeError(name)
         row = table().row(name)
         if row is None or row.group is not None:
@@ -706,9 +718,35 @@ def _scalar(row: TermField, value: Any, path: str, errors: list) -> Any:
     if kind == "text":
         holder = {"v": value}
         return _text(holder, "v", path, errors, required=False, limit=row.get("limit", 300)) or None
+    if kind == "person":
+        return _person(value, path, errors)
     if kind == "list":
         return _list_of_text(value, path, errors)
     raise ValueError(f"{row.key}: {kind} is not a scalar type")  # pragma: no cover
+
+
+PERSON_KEYS = ("name", "title", "email")
+"""The members of a person (a party's signatory)."""
+
+
+def _person(value: Any, path: str, errors: list) -> dict[str, str] | None:
+    """A person: any of name, title and email (None when none is given)."""
+    if not isinstance(value, Mapping):
+        errors.append(TermError(path, "must be an object with name, title and email"))
+        return None
+    out = {}
+    for key in value:
+        if key not in PERSON_KEYS:
+            errors.append(TermError(f"{path}.{key}", "is not one of (name, title, email)"))
+    for key in PERSON_KEYS:
+        limit = 254 if key == "email" else 120
+        text = _text(value, key, f"{path}.{key}", errors, required=False, limit=limit)
+        if key == "email" and text and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
+            errors.append(TermError(f"{path}.{key}", "must be an email address"))
+            continue
+        if text:
+            out[key] = text
+    return out or None
 
 
 def group_values(group: str, data: Any, path: str, errors: list) -> dict[str, Any]:

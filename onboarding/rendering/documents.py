@@ -267,6 +267,44 @@ def fill_signatures(body: str, marks: Sequence[SignatureMark]) -> str | None:
     return body.replace(section, filled, 1)
 
 
+_PARTY_LINE = {
+    "legal_name": ('<p class="party__name" data-party-line="legal_name">', ""),
+    "address": ('<p class="party__detail" data-party-line="address">', "Registered address: "),
+    "signatory": ('<p class="party__detail" data-party-line="signatory">', "Represented by "),
+    "email": ('<p class="party__detail" data-party-line="email">', ""),
+}
+
+
+def fill_party(body: str, role: str, lines: Mapping[str, str]) -> str:
+    """The agreement's frozen HTML with lines of one party's block (``role``: client
+    or agency) replaced: ``legal_name``, ``address`` (added after the name when the
+    block had none), ``signatory`` and ``email`` (texts, escaped here). A page frozen before
+    the party block marked its lines is returned as it is."""
+    start = body.find(f'<div class="party" data-party="{role}">')
+    if start < 0:
+        return body
+    end = body.find("</div>", start)
+    if end < 0:
+        return body
+    block = body[start:end]
+    for line, value in lines.items():
+        if not value or line not in _PARTY_LINE:
+            continue
+        tag, prefix = _PARTY_LINE[line]
+        text = f"{tag}{escape(prefix)}{escape(value)}</p>"
+        at = block.find(tag)
+        if at >= 0:
+            close = block.find("</p>", at)
+            block = block[:at] + text + block[close + len("</p>") :]
+        elif line == "address":
+            name_tag = _PARTY_LINE["legal_name"][0]
+            name_at = block.find(name_tag)
+            if name_at >= 0:
+                after = block.find("</p>", name_at) + len("</p>")
+                block = block[:after] + "\n    " + text + block[after:]
+    return body[:start] + block + body[end:]
+
+
 def signed_html(
     *,
     title: str,

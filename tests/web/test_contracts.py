@@ -27,6 +27,9 @@ def terms_form(name: str = "burned-marketer") -> dict:
         "launch_date": terms.get("launch_date", ""),
         "deliverables": "\n".join(terms.get("deliverables", [])),
         "safeguard": terms.get("safeguard", ""),
+        # The client as a party: needed to send (terms.md, v2 additions).
+        "client.legal_name": terms["client"]["legal_name"],
+        "client.address": terms["client"]["address"],
     }
     for i, row in enumerate(terms["payment_schedule"]):
         form[f"payment_schedule[{i}].when"] = row["when"]

@@ -96,7 +96,14 @@ def test_the_errors_of_an_acceptance_are_keyed_by_field(app, sent):
         clean = answers.check_acceptance(
             version, answers.Acceptance("  daniel   OKAFOR ", True, "", "")
         )
-        assert clean == {"name": "daniel OKAFOR", "title": None, "authority": None}
+        assert clean == {
+            "name": "daniel OKAFOR",
+            "title": None,
+            "authority": None,
+            # not posted: the client's details as the version was sent with them
+            "legal_name": "Harbour Freight Logistics Ltd",
+            "address": "Unit 4, Dockside Park, Southampton SO14 3GG, United Kingdom",
+        }
 
 
 def test_the_contact_accepts_with_the_name_alone(app, sent):

@@ -87,6 +87,43 @@ class Acceptance:
     user_agent: str
     title: str = ""
     authority: bool = False
+    legal_name: str | None = None  # None: not posted (the terms' value stands)
+    address: str | None = None
+
+
+MAX_LEGAL_NAME, MAX_ADDRESS = 200, 300
+
+
+def client_details_of(version: AgreementVersion) -> dict[str, str]:
+    """The client's legal name and registered address as the version was sent with them
+    (its terms' ``client``), to prefill the prospect's confirmation: blank when unset."""
+    client = (version.terms or {}).get("client") or {}
+    if not isinstance(client, dict):
+        client = {}
+    return {
+        "legal_name": one_line(
+            client.get("legal_name") if isinstance(client.get("legal_name"), str) else ""
+        ),
+        "address": one_line(
+            client.get("address") if isinstance(client.get("address"), str) else ""
+        ),
+    }
+
+
+def _client_detail(
+    typed: str | None, sent: str, field_name: str, what: str, limit: int, errors: dict
+) -> str:
+    """One confirmed detail (legal name, address): as typed, else as sent; required."""
+    raw = sent if typed is None else typed
+    # An address typed on several lines reads as one line, its lines joined by commas.
+    value = ", ".join(one_line(line) for line in raw.splitlines() if line.strip())
+    if not value:
+        errors[field_name] = f"Give your company's {what}: it is stated in the agreement"
+    elif control_problem(raw.strip(), multiline=True):
+        errors[field_name] = f"The {what} {control_problem(raw.strip(), multiline=True)}"
+    elif len(value) > limit:
+        errors[field_name] = f"The {what} must be at most {limit} characters"
+    return value
 
 
 @dataclass(frozen=True)
@@ -99,11 +136,22 @@ class PreparedAcceptance:
 
 
 def check_acceptance(version: AgreementVersion, acceptance: Acceptance) -> dict[str, Any]:
-    """The acceptance's clean values (name, title, authority), or WorkspaceError with
-    every field's problem in ``errors``, keyed by field in the form's order: ``name``,
+    """The acceptance's clean values (the client's confirmed legal name and address,
+    name, title, authority), or WorkspaceError with every field's problem in
+    ``errors``, keyed by field in the form's order: ``legal_name`` and ``address``
+    (prefilled from the terms the version was sent with; required), ``name``,
     ``title`` and ``authority`` (needed when the typed name is not the contact's),
     ``consent``. Also refuses a version not open for an answer."""
     errors: dict[str, str] = {}
+    sent = client_details_of(version)
+    legal_name = _client_detail(
+        acceptance.legal_name, sent["legal_name"], "legal_name", "registered legal name",
+        MAX_LEGAL_NAME, errors,
+    )  # fmt: skip
+    address = _client_detail(
+        acceptance.address, sent["address"], "address", "registered address", MAX_ADDRESS,
+        errors,
+    )  # fmt: skip
     name, title = one_line(acceptance.name), one_line(acceptance.title)
     typed = (acceptance.name or "").strip()
     if not name:
@@ -139,6 +187,8 @@ def check_acceptance(version: AgreementVersion, acceptance: Acceptance) -> dict[
         "name": name,
         "title": title or None,
         "authority": True if acceptance.authority else None,
+        "legal_name": legal_name,
+        "address": address,
     }
 
 
@@ -161,6 +211,8 @@ def prepare_acceptance(version: AgreementVersion, acceptance: Acceptance) -> Pre
         user_agent=(acceptance.user_agent or "")[:500],
         title=clean["title"],
         authority=clean["authority"],
+        legal_name=clean["legal_name"],
+        address=clean["address"],
     )
     verified_pdf(version)  # the PDF the prospect saw is intact
     verified_page(version)
@@ -186,6 +238,8 @@ def record_acceptance(version: AgreementVersion, prepared: PreparedAcceptance) -
     version.accepted_user_agent = record.user_agent
     version.accepted_title = record.title
     version.accepted_authority = record.authority
+    version.accepted_legal_name = record.legal_name
+    version.accepted_address = record.address
     version.status = "accepted"
     change_status(version.intake, "accepted", None, detail=f"accepted by {record.name}")
     signals.announce(signals.agreement_accepted, version.intake, version=version)

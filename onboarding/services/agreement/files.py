@@ -17,6 +17,7 @@ from onboarding.db.models import AgreementVersion
 from onboarding.rendering import documents, pdf
 from onboarding.services import sealing, signals, trail
 from onboarding.services.agreement import compose as agreements
+from onboarding.services.agreement.answers import client_details_of
 from onboarding.services.agreement.records import (
     AcceptanceRecord,
     CountersignRecord,
@@ -144,6 +145,13 @@ def _client_part(version: AgreementVersion, record: AcceptanceRecord) -> documen
         facts["Title"] = record.title
     if record.authority:
         facts[f"Authority to sign for {company_of(version)}"] = "Confirmed by the signer"
+    # The client's legal details as the signer corrected or completed them (as sent,
+    # the party block states them and the certificate need not repeat them).
+    sent = client_details_of(version)
+    if record.legal_name and record.legal_name != sent["legal_name"]:
+        facts["Client's legal name (as the signer gave it)"] = record.legal_name
+    if record.address and record.address != sent["address"]:
+        facts["Client's registered address (as the signer gave it)"] = record.address
     facts |= {
         "Email of the client contact": record.email or "",
         "Accepted at (UTC)": utc_text(record.at),
@@ -234,6 +242,23 @@ def _client_mark(version: AgreementVersion, record: AcceptanceRecord) -> documen
     )
 
 
+def _party_lines(
+    record: AcceptanceRecord, agency: CountersignRecord | None = None
+) -> dict[str, dict[str, str]]:
+    """The party block's lines the acceptance (and the countersignature) settle: the
+    client's legal name and address as the signer confirmed them, the person who
+    signed for the client when not the one named, and the person who countersigned
+    for the agency (so the block names who signed)."""
+    client = {"legal_name": record.legal_name or "", "address": record.address or ""}
+    if record.title:  # a stand-in signed, with their title
+        client["signatory"] = f"{record.name}, {record.title}"
+    lines = {"client": client}
+    if agency is not None:
+        who = ", ".join(part for part in (agency.name, agency.title) if part)
+        lines["agency"] = {"signatory": who, "email": agency.email}
+    return lines
+
+
 def _issue(
     version: AgreementVersion,
     marks: tuple[documents.SignatureMark, ...],
@@ -241,6 +266,7 @@ def _issue(
     *,
     kind: str,
     at: datetime,
+    party_lines: dict[str, dict[str, str]] | None = None,
 ) -> bytes:
     """A file we issue from ``version``: its frozen page re-rendered with ``marks`` in
     the signature block, then the certificate, in one render; for a version without a
@@ -261,9 +287,12 @@ def _issue(
     renderer = pdf.get_renderer()
     html = None
     if page is not None:
+        body = page.html
+        for role, lines in (party_lines or {}).items():
+            body = documents.fill_party(body, role, lines)
         html = documents.signed_html(
             title=page.title,
-            body=page.html,
+            body=body,
             stylesheet=page.stylesheet,
             paper=version.paper,
             marks=marks,
@@ -310,6 +339,7 @@ def final_pdf(version: AgreementVersion, record: AcceptanceRecord) -> bytes:
         lambda rerendered: acceptance_certificate(version, record, rerendered=rerendered),
         kind="Accepted",
         at=record.at,
+        party_lines=_party_lines(record),
     )
 
 
@@ -326,4 +356,5 @@ def signed_pdf(
         lambda rerendered: signature_certificate(version, client, agency, rerendered=rerendered),
         kind="Signed",
         at=agency.at,
+        party_lines=_party_lines(client, agency),
     )

@@ -19,6 +19,8 @@ class AcceptanceRecord:
     user_agent: str
     title: str | None = None  # given by the signer (required when not the contact)
     authority: bool | None = None  # True: they confirmed their authority to sign
+    legal_name: str | None = None  # the client's legal name, as the signer confirmed it
+    address: str | None = None  # the client's registered address, as confirmed
 
 
 def acceptance_record(version: AgreementVersion) -> AcceptanceRecord:
@@ -33,6 +35,8 @@ def acceptance_record(version: AgreementVersion) -> AcceptanceRecord:
         user_agent=version.accepted_user_agent or "",
         title=version.accepted_title,
         authority=version.accepted_authority,
+        legal_name=version.accepted_legal_name,
+        address=version.accepted_address,
     )
 
 

@@ -73,10 +73,27 @@ def nothing_changed(version: AgreementVersion) -> str:
     )
 
 
+_NOT_COMPARED = ("document_id", "sha256", "problems")
+
+
+def same_as(agreement: Agreement, version: AgreementVersion) -> bool:
+    """Whether ``agreement`` says what ``version`` said: the same content, whatever the
+    day (an agreement is dated the day it is sent, so its hash changes every day); a
+    version sent before versions kept their content compares by its SHA-256."""
+    if version.content_sha256 == agreement.sha256:
+        return True
+    if not version.content:
+        return False
+    now = {k: v for k, v in agreement_json(agreement).items() if k not in _NOT_COMPARED}
+    then = {k: v for k, v in dict(version.content).items() if k not in _NOT_COMPARED}
+    return now == then
+
+
 def refuse_unchanged(agreement: Agreement, latest: AgreementVersion | None) -> None:
     """Refuse to send again the agreement the latest version already holds (the same
-    content SHA-256): sending its link again is a separate action (:func:`resend_link`)."""
-    if latest is not None and latest.content_sha256 == agreement.sha256:
+    content, :func:`same_as`): sending its link again is a separate action
+    (:func:`resend_link`)."""
+    if latest is not None and same_as(agreement, latest):
         message = nothing_changed(latest)
         raise WorkspaceError("agreement", message, {"agreement": message})
 
@@ -283,4 +300,4 @@ def unchanged_since(intake: Intake, agency: str = DEFAULT_AGENCY) -> AgreementVe
         current = agreements.compose(intake, agency)
     except ValueError:
         return None
-    return latest if current.sha256 == latest.content_sha256 else None
+    return latest if same_as(current, latest) else None

@@ -10,18 +10,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
 
 from onboarding.db import db
 from onboarding.db.contracts import AgencyProfileVersion, EngagementTermsRow
-from onboarding.db.models import Intake, User
+from onboarding.db.models import Intake, User, utcnow
 from onboarding.domain.agreement import Agreement, compose
 from onboarding.domain.consistency import Problem, check_agreement
+from onboarding.domain.readiness import DraftProblem
 from onboarding.domain.terms import (
     AgencyProfile,
     EngagementTerms,
+    TermError,
     TermsInvalid,
     default_profile,
     load_profile,
@@ -89,22 +92,30 @@ def seed_profile(agency_name: str, user: User | None = None):
 
 
 def stored_terms(intake: Intake) -> dict[str, Any]:
-    """The terms as last saved for this intake (contract form), or ``{}``."""
+    """The terms as last saved for this intake (contract form), or ``{}`` (also for
+    stored data that is not an object: :func:`terms_of` names it)."""
     row = intake.terms_row
-    return dict(row.data) if row is not None else {}
+    return dict(row.data) if row is not None and isinstance(row.data, Mapping) else {}
 
 
 def terms_of(intake: Intake) -> EngagementTerms:
     """The engagement's terms as a checked object (empty when none were saved). Terms
-    stored before today's checks that no longer pass them (a year-9999 date) are read
-    without the keys at fault, so the intake's pages still show and the agreement is a
-    draft naming what is missing, never an error page."""
-    data = stored_terms(intake)
+    stored before today's checks that no longer pass them (a year-9999 date), or that
+    are not a terms object at all, are read without the keys at fault, so the intake's
+    pages still show; the agreement is a draft naming each (``rejected``), never an
+    error page."""
+    data = stored_terms(intake) if intake.terms_row is not None else {}
+    if intake.terms_row is not None and not isinstance(intake.terms_row.data, Mapping):
+        return EngagementTerms(rejected=(TermError("terms", "not a terms object"),))
     try:
         return parse_terms(data)
     except TermsInvalid as exc:
         bad = {re.split(r"[.\[]", e.field, maxsplit=1)[0] for e in exc.errors}
-        return parse_terms({k: v for k, v in data.items() if k not in bad})
+        try:
+            kept = parse_terms({k: v for k, v in data.items() if k not in bad})
+        except TermsInvalid:  # pragma: no cover - what is left passed once already
+            kept = EngagementTerms()
+        return replace(kept, rejected=tuple(exc.errors))
 
 
 def save_terms(intake: Intake, data: Mapping[str, Any], user: User | None) -> EngagementTerms:
@@ -148,9 +159,10 @@ def _is_draft(terms: EngagementTerms) -> bool:
 
 
 def document_date(intake: Intake) -> dt.date:
-    """The agreement's date: the day the intake was submitted (stable across renders)."""
-    moment = intake.submitted_at or intake.created_at
-    return moment.date()
+    """The agreement's date: the day it is sent. Until then it is today's (the date it
+    would bear if sent now: the preview, the PDF download and the send agree); a sent
+    version keeps the date it was sent with, frozen in its PDF and page."""
+    return utcnow().date()
 
 
 def agreement_of(
@@ -207,18 +219,9 @@ def send_check(
         if missing:
             out.append("The agency profile lacks: " + ", ".join(missing) + ".")
     terms = terms_of(intake)
-    if _is_draft(terms):
-        out.append(
-            "The agreement is a draft: add the fee, the payment schedule and the start date "
-            "in Prepare the agreement."
-        )
     agreement = agreement_of(intake, agency_name, terms)
+    out += [draft_refusal(p) for p in agreement.problems]
     out += [f"Contradiction: {p.line()}" for p in problems_of(intake, agreement, terms)]
-    if (intake.answers or {}).get("biggest_worry") and not terms.safeguard:
-        out.append(
-            "Confirm or write the safeguard for the client's biggest worry in Prepare the "
-            "agreement."
-        )
     recommendation = (intake.assessment.result or {}).get("recommendation")
     if recommendation == "walk_away" and not (walk_away_reason or "").strip():
         out.append(
@@ -226,6 +229,16 @@ def send_check(
             '"send anyway" with a reason.'
         )
     return out, agreement
+
+
+def draft_refusal(problem: DraftProblem) -> str:
+    """A draft problem as the refused send names it: the field as the form labels it,
+    and what to do in Prepare the agreement."""
+    from onboarding.domain.term_fields import table
+
+    row = table().row(problem.field)
+    label = row.label if row is not None else problem.field
+    return f"The agreement is a draft: {label} ({problem.field}) {problem.message}."
 
 
 def decline_letter(intake: Intake, profile: AgencyProfile, user: User | None) -> str:

@@ -57,7 +57,8 @@ def _terms_out(intake: Intake) -> dict[str, Any]:
     return {
         "terms": contracts.stored_terms(intake),
         "draft": agreement.draft,
-        "problems": [p.as_dict() for p in contracts.problems_of(intake, agreement, terms)],
+        "problems": [p.as_dict() for p in agreement.problems]
+        + [p.as_dict() for p in contracts.problems_of(intake, agreement, terms)],
         "blockers": contracts.send_blockers(intake, agency, walk_away_reason="-"),
     }
 

@@ -469,9 +469,12 @@ class WebhookEvent(Model):
 
 
 class Problem(Model):
-    """A contradiction in the agreement, naming the clauses involved."""
+    """Why the agreement cannot be sent yet: a draft item, naming the term's ``field``
+    (``client.legal_name``, ``start_date``), or a contradiction, naming the
+    ``clauses`` involved."""
 
-    clauses: list[str]
+    field: str | None = None
+    clauses: list[str] | None = None
     message: str
 
 

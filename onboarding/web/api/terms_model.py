@@ -24,6 +24,14 @@ class Exact(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class TermsPerson(Exact):
+    """A person who signs for a party: any of name, job title and email."""
+
+    name: str | None = Field(None, max_length=120)
+    title: str | None = Field(None, max_length=120)
+    email: str | None = Field(None, max_length=254)
+
+
 def _camel(key: str) -> str:
     return "".join(part.capitalize() for part in key.replace(".", "_").split("_"))
 
@@ -63,6 +71,8 @@ def _scalar(row: TermField) -> Any:
         return list[Literal[tuple(row.choices)]]  # type: ignore[misc]
     if kind == "text":
         return Annotated[str, Field(max_length=row.get("limit", 300))]
+    if kind == "person":
+        return TermsPerson
     if kind == "list":
         item = Annotated[str, Field(min_length=1, max_length=300)]
         return Annotated[list[item], Field(max_length=50)]  # type: ignore[valid-type]

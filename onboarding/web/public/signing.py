@@ -112,6 +112,7 @@ def render_page(version, errors=None, notice=None, values=None, status=200):
         clauses=change_requests.clause_choices(version) if version.status == "sent" else [],
         field_id=field_id,
         changes=versions.changes_of(version),  # "What changed since version n"
+        client_details=answers.client_details_of(version),  # to confirm when accepting
     )
     return Response(html, status=status, mimetype="text/html")
 
@@ -172,6 +173,9 @@ def accept(token: str):
         "consent": request.form.get("consent"),
         "title": request.form.get("title", ""),  # when the signer is not the contact
         "authority": request.form.get("authority"),
+        # The client as a party, confirmed or completed (None: not posted, as sent).
+        "legal_name": request.form.get("legal_name"),
+        "address": request.form.get("address"),
     }
     if not csrf_ok(AnswerForm()):
         return render_page(version, notice=EXPIRED, values=values, status=422)
@@ -182,6 +186,8 @@ def accept(token: str):
         user_agent=request.headers.get("User-Agent", ""),
         title=values["title"],
         authority=values["authority"] == "yes",
+        legal_name=values["legal_name"],
+        address=values["address"],
     )
     try:
         prepared = answers.prepare_acceptance(version, answer)

@@ -92,6 +92,9 @@ PROFILE_LABELS = {
     "trading_name": "Trading name",
     "address": "Registered address",
     "company_number": "Company number",
+    "legal_form": "Legal form",
+    "registration_label": "What the number is called",
+    "vat_number": "VAT number",
     "governing_law": "Governing law",
     "late_interest": "Interest on late payment",
     "liability_cap": "Liability cap",
@@ -121,6 +124,10 @@ def field_label(path: str) -> str:
         return (levels.get(m.group(2)) if m.group(1) == "service_levels" else None) or (
             f"Signatory's {m.group(2)}"
         )
+    m = re.match(r"(\w+)\.signatory\.(name|title|email)$", path)
+    if m:
+        part = {"name": "name", "title": "job title", "email": "email"}[m.group(2)]
+        return f"Who signs for the {m.group(1)}: {part}"
     m = re.match(r"clauses\.(add|remove|replace)\[(\d+)\]\.(\w+)$", path)
     if m:
         kind = {"add": "Added clause", "remove": "Removed clause", "replace": "Replaced clause"}
@@ -242,6 +249,9 @@ def profile_from_form(form) -> dict[str, Any]:
             "trading_name",
             "address",
             "company_number",
+            "legal_form",
+            "registration_label",
+            "vat_number",
             "currency",
             "governing_law",
             "late_interest",

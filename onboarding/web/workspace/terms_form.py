@@ -46,7 +46,22 @@ def _typed(row: TermField, value: str) -> Any:
         return value.upper()
     if row.type == "list":  # a list inside an object term: one item per line
         return lines(value)
+    if row.type == "text" and row.get("join"):  # an address typed on several lines
+        return row.get("join").join(lines(value))
     return value
+
+
+PERSON_KEYS = ("name", "title", "email")
+
+
+def _person(form, key: str) -> dict[str, str]:
+    """A person's fields (``client.signatory.name``, ...) as typed, blanks left out."""
+    out = {}
+    for name in PERSON_KEYS:
+        value = form.get(f"{key}.{name}", "").strip()
+        if value:
+            out[name] = value
+    return out
 
 
 def terms_from_form(form, terms: TermTable | None = None) -> dict[str, Any]:
@@ -69,6 +84,10 @@ def terms_from_form(form, terms: TermTable | None = None) -> dict[str, Any]:
         elif row.type == "group":
             members = {}
             for member in terms.members(key):
+                if member.type == "person" and member.widget:
+                    if person := _person(form, member.key):
+                        members[member.name] = person
+                    continue
                 value = form.get(member.key, "").strip()
                 if member.widget and value:
                     members[member.name] = _typed(member, value)
@@ -107,7 +126,11 @@ def form_values(data: dict[str, Any], terms: TermTable | None = None) -> dict[st
         key = row.key
         if row.type in ("fee", "group"):
             for name, value in (data.get(key) or {}).items():
-                values[f"{key}.{name}"] = value
+                if isinstance(value, dict):  # a person: one field per member
+                    for part, text in value.items():
+                        values[f"{key}.{name}.{part}"] = text
+                else:
+                    values[f"{key}.{name}"] = value
         elif row.type == "schedule":
             for i, item in enumerate(data.get(key) or []):
                 values[f"{key}[{i}].when"] = item.get("when", "")

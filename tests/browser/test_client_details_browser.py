@@ -1,0 +1,82 @@
+"""The prospect confirms their company's legal name and address before accepting
+(issue 23, "The client as a party"), in Chromium: prefilled, required, the error
+named and focused, what was typed kept, and the confirmed details kept."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from onboarding.db import db
+from onboarding.db.models import AgreementVersion, Intake, User
+from onboarding.services.agreement.send import send_agreement
+from onboarding.services.intake.submission import create_intake, submit_intake
+from onboarding.services.people.accounts import create_user
+from onboarding.web.extensions import app_playbooks
+from tests.browser.checks import no_serious_violations
+from tests.factories import example
+from tests.web.helpers import make_sendable
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_prospect_confirms_the_client_as_a_party(browser, live_server, app, tmp_path):
+    with app.app_context():
+        manager, _ = create_user(
+            "sam@agency.example", "manager", "a long pass phrase 42", settings=app.config
+        )
+        intake = create_intake(example("calm-founder"))
+        db.session.flush()
+        submit_intake(intake, playbooks=app_playbooks(app), email=False)
+        db.session.commit()
+        intake_id, manager_id = intake.public_id, manager.id
+    make_sendable(app, intake_id, "calm-founder")
+    with app.app_context():
+        intake = db.session.execute(
+            select(Intake).where(Intake.public_id == intake_id)
+        ).scalar_one()
+        version = send_agreement(intake, db.session.get(User, manager_id))
+        db.session.commit()
+        token = version.token
+
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{live_server}/agreement/{token}")
+    name = page.get_by_label("Registered legal name")
+    address = page.get_by_label("Registered address")
+    assert name.input_value() == "Lumen Bakery Ltd"  # prefilled from the terms
+    assert address.input_value().startswith("21 Queen Street, Edinburgh")
+
+    name.fill("")
+    address.fill("3 Canal Wharf\nEdinburgh EH3 9QG")
+    page.get_by_label("Type your full name").fill("Priya Raman")
+    page.get_by_label("I have read this agreement").check()
+    page.get_by_role("button", name="Accept the agreement").click()
+    page.wait_for_load_state()
+    summary = page.locator(".error-summary")
+    assert "Give your company's registered legal name" in summary.inner_text()
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    assert page.get_by_label("Registered address").input_value() == (
+        "3 Canal Wharf\nEdinburgh EH3 9QG"
+    )  # kept
+    no_serious_violations(page)
+    shots = Path(os.environ.get("SCREENSHOTS", tmp_path))
+    page.evaluate("document.getElementById('answer').scrollIntoView()")
+    page.screenshot(path=str(shots / "client-details-refused.png"), timeout=90_000)
+
+    page.get_by_label("Registered legal name").fill("Lumen Bakery Limited")
+    page.get_by_label("Type your full name").fill("Priya Raman")
+    page.get_by_label("I have read this agreement").check()
+    page.get_by_role("button", name="Accept the agreement").click()
+    page.wait_for_load_state()
+    assert "accepted by Priya Raman" in page.inner_text(".signing-banner")
+    context.close()
+    with app.app_context():
+        stored = db.session.execute(select(AgreementVersion)).scalar_one()
+        assert (stored.accepted_legal_name, stored.accepted_address) == (
+            "Lumen Bakery Limited",
+            "3 Canal Wharf, Edinburgh EH3 9QG",
+        )
