@@ -117,6 +117,11 @@ class Clause:
         return not self.triggered_by
 
 
+def _heading_key(title: str) -> str:
+    """A heading as compared for repetition: case, spacing and end punctuation aside."""
+    return " ".join(title.casefold().split()).rstrip(".:")
+
+
 @dataclass(frozen=True)
 class Section:
     id: str
@@ -124,6 +129,11 @@ class Section:
     anchor: str  # "section-4"
     title: str
     clauses: tuple[Clause, ...]
+
+    def repeats_title(self, clause: Clause) -> bool:
+        """True when the clause's title is the section's heading again ("1 Parties" /
+        "1.1 Parties"): the document then shows the clause under its number alone."""
+        return _heading_key(clause.title) == _heading_key(self.title)
 
 
 @dataclass(frozen=True)
