@@ -202,6 +202,21 @@ def test_no_page_under_a_third_full_except_the_last(renderer, case):
 
 
 @pytest.mark.parametrize("case", CASES)
+def test_no_page_ends_with_a_heading_or_a_caption(renderer, case):
+    """A heading (or a table's caption) is on the page of what it heads."""
+    _, document = laid_out(renderer, case)
+    for number, page in enumerate(document.pages[:-1], start=1):
+        last = max(
+            (b for b, _ in walk(content(page)) if ink(b)), key=lambda b: b.position_y + b.height
+        )
+        up = next(a for b, a in walk(content(page)) if b is last)
+        tags = {a.element_tag for a in up}
+        assert not tags & {"h1", "h2", "h3", "caption"}, (
+            f"{case}: page {number} ends with {text_of(up[-1])!r}"
+        )
+
+
+@pytest.mark.parametrize("case", CASES)
 def test_no_table_row_alone_on_a_page(renderer, case):
     _, document = laid_out(renderer, case)
     for table, pages in body_rows_by_page(document).items():
