@@ -166,6 +166,11 @@ class Roadmap:
         """The number of phases in words (``"five"``)."""
         return number_word(len(self.phases))
 
+    @property
+    def length(self) -> str:
+        """The plan's length (``"eight weeks"``, ``"12 weeks"``)."""
+        return terms_mod.plural(self.weeks, "week")
+
 
 @dataclass(frozen=True)
 class DecisionRow:
@@ -386,14 +391,10 @@ def _roadmap(clean: Mapping[str, Any], resolved: Mapping[str, Any]) -> Roadmap:
     )
 
 
-_NUMBER_WORDS = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-)  # fmt: skip
-
-
 def number_word(n: int) -> str:
-    """``5`` -> ``"five"`` (figures from 11 on)."""
-    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
+    """``5`` -> ``"five"`` (figures from 11 on): :func:`onboarding.domain.terms.number_text`,
+    the one way the agreement writes a number."""
+    return terms_mod.number_text(n)
 
 
 def _sentence(text: str) -> str:
@@ -414,7 +415,7 @@ def _summary(
     noun = "project"
     if kind not in (None, "other"):
         noun = f"{q.questions['project_type'].values[kind].lower()} project"
-    weeks = q.questions["timeline_weeks"].display(roadmap.weeks)
+    weeks = roadmap.length
     phase_names = join_words([p.name for p in roadmap.phases])
     items = [
         SummaryItem(

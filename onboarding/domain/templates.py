@@ -21,7 +21,16 @@ from typing import Any
 from onboarding.domain import schedule
 from onboarding.domain.questionnaire import Questionnaire
 from onboarding.domain.sections import SECTIONS
-from onboarding.domain.terms import STANDARD_SECTIONS, EngagementTerms, default_profile, values
+from onboarding.domain.terms import (
+    STANDARD_SECTIONS,
+    EngagementTerms,
+    default_profile,
+    number_text,
+    plural,
+    table,
+    values,
+    written,
+)
 
 
 def default_values(answers: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,7 +48,18 @@ ASKED_RESPONSE = {
 
 
 def _n(n: int, one: str) -> str:
-    return f"{n} {one}{'' if n == 1 else 's'}"
+    """``two rounds``: a count written the one way the agreement writes numbers."""
+    return plural(n, one)
+
+
+def _value(name: str) -> Fact:
+    """A fact that writes a resolved value exactly as a standard clause's placeholder of
+    the same name does (the term table's format): one value, one wording."""
+
+    def fact(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
+        return written(r.get(name), table().placeholders().get(name) or {}, r)
+
+    return fact
 
 
 def _asked_cadence(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
@@ -73,11 +93,14 @@ Fact = Callable[[Mapping[str, Any], Mapping[str, Any]], str]
 
 FACTS: dict[str, Fact] = {
     # What the agency promises: the resolved terms (agency profile, then the engagement's).
+    # The reply time in the term table's words, as a standard clause's {response_hours}.
     "response_time": lambda a, r: r["response_time"],
     "update_cadence": lambda a, r: schedule.CADENCE[r["update_cadence_key"]][1],
     "included_revisions": lambda a, r: _n(r["revision_rounds"], "round"),
     "notice_period": lambda a, r: _n(r["notice_days"], "day"),
     "acceptance_window": lambda a, r: _n(r["acceptance_days"], "working day"),
+    # Escalation and the standard terms' dispute procedure: one period for each step.
+    "escalation_period": lambda a, r: _value("escalation_days")(a, r),
     "agency": lambda a, r: r["agency"],
     "client_decisions": _client_decisions,
     "safeguard": lambda a, r: (
@@ -91,7 +114,9 @@ FACTS: dict[str, Fact] = {
     "asked_revisions": lambda a, r: _n(int(a.get("revision_rounds") or 0), "round"),
     # The plan, from the timeline.
     "milestone_schedule": lambda a, r: schedule.milestone_sentence(a.get("timeline_weeks") or 1),
-    "review_count": lambda a, r: str(len(schedule.review_weeks(a.get("timeline_weeks") or 1))),
+    "review_count": lambda a, r: number_text(
+        len(schedule.review_weeks(a.get("timeline_weeks") or 1))
+    ),
     "discovery_length": _discovery_length,
     "working_hours": lambda a, r: "Monday to Friday, 9:00 to 17:30 (agency local time)",
 }

@@ -49,6 +49,7 @@ PROFILE_NUMBERS = (
     ("payment_days", 0, 365),
     ("change_margin_percent", 0, 100),
     ("non_solicitation_months", 1, 36),
+    ("escalation_days", 1, 30),
 )
 """The agency profile's whole-number settings, with their bounds."""
 SUPPLEMENT_BY_PROJECT = {
@@ -161,6 +162,7 @@ class AgencyProfile:
     change_margin_percent: int = 10
     liability_cap: str = "the fees paid and payable under this agreement"
     non_solicitation_months: int = 12
+    escalation_days: int = 5  # working days for each step of an escalation or dispute
     demo: bool = False  # the shipped demo profile: never sent to a client
 
     def as_dict(self) -> dict[str, Any]:
@@ -185,6 +187,7 @@ class AgencyProfile:
             "change_margin_percent": self.change_margin_percent,
             "liability_cap": self.liability_cap,
             "non_solicitation_months": self.non_solicitation_months,
+            "escalation_days": self.escalation_days,
             "standard_clauses": [
                 {k: v for k, v in vars(c).items() if v not in (None, False)}
                 for c in self.standard_clauses
@@ -755,9 +758,21 @@ def money(amount: Decimal, currency: str) -> str:
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
 
 
+NUMBER_WORDS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+)  # fmt: skip
+"""Whole numbers the agreement writes in words; from 11 on, in figures."""
+
+
+def number_text(n: int) -> str:
+    """A whole number as the agreement writes it, the one way everywhere: ``5`` ->
+    ``"five"``, ``14`` -> ``"14"`` (words up to ten, figures from 11 on)."""
+    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else str(n)
+
+
 def plural(n: int, one: str, many: str | None = None) -> str:
-    """``1 round``, ``3 rounds``."""
-    return f"{n} {one if n == 1 else (many or one + 's')}"
+    """``one round``, ``three rounds``, ``30 days`` (the number by :func:`number_text`)."""
+    return f"{number_text(n)} {one if n == 1 else (many or one + 's')}"
 
 
 def default_supplements(answers: Mapping[str, Any]) -> tuple[str, ...]:
@@ -789,6 +804,7 @@ def values(
         "change_margin_percent": profile.change_margin_percent,
         "liability_cap": profile.liability_cap,
         "non_solicitation_months": profile.non_solicitation_months,
+        "escalation_days": profile.escalation_days,
         "governing_law": profile.governing_law,
     }
     for row in current.top:
@@ -847,6 +863,8 @@ def written(value: Any, spec: Mapping[str, Any], resolved: Mapping[str, Any]) ->
     form = spec.get("format", "text")
     if form == "count":
         return plural(int(value), spec["unit"])
+    if form == "words":  # a row's own wording of each value ("within one working day")
+        return str((spec.get("words") or {}).get(value, value))
     if form == "percent":
         return f"{value}%"
     if form == "money":
