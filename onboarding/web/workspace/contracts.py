@@ -97,6 +97,7 @@ PROFILE_LABELS = {
     "liability_cap": "Liability cap",
     "change_margin_percent": "Estimate margin",
     "non_solicitation_months": "Non-solicitation",
+    "escalation_days": "Escalation and dispute steps",
 }
 
 
@@ -248,6 +249,8 @@ def profile_from_form(form) -> dict[str, Any]:
         k: form.get(f"signatory.{k}", "").strip() for k in ("name", "title", "email")
     }
     for key, _, _ in terms_mod.PROFILE_NUMBERS:
+        if key not in form:  # a setting this form does not show keeps the shipped value
+            continue
         value = form.get(key, "").strip()
         data[key] = _whole(value)
     data["service_levels"] = {}
