@@ -337,3 +337,16 @@ def test_every_table_header_cell_has_its_scope(renderer, case):
     assert None not in scopes
     assert scopes.count("/Row") == sum('scope="row"' in c or "scope='row'" in c for c in cells)
     assert set(scopes) <= {"/Row", "/Column"}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_pdf_passes_the_pdf_ua_checks(renderer, case, tmp_path):
+    """The machine-checkable PDF/UA-1 rules (pdfua): no error and no warning, the
+    table rules included (header cells with their scope, rows under each table)."""
+    pdfua = pytest.importorskip("pdfua")
+    html, _ = laid_out(renderer, case)
+    path = tmp_path / f"{case}.pdf"
+    path.write_bytes(renderer.render(html).pdf)
+    report = pdfua.validate(str(path))
+    found = [f"{f.rule_id}: {f.message} ({f.location})" for f in report.findings]
+    assert not report.findings, found
