@@ -568,7 +568,7 @@ def agreement_command(
                 click.echo(f"{error.field}: {error.message}", err=True)
         sys.exit(2)
     agreement = compose(answers, result, date=day, profile=profile, terms=terms)
-    problems = check_agreement(agreement, answers, result, terms)
+    problems = check_agreement(agreement, answers, result, terms, profile=profile)
     if as_json:
         data = agreement_json(agreement)
         data["problems"] = data["problems"] + [p.as_dict() for p in problems]

@@ -141,6 +141,11 @@ class Clause:
         return not self.triggered_by
 
 
+def _heading_key(title: str) -> str:
+    """A heading as compared for repetition: case, spacing and end punctuation aside."""
+    return " ".join(title.casefold().split()).rstrip(".:")
+
+
 @dataclass(frozen=True)
 class Section:
     id: str
@@ -148,6 +153,11 @@ class Section:
     anchor: str  # "section-4"
     title: str
     clauses: tuple[Clause, ...]
+
+    def repeats_title(self, clause: Clause) -> bool:
+        """True when the clause's title is the section's heading again ("1 Parties" /
+        "1.1 Parties"): the document then shows the clause under its number alone."""
+        return _heading_key(clause.title) == _heading_key(self.title)
 
 
 @dataclass(frozen=True)
@@ -182,6 +192,11 @@ class Roadmap:
     def phase_count(self) -> str:
         """The number of phases in words (``"five"``)."""
         return number_word(len(self.phases))
+
+    @property
+    def length(self) -> str:
+        """The plan's length (``"eight weeks"``, ``"12 weeks"``)."""
+        return terms_mod.plural(self.weeks, "week")
 
 
 @dataclass(frozen=True)
@@ -436,14 +451,10 @@ def _roadmap(clean: Mapping[str, Any], resolved: Mapping[str, Any]) -> Roadmap:
     )
 
 
-_NUMBER_WORDS = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-)  # fmt: skip
-
-
 def number_word(n: int) -> str:
-    """``5`` -> ``"five"`` (figures from 11 on)."""
-    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
+    """``5`` -> ``"five"`` (figures from 11 on): :func:`onboarding.domain.terms.number_text`,
+    the one way the agreement writes a number."""
+    return terms_mod.number_text(n)
 
 
 def _sentence(text: str) -> str:
@@ -464,7 +475,7 @@ def _summary(
     noun = "project"
     if kind not in (None, "other"):
         noun = f"{q.questions['project_type'].values[kind].lower()} project"
-    weeks = q.questions["timeline_weeks"].display(roadmap.weeks)
+    weeks = roadmap.length
     phase_names = join_words([p.name for p in roadmap.phases])
     if roadmap.cycle:
         kind = "" if noun == "project" else noun.removesuffix(" project") + " "

@@ -21,7 +21,16 @@ from typing import Any
 from onboarding.domain import schedule
 from onboarding.domain.questionnaire import Questionnaire
 from onboarding.domain.sections import SECTIONS
-from onboarding.domain.terms import STANDARD_SECTIONS, EngagementTerms, default_profile, values
+from onboarding.domain.terms import (
+    STANDARD_SECTIONS,
+    EngagementTerms,
+    default_profile,
+    number_text,
+    plural,
+    table,
+    values,
+    written,
+)
 
 
 def default_values(answers: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,7 +48,18 @@ ASKED_RESPONSE = {
 
 
 def _n(n: int, one: str) -> str:
-    return f"{n} {one}{'' if n == 1 else 's'}"
+    """``two rounds``: a count written the one way the agreement writes numbers."""
+    return plural(n, one)
+
+
+def _value(name: str) -> Fact:
+    """A fact that writes a resolved value exactly as a standard clause's placeholder of
+    the same name does (the term table's format): one value, one wording."""
+
+    def fact(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
+        return written(r.get(name), table().placeholders().get(name) or {}, r)
+
+    return fact
 
 
 def _asked_cadence(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
@@ -127,14 +147,10 @@ def _milestone_schedule(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
     return schedule.milestone_sentence(a.get("timeline_weeks") or 1)
 
 
-_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-
-
 def _review_count(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
     if r.get("fee_model") == "retainer":
         return "one a month"
-    n = len(schedule.review_weeks(a.get("timeline_weeks") or 1))
-    return _WORDS[n] if n < len(_WORDS) else str(n)
+    return number_text(len(schedule.review_weeks(a.get("timeline_weeks") or 1)))
 
 
 def _plan_phases(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
@@ -167,6 +183,7 @@ Fact = Callable[[Mapping[str, Any], Mapping[str, Any]], str]
 
 FACTS: dict[str, Fact] = {
     # What the agency promises: the resolved terms (agency profile, then the engagement's).
+    # The reply time in the term table's words, as a standard clause's {response_hours}.
     "response_time": lambda a, r: r["response_time"],
     "update_cadence": lambda a, r: schedule.CADENCE[r["update_cadence_key"]][1],
     "included_revisions": lambda a, r: _n(r["revision_rounds"], "round"),
@@ -178,6 +195,8 @@ FACTS: dict[str, Fact] = {
         else r["acceptance_days"],
         "working day",
     ),
+    # Escalation and the standard terms' dispute procedure: one period for each step.
+    "escalation_period": lambda a, r: _value("escalation_days")(a, r),
     "agency": lambda a, r: r["agency"],
     "client_decisions": _client_decisions,
     "safeguard": lambda a, r: (

@@ -38,7 +38,7 @@ WIDGETS = frozenset(
 REDLINE_FORMATS = frozenset(
     {"text", "count", "percent", "date", "words", "names", "list", "fee", "schedule"}
 )
-DOCUMENT_FORMATS = frozenset({"text", "count", "percent", "money", "date"})
+DOCUMENT_FORMATS = frozenset({"text", "count", "percent", "money", "date", "words"})
 MODEL_NEEDS = ("required", "optional")
 
 
@@ -174,7 +174,8 @@ class TermTable:
         for f in self.fields:
             if f.document:
                 out[f.resolved_name] = {
-                    "unit": f.get("unit"), "unset": f.get("unset"), **f.document,
+                    "unit": f.get("unit"), "unset": f.get("unset"), "words": f.get("words"),
+                    **f.document,
                 }  # fmt: skip
         for name, spec in self.profile_placeholders.items():
             out[name] = dict(spec) if isinstance(spec, Mapping) else {"format": spec}

@@ -50,6 +50,7 @@ PROFILE_NUMBERS = (
     ("change_margin_percent", 0, 100),
     ("non_solicitation_months", 1, 36),
     ("cancellation_fee_percent", 0, 100),
+    ("escalation_days", 1, 30),
 )
 """The agency profile's whole-number settings, with their bounds."""
 SUPPLEMENT_BY_PROJECT = {
@@ -223,6 +224,7 @@ class AgencyProfile:
     legal_form: str = ""  # "private limited company", "limited liability partnership"
     registration_label: str = ""  # "LLP number"; blank: from the legal form or name
     vat_number: str = ""
+    escalation_days: int = 5  # working days for each step of an escalation or dispute
     demo: bool = False  # the shipped demo profile: never sent to a client
 
     def as_dict(self) -> dict[str, Any]:
@@ -259,6 +261,7 @@ class AgencyProfile:
             "non_solicitation": self.non_solicitation,
             "insurance_cover": self.insurance_cover,
             "data_protection_cap": self.data_protection_cap,
+            "escalation_days": self.escalation_days,
             "standard_clauses": [
                 {k: v for k, v in vars(c).items() if v not in (None, False)}
                 for c in self.standard_clauses
@@ -974,9 +977,21 @@ def money(amount: Decimal, currency: str) -> str:
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
 
 
+NUMBER_WORDS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+)  # fmt: skip
+"""Whole numbers the agreement writes in words; from 11 on, in figures."""
+
+
+def number_text(n: int) -> str:
+    """A whole number as the agreement writes it, the one way everywhere: ``5`` ->
+    ``"five"``, ``14`` -> ``"14"`` (words up to ten, figures from 11 on)."""
+    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else str(n)
+
+
 def plural(n: int, one: str, many: str | None = None) -> str:
-    """``1 round``, ``3 rounds``."""
-    return f"{n} {one if n == 1 else (many or one + 's')}"
+    """``one round``, ``three rounds``, ``30 days`` (the number by :func:`number_text`)."""
+    return f"{number_text(n)} {one if n == 1 else (many or one + 's')}"
 
 
 def default_supplements(
@@ -1022,6 +1037,7 @@ def values(
         "change_margin_percent": profile.change_margin_percent,
         "liability_cap": profile.liability_cap,
         "non_solicitation_months": profile.non_solicitation_months,
+        "escalation_days": profile.escalation_days,
         "governing_law": profile.governing_law,
     }
     for row in current.top:
@@ -1120,6 +1136,8 @@ def written(value: Any, spec: Mapping[str, Any], resolved: Mapping[str, Any]) ->
     form = spec.get("format", "text")
     if form == "count":
         return plural(int(value), spec["unit"])
+    if form == "words":  # a row's own wording of each value ("within one working day")
+        return str((spec.get("words") or {}).get(value, value))
     if form == "percent":
         return f"{value}%"
     if form == "money":

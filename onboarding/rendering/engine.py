@@ -132,7 +132,7 @@ def renderer_version() -> str:
     """A hash of what shapes the PDF besides the agreement: WeasyPrint, templates, CSS, fonts."""
     digest = hashlib.sha256(f"weasyprint {_weasyprint_version()}\0".encode())
     files = sorted((templates_dir() / "agreement").glob("*.html"))
-    files += [STYLESHEET] + [STATIC_DIR / "fonts" / name for name in FONTS]
+    files += [STYLESHEET, Path(__file__)] + [STATIC_DIR / "fonts" / name for name in FONTS]
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
@@ -166,24 +166,50 @@ class PdfRenderer:
         self.renders = 0
         self._lock = threading.Lock()
 
-    def render(self, html: str, *, identifier: bytes | None = None) -> RenderResult:
-        """Render an HTML string (of our templates) to PDF bytes."""
+    def layout(self, html: str, fetch: Any = None) -> Any:
+        """The laid-out ``weasyprint.Document`` of an HTML string (its pages and boxes,
+        as :meth:`render` writes them; the layout tests measure these)."""
         from weasyprint import HTML
 
+        fetch = fetch if fetch is not None else fetcher(self.static_dir)
+        return HTML(string=html, base_url=self.static_dir.as_uri() + "/", url_fetcher=fetch).render(
+            font_config=self.font_config,
+            stylesheets=[self.stylesheet],
+            pdf_variant="pdf/ua-1",
+            pdf_tags=True,
+        )
+
+    def render(self, html: str, *, identifier: bytes | None = None) -> RenderResult:
+        """Render an HTML string (of our templates) to PDF bytes."""
         fetch = fetcher(self.static_dir)
         with self._lock:
-            document = HTML(
-                string=html, base_url=self.static_dir.as_uri() + "/", url_fetcher=fetch
-            ).render(
-                font_config=self.font_config,
-                stylesheets=[self.stylesheet],
-                pdf_variant="pdf/ua-1",
-                pdf_tags=True,
-            )
+            document = self.layout(html, fetch)
             pdf = document.write_pdf(
                 pdf_variant="pdf/ua-1",
                 pdf_tags=True,
                 pdf_identifier=identifier,
+                finisher=table_header_scopes,
             )
             self.renders += 1
         return RenderResult(pdf, len(document.pages), tuple(fetch.served), tuple(fetch.refused))
+
+
+def table_header_scopes(document: Any, pdf: Any) -> None:
+    """Give every table header cell of the structure tree its ``/Scope`` (PDF/UA asks
+    for it; WeasyPrint links cells to their headers but leaves the scope out): a header
+    in a head row (``THead``) heads its column, one in a body row heads its row, as the
+    templates' ``scope`` attributes say (``<thead>``: ``col``, ``<tbody>``: ``row``)."""
+    import pydyf
+
+    by_reference = {obj.reference: obj for obj in pdf.objects if isinstance(obj, pydyf.Dictionary)
+                    and obj.get("Type") == "/StructElem"}  # fmt: skip
+    for element in by_reference.values():
+        if element.get("S") != "/TH":
+            continue
+        row = by_reference.get(element.get("P"))
+        group = by_reference.get(row.get("P")) if row is not None else None
+        in_head = group is not None and group.get("S") == "/THead"
+        attributes = element.get("A")
+        if not isinstance(attributes, pydyf.Dictionary):
+            attributes = element["A"] = pydyf.Dictionary({"O": "/Table"})
+        attributes["Scope"] = "/Column" if in_head else "/Row"

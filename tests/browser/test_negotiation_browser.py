@@ -55,13 +55,13 @@ def test_send_negotiate_redline_accept_countersign_verify(browser, live_server, 
     sign_in(staff, live_server, "sam@agency.example")
     intake_url = f"{live_server}/workspace/intakes/{public_id}"
 
-    # Version 1: the agency's standard 2 rounds and weekly updates.
+    # Version 1: the agency's standard two rounds and weekly updates.
     staff.goto(intake_url)
     staff.click("button:has-text('Send to the prospect')")
     link = re.search(r"/agreement/[A-Za-z0-9_-]+", staff.inner_text("main")).group(0)
     prospect = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
     prospect.goto(live_server + link)
-    assert "2 rounds" in prospect.inner_text("main")
+    assert "two rounds" in prospect.inner_text("main")
 
     # The prospect asks for changes, naming the revisions clause.
     options = prospect.locator("#changes-clause option").all_inner_texts()
@@ -86,13 +86,13 @@ def test_send_negotiate_redline_accept_countersign_verify(browser, live_server, 
     link2 = re.search(r"/agreement/[A-Za-z0-9_-]+", staff.inner_text("main")).group(0)
     assert link2 != link
 
-    # Version 2 shows, at the top, what changed; the text says 3 rounds.
+    # Version 2 shows, at the top, what changed; the text says three rounds.
     prospect.goto(live_server + link2)
     text = prospect.inner_text("main")
     assert "What changed since version 1" in text
     assert "Revision rounds" in text and "Update cadence" in text
     assert prospect.locator("ins").count() >= 1
-    assert "3 rounds" in text and "twice a week" in text.lower()
+    assert "three rounds" in text and "twice a week" in text.lower()
     no_serious_violations(prospect)
     screenshots(prospect, tmp_path, "version-2")
 

@@ -91,7 +91,7 @@ def test_the_requested_service_levels_show_as_changed_values_and_clauses(markete
     assert ["-", "status report every Friday,"] in cadence["diff"]
     assert ["+", "update twice a week (Tuesday and Friday),"] in cadence["diff"]
     rounds = by_id["included_revisions"]["diff"]
-    assert ["-", "2"] in rounds and ["+", "3"] in rounds
+    assert ["-", "two"] in rounds and ["+", "three"] in rounds
     assert set(red) == {"values", "clauses"}
     for c in red["clauses"]:
         assert set(c) == {"id", "title", "change", "diff"}

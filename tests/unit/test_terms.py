@@ -125,11 +125,11 @@ def test_an_engagement_value_wins_and_is_stated_the_same_way_everywhere():
     agreement = compose(answers, assessment, date=DAY, terms=terms)
     assert agreement.terms["service_levels"]["revision_rounds"] == 3
     revisions = next(i for i in agreement.summary if i.label == "Revisions")
-    assert "3 rounds" in revisions.text
+    assert "three rounds" in revisions.text
     acceptance = " ".join(
         c.text for s in agreement.standard_sections for c in s.clauses if s.id == "terms_acceptance"
     )
-    assert "3 rounds" in acceptance and "2 rounds" not in acceptance
+    assert "three rounds" in acceptance and "two rounds" not in acceptance
 
 
 def test_the_manager_adds_removes_and_replaces_clauses():
@@ -236,7 +236,9 @@ def test_standard_clauses_state_each_value_once_with_its_unit():
     for doubled in ("days days", "days' days", "rounds rounds", "round rounds", "%%",
                     "hours working hours", "months months", "working days working"):  # fmt: skip
         assert doubled not in text, doubled
-    assert "1 round " in text and "5 working days" in text and "30 days' written notice" in text
+    # Numbers up to ten in words, from 11 on in figures: each written one way.
+    assert "one round " in text and "five working days" in text
+    assert "30 days' written notice" in text
     assert "10%" in text
 
 

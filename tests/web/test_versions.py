@@ -72,8 +72,8 @@ def test_the_story_of_issue_13_ends_with_a_version_2_that_says_what_changed(app,
     assert {"term": "Revision rounds", "from": "3", "to": "4"} in red["values"]
     changed = {c["id"]: c for c in red["clauses"]}
     assert changed["included_revisions"]["change"] == "changed"
-    assert ["-", "3"] in changed["included_revisions"]["diff"]
-    assert ["+", "4"] in changed["included_revisions"]["diff"]
+    assert ["-", "three"] in changed["included_revisions"]["diff"]
+    assert ["+", "four"] in changed["included_revisions"]["diff"]
 
     # The prospect's page: what changed, at the top, before the agreement.
     page = app.test_client().get(f"/agreement/{second}")

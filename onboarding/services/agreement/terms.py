@@ -186,7 +186,10 @@ def agreement_of(
 
 def problems_of(intake: Intake, agreement: Agreement, terms: EngagementTerms) -> list[Problem]:
     """The contradictions of an intake's agreement (empty when consistent)."""
-    return check_agreement(agreement, intake.answers, intake.assessment.result, terms)
+    profile = installation_profile().profile  # its standard clauses, as written
+    return check_agreement(
+        agreement, intake.answers, intake.assessment.result, terms, profile=profile
+    )
 
 
 def send_blockers(

@@ -107,6 +107,7 @@ PROFILE_LABELS = {
     "non_solicitation": "Non-solicitation clause",
     "insurance_cover": "Professional indemnity cover",
     "data_protection_cap": "Data protection liability cap",
+    "escalation_days": "Escalation and dispute steps",
 }
 
 
@@ -273,6 +274,8 @@ def profile_from_form(form) -> dict[str, Any]:
         k: form.get(f"signatory.{k}", "").strip() for k in ("name", "title", "email")
     }
     for key, _, _ in terms_mod.PROFILE_NUMBERS:
+        if key not in form:  # a setting this form does not show keeps the shipped value
+            continue
         value = form.get(key, "").strip()
         if value or key != "cancellation_fee_percent":  # blank: the shipped default
             data[key] = _whole(value)
