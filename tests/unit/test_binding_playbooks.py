@@ -51,7 +51,7 @@ def test_no_clause_explains_motives_promises_the_unpriced_or_assesses():
 
 
 def test_clauses_speak_of_the_parties_in_defined_terms():
-    for playbook, rule, clause in clauses():
+    for _, _, clause in clauses():
         text = clause.text.source
         assert not re.search(r"\b(you|your|we|our|us)\b", text, re.IGNORECASE), clause.id
         assert not re.search(r"\bthe (client|agency)\b", text), clause.id  # capitalised
