@@ -270,7 +270,7 @@ class Agreement:
     standard_sections: tuple[Section, ...] = ()
     draft: bool = True
     terms: Mapping[str, Any] | None = None  # the resolved terms (terms.md), as JSON
-    asked: tuple[AskedItem, ...] = ()  # "what you asked for and how we will handle it"
+    asked: tuple[AskedItem, ...] = ()  # always empty: wishes are the proposal's
     problems: tuple[DraftProblem, ...] = ()  # why it is a draft (readiness.problems)
     document_id: str = ""
     sha256: str = ""
@@ -404,16 +404,16 @@ def decision_rows(
             )
         elif area in owned and control >= 4:
             owner = "client"
-            how = "The Agency recommends, in writing when asked; the Client decides."
+            how = "The Agency recommends; the Client decides."
         elif area in owned:
             owner = "joint"
-            how = "Agreed together; where views differ, the Client decides."
+            how = "Decided together; the Client has the final say."
         elif area in CONSULTED_AREAS:
             owner = "consulted"
-            how = "The Agency decides after consulting the Client, who signs off each milestone."
+            how = "The Agency decides after consulting the Client."
         else:
             owner = "agency"
-            how = "The Agency decides, within the agreed goals, budget and dates."
+            how = "The Agency decides within the agreed scope."
         rows.append(DecisionRow(area, label, owner, WHO[owner], how))
     return tuple(rows)
 
@@ -505,7 +505,6 @@ def _summary(
             f"phase ({number_word(len(roadmap.review_weeks))} in all)."
         )
     items += [
-        SummaryItem("The goal", f"\u201c{clean.get('primary_goal') or ''}\u201d"),
         *_money_summary(engagement, resolved, numbers),
         SummaryItem("Staying informed", informed),
         SummaryItem(
@@ -540,18 +539,6 @@ def _summary(
             "anything more is a change request, estimated and approved before work starts.",
         )
     )
-    if "concerns" in numbers:
-        text = (
-            f"Each concern the Client raised is answered by a written safeguard in "
-            f"section {numbers['concerns']}."
-        )
-        if clean.get("biggest_worry") and not resolved.get("safeguard"):
-            # Never claimed while the safeguard is unwritten (the agreement is a draft).
-            text = (
-                f"The Client's concerns are set out in section {numbers['concerns']}; the "
-                "safeguard for the main concern is still to be written before signing."
-            )
-        items.append(SummaryItem("Concerns", text))
     return tuple(items)
 
 
@@ -794,7 +781,9 @@ def compose(
         standard_sections=standard_sections,
         draft=draft,
         terms=resolved_json(resolved, engagement, profile),
-        asked=_asked(clean, q, resolved, decisions, numbers),
+        # The agreement is binding text only: what the Client asked for is answered in
+        # the proposal (``_asked`` serves it), never quoted here.
+        asked=(),
         problems=problems,
     )
     digest = hashlib.sha256(canonical_json(agreement)).hexdigest()

@@ -12,8 +12,8 @@ SECTIONS: dict[str, str] = {
     "availability": "Availability and response times",
     "decision_rights": "Creative control and decision rights",
     "revisions": "Revisions and change requests",
-    "collaboration": "Education and collaboration",
-    "concerns": "Addressing the Client's concerns",
+    "collaboration": "Working together",
+    "concerns": "Safeguards",
     "escalation": "Escalation",
     "term": "Term and exit",
 }

@@ -200,7 +200,8 @@ FACTS: dict[str, Fact] = {
     "agency": lambda a, r: r["agency"],
     "client_decisions": _client_decisions,
     "safeguard": lambda a, r: (
-        r.get("safeguard") or "to be agreed with the Client and written here before signing"
+        (r.get("safeguard") or "").rstrip(" .")  # the clause ends the sentence itself
+        or "to be agreed with the Client and written here before signing"
     ),
     # What the client asked for: quoted as a wish, never as an obligation.
     "asked_response_time": lambda a, r: ASKED_RESPONSE.get(

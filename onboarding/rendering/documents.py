@@ -2,8 +2,9 @@
 serves the account manager's preview and the PDF.
 
 Which answers triggered each clause (the trace) is shown under every clause in the
-preview (``trace="inline"``) and, in the client's PDF, in a closing appendix
-(``trace="appendix"``), so the clauses the client signs read as a plain contract.
+account manager's preview (``trace="inline"``) and never in the client's copy
+(``trace="appendix"``, the PDF and the prospect's page, or ``"none"``): the clauses the
+client signs read as a plain contract, with no quote of the client and no wish.
 """
 
 from __future__ import annotations
@@ -75,11 +76,12 @@ def html_for(
     the app, ``file:///.../onboarding/static/`` for a file preview); ``None`` leaves the
     link out (the PDF renderer passes the parsed stylesheet itself). ``trace`` shows
     which answers triggered each clause: ``"inline"`` under each clause (the account
-    manager's preview), ``"appendix"`` in a closing appendix (the client's PDF) or
-    ``"none"``. ``block="document"`` gives only the agreement's content, the document's
-    ``<main>`` without the page around it (the prospect's signing page keeps it with
-    each version sent, and wraps it in its own layout). ``changes`` (a version that
-    follows another) adds the page "Changes since version n" after the cover.
+    manager's preview); ``"appendix"`` (the client's PDF and page, whose name is kept for
+    the callers) and ``"none"`` show no trace at all. ``block="document"`` gives only
+    the agreement's content, the document's ``<main>`` without the page around it (the
+    prospect's signing page keeps it with each version sent, and wraps it in its own
+    layout). ``changes`` (a version that follows another) adds the page "Changes since
+    version n" after the cover.
     """
     if paper not in PAPER:
         raise ValueError(f"paper must be one of {', '.join(PAPER)} (got {paper!r})")
@@ -92,14 +94,6 @@ def html_for(
     if agreement.standard_sections:
         contents.append({"number": "", "title": "Standard terms", "anchor": "standard-terms"})
     contents.append({"number": "", "title": "Signatures", "anchor": "signatures"})
-    if trace == "appendix":
-        contents.append(
-            {
-                "number": "",
-                "title": "What you asked for and how we will handle it",
-                "anchor": "asked",
-            }
-        )
     context = {
         "a": agreement,
         "contents": contents,

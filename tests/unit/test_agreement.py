@@ -341,21 +341,21 @@ def test_preview_shows_traces_inline_and_links_the_stylesheet():
     assert 'id="appendix"' not in html
 
 
-def test_the_clients_copy_has_what_they_asked_for_not_a_trace_of_their_answers():
+def test_the_clients_copy_is_the_contract_alone_no_wish_no_quote_no_trace():
     answers = load("burned-marketer")
     agreement = compose(answers, assess(answers), date=DAY)
     html = html_for(agreement, static_base=None, paper="letter", trace="appendix")
     assert "<link" not in html and "@page { size: letter; }" in html
-    assert 'id="asked"' in html and 'class="trace"' not in html
-    # No scores, ratings of the client or answer-by-answer trace in the client's copy.
-    assert 'id="appendix"' not in html and "Because you told us" not in html
+    assert 'class="trace"' not in html and 'id="appendix"' not in html
+    # What the client asked for is answered in the proposal, not in the contract.
+    assert 'id="asked"' not in html and agreement.asked == ()
+    assert "asked for" not in html.lower() and "Because you told us" not in html
     assert " of 5" not in html
-    topics = [item.topic for item in agreement.asked]
-    assert {"Replies", "Updates", "Revisions"} <= set(topics)
-    replies = next(i for i in agreement.asked if i.topic == "Replies")
-    # The wish is quoted as a wish; the promise is the agency's own service level.
-    assert replies.asked == "Within four hours"
-    assert replies.handled.startswith("Messages are answered within one working day")
+    # The client's free-text answers are never quoted (the goal, the worry, the tactics).
+    for qid in ("primary_goal", "mandated_tactics", "biggest_worry", "past_experience_notes"):
+        assert answers[qid][:30] not in html, qid
+    # The reply wish (4 hours) never appears; the agreed level does.
+    assert "four hours" not in html and "within one working day" in html
     assert agreement.sha256 in html and agreement.document_id in html
     assert f'<meta name="dcterms.created" content="{agreement.date}">' in html
 
