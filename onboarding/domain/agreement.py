@@ -61,6 +61,8 @@ from onboarding.domain.questionnaire import (
 )
 from onboarding.domain.templates import FACTS, TemplateError, compile_template
 from onboarding.domain.terms import STANDARD_SECTIONS, AgencyProfile, EngagementTerms, is_draft
+from onboarding.domain.wishes import AskedItem
+from onboarding.domain.wishes import asked_items as _asked
 
 DEFAULT_AGENCY = "Brightline Studio"
 """The agency's name when the caller gives none (the ``AGENCY_NAME`` setting's default)."""
@@ -177,15 +179,6 @@ class Party:
     address: str = ""
     company_number: str = ""
     trading_as: str = ""  # the name the party trades under, when not its legal name
-
-
-@dataclass(frozen=True)
-class AskedItem:
-    """One thing the Client asked for, and how the agreement handles it."""
-
-    topic: str
-    asked: str
-    handled: str
 
 
 @dataclass(frozen=True)
@@ -680,104 +673,6 @@ def compose(
     )
     digest = hashlib.sha256(canonical_json(agreement)).hexdigest()
     return replace(agreement, sha256=digest, document_id="AGR-" + digest[:10].upper())
-
-
-def _asked(
-    clean: Mapping[str, Any],
-    q: Questionnaire,
-    resolved: Mapping[str, Any],
-    decisions: Sequence[DecisionRow],
-    numbers: Mapping[str, int],
-) -> tuple[AskedItem, ...]:
-    """What the Client asked for in its own terms, beside what the agreement does about
-    it: the client's copy has this instead of an answer-by-answer trace (no scores,
-    ratings or risk words)."""
-    items = []
-    asked_hours = clean.get("expected_response_hours")
-    if asked_hours:
-        handled = f"Messages are answered {resolved['response_time']}"
-        if int(asked_hours) < int(resolved["response_hours"]):
-            handled += (
-                "; a matter that cannot wait is raised by phone with the project lead, "
-                "who deals with it first"
-            )
-        items.append(
-            AskedItem(
-                "Replies",
-                _sentence(FACTS["asked_response_time"](clean, resolved)),
-                handled + f" (section {numbers.get('availability', numbers['parties'])}).",
-            )
-        )
-    if clean.get("update_frequency"):
-        items.append(
-            AskedItem(
-                "Updates",
-                _sentence(FACTS["asked_update_cadence"](clean, resolved)),
-                f"{_sentence(FACTS['update_cadence'](clean, resolved))}, and a review at the "
-                f"end of each phase (section {numbers['process']}).",
-            )
-        )
-    if clean.get("revision_rounds") is not None:
-        asked_rounds = int(clean["revision_rounds"])
-        included = int(resolved["revision_rounds"])
-        handled = f"{_sentence(FACTS['included_revisions'](clean, resolved))} per deliverable"
-        handled += (
-            " are included; further rounds are change requests, estimated and approved "
-            "before work starts."
-            if asked_rounds > included
-            else " are included."
-        )
-        items.append(
-            AskedItem(
-                "Revisions",
-                _sentence(FACTS["asked_revisions"](clean, resolved)) + " per deliverable",
-                handled,
-            )
-        )
-    owned = clean.get("decisions_owned") or []
-    if owned:
-        labels = q.questions["decisions_owned"].values
-        kept = [r.label.lower() for r in decisions if r.owner in ("client", "joint")]
-        handled = (
-            f"The Client has the final say on {join_words(kept)}" if kept else "The Agency leads"
-        )
-        if "daily_tasks" in owned:
-            handled += (
-                "; the Agency's project lead plans the team's daily work, with priorities "
-                "the Client sets each week"
-            )
-        items.append(
-            AskedItem(
-                "Decisions",
-                "To decide " + join_words([labels[v].lower() for v in labels if v in owned]),
-                handled + f" (section {numbers['decision_rights']}).",
-            )
-        )
-    if clean.get("after_hours_contact"):
-        items.append(
-            AskedItem(
-                "Outside working hours",
-                "Replies outside working hours",
-                "Emergencies agreed at kickoff are handled through an emergency number; "
-                "everything else is answered on the next working day.",
-            )
-        )
-    if clean.get("biggest_worry"):
-        safeguard = resolved.get("safeguard")
-        items.append(
-            AskedItem(
-                "Your main concern",
-                f"\u201c{_short_text(clean['biggest_worry'], 160)}\u201d",
-                (_sentence(safeguard) if safeguard else "A safeguard agreed with the Client")
-                + (f" (section {numbers['concerns']})." if "concerns" in numbers else "."),
-            )
-        )
-    return tuple(items)
-
-
-def _short_text(text: str, limit: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
 def _scope_rows(
