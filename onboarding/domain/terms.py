@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from onboarding.domain import options as options_mod
 from onboarding.domain.resources import DATA
 from onboarding.domain.term_fields import TermField, table
 
@@ -162,6 +163,7 @@ class AgencyProfile:
     liability_cap: str = "the fees paid and payable under this agreement"
     non_solicitation_months: int = 12
     demo: bool = False  # the shipped demo profile: never sent to a client
+    options: tuple[options_mod.RateOption, ...] = ()  # the rate card (proposal.md)
 
     def as_dict(self) -> dict[str, Any]:
         """The contract form (terms.md), as the API and the admin page show it."""
@@ -189,7 +191,12 @@ class AgencyProfile:
                 {k: v for k, v in vars(c).items() if v not in (None, False)}
                 for c in self.standard_clauses
             ],
+            "options": [o.as_dict() for o in self.options],
         }
+
+    def option(self, oid: str) -> options_mod.RateOption | None:
+        """The rate card's option of this id (None when the card has none)."""
+        return next((o for o in self.options if o.id == oid), None)
 
     def missing_for_sending(self) -> list[str]:
         """What must be filled in before an agreement with this profile may be sent."""
@@ -334,6 +341,8 @@ def load_profile(data: Mapping[str, Any] | None = None) -> AgencyProfile:
             extra[key] = data.get(key, shipped[key])
     for key in ("late_interest", "liability_cap"):
         extra[key] = _text(data, key, key, errors, required=False) or shipped[key]
+    card, problems = options_mod.parse_card(data.get("options"), "options", _option_levels)
+    errors += [TermError(f, m) for f, m in problems]
     profile = AgencyProfile(
         legal_name=legal,
         trading_name=trading,
@@ -350,11 +359,19 @@ def load_profile(data: Mapping[str, Any] | None = None) -> AgencyProfile:
         service_levels=levels,
         standard_clauses=standard,
         demo=demo,
+        options=card,
         **extra,
     )
     if errors:
         raise TermsInvalid(errors)
     return profile
+
+
+def _option_levels(data: Any, path: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """An option's ``sets``, checked as service levels (the term table's rows)."""
+    errors: list[TermError] = []
+    checked = service_levels(data, path, errors)
+    return checked, [(e.field, e.message) for e in errors]
 
 
 @cache

@@ -121,6 +121,9 @@ def field_label(path: str) -> str:
     m = re.match(r"standard_clauses\[(\d+)\]\.(\w+)$", path)
     if m:
         return f"Standard clause {int(m.group(1)) + 1}: {m.group(2)}"
+    m = re.match(r"options\[(\d+)\]\.([\w.]+)$", path)
+    if m:
+        return f"Option {int(m.group(1)) + 1}: {m.group(2).replace('_', ' ').replace('.', ' ')}"
     return path.replace("_", " ").capitalize()
 
 
@@ -267,7 +270,38 @@ def profile_from_form(form) -> dict[str, Any]:
         if clause["id"] and not form.get(f"standard_clauses[{i}].delete"):
             clauses.append(clause)
     data["standard_clauses"] = clauses
+    data["options"] = _options_from_form(form)
     return data
+
+
+def _options_from_form(form) -> list[dict[str, Any]]:
+    """The rate card's rows as posted (a row without an id, or ticked for deletion, is
+    left out); ``sets`` is typed as ``response_hours: 4, update_cadence: daily``."""
+    out = []
+    for i in range(_count(form, "option_count")):
+        p = f"options[{i}]"
+        row: dict[str, Any] = {
+            key: form.get(f"{p}.{key}", "").strip() for key in ("id", "title", "description")
+        }
+        if not row["id"] or form.get(f"{p}.delete"):
+            continue
+        row["price"] = {
+            "amount": form.get(f"{p}.price.amount", "").strip(),
+            "per": form.get(f"{p}.price.per", "").strip(),
+        }
+        for key in ("unit", "max_quantity"):
+            if form.get(f"{p}.{key}", "").strip():
+                row[key] = form.get(f"{p}.{key}", "").strip()
+        sets: dict[str, Any] = {}
+        for part in form.get(f"{p}.sets", "").replace(";", ",").split(","):
+            name, _, value = part.partition(":")
+            if name.strip():
+                value = value.strip()
+                sets[name.strip()] = int(value) if value.isascii() and value.isdigit() else value
+        if sets:
+            row["sets"] = sets
+        out.append(row)
+    return out
 
 
 def _profile_page(values: dict[str, Any], errors: dict[str, str], status: int = 200):
@@ -280,6 +314,8 @@ def _profile_page(values: dict[str, Any], errors: dict[str, str], status: int = 
             field_id=_field_id,
             field_label=field_label,
             error_prefixes={field.split(".")[0] for field in errors},
+            option_errors={f.split(".sets")[0] + ".sets": m for f, m in errors.items()
+                           if ".sets." in f},  # fmt: skip
             saved=installation.version,
             missing=installation.profile.missing_for_sending()
             if installation.version is not None
