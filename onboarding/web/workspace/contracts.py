@@ -314,8 +314,9 @@ def _profile_page(values: dict[str, Any], errors: dict[str, str], status: int = 
             field_id=_field_id,
             field_label=field_label,
             error_prefixes={field.split(".")[0] for field in errors},
-            option_errors={f.split(".sets")[0] + ".sets": m for f, m in errors.items()
-                           if ".sets." in f},  # fmt: skip
+            option_errors={
+                f.split(".sets")[0] + ".sets": m for f, m in errors.items() if ".sets." in f
+            },  # fmt: skip
             saved=installation.version,
             missing=installation.profile.missing_for_sending()
             if installation.version is not None
