@@ -517,6 +517,8 @@ def _empty(row: TermField) -> Any:
         return {}
     if row.type == "clauses":
         return ClauseChanges()
+    if row.type == "options":
+        return options_mod.OptionChanges()
     return None
 
 
@@ -561,6 +563,8 @@ def _contract_value(row: TermField, value: Any) -> Any:
     if kind == "clauses":
         changes = value.as_dict()
         return {k: v for k, v in changes.items() if v} or None
+    if kind == "options":
+        return value.as_dict() or None
     if kind == "group":
         return dict(value) or None
     if kind == "choices":
@@ -729,6 +733,10 @@ def parse_terms(data: Mapping[str, Any] | None) -> EngagementTerms:
             out[row.key] = group_values(row.key, raw, row.key, errors)
         elif kind == "clauses":
             out[row.key] = _clause_changes(raw, errors)
+        elif kind == "options":
+            changes, problems = options_mod.parse_changes(raw, row.key)
+            errors += [TermError(f, m) for f, m in problems]
+            out[row.key] = changes
         elif kind == "list":
             out[row.key] = _list_of_text(raw, row.key, errors)
         elif raw is None or (raw == "" and kind in ("date", "text")):
@@ -739,7 +747,7 @@ def parse_terms(data: Mapping[str, Any] | None) -> EngagementTerms:
             value = _schedule(raw, errors)
         else:
             value = _scalar(row, raw, row.key, errors)
-        if kind in ("group", "clauses", "list") or value is None:
+        if kind in ("group", "clauses", "list", "options") or value is None:
             continue
         after = row.get("after")
         if after and out.get(after["key"]) and value <= out[after["key"]]:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from onboarding.domain.questionnaire import Questionnaire, join_words
-from onboarding.domain.templates import FACTS
+from onboarding.domain.schedule import ASKED_CADENCE
+from onboarding.domain.templates import ASKED_RESPONSE, FACTS
 
 
 @dataclass(frozen=True)
@@ -122,3 +123,34 @@ def asked_items(
 def _short_text(text: str, limit: int) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+# --- a wish in the client's terms (a proposal's "offered because") ---------------------------
+
+
+def _one_wish(qid: str, clean: Mapping[str, Any], q: Questionnaire) -> str:
+    value = clean.get(qid)
+    if qid == "expected_response_hours" and value:
+        return f"you would like replies {ASKED_RESPONSE.get(value, 'quickly')}"
+    if qid == "update_frequency" and value:
+        return f"you would like {ASKED_CADENCE.get(value, 'regular updates')}"
+    if qid == "revision_rounds" and value is not None:
+        n = int(value)
+        return f"you expect up to {n} round{'s' if n != 1 else ''} of revisions per deliverable"
+    if qid == "after_hours_contact" and value:
+        return "you may need us outside working hours"
+    if qid == "visibility_preference" and value == "live_dashboard":
+        return "you would like to see the work as it progresses"
+    if qid == "preferred_channel" and value == "meetings":
+        return "you prefer to talk things through in meetings"
+    question = q.questions.get(qid)
+    if question is None or value in (None, "", [], False):
+        return ""
+    return f"{question.name}: {question.display(value).lower()}"
+
+
+def wish_phrase(questions: Sequence[str], clean: Mapping[str, Any], q: Questionnaire) -> str:
+    """The wish a rule's answers express, as a sentence in the second person ("You would
+    like replies within an hour."); "" when the answers express none."""
+    parts = [p for p in (_one_wish(qid, clean, q) for qid in questions) if p]
+    return _sentence(join_words(list(dict.fromkeys(parts)))) + "." if parts else ""

@@ -238,3 +238,45 @@ def _profile_fields() -> dict:
     for key, value in profile["service_levels"].items():
         data[f"service_levels.{key}"] = str(value)
     return data
+
+
+def test_the_manager_withdraws_and_includes_offered_options_with_a_reason(
+    app, client, staff, submitted
+):
+    login(client, staff["manager"])
+    url = f"/workspace/intakes/{submitted}/terms"
+    page = client.get(url)
+    assert "Options offered in the proposal" in page.text
+    assert 'name="option.priority_replies"' in page.text
+    form = terms_form() | {
+        "option.priority_replies": "withdraw",
+        "option.weekly_call": "include",
+        "option_reason.weekly_call": "Goodwill after the pitch",
+        "option.shared_task_board": "offer",
+    }
+    saved = post(client, url, form, url)
+    assert saved.status_code == 302
+    with app.app_context():
+        from onboarding.db.contracts import EngagementTermsRow
+
+        row = db.session.execute(select(EngagementTermsRow)).scalar_one()
+        assert row.data["options"] == {
+            "offer": ["shared_task_board"],
+            "withdraw": ["priority_replies"],
+            "include": [{"id": "weekly_call", "reason": "Goodwill after the pitch"}],
+        }
+        kinds = {(e.kind, e.to_value, e.detail) for e in db.session.execute(
+            select(AuditEvent)).scalars()}  # fmt: skip
+        assert ("option_include", "weekly_call", "Goodwill after the pitch") in kinds
+        assert ("option_withdraw", "priority_replies", None) in kinds
+    page = client.get(url)
+    assert 'value="Goodwill after the pitch"' in page.text
+
+
+def test_prepare_refuses_an_option_the_rate_card_lacks(app, client, staff, submitted):
+    login(client, staff["manager"])
+    url = f"/workspace/intakes/{submitted}/terms"
+    form = terms_form() | {"option.teleportation": "offer"}
+    response = post(client, url, form, url)
+    assert response.status_code == 422
+    assert "teleportation is not an option of the rate card" in response.text

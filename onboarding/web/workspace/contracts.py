@@ -81,7 +81,53 @@ def terms_from_form(form) -> dict[str, Any]:
     changes = {k: v for k, v in changes.items() if v}
     if changes:
         data["clauses"] = changes
+    options = _option_changes_from_form(form)
+    if options:
+        data["options"] = options
     return data
+
+
+def _option_changes_from_form(form) -> dict[str, list[Any]]:
+    """The manager's changes to the options offered (``option.<id>``: auto, offer,
+    withdraw or include; ``option_reason.<id>``: why an option is included)."""
+    out: dict[str, list[Any]] = {"offer": [], "withdraw": [], "include": []}
+    for name in form:
+        if not name.startswith("option."):
+            continue
+        oid, state = name[len("option.") :], form.get(name, "auto")
+        if state == "include":
+            reason = form.get(f"option_reason.{oid}", "").strip()
+            out["include"].append({"id": oid, "reason": reason} if reason else oid)
+        elif state in out:
+            out[state].append(oid)
+    return {k: v for k, v in out.items() if v}
+
+
+def _option_rows(intake, profile, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rate card's options as the Prepare form lists them: the playbooks' offer (the
+    wish it answers), its price, the manager's choice."""
+    from onboarding.domain import options as options_mod
+
+    changes, _ = options_mod.parse_changes(data.get("options"))
+    result = intake.assessment.result if intake.assessment is not None else {}
+    offered = {o["id"]: o for o in (result or {}).get("offers") or ()}
+    rows = []
+    for o in profile.options:
+        state = "auto"
+        for key in ("offer", "withdraw", "include"):
+            if o.id in getattr(changes, key):
+                state = key
+        rows.append(
+            {
+                "id": o.id,
+                "title": o.title,
+                "price": options_mod.price_text(o, profile.currency),
+                "because": (offered.get(o.id) or {}).get("because", ""),
+                "state": state,
+                "reason": changes.reasons.get(o.id, ""),
+            }
+        )
+    return rows
 
 
 PROFILE_LABELS = {
@@ -183,6 +229,7 @@ def _page(intake, data: dict[str, Any], errors: dict[str, str], status: int = 20
             schedule_rows=SCHEDULE_ROWS,
             biggest_worry=answers.get("biggest_worry"),
             clause_errors=any(field.startswith("clauses") for field in errors),
+            option_rows=_option_rows(intake, profile, data),
             form=PostForm(),
         ),
         status,
