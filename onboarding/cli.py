@@ -592,6 +592,81 @@ def agreement_command(
         click.echo(f"Wrote {html_file} (preview; the stylesheet is read from {STATIC_DIR})")
 
 
+@main.command("proposal", with_appcontext=False)
+@click.argument("answers_file", metavar="ANSWERS.json")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="The PDF to write.")
+@click.option(
+    "--terms", "terms_file", type=click.Path(dir_okay=False), help="The engagement's terms (JSON)."
+)
+@click.option(
+    "--agency",
+    "agency_file",
+    type=click.Path(dir_okay=False),
+    help="The agency profile with its rate card (YAML or JSON); default: the demo profile.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the options and sections, not a PDF.")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
+@click.option(
+    "--date",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The letter's date, YYYY-MM-DD (default: today).",
+)
+def proposal_command(
+    answers_file: str,
+    output: str | None,
+    terms_file: str | None,
+    agency_file: str | None,
+    as_json: bool,
+    paper: str,
+    on: Any,
+) -> None:
+    """Render the proposal letter that goes with the agreement (2-4 pages): what we
+    heard, how we will work together, the answer to each worry, the options with their
+    prices, what happens next. Bad answers, terms or profile exit 2 naming each field."""
+    import datetime
+    from dataclasses import replace
+
+    from onboarding.domain.proposal import compose_proposal
+    from onboarding.domain.terms import TermsInvalid, default_profile, load_profile, parse_terms
+
+    if not as_json and not output:
+        raise click.UsageError("give -o/--output for the PDF, or --json")
+    answers = read_answers(answers_file, as_json)
+    result = assess_or_exit(answers, as_json)
+    day = on.date() if on else datetime.date.today()
+    config = settings()
+    try:
+        if agency_file:
+            profile = load_profile(read_data(agency_file, "--agency"))
+        else:
+            profile = replace(default_profile(), trading_name=config.AGENCY_NAME)
+        terms = parse_terms(read_data(terms_file, "--terms")) if terms_file else None
+    except TermsInvalid as exc:
+        if as_json:
+            click.echo(json.dumps(exc.as_dict(), indent=2))
+        else:
+            for error in exc.errors:
+                click.echo(f"{error.field}: {error.message}", err=True)
+        sys.exit(2)
+    proposal = compose_proposal(answers, result, date=day, profile=profile, terms=terms)
+    if as_json:
+        click.echo(json.dumps(proposal.as_json(), indent=2, ensure_ascii=False))
+        return
+    start_render_worker(config)
+    from onboarding.rendering.letters import proposal_pdf
+    from onboarding.rendering.pdf import RenderError
+
+    try:
+        data, pages = proposal_pdf(proposal, paper=paper)
+    except RenderError as exc:
+        click.echo(f"The PDF could not be rendered: {exc}", err=True)
+        sys.exit(1)
+    Path(output).write_bytes(data)
+    click.echo(f"Wrote {output}: the proposal for {proposal.company}, {pages} page(s)")
+
+
 def start_render_worker(config: Any) -> None:
     """Start the render worker now, in the background, with the configured caps: it
     imports WeasyPrint and parses the stylesheet and fonts on the other core while this

@@ -262,6 +262,36 @@ class Offer:
     source: str = ""  # "playbook:<id>/<rule>" or "manager"
 
 
+ALIASES: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    "priority_replies": ("response_hours", ("repl", "response", "priority")),
+    "extra_revision_round": ("revision_rounds", ("revision",)),
+    "weekly_call": (None, ("call", "meeting")),
+    "daily_status_note": ("update_cadence", ("daily", "update", "status")),
+    "shared_task_board": (None, ("board", "portal", "dashboard", "tracker")),
+    "out_of_hours_cover": (None, ("out_of_hours", "after_hours", "emergency", "on_call")),
+}
+"""What stands in for a playbook's option on another agency's card: an option that sets
+the same service level, else one whose id or title names the same thing."""
+
+
+def stand_in(oid: str, card: Sequence[RateOption]) -> RateOption | None:
+    """The card's option for a playbook's option id: the same id, else by
+    :data:`ALIASES` (the service level it sets, then the words of its id or title)."""
+    for o in card:
+        if o.id == oid:
+            return o
+    level, words = ALIASES.get(oid, (None, ()))
+    if level:
+        for o in card:
+            if level in o.sets:
+                return o
+    for o in card:
+        text = f"{o.id} {o.title.lower().replace('-', '_').replace(' ', '_')}"
+        if any(w in text for w in words):
+            return o
+    return None
+
+
 def offered(
     card: Sequence[RateOption],
     playbook_offers: Sequence[Mapping[str, Any]],
@@ -270,15 +300,17 @@ def offered(
     """``(offers, unpriced)``: the options offered (the card's order), and the playbook
     offers the card has no option for (the proposal says what the agency does
     instead). ``playbook_offers`` are the assessment's ``offers``
-    (``{"id", "playbook", "rule", "because"}``)."""
+    (``{"id", "playbook", "rule", "because"}``); an id the card lacks is matched to a
+    card option that stands in for it (:func:`stand_in`)."""
     changes = changes or OptionChanges()
     by_id = {o.id: o for o in card}
     why: dict[str, str] = {}
     source: dict[str, str] = {}
     unpriced = []
     for item in playbook_offers:
-        oid = item.get("id")
-        if oid in changes.withdraw:
+        found = stand_in(str(item.get("id")), card)
+        oid = found.id if found else item.get("id")
+        if oid in changes.withdraw or item.get("id") in changes.withdraw:
             continue
         if oid not in by_id:
             unpriced.append(item)

@@ -154,3 +154,23 @@ def wish_phrase(questions: Sequence[str], clean: Mapping[str, Any], q: Questionn
     like replies within an hour."); "" when the answers express none."""
     parts = [p for p in (_one_wish(qid, clean, q) for qid in questions) if p]
     return _sentence(join_words(list(dict.fromkeys(parts)))) + "." if parts else ""
+
+
+_CADENCE_ORDER = ("milestones_only", "biweekly", "weekly", "few_per_week", "daily")
+
+
+def beyond_standard(qid: str, clean: Mapping[str, Any], levels: Mapping[str, Any]) -> bool:
+    """Whether the answer to ``qid`` asks for more than the agency's ``levels`` give as
+    standard (a reply time shorter, more revision rounds, more frequent updates); an
+    answer no service level measures counts as beyond (the playbook decided)."""
+    value = clean.get(qid)
+    if qid == "expected_response_hours":
+        return bool(value) and int(value) < int(levels.get("response_hours") or 24)
+    if qid == "revision_rounds":
+        return value is not None and int(value) > int(levels.get("revision_rounds") or 0)
+    if qid == "update_frequency":
+        standard = levels.get("update_cadence") or "weekly"
+        if value not in _CADENCE_ORDER or standard not in _CADENCE_ORDER:
+            return bool(value)
+        return _CADENCE_ORDER.index(value) > _CADENCE_ORDER.index(standard)
+    return True
