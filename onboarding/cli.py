@@ -524,6 +524,14 @@ def reassess_command(all_: bool) -> None:
     help="Document date, YYYY-MM-DD (default: today). The same answers, playbooks and "
     "date always give the same PDF, byte for byte.",
 )
+@click.option(
+    "--options",
+    "chosen_text",
+    default="",
+    metavar="ID[:N],...",
+    help="The options the client chose (priority_replies,extra_revision_round:2): the "
+    "agreement as it reads once they are chosen.",
+)
 def agreement_command(
     answers_file: str,
     output: str | None,
@@ -533,6 +541,7 @@ def agreement_command(
     as_json: bool,
     paper: str,
     on: Any,
+    chosen_text: str = "",
 ) -> None:
     """Render the engagement agreement of an answers file as a PDF (and HTML preview).
 
@@ -544,7 +553,14 @@ def agreement_command(
 
     from onboarding.domain.agreement import agreement_json, compose
     from onboarding.domain.consistency import check_agreement
-    from onboarding.domain.terms import TermsInvalid, default_profile, load_profile, parse_terms
+    from onboarding.domain.options import parse_choice
+    from onboarding.domain.terms import (
+        TermError,
+        TermsInvalid,
+        default_profile,
+        load_profile,
+        parse_terms,
+    )
 
     if not as_json and not output:
         raise click.UsageError("give -o/--output for the PDF, or --json")
@@ -560,6 +576,10 @@ def agreement_command(
         else:
             profile = replace(default_profile(), trading_name=config.AGENCY_NAME)
         terms = parse_terms(read_data(terms_file, "--terms")) if terms_file else None
+        choice, problems = parse_choice(chosen_text)
+        if problems:
+            raise TermsInvalid([TermError(f, m) for f, m in problems])
+        agreement = compose(answers, result, date=day, profile=profile, terms=terms, chosen=choice)
     except TermsInvalid as exc:
         if as_json:
             click.echo(json.dumps(exc.as_dict(), indent=2))
@@ -567,7 +587,6 @@ def agreement_command(
             for error in exc.errors:
                 click.echo(f"{error.field}: {error.message}", err=True)
         sys.exit(2)
-    agreement = compose(answers, result, date=day, profile=profile, terms=terms)
     problems = check_agreement(agreement, answers, result, terms)
     if as_json:
         data = agreement_json(agreement)

@@ -50,6 +50,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
+from onboarding.domain import options as options_mod
 from onboarding.domain import schedule
 from onboarding.domain import terms as terms_mod
 from onboarding.domain.playbooks import SECTIONS
@@ -61,7 +62,7 @@ from onboarding.domain.questionnaire import (
 )
 from onboarding.domain.templates import FACTS, TemplateError, compile_template
 from onboarding.domain.terms import STANDARD_SECTIONS, AgencyProfile, EngagementTerms, is_draft
-from onboarding.domain.wishes import AskedItem
+from onboarding.domain.wishes import AskedItem, offers_for
 from onboarding.domain.wishes import asked_items as _asked
 
 DEFAULT_AGENCY = "Brightline Studio"
@@ -182,6 +183,30 @@ class Party:
 
 
 @dataclass(frozen=True)
+class OptionLine:
+    """An option of the rate card offered with the agreement, or chosen by the Client
+    (``quantity`` and ``total`` then say how many and what they cost)."""
+
+    id: str
+    title: str
+    description: str
+    price: str  # "£450.00 a month", "Included in the fee"
+    amount: str  # "450.00"
+    per: str  # project | month | unit
+    unit: str
+    max_quantity: int
+    included: bool
+    levels: str  # the service levels it sets, in words ("" when none)
+    quantity: int = 0
+    total: str = ""  # chosen: "2 rounds at £600.00 each: £1,200.00"
+
+    def line(self) -> str:
+        """How Scope and fees lists a chosen option."""
+        text = f"{self.title}: {self.total or self.price}"
+        return text + (f" ({self.levels})" if self.levels else "")
+
+
+@dataclass(frozen=True)
 class ScopeRow:
     """A row of the scope-and-fees table: a label and one or more lines."""
 
@@ -218,6 +243,8 @@ class Agreement:
     draft: bool = True
     terms: Mapping[str, Any] | None = None  # the resolved terms (terms.md), as JSON
     asked: tuple[AskedItem, ...] = ()  # "what you asked for and how we will handle it"
+    options_offered: tuple[OptionLine, ...] = ()  # the proposal's options (proposal.md)
+    options_chosen: tuple[OptionLine, ...] = ()  # chosen (or included): in Scope and fees
     document_id: str = ""
     sha256: str = ""
 
@@ -507,6 +534,7 @@ def compose(
     questionnaire: Questionnaire | None = None,
     profile: AgencyProfile | None = None,
     terms: EngagementTerms | None = None,
+    chosen: Mapping[str, int] | None = None,
 ) -> Agreement:
     """Build the agreement of one engagement.
 
@@ -517,7 +545,11 @@ def compose(
     agreement was issued) so that the same agreement always has the same id.
     ``profile`` is the agency profile (the shipped demo profile when None; ``agency``
     overrides its trading name) and ``terms`` the engagement's terms: without a fee,
-    a payment schedule and a start date the agreement is a draft.
+    a payment schedule and a start date the agreement is a draft. ``chosen`` is the
+    Client's choice among the options offered (``{id: quantity}``): the agreement then
+    lists them under Scope and fees and states the service levels they set (an option
+    included in the fee is always chosen); raises TermsInvalid for an option not
+    offered or a quantity over its maximum.
     """
     q = questionnaire or get_questionnaire()
     clean, errors = q.validate(answers)
@@ -528,7 +560,18 @@ def compose(
     if agency is not None and " ".join(str(agency).split()):
         profile = replace(profile, trading_name=" ".join(str(agency).split()))
     engagement = terms or EngagementTerms()
+    offers, _ = offers_for(clean, assessment, profile, engagement)
+    picked, problems = options_mod.choose(offers, chosen or {})
+    if problems:
+        raise terms_mod.TermsInvalid([terms_mod.TermError(f, m) for f, m in problems])
+    sets = options_mod.levels_set(picked)
+    if sets:  # the chosen options' levels are the agreed ones
+        levels = dict(engagement.service_levels) | sets
+        engagement = EngagementTerms(dict(engagement.by_key) | {"service_levels": levels})
     resolved = terms_mod.values(profile, engagement, clean)
+    currency = str(resolved.get("currency") or profile.currency)
+    offered_lines = tuple(_option_line(o.option, o.included, currency) for o in offers)
+    chosen_lines = tuple(_option_line(c.option, c.included, currency, c.quantity) for c in picked)
     agency = profile.trading_name
     company = clean["company"]
     changes = engagement.clauses
@@ -664,15 +707,98 @@ def compose(
         decisions_section=numbers["decision_rights"],
         parties=parties,
         playbook_version=str(assessment.get("playbook_version", "")),
-        scope=_scope_rows(clean, engagement, resolved, roadmap),
+        scope=_scope_rows(
+            clean, engagement, resolved, roadmap, offered_lines, chosen_lines, picked
+        ),
         scope_section=numbers["scope"],
         standard_sections=standard_sections,
         draft=draft,
-        terms=resolved_json(resolved, engagement, profile),
+        terms=resolved_json(resolved, engagement, profile, offered_lines, chosen_lines),
         asked=_asked(clean, q, resolved, decisions, numbers),
+        options_offered=offered_lines,
+        options_chosen=chosen_lines,
     )
     digest = hashlib.sha256(canonical_json(agreement)).hexdigest()
     return replace(agreement, sha256=digest, document_id="AGR-" + digest[:10].upper())
+
+
+def levels_text(sets: Mapping[str, Any]) -> str:
+    """The service levels an option sets, in words: ``replies within four working hours``."""
+    words = []
+    for key, value in sets.items():
+        if key == "response_hours":
+            words.append(f"replies {terms_mod.RESPONSE_WORDS.get(value, f'within {value} hours')}")
+        elif key == "update_cadence":
+            words.append(schedule.CADENCE.get(value, (0, str(value)))[1])
+        elif key == "revision_rounds":
+            words.append(f"{terms_mod.plural(int(value), 'revision round')} per deliverable")
+        elif key == "notice_days":
+            words.append(f"{terms_mod.plural(int(value), 'day')}' notice")
+        elif key == "acceptance_days":
+            words.append(f"a review window of {terms_mod.plural(int(value), 'working day')}")
+    return join_words(words)
+
+
+def _option_line(
+    option: options_mod.RateOption, included: bool, currency: str, quantity: int = 0
+) -> OptionLine:
+    total = ""
+    if quantity:
+        total = options_mod.price_text(option, currency, quantity, included)
+    return OptionLine(
+        id=option.id,
+        title=option.title,
+        description=option.description,
+        price=options_mod.price_text(option, currency, included=included),
+        amount=f"{option.amount:.2f}",
+        per=option.per,
+        unit=option.unit,
+        max_quantity=option.max_quantity if option.per == "unit" else 1,
+        included=included,
+        levels=levels_text(option.sets),
+        quantity=quantity,
+        total=total,
+    )
+
+
+OPTIONS_LABEL = "Options"
+"""The Scope-and-fees row of the options (the accepted copy fills in the Client's choice)."""
+
+
+def option_rows(
+    offered: Sequence[OptionLine],
+    chosen: Sequence[OptionLine],
+    picked: Sequence[options_mod.Chosen],
+    currency: str,
+) -> tuple[ScopeRow, ...]:
+    """The options row of Scope and fees: the chosen options with their prices and the
+    levels they set, and what they add to the fee; none chosen yet, a sentence saying
+    how they are chosen."""
+    if chosen:
+        lines = [c.line() for c in chosen]
+        added = options_mod.totals(picked)
+        parts = []
+        if added["once"]:
+            parts.append(f"{options_mod.money(added['once'], currency)}, invoiced with the "
+                         "next instalment")  # fmt: skip
+        if added["monthly"]:
+            parts.append(f"{options_mod.money(added['monthly'], currency)} a month, invoiced "
+                         "monthly in advance from the start date")  # fmt: skip
+        if parts:
+            lines.append("Added to the fee: " + "; ".join(parts))
+        return (ScopeRow(OPTIONS_LABEL, tuple(lines)),)
+    if offered:
+        return (
+            ScopeRow(
+                OPTIONS_LABEL,
+                (
+                    "None chosen. The Client may choose among the options offered with this "
+                    "agreement when accepting it; the accepted copy lists those chosen here, "
+                    "with their prices and the service levels they set.",
+                ),  # fmt: skip
+            ),
+        )
+    return ()
 
 
 def _scope_rows(
@@ -680,6 +806,9 @@ def _scope_rows(
     engagement: EngagementTerms,
     resolved: Mapping[str, Any],
     roadmap: Roadmap,
+    offered: Sequence[OptionLine] = (),
+    chosen: Sequence[OptionLine] = (),
+    picked: Sequence[options_mod.Chosen] = (),
 ) -> tuple[ScopeRow, ...]:
     """The scope-and-fees table: what is delivered, what is not, who provides what,
     the fee, how it is paid and the dates."""
@@ -709,6 +838,7 @@ def _scope_rows(
                 ),  # fmt: skip
             )
         )
+    rows += option_rows(offered, chosen, picked, currency)
     # Rows the term table declares (how soon invoices are paid, ...).
     rows += [
         ScopeRow(label, (text,)) for label, text in terms_mod.scope_lines(engagement, resolved)
@@ -731,10 +861,18 @@ def _scope_rows(
 
 
 def resolved_json(
-    resolved: Mapping[str, Any], engagement: EngagementTerms, profile: AgencyProfile
+    resolved: Mapping[str, Any],
+    engagement: EngagementTerms,
+    profile: AgencyProfile,
+    offered: Sequence[OptionLine] = (),
+    chosen: Sequence[OptionLine] = (),
 ) -> dict[str, Any]:
     """The resolved terms as the command line's ``--json`` prints them (terms.md)."""
     out = terms_mod.resolved_terms(resolved, engagement)
+    if offered:
+        out["options_offered"] = [f"{o.title}: {o.price}" for o in offered]
+    if chosen:
+        out["options_chosen"] = [o.line() for o in chosen]
     out.update(
         {
             "agency": {
@@ -771,6 +909,8 @@ def agreement_json(agreement: Agreement) -> dict[str, Any]:
             for s in (*agreement.sections, *agreement.standard_sections)
         ],
         "draft": agreement.draft,
+        "options_offered": [_plain(o) for o in agreement.options_offered],
+        "options_chosen": [_plain(o) for o in agreement.options_chosen],
         "document_id": agreement.document_id,
         "sha256": agreement.sha256,
     }

@@ -31,7 +31,7 @@ from onboarding.domain.questionnaire import (
     join_words,
 )
 from onboarding.domain.terms import AgencyProfile, EngagementTerms
-from onboarding.domain.wishes import beyond_standard
+from onboarding.domain.wishes import offers_for
 
 VALID_DAYS = 30
 """How long an offer stands when the terms set no ``valid_until``."""
@@ -219,23 +219,6 @@ def _sentence(text: str) -> str:
         return text
     text = text[:1].upper() + text[1:]
     return text if text[-1] in ".!?\u201d" else text + "."
-
-
-def offers_for(
-    clean: Mapping[str, Any],
-    assessment: Mapping[str, Any],
-    profile: AgencyProfile,
-    terms: EngagementTerms,
-) -> tuple[list[options_mod.Offer], list[Mapping[str, Any]]]:
-    """The options offered for these answers (:func:`options.offered`), the playbooks'
-    offers kept only for a wish beyond the agency's standard levels."""
-    levels = dict(profile.service_levels) | dict(terms.service_levels)
-    wished = [
-        o
-        for o in assessment.get("offers") or ()
-        if not o.get("questions") or any(beyond_standard(q, clean, levels) for q in o["questions"])
-    ]
-    return options_mod.offered(profile.options, wished, terms.options)
 
 
 def compose_proposal(

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from onboarding.domain import options as options_mod
 from onboarding.domain.questionnaire import Questionnaire, join_words
 from onboarding.domain.schedule import ASKED_CADENCE
 from onboarding.domain.templates import ASKED_RESPONSE, FACTS
@@ -174,3 +175,20 @@ def beyond_standard(qid: str, clean: Mapping[str, Any], levels: Mapping[str, Any
             return bool(value)
         return _CADENCE_ORDER.index(value) > _CADENCE_ORDER.index(standard)
     return True
+
+
+def offers_for(
+    clean: Mapping[str, Any],
+    assessment: Mapping[str, Any],
+    profile: Any,
+    terms: Any,
+) -> tuple[list[options_mod.Offer], list[Mapping[str, Any]]]:
+    """The options offered for these answers (:func:`options.offered`), the playbooks'
+    offers kept only for a wish beyond the agency's standard levels."""
+    levels = dict(profile.service_levels) | dict(terms.service_levels)
+    wished = [
+        o
+        for o in assessment.get("offers") or ()
+        if not o.get("questions") or any(beyond_standard(q, clean, levels) for q in o["questions"])
+    ]
+    return options_mod.offered(profile.options, wished, terms.options)

@@ -121,3 +121,34 @@ def test_the_client_chooses_quantities_within_the_limits():
     assert options.choose(offers, {}) == ([], [])
     _, problems = options.parse_choice("priority replies")
     assert problems
+
+
+def test_the_agreement_as_it_reads_once_options_are_chosen():
+    import json
+
+    from click.testing import CliRunner
+
+    from onboarding.cli import main
+    from tests.factories import EXAMPLES
+
+    args = ["agreement", str(EXAMPLES / "burned-marketer.json"), "--terms",
+            str(EXAMPLES / "burned-marketer.terms.json"), "--json"]  # fmt: skip
+    before = json.loads(CliRunner().invoke(main, args).output)
+    assert before["options_chosen"] == [] and before["options_offered"]
+    assert before["resolved_terms"]["service_levels"]["response_hours"] == 24
+    result = CliRunner().invoke(
+        main, [*args, "--options", "priority_replies,extra_revision_round:2"]
+    )
+    assert result.exit_code == 0, result.output
+    after = json.loads(result.output)
+    chosen = {o["id"]: o for o in after["options_chosen"]}
+    assert chosen["extra_revision_round"]["quantity"] == 2
+    assert after["resolved_terms"]["service_levels"]["response_hours"] == 4  # the level it sets
+    assert after["resolved_terms"]["options_chosen"][0] == (
+        "Priority replies: £450.00 a month (replies within four working hours)"
+    )
+    assert after["problems"] == []
+    refused = CliRunner().invoke(main, [*args, "--options", "weekly_call:3,teleport"])
+    assert refused.exit_code == 2
+    fields = {e["field"] for e in json.loads(refused.output)["errors"]}
+    assert fields == {"options.weekly_call", "options.teleport"}
