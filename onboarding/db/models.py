@@ -521,6 +521,9 @@ class AgreementVersion(db.Model):
     # The client's signature when the signer is not the contact: title and authority.
     accepted_title: Mapped[str | None] = mapped_column(String(120))
     accepted_authority: Mapped[bool | None] = mapped_column(Boolean)
+    # The options of the proposal the client chose, frozen with the acceptance
+    # ([{"id", "quantity"}]; migration 0018_proposal): listed in the accepted PDF.
+    options_chosen: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
     # The agency's countersignature, and the fully signed PDF (both signatures, both
     # events in its certificate).
     countersigned_by_id: Mapped[int | None] = mapped_column(

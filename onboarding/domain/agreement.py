@@ -761,6 +761,10 @@ def _option_line(
     )
 
 
+LEVELS_APPLY = (
+    "A service level a chosen option sets applies in place of the one stated elsewhere in "
+    "this agreement."
+)
 OPTIONS_LABEL = "Options"
 """The Scope-and-fees row of the options (the accepted copy fills in the Client's choice)."""
 
@@ -786,6 +790,8 @@ def option_rows(
                          "monthly in advance from the start date")  # fmt: skip
         if parts:
             lines.append("Added to the fee: " + "; ".join(parts))
+        if any(c.levels for c in chosen):
+            lines.append(LEVELS_APPLY)
         return (ScopeRow(OPTIONS_LABEL, tuple(lines)),)
     if offered:
         return (
@@ -799,6 +805,36 @@ def option_rows(
             ),
         )
     return ()
+
+
+def _rate_option(line: Mapping[str, Any]) -> options_mod.RateOption:
+    from decimal import Decimal
+
+    return options_mod.RateOption(
+        str(line["id"]), str(line["title"]), str(line.get("description", "")),
+        Decimal(str(line["amount"])), str(line["per"]), str(line.get("unit") or ""), {},
+        int(line.get("max_quantity") or 1),
+    )  # fmt: skip
+
+
+def choose_from_offer(
+    offered: Sequence[Mapping[str, Any]], choice: Mapping[str, int], currency: str
+) -> tuple[list[OptionLine], list[options_mod.Chosen], list[tuple[str, str]]]:
+    """The Client's choice among the options a sent version offered (its content's
+    ``options_offered``): ``(chosen lines, chosen, problems)``; an included option is
+    always chosen."""
+    offers = [
+        options_mod.Offer(_rate_option(o), "", bool(o.get("included"))) for o in offered or ()
+    ]
+    picked, problems = options_mod.choose(offers, choice)
+    levels = {str(o["id"]): str(o.get("levels") or "") for o in offered or ()}
+    lines = [
+        replace(
+            _option_line(c.option, c.included, currency, c.quantity), levels=levels[c.option.id]
+        )
+        for c in picked
+    ]
+    return lines, picked, problems
 
 
 def _scope_rows(
