@@ -837,6 +837,19 @@ def choose_from_offer(
     return lines, picked, problems
 
 
+def chosen_option_lines(
+    content: Mapping[str, Any], chosen: Sequence[Mapping[str, Any]] | None
+) -> list[str]:
+    """The Scope-and-fees lines of the options chosen with an acceptance
+    (``[{"id", "quantity"}]``) among those a version's ``content`` offered: each with
+    its price and the levels it sets, then what they add to the fee; [] for none."""
+    currency = str((content.get("resolved_terms") or {}).get("currency") or "GBP")
+    choice = {str(o["id"]): int(o["quantity"]) for o in chosen or ()}
+    lines, picked, _ = choose_from_offer(content.get("options_offered") or (), choice, currency)
+    rows = option_rows((), lines, picked, currency)
+    return list(rows[0].lines) if rows else []
+
+
 def _scope_rows(
     clean: Mapping[str, Any],
     engagement: EngagementTerms,

@@ -124,14 +124,9 @@ _OPTIONS_ROW = re.compile(
 def chosen_lines(version: AgreementVersion) -> list[str]:
     """The Scope-and-fees lines of the options the Client chose with the acceptance
     (their prices, what they add to the fee, the levels they set); [] for none."""
-    from onboarding.domain.agreement import choose_from_offer, option_rows
+    from onboarding.domain.agreement import chosen_option_lines
 
-    content = version.content or {}
-    currency = str((content.get("resolved_terms") or {}).get("currency") or "GBP")
-    choice = {o["id"]: int(o["quantity"]) for o in version.options_chosen or ()}
-    lines, picked, _ = choose_from_offer(content.get("options_offered") or (), choice, currency)
-    rows = option_rows((), lines, picked, currency)
-    return list(rows[0].lines) if rows else []
+    return chosen_option_lines(version.content or {}, version.options_chosen)
 
 
 def fill_options(html: str, version: AgreementVersion) -> str:

@@ -224,7 +224,23 @@ def get_version(public_id: str, number: int):
     version = next((v for v in versions.versions_of(intake) if v.number == number), None)
     if version is None:
         raise fail(404, "number", f"This intake has no version {number} of its agreement")
-    return as_json(_version_out(version) | {"redline": version.redline})
+    return as_json(_version_out(version) | {"redline": version.redline} | _options_out(version))
+
+
+def _options_out(version) -> dict[str, Any]:
+    """The options offered with a version and, once accepted, those chosen."""
+    from dataclasses import asdict
+
+    from onboarding.domain.agreement import choose_from_offer
+
+    content = version.content or {}
+    offered = content.get("options_offered") or []
+    chosen = None
+    if version.options_chosen is not None:
+        currency = str((content.get("resolved_terms") or {}).get("currency") or "GBP")
+        choice = {o["id"]: int(o["quantity"]) for o in version.options_chosen}
+        chosen = [asdict(o) for o in choose_from_offer(offered, choice, currency)[0]]
+    return {"options_offered": offered, "options_chosen": chosen}
 
 
 # --- the proposal letter ----------------------------------------------------------------------
