@@ -179,8 +179,12 @@ def test_an_acceptance_tells_the_owner_only(mail_app, client, sent, inbox, manag
 
 def test_the_acceptance_notice_names_the_options_chosen(mail_app, client, sent, inbox):
     inbox.reset()
-    choice = {"option": ["priority_replies", "extra_revision_round"],
-              "quantity.extra_revision_round": "2", "name": "Daniel Okafor", "consent": "yes"}  # fmt: skip
+    choice = {
+        "option": ["priority_replies", "extra_revision_round"],
+        "quantity.extra_revision_round": "2",
+        "name": "Daniel Okafor",
+        "consent": "yes",
+    }
     _, accepted = answer(mail_app, f"/agreement/{sent['token']}/accept", choice)
     assert accepted.status_code == 302
     settled(mail_app)

@@ -51,23 +51,33 @@ def test_the_page_opens_with_the_proposal_then_the_agreement_and_its_options(app
 
 def test_without_javascript_the_choice_posts_and_the_total_comes_back(app, sent):
     token = sent["token"]
-    data = {"option": ["priority_replies", "extra_revision_round"],
-            "quantity.extra_revision_round": "2", "name": "Daniel Okafor"}  # fmt: skip
+    data = {
+        "option": ["priority_replies", "extra_revision_round"],
+        "quantity.extra_revision_round": "2",
+        "name": "Daniel Okafor",
+    }
     _, page = answer(app, f"/agreement/{token}/choose", data)
     assert page.status_code == 200
     assert "£1,200.00</output> once and" in page.text
     assert "£450.00</output> a month" in page.text
     assert 'value="Daniel Okafor"' in page.text  # what was typed is kept
-    _, bad = answer(app, f"/agreement/{token}/choose",
-                    {"option": "extra_revision_round", "quantity.extra_revision_round": "40"})  # fmt: skip
+    _, bad = answer(
+        app,
+        f"/agreement/{token}/choose",
+        {"option": "extra_revision_round", "quantity.extra_revision_round": "40"},
+    )
     assert bad.status_code == 422 and "At most 6 of Extra revision round" in bad.text
     assert version_of(app, token).accepted_at is None  # nothing recorded
 
 
 def test_two_options_chosen_are_frozen_with_the_acceptance_and_in_the_accepted_pdf(app, sent):
     token = sent["token"]
-    data = {"option": ["priority_replies", "extra_revision_round"],
-            "quantity.extra_revision_round": "2", "name": "Daniel Okafor", "consent": "yes"}  # fmt: skip
+    data = {
+        "option": ["priority_replies", "extra_revision_round"],
+        "quantity.extra_revision_round": "2",
+        "name": "Daniel Okafor",
+        "consent": "yes",
+    }
     _, response = answer(app, f"/agreement/{token}/accept", data)
     assert response.status_code == 302, response.text
     version = version_of(app, token)
@@ -88,8 +98,9 @@ def test_two_options_chosen_are_frozen_with_the_acceptance_and_in_the_accepted_p
 
 def test_choosing_none_works(app, sent):
     token = sent["token"]
-    _, response = answer(app, f"/agreement/{token}/accept",
-                         {"name": "Daniel Okafor", "consent": "yes"})  # fmt: skip
+    _, response = answer(
+        app, f"/agreement/{token}/accept", {"name": "Daniel Okafor", "consent": "yes"}
+    )
     assert response.status_code == 302
     assert version_of(app, token).options_chosen == []
     text = accepted_text(app, token)
@@ -98,8 +109,11 @@ def test_choosing_none_works(app, sent):
 
 
 def test_an_option_not_offered_is_refused_naming_the_options(app, sent):
-    _, response = answer(app, f"/agreement/{sent['token']}/accept",
-                         {"option": "teleportation", "name": "Daniel Okafor", "consent": "yes"})  # fmt: skip
+    _, response = answer(
+        app,
+        f"/agreement/{sent['token']}/accept",
+        {"option": "teleportation", "name": "Daniel Okafor", "consent": "yes"},
+    )
     assert response.status_code == 422
     assert "Teleportation is not one of the options offered" in response.text
     assert 'id="accept-options-error"' in response.text
