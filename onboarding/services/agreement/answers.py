@@ -136,7 +136,7 @@ def check_acceptance(version: AgreementVersion, acceptance: Acceptance) -> dict[
         errors["authority"] = (
             f"Tick the box to confirm you have authority to sign for {company_of(version)}"
         )
-    chosen = chosen_options(version, acceptance.options or {}, errors)
+    chosen_options(version, acceptance.options or {}, errors)
     if not acceptance.consent:
         errors["consent"] = "Tick the box to confirm you accept the agreement"
     _open_for_answer(version)
@@ -147,7 +147,6 @@ def check_acceptance(version: AgreementVersion, acceptance: Acceptance) -> dict[
         "name": name,
         "title": title or None,
         "authority": True if acceptance.authority else None,
-        "options": chosen,
     }
 
 
@@ -189,7 +188,8 @@ def prepare_acceptance(version: AgreementVersion, acceptance: Acceptance) -> Pre
     )
     verified_pdf(version)  # the PDF the prospect saw is intact
     verified_page(version)
-    return PreparedAcceptance(version.id, version.pdf_sha256, record, clean["options"])
+    chosen = chosen_options(version, acceptance.options or {})
+    return PreparedAcceptance(version.id, version.pdf_sha256, record, chosen)
 
 
 def record_acceptance(version: AgreementVersion, prepared: PreparedAcceptance) -> AgreementVersion:

@@ -145,13 +145,13 @@ def fill_options(html: str, version: AgreementVersion) -> str:
 
 
 def _options_part(version: AgreementVersion) -> documents.CertificatePart | None:
-    if version.options_chosen is None:
+    """The options chosen with the acceptance, named in the certificate (None when none
+    were: the Scope-and-fees row then says so)."""
+    lines = chosen_lines(version) if version.options_chosen else []
+    if not lines:
         return None
-    lines = chosen_lines(version)
     facts = {f"Option {i}": line for i, line in enumerate(lines, start=1)}
-    return documents.CertificatePart(
-        "Options chosen by the Client", facts or {"Options": "None chosen"}
-    )
+    return documents.CertificatePart("Options chosen by the Client", facts)
 
 
 def _stored(version_id: int, column) -> bool:
@@ -271,7 +271,7 @@ def signature_certificate(
         (
             _agreement_part(version, accepted=True),
             _client_part(version, client),
-            *((_options_part(version),) if version.options_chosen is not None else ()),
+            *((_options_part(version),) if _options_part(version) is not None else ()),
             _agency_part(agency, version.intake_id),
         ),
         verify_url=sealing.verify_url(version.document_id),
