@@ -524,6 +524,14 @@ def reassess_command(all_: bool) -> None:
     help="Document date, YYYY-MM-DD (default: today). The same answers, playbooks and "
     "date always give the same PDF, byte for byte.",
 )
+@click.option(
+    "--options",
+    "chosen_text",
+    default="",
+    metavar="ID[:N],...",
+    help="The options the client chose (priority_replies,extra_revision_round:2): the "
+    "agreement as it reads once they are chosen.",
+)
 def agreement_command(
     answers_file: str,
     output: str | None,
@@ -533,6 +541,7 @@ def agreement_command(
     as_json: bool,
     paper: str,
     on: Any,
+    chosen_text: str = "",
 ) -> None:
     """Render the engagement agreement of an answers file as a PDF (and HTML preview).
 
@@ -544,7 +553,14 @@ def agreement_command(
 
     from onboarding.domain.agreement import agreement_json, compose
     from onboarding.domain.consistency import check_agreement
-    from onboarding.domain.terms import TermsInvalid, default_profile, load_profile, parse_terms
+    from onboarding.domain.options import parse_choice
+    from onboarding.domain.terms import (
+        TermError,
+        TermsInvalid,
+        default_profile,
+        load_profile,
+        parse_terms,
+    )
 
     if not as_json and not output:
         raise click.UsageError("give -o/--output for the PDF, or --json")
@@ -560,6 +576,10 @@ def agreement_command(
         else:
             profile = replace(default_profile(), trading_name=config.AGENCY_NAME)
         terms = parse_terms(read_data(terms_file, "--terms")) if terms_file else None
+        choice, problems = parse_choice(chosen_text)
+        if problems:
+            raise TermsInvalid([TermError(f, m) for f, m in problems])
+        agreement = compose(answers, result, date=day, profile=profile, terms=terms, chosen=choice)
     except TermsInvalid as exc:
         if as_json:
             click.echo(json.dumps(exc.as_dict(), indent=2))
@@ -567,7 +587,6 @@ def agreement_command(
             for error in exc.errors:
                 click.echo(f"{error.field}: {error.message}", err=True)
         sys.exit(2)
-    agreement = compose(answers, result, date=day, profile=profile, terms=terms)
     problems = check_agreement(agreement, answers, result, terms, profile=profile)
     if as_json:
         data = agreement_json(agreement)
@@ -592,6 +611,81 @@ def agreement_command(
         html = html_for(agreement, static_base=STATIC_DIR.as_uri() + "/", paper=paper)
         Path(html_file).write_text(html, encoding="utf-8")
         click.echo(f"Wrote {html_file} (preview; the stylesheet is read from {STATIC_DIR})")
+
+
+@main.command("proposal", with_appcontext=False)
+@click.argument("answers_file", metavar="ANSWERS.json")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="The PDF to write.")
+@click.option(
+    "--terms", "terms_file", type=click.Path(dir_okay=False), help="The engagement's terms (JSON)."
+)
+@click.option(
+    "--agency",
+    "agency_file",
+    type=click.Path(dir_okay=False),
+    help="The agency profile with its rate card (YAML or JSON); default: the demo profile.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the options and sections, not a PDF.")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
+@click.option(
+    "--date",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The letter's date, YYYY-MM-DD (default: today).",
+)
+def proposal_command(
+    answers_file: str,
+    output: str | None,
+    terms_file: str | None,
+    agency_file: str | None,
+    as_json: bool,
+    paper: str,
+    on: Any,
+) -> None:
+    """Render the proposal letter that goes with the agreement (2-4 pages): what we
+    heard, how we will work together, the answer to each worry, the options with their
+    prices, what happens next. Bad answers, terms or profile exit 2 naming each field."""
+    import datetime
+    from dataclasses import replace
+
+    from onboarding.domain.proposal import compose_proposal
+    from onboarding.domain.terms import TermsInvalid, default_profile, load_profile, parse_terms
+
+    if not as_json and not output:
+        raise click.UsageError("give -o/--output for the PDF, or --json")
+    answers = read_answers(answers_file, as_json)
+    result = assess_or_exit(answers, as_json)
+    day = on.date() if on else datetime.date.today()
+    config = settings()
+    try:
+        if agency_file:
+            profile = load_profile(read_data(agency_file, "--agency"))
+        else:
+            profile = replace(default_profile(), trading_name=config.AGENCY_NAME)
+        terms = parse_terms(read_data(terms_file, "--terms")) if terms_file else None
+    except TermsInvalid as exc:
+        if as_json:
+            click.echo(json.dumps(exc.as_dict(), indent=2))
+        else:
+            for error in exc.errors:
+                click.echo(f"{error.field}: {error.message}", err=True)
+        sys.exit(2)
+    proposal = compose_proposal(answers, result, date=day, profile=profile, terms=terms)
+    if as_json:
+        click.echo(json.dumps(proposal.as_json(), indent=2, ensure_ascii=False))
+        return
+    start_render_worker(config)
+    from onboarding.rendering.letters import proposal_pdf
+    from onboarding.rendering.pdf import RenderError
+
+    try:
+        data, pages = proposal_pdf(proposal, paper=paper)
+    except RenderError as exc:
+        click.echo(f"The PDF could not be rendered: {exc}", err=True)
+        sys.exit(1)
+    Path(output).write_bytes(data)
+    click.echo(f"Wrote {output}: the proposal for {proposal.company}, {pages} page(s)")
 
 
 def start_render_worker(config: Any) -> None:

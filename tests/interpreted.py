@@ -35,6 +35,7 @@ from onboarding.domain.questionnaire import FieldError, Question, Questionnaire,
 from onboarding.domain.rules import interpreted
 from onboarding.domain.terms import AgencyProfile, EngagementTerms, default_profile, values
 from onboarding.domain.text import control_problem
+from onboarding.domain.wishes import wish_phrase
 
 
 class Problems(ValueError):
@@ -351,6 +352,7 @@ def evaluate(
     actions: list[dict[str, Any]] = []
     scope_actions: list[dict[str, Any]] = []
     action_ids: set[str] = set()
+    offers: list[dict[str, Any]] = []
     for index, rule in enumerate(playbooks.rules):
         if rule.condition is not None and not rule.condition.evaluate(clean):
             continue
@@ -394,6 +396,12 @@ def evaluate(
                     },
                 )
             )
+        for oid in rule.offer:
+            if all(o["id"] != oid for o in offers):
+                offers.append(
+                    {"id": oid, "playbook": rule.playbook, "rule": rule.id, "questions": reads,
+                     "because": wish_phrase(reads, clean, questionnaire)}
+                )  # fmt: skip
         for action in rule.actions:
             if action.id in action_ids:
                 continue
@@ -438,6 +446,7 @@ def evaluate(
         "contributions": contributions,
         "clauses": [c for _, _, c in clauses],
         "actions": actions,
+        "offers": offers,
         "base_score": BASE_SCORE,
         "playbook_version": playbooks.version,
     }

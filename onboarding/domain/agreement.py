@@ -50,6 +50,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
+from onboarding.domain import options as options_mod
 from onboarding.domain import parties as party_details
 from onboarding.domain import readiness, schedule
 from onboarding.domain import terms as terms_mod
@@ -69,6 +70,8 @@ from onboarding.domain.terms import (
     is_draft,
     plural,
 )
+from onboarding.domain.wishes import AskedItem, offers_for
+from onboarding.domain.wishes import asked_items as _asked
 
 DEFAULT_AGENCY = "Brightline Studio"
 """The agency's name when the caller gives none (the ``AGENCY_NAME`` setting's default)."""
@@ -226,12 +229,27 @@ class Party:
 
 
 @dataclass(frozen=True)
-class AskedItem:
-    """One thing the Client asked for, and how the agreement handles it."""
+class OptionLine:
+    """An option of the rate card offered with the agreement, or chosen by the Client
+    (``quantity`` and ``total`` then say how many and what they cost)."""
 
-    topic: str
-    asked: str
-    handled: str
+    id: str
+    title: str
+    description: str
+    price: str  # "£450.00 a month", "Included in the fee"
+    amount: str  # "450.00"
+    per: str  # project | month | unit
+    unit: str
+    max_quantity: int
+    included: bool
+    levels: str  # the service levels it sets, in words ("" when none)
+    quantity: int = 0
+    total: str = ""  # chosen: "2 rounds at £600.00 each: £1,200.00"
+
+    def line(self) -> str:
+        """How Scope and fees lists a chosen option."""
+        text = f"{self.title}: {self.total or self.price}"
+        return text + (f" ({self.levels})" if self.levels else "")
 
 
 @dataclass(frozen=True)
@@ -272,6 +290,8 @@ class Agreement:
     terms: Mapping[str, Any] | None = None  # the resolved terms (terms.md), as JSON
     asked: tuple[AskedItem, ...] = ()  # always empty: wishes are the proposal's
     problems: tuple[DraftProblem, ...] = ()  # why it is a draft (readiness.problems)
+    options_offered: tuple[OptionLine, ...] = ()  # the proposal's options (proposal.md)
+    options_chosen: tuple[OptionLine, ...] = ()  # chosen (or included): in Scope and fees
     document_id: str = ""
     sha256: str = ""
 
@@ -632,6 +652,7 @@ def compose(
     questionnaire: Questionnaire | None = None,
     profile: AgencyProfile | None = None,
     terms: EngagementTerms | None = None,
+    chosen: Mapping[str, int] | None = None,
 ) -> Agreement:
     """Build the agreement of one engagement.
 
@@ -642,7 +663,11 @@ def compose(
     agreement was issued) so that the same agreement always has the same id.
     ``profile`` is the agency profile (the shipped demo profile when None; ``agency``
     overrides its trading name) and ``terms`` the engagement's terms: without a fee,
-    a payment schedule and a start date the agreement is a draft.
+    a payment schedule and a start date the agreement is a draft. ``chosen`` is the
+    Client's choice among the options offered (``{id: quantity}``): the agreement then
+    lists them under Scope and fees and states the service levels they set (an option
+    included in the fee is always chosen); raises TermsInvalid for an option not
+    offered or a quantity over its maximum.
     """
     q = questionnaire or get_questionnaire()
     clean, errors = q.validate(answers)
@@ -653,7 +678,18 @@ def compose(
     if agency is not None and " ".join(str(agency).split()):
         profile = replace(profile, trading_name=" ".join(str(agency).split()))
     engagement = terms or EngagementTerms()
+    offers, _ = offers_for(clean, assessment, profile, engagement)
+    picked, problems = options_mod.choose(offers, chosen or {})
+    if problems:
+        raise terms_mod.TermsInvalid([terms_mod.TermError(f, m) for f, m in problems])
+    sets = options_mod.levels_set(picked)
+    if sets:  # the chosen options' levels are the agreed ones
+        levels = dict(engagement.service_levels) | sets
+        engagement = EngagementTerms(dict(engagement.by_key) | {"service_levels": levels})
     resolved = terms_mod.values(profile, engagement, clean)
+    currency = str(resolved.get("currency") or profile.currency)
+    offered_lines = tuple(_option_line(o.option, o.included, currency) for o in offers)
+    chosen_lines = tuple(_option_line(c.option, c.included, currency, c.quantity) for c in picked)
     agency = profile.trading_name
     company = clean["company"]
     changes = engagement.clauses
@@ -776,15 +812,19 @@ def compose(
         decisions_section=numbers["decision_rights"],
         parties=parties,
         playbook_version=str(assessment.get("playbook_version", "")),
-        scope=_scope_rows(clean, engagement, resolved, roadmap),
+        scope=_scope_rows(
+            clean, engagement, resolved, roadmap, offered_lines, chosen_lines, picked
+        ),
         scope_section=numbers["scope"],
         standard_sections=standard_sections,
         draft=draft,
-        terms=resolved_json(resolved, engagement, profile),
+        terms=resolved_json(resolved, engagement, profile, offered_lines, chosen_lines),
         # The agreement is binding text only: what the Client asked for is answered in
-        # the proposal (``_asked`` serves it), never quoted here.
+        # the proposal (``wishes.asked_items`` serves it), never quoted here.
         asked=(),
         problems=problems,
+        options_offered=offered_lines,
+        options_chosen=chosen_lines,
     )
     digest = hashlib.sha256(canonical_json(agreement)).hexdigest()
     return replace(agreement, sha256=digest, document_id="AGR-" + digest[:10].upper())
@@ -836,102 +876,132 @@ def _parties(
     )
 
 
-def _asked(
-    clean: Mapping[str, Any],
-    q: Questionnaire,
-    resolved: Mapping[str, Any],
-    decisions: Sequence[DecisionRow],
-    numbers: Mapping[str, int],
-) -> tuple[AskedItem, ...]:
-    """What the Client asked for in its own terms, beside what the agreement does about
-    it: the client's copy has this instead of an answer-by-answer trace (no scores,
-    ratings or risk words)."""
-    items = []
-    asked_hours = clean.get("expected_response_hours")
-    if asked_hours:
-        handled = f"Messages are answered {resolved['response_time']}"
-        if int(asked_hours) < int(resolved["response_hours"]):
-            handled += (
-                "; a matter that cannot wait is raised by phone with the project lead, "
-                "who deals with it first"
-            )
-        items.append(
-            AskedItem(
-                "Replies",
-                _sentence(FACTS["asked_response_time"](clean, resolved)),
-                handled + f" (section {numbers.get('availability', numbers['parties'])}).",
-            )
-        )
-    if clean.get("update_frequency"):
-        items.append(
-            AskedItem(
-                "Updates",
-                _sentence(FACTS["asked_update_cadence"](clean, resolved)),
-                f"{_sentence(FACTS['update_cadence'](clean, resolved))}, and a review at the "
-                f"end of each phase (section {numbers['process']}).",
-            )
-        )
-    if clean.get("revision_rounds") is not None:
-        asked_rounds = int(clean["revision_rounds"])
-        included = int(resolved["revision_rounds"])
-        handled = f"{_sentence(FACTS['included_revisions'](clean, resolved))} per deliverable"
-        handled += (
-            " are included; further rounds are change requests, estimated and approved "
-            "before work starts."
-            if asked_rounds > included
-            else " are included."
-        )
-        items.append(
-            AskedItem(
-                "Revisions",
-                _sentence(FACTS["asked_revisions"](clean, resolved)) + " per deliverable",
-                handled,
-            )
-        )
-    owned = clean.get("decisions_owned") or []
-    if owned:
-        labels = q.questions["decisions_owned"].values
-        kept = [r.label.lower() for r in decisions if r.owner in ("client", "joint")]
-        handled = (
-            f"The Client has the final say on {join_words(kept)}" if kept else "The Agency leads"
-        )
-        if "daily_tasks" in owned:
-            handled += (
-                "; the Agency's project lead plans the team's daily work, with priorities "
-                "the Client sets each week"
-            )
-        items.append(
-            AskedItem(
-                "Decisions",
-                "To decide " + join_words([labels[v].lower() for v in labels if v in owned]),
-                handled + f" (section {numbers['decision_rights']}).",
-            )
-        )
-    if clean.get("after_hours_contact"):
-        items.append(
-            AskedItem(
-                "Outside working hours",
-                "Replies outside working hours",
-                "Emergencies agreed at kickoff are handled through an emergency number; "
-                "everything else is answered on the next working day.",
-            )
-        )
-    if clean.get("biggest_worry"):
-        safeguard = resolved.get("safeguard")
-        items.append(
-            AskedItem(
-                "Your main concern",
-                f"\u201c{_short_text(clean['biggest_worry'], 160)}\u201d",
-                (_sentence(safeguard) if safeguard else "A safeguard agreed with the Client")
-                + (f" (section {numbers['concerns']})." if "concerns" in numbers else "."),
-            )
-        )
-    return tuple(items)
+def levels_text(sets: Mapping[str, Any]) -> str:
+    """The service levels an option sets, in words: ``replies within four working hours``."""
+    words = []
+    for key, value in sets.items():
+        if key == "response_hours":
+            words.append(f"replies {terms_mod.RESPONSE_WORDS.get(value, f'within {value} hours')}")
+        elif key == "update_cadence":
+            words.append(schedule.CADENCE.get(value, (0, str(value)))[1])
+        elif key == "revision_rounds":
+            words.append(f"{terms_mod.plural(int(value), 'revision round')} per deliverable")
+        elif key == "notice_days":
+            words.append(f"{terms_mod.plural(int(value), 'day')}' notice")
+        elif key == "acceptance_days":
+            words.append(f"a review window of {terms_mod.plural(int(value), 'working day')}")
+    return join_words(words)
 
 
-def _short_text(text: str, limit: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+def _option_line(
+    option: options_mod.RateOption, included: bool, currency: str, quantity: int = 0
+) -> OptionLine:
+    total = ""
+    if quantity:
+        total = options_mod.price_text(option, currency, quantity, included)
+    return OptionLine(
+        id=option.id,
+        title=option.title,
+        description=option.description,
+        price=options_mod.price_text(option, currency, included=included),
+        amount=f"{option.amount:.2f}",
+        per=option.per,
+        unit=option.unit,
+        max_quantity=option.max_quantity if option.per == "unit" else 1,
+        included=included,
+        levels=levels_text(option.sets),
+        quantity=quantity,
+        total=total,
+    )
+
+
+LEVELS_APPLY = (
+    "A service level a chosen option sets applies in place of the one stated elsewhere in "
+    "this agreement."
+)
+OPTIONS_LABEL = "Options"
+"""The Scope-and-fees row of the options (the accepted copy fills in the Client's choice)."""
+
+
+def option_rows(
+    offered: Sequence[OptionLine],
+    chosen: Sequence[OptionLine],
+    picked: Sequence[options_mod.Chosen],
+    currency: str,
+) -> tuple[ScopeRow, ...]:
+    """The options row of Scope and fees: the chosen options with their prices and the
+    levels they set, and what they add to the fee; none chosen yet, a sentence saying
+    how they are chosen."""
+    if chosen:
+        lines = [c.line() for c in chosen]
+        added = options_mod.totals(picked)
+        parts = []
+        if added["once"]:
+            parts.append(f"{options_mod.money(added['once'], currency)}, invoiced with the "
+                         "next instalment")  # fmt: skip
+        if added["monthly"]:
+            parts.append(f"{options_mod.money(added['monthly'], currency)} a month, invoiced "
+                         "monthly in advance from the start date")  # fmt: skip
+        if parts:
+            lines.append("Added to the fee: " + "; ".join(parts))
+        if any(c.levels for c in chosen):
+            lines.append(LEVELS_APPLY)
+        return (ScopeRow(OPTIONS_LABEL, tuple(lines)),)
+    if offered:
+        return (
+            ScopeRow(
+                OPTIONS_LABEL,
+                (
+                    "None chosen. The Client may choose among the options offered with this "
+                    "agreement when accepting it; the accepted copy lists those chosen here, "
+                    "with their prices and the service levels they set.",
+                ),  # fmt: skip
+            ),
+        )
+    return ()
+
+
+def _rate_option(line: Mapping[str, Any]) -> options_mod.RateOption:
+    from decimal import Decimal
+
+    return options_mod.RateOption(
+        str(line["id"]), str(line["title"]), str(line.get("description", "")),
+        Decimal(str(line["amount"])), str(line["per"]), str(line.get("unit") or ""), {},
+        int(line.get("max_quantity") or 1),
+    )  # fmt: skip
+
+
+def choose_from_offer(
+    offered: Sequence[Mapping[str, Any]], choice: Mapping[str, int], currency: str
+) -> tuple[list[OptionLine], list[options_mod.Chosen], list[tuple[str, str]]]:
+    """The Client's choice among the options a sent version offered (its content's
+    ``options_offered``): ``(chosen lines, chosen, problems)``; an included option is
+    always chosen."""
+    offers = [
+        options_mod.Offer(_rate_option(o), "", bool(o.get("included"))) for o in offered or ()
+    ]
+    picked, problems = options_mod.choose(offers, choice)
+    levels = {str(o["id"]): str(o.get("levels") or "") for o in offered or ()}
+    lines = [
+        replace(
+            _option_line(c.option, c.included, currency, c.quantity), levels=levels[c.option.id]
+        )
+        for c in picked
+    ]
+    return lines, picked, problems
+
+
+def chosen_option_lines(
+    content: Mapping[str, Any], chosen: Sequence[Mapping[str, Any]] | None
+) -> list[str]:
+    """The Scope-and-fees lines of the options chosen with an acceptance
+    (``[{"id", "quantity"}]``) among those a version's ``content`` offered: each with
+    its price and the levels it sets, then what they add to the fee; [] for none."""
+    currency = str((content.get("resolved_terms") or {}).get("currency") or "GBP")
+    choice = {str(o["id"]): int(o["quantity"]) for o in chosen or ()}
+    lines, picked, _ = choose_from_offer(content.get("options_offered") or (), choice, currency)
+    rows = option_rows((), lines, picked, currency)
+    return list(rows[0].lines) if rows else []
 
 
 def _scope_rows(
@@ -939,6 +1009,9 @@ def _scope_rows(
     engagement: EngagementTerms,
     resolved: Mapping[str, Any],
     roadmap: Roadmap,
+    offered: Sequence[OptionLine] = (),
+    chosen: Sequence[OptionLine] = (),
+    picked: Sequence[options_mod.Chosen] = (),
 ) -> tuple[ScopeRow, ...]:
     """The scope-and-fees table: what is delivered, what is not, who provides what,
     the fee, how it is paid and the dates."""
@@ -969,6 +1042,7 @@ def _scope_rows(
                 ),  # fmt: skip
             )
         )
+    rows += option_rows(offered, chosen, picked, currency)
     # Rows the term table declares (how soon invoices are paid, ...).
     rows += [
         ScopeRow(label, (text,)) for label, text in terms_mod.scope_lines(engagement, resolved)
@@ -1002,10 +1076,18 @@ def _scope_rows(
 
 
 def resolved_json(
-    resolved: Mapping[str, Any], engagement: EngagementTerms, profile: AgencyProfile
+    resolved: Mapping[str, Any],
+    engagement: EngagementTerms,
+    profile: AgencyProfile,
+    offered: Sequence[OptionLine] = (),
+    chosen: Sequence[OptionLine] = (),
 ) -> dict[str, Any]:
     """The resolved terms as the command line's ``--json`` prints them (terms.md)."""
     out = terms_mod.resolved_terms(resolved, engagement)
+    if offered:
+        out["options_offered"] = [f"{o.title}: {o.price}" for o in offered]
+    if chosen:
+        out["options_chosen"] = [o.line() for o in chosen]
     out.update(
         {
             "agency": {
@@ -1055,6 +1137,8 @@ def agreement_json(agreement: Agreement) -> dict[str, Any]:
         ],
         "draft": agreement.draft,
         "problems": [p.as_dict() for p in agreement.problems],
+        "options_offered": [_plain(o) for o in agreement.options_offered],
+        "options_chosen": [_plain(o) for o in agreement.options_chosen],
         "document_id": agreement.document_id,
         "sha256": agreement.sha256,
         # The plan and the decision table as agreed: the project page tracks them.

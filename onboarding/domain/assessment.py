@@ -45,6 +45,7 @@ from onboarding.domain.questionnaire import (
 from onboarding.domain.rules import NAMESPACE, to_python
 from onboarding.domain.templates import FILTERS
 from onboarding.domain.terms import AgencyProfile, EngagementTerms, default_profile, values
+from onboarding.domain.wishes import wish_phrase
 
 BASE_SCORE = 70
 """The score of a client no rule has anything to say about."""
@@ -222,6 +223,7 @@ def evaluate(
         score, risks, red_flags, flag_details, contributions, clauses, scope_actions,
         actions, scope, forced_walk_away,
     ) = plan.runner(profile or default_profile())(clean)  # fmt: skip
+    offers = _offers(plan.offering, clean, questionnaire)
     labels = risk_labels(clean)
     band, band_note, band_cap = _band(score, risks, labels, scope, clean, playbooks, questionnaire)
     if scope:  # v1.2: the first thing to do is to agree a scope that fits
@@ -248,6 +250,7 @@ def evaluate(
         "contributions": contributions,
         "clauses": clauses,
         "actions": actions,
+        "offers": offers,
         "base_score": BASE_SCORE,
         "playbook_version": playbooks.version,
     }
@@ -277,6 +280,9 @@ class _Plan:
     def __init__(self, playbooks: PlaybookSet, questionnaire: Questionnaire):
         self.questionnaire = questionnaire
         self.rules = playbooks.rules
+        # The rules that offer options of the rate card (proposal.md): a handful, read
+        # after the generated function (their conditions evaluated again).
+        self.offering = tuple(r for r in playbooks.rules if r.offer)
         self.templates: list[Any] = []  # the templates kept by answers (M0, M1, ...)
         self.displays: dict[str, Any] = {}  # D_v0: the question's display, F_lower: a filter
         self.source = self._source()  # read it to see what an assessment runs
@@ -532,6 +538,23 @@ class _Plan:
         head += [f"    c{i} = None" for i in sorted(grouped)]
         head += [f"    {flag} = False" for flag in repeated.values()]
         return "\n".join(head + body + tail) + "\n"
+
+
+def _offers(rules, clean: Mapping[str, Any], questionnaire: Questionnaire) -> list[dict]:
+    """The options the rules that hold offer, each once (the first rule that offers it),
+    with the wish it answers in words (``because``)."""
+    offers: list[dict[str, Any]] = []
+    for rule in rules:
+        if rule.condition is not None and not rule.condition.evaluate(clean):
+            continue
+        reads = list(rule.reads)
+        for oid in rule.offer:
+            if all(o["id"] != oid for o in offers):
+                offers.append(
+                    {"id": oid, "playbook": rule.playbook, "rule": rule.id, "questions": reads,
+                     "because": wish_phrase(reads, clean, questionnaire)}
+                )  # fmt: skip
+    return offers
 
 
 def _band(score, risks, labels, scope, clean, playbooks, questionnaire):

@@ -111,9 +111,29 @@ def check(directory: Path | str, questionnaire: Questionnaire | None = None) -> 
     playbooks, problems = check_dir(directory, q)
     if playbooks is not None:
         problems = run_examples(playbooks, q)
+        problems += offers_missing(playbooks)
         problems += run_flips(playbooks, q)
         problems += run_consistency(playbooks, q)
     return [str(p) for p in problems]
+
+
+def offers_missing(playbooks: PlaybookSet, profile: Any = None) -> list[Problem]:
+    """Each ``offer`` naming an option the (shipped demo) profile's rate card lacks: a
+    proposal would fall back to "what we do instead" without the author knowing."""
+    from onboarding.domain.terms import default_profile
+
+    card = {o.id for o in (profile or default_profile()).options}
+    return [
+        Problem(
+            f"{rule.playbook}.yaml",
+            rule.id,
+            f"offer {oid!r} is not an option of the demo "
+            f"profile's rate card (options: {', '.join(sorted(card)) or 'none'})",
+        )  # fmt: skip
+        for rule in playbooks.rules
+        for oid in rule.offer
+        if oid not in card
+    ]
 
 
 def run_consistency(

@@ -81,6 +81,14 @@ def describe(
         return "replaced a clause of the agreement" + quoted
     if kind == "clause_added":
         return f"added the clause “{after}”" if _none(after) else "added a clause"
+    if kind == "option_offer":
+        return f"added the option {after} to the proposal's offer"
+    if kind == "option_withdraw":
+        return f"withdrew the option {after} from the proposal"
+    if kind == "option_include":
+        return f"included the option {after} in the fee" + quoted
+    if kind == "options_chosen":
+        return f"the client chose: {after}" if _none(after) else "the client chose no options"
     if kind == "outcome":
         label = (outcomes or {}).get(after or "", after)
         return f"recorded how the engagement went: {label}"

@@ -18,6 +18,8 @@ A playbook file holds data only::
         because: "Rated past agency work {past_experience_rating}"
         clauses:
           - {id: ..., section: communication, title: ..., text: "..."}
+        offer: [priority_replies]  # options of the agency's rate card this wish calls
+                                   # for (proposal.md); the proposal prices them
         actions:
           - {id: ..., text: ..., due: before_kickoff}
     examples:
@@ -46,6 +48,7 @@ from typing import Any
 
 import yaml
 
+from onboarding.domain.options import OPTION_ID
 from onboarding.domain.questionnaire import Questionnaire, get_questionnaire
 from onboarding.domain.resources import project_dir
 from onboarding.domain.rules import (
@@ -89,7 +92,8 @@ DUE = {
     "ongoing": "Throughout the project",
 }
 RULE_KEYS = {
-    "id", "when", "cause", "risk", "points", "red_flag", "because", "clauses", "actions"
+    "id", "when", "cause", "risk", "points", "red_flag", "because", "clauses", "actions",
+    "offer",
 }  # fmt: skip
 PLAYBOOK_KEYS = {"id", "step", "title", "summary", "rules", "examples"}
 EXAMPLE_KEYS = {
@@ -179,6 +183,7 @@ class Rule:
     clauses: tuple[Clause, ...]
     actions: tuple[Action, ...]
     flag_kind: str | None = None  # a red flag's kind (FLAG_KINDS), None for no red flag
+    offer: tuple[str, ...] = ()  # rate-card option ids the wish calls for (proposal.md)
 
     @property
     def reads(self) -> tuple[str, ...]:
@@ -356,6 +361,12 @@ class _Loader:
             text = self.template(file, f"{rid}: action {a['id']}", a["text"])
             if text:
                 actions.append(Action(a["id"], text, a.get("due", "before_kickoff")))
+        offer = raw.get("offer") or []
+        if not isinstance(offer, list) or not all(
+            isinstance(o, str) and OPTION_ID.match(o) for o in offer
+        ):
+            self.problem(file, rid, "offer must be a list of option ids, such as [weekly_call]")
+            offer = []
         flag = raw.get("red_flag")
         kind = None
         if flag is True:
@@ -368,7 +379,7 @@ class _Loader:
             )
         return Rule(
             pid, rid, condition, cause, risk, points, kind is not None,
-            because, tuple(clauses), tuple(actions), kind,
+            because, tuple(clauses), tuple(actions), kind, tuple(dict.fromkeys(offer)),
         )  # fmt: skip
 
     def check_monotone(

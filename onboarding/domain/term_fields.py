@@ -26,7 +26,7 @@ TABLE_FILE = DATA / "terms.yaml"
 
 TYPES = frozenset(
     {"currency", "money", "number", "whole", "date", "choice", "choices", "text", "list",
-     "fee", "group", "schedule", "clauses", "person"}
+     "fee", "group", "schedule", "clauses", "person", "options"}
 )  # fmt: skip
 """The kinds of value a term may hold (the table's ``type``)."""
 OBJECT_TYPES = frozenset({"fee", "group"})

@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from onboarding.domain import options as options_mod
 from onboarding.domain.resources import DATA
 from onboarding.domain.term_fields import TermField, table
 
@@ -226,6 +227,7 @@ class AgencyProfile:
     vat_number: str = ""
     escalation_days: int = 5  # working days for each step of an escalation or dispute
     demo: bool = False  # the shipped demo profile: never sent to a client
+    options: tuple[options_mod.RateOption, ...] = ()  # the rate card (proposal.md)
 
     def as_dict(self) -> dict[str, Any]:
         """The contract form (terms.md), as the API and the admin page show it."""
@@ -266,7 +268,12 @@ class AgencyProfile:
                 {k: v for k, v in vars(c).items() if v not in (None, False)}
                 for c in self.standard_clauses
             ],
+            "options": [o.as_dict() for o in self.options],
         }
+
+    def option(self, oid: str) -> options_mod.RateOption | None:
+        """The rate card's option of this id (None when the card has none)."""
+        return next((o for o in self.options if o.id == oid), None)
 
     def missing_for_sending(self) -> list[str]:
         """What must be filled in before an agreement with this profile may be sent."""
@@ -437,6 +444,8 @@ def load_profile(data: Mapping[str, Any] | None = None) -> AgencyProfile:
             extra[key] = flag
     for key, limit in (("legal_form", 80), ("registration_label", 40), ("vat_number", 40)):
         extra[key] = _text(data, key, key, errors, required=False, limit=limit)
+    card, problems = options_mod.parse_card(data.get("options"), "options", _option_levels)
+    errors += [TermError(f, m) for f, m in problems]
     profile = AgencyProfile(
         legal_name=legal,
         trading_name=trading,
@@ -453,11 +462,19 @@ def load_profile(data: Mapping[str, Any] | None = None) -> AgencyProfile:
         service_levels=levels,
         standard_clauses=standard,
         demo=demo,
+        options=card,
         **extra,
     )
     if errors:
         raise TermsInvalid(errors)
     return profile
+
+
+def _option_levels(data: Any, path: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """An option's ``sets``, checked as service levels (the term table's rows)."""
+    errors: list[TermError] = []
+    checked = service_levels(data, path, errors)
+    return checked, [(e.field, e.message) for e in errors]
 
 
 @cache
@@ -615,6 +632,8 @@ def _empty(row: TermField) -> Any:
         return {}
     if row.type == "clauses":
         return ClauseChanges()
+    if row.type == "options":
+        return options_mod.OptionChanges()
     return None
 
 
@@ -661,6 +680,8 @@ def _contract_value(row: TermField, value: Any) -> Any:
     if kind == "clauses":
         changes = value.as_dict()
         return {k: v for k, v in changes.items() if v} or None
+    if kind == "options":
+        return value.as_dict() or None
     if kind == "group":
         return dict(value) or None
     if kind == "choices":
@@ -921,6 +942,10 @@ def parse_terms(data: Mapping[str, Any] | None) -> EngagementTerms:
             out[row.key] = group_values(row.key, raw, row.key, errors)
         elif kind == "clauses":
             out[row.key] = _clause_changes(raw, errors)
+        elif kind == "options":
+            changes, problems = options_mod.parse_changes(raw, row.key)
+            errors += [TermError(f, m) for f, m in problems]
+            out[row.key] = changes
         elif kind == "list":
             out[row.key] = _list_of_text(raw, row.key, errors)
         elif raw is None or (raw == "" and kind in ("date", "text")):
@@ -931,7 +956,7 @@ def parse_terms(data: Mapping[str, Any] | None) -> EngagementTerms:
             value = _schedule(raw, errors)
         else:
             value = _scalar(row, raw, row.key, errors)
-        if kind in ("group", "clauses", "list") or value is None:
+        if kind in ("group", "clauses", "list", "options") or value is None:
             continue
         after = row.get("after")
         if after and out.get(after["key"]) and value <= out[after["key"]]:

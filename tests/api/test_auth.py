@@ -18,6 +18,7 @@ ENDPOINTS = [
     ("get", "/api/v1/intakes/{id}"),
     ("patch", "/api/v1/intakes/{id}"),
     ("get", "/api/v1/intakes/{id}/agreement.pdf"),
+    ("get", "/api/v1/intakes/{id}/proposal.pdf"),
     ("get", "/api/v1/intakes/{id}/terms"),
     ("put", "/api/v1/intakes/{id}/terms"),
     ("post", "/api/v1/intakes/{id}/agreement"),

@@ -36,7 +36,12 @@ def test_versions_list_and_one_with_its_redline(api, client, staff, submitted):
     assert item["sha256"] == first.json["sha256"] and item["sent_at"].endswith("Z")
     one = client.get(base + "/versions/1", headers=headers)
     assert one.status_code == 200
-    assert one.json == item | {"redline": None}  # the first version changes nothing
+    options = {"options_offered", "options_chosen"}
+    # the first version changes nothing
+    assert {k: v for k, v in one.json.items() if k not in options} == item | {"redline": None}
+    offered = {o["id"]: o for o in one.json["options_offered"]}
+    assert offered["priority_replies"]["price"] == "£450.00 a month"
+    assert one.json["options_chosen"] is None  # not accepted yet
 
     # Nothing changed: refused, whatever the status (409 with the reason).
     again = client.post(base, headers=headers, json={})

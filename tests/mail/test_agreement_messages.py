@@ -174,6 +174,27 @@ def test_an_acceptance_tells_the_owner_only(mail_app, client, sent, inbox, manag
     assert "Daniel Okafor of Harbour Freight Logistics has accepted version 1" in words(text)
     assert "countersignature" in text and "every account manager" not in text
     assert f"{BASE_URL}/workspace/intakes/{sent['public_id']}#agreement" in text.split()
+    assert "Options chosen: none." in text
+
+
+def test_the_acceptance_notice_names_the_options_chosen(mail_app, client, sent, inbox):
+    inbox.reset()
+    choice = {
+        "option": ["priority_replies", "extra_revision_round"],
+        "quantity.extra_revision_round": "2",
+        "name": "Daniel Okafor",
+        "consent": "yes",
+    }
+    _, accepted = answer(mail_app, f"/agreement/{sent['token']}/accept", choice)
+    assert accepted.status_code == 302
+    settled(mail_app)
+    [notice] = [m for m in inbox.messages if str(m["Subject"]).startswith("Accepted:")][:1]
+    text = text_part(notice)
+    reads_well(text)
+    assert "- Priority replies: £450.00 a month (replies within four working hours)" in text
+    assert "- Extra revision round: 2 rounds at £600.00 each: £1,200.00" in text
+    html = notice.get_body(("html",)).get_content()
+    assert "<li>Priority replies: £450.00 a month" in html
 
 
 # --- the polite decline ------------------------------------------------------------------------

@@ -108,3 +108,28 @@ def test_a_placeholder_filter_lowers_labels_mid_sentence():
     assert text == "They own brand direction and copy and wording."
     with pytest.raises(TemplateError, match="unknown filter |upper"):
         compile_template("{company|upper}", q)
+
+
+def test_rules_offer_an_option_for_each_wish_beyond_the_standard():
+    offers = {r.id: r.offer for r in PLAYBOOKS.rules if r.offer}
+    assert offers["fast_replies_expected"] == ("priority_replies",)
+    assert offers["many_revision_rounds"] == ("extra_revision_round",)
+    assert offers["frequent_updates"] == ("weekly_call",)
+    assert offers["wants_live_dashboard"] == ("shared_task_board",)
+    assert offers["after_hours_expected"] == ("out_of_hours_cover",)
+
+
+@pytest.mark.slow
+def test_check_reports_an_offer_the_demo_profile_lacks_and_a_malformed_one(broken):
+    replace(broken / "value_time.yaml", "offer: [weekly_call]", "offer: [weekly_meeting]")
+    problems = check(broken)
+    assert any(
+        p.startswith("value_time.yaml: frequent_updates: offer 'weekly_meeting' is not an option")
+        for p in problems
+    ), problems
+    replace(broken / "set_boundaries.yaml", "offer: [priority_replies]", "offer: fast please")
+    problems = check(broken)
+    assert any(
+        p.startswith("set_boundaries.yaml: fast_replies_expected: offer must be a list")
+        for p in problems
+    ), problems

@@ -84,7 +84,12 @@ def test_the_requested_service_levels_show_as_changed_values_and_clauses(markete
     red = redline(before, after)
     assert {"term": "Revision rounds", "from": "2", "to": "3"} in red["values"]
     assert {"term": "Update cadence", "from": "Weekly", "to": "Twice a week"} in red["values"]
-    assert len(red["values"]) == 2  # nothing else moved
+    # Nothing else moved but the offer: updates twice a week meet the client's wish for
+    # frequent updates, so the weekly call is no longer offered (proposal.md).
+    offers = [v for v in red["values"] if v["term"] == "Options offered"]
+    assert len(red["values"]) == 2 + len(offers)
+    assert offers and "Weekly progress call" in offers[0]["from"]
+    assert "Weekly progress call" not in offers[0]["to"]
     by_id = {c["id"]: c for c in red["clauses"]}
     assert {c["change"] for c in red["clauses"]} == {"changed"}
     cadence = by_id["update_cadence"]

@@ -187,3 +187,99 @@ def test_the_decline_letter_does_not_quote_the_client_back(app, client, staff):
     assert "Dear Margot," in page.text and "right agency for this project" in page.text
     assert answers["biggest_worry"] not in page.text
     assert "score" not in page.text.split("<textarea", 1)[1].split("</textarea>")[0].lower()
+
+
+def test_admins_edit_the_rate_card_like_the_rest_of_the_profile(app, client, staff):
+    saved = save_profile_as_admin(client, staff["admin"])
+    assert saved.status_code == 302
+    page = client.get("/workspace/agency")
+    assert "Rate card" in page.text and 'name="option_count"' in page.text
+    form = _profile_fields() | {
+        "option_count": "2",
+        "options[0].id": "priority_replies",
+        "options[0].title": "Priority replies",
+        "options[0].description": "Replies within 4 working hours.",
+        "options[0].price.amount": "500.00",
+        "options[0].price.per": "month",
+        "options[0].sets": "response_hours: 4",
+        "options[1].id": "site_visit",
+        "options[1].title": "Site visit",
+        "options[1].description": "A day at your office.",
+        "options[1].price.amount": "lots",
+        "options[1].price.per": "visit",
+    }
+    bad = post(client, "/workspace/agency", form, "/workspace/agency")
+    assert bad.status_code == 422
+    assert "Option 2: price amount" in bad.text and "Option 2: price per" in bad.text
+    assert 'value="Site visit"' in bad.text  # nothing valid is lost
+    form |= {"options[1].price.amount": "750", "options[1].price.per": "unit",
+             "options[1].unit": "visit", "options[1].max_quantity": "3"}  # fmt: skip
+    good = post(client, "/workspace/agency", form, "/workspace/agency")
+    assert good.status_code == 302
+    with app.app_context():
+        rows = db.session.execute(select(AgencyProfileVersion)).scalars().all()
+        latest = max(rows, key=lambda r: r.version)
+        assert latest.version == 2
+        card = {o["id"]: o for o in latest.data["options"]}
+        assert card["priority_replies"]["sets"] == {"response_hours": 4}
+        assert card["site_visit"]["price"] == {"amount": "750.00", "per": "unit"}
+    page = client.get("/workspace/agency")
+    assert "Site visit" in page.text and "response_hours: 4" in page.text
+
+
+def _profile_fields() -> dict:
+    profile = default_profile().as_dict()
+    data = {
+        "legal_name": "Northwind Design Ltd", "address": "1 Quay Street, Bristol",
+        "signatory.name": "Jo Bloggs", "signatory.title": "Director",
+        "signatory.email": "jo@northwind.example", "currency": "GBP",
+        "governing_law": "England and Wales", "payment_days": "30",
+        "change_margin_percent": "10", "non_solicitation_months": "12",
+        "ip_option": "assignment_on_payment", "expenses": "at_cost_with_approval",
+        "clause_count": "0",
+    }  # fmt: skip
+    for key, value in profile["service_levels"].items():
+        data[f"service_levels.{key}"] = str(value)
+    return data
+
+
+def test_the_manager_withdraws_and_includes_offered_options_with_a_reason(
+    app, client, staff, submitted
+):
+    login(client, staff["manager"])
+    url = f"/workspace/intakes/{submitted}/terms"
+    page = client.get(url)
+    assert "Options offered in the proposal" in page.text
+    assert 'name="option.priority_replies"' in page.text
+    form = terms_form() | {
+        "option.priority_replies": "withdraw",
+        "option.weekly_call": "include",
+        "option_reason.weekly_call": "Goodwill after the pitch",
+        "option.shared_task_board": "offer",
+    }
+    saved = post(client, url, form, url)
+    assert saved.status_code == 302
+    with app.app_context():
+        from onboarding.db.contracts import EngagementTermsRow
+
+        row = db.session.execute(select(EngagementTermsRow)).scalar_one()
+        assert row.data["options"] == {
+            "offer": ["shared_task_board"],
+            "withdraw": ["priority_replies"],
+            "include": [{"id": "weekly_call", "reason": "Goodwill after the pitch"}],
+        }
+        kinds = {(e.kind, e.to_value, e.detail) for e in db.session.execute(
+            select(AuditEvent)).scalars()}  # fmt: skip
+        assert ("option_include", "weekly_call", "Goodwill after the pitch") in kinds
+        assert ("option_withdraw", "priority_replies", None) in kinds
+    page = client.get(url)
+    assert 'value="Goodwill after the pitch"' in page.text
+
+
+def test_prepare_refuses_an_option_the_rate_card_lacks(app, client, staff, submitted):
+    login(client, staff["manager"])
+    url = f"/workspace/intakes/{submitted}/terms"
+    form = terms_form() | {"option.teleportation": "offer"}
+    response = post(client, url, form, url)
+    assert response.status_code == 422
+    assert "teleportation is not an option of the rate card" in response.text

@@ -24,7 +24,12 @@ from onboarding.services.agreement.versions import (
     verified_page,
     verified_pdf,
 )
-from onboarding.services.intake.workspace import WorkspaceError, change_status, required_text
+from onboarding.services.intake.workspace import (
+    WorkspaceError,
+    audit,
+    change_status,
+    required_text,
+)
 
 
 def _open_for_answer(version: AgreementVersion) -> None:
@@ -89,6 +94,7 @@ class Acceptance:
     authority: bool = False
     legal_name: str | None = None  # None: not posted (the terms' value stands)
     address: str | None = None
+    options: dict[str, int] | None = None  # the options chosen: {id: quantity}
 
 
 MAX_LEGAL_NAME, MAX_ADDRESS = 200, 300
@@ -133,6 +139,7 @@ class PreparedAcceptance:
     version_id: int
     pdf_sha256: str  # of the PDF the prospect saw (the final PDF states it)
     record: AcceptanceRecord
+    options: list[dict[str, Any]] | None = None  # the options chosen ([{"id", "quantity"}])
 
 
 def check_acceptance(version: AgreementVersion, acceptance: Acceptance) -> dict[str, Any]:
@@ -177,6 +184,7 @@ def check_acceptance(version: AgreementVersion, acceptance: Acceptance) -> dict[
         errors["authority"] = (
             f"Tick the box to confirm you have authority to sign for {company_of(version)}"
         )
+    chosen_options(version, acceptance.options or {}, errors)
     if not acceptance.consent:
         errors["consent"] = "Tick the box to confirm you accept the agreement"
     _open_for_answer(version)
@@ -190,6 +198,22 @@ def check_acceptance(version: AgreementVersion, acceptance: Acceptance) -> dict[
         "legal_name": legal_name,
         "address": address,
     }
+
+
+def chosen_options(
+    version: AgreementVersion, choice: dict[str, int], errors: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The choice among the options the version offered, as it is frozen with the
+    acceptance (``[{"id", "quantity"}]``, included options always in it); a problem goes
+    into ``errors["options"]``."""
+    from onboarding.domain.agreement import choose_from_offer
+
+    content = version.content or {}
+    currency = str((content.get("resolved_terms") or {}).get("currency") or "GBP")
+    _, picked, problems = choose_from_offer(content.get("options_offered") or (), choice, currency)
+    if problems and errors is not None:
+        errors["options"] = "; ".join(m[:1].upper() + m[1:] for _, m in problems)
+    return [{"id": c.option.id, "quantity": c.quantity} for c in picked]
 
 
 def prepare_acceptance(version: AgreementVersion, acceptance: Acceptance) -> PreparedAcceptance:
@@ -216,7 +240,8 @@ def prepare_acceptance(version: AgreementVersion, acceptance: Acceptance) -> Pre
     )
     verified_pdf(version)  # the PDF the prospect saw is intact
     verified_page(version)
-    return PreparedAcceptance(version.id, version.pdf_sha256, record)
+    chosen = chosen_options(version, acceptance.options or {})
+    return PreparedAcceptance(version.id, version.pdf_sha256, record, chosen)
 
 
 def record_acceptance(version: AgreementVersion, prepared: PreparedAcceptance) -> AgreementVersion:
@@ -240,7 +265,43 @@ def record_acceptance(version: AgreementVersion, prepared: PreparedAcceptance) -
     version.accepted_authority = record.authority
     version.accepted_legal_name = record.legal_name
     version.accepted_address = record.address
+    if (version.content or {}).get("options_offered") or prepared.options:
+        version.options_chosen = list(prepared.options or [])
+        titles = {o["id"]: o["title"] for o in version.content.get("options_offered") or ()}
+        named = ", ".join(
+            titles.get(o["id"], o["id"]) + (f" \u00d7{o['quantity']}" if o["quantity"] > 1 else "")
+            for o in version.options_chosen
+        )
+        audit(version.intake, None, "options_chosen", None, named or None)
     version.status = "accepted"
     change_status(version.intake, "accepted", None, detail=f"accepted by {record.name}")
     signals.announce(signals.agreement_accepted, version.intake, version=version)
     return version
+
+
+def option_summary(version: AgreementVersion, choice: dict[str, int]) -> dict[str, Any]:
+    """What the agreement page shows of the options: each offered (with the quantity
+    chosen), the totals they add (``once``, ``monthly`` in words), and the problems of
+    the choice."""
+    from decimal import Decimal
+
+    from onboarding.domain.agreement import choose_from_offer
+    from onboarding.domain.options import money, totals
+
+    content = version.content or {}
+    currency = str((content.get("resolved_terms") or {}).get("currency") or "GBP")
+    offered = content.get("options_offered") or []
+    lines, picked, problems = choose_from_offer(offered, choice, currency)
+    added = totals(picked)
+    quantities = {c.option.id: c.quantity for c in picked}
+    frozen = {o["id"]: o["quantity"] for o in version.options_chosen or ()}
+    return {
+        "offered": offered,
+        "currency": currency,
+        "symbol": money(Decimal(0), currency).replace("0.00", "").strip(),
+        "quantities": frozen if version.options_chosen is not None else quantities,
+        "chosen": lines,
+        "once": money(added["once"], currency),
+        "monthly": money(added["monthly"], currency),
+        "problems": [m for _, m in problems],
+    }

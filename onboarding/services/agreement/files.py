@@ -6,9 +6,11 @@ and each event (who, when in UTC, from where)."""
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import replace
 from datetime import datetime
 
+from markupsafe import escape
 from sqlalchemy import select
 
 from onboarding.db import db
@@ -114,6 +116,45 @@ def ensure_file(version_id: int, kind: str) -> bool:
     return True
 
 
+_OPTIONS_ROW = re.compile(
+    r'(<tr class="scope-fees__options">\s*<th scope="row">Options</th>\s*<td>)(.*?)(</td>)',
+    re.DOTALL,
+)
+
+
+def chosen_lines(version: AgreementVersion) -> list[str]:
+    """The Scope-and-fees lines of the options the Client chose with the acceptance
+    (their prices, what they add to the fee, the levels they set); [] for none."""
+    from onboarding.domain.agreement import chosen_option_lines
+
+    return chosen_option_lines(version.content or {}, version.options_chosen)
+
+
+def fill_options(html: str, version: AgreementVersion) -> str:
+    """The frozen page with the Client's choice of options in its Scope-and-fees row
+    (the page as sent says none is chosen yet); unchanged for a version whose
+    acceptance chose nothing among no options offered."""
+    if version.options_chosen is None:
+        return html
+    lines = chosen_lines(version)
+    if not lines:
+        cell = "None chosen."
+    else:
+        items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+        cell = f'<ul class="scope-fees__list">{items}</ul>'
+    return _OPTIONS_ROW.sub(lambda m: m.group(1) + cell + m.group(3), html, count=1)
+
+
+def _options_part(version: AgreementVersion) -> documents.CertificatePart | None:
+    """The options chosen with the acceptance, named in the certificate (None when none
+    were: the Scope-and-fees row then says so)."""
+    lines = chosen_lines(version) if version.options_chosen else []
+    if not lines:
+        return None
+    facts = {f"Option {i}": line for i, line in enumerate(lines, start=1)}
+    return documents.CertificatePart("Options chosen by the Client", facts)
+
+
 def _stored(version_id: int, column) -> bool:
     with db.engine.connect() as connection:
         return (
@@ -198,7 +239,15 @@ def acceptance_certificate(
             f"{version.pdf_sha256}. The agency keeps the SHA-256 of every file it issues: "
             "anyone holding this file can check it with the agency.",
         ),
-        (_agreement_part(version, accepted=False), _client_part(version, record)),
+        tuple(
+            p
+            for p in (
+                _agreement_part(version, accepted=False),
+                _client_part(version, record),
+                _options_part(version),
+            )
+            if p is not None
+        ),
         verify_url=sealing.verify_url(version.document_id),
     )
 
@@ -230,6 +279,7 @@ def signature_certificate(
         (
             _agreement_part(version, accepted=True),
             _client_part(version, client),
+            *((_options_part(version),) if _options_part(version) is not None else ()),
             _agency_part(agency, version.intake_id),
         ),
         verify_url=sealing.verify_url(version.document_id),
@@ -277,6 +327,8 @@ def _issue(
 
     shown = verified_pdf(version)  # the file it came from: its SHA-256 is stated
     page = verified_page(version)
+    if page is not None:  # the Client's choice of options, in Scope and fees
+        page = replace(page, html=fill_options(page.html, version))
     source = PdfReader(io.BytesIO(shown)).metadata or {}
     subject = f"{kind} agreement {version.document_id}, version {version.number}"
     identifier = sha256(f"{version.pdf_sha256}\0{kind}\0{at.isoformat()}".encode())[:32].encode()

@@ -36,9 +36,10 @@ from onboarding.db import db
 from onboarding.db.models import AgreementVersion, Intake, User, utcnow
 from onboarding.domain import redline as redlines
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement, agreement_json
-from onboarding.rendering import pdf
+from onboarding.rendering import letters, pdf
 from onboarding.services import sealing, signals
 from onboarding.services.agreement import compose as agreements
+from onboarding.services.agreement import proposal as proposals
 from onboarding.services.agreement import terms as agreement_terms
 from onboarding.services.agreement.versions import (
     FrozenPage,
@@ -132,6 +133,11 @@ def prepare_send(
     previous = latest_version(intake)
     refuse_unchanged(agreement, previous)  # before rendering, too
     content = agreement_json(agreement)
+    # The proposal letter that goes with this version, frozen with it (the prospect's
+    # page shows it first): its text as data, and its content as HTML.
+    letter = proposals.proposal_of(intake, agency)
+    content["proposal"] = letter.as_json()
+    content["proposal_html"] = letters.proposal_html(letter, block="letter")
     red = redline_against(previous, content)
     shown = None
     if red is not None and previous is not None:

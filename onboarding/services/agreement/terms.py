@@ -21,6 +21,7 @@ from onboarding.db.models import Intake, User, utcnow
 from onboarding.domain.agreement import Agreement, compose
 from onboarding.domain.consistency import Problem, check_agreement
 from onboarding.domain.readiness import DraftProblem
+from onboarding.domain.options import unknown_ids
 from onboarding.domain.terms import (
     AgencyProfile,
     EngagementTerms,
@@ -125,6 +126,9 @@ def save_terms(intake: Intake, data: Mapping[str, Any], user: User | None) -> En
     keep their reason in the audit trail (never shown to the client).
     """
     terms = parse_terms(data)
+    unknown = unknown_ids(installation_profile().profile.options, terms.options)
+    if unknown:
+        raise TermsInvalid([TermError(f, m) for f, m in unknown])
     before = terms_of(intake) if intake.terms_row is not None else EngagementTerms()
     stored = terms.as_dict()
     if intake.terms_row is None:
@@ -144,6 +148,12 @@ def save_terms(intake: Intake, data: Mapping[str, Any], user: User | None) -> En
     for change in terms.clauses.add:
         if (change.get("title"), change.get("text")) not in old_added:
             audit(intake, user, "clause_added", None, change.get("title") or change.get("id"))
+    for kind in ("offer", "withdraw", "include"):
+        was = set(getattr(before.options, kind))
+        for oid in getattr(terms.options, kind):
+            if oid not in was or terms.options.reasons.get(oid) != before.options.reasons.get(oid):
+                reason = terms.options.reasons.get(oid) if kind == "include" else None
+                audit(intake, user, f"option_{kind}", None, oid, reason)
     audit(intake, user, "terms_saved", None, "draft" if _is_draft(terms) else "complete")
     signals.announce(signals.terms_saved, intake)  # its agreement changes
     return terms

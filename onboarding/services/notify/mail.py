@@ -547,8 +547,20 @@ def agreement_answered(
             comment=comment,
             accepted_name=getattr(version, "accepted_name", None),
             accepted_title=getattr(version, "accepted_title", None),
+            options_chosen=_options_chosen(version),
             intake_url=bound().links.workspace_intake(intake.public_id) + "#agreement",
         )
+
+
+def _options_chosen(version: Any) -> list[str] | None:
+    """The options the prospect chose with the acceptance, as the agreement lists them
+    (None when the version offered none)."""
+    from onboarding.domain.agreement import chosen_option_lines
+
+    chosen = getattr(version, "options_chosen", None)
+    if chosen is None:
+        return None
+    return chosen_option_lines(getattr(version, "content", None) or {}, chosen)
 
 
 def _tell_staff(intake: Intake, kind: str, dedupe: str, **context: Any) -> list[OutboxMessage]:

@@ -5,11 +5,14 @@ Declared and answered as the other operations are (:mod:`onboarding.web.api.base
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import (
     current_app,
     g,
+    request,
+    send_file,
     url_for,
 )
 from sqlalchemy import select
@@ -18,6 +21,7 @@ from onboarding.db import db
 from onboarding.db.engine import begin_write
 from onboarding.db.models import ApiToken, Intake, User
 from onboarding.domain.terms import TermsInvalid
+from onboarding.services.agreement import proposal as proposals
 from onboarding.services.agreement import send, versions
 from onboarding.services.agreement import terms as contracts
 from onboarding.services.intake import workspace
@@ -38,6 +42,7 @@ from onboarding.web.api.document import (
     JSON_BODY_ERRORS,
 )
 from onboarding.web.api.schema import (
+    AgreementQuery,
     SendRequest,
     Terms,
     TermsOut,
@@ -220,4 +225,56 @@ def get_version(public_id: str, number: int):
     version = next((v for v in versions.versions_of(intake) if v.number == number), None)
     if version is None:
         raise fail(404, "number", f"This intake has no version {number} of its agreement")
-    return as_json(_version_out(version) | {"redline": version.redline})
+    return as_json(_version_out(version) | {"redline": version.redline} | _options_out(version))
+
+
+def _options_out(version) -> dict[str, Any]:
+    """The options offered with a version and, once accepted, those chosen."""
+    from dataclasses import asdict
+
+    from onboarding.domain.agreement import choose_from_offer
+
+    content = version.content or {}
+    offered = content.get("options_offered") or []
+    chosen = None
+    if version.options_chosen is not None:
+        currency = str((content.get("resolved_terms") or {}).get("currency") or "GBP")
+        choice = {o["id"]: int(o["quantity"]) for o in version.options_chosen}
+        chosen = [asdict(o) for o in choose_from_offer(offered, choice, currency)[0]]
+    return {"options_offered": offered, "options_chosen": chosen}
+
+
+# --- the proposal letter ----------------------------------------------------------------------
+
+
+@bp.get("/intakes/<public_id>/proposal.pdf")
+@operation(
+    "getProposalPdf", INTAKES_TAG,
+    {200: (None, "The PDF, as an attachment with a file name.")},  # document.RESPONSES: media
+    errors=(401, 404, 409, 422, 429, 503), query=AgreementQuery,
+)  # fmt: skip
+@limited
+def proposal_pdf(public_id: str):
+    """The proposal letter (PDF)
+
+    The letter that goes with the agreement: what the agency heard, how the work will
+    run, the answer to each worry, the options offered with their prices, what happens
+    next and until when the offer stands. Not binding: the agreement is the contract.
+    """
+    intake = load(public_id)
+    paper = request.args.get("paper", "a4")
+    if paper not in ("a4", "letter"):
+        raise fail(422, "paper", "must be a4 or letter")
+    unknown = sorted(set(request.args) - set(AgreementQuery.model_fields))
+    if unknown:
+        params = ", ".join(AgreementQuery.model_fields)
+        raise fail(422, unknown[0][:60], f"is not a parameter of this operation ({params})")
+    _submitted(intake)
+    data, name = proposals.proposal_pdf(intake, paper, current_app.config["AGENCY_NAME"])
+    response = send_file(
+        io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=name,
+        max_age=0,
+    )  # fmt: skip
+    response.headers["Cache-Control"] = "private, no-store"
+    response.direct_passthrough = False
+    return response

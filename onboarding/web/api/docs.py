@@ -137,6 +137,7 @@ def _media(content: dict[str, Any]) -> list[dict[str, Any]]:
 EXAMPLE_QUERIES = {
     "listIntakes": "?status=new&sort=-score&limit=50",
     "getAgreementPdf": "",
+    "getProposalPdf": "",
 }
 
 
@@ -161,6 +162,8 @@ def curl_for(op_id: str, method: str, path: str, op: dict, base: str, public: bo
             lines.append("--data '" + text.replace("'", "'\\''") + "'")
     if op_id == "getAgreementPdf":
         lines.append("-o agreement.pdf")
+    if op_id == "getProposalPdf":
+        lines.append("-o proposal.pdf")
     lines.append(f'"{url}"')
     return " \\\n  ".join(lines)
 

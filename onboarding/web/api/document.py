@@ -216,6 +216,15 @@ RESPONSES: dict[tuple[str, str], dict[str, Any]] = {
         },
         "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
     },
+    ("getProposalPdf", "200"): {
+        "headers": {
+            "Content-Disposition": {
+                "description": '`attachment; filename="Proposal - <company> - <date>.pdf"`',
+                "schema": {"type": "string"},
+            }
+        },
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    },
 }
 """(operationId, status) -> what its response adds to the declaration."""
 

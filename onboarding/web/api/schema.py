@@ -560,8 +560,33 @@ class VersionList(Model):
     items: list[VersionOut]
 
 
+class VersionOption(Model):
+    """An option of the proposal sent with a version (proposal.md): its price, the
+    service levels it sets and, once chosen, how many and what they cost."""
+
+    id: str = Field(examples=["priority_replies"])
+    title: str
+    description: str
+    price: str = Field(examples=["£450.00 a month"])
+    amount: str = Field(description="Money, a decimal string.", examples=["450.00"])
+    per: str = Field(description="project, month or unit")
+    unit: str = Field(description='What one unit is ("round"), per unit only.')
+    max_quantity: int
+    included: bool = Field(description="Included in the fee (always chosen).")
+    levels: str = Field(description="The service levels it sets, in words.")
+    quantity: int = Field(description="How many were chosen (0 in options_offered).")
+    total: str = Field(description="What the quantity chosen costs, in words.")
+
+
 class VersionDetail(VersionOut):
     """One version, with what it changed since the version before."""
+
+    options_offered: list[VersionOption] = Field(
+        default_factory=list, description="The options the proposal offered with it."
+    )
+    options_chosen: list[VersionOption] | None = Field(
+        None, description="The options the client chose on accepting (null until accepted)."
+    )
 
     redline: Redline | None = Field(
         description="Against version n-1; null for version 1 (and for a version sent "

@@ -158,6 +158,31 @@ class TermsClauseChanges(Exact):
     replace: list[TermsClauseReplace] | None = Field(None, max_length=50)
 
 
+OPTION_ID_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+class TermsOptionInclude(Exact):
+    """An option included in the fee, with the reason (kept in the history, never shown)."""
+
+    id: str = Field(pattern=OPTION_ID_PATTERN)
+    reason: str | None = Field(None, max_length=300)
+
+
+class TermsOptionChanges(Exact):
+    """The manager's changes to the options the playbooks offer (proposal.md): options
+    added to the offer, withdrawn from it, or included in the fee."""
+
+    offer: list[Annotated[str, Field(pattern=OPTION_ID_PATTERN)]] | None = Field(
+        None, max_length=30
+    )
+    withdraw: list[Annotated[str, Field(pattern=OPTION_ID_PATTERN)]] | None = Field(
+        None, max_length=30
+    )
+    include: list[Annotated[str, Field(pattern=OPTION_ID_PATTERN)] | TermsOptionInclude] | None = (
+        Field(None, max_length=30)
+    )
+
+
 def terms_model(terms: TermTable | None = None) -> type[BaseModel]:
     """The ``Terms`` model of a term table: every key optional while the agreement is
     a draft, money as decimal strings, unknown keys refused."""
@@ -172,6 +197,8 @@ def terms_model(terms: TermTable | None = None) -> type[BaseModel]:
             annotation = Annotated[list[TermsInstalment], Field(min_length=1, max_length=24)]
         elif row.type == "clauses":
             annotation = TermsClauseChanges
+        elif row.type == "options":
+            annotation = TermsOptionChanges
         else:
             annotation = _scalar(row)
         fields[row.key] = _optional(row, annotation)

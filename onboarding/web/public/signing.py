@@ -96,9 +96,21 @@ def load(token: str):
     return version
 
 
+def chosen_in(form) -> dict[str, int]:
+    """The options ticked on the accept form, ``{id: quantity}`` (a quantity that is no
+    whole number is refused by the service, as too many)."""
+    choice = {}
+    for oid in form.getlist("option")[:30]:
+        raw = (form.get(f"quantity.{oid}") or "1").strip()
+        choice[oid[:64]] = int(raw) if raw.isascii() and raw.isdigit() else 10**6
+    return choice
+
+
 def render_page(version, errors=None, notice=None, values=None, status=200):
-    """The prospect's page: the banner, the agreement as sent, then their answer."""
+    """The prospect's page: the banner, the proposal and the agreement as sent, then
+    their answer (with the options to choose)."""
     page = versions.verified_page(version)
+    values = values or {}
     html = render_template(
         "signing/agreement.html" if page is not None else "signing/pdf_only.html",
         page=page,
@@ -113,6 +125,8 @@ def render_page(version, errors=None, notice=None, values=None, status=200):
         field_id=field_id,
         changes=versions.changes_of(version),  # "What changed since version n"
         client_details=answers.client_details_of(version),  # to confirm when accepting
+        options=answers.option_summary(version, values.get("options") or {}),
+        proposal_html=(version.content or {}).get("proposal_html"),
     )
     return Response(html, status=status, mimetype="text/html")
 
@@ -176,6 +190,7 @@ def accept(token: str):
         # The client as a party, confirmed or completed (None: not posted, as sent).
         "legal_name": request.form.get("legal_name"),
         "address": request.form.get("address"),
+        "options": chosen_in(request.form),
     }
     if not csrf_ok(AnswerForm()):
         return render_page(version, notice=EXPIRED, values=values, status=422)
@@ -188,6 +203,7 @@ def accept(token: str):
         authority=values["authority"] == "yes",
         legal_name=values["legal_name"],
         address=values["address"],
+        options=values["options"],
     )
     try:
         prepared = answers.prepare_acceptance(version, answer)
@@ -199,6 +215,26 @@ def accept(token: str):
         return render_page(version, errors=exc.errors, values=values, status=422)
     db.session.commit()  # the worker makes the accepted PDF; the page confirms at once
     return redirect(url_for(".accepted", token=token))
+
+
+@bp.post("/<token>/choose")
+def choose(token: str):
+    """The options chosen, without JavaScript: the page again with their totals and
+    what was typed kept (nothing is recorded until the agreement is accepted)."""
+    version = load(token)
+    values = {
+        "name": request.form.get("name", ""),
+        "consent": request.form.get("consent"),
+        "title": request.form.get("title", ""),
+        "authority": request.form.get("authority"),
+        "options": chosen_in(request.form),
+    }
+    if not csrf_ok(AnswerForm()):
+        return render_page(version, notice=EXPIRED, values=values, status=422)
+    summary = answers.option_summary(version, values["options"])
+    problems = [m[:1].upper() + m[1:] for m in summary["problems"]]
+    errors = {"options": "; ".join(problems)} if problems else None
+    return render_page(version, errors=errors, values=values, status=422 if errors else 200)
 
 
 @bp.get("/<token>/accepted")

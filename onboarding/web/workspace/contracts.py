@@ -81,7 +81,53 @@ def terms_from_form(form) -> dict[str, Any]:
     changes = {k: v for k, v in changes.items() if v}
     if changes:
         data["clauses"] = changes
+    options = _option_changes_from_form(form)
+    if options:
+        data["options"] = options
     return data
+
+
+def _option_changes_from_form(form) -> dict[str, list[Any]]:
+    """The manager's changes to the options offered (``option.<id>``: auto, offer,
+    withdraw or include; ``option_reason.<id>``: why an option is included)."""
+    out: dict[str, list[Any]] = {"offer": [], "withdraw": [], "include": []}
+    for name in form:
+        if not name.startswith("option."):
+            continue
+        oid, state = name[len("option.") :], form.get(name, "auto")
+        if state == "include":
+            reason = form.get(f"option_reason.{oid}", "").strip()
+            out["include"].append({"id": oid, "reason": reason} if reason else oid)
+        elif state in out:
+            out[state].append(oid)
+    return {k: v for k, v in out.items() if v}
+
+
+def _option_rows(intake, profile, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rate card's options as the Prepare form lists them: the playbooks' offer (the
+    wish it answers), its price, the manager's choice."""
+    from onboarding.domain import options as options_mod
+
+    changes, _ = options_mod.parse_changes(data.get("options"))
+    result = intake.assessment.result if intake.assessment is not None else {}
+    offered = {o["id"]: o for o in (result or {}).get("offers") or ()}
+    rows = []
+    for o in profile.options:
+        state = "auto"
+        for key in ("offer", "withdraw", "include"):
+            if o.id in getattr(changes, key):
+                state = key
+        rows.append(
+            {
+                "id": o.id,
+                "title": o.title,
+                "price": options_mod.price_text(o, profile.currency),
+                "because": (offered.get(o.id) or {}).get("because", ""),
+                "state": state,
+                "reason": changes.reasons.get(o.id, ""),
+            }
+        )
+    return rows
 
 
 PROFILE_LABELS = {
@@ -136,6 +182,9 @@ def field_label(path: str) -> str:
     m = re.match(r"standard_clauses\[(\d+)\]\.(\w+)$", path)
     if m:
         return f"Standard clause {int(m.group(1)) + 1}: {m.group(2)}"
+    m = re.match(r"options\[(\d+)\]\.([\w.]+)$", path)
+    if m:
+        return f"Option {int(m.group(1)) + 1}: {m.group(2).replace('_', ' ').replace('.', ' ')}"
     return path.replace("_", " ").capitalize()
 
 
@@ -195,6 +244,7 @@ def _page(intake, data: dict[str, Any], errors: dict[str, str], status: int = 20
             schedule_rows=SCHEDULE_ROWS,
             biggest_worry=answers.get("biggest_worry"),
             clause_errors=any(field.startswith("clauses") for field in errors),
+            option_rows=_option_rows(intake, profile, data),
             form=PostForm(),
         ),
         status,
@@ -296,7 +346,38 @@ def profile_from_form(form) -> dict[str, Any]:
         if clause["id"] and not form.get(f"standard_clauses[{i}].delete"):
             clauses.append(clause)
     data["standard_clauses"] = clauses
+    data["options"] = _options_from_form(form)
     return data
+
+
+def _options_from_form(form) -> list[dict[str, Any]]:
+    """The rate card's rows as posted (a row without an id, or ticked for deletion, is
+    left out); ``sets`` is typed as ``response_hours: 4, update_cadence: daily``."""
+    out = []
+    for i in range(_count(form, "option_count")):
+        p = f"options[{i}]"
+        row: dict[str, Any] = {
+            key: form.get(f"{p}.{key}", "").strip() for key in ("id", "title", "description")
+        }
+        if not row["id"] or form.get(f"{p}.delete"):
+            continue
+        row["price"] = {
+            "amount": form.get(f"{p}.price.amount", "").strip(),
+            "per": form.get(f"{p}.price.per", "").strip(),
+        }
+        for key in ("unit", "max_quantity"):
+            if form.get(f"{p}.{key}", "").strip():
+                row[key] = form.get(f"{p}.{key}", "").strip()
+        sets: dict[str, Any] = {}
+        for part in form.get(f"{p}.sets", "").replace(";", ",").split(","):
+            name, _, value = part.partition(":")
+            if name.strip():
+                value = value.strip()
+                sets[name.strip()] = int(value) if value.isascii() and value.isdigit() else value
+        if sets:
+            row["sets"] = sets
+        out.append(row)
+    return out
 
 
 def _profile_page(values: dict[str, Any], errors: dict[str, str], status: int = 200):
@@ -309,6 +390,9 @@ def _profile_page(values: dict[str, Any], errors: dict[str, str], status: int = 
             field_id=_field_id,
             field_label=field_label,
             error_prefixes={field.split(".")[0] for field in errors},
+            option_errors={
+                f.split(".sets")[0] + ".sets": m for f, m in errors.items() if ".sets." in f
+            },  # fmt: skip
             saved=installation.version,
             missing=installation.profile.missing_for_sending()
             if installation.version is not None

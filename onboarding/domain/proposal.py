@@ -1,0 +1,512 @@
+"""The proposal: a warm letter, in the second person, that goes with the agreement (pure
+Python). Contract: ``shared/spec/proposal.md``.
+
+``compose_proposal(answers, assessment, profile=..., terms=..., date=...)`` returns a
+:class:`Proposal`: plain text by section, which ``templates/proposal/letter.html`` turns
+into the page and the PDF. The letter holds what we heard (the client's goals may be
+quoted here), how we will work together (the plan explained, the update rhythm, who
+decides what and why), the answer to each worry, the fee, the options with their
+prices (one for each wish beyond the agency's standard; where the rate card has none,
+what the agency does instead), what happens next and until when the offer stands.
+
+It is not binding (the agreement's entire-agreement clause leaves it out), and it never
+carries the assessment's language: no score, band, risk or reason-code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from onboarding.domain import options as options_mod
+from onboarding.domain import schedule
+from onboarding.domain import terms as terms_mod
+from onboarding.domain.agreement import as_date, decision_rows, display_date, number_word
+from onboarding.domain.questionnaire import (
+    AnswersInvalid,
+    Questionnaire,
+    get_questionnaire,
+    join_words,
+)
+from onboarding.domain.terms import AgencyProfile, EngagementTerms
+from onboarding.domain.wishes import offers_for
+
+VALID_DAYS = 30
+"""How long an offer stands when the terms set no ``valid_until``."""
+
+FORBIDDEN_WORDS = ("score", "band", "risk", "because you told us", "red flag", "walk away")
+"""The assessment's language: never in a proposal (checked by :func:`assessment_words`)."""
+
+FEAR_ANSWERS = {
+    "failure": (
+        "That the project fails",
+        "We agree in writing, in the first weeks, what success looks like and how we "
+        "will measure it, and every review checks the work against it.",
+    ),
+    "unknown_process": (
+        "Not knowing how the work is done",
+        "The plan above shows every phase and what you see at its end, and each update "
+        "says what was done, what comes next and anything waiting on you.",
+    ),
+    "skills_gap": (
+        "That the team lacks the right skills",
+        "You meet the people who will do the work before it starts, and if a task needs a "
+        "specialist we tell you first and name them.",
+    ),
+    "budget_overrun": (
+        "Going over budget",
+        "The fee is set out in the agreement, and anything outside the agreed scope is "
+        "estimated and approved by you in writing before any work on it starts.",
+    ),
+    "missed_deadlines": (
+        "Missed deadlines",
+        "The dates are in the agreement. If one is in doubt you hear it from us as soon "
+        "as we know, with a plan to recover the time.",
+    ),
+    "loss_of_control": (
+        "Losing control of the outcome",
+        "Nothing goes out without your sign-off, and the decisions that are yours stay "
+        "yours (see \u201cWho decides what\u201d above).",
+    ),
+    "brand_damage": (
+        "Harm to your brand",
+        "Nothing is published without your approval, and your brand guidelines are the "
+        "first thing we confirm with you.",
+    ),
+}
+"""Each worry of the questionnaire's ``fears``, named as the client would, and our answer."""
+
+INSTEAD = {
+    "priority_replies": (
+        "We answer messages {response_time}. Anything that cannot wait is best raised by "
+        "phone with your project lead, who deals with it first."
+    ),
+    "extra_revision_round": (
+        "Each deliverable includes {revision_rounds}. A further round is estimated and "
+        "agreed with you before we start it, as a change request."
+    ),
+    "weekly_call": (
+        "You receive {cadence}, and we meet at the end of every phase to review the work "
+        "together; a call is always there when something needs talking through."
+    ),
+    "daily_status_note": (
+        "You receive {cadence}, and your project lead answers any question in between "
+        "{response_time}."
+    ),
+    "shared_task_board": (
+        "You see the work at every review, and each update tells you where every "
+        "deliverable stands and what comes next."
+    ),
+    "out_of_hours_cover": (
+        "We work {working_hours}; a message sent outside those hours is answered on the "
+        "next working day, first thing."
+    ),
+}
+"""What the agency does instead of a playbook's option when its rate card has none."""
+INSTEAD_DEFAULT = (
+    "We will talk this through with you before you decide, and agree how to handle it."
+)
+
+WORKING_HOURS = "Monday to Friday, 9:00 to 17:30"
+
+
+@dataclass(frozen=True)
+class Item:
+    """A line of a section: an optional lead-in (bold) and its text."""
+
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class LetterSection:
+    id: str
+    title: str
+    paragraphs: tuple[str, ...] = ()
+    items: tuple[Item, ...] = ()
+    after: tuple[str, ...] = ()  # paragraphs after the items
+
+
+@dataclass(frozen=True)
+class OfferedOption:
+    """An option of the proposal, as the letter and ``--json`` show it."""
+
+    id: str
+    title: str
+    description: str
+    price: Mapping[str, str]  # {"amount", "per", "text"}
+    unit: str
+    max_quantity: int
+    offered_because: str
+    included: bool
+    sets: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "price": dict(self.price),
+            "unit": self.unit,
+            "max_quantity": self.max_quantity,
+            "offered_because": self.offered_because,
+            "included": self.included,
+            "sets": dict(self.sets),
+        }
+
+
+@dataclass(frozen=True)
+class Proposal:
+    title: str
+    agency: str
+    company: str
+    contact_name: str
+    greeting: str
+    date: str
+    date_display: str
+    valid_until: str
+    valid_until_display: str
+    sections: tuple[LetterSection, ...]
+    options: tuple[OfferedOption, ...]
+    instead: tuple[Item, ...]  # a wish the card has no option for, and what we do instead
+    signatory: str
+    signatory_title: str
+    draft: bool
+
+    def as_json(self) -> dict[str, Any]:
+        """``onboarding proposal --json`` (proposal.md)."""
+        return {
+            "options": [o.as_dict() for o in self.options],
+            "instead": [{"wish": i.title, "instead": i.text} for i in self.instead],
+            "sections": [
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "paragraphs": list(s.paragraphs),
+                    "items": [{"title": i.title, "text": i.text} for i in s.items],
+                    "after": list(s.after),
+                }
+                for s in self.sections
+            ],
+            "valid_until": self.valid_until,
+            "draft": self.draft,
+        }
+
+    def text(self) -> str:
+        """Every word of the letter, for checks (no assessment language)."""
+        parts = [self.greeting]
+        for s in self.sections:
+            parts += [s.title, *s.paragraphs, *(f"{i.title} {i.text}" for i in s.items), *s.after]
+        return "\n".join(parts)
+
+
+def assessment_words(text: str) -> list[str]:
+    """The assessment's words found in ``text`` (whole words, any case)."""
+    import re
+
+    return [w for w in FORBIDDEN_WORDS if re.search(rf"\b{re.escape(w)}", text, re.IGNORECASE)]
+
+
+def _first_name(name: str) -> str:
+    return (name or "").split()[0] if (name or "").split() else "there"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[:1].upper() + text[1:]
+    return text if text[-1] in ".!?\u201d" else text + "."
+
+
+def compose_proposal(
+    answers: Mapping[str, Any],
+    assessment: Mapping[str, Any],
+    *,
+    date: dt.date | str,
+    profile: AgencyProfile | None = None,
+    terms: EngagementTerms | None = None,
+    questionnaire: Questionnaire | None = None,
+) -> Proposal:
+    """The proposal letter of one engagement (raises AnswersInvalid for bad answers)."""
+    q = questionnaire or get_questionnaire()
+    clean, errors = q.validate(answers)
+    if errors:
+        raise AnswersInvalid(errors)
+    day = as_date(date)
+    profile = profile or terms_mod.default_profile()
+    engagement = terms or EngagementTerms()
+    resolved = terms_mod.values(profile, engagement, clean)
+    currency = resolved.get("currency") or profile.currency
+    company = clean["company"]
+    agency = profile.trading_name
+    offers, unpriced = offers_for(clean, assessment, profile, engagement)
+    words = {
+        "response_time": resolved["response_time"],
+        "revision_rounds": _rounds(int(resolved["revision_rounds"])),
+        "cadence": schedule.CADENCE.get(resolved["update_cadence_key"], schedule.CADENCE["weekly"])[
+            1
+        ],
+        "working_hours": WORKING_HOURS,
+    }
+    valid = engagement.valid_until or (day + dt.timedelta(days=VALID_DAYS))
+    sections = [
+        _heard(clean, q, company),
+        _together(clean, q, company, resolved, words),
+        *_worries(clean, resolved),
+        *_fee(engagement, currency),
+        _options_section(offers, unpriced, words),
+        _next(engagement, valid, profile),
+    ]
+    instead = tuple(
+        Item(
+            _sentence(str(u.get("because") or "")),
+            INSTEAD.get(str(u.get("id")), INSTEAD_DEFAULT).format(**words),
+        )
+        for u in unpriced
+    )
+    shown = tuple(
+        OfferedOption(
+            id=o.option.id,
+            title=o.option.title,
+            description=o.option.description,
+            price=options_mod.price_dict(o.option)
+            | {"text": options_mod.price_text(o.option, currency, included=o.included)},
+            unit=o.option.unit,
+            max_quantity=o.option.max_quantity if o.option.per == "unit" else 1,
+            offered_because=o.offered_because,
+            included=o.included,
+            sets=dict(o.option.sets),
+        )
+        for o in offers
+    )
+    return Proposal(
+        title=f"Our proposal for {company}",
+        agency=agency,
+        company=company,
+        contact_name=clean.get("contact_name") or "",
+        greeting=f"Dear {_first_name(clean.get('contact_name') or '')},",
+        date=day.isoformat(),
+        date_display=display_date(day),
+        valid_until=valid.isoformat(),
+        valid_until_display=display_date(valid),
+        sections=tuple(s for s in sections if s is not None),
+        options=shown,
+        instead=instead,
+        signatory=profile.signatory.name,
+        signatory_title=profile.signatory.title,
+        draft=terms_mod.is_draft(engagement),
+    )
+
+
+def _heard(clean: Mapping[str, Any], q: Questionnaire, company: str) -> LetterSection:
+    kind = clean.get("project_type")
+    noun = "project"
+    if kind not in (None, "other"):
+        noun = f"{q.questions['project_type'].values[kind].lower()} project"
+    weeks = q.questions["timeline_weeks"].display(clean.get("timeline_weeks") or 1)
+    paragraphs = [
+        f"Thank you for the time you gave us. This letter sets out how we would work with "
+        f"{company} on your {noun}, what we will do about the things that matter most to "
+        "you, and what you can add if you would like more. The agreement that comes with "
+        "it is the contract; this letter is our way of explaining it."
+    ]
+    goal = " ".join(str(clean.get("primary_goal") or "").split())
+    if goal:
+        paragraphs.append(
+            f"In your words, the goal is \u201c{goal.rstrip('.')}\u201d. Everything below is "
+            "planned around it."
+        )
+    metrics = " ".join(str(clean.get("success_metrics") or "").split())
+    if metrics:
+        paragraphs.append(
+            f"You will judge success by \u201c{metrics.rstrip('.')}\u201d, and so will we."
+        )
+    if clean.get("deliverables"):
+        labels = q.questions["deliverables"].values
+        made = [labels[v].lower() for v in labels if v in clean["deliverables"]]
+        if made:
+            paragraphs.append(f"You are looking for {join_words(made)}, over about {weeks}.")
+    return LetterSection("heard", "What we heard", tuple(paragraphs))
+
+
+def _together(
+    clean: Mapping[str, Any],
+    q: Questionnaire,
+    company: str,
+    resolved: Mapping[str, Any],
+    words: Mapping[str, str],
+) -> LetterSection:
+    weeks = int(clean.get("timeline_weeks") or 1)
+    phases = schedule.phases(weeks)
+    items = tuple(Item(f"{p.name} ({_weeks(p.start_week, p.end_week)})", _sentence(p.deliverable))
+                  for p in phases)  # fmt: skip
+    paragraphs = (
+        f"The work runs in {number_word(len(phases))} phases. Each ends with something you "
+        "can see and judge, and we review it together before the next one starts, so "
+        "nothing moves on without you:",
+    )
+    rows = decision_rows(clean, {}, q, company)
+    yours = [r.label.lower() for r in rows if r.owner in ("client", "joint")]
+    ours = [
+        r.label.lower() for r in rows if r.owner in ("agency", "consulted", "weekly_priorities")
+    ]
+    after = [
+        f"Between reviews you receive {words['cadence']}, and we answer messages "
+        f"{words['response_time']}. Each deliverable includes {words['revision_rounds']}.",
+    ]
+    if yours:
+        after.append(
+            f"Who decides what: you have the final say on {join_words(yours)}. They shape "
+            "what your customers will see, so they are yours to judge; we recommend, in "
+            "writing when it helps, and you decide."
+            + (
+                f" We lead on {join_words(ours)}, so that your time goes on the decisions "
+                "only you can make and the team keeps its pace."
+                if ours
+                else ""
+            )
+        )
+    else:
+        after.append(
+            "Who decides what: we lead the day-to-day decisions so the work keeps its pace, "
+            "and you sign off every phase before the next begins."
+        )
+    if "daily_tasks" in (clean.get("decisions_owned") or ()):
+        after.append(
+            "Your project lead plans the team's daily work, and you set its priorities each "
+            "week: you steer, without having to manage the detail."
+        )
+    return LetterSection("together", "How we will work together", paragraphs, items, tuple(after))
+
+
+def _rounds(n: int) -> str:
+    return f"{number_word(n)} round{'' if n == 1 else 's'} of revisions"
+
+
+def _weeks(start: int, end: int) -> str:
+    return f"week {end}" if start == end else f"weeks {start}\u2013{end}"
+
+
+def _worries(clean: Mapping[str, Any], resolved: Mapping[str, Any]) -> list[LetterSection]:
+    items = []
+    worry = " ".join(str(clean.get("biggest_worry") or "").split())
+    if worry:
+        safeguard = str(resolved.get("safeguard") or "").strip()
+        answer = (
+            _sentence(safeguard)
+            if safeguard
+            else "We will agree a specific safeguard with you before you sign, and write it "
+            "into the agreement."
+        )
+        items.append(Item(f"\u201c{worry.rstrip('.')}\u201d", answer))
+    for fear in clean.get("fears") or ():
+        if fear in FEAR_ANSWERS:
+            items.append(Item(*FEAR_ANSWERS[fear]))
+    if not items:
+        return []
+    return [
+        LetterSection(
+            "worries",
+            "Your concerns, and our answer to each",
+            (
+                "Every project carries worries, and it helps to name them. Here is what we "
+                "will do about yours:",
+            ),
+            tuple(items),
+        )
+    ]
+
+
+def _fee(engagement: EngagementTerms, currency: str) -> list[LetterSection]:
+    if terms_mod.is_draft(engagement):
+        return [
+            LetterSection(
+                "fee",
+                "The fee",
+                ("We will confirm the fee and the dates with you before anything is signed.",),
+            )
+        ]
+    lines = terms_mod.fee_lines(engagement, currency)
+    fee = "The fee is " + "; ".join(
+        text if i == 0 else f"{label.lower()}: {text}" for i, (label, text) in enumerate(lines)
+    )
+    rows = terms_mod.instalment_rows(engagement, currency)
+    paid = ", ".join(f"{amount} {when[:1].lower()}{when[1:]}" for when, amount in rows)
+    paragraphs = [_sentence(fee)]
+    if paid:
+        paragraphs.append(f"It is paid {paid}.")
+    dates = f"We would start on {display_date(engagement.start_date)}"
+    if engagement.launch_date:
+        dates += f" and launch by {display_date(engagement.launch_date)}"
+    paragraphs.append(dates + ".")
+    return [LetterSection("fee", "The fee", tuple(paragraphs))]
+
+
+def _options_section(
+    offers: Sequence[options_mod.Offer],
+    unpriced: Sequence[Mapping[str, Any]],
+    words: Mapping[str, str],
+) -> LetterSection:
+    if not offers and not unpriced:
+        return LetterSection(
+            "options",
+            "Options",
+            (
+                "Everything you described fits our standard way of working, so there is "
+                "nothing extra to choose.",
+            ),
+        )
+    paragraphs = []
+    if offers:
+        paragraphs.append(
+            "The fee covers the way of working above. Where you would like more than that, "
+            "here is what you can add, and what it costs. Choose any of them, or none, on "
+            "the agreement page before you accept; the agreement then lists the ones you "
+            "chose."
+        )
+    after = []
+    for u in unpriced:
+        wish = _sentence(str(u.get("because") or ""))
+        after.append(
+            (wish + " " if wish else "")
+            + INSTEAD.get(str(u.get("id")), INSTEAD_DEFAULT).format(**words)
+        )
+    return LetterSection("options", "Options", tuple(paragraphs), (), tuple(after))
+
+
+def _next(engagement: EngagementTerms, valid: dt.date, profile: AgencyProfile) -> LetterSection:
+    start = (
+        f", ready to start on {display_date(engagement.start_date)}"
+        if engagement.start_date
+        else ""
+    )
+    items = (
+        Item(
+            "Read the agreement",
+            "It comes with this letter and is the contract: it states the fee, the dates, "
+            "what we deliver and the terms we both keep.",
+        ),
+        Item(
+            "Choose and accept",
+            "On the agreement page, tick any options you want, then accept by typing your "
+            "name. If anything should change, ask there and we will send a new version.",
+        ),
+        Item(
+            "We countersign and begin",
+            f"We countersign, send you the signed copy and book the kickoff{start}.",
+        ),
+    )
+    return LetterSection(
+        "next",
+        "What happens next",
+        (),
+        items,
+        (
+            f"This offer stands until {display_date(valid)}. If you have a question about "
+            f"anything here, reply to this letter or call {profile.signatory.name or 'us'}: "
+            "we would much rather talk it through than have you guess.",
+        ),
+    )
