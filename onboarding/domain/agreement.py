@@ -71,7 +71,6 @@ from onboarding.domain.terms import (
     plural,
 )
 from onboarding.domain.wishes import AskedItem, offers_for
-from onboarding.domain.wishes import asked_items as _asked
 
 DEFAULT_AGENCY = "Brightline Studio"
 """The agency's name when the caller gives none (the ``AGENCY_NAME`` setting's default)."""

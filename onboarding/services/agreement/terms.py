@@ -20,8 +20,8 @@ from onboarding.db.contracts import AgencyProfileVersion, EngagementTermsRow
 from onboarding.db.models import Intake, User, utcnow
 from onboarding.domain.agreement import Agreement, compose
 from onboarding.domain.consistency import Problem, check_agreement
-from onboarding.domain.readiness import DraftProblem
 from onboarding.domain.options import unknown_ids
+from onboarding.domain.readiness import DraftProblem
 from onboarding.domain.terms import (
     AgencyProfile,
     EngagementTerms,
