@@ -525,7 +525,7 @@ class AgreementVersion(db.Model):
     accepted_legal_name: Mapped[str | None] = mapped_column(String(200))
     accepted_address: Mapped[str | None] = mapped_column(String(300))
     # The options of the proposal the client chose, frozen with the acceptance
-    # ([{"id", "quantity"}]; migration 0018_proposal): listed in the accepted PDF.
+    # ([{"id", "quantity"}]; migration 0020): listed in the accepted PDF.
     options_chosen: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
     # The agency's countersignature, and the fully signed PDF (both signatures, both
     # events in its certificate).

@@ -1,7 +1,7 @@
 """the client as a party: the legal name and address the client confirmed on accepting
 
-Revision ID: 0018_party
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-05 18:00:00
 
 The prospect confirms or completes the client's legal name and registered address on
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0018_party'
-down_revision = '0017'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """proposal options: the options the client chose, frozen with the acceptance
 
-Revision ID: 0018_proposal
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-05 18:20:00
 
 ``agreement_versions.options_chosen``: the options of the proposal the client chose on
@@ -14,8 +14,8 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '0018_proposal'
-down_revision = '0017'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
