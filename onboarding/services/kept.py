@@ -50,13 +50,13 @@ def _plain(form: Any) -> dict[str, list[str]]:
 
 def keep_for_user(user_id: int, place: str, form: Any) -> KeptForm:
     """Keep ``form`` (what ``user_id`` posted to ``place``) for them to find after a
-    fresh sign-in; one row per user and place (the latest post wins), older rows of
-    theirs past :data:`STAFF_MINUTES` go."""
+    fresh sign-in; one row per user and place (the latest post wins); anyone's rows
+    past :data:`STAFF_MINUTES` go (they hold prospects' terms: kept no longer)."""
     cutoff = utcnow() - timedelta(minutes=STAFF_MINUTES)
-    db.session.execute(
+    db.session.execute(  # this place's earlier post, and everyone's lapsed rows
         delete(KeptForm).where(
-            KeptForm.user_id == user_id,
-            (KeptForm.place == place[:300]) | (KeptForm.created_at < cutoff),
+            ((KeptForm.user_id == user_id) & (KeptForm.place == place[:300]))
+            | ((KeptForm.user_id.is_not(None)) & (KeptForm.created_at < cutoff))
         )
     )
     row = KeptForm(user_id=user_id, place=place[:300], data=_plain(form))
