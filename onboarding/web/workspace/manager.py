@@ -552,6 +552,12 @@ def users():
         except AccountError as exc:
             db.session.rollback()
             errors[exc.field] = str(exc)
+    return _users_page(errors, generated, request.form if errors else {})
+
+
+def _users_page(errors: dict[str, str], generated=None, values=None, signing=None):
+    """The Users page; ``signing``: a refused signing-rights save, shown in its row as
+    typed (the box included) with its error."""
     rows = db.session.execute(select(User).order_by(User.email)).scalars().all()
     policy = current_app.config["STAFF_MFA"]
     return render_template(
@@ -561,7 +567,8 @@ def users():
         errors=errors,
         generated=generated,
         form=PostForm(),
-        values=request.form if errors else {},
+        values=values or {},
+        signing=signing,
     ), (422 if errors else 200)
 
 
@@ -625,8 +632,16 @@ def user_signing(user_id: int):
         )
     except AccountError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for(".users") + f"#signing-{user_id}")
+        field = "name" if exc.field == "name" else "title"
+        typed = {
+            "id": user_id,
+            "name": request.form.get("name"),
+            "title": request.form.get("title", ""),
+            "can_sign": request.form.get("can_sign") == "1",
+            "anchor": f"signing-{field}-{user_id}",
+            "error": str(exc),
+        }
+        return _users_page({"signing": str(exc)}, signing=typed)
     db.session.commit()
     state = "can countersign agreements" if user.can_sign else "cannot countersign agreements"
     flash(f"{user.email} {state}.")
