@@ -71,7 +71,8 @@
         schedule(state.seconds_left);
       }).catch(ended);
     });
-    close.addEventListener("click", function () { clearInterval(countdown); dialog.close(); });
+    close.addEventListener("click", function () { dialog.close(); });
+    dialog.addEventListener("close", function () { clearInterval(countdown); });
     schedule(parseInt(clock.getAttribute("data-seconds-left"), 10) || 0);
   }
 

@@ -106,3 +106,19 @@ def test_the_session_clock_and_staying_signed_in(app, client, staff, monkeypatch
 def test_staying_signed_in_needs_the_csrf_token(app, client, staff):
     login(client, staff["manager"])
     assert client.post("/workspace/session").status_code == 400
+
+
+def test_another_form_posted_after_the_lapse_leads_back_to_its_page(
+    app, client, staff, submitted, monkeypatch
+):
+    login(client, staff["manager"])
+    url = f"/workspace/intakes/{submitted}"
+    token = csrf_of(client.get(url).text)
+    lapse(monkeypatch)
+    response = client.post(
+        url + "/notes",
+        data={"csrf_token": token, "text": "Call back"},
+        headers={"Referer": f"http://localhost{url}"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/login?next={url}"

@@ -437,6 +437,10 @@ def enforce_session_limits():
         if request.endpoint in KEEPABLE:
             return keep_lapsed_post(user_id)
         flash("Your session ended after a period of inactivity. Please sign in again.")
+        back = urlsplit(request.referrer or "")  # at least back to the page it came from
+        if back.netloc == request.host and back.path.startswith("/workspace"):
+            target = back.path + (f"?{back.query}" if back.query else "")
+            return redirect(url_for("auth.login", next=target))
         return redirect(url_for("auth.login"))
     if request.endpoint == STATUS_ENDPOINT:
         return None  # asking how long is left is no activity
