@@ -20,9 +20,9 @@
     }
     function ended() {
       clearInterval(countdown);
-      text.textContent = "Your session has ended. What you type is not lost: when you " +
-        "press a form's save button you will be asked to sign in again, and the form " +
-        "comes back with what you typed.";
+      text.textContent = "Your session has ended. When you save, you will be asked to " +
+        "sign in again; the agreement's terms, the agency profile and the send page then " +
+        "come back with what you typed.";
       stay.hidden = true;
       close.textContent = "Close";
     }
@@ -30,7 +30,7 @@
       var left = Math.round((endsAt - Date.now()) / 1000);
       if (left <= 0) { ended(); return; }
       text.textContent = "For your security, your session ends in " + words(left) +
-        " unless you stay signed in. Nothing you have typed is lost either way.";
+        " unless you stay signed in.";
     }
     function warn(left) {
       endsAt = Date.now() + left * 1000;

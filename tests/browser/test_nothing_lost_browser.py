@@ -15,13 +15,14 @@ from playwright.sync_api import expect
 from onboarding.db import db
 from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.services.agreement import terms as agreement_terms
+from onboarding.services.agreement.versions import latest_version
 from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.services.intake.workspace import intake_by_public_id
 from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import app_playbooks
 from tests.browser.checks import no_serious_violations, screenshots
-from tests.factories import example
-from tests.web.helpers import make_sendable
+from tests.factories import answer, example
+from tests.web.helpers import make_sendable, revise
 
 pytestmark = pytest.mark.browser
 PASSWORD = "a long pass phrase 42"
@@ -203,4 +204,16 @@ def test_the_send_page_says_what_goes_out_before_anything_does(browser, live_ser
     page.wait_for_url(f"**/workspace/intakes/{public_id}#agreement")
     expect(page.get_by_text("Agreement version 1 is sent")).to_be_visible()
     expect(page.get_by_text("here it is as we discussed on Tuesday")).to_be_visible()
+
+    # The client asks for a change; version 2's send page shows the redline they will see.
+    with app.app_context():
+        token = latest_version(intake_by_public_id(public_id)).token
+    _, asked = answer(app, f"/agreement/{token}/changes", {"comment": "Four rounds, please"})
+    assert asked.status_code == 302
+    revise(app, public_id)
+    page.goto(f"{live_server}/workspace/intakes/{public_id}/agreement/send")
+    expect(page.get_by_role("heading", name="What changed since version 1")).to_be_visible()
+    expect(page.locator(".redline-values")).to_contain_text("Revision rounds")
+    no_serious_violations(page)
+    screenshots(page, tmp_path, "send-page-v2")
     context.close()
