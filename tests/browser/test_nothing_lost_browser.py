@@ -20,7 +20,7 @@ from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.services.intake.workspace import intake_by_public_id
 from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import app_playbooks
-from tests.browser.checks import no_serious_violations, screenshots
+from tests.browser.checks import AXE, screenshots
 from tests.factories import answer, example
 from tests.web.helpers import make_sendable, revise
 
@@ -28,6 +28,15 @@ pytestmark = pytest.mark.browser
 PASSWORD = "a long pass phrase 42"
 EMAIL = "sam@agency.example"
 LIVE_SECRET = "browser-test-key"  # the live server's SECRET_KEY (tests/browser/conftest.py)
+
+
+def no_violations(page) -> None:
+    """axe-core finds no violation at all on the page (of any impact)."""
+    violations = AXE.run(page).response["violations"]
+    found = [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}" for v in violations
+    ]
+    assert not found, f"{page.url}: " + "; ".join(found)
 
 
 def _serializer():
@@ -105,7 +114,7 @@ def test_terms_typed_as_the_session_lapses_are_there_after_signing_in(
     expect(page.locator("#kept-notice")).to_contain_text("Nothing you typed is lost")
     assert page.locator("#f-fee-amount").input_value() == "24000"
     assert page.locator("#f-start-date").input_value() == "2027-03-01"
-    no_serious_violations(page)
+    no_violations(page)
     screenshots(page, tmp_path, "terms-kept")
     page.get_by_role("button", name="Save the terms").click()
     page.wait_for_url("**/terms#summary")
@@ -133,7 +142,7 @@ def test_a_minute_before_the_session_lapses_it_warns_and_can_be_kept(
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("your session ends in")
     assert page.evaluate("document.activeElement.id") == "session-stay"
-    no_serious_violations(page)
+    no_violations(page)
     screenshots(page, tmp_path, "session-dialog")
     page.get_by_role("button", name="Stay signed in").click()
     expect(dialog).to_be_hidden()
@@ -160,7 +169,7 @@ def test_a_prospects_answer_survives_a_closed_tab(browser, live_server, app, tmp
     page.locator("#revision_rounds").fill("7")
     page.locator("#revision_rounds").blur()
     expect(page.locator("#autosave-status")).to_contain_text("were saved at")
-    no_serious_violations(page)
+    no_violations(page)
     page.close()
     context.close()
 
@@ -179,7 +188,7 @@ def test_a_prospects_answer_survives_a_closed_tab(browser, live_server, app, tmp
     page.goto(f"{live_server}/intake/{token}/step/control")
     assert page.locator("#revision_rounds").input_value() == "lots"
     expect(page.locator("#revision_rounds-error")).to_be_visible()
-    no_serious_violations(page)
+    no_violations(page)
     screenshots(page, tmp_path, "step-kept")
     fresh.close()
 
@@ -198,7 +207,7 @@ def test_the_send_page_says_what_goes_out_before_anything_does(browser, live_ser
     page.get_by_label("A personal message (optional)").fill(
         "Daniel, here it is as we discussed on Tuesday."
     )
-    no_serious_violations(page)
+    no_violations(page)
     screenshots(page, tmp_path, "send-page")
     page.get_by_role("button", name="Send version 1 to d.okafor@harbourfreight.example").click()
     page.wait_for_url(f"**/workspace/intakes/{public_id}#agreement")
@@ -214,6 +223,6 @@ def test_the_send_page_says_what_goes_out_before_anything_does(browser, live_ser
     page.goto(f"{live_server}/workspace/intakes/{public_id}/agreement/send")
     expect(page.get_by_role("heading", name="What changed since version 1")).to_be_visible()
     expect(page.locator(".redline-values")).to_contain_text("Revision rounds")
-    no_serious_violations(page)
+    no_violations(page)
     screenshots(page, tmp_path, "send-page-v2")
     context.close()

@@ -122,3 +122,47 @@ def test_another_form_posted_after_the_lapse_leads_back_to_its_page(
     )
     assert response.status_code == 302
     assert response.headers["Location"] == f"/login?next={url}"
+
+
+def test_a_send_posted_after_the_lapse_is_not_sent_and_comes_back_on_the_send_page(
+    app, client, staff, submitted, monkeypatch
+):
+    from tests.web.helpers import make_sendable
+
+    make_sendable(app, submitted)
+    login(client, staff["manager"])
+    url = f"/workspace/intakes/{submitted}/agreement/send"
+    token = csrf_of(client.get(url).text)
+    lapse(monkeypatch)
+    response = client.post(
+        url, data={"csrf_token": token, "subject": "As discussed", "message": "Here it is."}
+    )
+    location = response.headers["Location"]
+    assert location.startswith("/login?next=")
+    page = client.get(location)
+    signed_in = client.post(
+        location,
+        data={"email": staff["manager"], "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+    )
+    back = client.get(signed_in.headers["Location"]).text
+    assert "Nothing you typed is lost" in back
+    assert 'value="As discussed"' in back and "Here it is.</textarea>" in back
+    assert "Agreement version 1 is sent" not in client.get(f"/workspace/intakes/{submitted}").text
+
+
+def test_the_agency_profile_typed_as_the_session_lapsed_comes_back(app, client, staff, monkeypatch):
+    login(client, staff["admin"])
+    token = csrf_of(client.get("/workspace/agency").text)
+    lapse(monkeypatch)
+    response = client.post(
+        "/workspace/agency", data={"csrf_token": token, "legal_name": "Kept Studio Ltd"}
+    )
+    location = response.headers["Location"]
+    page = client.get(location)
+    signed_in = client.post(
+        location,
+        data={"email": staff["admin"], "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+    )
+    assert signed_in.headers["Location"].startswith("/workspace/agency?kept=")
+    back = client.get(signed_in.headers["Location"]).text
+    assert 'value="Kept Studio Ltd"' in back and "Nothing you typed is lost" in back
