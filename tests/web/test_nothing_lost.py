@@ -166,3 +166,28 @@ def test_the_agency_profile_typed_as_the_session_lapsed_comes_back(app, client, 
     assert signed_in.headers["Location"].startswith("/workspace/agency?kept=")
     back = client.get(signed_in.headers["Location"]).text
     assert 'value="Kept Studio Ltd"' in back and "Nothing you typed is lost" in back
+
+
+def test_a_refused_terms_save_keeps_its_boxes_and_warns_before_leaving(
+    app, client, staff, submitted
+):
+    import re
+
+    login(client, staff["manager"])
+    url = terms_url(submitted)
+    page = client.get(url).text
+    optional = re.findall(r'name="include\.([\w.-]+)"', page)
+    assert optional, "the agency profile offers an optional clause"
+    refused = client.post(
+        url,
+        data={
+            "csrf_token": csrf_of(page),
+            "fee.model": "fixed",
+            "fee.amount": "a lot",
+            f"include.{optional[0]}": "1",
+            "optional_ids": optional,
+        },
+    )
+    assert refused.status_code == 422
+    assert re.search(rf'name="include\.{re.escape(optional[0])}" value="1" checked', refused.text)
+    assert '<form method="post" novalidate data-unsaved>' in refused.text
