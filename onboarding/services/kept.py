@@ -149,3 +149,9 @@ def invalid_kept(intake: Intake, section_id: str) -> dict[str, Any]:
         return {}
     row = _step_row(intake, section_id)
     return dict(row.data) if row is not None else {}
+
+
+def forget_intake(intake: Intake) -> None:
+    """The intake was sent: the answers kept as typed on its steps go."""
+    if intake.id is not None:
+        db.session.execute(delete(KeptForm).where(KeptForm.intake_id == intake.id))

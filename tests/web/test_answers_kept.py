@@ -74,3 +74,21 @@ def test_the_step_page_offers_the_autosave(app, client):
     page = client.get(prospect.url("/step/about")).text
     assert f'data-autosave="{prospect.url("/step/about/answers")}"' in page
     assert 'id="autosave-status"' in page
+
+
+def test_what_was_kept_goes_when_the_intake_is_sent(app, client):
+    from sqlalchemy import select
+
+    from onboarding.db import db
+    from onboarding.db.models import KeptForm
+    from tests.web.helpers import example
+
+    prospect = Prospect(client)
+    prospect.start()
+    prospect.step("about", {"contact_email": "not-an-address"})
+    with app.app_context():
+        assert db.session.execute(select(KeptForm)).first() is not None
+    prospect.fill_all(example("burned-marketer"))
+    assert prospect.submit().status_code == 302
+    with app.app_context():
+        assert db.session.execute(select(KeptForm)).first() is None

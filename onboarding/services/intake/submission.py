@@ -132,6 +132,7 @@ def submit_intake(
     intake.answers = {k: v for k, v in clean.items() if v is not None}
     intake.status = "new"
     intake.submitted_at = utcnow()
+    kept.forget_intake(intake)  # what was kept as typed on its steps is moot now
     apply_assessment(intake, result)
     signals.announce(signals.intake_submitted, intake, email=email)
     return assessment, []
