@@ -275,6 +275,7 @@ def register_blueprints(app: Flask) -> None:
         judgement,
         manager,
         security,
+        sending,
     )
     from onboarding.web.workspace import outbox as outbox_page
     from onboarding.web.workspace import project as staff_project
@@ -288,6 +289,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(security.bp)
     app.register_blueprint(judgement.bp)
     app.register_blueprint(contracts.bp)
+    app.register_blueprint(sending.bp)
     app.register_blueprint(signing.bp)
     app.register_blueprint(public_verify.bp)
     app.register_blueprint(outbox_page.bp)

@@ -95,6 +95,8 @@ class Config:
     # Drafts every address together may start (a global cap beside the per-address one).
     START_GLOBAL_LIMIT = os.environ.get("START_GLOBAL_LIMIT") or "300 per minute"
     STEP_LIMIT = os.environ.get("STEP_LIMIT") or "120 per minute"
+    # The steps' autosave (a post on each answer changed, issue 26).
+    AUTOSAVE_LIMIT = os.environ.get("AUTOSAVE_LIMIT") or "300 per minute"
     # A resume link lapses after this many days without a save (matches the purge).
     RESUME_DAYS = _number("RESUME_DAYS", 90, int)
     # The link to an unsigned agreement lapses this many days after it was sent or

@@ -636,4 +636,26 @@ class ProjectEntry(db.Model):
     user: Mapped[User | None] = relationship()
 
 
+# --- ux1 ---
+class KeptForm(db.Model):
+    """What was typed into a form and not yet saved, kept server-side so nothing is lost
+    (issue 26): a staff member's post refused because their session had lapsed
+    (``user_id``, ``place`` the form's path; short-lived, restored into the form after
+    a fresh sign-in, never replayed), or a prospect's answers that did not pass their
+    checks (``intake_id``, ``place`` the step), shown again with their message."""
+
+    __tablename__ = "kept_forms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    intake_id: Mapped[int | None] = mapped_column(
+        ForeignKey("intakes.id", ondelete="CASCADE"), index=True
+    )
+    place: Mapped[str] = mapped_column(String(300))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 from onboarding.db import chain as _chain  # noqa: E402, F401 - chains audit and security rows

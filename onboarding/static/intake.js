@@ -97,6 +97,58 @@
     });
   });
 
+  // Answers saved as they are given (issue 26): each change posts the step's form to
+  // its autosave address (CSRF as the form), a pause in typing too, and leaving the page
+  // sends what is left (sendBeacon). Valid answers are stored, the others kept as typed
+  // with their message for when the step opens again. Nothing moves on: the step's
+  // button does that, and without JavaScript it is still what saves.
+  (function () {
+    var form = document.querySelector("form[data-autosave]");
+    if (!form || !window.fetch || !window.FormData) return;
+    var url = form.getAttribute("data-autosave");
+    var status = document.getElementById("autosave-status");
+    var note = document.getElementById("save-note");
+    var timer = null, pending = false, said = "";
+    if (note) note.textContent = "Your answers are saved as you give them.";
+    function say(text) {
+      if (status && text !== said) { status.textContent = text; said = text; }
+    }
+    function save() {
+      clearTimeout(timer);
+      if (!pending) return;
+      pending = false;
+      fetch(url, { method: "POST", body: new FormData(form), credentials: "same-origin",
+                   headers: { "Accept": "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (result) {
+          if (!result || !result.saved) return;
+          var time = new Date().toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+          say("Your answers on this page were saved at " + time + ".");
+        })
+        .catch(function () { pending = true; });
+    }
+    function changed(soon) {
+      pending = true;
+      clearTimeout(timer);
+      timer = setTimeout(save, soon ? 0 : 1500);
+    }
+    form.addEventListener("change", function () { changed(true); });
+    form.addEventListener("input", function (event) {
+      if (event.target && (event.target.type === "text" || event.target.type === "email" ||
+          event.target.type === "number" || event.target.tagName === "TEXTAREA")) changed(false);
+    });
+    form.addEventListener("submit", function () { clearTimeout(timer); pending = false; });
+    function leaving() {
+      if (!pending || !navigator.sendBeacon) return;
+      pending = false;
+      navigator.sendBeacon(url, new FormData(form));
+    }
+    window.addEventListener("pagehide", leaving);
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") leaving();
+    });
+  })();
+
   // "Copy link" for the resume link.
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     var target = document.querySelector(button.getAttribute("data-copy"));

@@ -159,8 +159,10 @@ def test_a_walk_away_client_needs_send_anyway_with_a_reason(app, client, staff):
     url = f"/workspace/intakes/{public_id}"
     post(client, url + "/terms", terms_form("hands-on-director"), url + "/terms")
     page = client.get(url)
-    assert "Send anyway: why" in page.text and "Write a polite decline instead" in page.text
-    post(client, url + "/agreement/send", {"paper": "a4"}, url)
+    assert "Send anyway…" in page.text and "Write a polite decline instead" in page.text
+    assert "Send anyway: why" in client.get(url + "/agreement/send").text  # the send page
+    refused = post(client, url + "/agreement/send", {"paper": "a4"}, url)
+    assert refused.status_code == 422 and 'id="walk-away-reason-error"' in refused.text
     with app.app_context():
         assert db.session.execute(select(AgreementVersion)).first() is None
     reason = "Director agreed to a single point of contact on the call"

@@ -19,8 +19,9 @@ def test_the_preview_has_back_and_send_and_no_internal_ids(app, client, staff, s
     login(client, staff["manager"])
     html = client.get(f"/workspace/intakes/{submitted}/agreement").text
     assert f'href="/workspace/intakes/{submitted}"' in html and "← Back to" in html
-    assert f'action="/workspace/intakes/{submitted}/agreement/send"' in html
-    assert "Send to the prospect</button>" in html
+    # The send is a decision (issue 26): the preview leads to the send page.
+    assert f'href="/workspace/intakes/{submitted}/agreement/send?paper=a4"' in html
+    assert ">Review and send</a>" in html
     assert "agency standard terms &middot;" not in html
     assert 'href="/static/preview.css"' in html and "<style>" not in html.split("</head>")[1]
 

@@ -27,13 +27,14 @@ the emails and the files' renders subscribe. Callers commit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, select
 
 from onboarding.db import db
-from onboarding.db.models import AgreementVersion, Intake, User, utcnow
+from onboarding.db.models import AgreementMessage, AgreementVersion, Intake, User, utcnow
 from onboarding.domain import redline as redlines
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement, agreement_json
 from onboarding.rendering import letters, pdf
@@ -195,6 +196,8 @@ def send_agreement(
     agency: str = DEFAULT_AGENCY,
     prepared: PreparedAgreement | None = None,
     walk_away_reason: str | None = None,
+    message: str | None = None,
+    subject: str | None = None,
 ) -> AgreementVersion:
     """Freeze the agreement as a new version and move the intake to ``agreement_sent``.
 
@@ -209,7 +212,8 @@ def send_agreement(
     The version keeps its content (``agreement_json``) and its redline against the
     latest earlier version (None for the first, or when that one kept no content).
     Announces ``agreement_sent`` (the webhook event; the prospect's link, and what
-    changed, written to the outbox).
+    changed, written to the outbox). ``message``: the manager's personal message, in
+    the email and the version's thread; ``subject``: the email's, instead of the usual.
     """
     if intake.assessment is None:
         raise WorkspaceError("agreement", "The intake has not been submitted yet")
@@ -264,8 +268,30 @@ def send_agreement(
     if version.walk_away_reason:
         audit(intake, user, "walk_away_overridden", None, f"version {number}", reason)
     audit(intake, user, "agreement_sent", None, f"version {number}, {rendered.document_id}")
-    signals.announce(signals.agreement_sent, intake, version=version)
+    message = personal_message(message)
+    if message:  # the personal message opens the version's thread, as the email says it
+        db.session.add(
+            AgreementMessage(
+                intake_id=intake.id,
+                version=version,
+                author="manager",
+                user_id=user.id,
+                text=message,
+            )
+        )
+    subject = " ".join((subject or "").split())[:200] or None
+    signals.announce(
+        signals.agreement_sent, intake, version=version, message=message, subject=subject
+    )
     return version
+
+
+def personal_message(text: str | None) -> str | None:
+    """The manager's personal message as it goes out and is kept: its lines trimmed, no
+    run of blank lines, at most 5,000 characters; None when there is none."""
+    lines = [line.rstrip() for line in (text or "").replace("\r\n", "\n").split("\n")]
+    joined = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return joined[:5000] or None
 
 
 def resend_link(intake: Intake, user: User, address: str | None = None) -> AgreementVersion:

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from onboarding.db import db
-from onboarding.db.models import AuditEvent, Intake, User, WebhookDelivery, utcnow
+from onboarding.db.models import AuditEvent, Intake, KeptForm, User, WebhookDelivery, utcnow
 
 
 def delete_intake(intake: Intake, user: User | None) -> None:
@@ -19,6 +19,8 @@ def delete_intake(intake: Intake, user: User | None) -> None:
     db.session.execute(delete(AuditEvent).where(AuditEvent.intake_id == intake.id))
     # Webhook deliveries carry a copy of the prospect's data in their payload.
     db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.intake_id == intake.id))
+    # Answers kept as typed because they did not pass their checks (services.kept).
+    db.session.execute(delete(KeptForm).where(KeptForm.intake_id == intake.id))
     # Answers, assessments, versions, notes, checks and cached PDFs cascade (the cached
     # PDFs belong to their intake, whatever the agency name or templates are today).
     db.session.delete(intake)

@@ -13,7 +13,7 @@ from onboarding.db.models import Assessment, Intake, utcnow
 from onboarding.domain.assessment import evaluate
 from onboarding.domain.playbooks import PlaybookSet
 from onboarding.domain.questionnaire import FieldError, get_questionnaire
-from onboarding.services import signals
+from onboarding.services import kept, signals
 from onboarding.services.profile import installation_profile
 
 
@@ -64,13 +64,44 @@ def save_step(
     ``intake_saved`` (a draft that now has an address it was never sent its link at
     gets its private link by email, sent after the caller commits).
     """
+    errors = keep_answers(intake, section_id, submitted)
+    intake.current_step = section_id
+    return errors
+
+
+def keep_answers(
+    intake: Intake,
+    section_id: str,
+    submitted: dict[str, Any],
+) -> list[FieldError]:
+    """Store the valid answers of one step as they are given (the step's autosave, and
+    :func:`save_step`), without moving the draft on; keep what did not pass its checks
+    as typed (services.kept), so it comes back with its message when the step opens
+    (:func:`step_draft`). Announces ``intake_saved``; returns the errors."""
     values, errors = get_questionnaire().validate_step(
         section_id, intake.answers or {}, submitted, form=True
     )
     intake.record_answers(values)
-    intake.current_step = section_id
+    if intake.id is None:
+        db.session.flush()
+    kept.keep_invalid(intake, section_id, submitted, {e.question for e in errors})
     signals.announce(signals.intake_saved, intake)
     return errors
+
+
+def step_draft(intake: Intake, section_id: str) -> tuple[dict[str, Any], list[FieldError]]:
+    """What a step shows when it opens: the stored answers with, over them, the ones
+    kept as typed because they did not pass their checks, and those checks' errors
+    (an address without an "@" typed earlier comes back with its message)."""
+    answers = dict(intake.answers or {})
+    raw = kept.invalid_kept(intake, section_id)
+    if not raw:
+        return answers, []
+    questionnaire = get_questionnaire()
+    merged = {**answers, **raw}
+    _, errors = questionnaire.validate_step(section_id, answers, merged, form=True)
+    errors = [e for e in errors if e.question in raw]
+    return merged, questionnaire.form_errors(errors, merged)
 
 
 def submit_intake(
@@ -101,6 +132,7 @@ def submit_intake(
     intake.answers = {k: v for k, v in clean.items() if v is not None}
     intake.status = "new"
     intake.submitted_at = utcnow()
+    kept.forget_intake(intake)  # what was kept as typed on its steps is moot now
     apply_assessment(intake, result)
     signals.announce(signals.intake_submitted, intake, email=email)
     return assessment, []

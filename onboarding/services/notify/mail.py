@@ -497,10 +497,18 @@ def change_lines(redline: Mapping[str, Any] | None, limit: int = CHANGES_SHOWN) 
     return lines
 
 
-def agreement_sent(intake: Intake, version: Any, *, again: bool = False) -> OutboxMessage | None:
+def agreement_sent(
+    intake: Intake,
+    version: Any,
+    *,
+    again: bool = False,
+    message: str | None = None,
+    subject: str | None = None,
+) -> OutboxMessage | None:
     """The prospect's agreement link for ``version`` (an ``AgreementVersion`` being sent,
     or, ``again``, the one awaiting their answer), with what changed since the previous
-    version; None when the intake has no address. Written in the caller's session."""
+    version, the manager's personal ``message`` and their ``subject`` (the send page's);
+    None when the intake has no address. Written in the caller's session."""
     if not intake.contact_email:
         return None
     with db.session.no_autoflush:
@@ -523,7 +531,37 @@ def agreement_sent(intake: Intake, version: Any, *, again: bool = False) -> Outb
             changes=change_lines(version.redline),
             owner=owner.display_name if owner else None,
             agreement_url=bound().links.agreement(version.token),
+            message=message,
+            custom_subject=subject,
         )
+
+
+def agreement_sent_preview(
+    intake: Intake,
+    number: int,
+    redline: dict[str, Any] | None,
+    *,
+    message: str | None = None,
+    subject: str | None = None,
+) -> Composed:
+    """The email :func:`agreement_sent` would write for version ``number`` (the send
+    page shows it before anything goes out); the link is a placeholder."""
+    settings = bound().settings
+    owner = intake.owner if intake.owner is not None and intake.owner.active else None
+    return compose(
+        "agreement_sent",
+        agency=agency_name(settings),
+        base_url=settings.base_url,
+        name=first_name(intake),
+        company=intake.company,
+        number=number,
+        again=False,
+        changes=change_lines(redline),
+        owner=owner.display_name if owner else None,
+        agreement_url="(the private link, made when you send)",
+        message=message,
+        custom_subject=" ".join((subject or "").split()) or None,
+    )
 
 
 def agreement_answered(
@@ -658,8 +696,15 @@ def _submitted(intake: Intake, *, email: bool = True, **_: Any) -> None:
         on_submitted(intake)  # written now, sent after the commit
 
 
-def _sent(intake: Intake, *, version: Any, **_: Any) -> None:
-    agreement_sent(intake, version)
+def _sent(
+    intake: Intake,
+    *,
+    version: Any,
+    message: str | None = None,
+    subject: str | None = None,
+    **_: Any,
+) -> None:
+    agreement_sent(intake, version, message=message, subject=subject)
 
 
 def _resent(intake: Intake, *, version: Any, **_: Any) -> None:

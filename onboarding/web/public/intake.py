@@ -14,6 +14,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -31,8 +32,10 @@ from onboarding.domain import rules
 from onboarding.domain.questionnaire import FieldError, Question, Section, get_questionnaire
 from onboarding.services.intake.submission import (
     intake_by_token,
+    keep_answers,
     resume_lapsed,
     save_step,
+    step_draft,
     submit_by_token,
 )
 from onboarding.services.notify import mail, reminders
@@ -257,9 +260,11 @@ def step(token: str, section_id: str):
     form_class = step_form(section.id)
     if request.method == "GET":
         form = form_class(formdata=None)
-        fill_form(section, form, intake.answers or {})
-        page, status = render_step(intake, section, form, [])
-        return remember(make_response(page, status), intake)
+        # What did not pass its checks last time comes back as typed, with its message.
+        values, kept_errors = step_draft(intake, section.id)
+        fill_form(section, form, values)
+        page, _ = render_step(intake, section, form, kept_errors)
+        return remember(make_response(page, 200), intake)
 
     form = form_class()
     if not csrf_ok(form):
@@ -295,6 +300,28 @@ def step(token: str, section_id: str):
     if request.form.get("from") == "review" or index + 1 == len(sections):
         return redirect(url_for(".review", token=token))
     return redirect(url_for(".step", token=token, section_id=sections[index + 1].id))
+
+
+@bp.post("/<token>/step/<section_id>/answers")
+@limiter.limit(lambda: current_app.config["AUTOSAVE_LIMIT"], scope="autosave")
+def autosave(token: str, section_id: str):
+    """The step's answers saved as they are given (intake.js, on each change; CSRF as
+    the step's form): the valid ones stored, the others kept as typed for the step to
+    show again with their message. Nothing moves on: the step's button still does. JSON:
+    ``{"saved": true, "invalid": [question ids]}``."""
+    intake = load(token)
+    if intake.status != "draft":
+        return jsonify(saved=False, reason="sent"), 409
+    index = step_index(section_id)
+    section = get_questionnaire().sections[index]
+    form = step_form(section.id)()
+    if not csrf_ok(form):
+        return jsonify(saved=False, reason="expired"), 400
+    submitted = submitted_answers(section, form)
+    errors = keep_answers(intake, section.id, submitted)
+    db.session.commit()
+    typed = {e.question for e in errors if submitted.get(e.question) not in (None, [], "")}
+    return jsonify(saved=True, invalid=sorted(typed))
 
 
 def review_rows(intake: Intake) -> list[dict[str, Any]]:

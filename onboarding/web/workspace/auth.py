@@ -12,6 +12,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -423,12 +424,87 @@ def enforce_session_limits():
         or (seen is not None and moment - seen > config["SESSION_IDLE_MINUTES"] * 60)
     )
     if expired:
+        if request.endpoint in (STATUS_ENDPOINT, "auth.keep_session"):
+            logout_user()
+            session.clear()
+            return jsonify(signed_in=False, seconds_left=0), 401
+        user_id = current_user.id
         logout_user()
         session.clear()
-        flash("Your session ended after a period of inactivity. Please sign in again.")
         if request.method == "GET":
+            flash("Your session ended after a period of inactivity. Please sign in again.")
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if request.endpoint in KEEPABLE:
+            return keep_lapsed_post(user_id)
+        flash("Your session ended after a period of inactivity. Please sign in again.")
+        back = urlsplit(request.referrer or "")  # at least back to the page it came from
+        if back.netloc == request.host and back.path.startswith("/workspace"):
+            target = back.path + (f"?{back.query}" if back.query else "")
+            return redirect(url_for("auth.login", next=target))
         return redirect(url_for("auth.login"))
+    if request.endpoint == STATUS_ENDPOINT:
+        return None  # asking how long is left is no activity
     if seen is None or moment - seen >= 60:  # refresh at most once a minute
         session["seen"] = moment
     return None
+
+
+# --- nothing lost when a session lapses (issue 26) -----------------------------------------
+
+KEEPABLE = frozenset({"contracts.save_terms", "contracts.save_agency", "sending.send"})
+"""Forms whose post, arriving after the session lapsed, is kept (services.kept) and
+restored into the same form, at the same path, after a fresh sign-in (``?kept=<id>``)."""
+STATUS_ENDPOINT = "auth.session_status"
+KEPT_NOTICE = (
+    "Your session ended before your changes were saved. Nothing you typed is lost: it is "
+    "filled in below. Check it and save it again."
+)
+
+
+def keep_lapsed_post(user_id: int):
+    """A form posted after its author's session lapsed: kept server-side (never acted
+    on: CSRFProtect checked its token before this hook, and even so it is only shown
+    back, for its author to save after a fresh sign-in), then off to the sign-in page,
+    which sends them back to the form with what they typed."""
+    from onboarding.services import kept
+
+    row = kept.keep_for_user(user_id, request.path, request.form)
+    db.session.commit()
+    flash(
+        "Your session ended after a period of inactivity, so your changes are not saved "
+        "yet. They are kept: sign in again and you will find them on the form."
+    )
+    return redirect(url_for("auth.login", next=f"{request.path}?kept={row.id}"))
+
+
+def seconds_left() -> int | None:
+    """Seconds until the signed-in session lapses for inactivity (or its age), or None."""
+    if not current_user.is_authenticated:
+        return None
+    config = current_app.config
+    moment = now()
+    login_at, seen = session.get("login_at") or moment, session.get("seen") or moment
+    idle_end = seen + config["SESSION_IDLE_MINUTES"] * 60
+    max_end = login_at + config["SESSION_MAX_HOURS"] * 3600
+    return max(0, min(idle_end, max_end) - moment)
+
+
+@bp.app_context_processor
+def _session_clock():
+    return {"session_seconds_left": seconds_left}
+
+
+@bp.get("/workspace/session")
+@login_required
+def session_status():
+    """How long the session has left (JSON), without counting as activity: the page's
+    warning asks before it warns (another tab may have kept the session going)."""
+    return jsonify(signed_in=True, seconds_left=seconds_left())
+
+
+@bp.post("/workspace/session")
+@login_required
+def keep_session():
+    """The "Stay signed in" button: the session counts as active from now (a POST with CSRF)."""
+    session["seen"] = now()
+    return jsonify(signed_in=True, seconds_left=seconds_left())

@@ -20,11 +20,12 @@ from onboarding.domain import terms as terms_mod
 from onboarding.domain.playbooks import SECTIONS
 from onboarding.domain.schedule import PHASES
 from onboarding.domain.terms import STANDARD_SECTIONS, TermsInvalid
+from onboarding.services import kept
 from onboarding.services.agreement import terms as contracts
 from onboarding.services.intake import workspace
 from onboarding.services.notify import decline as declines
 from onboarding.web.workspace import terms_form
-from onboarding.web.workspace.auth import PostForm, admin_required, staff_only
+from onboarding.web.workspace.auth import KEPT_NOTICE, PostForm, admin_required, staff_only
 from onboarding.web.workspace.common import checked_post, load
 from onboarding.web.workspace.terms_form import SCHEDULE_ROWS, form_blocks
 from onboarding.web.workspace.terms_form import whole as _whole
@@ -205,7 +206,9 @@ def _form_values(data: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _page(intake, data: dict[str, Any], errors: dict[str, str], status: int = 200):
+def _page(
+    intake, data: dict[str, Any], errors: dict[str, str], status: int = 200, kept_notice=None
+):
     installation = contracts.installation_profile(_agency_name())
     try:
         terms = terms_mod.parse_terms(data)
@@ -246,9 +249,18 @@ def _page(intake, data: dict[str, Any], errors: dict[str, str], status: int = 20
             clause_errors=any(field.startswith("clauses") for field in errors),
             option_rows=_option_rows(intake, profile, data),
             form=PostForm(),
+            kept_notice=kept_notice,
+            unsaved=bool(errors or kept_notice),
         ),
         status,
     )
+
+
+def _kept_form():
+    """What this user posted to this form as their session lapsed (``?kept=<id>``), read
+    like a post, or None (services.kept: restored, never replayed)."""
+    data = kept.kept_for_user(current_user.id, request.path, request.args.get("kept"))
+    return kept.KeptValues(data) if data is not None else None
 
 
 @bp.get("/intakes/<public_id>/terms")
@@ -258,6 +270,9 @@ def terms(public_id: str):
     if intake.assessment is None:
         flash("The intake has not been submitted yet: there is no agreement to prepare.")
         return redirect(url_for("manager.intake", public_id=public_id))
+    restored = _kept_form()
+    if restored is not None:
+        return _page(intake, terms_from_form(restored), {}, kept_notice=KEPT_NOTICE)
     return _page(intake, contracts.stored_terms(intake), {})
 
 
@@ -275,6 +290,7 @@ def save_terms(public_id: str):
         db.session.rollback()
         errors = {e.field: e.message for e in exc.errors}
         return _page(intake, data, errors, 422)
+    kept.forget_for_user(current_user.id, request.path)
     db.session.commit()
     agreement = contracts.agreement_of(intake, _agency_name())
     problems = contracts.problems_of(intake, agreement, contracts.terms_of(intake))
@@ -380,7 +396,9 @@ def _options_from_form(form) -> list[dict[str, Any]]:
     return out
 
 
-def _profile_page(values: dict[str, Any], errors: dict[str, str], status: int = 200):
+def _profile_page(
+    values: dict[str, Any], errors: dict[str, str], status: int = 200, kept_notice=None
+):
     installation = contracts.installation_profile(_agency_name())
     return (
         render_template(
@@ -406,6 +424,8 @@ def _profile_page(values: dict[str, Any], errors: dict[str, str], status: int = 
             expenses=terms_mod.EXPENSES,
             can_edit=current_user.is_admin,
             form=PostForm(),
+            kept_notice=kept_notice,
+            unsaved=bool(errors or kept_notice),
         ),
         status,
     )
@@ -414,6 +434,9 @@ def _profile_page(values: dict[str, Any], errors: dict[str, str], status: int = 
 @bp.get("/agency")
 def agency():
     """The agency profile: who the agency is in its agreements, and its standard terms."""
+    restored = _kept_form() if current_user.is_admin else None
+    if restored is not None:
+        return _profile_page(profile_from_form(restored), {}, kept_notice=KEPT_NOTICE)
     installation = contracts.installation_profile(_agency_name())
     return _profile_page(installation.profile.as_dict(), {})
 
@@ -429,6 +452,7 @@ def save_agency():
     except TermsInvalid as exc:
         db.session.rollback()
         return _profile_page(data, {e.field: e.message for e in exc.errors}, 422)
+    kept.forget_for_user(current_user.id, request.path)
     db.session.commit()
     flash(f"Agency profile saved as version {row.version}.")
     return redirect(url_for(".agency"))

@@ -64,7 +64,7 @@ from onboarding.web.workspace.auth import (
     staff_only,
     tell_owner,
 )
-from onboarding.web.workspace.common import checked_post, load
+from onboarding.web.workspace.common import checked_post, link_sent, load
 from onboarding.web.writing import renders_before_writing, start_writing
 
 bp = Blueprint("manager", __name__, url_prefix="/workspace")
@@ -383,45 +383,6 @@ def _corrupted(exc: agreement_versions.AgreementCorrupted):
     )
 
 
-def _link_sent(intake, version, done: str) -> str:
-    """What the manager is told after a send: the prospect was emailed their link; with
-    no address on file, the link to pass on by hand."""
-    if intake.contact_email:
-        return f"{done}: we emailed the private link to {intake.contact_email}."
-    link = url_for("signing.view", token=version.token, _external=True)
-    return f"{done}. The prospect gave no email address: pass on this private link: {link}"
-
-
-@bp.post("/intakes/<public_id>/agreement/send")
-@renders_before_writing
-def send_agreement(public_id: str):
-    """Freeze the agreement as a version and give the prospect's link.
-
-    The PDF renders (or comes from the cache) before the write transaction begins.
-    """
-    intake = load(public_id)
-    checked_post()
-    paper, agency = request.form.get("paper", "a4"), current_app.config["AGENCY_NAME"]
-    reason = request.form.get("walk_away_reason") or None
-    try:
-        prepared = send.prepare_send(intake, paper, agency=agency, walk_away_reason=reason)
-        start_writing()
-        intake = load(public_id)
-        version = send.send_agreement(
-            intake,
-            current_user,
-            paper,
-            agency=agency,
-            prepared=prepared,
-            walk_away_reason=reason,
-        )
-    except workspace.WorkspaceError as exc:
-        return _refused(intake, exc, "#agreement")
-    db.session.commit()
-    flash(_link_sent(intake, version, f"Agreement version {version.number} is sent"))
-    return redirect(url_for(".intake", public_id=public_id) + "#agreement")
-
-
 @bp.post("/intakes/<public_id>/agreement/resend")
 def resend_link(public_id: str):
     """Give the current version's link again (no new version); the history records it."""
@@ -432,7 +393,7 @@ def resend_link(public_id: str):
     except workspace.WorkspaceError as exc:
         return _refused(intake, exc, "#agreement")
     db.session.commit()
-    flash(_link_sent(intake, version, f"The link of version {version.number} is sent again"))
+    flash(link_sent(intake, version, f"The link of version {version.number} is sent again"))
     return redirect(url_for(".intake", public_id=public_id) + "#agreement")
 
 
@@ -591,6 +552,12 @@ def users():
         except AccountError as exc:
             db.session.rollback()
             errors[exc.field] = str(exc)
+    return _users_page(errors, generated, request.form if errors else {})
+
+
+def _users_page(errors: dict[str, str], generated=None, values=None, signing=None):
+    """The Users page; ``signing``: a refused signing-rights save, shown in its row as
+    typed (the box included) with its error."""
     rows = db.session.execute(select(User).order_by(User.email)).scalars().all()
     policy = current_app.config["STAFF_MFA"]
     return render_template(
@@ -600,7 +567,8 @@ def users():
         errors=errors,
         generated=generated,
         form=PostForm(),
-        values=request.form if errors else {},
+        values=values or {},
+        signing=signing,
     ), (422 if errors else 200)
 
 
@@ -664,8 +632,16 @@ def user_signing(user_id: int):
         )
     except AccountError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for(".users") + f"#signing-{user_id}")
+        field = "name" if exc.field == "name" else "title"
+        typed = {
+            "id": user_id,
+            "name": request.form.get("name"),
+            "title": request.form.get("title", ""),
+            "can_sign": request.form.get("can_sign") == "1",
+            "anchor": f"signing-{field}-{user_id}",
+            "error": str(exc),
+        }
+        return _users_page({"signing": str(exc)}, signing=typed)
     db.session.commit()
     state = "can countersign agreements" if user.can_sign else "cannot countersign agreements"
     flash(f"{user.email} {state}.")
