@@ -77,7 +77,7 @@ SUPPLEMENT_BY_DELIVERABLE = {
 SUPPLEMENT_WORDS: dict[str, re.Pattern[str]] = {
     "print": re.compile(
         r"\b(print(ed|ing)?|print-ready|packaging|brochures?|leaflets?|flyers?|posters?|"
-        r"stationery|business cards?|catalogues?|catalogs?|labels?|magazines?|books?)\b",
+        r"stationery|business cards?|catalogues?|catalogs?|labels?|magazines?)\b",
         re.IGNORECASE,
     ),
     "motion": re.compile(
@@ -91,7 +91,7 @@ SUPPLEMENT_WORDS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "environmental": re.compile(
-        r"\b(signage|signs?|shop ?fronts?|exhibitions?|exhibition stands?|stands?|"
+        r"\b(signage|shop ?fronts?|exhibitions?|(exhibition|trade ?show|event) stands?|"
         r"interiors?|wayfinding|installations?|events?|pop-ups?)\b",
         re.IGNORECASE,
     ),
