@@ -640,7 +640,14 @@ def _contract_value(row: TermField, value: Any) -> Any:
     """A checked value in the contract's JSON form (None: leave the key out)."""
     kind = row.type
     if kind == "fee":
-        return {"model": value.model} | {k: _json(v) for k, v in value.amounts.items()}
+        out = {"model": value.model}
+        for k, v in value.amounts.items():
+            member = table().row(f"fee.{k}")
+            if member is not None and member.type == "number" and isinstance(v, Decimal):
+                out[k] = format(v.normalize(), "f")  # an allowance reads as given: "7.5"
+            else:
+                out[k] = _json(v)
+        return out
     if kind == "schedule":
         return [{"when": p.when, "percent": p.percent} for p in value] or None
     if kind == "clauses":

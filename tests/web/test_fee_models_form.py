@@ -36,7 +36,7 @@ def test_the_form_saves_a_retainer_and_a_time_and_materials_fee(app, client, sta
     }
     assert post(client, url, retainer, url).status_code == 302
     fee = stored_fee(app, submitted)
-    assert fee["model"] == "retainer" and fee["allowance"] == "7.50"
+    assert fee["model"] == "retainer" and fee["allowance"] == "7.5"
     assert fee["minimum_months"] == "6" and "amount" not in fee
     preview = client.get(f"/workspace/intakes/{submitted}/agreement")
     assert preview.status_code == 200
