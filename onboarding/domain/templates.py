@@ -171,6 +171,11 @@ def _plan_phases(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
 
 def _discovery_stop(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
     """What the Client pays if either party stops after a paid discovery."""
+    if r.get("fee_model") == "retainer":
+        return (
+            "The Client then pays only the monthly fee of the month begun, whatever the "
+            "minimum term"
+        )
     if r.get("paid_discovery") == "on":
         return (
             "The Client then pays the price of the paid discovery set out in Scope and fees "

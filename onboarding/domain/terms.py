@@ -79,7 +79,7 @@ SUPPLEMENT_BY_DELIVERABLE = {
 SUPPLEMENT_WORDS: dict[str, re.Pattern[str]] = {
     "print": re.compile(
         r"\b(print(ed|ing)?|print-ready|packaging|brochures?|leaflets?|flyers?|posters?|"
-        r"stationery|business cards?|catalogues?|catalogs?|labels?|magazines?|books?)\b",
+        r"stationery|business cards?|catalogues?|catalogs?|labels?|magazines?)\b",
         re.IGNORECASE,
     ),
     "motion": re.compile(
@@ -93,7 +93,7 @@ SUPPLEMENT_WORDS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "environmental": re.compile(
-        r"\b(signage|signs?|shop ?fronts?|exhibitions?|exhibition stands?|stands?|"
+        r"\b(signage|shop ?fronts?|exhibitions?|(exhibition|trade ?show|event) stands?|"
         r"interiors?|wayfinding|installations?|events?|pop-ups?)\b",
         re.IGNORECASE,
     ),
@@ -674,7 +674,14 @@ def _contract_value(row: TermField, value: Any) -> Any:
     """A checked value in the contract's JSON form (None: leave the key out)."""
     kind = row.type
     if kind == "fee":
-        return {"model": value.model} | {k: _json(v) for k, v in value.amounts.items()}
+        out = {"model": value.model}
+        for k, v in value.amounts.items():
+            member = table().row(f"fee.{k}")
+            if member is not None and member.type == "number" and isinstance(v, Decimal):
+                out[k] = format(v.normalize(), "f")  # an allowance reads as given: "7.5"
+            else:
+                out[k] = _json(v)
+        return out
     if kind == "schedule":
         return [{"when": p.when, "percent": p.percent} for p in value] or None
     if kind == "clauses":

@@ -374,3 +374,21 @@ def test_a_time_and_materials_agency_cannot_walk_away_before_a_fixed_launch(agen
     clause = next(c for c in agreement("time", agency, dated).clauses
                   if c.id == "launch_date_protected")  # fmt: skip
     assert "no earlier than the day after the launch date" in clause.text
+
+
+def test_the_examples_state_their_launch_date_and_their_discipline_terms():
+    from tests.factories import EXAMPLES
+
+    def example(name):
+        answers = json.loads((EXAMPLES / f"{name}.json").read_text())
+        terms = parse_terms(json.loads((EXAMPLES / f"{name}.terms.json").read_text()))
+        return compose(answers, assess(answers), date=DAY, terms=terms)
+
+    director = example("hands-on-director")  # the launch date is in the answers only
+    launch = next(c for c in director.clauses if c.id == "fixed_launch_date")
+    assert "cannot move: 22 February 2027" in launch.text
+    founder = example("calm-founder")  # packaging is printed, signage is built
+    assert founder.terms["supplements"] == ["print", "environmental"]
+    marketer = example("burned-marketer")
+    assert marketer.terms["supplements"] == ["interactive"]
+    assert "Paid discovery" in scope(marketer)
