@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from onboarding.domain.term_fields import table
+from onboarding.domain.terms import schedule_needed
 
 LAST_DAY = dt.date(2099, 12, 31)
 """Every date of an agreement is before 2100-01-01."""
@@ -58,7 +59,7 @@ def problems(terms: Any, answers: Mapping[str, Any], today: dt.date) -> list[Dra
         out.append(
             DraftProblem("fee", "is not set: choose the fee model and its amounts", "the fee")
         )
-    if not terms.payment_schedule and not (fee is not None and fee.model == "retainer"):
+    if not terms.payment_schedule and schedule_needed(terms):  # a fixed fee's instalments
         out.append(
             DraftProblem(
                 "payment_schedule", "is not set: add the instalments", "the payment schedule"

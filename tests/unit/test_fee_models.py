@@ -74,18 +74,18 @@ def test_a_retainer_states_fee_allowance_term_renewal_and_unused_time(agency):
     rows = scope(a)
     assert rows["Monthly fee"] == "€4,200.00 a month, invoiced monthly in advance"
     assert rows["Monthly allowance"] == "6 days of work a month"
-    assert rows["Minimum term"].startswith("3 months from the start date")
+    assert rows["Minimum term"].startswith("three months from the start date")
     assert "60 days' written notice" in rows["Renewal"]  # the agency's notice period
     assert rows["Unused allowance"].startswith("Up to 50% of a month's unused allowance")
     assert "Payment schedule" not in rows
     fee = glance(a)["Fee"]
-    for label in ("Monthly fee: €4,200.00", "Monthly allowance: 6 days", "Minimum term: 3 months",
+    for label in ("Monthly fee: €4,200.00", "Monthly allowance: 6 days", "Minimum term: three months",
                   "then month by month until either party gives 60 days' notice",
                   "Unused allowance: up to 50%"):  # fmt: skip
         assert label in fee
     assert "minimum term runs to 31 May 2027" in glance(a)["Dates"]
     term = next(c for c in a.clauses if c.id == "termination_retainer")
-    assert "minimum term of 3 months" in term.text and "renews month by month" in term.text
+    assert "minimum term of three months" in term.text and "renews month by month" in term.text
 
 
 def test_a_retainer_is_a_monthly_cycle_never_a_project(agency):
@@ -99,7 +99,7 @@ def test_a_retainer_is_a_monthly_cycle_never_a_project(agency):
         assert words not in text, words
     assert "The project" not in glance(a) and "The retainer" in glance(a)
     term_and_exit = next(c for c in a.clauses if c.id == "term_and_exit")
-    assert "minimum term of 3 months" in term_and_exit.text
+    assert "minimum term of three months" in term_and_exit.text
 
 
 def test_a_retainer_with_no_rollover_says_unused_time_lapses(agency):
@@ -113,7 +113,7 @@ def test_a_retainer_with_no_rollover_says_unused_time_lapses(agency):
     }  # fmt: skip  (v1 key: months)
     rows = scope(agreement("retainer", agency, data))
     assert rows["Monthly allowance"] == "12.5 hours of work a month"
-    assert rows["Minimum term"].startswith("6 months")
+    assert rows["Minimum term"].startswith("six months")
     assert rows["Unused allowance"].startswith("Unused allowance does not carry over")
 
 
@@ -239,7 +239,7 @@ def test_a_fixed_fee_keeps_the_timeline_and_vendors_with_the_agency(agency):
 def test_a_fixed_launch_date_is_stated_wherever_it_is_promised(agency):
     a = agreement("fixed", agency)  # the date is in the answers, not the terms
     clause = next(c for c in a.clauses if c.id == "fixed_launch_date")
-    assert "cannot move: 19 March 2027" in clause.text
+    assert "The launch date, 19 March 2027, cannot move" in clause.text
     assert "19 March 2027" in scope(a)["Dates"] and "19 March 2027" in glance(a)["Dates"]
     late = dict(terms_of("fixed"), start_date="2027-03-01")
     dates = scope(agreement("fixed", agency, late))["Dates"]
@@ -363,7 +363,7 @@ def test_review_windows_fit_the_phases_they_gate(agency):
     a = compose(answers, assess(answers), date=DAY, profile=default_profile(),
                 terms=parse_terms(terms_of("fixed")))  # fmt: skip
     veto = next(c for c in a.clauses if c.id == "veto_points")
-    assert "once 2 working days after the milestone review" in veto.text
+    assert "once two working days after the milestone review" in veto.text
     assert "5 working days" not in veto.text
 
 
@@ -386,7 +386,7 @@ def test_the_examples_state_their_launch_date_and_their_discipline_terms():
 
     director = example("hands-on-director")  # the launch date is in the answers only
     launch = next(c for c in director.clauses if c.id == "fixed_launch_date")
-    assert "cannot move: 22 February 2027" in launch.text
+    assert "The launch date, 22 February 2027, cannot move" in launch.text
     founder = example("calm-founder")  # packaging is printed, signage is built
     assert founder.terms["supplements"] == ["print", "environmental"]
     marketer = example("burned-marketer")
