@@ -1,4 +1,4 @@
-"""Schemathesis hooks (schemathesis.toml loads them): one more check.
+"""Schemathesis hooks (schemathesis.toml loads them): two more checks.
 
 ``positive_data_acceptance`` lets a few operations refuse a schema-valid request with
 422 (schemathesis.toml says why); this check keeps that allowance narrow: such a 422 may
@@ -8,6 +8,7 @@ name only the fields whose rules a JSON Schema cannot state.
 from __future__ import annotations
 
 import schemathesis
+from schemathesis.specs.openapi.checks import ensure_resource_availability
 
 SEMANTIC_FIELDS: dict[str, set[str] | None] = {
     # An active staff member's email; a cursor this list made; from <= to.
@@ -43,3 +44,13 @@ def refusals_name_only_unstated_rules(ctx, response, case) -> bool | None:
         "should say what the server checks there"
     )
     return None
+
+
+@schemathesis.check
+def created_resources_are_available(ctx, response, case) -> bool | None:
+    """Schemathesis's ``ensure_resource_availability`` (a resource just created is found
+    by the operations under its path), except for an intake's project: it exists only
+    once the intake's agreement is signed by both parties, so a new intake has none."""
+    if "/project" in case.path:
+        return None
+    return ensure_resource_availability(ctx, response, case)
