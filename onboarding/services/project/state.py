@@ -14,7 +14,7 @@ from onboarding.db import db
 from onboarding.db.models import AgreementVersion, Intake, Project, ProjectEntry, utcnow
 from onboarding.domain import project as plans
 from onboarding.domain import schedule
-from onboarding.domain.terms import money, plural
+from onboarding.domain.terms import plural
 
 LINK_DAYS = 365
 """Days the client's project link lasts after it was last renewed (each update email
@@ -183,21 +183,20 @@ def _decisions(entry: ProjectEntry, table: Mapping[str, tuple[str, str]]) -> lis
 
 
 def extra_round_of(version: AgreementVersion) -> ExtraRound | None:
-    """The rate card's extra revision round, if the agency offers one."""
+    """The rate card's extra revision round (``extra_revision_round``, else an option
+    priced per round), if the agency offers one: what a round beyond those included
+    costs."""
+    from onboarding.domain.options import price_text
     from onboarding.services.profile import profile_for_version
 
     profile = profile_for_version(version)
-    for option in getattr(profile, "options", ()) or ():
-        unit = getattr(option, "unit", "") or "round"
-        if getattr(option, "id", "") == "extra_revision_round" or unit == "round":
-            price = getattr(option, "price", None)
-            amount = getattr(price, "amount", None)
-            if amount is None:
-                continue
-            return ExtraRound(
-                title=str(option.title), price=f"{money(amount, profile.currency)} a {unit}"
-            )
-    return None
+    card = profile.options
+    option = next((o for o in card if o.id == "extra_revision_round"), None) or next(
+        (o for o in card if o.per == "unit" and o.unit == "round"), None
+    )
+    if option is None:
+        return None
+    return ExtraRound(title=option.title, price=price_text(option, profile.currency))
 
 
 def education(content: Mapping[str, Any], plan: plans.Plan) -> tuple[tuple[str, str], ...]:
