@@ -181,6 +181,11 @@ def test_the_prospect_confirms_the_legal_name_and_address_before_accepting(
         text_
     )
 
+    # The manager sees what the client confirmed, and that it differs from the terms.
+    intake_page = client.get(f"/workspace/intakes/{sent['public_id']}").text
+    assert "as confirmed: Harbour Freight Logistics Limited, Dock 9, Harbour Road" in intake_page
+    assert "corrected by the client" in intake_page
+
     # Countersigned: the signed PDF keeps the confirmed details, and its party block
     # names the person who countersigned for the agency.
     grant(app, "manager@example.com")
