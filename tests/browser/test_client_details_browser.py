@@ -80,3 +80,40 @@ def test_the_prospect_confirms_the_client_as_a_party(browser, live_server, app, 
             "Lumen Bakery Limited",
             "3 Canal Wharf, Edinburgh EH3 9QG",
         )
+
+
+def test_a_manager_fills_in_the_client_as_a_party(browser, live_server, app, tmp_path):
+    password = "a long pass phrase 42"
+    with app.app_context():
+        create_user("sam@agency.example", "manager", password, "Sam Lee", settings=app.config)
+        intake = create_intake(example("burned-marketer"))
+        db.session.flush()
+        submit_intake(intake, playbooks=app_playbooks(app), email=False)
+        db.session.commit()
+        public_id = intake.public_id
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server}/workspace/intakes/{public_id}/terms")
+    page.wait_for_url("**/login**")
+    page.get_by_label("Email address").fill("sam@agency.example")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/terms")
+    card = page.locator("section", has=page.get_by_role("heading", name="The client as a party"))
+    card.get_by_label("Client's legal name").fill("Harbour Freight Logistics Ltd")
+    card.get_by_label("Client's registered address").fill("Unit 4, Dockside Park\nSouthampton")
+    card.get_by_label("Email").fill("daniel@")
+    page.get_by_role("button", name="Save the terms").click()
+    page.wait_for_load_state()
+    assert "Who signs for the client: email: must be an email address" in page.inner_text(
+        ".error-summary"
+    )
+    assert card.get_by_label("Client's legal name").input_value() == (
+        "Harbour Freight Logistics Ltd"
+    )  # kept
+    no_serious_violations(page)
+    card.scroll_into_view_if_needed()
+    shots = Path(os.environ.get("SCREENSHOTS", tmp_path))
+    page.screenshot(path=str(shots / "client-card.png"), timeout=90_000)
+    context.close()

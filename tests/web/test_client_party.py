@@ -6,6 +6,7 @@ day it is sent and signed by the person the party block names."""
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 
@@ -75,13 +76,19 @@ def test_the_send_is_refused_naming_each_missing_item(app, client, staff, submit
     form = client.get(terms_url).text
     assert 'name="client.legal_name"' in form and 'name="client.signatory.email"' in form
     _save_terms(app, submitted)
+    with app.app_context():  # submitted weeks before it is sent
+        db.session.execute(
+            text("UPDATE intakes SET submitted_at = :at"),
+            {"at": datetime.datetime(2026, 11, 2, 10, 0, tzinfo=datetime.UTC)},
+        )
+        db.session.commit()
     sent = post(client, url + "/agreement/send", {"paper": "a4"}, url)
     assert sent.status_code == 302
     version = _version(app)
     assert "Harbour Freight Logistics Ltd" in version.html
     # Dated the day it is sent (not the day the intake was submitted).
     today = display_date(utcnow().date())
-    assert today in _pages(version.pdf)[0]
+    assert today in _pages(version.pdf)[0] and "2 November 2026" not in _pages(version.pdf)[0]
 
 
 def test_the_form_takes_the_client_as_a_party_and_names_its_errors(app, client, staff, submitted):
@@ -180,6 +187,11 @@ def test_the_prospect_confirms_the_legal_name_and_address_before_accepting(
     assert "Client's legal name (as the signer gave it) Harbour Freight Logistics Limited" in (
         text_
     )
+
+    # The manager sees what the client confirmed, and that it differs from the terms.
+    intake_page = client.get(f"/workspace/intakes/{sent['public_id']}").text
+    assert "as confirmed: Harbour Freight Logistics Limited, Dock 9, Harbour Road" in intake_page
+    assert "corrected by the client" in intake_page
 
     # Countersigned: the signed PDF keeps the confirmed details, and its party block
     # names the person who countersigned for the agency.
