@@ -19,6 +19,7 @@ WORKSPACE = [
     "decline", "preview", "changes", "agency", "invites", "users", "api", "webhooks",
     "outbox", "outbox-message", "verify", "reassess", "outcomes", "account",
 ]  # fmt: skip
+WORKSPACE += ["send", "send-walk"]  # the send pages (issue 26)
 PUBLIC = [
     "start", "login", "invite", "invite-gone", "step-about", "step-time", "step-control",
     "step-goals", "step-fears", "step-history", "step-process", "review", "thanks", "signing",

@@ -57,7 +57,8 @@ def test_send_negotiate_redline_accept_countersign_verify(browser, live_server, 
 
     # Version 1: the agency's standard two rounds and weekly updates.
     staff.goto(intake_url)
-    staff.click("button:has-text('Send to the prospect')")
+    staff.click("a:has-text('Send to the prospect')")  # the send page (issue 26)
+    staff.click("button:has-text('Send version 1')")
     link = re.search(r"/agreement/[A-Za-z0-9_-]+", staff.inner_text("main")).group(0)
     prospect = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
     prospect.goto(live_server + link)
@@ -82,7 +83,9 @@ def test_send_negotiate_redline_accept_countersign_verify(browser, live_server, 
     staff.goto(intake_url)
     staff.fill("#reply", "Twice-weekly updates are fine; I've put 3 rounds in version 2.")
     staff.click("button:has-text('Add reply')")
-    staff.click("button:has-text('Send a new version')")
+    staff.click("a:has-text('Send a new version')")
+    assert "What changed since version 1" in staff.inner_text("main")  # before it goes
+    staff.click("button:has-text('Send version 2')")
     link2 = re.search(r"/agreement/[A-Za-z0-9_-]+", staff.inner_text("main")).group(0)
     assert link2 != link
 

@@ -190,7 +190,17 @@ def test_a_prospects_answer_survives_a_closed_tab(browser, live_server, app, tmp
     expect(page.locator("#revision_rounds-error")).to_be_visible()
     no_violations(page)
     screenshots(page, tmp_path, "step-kept")
+
+    # Typed and the tab closed at once, before any pause: what was typed is sent as the
+    # page goes (sendBeacon), and is there in yet another browser.
+    page.locator("#revision_rounds").fill("5")
+    page.close()
     fresh.close()
+    last = browser.new_context()
+    page = last.new_page()
+    page.goto(f"{live_server}/intake/{token}/step/control")
+    assert page.locator("#revision_rounds").input_value() == "5"
+    last.close()
 
 
 def test_the_send_page_says_what_goes_out_before_anything_does(browser, live_server, app, tmp_path):

@@ -185,6 +185,9 @@ def seed(app) -> Seeded:
         "outcomes": f"{w}/outcomes",
         "account": f"{w}/account",
     }
+    # The send pages (issue 26): a first version, and a client to walk away from.
+    pages["send"] = f"{w}/intakes/{ids['reviewed']}/agreement/send"
+    pages["send-walk"] = f"{w}/intakes/{ids['walk']}/agreement/send"
     public = {
         "start": "/start",
         "login": "/login",
