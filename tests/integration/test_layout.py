@@ -77,6 +77,20 @@ def _agreement(case):
     return compose(answers, assess(answers), date=DAY, terms=terms)
 
 
+def _version_2():
+    """Version 2 of an example's agreement (another reply time and more rounds) and its
+    page "Changes since version 1", as a re-sent agreement's PDF has it."""
+    from onboarding.domain.redline import changes, redline
+
+    name = "burned-marketer"
+    answers, raw = _answers(name), json.loads((EXAMPLES / f"{name}.terms.json").read_text())
+    first = compose(answers, assess(answers), date=DAY, terms=parse_terms(raw))
+    raw["service_levels"] = {"revision_rounds": 4, "response_hours": 4}
+    second = compose(answers, assess(answers), date=DAY, terms=parse_terms(raw))
+    before, after = first.content(), second.content()
+    return second, changes(redline(before, after), 1, before, after)
+
+
 _laid_out = {}
 
 
@@ -85,15 +99,18 @@ def laid_out(renderer, case, agreement=None):
     key = case if agreement is None else None
     if key in _laid_out:
         return _laid_out[key]
+    shown = None
+    if case == "version-2":
+        agreement, shown = _version_2()
     agreement = agreement or _agreement(case)
-    html = html_for(agreement, static_base=None, trace="appendix")
+    html = html_for(agreement, static_base=None, trace="appendix", changes=shown)
     result = (html, renderer.layout(html))
     if key is not None:
         _laid_out[key] = result
     return result
 
 
-CASES = [*EXAMPLE_NAMES, *MODELS]
+CASES = [*EXAMPLE_NAMES, *MODELS, "version-2"]
 
 
 # --- measuring the laid-out pages ------------------------------------------------------
@@ -224,6 +241,27 @@ def test_no_table_row_alone_on_a_page(renderer, case):
             alone = {page + 1: rows for page, rows in pages.items() if rows < 2}
             name = table.get("class")
             assert not alone, f"{case}: a table ({name}) leaves one row on page(s) {alone}"
+
+
+KEPT_WHOLE = ("parties", "clause", "signatures", "summary__item", "roadmap", "contents")
+"""Blocks a reader expects on one page: the parties' boxes, a clause of the tailored
+sections, the signature block, a line of "At a glance", the roadmap, the contents."""
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_parties_clauses_and_signatures_are_never_split_over_two_pages(renderer, case):
+    _, document = laid_out(renderer, case)
+    pages_of = {}
+    for number, page in enumerate(document.pages, start=1):
+        for box, _ in walk(content(page)):
+            if set(classes(box)) & set(KEPT_WHOLE):
+                pages_of.setdefault(box.element, set()).add(number)
+    split = {
+        f"{' '.join(element.get('class').split()[:1])} {element.get('id') or ''}": sorted(pages)
+        for element, pages in pages_of.items()
+        if len(pages) > 1
+    }
+    assert not split, f"{case}: split over pages: {split}"
 
 
 @pytest.mark.parametrize("rows", [3, 6])

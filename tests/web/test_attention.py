@@ -171,9 +171,23 @@ def test_the_workspace_filter_parameter(app, client, two):
 
 
 HEADING = re.compile(
-    r'<span class="(?:clause__num|terms-clause__num)">([^<]+)</span>\s*'
-    r'(?:<strong class="terms-clause__title">([^<]+?)\.?</strong>|([^<]+)</h3>)'
+    r'<span class="section__num">[^<]+</span>\s*([^<]+)</h[23]>'
+    r'|<span class="(?:clause__num|terms-clause__num)">([^<]+)</span>\s*'
+    r'(?:<strong class="terms-clause__title">([^<]+?)\.?</strong>|([^<]+)</h3>|)'
 )
+"""A section's heading, or a clause's number and title (none when the title would
+repeat its section's heading: the clause then reads under that heading)."""
+
+
+def _shown_clauses(page):
+    shown, section = [], ""
+    for heading, number, a, b in HEADING.findall(page):
+        if heading:
+            section = heading
+        else:
+            title = a or b or section
+            shown.append((number.strip(), html.unescape(" ".join(title.split())).rstrip(".")))
+    return shown
 
 
 def test_the_clauses_offered_are_the_clauses_the_page_shows(app, two):
@@ -181,10 +195,7 @@ def test_the_clauses_offered_are_the_clauses_the_page_shows(app, two):
     and titles on the page frozen with it, every clause once, in page order."""
     with app.app_context():
         version = versions.latest_version(workspace.intake_by_public_id(two["public_id"]))
-        shown = [
-            (number.strip(), html.unescape(" ".join((a or b).split())).rstrip("."))
-            for number, a, b in HEADING.findall(version.html)
-        ]
+        shown = _shown_clauses(version.html)
         offered = [(c.number, c.title) for c in clause_choices(version)]
     assert len(offered) > 20  # tailored clauses and the standard terms
     assert offered == shown

@@ -82,8 +82,8 @@ def test_the_story_of_issue_13_ends_with_a_version_2_that_says_what_changed(app,
     assert "What changed since version 1" in text
     assert text.index('class="redline"') < text.index('class="cover"')
     assert '<th scope="row">Revision rounds</th>' in text
-    assert '<del><span class="visually-hidden">removed: </span>3</del>' in text
-    assert '<ins><span class="visually-hidden">added: </span>4</ins>' in text
+    assert '<del><span class="visually-hidden">removed: </span>three</del>' in text
+    assert '<ins><span class="visually-hidden">added: </span>four</ins>' in text
     assert 'href="#clause-' in text
     assert " style=" not in text and "<style" not in text  # the strict CSP holds
     # The old version's page does not claim any change.
