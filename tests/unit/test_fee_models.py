@@ -80,7 +80,8 @@ def test_a_retainer_states_fee_allowance_term_renewal_and_unused_time(agency):
     assert "Payment schedule" not in rows
     fee = glance(a)["Fee"]
     for label in ("Monthly fee: €4,200.00", "Monthly allowance: 6 days",
-                  "Minimum term: three months", "then month by month until either party gives 60 days' notice",
+                  "Minimum term: three months",
+                  "then month by month until either party gives 60 days' notice",
                   "Unused allowance: up to 50%"):  # fmt: skip
         assert label in fee
     assert "minimum term runs to 31 May 2027" in glance(a)["Dates"]
