@@ -47,6 +47,11 @@ def test_the_page_opens_with_the_proposal_then_the_agreement_and_its_options(app
     assert 'name="option" type="checkbox" value="priority_replies"' in text
     assert 'name="quantity.extra_revision_round"' in text
     assert "The options add" in text and "Update the total" in text
+    letter = app.test_client().get(f"/agreement/{sent['token']}/proposal.pdf")
+    assert letter.status_code == 200 and letter.mimetype == "application/pdf"
+    pages = PdfReader(io.BytesIO(letter.data)).pages
+    assert 2 <= len(pages) <= 4
+    assert "Priority replies" in " ".join(p.extract_text() or "" for p in pages)
 
 
 def test_without_javascript_the_choice_posts_and_the_total_comes_back(app, sent):
