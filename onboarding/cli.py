@@ -774,6 +774,12 @@ def verify_command(pdf_file: str) -> None:
             f"{v.accepted_at:%Y-%m-%d %H:%M:%S} UTC from {printable(v.accepted_ip)} "
             f"(client contact {printable(v.accepted_email)})"
         )
+    if result.kind in ("accepted", "signed") and v.options_chosen is not None:
+        from onboarding.domain.agreement import chosen_option_lines
+
+        chosen = chosen_option_lines(v.content or {}, v.options_chosen)
+        named = "; ".join(printable(line) for line in chosen[: len(v.options_chosen)])
+        lines.append(f"  options chosen: {named or 'none'}")
     if result.kind == "signed":
         lines.append(
             f"  countersigned by {printable(v.countersigned_name)}, "

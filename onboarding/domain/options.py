@@ -299,7 +299,8 @@ def offered(
 ) -> tuple[list[Offer], list[Mapping[str, Any]]]:
     """``(offers, unpriced)``: the options offered (the card's order), and the playbook
     offers the card has no option for (the proposal says what the agency does
-    instead). ``playbook_offers`` are the assessment's ``offers``
+    instead, as it does for an offer the manager withdrew). ``playbook_offers`` are the
+    assessment's ``offers``
     (``{"id", "playbook", "rule", "because"}``); an id the card lacks is matched to a
     card option that stands in for it (:func:`stand_in`)."""
     changes = changes or OptionChanges()
@@ -310,9 +311,7 @@ def offered(
     for item in playbook_offers:
         found = stand_in(str(item.get("id")), card)
         oid = found.id if found else item.get("id")
-        if oid in changes.withdraw or item.get("id") in changes.withdraw:
-            continue
-        if oid not in by_id:
+        if oid not in by_id or oid in changes.withdraw or item.get("id") in changes.withdraw:
             unpriced.append(item)
             continue
         why.setdefault(oid, str(item.get("because") or ""))

@@ -192,7 +192,63 @@ class Proposal:
             ],
             "valid_until": self.valid_until,
             "draft": self.draft,
+            "letter": {
+                "title": self.title,
+                "agency": self.agency,
+                "company": self.company,
+                "contact_name": self.contact_name,
+                "greeting": self.greeting,
+                "date": self.date,
+                "signatory": self.signatory,
+                "signatory_title": self.signatory_title,
+            },
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Proposal:
+        """The letter again from :meth:`as_json` (a version keeps it as sent)."""
+        head = data["letter"]
+        day = as_date(head["date"])
+        valid = as_date(data["valid_until"])
+        return cls(
+            title=head["title"],
+            agency=head["agency"],
+            company=head["company"],
+            contact_name=head["contact_name"],
+            greeting=head["greeting"],
+            date=day.isoformat(),
+            date_display=display_date(day),
+            valid_until=valid.isoformat(),
+            valid_until_display=display_date(valid),
+            sections=tuple(
+                LetterSection(
+                    s["id"],
+                    s["title"],
+                    tuple(s["paragraphs"]),
+                    tuple(Item(i["title"], i["text"]) for i in s["items"]),
+                    tuple(s["after"]),
+                )
+                for s in data["sections"]
+            ),
+            options=tuple(
+                OfferedOption(
+                    o["id"],
+                    o["title"],
+                    o["description"],
+                    o["price"],
+                    o["unit"],
+                    o["max_quantity"],
+                    o["offered_because"],
+                    o["included"],
+                    o.get("sets") or {},
+                )  # fmt: skip
+                for o in data["options"]
+            ),
+            instead=tuple(Item(i["wish"], i["instead"]) for i in data["instead"]),
+            signatory=head["signatory"],
+            signatory_title=head["signatory_title"],
+            draft=bool(data["draft"]),
+        )
 
     def text(self) -> str:
         """Every word of the letter, for checks (no assessment language)."""

@@ -58,7 +58,9 @@ def test_a_second_version_says_what_changed_in_plain_words(mail_app, client, sen
     reads_well(text)
     assert f"{BASE_URL}/agreement/{second}" in text.split()
     assert sent["token"] not in text  # the old version's link is not given
-    assert "What changed since version 1:\n- Revision rounds: from 3 to 4\n- Clause" in text
+    assert "What changed since version 1:\n- Revision rounds: from 3 to 4\n" in text
+    # Four rounds as standard meet the client's wish: the extra round is offered no more.
+    assert "\n- Options offered: from Priority replies" in text
     assert "- Clause changed: " in text
     html = message.get_body(("html",)).get_content()
     assert "<li" in html and "Revision rounds: from 3 to 4" in html

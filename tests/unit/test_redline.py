@@ -296,3 +296,26 @@ def test_changes_number_the_clauses_and_shorten_long_kept_text():
     )
     assert len(shown.digest()) == 64
     assert shown.digest() != changes(redline(before, after), 2, before, after).digest()
+
+
+def test_offers_and_inclusions_show_in_the_redline(marketer):
+    before = content(marketer, terms())
+    after = content(
+        marketer,
+        terms(
+            options={
+                "withdraw": ["shared_task_board"],
+                "include": [{"id": "weekly_call", "reason": "Goodwill"}],
+            }
+        ),  # fmt: skip
+    )
+    values = {v["term"]: v for v in redline(before, after)["values"]}
+    offered = values["Options offered"]
+    assert "Shared task board" in offered["from"] and "Shared task board" not in offered["to"]
+    assert "Weekly progress call: Included in the fee" in offered["to"]
+    chosen = values["Options chosen"]
+    assert (chosen["from"], chosen["to"]) == (
+        "Not set",
+        "Weekly progress call: Included in the fee",
+    )
+    assert "Goodwill" not in json.dumps(after)  # the reason stays in the history

@@ -3,8 +3,10 @@ agreement, what blocks a send, walking away (send anyway with a reason, or decli
 
 from __future__ import annotations
 
+import io
 import json
 
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from onboarding.db import db
@@ -276,6 +278,12 @@ def test_the_manager_withdraws_and_includes_offered_options_with_a_reason(
         assert ("option_withdraw", "priority_replies", None) in kinds
     page = client.get(url)
     assert 'value="Goodwill after the pitch"' in page.text
+    letter = client.get(f"/workspace/intakes/{submitted}/proposal.pdf")
+    assert letter.status_code == 200 and letter.mimetype == "application/pdf"
+    text = " ".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(letter.data)).pages)
+    assert "Weekly progress call" in text and "Included in the fee" in text
+    assert "Priority replies" not in text  # withdrawn: the letter says what we do instead
+    assert "Anything that cannot wait is best raised by phone" in " ".join(text.split())
 
 
 def test_prepare_refuses_an_option_the_rate_card_lacks(app, client, staff, submitted):

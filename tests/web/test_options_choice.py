@@ -47,6 +47,11 @@ def test_the_page_opens_with_the_proposal_then_the_agreement_and_its_options(app
     assert 'name="option" type="checkbox" value="priority_replies"' in text
     assert 'name="quantity.extra_revision_round"' in text
     assert "The options add" in text and "Update the total" in text
+    letter = app.test_client().get(f"/agreement/{sent['token']}/proposal.pdf")
+    assert letter.status_code == 200 and letter.mimetype == "application/pdf"
+    pages = PdfReader(io.BytesIO(letter.data)).pages
+    assert 2 <= len(pages) <= 4
+    assert "Priority replies" in " ".join(p.extract_text() or "" for p in pages)
 
 
 def test_without_javascript_the_choice_posts_and_the_total_comes_back(app, sent):
@@ -70,7 +75,9 @@ def test_without_javascript_the_choice_posts_and_the_total_comes_back(app, sent)
     assert version_of(app, token).accepted_at is None  # nothing recorded
 
 
-def test_two_options_chosen_are_frozen_with_the_acceptance_and_in_the_accepted_pdf(app, sent):
+def test_two_options_chosen_are_frozen_with_the_acceptance_and_in_the_accepted_pdf(
+    app, sent, tmp_path
+):
     token = sent["token"]
     data = {
         "option": ["priority_replies", "extra_revision_round"],
@@ -89,6 +96,16 @@ def test_two_options_chosen_are_frozen_with_the_acceptance_and_in_the_accepted_p
     assert "Priority replies: £450.00 a month (replies within four working hours)" in text
     assert "Extra revision round: 2 rounds at £600.00 each: £1,200.00" in text
     assert "None chosen" not in text
+    assert "Options chosen by the Client" in text  # named in the certificate too
+    final = app.test_client().get(f"/agreement/{token}/pdf").data
+    (tmp_path / "accepted.pdf").write_bytes(final)
+    from onboarding.cli import main
+
+    with app.app_context():
+        verified = app.test_cli_runner().invoke(main, ["verify", str(tmp_path / "accepted.pdf")])
+    assert verified.exit_code == 0, verified.output
+    assert "options chosen: Priority replies: £450.00 a month" in verified.output
+    assert "Extra revision round: 2 rounds at £600.00 each: £1,200.00" in verified.output
     with app.app_context():
         event = db.session.execute(
             select(AuditEvent).where(AuditEvent.kind == "options_chosen")

@@ -9,7 +9,7 @@ import json
 import threading
 from collections import OrderedDict
 
-from onboarding.db.models import Intake
+from onboarding.db.models import Intake, utcnow
 from onboarding.domain.proposal import Proposal, compose_proposal
 from onboarding.services.agreement import terms as agreement_terms
 
@@ -19,14 +19,16 @@ _lock = threading.Lock()
 
 
 def proposal_of(intake: Intake, agency_name: str | None = None) -> Proposal:
-    """The proposal of a submitted intake (raises ValueError for a draft intake)."""
+    """The proposal of a submitted intake, dated today (the day it is read or sent: a
+    version keeps the letter as sent, so an offer's default 30 days run from the send);
+    raises ValueError for a draft intake."""
     if intake.assessment is None:
         raise ValueError("the intake has not been submitted")
     profile = agreement_terms.installation_profile(agency_name).profile
     return compose_proposal(
         intake.answers,
         intake.assessment.result,
-        date=agreement_terms.document_date(intake),
+        date=utcnow().date(),
         profile=profile,
         terms=agreement_terms.terms_of(intake),
     )

@@ -173,6 +173,25 @@ def pdf(token: str):
     return response
 
 
+@bp.get("/<token>/proposal.pdf")
+def proposal_pdf(token: str):
+    """The proposal letter sent with this version, as a PDF (rendered from the letter
+    frozen with the version)."""
+    from onboarding.domain.proposal import Proposal
+    from onboarding.rendering.letters import proposal_pdf as render
+
+    version = load(token)
+    letter = (version.content or {}).get("proposal")
+    if not letter or "letter" not in letter:
+        abort(404)
+    data, _ = render(Proposal.from_json(letter), paper=version.paper or "a4")
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = content_disposition(
+        f"Proposal - {letter['letter']['company']} - {letter['letter']['date']}.pdf"
+    )
+    return response
+
+
 @bp.post("/<token>/accept")
 @renders_before_writing
 def accept(token: str):

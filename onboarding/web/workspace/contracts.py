@@ -431,6 +431,27 @@ def _profile_page(
     )
 
 
+@bp.get("/intakes/<public_id>/proposal.pdf")
+def proposal_pdf(public_id: str):
+    """The proposal letter as the client will receive it with the agreement (PDF)."""
+    from flask import Response, abort
+
+    from onboarding.services.agreement import proposal as proposals
+    from onboarding.web.downloads import content_disposition
+
+    intake = load(public_id)
+    if intake.assessment is None:
+        abort(404)
+    paper = request.args.get("paper", "a4")
+    data, name = proposals.proposal_pdf(
+        intake, paper if paper in ("a4", "letter") else "a4", _agency_name()
+    )
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = content_disposition(name)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @bp.get("/agency")
 def agency():
     """The agency profile: who the agency is in its agreements, and its standard terms."""
