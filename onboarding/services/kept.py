@@ -93,8 +93,8 @@ def forget_for_user(user_id: int, place: str) -> None:
 
 
 class KeptValues:
-    """A kept form read like a posted one (``get``, ``getlist``, ``in``), for the views
-    that turn a post into data (``terms_from_form``)."""
+    """A kept form read like a posted one (``get``, ``getlist``, ``in``, iterating its
+    names), for the views that turn a post into data (``terms_from_form``)."""
 
     def __init__(self, data: dict[str, list[str]]):
         self._data = data
@@ -108,6 +108,10 @@ class KeptValues:
 
     def __contains__(self, name: object) -> bool:
         return name in self._data
+
+    def __iter__(self):
+        """The field names, as iterating a posted form gives them."""
+        return iter(self._data)
 
 
 # --- a prospect's answers that did not pass their checks ----------------------------------------
