@@ -121,12 +121,20 @@ class Client:
         r.read()
         assert r.status == 302, r.status
         self.cookie = r.getheader("Set-Cookie").split(";", 1)[0]
-        c.request("GET", "/workspace/", headers={"Cookie": self.cookie})
-        r = c.getresponse()
-        page = r.read().decode()
-        if r.getheader("Set-Cookie"):  # the session now holds the CSRF secret
-            self.cookie = r.getheader("Set-Cookie").split(";", 1)[0]
-        self.csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        for attempt in range(20):  # a busy server answers 503 for a while: ask again
+            c.request("GET", "/workspace/", headers={"Cookie": self.cookie})
+            r = c.getresponse()
+            page = r.read().decode()
+            if r.getheader("Set-Cookie"):  # the session now holds the CSRF secret
+                self.cookie = r.getheader("Set-Cookie").split(";", 1)[0]
+            found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+            if found:
+                break
+            print(f"/workspace/ answered {r.status} without a form; again", file=sys.stderr)
+            time.sleep(1 + attempt)
+        else:
+            raise RuntimeError(f"/workspace/ answered {r.status} without a form")
+        self.csrf = found.group(1)
 
 
 def run(port: int, client: Client, ids: list[str], threads: int, what: str):
