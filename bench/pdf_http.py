@@ -337,6 +337,7 @@ def server(url: str, tmp: str, prerender: bool):
         "PRERENDER": "true" if prerender else "false",
         "DRAFT_REMINDER_SWEEP_SECONDS": "0",
         "MAIL_SWEEP_SECONDS": "1",  # the worker threads pick up queued renders at once
+        "STAFF_MFA": "optional",  # the throwaway bench account signs in with its password
     }
     return gunicorn("onboarding.app:create_app()", env, port, "--timeout", "120"), port
 
