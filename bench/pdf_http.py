@@ -338,6 +338,9 @@ def server(url: str, tmp: str, prerender: bool):
         "DRAFT_REMINDER_SWEEP_SECONDS": "0",
         "MAIL_SWEEP_SECONDS": "1",  # the worker threads pick up queued renders at once
         "STAFF_MFA": "optional",  # the throwaway bench account signs in with its password
+        # A render in the request on a loaded machine may take longer than production's
+        # 20 s; the baseline measures it rather than answering 503.
+        "PDF_RENDER_TIMEOUT": "180",
     }
     return gunicorn("onboarding.app:create_app()", env, port, "--timeout", "120"), port
 
