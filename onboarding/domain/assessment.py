@@ -256,10 +256,20 @@ def evaluate(
     }
 
 
-_FREE = ("text", "email", "date")
-"""Questions answered in free text: each assessment's texts with them are new."""
 MEMO_SIZE = 4096
 """Texts kept per template (by the answers they read) before its store starts again."""
+
+
+def _filtered(display, apply):
+    return lambda value: apply(display(value))
+
+
+def _shown(kept: dict[Any, str], show, key: Any, value: Any) -> str:
+    """An answer's text made for the first time (``show(value)``), kept by ``key``."""
+    if len(kept) >= MEMO_SIZE:
+        kept.clear()
+    text = kept[key] = show(value)
+    return text
 
 
 class _Code(str):
@@ -304,12 +314,11 @@ class _Plan:
 
     def _text(self, t, lines: list[str], local, key) -> str:
         """An expression for template ``t``'s text, with the lines that make it appended
-        to ``lines``: a literal for a fixed text; the answers filled in place where a
-        free-text answer makes every text new; else kept by the answers it follows from
+        to ``lines``: a literal for a fixed text; a text of answers only filled in place
+        (:meth:`_inline`); one with facts kept by the answers it follows from
         (:meth:`Template.answer_keys`)."""
         if len(t.parts) == 1:
             return t.parts[0][0]
-        q = self.questionnaire
         j = len(self.templates)
         self.templates.append(t)
         keys = t.answer_keys()
@@ -318,8 +327,8 @@ class _Plan:
             lines.append("r = resolve(a) if r is None else r")
             lines.append(f"t{j} = render({j}, a, r)")
             return _Code(f"t{j}")
-        if not needs_r and any(q.questions[k].type in _FREE for k in keys):
-            return self._inline(t, local)
+        if not needs_r:
+            return self._inline(t, local, key)
         parts = [key(k) for k in keys]
         memo_key = parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ",)"
         if not parts:
@@ -331,10 +340,10 @@ class _Plan:
         lines.append(f"    t{j} = miss({j}, {memo_key}, a, {'r' if needs_r else '_NONE'})")
         return _Code(f"t{j}")
 
-    def _inline(self, t, local) -> str:
+    def _inline(self, t, local, key) -> str:
         """A template of answers only, as one f-string over the answers' variables: a
-        free-text answer is its own text (``Question.display``), others are displayed
-        by their question."""
+        free-text answer is its own text (``Question.display``); another answer's text
+        is kept by its value, once for every template that shows it."""
         q = self.questionnaire
         out = []
         for literal, name, filter_name in t.parts:
@@ -343,15 +352,22 @@ class _Plan:
             if name is None:
                 continue
             v = local(name)
-            display = f"D_{v}"
-            self.displays[display] = q.questions[name].display
+            display = q.questions[name].display
             if q.questions[name].type in ("text", "email"):
-                expr = f"({v} if {v}.__class__ is str and {v} else {display}({v}))"
+                self.displays[f"D_{v}"] = display
+                expr = f"({v} if {v}.__class__ is str and {v} else D_{v}({v}))"
+                if filter_name:
+                    self.displays[f"F_{filter_name}"] = FILTERS[filter_name]
+                    expr = f"F_{filter_name}({expr})"
             else:
-                expr = f"{display}({v})"
-            if filter_name:
-                self.displays[f"F_{filter_name}"] = FILTERS[filter_name]
-                expr = f"F_{filter_name}({expr})"
+                shown = f"P_{v}_{filter_name}" if filter_name else f"P_{v}"
+                if shown not in self.displays:
+                    self.displays[shown] = {}
+                    self.displays[f"S{shown[1:]}"] = (
+                        _filtered(display, FILTERS[filter_name]) if filter_name else display
+                    )
+                k = key(name)
+                expr = f"({shown}.get({k}) or _shown({shown}, S{shown[1:]}, {k}, {v}))"
             out.append("f'{" + expr + "}'")
         return _Code("(" + " ".join(out) + ")")
 
@@ -388,7 +404,7 @@ class _Plan:
             return renderers[j](a, q, r)
 
         namespace: dict[str, Any] = dict(NAMESPACE)
-        namespace.update(resolve=resolve, miss=miss, render=render, _NONE={})
+        namespace.update(resolve=resolve, miss=miss, render=render, _NONE={}, _shown=_shown)
         namespace.update(self.displays)
         namespace.update((f"M{i}", memo) for i, memo in enumerate(memos))
         exec(self.code, namespace)  # noqa: S102 - generated from the checked playbooks
