@@ -213,6 +213,9 @@ def create_app(config: Any = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
+    from onboarding.domain.text import full_stop
+
+    app.jinja_env.filters["full_stop"] = full_stop  # "… for Northwind Tea Co." (never "Co..")
     register_extensions(app)
     register_blueprints(app)
     register_errors(app)
@@ -319,12 +322,13 @@ def register_subscribers(app: Flask) -> None:
     links the current app's, bound here once) and the render queue. Connecting twice is
     a no-op, so every app the process builds shares them."""
     from onboarding.services.agreement import prerender
-    from onboarding.services.notify import mail, webhooks
+    from onboarding.services.notify import mail, prospect, webhooks
     from onboarding.web import mailing
 
     mail.bind(mailing.mailer)  # the current app's settings and links, when a message is written
     webhooks.subscribe()
     mail.subscribe()
+    prospect.subscribe()  # the prospect's receipt of acceptance, the manager's replies
     prerender.subscribe()
 
 

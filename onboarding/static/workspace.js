@@ -91,7 +91,7 @@
     button.hidden = false;
     button.addEventListener("click", function () {
       navigator.clipboard.writeText(target.textContent.trim()).then(function () {
-        var box = button.closest("details, td");
+        var box = button.closest("details, td, .notice");
         var status = box && box.querySelector(".copy-status");
         if (status) status.textContent = "Link copied";
       });

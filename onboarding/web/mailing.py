@@ -44,6 +44,9 @@ class AppLinks:
     def account(self) -> str:
         return self._build("account.index")
 
+    def invite(self, token: str) -> str:
+        return self._build("pages.invite", token=token)
+
 
 def base_url(app: Flask) -> str:
     """``BASE_URL``; else, in a request, the request's own root; else localhost."""

@@ -73,6 +73,10 @@ def add_manager_message(intake: Intake, user: User, text: str) -> AgreementMessa
         text=text,
     )
     db.session.add(message)
+    # the prospect's email, with the link back to the thread (notify.prospect)
+    signals.announce(
+        signals.manager_replied, intake, version=version, text=text, author=user.display_name
+    )
     return message
 
 

@@ -60,6 +60,7 @@ from onboarding.db.models import Intake, User, new_token, utcnow
 from onboarding.db.outbox import OutboxMessage
 from onboarding.domain.playbooks import CAUSE_LABELS
 from onboarding.domain.resources import project_dir
+from onboarding.domain.text import full_stop
 from onboarding.domain.workflow import RECOMMENDATIONS
 from onboarding.integrations import outbox
 from onboarding.services import signals
@@ -79,6 +80,9 @@ MESSAGE_KINDS = {
     "signin_code": "Sign-in code (staff)",
     "account_changed": "Account changed (staff)",
     "second_factor_stopped": "Sign-in codes stopped (staff)",
+    "acceptance_receipt": "Acceptance receipt",
+    "invite": "Invite to the intake",
+    "agreement_reply": "Reply in the agreement thread",
 }
 """The kinds of email, with the words the Outbox page shows. Agreement messages
 (accepted, signed) and the decline are meant to join as kinds of their own."""
@@ -151,6 +155,8 @@ class Links(Protocol):
 
     def account(self) -> str: ...
 
+    def invite(self, token: str) -> str: ...
+
 
 @dataclass(frozen=True)
 class Mailer:
@@ -190,12 +196,14 @@ class Composed:
 @functools.cache
 def environment() -> jinja2.Environment:
     """The email templates: HTML escaped, text as written, every name required."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(project_dir("templates") / "email")),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
+    env.filters["full_stop"] = full_stop  # "for Northwind Tea Co." never ends "Co.."
+    return env
 
 
 def compose(kind: str, **context: Any) -> Composed:

@@ -29,6 +29,7 @@ from onboarding.db.engine import begin_write
 from onboarding.db.models import Intake
 from onboarding.domain import rules
 from onboarding.domain.questionnaire import FieldError, Question, Section, get_questionnaire
+from onboarding.services.agreement.versions import latest_version
 from onboarding.services.intake.submission import (
     intake_by_token,
     resume_lapsed,
@@ -368,11 +369,15 @@ def email_link_from_review(token: str):
 
 @bp.get("/<token>/thanks")
 def thanks(token: str):
-    """What happens next, in plain words (step 3 of the method: share the process)."""
+    """What happens next, in plain words (step 3 of the method: share the process), and
+    where the intake stands now: declined, an agreement to read (the latest version's
+    link), accepted or signed."""
     intake = load(token)
     if intake.status == "draft":
         return redirect(url_for(".review", token=token))
-    return forget(make_response(render_template("intake/thanks.html", intake=intake)))
+    latest = latest_version(intake)  # the agreement's state, told on the page
+    page = render_template("intake/thanks.html", intake=intake, latest=latest)
+    return forget(make_response(page))
 
 
 # --- reminders: the one-click stop ------------------------------------------------------------

@@ -109,6 +109,7 @@ def render_page(version, errors=None, notice=None, values=None, status=200):
         notice=notice,
         values=values or {},
         thread=versions.messages_of(version.intake),
+        latest=versions.latest_version(version.intake),  # superseded: a link forward
         clauses=change_requests.clause_choices(version) if version.status == "sent" else [],
         field_id=field_id,
         changes=versions.changes_of(version),  # "What changed since version n"
@@ -206,6 +207,7 @@ def accepted(token: str):
         version=version,
         intake=version.intake,
         steps=after_acceptance.next_steps(version),
+        latest=versions.latest_version(version.intake),
     )
     return Response(html, mimetype="text/html")
 
