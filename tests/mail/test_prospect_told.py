@@ -9,8 +9,18 @@ import pytest
 
 from onboarding.db import db
 from onboarding.services.intake import workspace
-from tests.factories import answer, login, post, send, text_of
-from tests.mail.conftest import BASE_URL, reads_well, settled, text_part, words
+from tests.factories import answer, example, login, post, send, text_of
+from tests.mail.conftest import (
+    BASE_URL,
+    EMAIL,
+    reads_well,
+    rows,
+    settled,
+    started,
+    text_part,
+    words,
+)
+from tests.web.helpers import form_data
 
 PROSPECT = "d.okafor@harbourfreight.example"
 ACCEPT = {"name": "Daniel Okafor", "consent": "yes"}
@@ -102,3 +112,16 @@ def test_an_invite_is_emailed_and_its_link_stays_listed(mail_app, client, manage
     assert 'data-copy="#invite-link-' in listing
     opened = mail_app.test_client().get(link.replace(BASE_URL, ""))
     assert opened.status_code in (200, 302)
+
+
+def test_email_me_my_link_after_a_refused_send_tells_the_truth(mail_app, client, inbox):
+    inbox.unknown = {EMAIL}  # the server refuses the address for good (550)
+    prospect = started(client)
+    prospect.step("about", form_data("about", example()))  # the link, written on save
+    [failed] = settled(mail_app)
+    assert failed.status == "failed" and inbox.to(EMAIL) == []
+    response = prospect.step("about", form_data("about", example()), action="email_link")
+    page = text_of(client.get(response.headers["Location"]).text)
+    assert f"We could not email your link to {EMAIL}" in page
+    assert "We have emailed" not in page
+    assert len(rows(mail_app)) == 1  # nothing more queued that would fail the same way

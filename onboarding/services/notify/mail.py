@@ -327,7 +327,9 @@ def _count(*where: Any) -> int:
     return db.session.execute(select(func.count(OutboxMessage.id)).where(*where)).scalar_one()
 
 
-def _links_to(intake: Intake, address: str, since: datetime | None = None) -> int:
+def _links_to(
+    intake: Intake, address: str, since: datetime | None = None, status: str | None = None
+) -> int:
     where = [
         OutboxMessage.intake_id == intake.id,
         OutboxMessage.kind == "resume_link",
@@ -335,6 +337,8 @@ def _links_to(intake: Intake, address: str, since: datetime | None = None) -> in
     ]
     if since is not None:
         where.append(OutboxMessage.created_at >= since)
+    if status is not None:
+        where.append(OutboxMessage.status == status)
     return _count(*where)
 
 
@@ -386,12 +390,15 @@ def resume_link_on_save(intake: Intake) -> OutboxMessage | None:
 
 def email_resume_link(intake: Intake) -> str:
     """The "Email me my link" button. Returns ``sent`` (written now, or a moment ago),
-    ``no_email`` (the draft has no address yet) or ``limited`` (try later)."""
+    ``no_email`` (the draft has no address yet), ``failed`` (the one a moment ago was
+    refused for good: another would be too) or ``limited`` (try later)."""
     address = intake.contact_email
     if intake.status != "draft" or not address:
         return "no_email"
     if _links_to(intake, address, since=utcnow() - JUST_SENT):
-        return "sent"  # the one written as the address was saved, or a double click
+        # the one written as the address was saved, or a double click
+        failed = _links_to(intake, address, utcnow() - JUST_SENT, status="failed")
+        return "failed" if failed else "sent"
     if link_limited(intake, address, bound().settings):
         return "limited"
     _write_resume_link(intake)

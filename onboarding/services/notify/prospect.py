@@ -9,6 +9,7 @@ subscribe to the use cases' signals (:func:`subscribe`), the invite is written b
 
 from __future__ import annotations
 
+from email.utils import formataddr
 from typing import Any
 
 from onboarding.db import db
@@ -82,7 +83,7 @@ def invite_email(invite: Invite) -> OutboxMessage:
         "invite",
         invite.email,
         to_name=invite.name,
-        reply_to=manager.email if manager is not None else None,
+        reply_to=formataddr((manager.display_name, manager.email)) if manager else None,
         dedupe_key=f"invite:{invite.token}",
         name=(invite.name or "").split()[0] if (invite.name or "").split() else None,
         company=invite.company,

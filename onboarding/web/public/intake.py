@@ -60,6 +60,11 @@ def link_message(result: str, intake: Intake) -> str:
             f"We have emailed your private link to {intake.contact_email}. It can take a few "
             "minutes to arrive; if it does not, look in your spam folder."
         )
+    if result == "failed":
+        return (
+            f"We could not email your link to {intake.contact_email}: the mail server "
+            "refused it. Check the address, or copy the link on this page."
+        )
     if result == "limited":
         return (
             "We have emailed your link several times already, so we have not sent another "

@@ -591,6 +591,12 @@ def users():
         except AccountError as exc:
             db.session.rollback()
             errors[exc.field] = str(exc)
+    return _users_page(errors, generated, values=request.form if errors else {})
+
+
+def _users_page(errors, generated=None, *, values=None, signing=None):
+    """The Users page; ``signing``: a refused signing save (the user's id, its errors
+    by field and what was posted), shown by that user's form and in the summary."""
     rows = db.session.execute(select(User).order_by(User.email)).scalars().all()
     policy = current_app.config["STAFF_MFA"]
     return render_template(
@@ -600,8 +606,9 @@ def users():
         errors=errors,
         generated=generated,
         form=PostForm(),
-        values=request.form if errors else {},
-    ), (422 if errors else 200)
+        values=values or {},
+        signing=signing,
+    ), (422 if errors or signing else 200)
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -662,10 +669,9 @@ def user_signing(user_id: int):
             name=request.form.get("name"),  # None (no field): keep the name
             address=client_address(),
         )
-    except AccountError as exc:
+    except AccountError as exc:  # shown by the field and in the summary, the box kept
         db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for(".users") + f"#signing-{user_id}")
+        return _users_page({}, signing={"id": user_id, "errors": {exc.field: str(exc)}})
     db.session.commit()
     state = "can countersign agreements" if user.can_sign else "cannot countersign agreements"
     flash(f"{user.email} {state}.")
