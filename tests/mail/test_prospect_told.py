@@ -125,3 +125,14 @@ def test_email_me_my_link_after_a_refused_send_tells_the_truth(mail_app, client,
     assert f"We could not email your link to {EMAIL}" in page
     assert "We have emailed" not in page
     assert len(rows(mail_app)) == 1  # nothing more queued that would fail the same way
+
+
+def test_each_comment_tells_the_staff_once(mail_app, client, sent, inbox):
+    for comment in ("Fortnightly updates, please", "And who owns the photos?"):
+        _, asked = answer(mail_app, f"/agreement/{sent['token']}/changes", {"comment": comment})
+        assert asked.status_code == 302
+    settled(mail_app)
+    for manager in ("max@agency.example", "mia@agency.example"):  # nobody owns it: both
+        said = sorted(words(text_part(m)) for m in inbox.to(manager))
+        assert len(said) == 2  # one for each comment, none twice
+        assert "And who owns the photos?" in said[0] and "Fortnightly updates" in said[1]

@@ -44,6 +44,7 @@ The messages:
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import textwrap
 from collections.abc import Callable, Mapping
@@ -546,11 +547,14 @@ def agreement_answered(
     every active manager. Written in the caller's session."""
     if kind not in ("change_request", "agreement_accepted"):
         raise ValueError(f"not an answer to an agreement: {kind!r}")
+    key = f"{kind}:{intake.public_id}:{version.number}"
+    if comment:  # a version takes several comments: one notice each
+        key += ":" + hashlib.sha256(comment.encode()).hexdigest()[:16]
     with db.session.no_autoflush:
         return _tell_staff(
             intake,
             kind,
-            f"{kind}:{intake.public_id}:{version.number}",
+            key,
             number=version.number,
             comment=comment,
             accepted_name=getattr(version, "accepted_name", None),

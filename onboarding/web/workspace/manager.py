@@ -32,8 +32,8 @@ from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.workflow import (
     RECOMMENDATIONS,
     STATUS_LABELS,
-    TRANSITIONS,
     assessment_changes,
+    may_send,
 )
 from onboarding.rendering.figures import CAUSE_LABELS, risk_chart
 from onboarding.services.agreement import answers as agreement_answers
@@ -144,7 +144,7 @@ def render_intake(intake: Intake, errors: dict[str, str] | None = None, status: 
         select(User).where(User.active.is_(True)).order_by(User.email)
     ).scalars().all()  # fmt: skip
     versions = agreement_versions.versions_of(intake)
-    can_send = "agreement_sent" in TRANSITIONS.get(intake.status, ())
+    can_send = may_send(intake.status)
     action_texts = {a["id"]: a["text"] for a in (result or {}).get("actions", [])}
     history = [
         (e, describe(e.kind, e.from_value, e.to_value, e.detail, actions=action_texts,
@@ -346,7 +346,7 @@ def agreement_preview(public_id: str):
         "manager/_preview_bar.html",
         intake=intake,
         paper=paper,
-        can_send="agreement_sent" in TRANSITIONS.get(intake.status, ()),
+        can_send=may_send(intake.status),
         draft=bool(blockers),
         walk_away=intake.assessment.result.get("recommendation") == "walk_away",
         sent_before=bool(agreement_versions.versions_of(intake)),
