@@ -136,3 +136,14 @@ def test_each_comment_tells_the_staff_once(mail_app, client, sent, inbox):
         said = sorted(words(text_part(m)) for m in inbox.to(manager))
         assert len(said) == 2  # one for each comment, none twice
         assert "And who owns the photos?" in said[0] and "Fortnightly updates" in said[1]
+
+
+def test_the_link_sent_again_by_the_manager_does_not_say_as_asked(mail_app, client, sent, inbox):
+    url = f"/workspace/intakes/{sent['public_id']}"
+    assert post(client, url + "/agreement/resend", {}, url).status_code == 302
+    settled(mail_app)
+    [message] = inbox.to(PROSPECT)
+    text = words(text_part(message))
+    assert "As asked" not in text
+    assert "Here again is your private link to version 1" in text
+    assert "Northwind Tea Co.." not in text and "for Northwind Tea Co." in text

@@ -16,7 +16,7 @@ from onboarding.db.models import User
 from onboarding.db.outbox import OutboxMessage
 from onboarding.services.agreement import terms as contracts
 from onboarding.services.intake import workspace
-from tests.factories import EXAMPLES, STAND_IN, answer, login, post, text_of
+from tests.factories import EXAMPLES, STAND_IN, answer, countersign, grant, login, post, text_of
 
 
 def terms_form(**changes: str) -> dict:
@@ -145,3 +145,24 @@ def test_workspace_header_is_as_wide_as_its_pages(app, client, staff):
     page = client.get("/workspace/").text
     assert 'class="container site-header__inner container--wide"' in page
     assert '<summary class="site-menu__toggle">Menu' in page
+
+
+def test_after_signing_the_version_is_signed_and_outcomes_name_their_rules(
+    app, client, staff, sent
+):
+    _, accepted = answer(app, f"/agreement/{sent['token']}/accept", STAND_IN)
+    assert accepted.status_code == 302
+    grant(app, staff["manager"])
+    url = f"/workspace/intakes/{sent['public_id']}"
+    assert countersign(client, sent["public_id"]).status_code == 302
+    thread = text_of(client.get(url).text).split("Messages with the prospect", 1)[1]
+    assert "now signed by both parties" in thread and "now accepted" not in thread
+    changes = text_of(client.get(url + "/versions/1/changes").text)
+    assert "now signed by both parties" in changes
+    assert post(client, url + "/outcome", {"outcome": "micromanaged"}, url).status_code == 302
+    post(client, "/logout")
+    login(client, staff["admin"])
+    page = client.get("/workspace/outcomes").text
+    rules = page.split("Per rule", 1)[1]
+    assert "<code>" not in rules  # no raw "playbook/rule_id"
+    assert re.search(r'<th scope="row">[A-Z][a-z]+ [a-z ]+<div class="meta">', rules)
