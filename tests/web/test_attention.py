@@ -135,7 +135,8 @@ def test_a_clause_not_in_the_version_or_an_empty_request_is_refused_and_kept(app
     assert refused.status_code == 422
     text = refused.text
     summary = text.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
-    assert 'href="#changes-comment"' in summary and 'href="#changes-clause"' in summary
+    assert summary.count('href="#changes-comment"') == 2  # the box: no dropdown any more
+    assert "That clause is not in this version" in summary
     # At the top of the answer panel, by its button (issue 16), before the forms.
     assert text.index('class="signing-panel"') < text.index('class="error-summary"')
     assert text.index('class="error-summary"') < text.index('class="signing-form"')

@@ -24,7 +24,10 @@ from onboarding.services.agreement import answers, versions
 from onboarding.services.intake.workspace import WorkspaceError, required_text
 
 MISSING_COMMENT = "Tell us what you would like changed"
-UNKNOWN_CLAUSE = "Choose a clause from the list, or “The agreement as a whole”"
+UNKNOWN_CLAUSE = (
+    "That clause is not in this version: use “Comment on this clause” beside a clause, "
+    "or comment on the agreement as a whole"
+)
 
 
 @dataclass(frozen=True)

@@ -56,8 +56,9 @@ class AnswerForm(FlaskForm):
     """Accept or ask for changes (fields are read from the request)."""
 
 
-CHANGE_FIELDS = {"comment": "changes-comment", "clause": "changes-clause"}
-"""The change request's fields -> their ids on the page; an acceptance's field ``f``
+CHANGE_FIELDS = {"comment": "changes-comment", "clause": "changes-comment"}
+"""The comment's fields -> their ids on the page (a clause is chosen by the link beside
+it, so a clause no longer on the page points at the box); an acceptance's field ``f``
 is ``accept-f``; a refusal of the whole answer (``agreement``) points at the panel."""
 
 
