@@ -134,3 +134,25 @@ def test_an_invite_link_is_copied_and_found_again(browser, live_server, app):
     assert link in page.locator("code[id^='invite-link-']").first.inner_text()
     no_serious_violations(page)
     context.close()
+
+
+def test_at_1280_px_the_header_lines_up_and_chart_labels_read_as_body_text(
+    browser, live_server, app
+):
+    public_id = people(app)
+    context, page = signed_in(browser, live_server, "sam@agency.example")
+    page.goto(f"{live_server}/workspace/intakes/{public_id}")
+    brand = page.locator(".brand").bounding_box()
+    heading = page.locator("main h1").bounding_box()
+    assert abs(brand["x"] - heading["x"]) <= 2  # was 120 px against 20 px
+    sizes = page.evaluate(
+        """() => {
+          const svg = document.querySelector('svg.risk-chart');
+          const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+          const label = svg.querySelector('text');
+          return {label: parseFloat(label.getAttribute('font-size')) * scale,
+                  body: parseFloat(getComputedStyle(document.body).fontSize)};
+        }"""
+    )
+    assert abs(sizes["label"] - sizes["body"]) <= 1, sizes  # was 27 px against 17 px
+    context.close()
