@@ -213,6 +213,9 @@ def create_app(config: Any = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
+    from onboarding.domain.text import full_stop
+
+    app.jinja_env.filters["full_stop"] = full_stop  # "… for Northwind Tea Co." (never "Co..")
     register_extensions(app)
     register_blueprints(app)
     register_errors(app)
@@ -326,7 +329,7 @@ def register_subscribers(app: Flask) -> None:
     links the current app's, bound here once) and the render queue. Connecting twice is
     a no-op, so every app the process builds shares them."""
     from onboarding.services.agreement import prerender
-    from onboarding.services.notify import mail, project_mail, webhooks
+    from onboarding.services.notify import mail, project_mail, prospect, webhooks
     from onboarding.services.project import state as projects
     from onboarding.web import mailing
 
@@ -335,6 +338,7 @@ def register_subscribers(app: Flask) -> None:
     mail.subscribe()
     project_mail.subscribe()
     projects.subscribe()
+    prospect.subscribe()  # the prospect's receipt of acceptance, the manager's replies
     prerender.subscribe()
 
 

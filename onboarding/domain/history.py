@@ -66,6 +66,8 @@ def describe(
         return "removed the owner"
     if kind == "agreement_sent":
         return f"sent the agreement ({after})" if _none(after) else "sent the agreement"
+    if kind == "prospect_commented":
+        return f"commented on {after} or asked for changes" if _none(after) else "commented"
     if kind == "agreement_link_resent":
         return f"sent the link of {after} again" if _none(after) else "sent the link again"
     if kind == "walk_away_overridden":

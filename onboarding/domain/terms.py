@@ -486,15 +486,54 @@ def default_profile() -> AgencyProfile:
 # --- the terms of one engagement ----------------------------------------------------------
 
 
+_MONEY_MARK = re.compile(r"^(?:[£$€]|[A-Z]{3})\s*|\s*(?:[£$€]|[A-Z]{3})$")
+_GROUPED = re.compile(r"^\d{1,3}(?:(,)\d{3})+$|^\d{1,3}(?:( )\d{3})+$", re.ASCII)
+_COMMA_DECIMALS = re.compile(r"^[\d. ]*\d,\d{1,2}$", re.ASCII)
+_POINT_THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+$", re.ASCII)
+CENTS = Decimal("0.01")
+MONEY_EXAMPLE = 'such as "24000", "24,000.50" or "£24 000"'
+
+
+def read_money(value: str) -> Decimal:
+    """An amount as people type it: ``24000``, ``24000.5``, ``24,000.50``, ``24 000``,
+    ``£24,000`` or ``24000 GBP`` (a currency sign or ISO code before or after is
+    allowed and ignored: the terms' ``currency`` says which). Commas or spaces group the
+    thousands (in threes, one kind per amount); a point marks the decimals (at most two).
+    Ambiguous input is refused, never guessed: a comma before the last one or two
+    digits (``24,5``, ``1.234,50``: decimals written the continental way) and points
+    grouping thousands (``1.234``). Raises ValueError with what to write instead (a
+    phrase after the field's name: "must be ...")."""
+    text = " ".join(value.replace("\u00a0", " ").replace("\u202f", " ").split())
+    text = _MONEY_MARK.sub("", text, count=1).strip()
+    if _COMMA_DECIMALS.match(text):
+        raise ValueError(
+            'must use a point for the decimals, not a comma: write "1250.50" or "1,250.50"'
+        )
+    if _POINT_THOUSANDS.match(text):
+        raise ValueError(
+            "is ambiguous: a point marks the decimals (at most two), so write a thousand as "
+            '"1000" or "1,000"'
+        )
+    whole, point, decimals = text.partition(".")
+    if _GROUPED.match(whole):
+        whole = whole.replace(",", "").replace(" ", "")
+    elif "," in whole or " " in whole:
+        raise ValueError(f"must group its thousands in threes, {MONEY_EXAMPLE}")
+    plain = whole + point + decimals
+    if not MONEY.match(plain):
+        raise ValueError(f"must be an amount {MONEY_EXAMPLE} (up to two decimals)")
+    return Decimal(plain).quantize(CENTS)  # "24000" is stored as "24000.00"
+
+
 def _money(value: Any, path: str, errors: list) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, str | int):
         errors.append(TermError(path, 'must be an amount written as text, such as "24000.00"'))
         return None
-    text = str(value).strip().replace(",", "")
-    if not MONEY.match(text):
-        errors.append(TermError(path, 'must be an amount such as "24000.00" (up to two decimals)'))
+    try:
+        return read_money(str(value))
+    except ValueError as exc:
+        errors.append(TermError(path, str(exc)))
         return None
-    return Decimal(text)
 
 
 def _number(value: Any, path: str, errors: list) -> Decimal | None:

@@ -79,3 +79,16 @@ def parse_rate(text: str) -> tuple[int, int]:
         raise ValueError(f"{text!r} is not a rate such as '10 per 15 minutes'")
     count, every, unit = int(match.group(1)), int(match.group(2) or 1), match.group(3).lower()
     return count, every * _UNITS[unit]
+
+
+_ENDS_SENTENCE = (".", "!", "?", "…")
+
+
+def full_stop(text: object) -> str:
+    """``text`` ending a sentence: a full stop added, unless it already ends with one
+    (or ``!``, ``?``, ``…``) — "Northwind Tea Co." stays as it is, never "Co..".
+    Trailing spaces go; an empty text stays empty."""
+    value = str(text or "").rstrip()
+    if not value or value.endswith(_ENDS_SENTENCE):
+        return value
+    return value + "."

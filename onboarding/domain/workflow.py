@@ -30,6 +30,13 @@ SET_BY_ACTION = ("agreement_sent", "accepted", "signed")
 agency countersigning it, never by picking them from a list: the agreement must exist
 and the signature be recorded."""
 
+
+def may_send(status: str) -> bool:
+    """Whether an agreement may be sent from ``status``: a first version, or a new one
+    replacing the version that awaits the prospect (open until then: issue 26)."""
+    return status == "agreement_sent" or "agreement_sent" in TRANSITIONS.get(status, ())
+
+
 RECOMMENDATIONS = {
     "proceed": "Proceed",
     "proceed_with_guardrails": "Proceed with guardrails",

@@ -182,7 +182,8 @@ def risk_chart(
     risks: dict[str, int], width: int = 340, labels: dict[str, str] | None = None
 ) -> Markup:
     """One bar per cause, its name above it and its value in words beside it, drawn
-    narrow so that the text stays readable on a phone (about 13 px at 280 px wide).
+    narrow so that the text stays readable on a phone (about 14 px at 280 px wide); at
+    its own width (app.css caps it there) its labels are the body text's 17 px.
     ``labels``: the assessment's ``risk_labels`` (the causes' names for these answers).
 
     ``<title>`` and ``<desc>`` give the whole chart in words (its text equivalent);
@@ -214,11 +215,11 @@ def risk_chart(
         w = max(2, bar_w * value / 100)
         parts.append(
             Markup(
-                '<text x="0" y="{ty}" font-size="16" fill="#1b1f24">{label}</text>'
+                '<text x="0" y="{ty}" font-size="17" fill="#1b1f24">{label}</text>'
                 '<rect x="0" y="{ry}" width="{w}" height="{h}" rx="3" fill="{fill}"{opacity}/>'
                 '<rect x="0" y="{ry}" width="{full}" height="{h}" rx="3" fill="none" '
                 'stroke="#c9ced4"/>'
-                '<text x="{vx}" y="{vy}" font-size="15" fill="#1b1f24">{value} {level}</text>'
+                '<text x="{vx}" y="{vy}" font-size="16" fill="#1b1f24">{value} {level}</text>'
             ).format(
                 ty=y + 17,
                 label=labels[cause],

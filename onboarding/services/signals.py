@@ -53,6 +53,13 @@ agreement_accepted = _space.signal(
 agreement_signed = _space.signal(
     "agreement.signed", doc="The agency countersigned a version (kw: ``version``)"
 )
+invite_created = _space.signal(
+    "invite.created", doc="Staff made an invite link (sender None; kw: ``invite``)"
+)
+manager_replied = _space.signal(
+    "agreement.manager_replied",
+    doc="Staff replied in the agreement thread (kw: ``version``, ``text``, ``author``)",
+)
 file_issued = _space.signal(
     "agreement.file_issued",
     doc="The accepted or signed PDF was stored (kw: ``version``, ``kind``, ``pdf``)",
@@ -90,6 +97,8 @@ SIGNALS: tuple[NamedSignal, ...] = (
     project_milestone_moved,
     project_signoff_requested,
     project_signed_off,
+    manager_replied,
+    invite_created,
 )
 
 

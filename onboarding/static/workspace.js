@@ -84,6 +84,30 @@
     });
   });
 
+  // The terms form shows only the chosen fee model's fields (without JavaScript it shows
+  // them all, with a note that the other models' fields are ignored).
+  var feeModel = document.querySelector("select[name='fee.model']");
+  if (feeModel) {
+    var showFees = function () {
+      document.querySelectorAll("[data-fee-models]").forEach(function (group) {
+        group.hidden = group.getAttribute("data-fee-models").split(" ").indexOf(feeModel.value) < 0;
+      });
+      var note = document.getElementById("fee-note");
+      if (note) note.hidden = true;
+    };
+    feeModel.addEventListener("change", showFees);
+    showFees();
+  }
+
+  // The menu folds behind its "Menu" toggle on small screens (open on wide ones).
+  var menu = document.querySelector("[data-menu]");
+  if (menu && window.matchMedia) {
+    var small = window.matchMedia("(max-width: 820px)");
+    var fold = function () { menu.open = !small.matches; };
+    fold();
+    if (small.addEventListener) small.addEventListener("change", fold);
+  }
+
   // "Copy link": shown only where the clipboard can be written.
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     var target = document.querySelector(button.getAttribute("data-copy"));
@@ -91,7 +115,7 @@
     button.hidden = false;
     button.addEventListener("click", function () {
       navigator.clipboard.writeText(target.textContent.trim()).then(function () {
-        var box = button.closest("details, td");
+        var box = button.closest("details, td, .notice");
         var status = box && box.querySelector(".copy-status");
         if (status) status.textContent = "Link copied";
       });

@@ -47,6 +47,9 @@ class AppLinks:
     def project(self, token: str) -> str:
         return self._build("project.view", token=token)
 
+    def invite(self, token: str) -> str:
+        return self._build("pages.invite", token=token)
+
 
 def base_url(app: Flask) -> str:
     """``BASE_URL``; else, in a request, the request's own root; else localhost."""

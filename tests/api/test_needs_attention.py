@@ -43,7 +43,7 @@ def test_the_list_filters_on_needs_attention(client, auth, waiting):
     assert ids(client, auth, "&needs_attention=true") == {waiting["asked"]}
     assert ids(client, auth, "&needs_attention=false") == everyone
     # beside the other parameters, and with a cursor's sort
-    assert ids(client, auth, "&needs_attention=true&status=in_review&sort=-submitted_at") == {
+    assert ids(client, auth, "&needs_attention=true&status=agreement_sent&sort=-submitted_at") == {
         waiting["asked"]
     }
     assert ids(client, auth, "&needs_attention=true&status=new") == set()

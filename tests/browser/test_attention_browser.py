@@ -42,13 +42,17 @@ def test_a_change_request_waits_for_the_manager(browser, live_server, app, tmp_p
     prospect = browser.new_context(viewport={"width": 320, "height": 640})
     page = prospect.new_page()
     page.goto(f"{live_server}/agreement/{token}")
-    clause = page.locator("#changes-clause option").nth(1)
-    label = clause.inner_text()
-    page.get_by_label("Which part?").select_option(clause.get_attribute("value"))
-    page.get_by_label("What would you like changed?").fill("Updates twice a week, please")
-    page.get_by_role("button", name="Send my request").click()
-    page.wait_for_load_state()
-    assert "you asked for changes" in page.inner_text(".signing-banner")
+    # The clause's own "Comment on this clause" link (issue 26), not a dropdown.
+    comment = page.locator(".clause-comment").first
+    label = comment.get_attribute("href").rsplit("=", 1)[1]  # the clause's number
+    comment.click()
+    page.wait_for_url("**/comment?clause=**")
+    page.get_by_label("Your comment or question about this clause").fill(
+        "Updates twice a week, please"
+    )
+    page.get_by_role("button", name="Send my comment").click()
+    page.wait_for_url("**#conversation")
+    assert "Your comment is sent" in page.inner_text("main")
     no_serious_violations(page)
     prospect.close()
 

@@ -17,13 +17,13 @@ AXE = Axe()
 WORKSPACE = [
     "dashboard", "attention", "drafts", "detail", "detail-sent", "detail-walk", "terms",
     "decline", "preview", "changes", "agency", "invites", "users", "api", "webhooks",
-    "outbox", "outbox-message", "verify", "reassess", "outcomes", "account",
+    "outbox", "outbox-message", "verify", "reassess", "outcomes", "account", "security",
 ]  # fmt: skip
 WORKSPACE += ["send", "send-walk"]  # the send pages (issue 26)
 PUBLIC = [
     "start", "login", "invite", "invite-gone", "step-about", "step-time", "step-control",
     "step-goals", "step-fears", "step-history", "step-process", "review", "thanks", "signing",
-    "not-found", "api-docs", "stop-reminders",
+    "not-found", "api-docs", "stop-reminders", "signing-comment", "signing-old",
 ]  # fmt: skip
 
 SIZE = """() => ({scroll: document.documentElement.scrollWidth,
@@ -127,3 +127,48 @@ def test_public_page_reflows_and_passes_axe(visitor, seeded, live_server, name):
     finally:
         page.close()
     assert not problems, f"{name}: " + "\n".join(problems)
+
+
+# --- ux2 --- issue 26: the two pages that scrolled sideways, checked with axe at 320 px
+# and at 200 % zoom too; the workspace's menu folded on a phone.
+
+ZOOMED = [("security", "staff"), ("changes", "staff"), ("signing-comment", "visitor")]
+
+
+@pytest.mark.parametrize(("name", "who"), ZOOMED)
+def test_reflowed_at_320_px_and_200_percent_zoom_with_no_axe_violation(
+    staff, visitor, seeded, live_server, name, who
+):
+    pages = seeded.pages if who == "staff" else seeded.public_pages
+    context = staff if who == "staff" else visitor
+    found = []
+    for width, scale in ((320, 1), (640, 2)):  # 1280 px at 400 % and at 200 % zoom
+        zoomed = context.browser.new_context(
+            viewport={"width": width, "height": 800},
+            device_scale_factor=scale,
+            storage_state=context.storage_state(),
+        )
+        try:
+            view = zoomed.new_page()
+            view.goto(live_server + pages[name])
+            if view.evaluate(SIZE)["scroll"] > width:
+                found.append(f"{width} px: scrolls sideways: {view.evaluate(WIDEST)}")
+            for v in AXE.run(view).response["violations"]:
+                found.append(f"{width} px: axe {v['id']}: {v['help']}")
+        finally:
+            zoomed.close()
+    assert not found, f"{name}: " + "\n".join(found)
+
+
+def test_the_workspace_menu_folds_on_a_phone(staff, seeded, live_server):
+    page = staff.new_page()
+    try:
+        page.set_viewport_size({"width": 320, "height": 700})
+        page.goto(live_server + seeded.pages["dashboard"])
+        header = page.locator(".site-header").bounding_box()
+        assert header["height"] < 140  # was about 290 px of links
+        assert not page.get_by_role("link", name="Drafts").is_visible()
+        page.locator(".site-menu__toggle").click()
+        assert page.get_by_role("link", name="Drafts").is_visible()
+    finally:
+        page.close()

@@ -64,13 +64,15 @@ def test_send_negotiate_redline_accept_countersign_verify(browser, live_server, 
     prospect.goto(live_server + link)
     assert "two rounds" in prospect.inner_text("main")
 
-    # The prospect asks for changes, naming the revisions clause.
-    options = prospect.locator("#changes-clause option").all_inner_texts()
-    revisions = next(o for o in options if "revision" in o.lower())
-    prospect.select_option("#changes-clause", label=revisions)
+    # The prospect comments on the revisions clause, from the link beside it (issue 26).
+    prospect.get_by_role(
+        "link", name=re.compile(r"^Comment on this clause .*revision", re.I)
+    ).first.click()
+    prospect.wait_for_url("**/comment?clause=**")
     prospect.fill("#changes-comment", "Updates twice a week, please, and 3 revision rounds.")
-    prospect.click("button:has-text('Send my request')")
-    assert "changes" in prospect.inner_text("main").lower()
+    prospect.click("button:has-text('Send my comment')")
+    prospect.wait_for_url("**#conversation")
+    assert "your comment is sent" in prospect.inner_text("main").lower()
 
     # It lands in the manager's queue; the manager changes the terms and re-sends.
     staff.goto(f"{live_server}/workspace/")

@@ -74,11 +74,11 @@ def test_errors_at_the_top_then_the_confirmation_at_320_px(browser, live_server,
     )
     page.goto(f"{live_server}/agreement/{token}")
     fits(page, 320)
-    for field in ("#accept-name", "#changes-comment", "#changes-clause"):
+    for field in ("#accept-name", "#changes-comment", ".clause-comment >> nth=0"):
         box = page.locator(field).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 320, (field, box)
     uses_inter(
-        page, ".signing-banner", ".doc", "#accept-name", "#changes-clause", ".signing-button"
+        page, ".signing-banner", ".doc", "#accept-name", ".clause-comment", ".signing-button"
     )
     page.screenshot(path=str(tmp_path / "signing-320.png"), full_page=False)
 
@@ -152,7 +152,7 @@ def test_the_page_reflows_at_200_percent_zoom(browser, live_server, app, tmp_pat
     page = context.new_page()
     page.goto(f"{live_server}/agreement/{token}")
     fits(page, 640)
-    page.get_by_role("button", name="Send my request").click()
+    page.get_by_role("button", name="Send my comment").click()
     page.wait_for_url("**/changes#answer")
     expect(page.locator(".error-summary")).to_be_focused()
     fits(page, 640)

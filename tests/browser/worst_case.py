@@ -148,6 +148,7 @@ def seed(app) -> Seeded:
         agreement_answers.record_change_request(first, LONG_WORD_GOAL[:600])
         agreement_answers.add_manager_message(intake, admin, LONG_WORD_GOAL[:400])
         db.session.commit()
+        first_token = first.token  # version 1, replaced by version 2: a link forward
     revise(app, ids["sent"])
     with app.app_context():
         intake = workspace.intake_by_public_id(ids["sent"])
@@ -204,4 +205,8 @@ def seed(app) -> Seeded:
         "api-docs": "/api/docs",
     }
     public["stop-reminders"] = f"/intake/stop-reminders/{stop}"
+    # --- ux2 --- (issue 26: the security log, a clause's comment form, a superseded version)
+    pages["security"] = f"{w}/security"
+    public["signing-comment"] = f"/agreement/{sign_token}/comment?clause=1.1"
+    public["signing-old"] = f"/agreement/{first_token}"
     return Seeded(admin_email=LONG_EMAIL, pages=pages, public_pages=public)

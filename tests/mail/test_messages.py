@@ -228,7 +228,9 @@ def test_an_invited_prospect_gets_their_link_replying_to_their_manager(
         prospect.token = db.session.execute(db.select(Intake.token)).scalar_one()
     about(prospect)  # the address was filled in by the invite; saving confirms it
     settled(mail_app)
-    [message] = inbox.to(EMAIL)
+    [invited, message] = inbox.to(EMAIL)  # the invite itself (issue 26), then the link
+    assert "invites you" in str(invited["Subject"])
+    assert str(invited["Reply-To"]) == "Max Manager <max@agency.example>"
     assert str(message["Reply-To"]) == "Max Manager <max@agency.example>"
 
 

@@ -29,11 +29,11 @@ def test_send_view_request_changes_resend_accept(app, client, sent):
     assert changed.status_code == 302
     with app.app_context():
         intake = db.session.execute(select(Intake)).scalar_one()
-        assert intake.status == "in_review"
+        assert intake.status == "agreement_sent"  # the version stays open (issue 26)
         assert (
             db.session.execute(select(AgreementMessage)).scalar_one().text.startswith("Fortnightly")
         )
-    assert "asked for changes" in prospect.get(f"/agreement/{token}").text
+    assert "Fortnightly updates, please" in prospect.get(f"/agreement/{token}").text
     manager_page = client.get(f"/workspace/intakes/{sent['public_id']}")
     assert "Fortnightly updates, please" in manager_page.text
 
@@ -66,7 +66,7 @@ def test_send_view_request_changes_resend_accept(app, client, sent):
             for e in db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()
             if e.kind == "status"
         ]
-        assert kinds == ["agreement_sent", "in_review", "agreement_sent", "accepted"]
+        assert kinds == ["agreement_sent", "accepted"]  # a new version is no status move
 
     final = prospect.get(f"/agreement/{second}/pdf").data
     reader = PdfReader(io.BytesIO(final))
@@ -310,15 +310,14 @@ def test_accepting_and_asking_for_changes_use_the_one_status_change(app, client,
     answer(app, f"/agreement/{token}/changes", {"comment": "Fortnightly updates, please"})
     second = send(client, sent["public_id"], revised=True)
     answer(app, f"/agreement/{second}/accept", {"name": "Daniel Okafor", "consent": "yes"})
-    assert calls == ["in_review", "agreement_sent", "accepted"]
+    assert calls == ["accepted"]  # a comment keeps the version open (issue 26)
     with app.app_context():
         events = db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
         assert [(e.kind, e.to_value) for e in events if e.kind == "status"] == [
             ("status", "agreement_sent"),
-            ("status", "in_review"),
-            ("status", "agreement_sent"),
             ("status", "accepted"),
         ]
+        assert ("prospect_commented", "version 1") in [(e.kind, e.to_value) for e in events]
         details = " ".join(e.detail or "" for e in events)
         assert "changes requested by the prospect" in details
         assert "accepted by Daniel Okafor" in details

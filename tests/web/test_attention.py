@@ -17,7 +17,9 @@ from onboarding.services.intake import attention, listing, workspace
 from tests.factories import csrf_of, post, send_version
 
 BADGE = "attention-badge"
-OPTION = re.compile(r'<option value="(\d+(?:\.\d+)*)"[^>]*>([^<]+)</option>')
+OPTION = re.compile(  # each clause's "Comment on this clause" link: (number, "number title")
+    r'comment\?clause=([\d.]+)">Comment on this clause<span class="visually-hidden"> \(([^)]+)\)'
+)
 NAV = re.compile(r'Needs your attention <span class="nav-count[^"]*">.*?([\d,]+)<span')
 
 
@@ -48,11 +50,10 @@ def test_a_change_request_waits_for_an_answer_and_a_reply_answers_it(app, client
 
     page, asked = ask(app, two["token"], "Updates twice a week, please", "")
     options = OPTION.findall(page.text)
-    assert options, "the request offers the version's clauses"
+    assert options, "each clause has its comment link"
     number, label = options[0]
     assert asked.status_code == 302
-    # A second request is refused (this version awaits a new one): ask about a clause
-    # on the next version instead, below.
+    # The version stays open to more comments (issue 26): see tests/web/test_conversation.py.
 
     dashboard = client.get("/workspace/").text
     assert nav_count(dashboard) == 1
@@ -94,7 +95,7 @@ def test_a_request_about_a_clause_is_answered_by_a_new_version(app, client, two)
     page, asked = ask(app, second, "Three rounds, as agreed in the thread", "")
     number, label = OPTION.findall(page.text)[0]
     assert asked.status_code == 302
-    # The version is now closed; ask again about a clause on a third version.
+    # A third version replaces the second; ask about a clause on it.
     third = send_version(app, two["public_id"], rounds=7)
     page, asked = ask(app, third, "Say which week the rounds fall in", number)
     assert asked.status_code == 302
@@ -134,7 +135,8 @@ def test_a_clause_not_in_the_version_or_an_empty_request_is_refused_and_kept(app
     assert refused.status_code == 422
     text = refused.text
     summary = text.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
-    assert 'href="#changes-comment"' in summary and 'href="#changes-clause"' in summary
+    assert summary.count('href="#changes-comment"') == 2  # the box: no dropdown any more
+    assert "That clause is not in this version" in summary
     # At the top of the answer panel, by its button (issue 16), before the forms.
     assert text.index('class="signing-panel"') < text.index('class="error-summary"')
     assert text.index('class="error-summary"') < text.index('class="signing-form"')

@@ -130,7 +130,7 @@ def test_only_admins_grant_signing_rights_and_never_without_a_title(app, client,
     admin = app.test_client()
     login(admin, staff["admin"])
     refused = post(admin, url, {"can_sign": "1", "title": " ", "name": "Max Manager"})
-    assert refused.status_code == 422
+    assert refused.status_code == 422  # the page again, the error by the field (issue 26)
     page = refused.text
     assert "Give manager@example.com a title before granting signing rights" in page
     # The refused save keeps every field of its row, the box included (issue 26).

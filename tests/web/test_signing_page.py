@@ -61,14 +61,13 @@ def test_errors_are_summarised_first_linking_to_their_fields(app, two):
     assert "default-src 'self'" in refused.headers["Content-Security-Policy"]
 
 
-def test_the_clauses_offered_are_the_pages_grouped_by_section(app, two):
+def test_every_clause_of_the_page_has_its_comment_link(app, two):
+    # issue 26: a "Comment on this clause" link inside each clause, not a dropdown
     page = app.test_client().get(f"/agreement/{two['token']}").text
-    select = page.split('id="changes-clause"', 1)[1].split("</select>", 1)[0]
-    groups = re.findall(r'<optgroup label="([^"]+)">', select)
-    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]+)</option>', select)
-    assert options[0] == ("", "The agreement as a whole")
-    assert groups[0] == "1 Parties" and len(groups) == len(set(groups)) > 5
-    numbers = [n for n, _ in options[1:]]
+    assert 'id="changes-clause"' not in page
+    numbers = re.findall(
+        r'class="clause-comment" href="/agreement/[\w-]+/comment\?clause=([\d.]+)"', page
+    )
     assert len(numbers) == len(set(numbers)) > 20
     # every clause heading of the page, in its order
     headings = re.findall(r'class="(?:terms-)?clause__num">([\d.]+)<', page)
@@ -78,11 +77,12 @@ def test_the_clauses_offered_are_the_pages_grouped_by_section(app, two):
 def test_a_refused_change_request_keeps_the_comment_and_the_clause(app, two):
     prospect = app.test_client()
     page = prospect.get(f"/agreement/{two['token']}").text
-    number = re.search(r'<option value="(\d+\.\d+)"', page).group(1)
+    number = re.search(r"/comment\?clause=(\d+\.\d+)", page).group(1)
     long = "x" * 5001
     _, refused = answer(app, two["token"], "changes", {"comment": long, "clause": number})
     assert refused.status_code == 422
-    assert f'<option value="{number}" selected>' in refused.text
+    assert f"<h1>Comment on clause {number}</h1>" in refused.text  # the clause's own form
+    assert f'name="clause" value="{number}"' in refused.text
     assert 'href="#changes-comment"' in refused.text
 
 

@@ -55,8 +55,8 @@ def test_an_unchanged_agreement_is_refused_and_no_version_is_made(app, client, s
     shown = refused.text
     assert "Nothing changed since version 1: the agreement is the one sent then" in shown
     assert [v["number"] for v in versions(app)] == [1]
-    with app.app_context():
-        assert db.session.execute(select(Intake)).scalar_one().status == "in_review"
+    with app.app_context():  # a comment keeps the version open (issue 26)
+        assert db.session.execute(select(Intake)).scalar_one().status == "agreement_sent"
     # A different paper is not a change either.
     post(client, url + "/agreement/send", {"paper": "letter"}, url)
     assert [v["number"] for v in versions(app)] == [1]
@@ -131,7 +131,11 @@ def test_the_link_is_sent_again_without_a_new_version(app, client, sent):
 
 
 def test_a_link_is_not_sent_again_once_the_prospect_answered(app, client, sent):
-    ask_for_changes(app, sent["token"])
+    # A comment leaves the version open (issue 26); an acceptance answers it.
+    _, accepted = answer(
+        app, f"/agreement/{sent['token']}/accept", {"name": "Daniel Okafor", "consent": "yes"}
+    )
+    assert accepted.status_code == 302
     url = f"/workspace/intakes/{sent['public_id']}"
     assert "Send the link of version 1 again" not in client.get(url).text
     refused = post(client, url + "/agreement/resend", {}, url)

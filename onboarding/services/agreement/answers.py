@@ -50,9 +50,11 @@ def _open_for_answer(version: AgreementVersion) -> None:
 
 
 def record_change_request(version: AgreementVersion, comment: str) -> AgreementMessage:
-    """The prospect asks for changes: the thread keeps it, the intake returns to review;
-    announces ``changes_requested`` (the webhook event, the staff's notice). The
-    change-request form checks its fields first
+    """The prospect comments or asks for changes: the thread keeps it, and announces
+    ``changes_requested`` (the webhook event, the staff's notice; the intake waits in
+    "needs your attention" until a reply or a new version). The version stays open, to
+    comment on again, answer the manager's reply or accept, until a new one is sent.
+    The comment form checks its fields first
     (:func:`onboarding.services.agreement.change_requests.request_changes`)."""
     _open_for_answer(version)
     comment = required_text(comment, "comment", "Tell us what you would like changed", MAX_COMMENT)
@@ -60,8 +62,14 @@ def record_change_request(version: AgreementVersion, comment: str) -> AgreementM
         intake_id=version.intake_id, version_id=version.id, author="prospect", text=comment
     )
     db.session.add(message)
-    version.status = "changes_requested"
-    change_status(version.intake, "in_review", None, detail="changes requested by the prospect")
+    audit(
+        version.intake,
+        None,
+        "prospect_commented",
+        None,
+        f"version {version.number}",
+        "changes requested by the prospect",
+    )
     signals.announce(signals.changes_requested, version.intake, version=version, comment=comment)
     return message
 
@@ -78,6 +86,10 @@ def add_manager_message(intake: Intake, user: User, text: str) -> AgreementMessa
         text=text,
     )
     db.session.add(message)
+    # the prospect's email, with the link back to the thread (notify.prospect)
+    signals.announce(
+        signals.manager_replied, intake, version=version, text=text, author=user.display_name
+    )
     return message
 
 

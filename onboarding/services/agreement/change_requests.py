@@ -1,4 +1,7 @@
-"""The prospect's change request, optionally about one clause of the version they read.
+"""The prospect's comments (change requests), each about one clause of the version they
+read or the agreement as a whole: several per version, which stays open until a new one
+is sent. Each clause on the page has its own "Comment on this clause" link
+(:func:`clause_choice` finds the clause it names).
 
 The clauses offered are the ones on the page the prospect reads, numbered as they see
 them (tailored clauses ``4.2 Title``, standard terms ``12.3 Title.``), read from the
@@ -21,7 +24,10 @@ from onboarding.services.agreement import answers, versions
 from onboarding.services.intake.workspace import WorkspaceError, required_text
 
 MISSING_COMMENT = "Tell us what you would like changed"
-UNKNOWN_CLAUSE = "Choose a clause from the list, or “The agreement as a whole”"
+UNKNOWN_CLAUSE = (
+    "That clause is not in this version: use “Comment on this clause” beside a clause, "
+    "or comment on the agreement as a whole"
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,12 @@ class ClauseChoice:
     number: str  # "4.2"
     title: str
     section: str = ""  # "4 Plan and milestones": the section it belongs to
+    text: str = ""  # the clause as the page shows it
+
+    @property
+    def anchor(self) -> str:
+        """The clause's HTML id on the page (``clause-4-2``, as compose names it)."""
+        return "clause-" + self.number.replace(".", "-")
 
     @property
     def label(self) -> str:
@@ -59,8 +71,17 @@ def clause_choices(version: AgreementVersion) -> list[ClauseChoice]:
             title = " ".join(str(clause.get("title") or "").split()).rstrip(".").strip()
             if number and title and number not in seen:
                 seen.add(number)
-                choices.append(ClauseChoice(number, title, heading))
+                text = " ".join(str(clause.get("text") or "").split())
+                choices.append(ClauseChoice(number, title, heading, text))
     return choices
+
+
+def clause_choice(version: AgreementVersion, number: str | None) -> ClauseChoice | None:
+    """The clause numbered ``number`` on the version's page, or None."""
+    wanted = (number or "").strip()
+    if not wanted:
+        return None
+    return next((c for c in clause_choices(version) if c.number == wanted), None)
 
 
 def request_changes(
@@ -80,7 +101,7 @@ def request_changes(
     choice = None
     wanted = (clause or "").strip()
     if wanted:
-        choice = next((c for c in clause_choices(version) if c.number == wanted), None)
+        choice = clause_choice(version, wanted)
         if choice is None:
             errors["clause"] = UNKNOWN_CLAUSE
     prefix = choice.prefix() if choice else ""

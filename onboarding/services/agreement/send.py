@@ -223,7 +223,8 @@ def send_agreement(
         raise WorkspaceError("agreement", " ".join(blockers), {"agreement": "\n".join(blockers)})
     latest = latest_version(intake)
     refuse_unchanged(current, latest)
-    change_status(intake, "agreement_sent", user)  # checks the workflow
+    if intake.status != "agreement_sent":  # a new version while one is open: no move
+        change_status(intake, "agreement_sent", user)  # checks the workflow
     if prepared is None or not _still_current(prepared, intake, current, latest, paper):
         prepared = prepare_send(
             intake, paper, agency=agency, own_transaction=False, walk_away_reason=reason

@@ -281,7 +281,8 @@ INVITE_NOUNS = {
 def create_invite(
     manager: User, name: str, email: str, company: str | None, note: str | None, days: int
 ) -> Invite:
-    """A new invite link for a prospect, valid for ``days``."""
+    """A new invite link for a prospect, valid for ``days``; announces
+    ``invite_created`` (the prospect's email with the link, written to the outbox)."""
     questionnaire = get_questionnaire()
     errors = []
     for field, qid, value in (("name", "contact_name", name), ("email", "contact_email", email),
@@ -306,7 +307,9 @@ def create_invite(
         note=(note or "").strip() or None,
         expires_at=utcnow() + timedelta(days=days),
     )
+    invite.manager = manager
     db.session.add(invite)
+    signals.announce(signals.invite_created, None, invite=invite)
     return invite
 
 

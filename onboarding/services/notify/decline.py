@@ -11,6 +11,8 @@ from sqlalchemy import select
 from onboarding.db import db
 from onboarding.db.models import Intake, User, utcnow
 from onboarding.db.outbox import OutboxMessage
+from onboarding.domain.workflow import TRANSITIONS
+from onboarding.services.intake.workspace import change_status
 from onboarding.services.notify.mail import JUST_SENT, wrap_text, write
 
 MAX_LETTER = 10000
@@ -30,7 +32,9 @@ def send_decline(intake: Intake, user: User, letter: str) -> OutboxMessage:
     """Write the decline ``letter`` (the text as the manager reviewed it) to the
     prospect, replying to ``user``; the caller records it and commits. Raises
     ValueError (a sentence to show) with no address or no letter; the same letter
-    a moment after the last (a double click) is not written twice."""
+    a moment after the last (a double click) is not written twice. Sending it declines
+    the intake (its status becomes ``declined``, recorded in its history), unless it
+    is already closed."""
     letter = (letter or "").replace("\r\n", "\n").strip()
     if not intake.contact_email:
         raise ValueError("The prospect gave no email address: copy the letter instead.")
@@ -42,7 +46,7 @@ def send_decline(intake: Intake, user: User, letter: str) -> OutboxMessage:
     just_now = utcnow() - JUST_SENT
     if last is not None and last.created_at >= just_now and last.text == wrap_text(letter):
         return last
-    return write(
+    row = write(
         "decline",
         intake.contact_email,
         to_name=intake.contact_name,
@@ -52,3 +56,6 @@ def send_decline(intake: Intake, user: User, letter: str) -> OutboxMessage:
         letter=letter,
         paragraphs=[p.split("\n") for p in re.split(r"\n\s*\n", letter)],
     )
+    if "declined" in TRANSITIONS.get(intake.status, ()):  # the letter's send is the decision
+        change_status(intake, "declined", user, detail="the decline letter was emailed")
+    return row

@@ -44,6 +44,7 @@ The messages:
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import textwrap
 from collections.abc import Callable, Mapping
@@ -60,6 +61,7 @@ from onboarding.db.models import Intake, User, new_token, utcnow
 from onboarding.db.outbox import OutboxMessage
 from onboarding.domain.playbooks import CAUSE_LABELS
 from onboarding.domain.resources import project_dir
+from onboarding.domain.text import full_stop
 from onboarding.domain.workflow import RECOMMENDATIONS
 from onboarding.integrations import outbox
 from onboarding.services import signals
@@ -84,6 +86,9 @@ MESSAGE_KINDS = {
     "signoff_requested": "Sign-off asked for (client)",
     "project_signed_off": "Sign-off answered (staff)",
     "update_due": "Project update due (staff)",
+    "acceptance_receipt": "Acceptance receipt",
+    "invite": "Invite to the intake",
+    "agreement_reply": "Reply in the agreement thread",
 }
 """The kinds of email, with the words the Outbox page shows. Agreement messages
 (accepted, signed) and the decline are meant to join as kinds of their own."""
@@ -157,6 +162,7 @@ class Links(Protocol):
     def account(self) -> str: ...
 
     def project(self, token: str) -> str: ...
+    def invite(self, token: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -197,12 +203,14 @@ class Composed:
 @functools.cache
 def environment() -> jinja2.Environment:
     """The email templates: HTML escaped, text as written, every name required."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(project_dir("templates") / "email")),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
+    env.filters["full_stop"] = full_stop  # "for Northwind Tea Co." never ends "Co.."
+    return env
 
 
 def compose(kind: str, **context: Any) -> Composed:
@@ -326,7 +334,9 @@ def _count(*where: Any) -> int:
     return db.session.execute(select(func.count(OutboxMessage.id)).where(*where)).scalar_one()
 
 
-def _links_to(intake: Intake, address: str, since: datetime | None = None) -> int:
+def _links_to(
+    intake: Intake, address: str, since: datetime | None = None, status: str | None = None
+) -> int:
     where = [
         OutboxMessage.intake_id == intake.id,
         OutboxMessage.kind == "resume_link",
@@ -334,6 +344,8 @@ def _links_to(intake: Intake, address: str, since: datetime | None = None) -> in
     ]
     if since is not None:
         where.append(OutboxMessage.created_at >= since)
+    if status is not None:
+        where.append(OutboxMessage.status == status)
     return _count(*where)
 
 
@@ -385,12 +397,15 @@ def resume_link_on_save(intake: Intake) -> OutboxMessage | None:
 
 def email_resume_link(intake: Intake) -> str:
     """The "Email me my link" button. Returns ``sent`` (written now, or a moment ago),
-    ``no_email`` (the draft has no address yet) or ``limited`` (try later)."""
+    ``no_email`` (the draft has no address yet), ``failed`` (the one a moment ago was
+    refused for good: another would be too) or ``limited`` (try later)."""
     address = intake.contact_email
     if intake.status != "draft" or not address:
         return "no_email"
     if _links_to(intake, address, since=utcnow() - JUST_SENT):
-        return "sent"  # the one written as the address was saved, or a double click
+        # the one written as the address was saved, or a double click
+        failed = _links_to(intake, address, utcnow() - JUST_SENT, status="failed")
+        return "failed" if failed else "sent"
     if link_limited(intake, address, bound().settings):
         return "limited"
     _write_resume_link(intake)
@@ -576,11 +591,14 @@ def agreement_answered(
     every active manager. Written in the caller's session."""
     if kind not in ("change_request", "agreement_accepted"):
         raise ValueError(f"not an answer to an agreement: {kind!r}")
+    key = f"{kind}:{intake.public_id}:{version.number}"
+    if comment:  # a version takes several comments: one notice each
+        key += ":" + hashlib.sha256(comment.encode()).hexdigest()[:16]
     with db.session.no_autoflush:
         return _tell_staff(
             intake,
             kind,
-            f"{kind}:{intake.public_id}:{version.number}",
+            key,
             number=version.number,
             comment=comment,
             accepted_name=getattr(version, "accepted_name", None),

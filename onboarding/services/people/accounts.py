@@ -268,6 +268,12 @@ def signing_problem(user: User) -> str | None:
     user's name and title, so both must be set."""
     if not user.active:
         return "This account is disabled."
+    if user.is_admin and not (user.can_sign and user.title and user.name):
+        # an admin grants the right, so they may grant it to themselves
+        return (
+            "You are an admin: give your account a name and a title and tick "
+            "“May countersign agreements” on the Users page, then countersign here."
+        )
     if not user.can_sign:
         return (
             "You do not have signing rights: an admin grants them on the Users page, so "

@@ -30,6 +30,7 @@ from onboarding.db.engine import begin_write
 from onboarding.db.models import Intake
 from onboarding.domain import rules
 from onboarding.domain.questionnaire import FieldError, Question, Section, get_questionnaire
+from onboarding.services.agreement.versions import latest_version
 from onboarding.services.intake.submission import (
     intake_by_token,
     keep_answers,
@@ -61,6 +62,11 @@ def link_message(result: str, intake: Intake) -> str:
         return (
             f"We have emailed your private link to {intake.contact_email}. It can take a few "
             "minutes to arrive; if it does not, look in your spam folder."
+        )
+    if result == "failed":
+        return (
+            f"We could not email your link to {intake.contact_email}: the mail server "
+            "refused it. Check the address, or copy the link on this page."
         )
     if result == "limited":
         return (
@@ -395,11 +401,15 @@ def email_link_from_review(token: str):
 
 @bp.get("/<token>/thanks")
 def thanks(token: str):
-    """What happens next, in plain words (step 3 of the method: share the process)."""
+    """What happens next, in plain words (step 3 of the method: share the process), and
+    where the intake stands now: declined, an agreement to read (the latest version's
+    link), accepted or signed."""
     intake = load(token)
     if intake.status == "draft":
         return redirect(url_for(".review", token=token))
-    return forget(make_response(render_template("intake/thanks.html", intake=intake)))
+    latest = latest_version(intake)  # the agreement's state, told on the page
+    page = render_template("intake/thanks.html", intake=intake, latest=latest)
+    return forget(make_response(page))
 
 
 # --- reminders: the one-click stop ------------------------------------------------------------

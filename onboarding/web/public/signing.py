@@ -31,6 +31,7 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 
 from onboarding.db import db
 from onboarding.domain.text import printable
@@ -55,8 +56,9 @@ class AnswerForm(FlaskForm):
     """Accept or ask for changes (fields are read from the request)."""
 
 
-CHANGE_FIELDS = {"comment": "changes-comment", "clause": "changes-clause"}
-"""The change request's fields -> their ids on the page; an acceptance's field ``f``
+CHANGE_FIELDS = {"comment": "changes-comment", "clause": "changes-comment"}
+"""The comment's fields -> their ids on the page (a clause is chosen by the link beside
+it, so a clause no longer on the page points at the box); an acceptance's field ``f``
 is ``accept-f``; a refusal of the whole answer (``agreement``) points at the panel."""
 
 
@@ -106,14 +108,49 @@ def chosen_in(form) -> dict[str, int]:
     return choice
 
 
+def is_open(version) -> bool:
+    """Whether the version takes comments and an acceptance: the one awaiting the
+    prospect (until a new one is sent, or the intake is closed)."""
+    return version.status == "sent" and version.intake.status == "agreement_sent"
+
+
+def with_comment_links(html: str, version) -> str:
+    """The frozen page (checked against its digest first) with a "Comment on this
+    clause" link inside each clause it numbers, to the comment form with that clause
+    chosen. The stored page is not changed; a clause not found is left as it is."""
+    for choice in change_requests.clause_choices(version):
+        start = html.find(f'id="{choice.anchor}"')
+        if start < 0:
+            continue
+        tag = html.rfind("<", 0, start)
+        name = html[tag + 1 : start].split()[0] if tag >= 0 else ""
+        end = html.find(f"</{name}>", start) if name in ("article", "p") else -1
+        if end < 0:
+            continue
+        url = url_for(".comment", token=version.token, clause=choice.number)
+        link = Markup(
+            ' <a class="clause-comment" href="{url}">Comment on this clause'
+            '<span class="visually-hidden"> ({number} {title})</span></a>'
+        ).format(url=url, number=choice.number, title=choice.title)
+        if name == "article":
+            link = Markup('<p class="clause-comment__row">{}</p>').format(link)
+        html = html[:end] + str(link) + html[end:]
+    return html
+
+
 def render_page(version, errors=None, notice=None, values=None, status=200):
-    """The prospect's page: the banner, the proposal and the agreement as sent, then
-    their answer (with the options to choose)."""
+    """The prospect's page: the banner, the proposal and the agreement as sent (with a
+    comment link by each clause while it is open), then the conversation and their
+    answer (with the options to choose)."""
     page = versions.verified_page(version)
     values = values or {}
+    document = None
+    if page is not None:
+        document = with_comment_links(page.html, version) if is_open(version) else page.html
     html = render_template(
         "signing/agreement.html" if page is not None else "signing/pdf_only.html",
         page=page,
+        document=document,
         version=version,
         intake=version.intake,
         form=AnswerForm(formdata=None),
@@ -121,7 +158,8 @@ def render_page(version, errors=None, notice=None, values=None, status=200):
         notice=notice,
         values=values or {},
         thread=versions.messages_of(version.intake),
-        clauses=change_requests.clause_choices(version) if version.status == "sent" else [],
+        latest=versions.latest_version(version.intake),  # superseded: a link forward
+        clauses=[],  # each clause has its own "Comment on this clause" link instead
         field_id=field_id,
         changes=versions.changes_of(version),  # "What changed since version n"
         client_details=answers.client_details_of(version),  # to confirm when accepting
@@ -133,7 +171,8 @@ def render_page(version, errors=None, notice=None, values=None, status=200):
 
 @bp.get("/<token>")
 def view(token: str):
-    """The agreement to read, with the accept and change-request forms."""
+    """The agreement to read, with the accept and comment forms (``?sent=1``: just after
+    a comment, which the conversation then says was sent)."""
     return render_page(load(token))
 
 
@@ -267,6 +306,7 @@ def accepted(token: str):
         version=version,
         intake=version.intake,
         steps=after_acceptance.next_steps(version),
+        latest=versions.latest_version(version.intake),
     )
     return Response(html, mimetype="text/html")
 
@@ -284,22 +324,59 @@ def file_status(token: str):
     return jsonify(ready=digest is not None, sha256=digest, kind="signed" if signed else "accepted")
 
 
+def render_comment(version, choice, errors=None, notice=None, values=None, status=200):
+    """The comment form about one clause: the clause as the page shows it, then the box."""
+    html = render_template(
+        "signing/comment.html",
+        version=version,
+        intake=version.intake,
+        latest=versions.latest_version(version.intake),
+        choice=choice,
+        open=is_open(version),
+        form=AnswerForm(formdata=None),
+        errors=errors or {},
+        notice=notice,
+        values=values or {},
+        field_id=field_id,
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+@bp.get("/<token>/comment")
+def comment(token: str):
+    """Comment on one clause (``?clause=4.2``, from the link beside it); an unknown
+    clause goes back to the agreement's own comment form."""
+    version = load(token)
+    choice = change_requests.clause_choice(version, request.args.get("clause"))
+    if choice is None or not is_open(version):
+        return redirect(url_for(".view", token=token, _anchor="answer"))
+    return render_comment(version, choice)
+
+
 @bp.post("/<token>/changes")
 def changes(token: str):
-    """Ask for changes with a comment; the account manager gets it back in review. A
-    lapsed link takes no change request (410), like every other action."""
+    """A comment or a change request, about one clause or the whole agreement; the
+    account manager gets it in "needs your attention", and the version stays open.
+    A lapsed link takes none (410), like every other action."""
     load(token)
     version = versions.version_by_token(token, for_update=True) or abort(404)
     values = {
         "comment": request.form.get("comment", ""),
         "clause": request.form.get("clause", ""),
     }
+    choice = change_requests.clause_choice(version, values["clause"])
+
+    def again(**shown):
+        if choice is not None:  # the clause's own form, not the 18,000 px page
+            return render_comment(version, choice, values=values, status=422, **shown)
+        return render_page(version, values=values, status=422, **shown)
+
     if not csrf_ok(AnswerForm()):
-        return render_page(version, notice=EXPIRED, values=values, status=422)
+        return again(notice=EXPIRED)
     try:
         change_requests.request_changes(version, values["comment"], values["clause"])
     except WorkspaceError as exc:
         db.session.rollback()
-        return render_page(version, errors=exc.errors, values=values, status=422)
+        return again(errors=exc.errors)
     db.session.commit()
-    return redirect(url_for(".view", token=token, _anchor="answer"))
+    return redirect(url_for(".view", token=token, sent="1", _anchor="conversation"))

@@ -32,8 +32,8 @@ from onboarding.domain.questionnaire import get_questionnaire
 from onboarding.domain.workflow import (
     RECOMMENDATIONS,
     STATUS_LABELS,
-    TRANSITIONS,
     assessment_changes,
+    may_send,
 )
 from onboarding.rendering.figures import CAUSE_LABELS, risk_chart
 from onboarding.services.agreement import answers as agreement_answers
@@ -144,7 +144,7 @@ def render_intake(intake: Intake, errors: dict[str, str] | None = None, status: 
         select(User).where(User.active.is_(True)).order_by(User.email)
     ).scalars().all()  # fmt: skip
     versions = agreement_versions.versions_of(intake)
-    can_send = "agreement_sent" in TRANSITIONS.get(intake.status, ())
+    can_send = may_send(intake.status)
     action_texts = {a["id"]: a["text"] for a in (result or {}).get("actions", [])}
     history = [
         (e, describe(e.kind, e.from_value, e.to_value, e.detail, actions=action_texts,
@@ -346,7 +346,7 @@ def agreement_preview(public_id: str):
         "manager/_preview_bar.html",
         intake=intake,
         paper=paper,
-        can_send="agreement_sent" in TRANSITIONS.get(intake.status, ()),
+        can_send=may_send(intake.status),
         draft=bool(blockers),
         walk_away=intake.assessment.result.get("recommendation") == "walk_away",
         sent_before=bool(agreement_versions.versions_of(intake)),
@@ -552,12 +552,12 @@ def users():
         except AccountError as exc:
             db.session.rollback()
             errors[exc.field] = str(exc)
-    return _users_page(errors, generated, request.form if errors else {})
+    return _users_page(errors, generated, values=request.form if errors else {})
 
 
-def _users_page(errors: dict[str, str], generated=None, values=None, signing=None):
-    """The Users page; ``signing``: a refused signing-rights save, shown in its row as
-    typed (the box included) with its error."""
+def _users_page(errors, generated=None, *, values=None, signing=None):
+    """The Users page; ``signing``: a refused signing save (the user's id, its errors
+    by field and what was posted), shown by that user's form and in the summary."""
     rows = db.session.execute(select(User).order_by(User.email)).scalars().all()
     policy = current_app.config["STAFF_MFA"]
     return render_template(
@@ -569,7 +569,7 @@ def _users_page(errors: dict[str, str], generated=None, values=None, signing=Non
         form=PostForm(),
         values=values or {},
         signing=signing,
-    ), (422 if errors else 200)
+    ), (422 if errors or signing else 200)
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -630,18 +630,9 @@ def user_signing(user_id: int):
             name=request.form.get("name"),  # None (no field): keep the name
             address=client_address(),
         )
-    except AccountError as exc:
+    except AccountError as exc:  # shown by the field and in the summary, the box kept
         db.session.rollback()
-        field = "name" if exc.field == "name" else "title"
-        typed = {
-            "id": user_id,
-            "name": request.form.get("name"),
-            "title": request.form.get("title", ""),
-            "can_sign": request.form.get("can_sign") == "1",
-            "anchor": f"signing-{field}-{user_id}",
-            "error": str(exc),
-        }
-        return _users_page({"signing": str(exc)}, signing=typed)
+        return _users_page({}, signing={"id": user_id, "errors": {exc.field: str(exc)}})
     db.session.commit()
     state = "can countersign agreements" if user.can_sign else "cannot countersign agreements"
     flash(f"{user.email} {state}.")

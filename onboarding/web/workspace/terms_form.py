@@ -181,6 +181,7 @@ def _widget(row: TermField, profile: Any) -> dict[str, Any]:
         "widget": row.widget,
         "hint": hint.format(default=default) if hint else None,
         "rows": form.get("rows", 4),
+        "models": list(row.get("models") or ()),  # a fee member: the fee models it is for
     }
     widget |= WIDGET_LOOKS.get(row.widget or "", {})
     if row.widget in ("select", "checkboxes"):
