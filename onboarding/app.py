@@ -329,13 +329,14 @@ def register_subscribers(app: Flask) -> None:
     links the current app's, bound here once) and the render queue. Connecting twice is
     a no-op, so every app the process builds shares them."""
     from onboarding.services.agreement import prerender
-    from onboarding.services.notify import mail, project_mail, prospect, webhooks
+    from onboarding.services.notify import agreement_mail, mail, project_mail, prospect, webhooks
     from onboarding.services.project import state as projects
     from onboarding.web import mailing
 
     mail.bind(mailing.mailer)  # the current app's settings and links, when a message is written
     webhooks.subscribe()
     mail.subscribe()
+    agreement_mail.subscribe()
     project_mail.subscribe()
     projects.subscribe()
     prospect.subscribe()  # the prospect's receipt of acceptance, the manager's replies

@@ -91,7 +91,7 @@ def test_the_log_line_carries_no_agreement_link(mail_app, client, manager, submi
 
 
 def test_the_change_list_reads_as_plain_words_and_stays_short():
-    from onboarding.services.notify.mail import change_lines
+    from onboarding.services.notify.agreement_mail import change_lines
 
     red = {
         "values": [

@@ -20,14 +20,9 @@ The messages:
   (:func:`email_resume_link`), limited per intake and per address;
 - ``receipt`` (prospect) and ``new_submission`` (the owner, else every active manager)
   on submit (:func:`on_submitted`);
-- ``agreement_sent``: the agreement link on each send, with what changed since the
-  previous version, and again when staff press "Send the link again"
-  (:func:`agreement_sent`);
-- ``change_request`` and ``agreement_accepted``: the staff's notice (the owner, else
-  every active manager) when the prospect asks for changes or accepts
-  (:func:`agreement_answered`);
-- ``agreement_signed``: the prospect's confirmation, with the signed PDF attached, when
-  the agency countersigns (:func:`agreement_signed`);
+- the agreement's messages (sent, answered, signed): :mod:`.agreement_mail`; the
+  prospect's receipts and the manager's replies: :mod:`.prospect`; the project's:
+  :mod:`.project_mail` (each connects its own);
 - ``decline``: the polite decline, as the manager reviewed and edited it
   (:func:`send_decline`);
 - ``signin_code``: the one-time code a member of staff needs, as well as the password,
@@ -44,7 +39,6 @@ The messages:
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 import textwrap
 from collections.abc import Callable, Mapping
@@ -66,7 +60,6 @@ from onboarding.domain.workflow import RECOMMENDATIONS
 from onboarding.integrations import outbox
 from onboarding.services import signals
 from onboarding.services.profile import installation_profile
-from onboarding.services.project import state as projects
 
 MESSAGE_KINDS = {
     "resume_link": "Private resume link",
@@ -469,7 +462,7 @@ def _on_submitted(intake: Intake) -> list[OutboxMessage]:
         )
     assessment = intake.assessment
     risks = (assessment.result.get("risks") if assessment else None) or {}
-    rows += _tell_staff(
+    rows += tell_staff(
         intake,
         "new_submission",
         f"new_submission:{intake.public_id}",
@@ -485,141 +478,7 @@ def _on_submitted(intake: Intake) -> list[OutboxMessage]:
     return rows
 
 
-# --- the agreement ------------------------------------------------------------------------------
-
-
-def change_lines(redline: Mapping[str, Any] | None, limit: int = CHANGES_SHOWN) -> list[str]:
-    """What a version changed since the previous one, as short lines of plain words:
-    each value from and to, each clause added, removed or changed by its title."""
-    if not redline:
-        return []
-    lines = []
-    for value in redline.get("values") or ():
-        term, before, after = value.get("term", ""), value.get("from", ""), value.get("to", "")
-        if before and after:
-            lines.append(f"{term}: from {before} to {after}")
-        elif after:
-            lines.append(f"{term}: now {after}")
-        else:
-            lines.append(f"{term}: {before} no longer applies")
-    verbs = {"added": "New clause", "removed": "Clause removed", "changed": "Clause changed"}
-    for clause in redline.get("clauses") or ():
-        verb = verbs.get(clause.get("change", ""), "Clause changed")
-        lines.append(f"{verb}: {clause.get('title') or clause.get('id', '')}")
-    if len(lines) > limit:
-        more = len(lines) - (limit - 1)
-        lines = lines[: limit - 1] + [f"and {more} more changes, shown on the agreement's page"]
-    return lines
-
-
-def agreement_sent(
-    intake: Intake,
-    version: Any,
-    *,
-    again: bool = False,
-    message: str | None = None,
-    subject: str | None = None,
-) -> OutboxMessage | None:
-    """The prospect's agreement link for ``version`` (an ``AgreementVersion`` being sent,
-    or, ``again``, the one awaiting their answer), with what changed since the previous
-    version, the manager's personal ``message`` and their ``subject`` (the send page's);
-    None when the intake has no address. Written in the caller's session."""
-    if not intake.contact_email:
-        return None
-    with db.session.no_autoflush:
-        if version.token is None:  # filled at INSERT; the link needs it now
-            version.token = new_token()
-        if intake.public_id is None:
-            intake.public_id = new_token()
-        owner = intake.owner if intake.owner is not None and intake.owner.active else None
-        return write(
-            "agreement_sent",
-            intake.contact_email,
-            to_name=intake.contact_name,
-            intake=intake,
-            reply_to=reply_to_for(intake),
-            dedupe_key=None if again else f"agreement_sent:{intake.public_id}:{version.number}",
-            name=first_name(intake),
-            company=intake.company,
-            number=version.number,
-            again=again,
-            changes=change_lines(version.redline),
-            owner=owner.display_name if owner else None,
-            agreement_url=bound().links.agreement(version.token),
-            message=message,
-            custom_subject=subject,
-        )
-
-
-def agreement_sent_preview(
-    intake: Intake,
-    number: int,
-    redline: dict[str, Any] | None,
-    *,
-    message: str | None = None,
-    subject: str | None = None,
-) -> Composed:
-    """The email :func:`agreement_sent` would write for version ``number`` (the send
-    page shows it before anything goes out); the link is a placeholder."""
-    settings = bound().settings
-    owner = intake.owner if intake.owner is not None and intake.owner.active else None
-    return compose(
-        "agreement_sent",
-        agency=agency_name(settings),
-        base_url=settings.base_url,
-        name=first_name(intake),
-        company=intake.company,
-        number=number,
-        again=False,
-        changes=change_lines(redline),
-        owner=owner.display_name if owner else None,
-        agreement_url="(the private link, made when you send)",
-        message=message,
-        custom_subject=" ".join((subject or "").split()) or None,
-    )
-
-
-def agreement_answered(
-    intake: Intake,
-    version: Any,
-    kind: str,
-    *,
-    comment: str | None = None,
-) -> list[OutboxMessage]:
-    """The staff's notice that the prospect answered ``version``: ``change_request``
-    (with their ``comment``) or ``agreement_accepted``; to the intake's owner, else
-    every active manager. Written in the caller's session."""
-    if kind not in ("change_request", "agreement_accepted"):
-        raise ValueError(f"not an answer to an agreement: {kind!r}")
-    key = f"{kind}:{intake.public_id}:{version.number}"
-    if comment:  # a version takes several comments: one notice each
-        key += ":" + hashlib.sha256(comment.encode()).hexdigest()[:16]
-    with db.session.no_autoflush:
-        return _tell_staff(
-            intake,
-            kind,
-            key,
-            number=version.number,
-            comment=comment,
-            accepted_name=getattr(version, "accepted_name", None),
-            accepted_title=getattr(version, "accepted_title", None),
-            options_chosen=_options_chosen(version),
-            intake_url=bound().links.workspace_intake(intake.public_id) + "#agreement",
-        )
-
-
-def _options_chosen(version: Any) -> list[str] | None:
-    """The options the prospect chose with the acceptance, as the agreement lists them
-    (None when the version offered none)."""
-    from onboarding.domain.agreement import chosen_option_lines
-
-    chosen = getattr(version, "options_chosen", None)
-    if chosen is None:
-        return None
-    return chosen_option_lines(getattr(version, "content", None) or {}, chosen)
-
-
-def _tell_staff(intake: Intake, kind: str, dedupe: str, **context: Any) -> list[OutboxMessage]:
+def tell_staff(intake: Intake, kind: str, dedupe: str, **context: Any) -> list[OutboxMessage]:
     """One ``kind`` notice about ``intake`` to each member of staff to tell (the owner,
     else every active manager: :func:`staff_to_tell`), each with its own dedupe key
     (``dedupe`` and the user's id); ``context``: what the kind's templates show beside
@@ -642,35 +501,6 @@ def _tell_staff(intake: Intake, kind: str, dedupe: str, **context: Any) -> list[
         )
         for user in staff_to_tell(intake, bound().settings)
     ]
-
-
-def agreement_signed(
-    intake: Intake, version: Any, pdf: bytes, filename: str
-) -> OutboxMessage | None:
-    """The prospect's confirmation that the agreement is signed by both parties, with
-    the signed PDF attached; None when the intake has no address."""
-    if not intake.contact_email:
-        return None
-    project = projects.project_of(intake)
-    with db.session.no_autoflush:
-        owner = intake.owner if intake.owner is not None and intake.owner.active else None
-        return write(
-            "agreement_signed",
-            intake.contact_email,
-            to_name=intake.contact_name,
-            intake=intake,
-            reply_to=reply_to_for(intake),
-            dedupe_key=f"agreement_signed:{intake.public_id}:{version.number}",
-            attachment=pdf,
-            attachment_name=filename,
-            name=first_name(intake),
-            company=intake.company,
-            number=version.number,
-            countersigned_name=version.countersigned_name,
-            filename=filename,
-            owner=owner.display_name if owner else None,
-            project_url=bound().links.project(project.token) if project else "",
-        )
 
 
 # --- reminders and notices (the reminders: reminders.py; the digests: digests.py) ----------
@@ -714,42 +544,7 @@ def _submitted(intake: Intake, *, email: bool = True, **_: Any) -> None:
         on_submitted(intake)  # written now, sent after the commit
 
 
-def _sent(
-    intake: Intake,
-    *,
-    version: Any,
-    message: str | None = None,
-    subject: str | None = None,
-    **_: Any,
-) -> None:
-    agreement_sent(intake, version, message=message, subject=subject)
-
-
-def _resent(intake: Intake, *, version: Any, **_: Any) -> None:
-    agreement_sent(intake, version, again=True)
-
-
-def _changes_requested(intake: Intake, *, version: Any, comment: str, **_: Any) -> None:
-    agreement_answered(intake, version, "change_request", comment=comment)
-
-
-def _accepted(intake: Intake, *, version: Any, **_: Any) -> None:
-    agreement_answered(intake, version, "agreement_accepted")
-
-
-def _file_issued(
-    intake: Intake, *, version: Any, kind: str, pdf: bytes, filename: str, **_: Any
-) -> None:
-    if kind == "signed":  # the prospect's copy, signed by both
-        agreement_signed(intake, version, pdf, filename)
-
-
 def subscribe() -> None:
     """Write the messages the use cases' signals call for (see the module's list)."""
     signals.intake_saved.connect(_step_saved, weak=False)
     signals.intake_submitted.connect(_submitted, weak=False)
-    signals.agreement_sent.connect(_sent, weak=False)
-    signals.link_resent.connect(_resent, weak=False)
-    signals.changes_requested.connect(_changes_requested, weak=False)
-    signals.agreement_accepted.connect(_accepted, weak=False)
-    signals.file_issued.connect(_file_issued, weak=False)

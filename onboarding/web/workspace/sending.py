@@ -24,7 +24,7 @@ from onboarding.services.agreement import send as send_service
 from onboarding.services.agreement import terms as agreement_terms
 from onboarding.services.agreement.versions import latest_version
 from onboarding.services.intake import workspace
-from onboarding.services.notify import mail
+from onboarding.services.notify import agreement_mail
 from onboarding.web.workspace.auth import KEPT_NOTICE, PostForm, staff_only
 from onboarding.web.workspace.common import checked_post, link_sent, load
 from onboarding.web.writing import renders_before_writing, start_writing
@@ -77,7 +77,7 @@ def _page(intake, typed: dict[str, str], errors: dict[str, str], status: int = 2
     if red is not None and previous is not None:
         changes = redlines.changes(red, previous.number, previous.content, content)
     unchanged = previous is not None and previous.content_sha256 == agreement.sha256
-    email = mail.agreement_sent_preview(
+    email = agreement_mail.agreement_sent_preview(
         intake,
         number,
         red,
@@ -98,7 +98,7 @@ def _page(intake, typed: dict[str, str], errors: dict[str, str], status: int = 2
             can_send="agreement_sent" in TRANSITIONS.get(intake.status, ()),
             walk_away=(intake.assessment.result or {}).get("recommendation") == "walk_away",
             email=email,
-            default_subject=mail.agreement_sent_preview(intake, number, red).subject,
+            default_subject=agreement_mail.agreement_sent_preview(intake, number, red).subject,
             typed=typed,
             errors=errors,
             notice=notice,
