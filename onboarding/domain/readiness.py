@@ -59,6 +59,14 @@ def problems(terms: Any, answers: Mapping[str, Any], today: dt.date) -> list[Dra
         out.append(
             DraftProblem("fee", "is not set: choose the fee model and its amounts", "the fee")
         )
+    if fee is not None and fee.model == "retainer" and not fee.amounts.get("allowance"):
+        out.append(
+            DraftProblem(
+                "fee.allowance",
+                "is not set: give the days or hours of work each month",
+                "the retainer's monthly allowance",
+            )
+        )
     if not terms.payment_schedule and schedule_needed(terms):  # a fixed fee's instalments
         out.append(
             DraftProblem(

@@ -848,6 +848,9 @@ def service_levels(data: Any, path: str, errors: list) -> dict[str, Any]:
     return group_values("service_levels", data, path, errors)
 
 
+UNSET_ALLOWANCE = "to be set before signing"
+"""A v1 retainer's allowance until the manager sets it (the agreement is a draft)."""
+
 FEE_DEFAULTS = {"rate_unit": "day", "allowance_unit": "days", "rollover_percent": Decimal(0)}
 """The fee members a model's fee holds when unset (a rate per day, an allowance in days,
 no unused allowance carried over)."""
@@ -1342,7 +1345,12 @@ def fee_lines(
     notice = f"{plural(notice_days, 'day')}' written notice" if notice_days else "written notice"
     return [
         ("Monthly fee", f"{money(a['monthly'], currency)} a month, invoiced monthly in advance"),
-        ("Monthly allowance", f"{_count(a['allowance'], unit[:-1])} of work a month"),
+        (
+            "Monthly allowance",
+            f"{_count(a['allowance'], unit[:-1])} of work a month"
+            if "allowance" in a
+            else UNSET_ALLOWANCE,
+        ),
         (
             "Minimum term",
             f"{plural(months, 'month')} from the start date "
@@ -1398,7 +1406,9 @@ def fee_summary(terms: EngagementTerms, currency: str, notice_days: int | None =
     )
     return (
         f"Monthly fee: {money(a['monthly'], currency)}, invoiced monthly in advance; "
-        f"Monthly allowance: {_count(a['allowance'], unit[:-1])}; "
+        "Monthly allowance: "
+        + (_count(a["allowance"], unit[:-1]) if "allowance" in a else UNSET_ALLOWANCE)
+        + "; "
         f"Minimum term: {plural(int(a['minimum_months']), 'month')}, then month by month"
         f"{notice}; Unused allowance: {unused}"
     )

@@ -162,8 +162,8 @@ def test_check_catches_a_reply_time_in_another_unit(tmp_path):
     folder = introduce(
         tmp_path,
         "set_boundaries.yaml",
-        "a first answer may\n          say when the full reply will follow.",
-        "a first answer may\n          say when the full reply will follow. The Agency "
+        "a first answer may say when the full\n          reply follows.",
+        "a first answer may say when the full\n          reply follows. The Agency "
         "acknowledges each report\n          within 24 working hours.",
     )
     result = run_check(folder)
@@ -195,7 +195,12 @@ def test_check_catches_escalation_periods_of_their_own(tmp_path):
 @pytest.mark.slow  # runs `onboarding playbooks check` on a copied folder
 def test_check_catches_a_number_written_in_figures(tmp_path):
     """ "five in all" (the summary) beside "5 in all" (the milestone clause)."""
-    folder = introduce(tmp_path, "share_process.yaml", "{review_count} in all", "5 in all")
+    folder = introduce(
+        tmp_path,
+        "share_process.yaml",
+        "{plan_phases} The Agency confirms",
+        "{plan_phases} Reviews: 5 in all. The Agency confirms",
+    )
     result = run_check(folder)
     assert result.exit_code == 1, result.output
     line = next(x for x in result.output.splitlines() if "5 in all" in x)

@@ -17,7 +17,7 @@ from flask_login import current_user
 from onboarding.db import db
 from onboarding.domain import redline as redlines
 from onboarding.domain.agreement import agreement_json
-from onboarding.domain.workflow import TRANSITIONS
+from onboarding.domain.workflow import may_send
 from onboarding.services import kept
 from onboarding.services.agreement import compose as agreements
 from onboarding.services.agreement import send as send_service
@@ -95,7 +95,7 @@ def _page(intake, typed: dict[str, str], errors: dict[str, str], status: int = 2
             version={"number": number},
             unchanged=unchanged,
             blockers=blockers,
-            can_send="agreement_sent" in TRANSITIONS.get(intake.status, ()),
+            can_send=may_send(intake.status),
             walk_away=(intake.assessment.result or {}).get("recommendation") == "walk_away",
             email=email,
             default_subject=agreement_mail.agreement_sent_preview(intake, number, red).subject,
