@@ -24,6 +24,9 @@ ENDPOINTS = [
     ("post", "/api/v1/intakes/{id}/agreement"),
     ("get", "/api/v1/intakes/{id}/agreement/versions"),
     ("get", "/api/v1/intakes/{id}/agreement/versions/1"),
+    ("get", "/api/v1/intakes/{id}/project"),
+    ("post", "/api/v1/intakes/{id}/project/updates"),
+    ("patch", "/api/v1/intakes/{id}/project/milestones/m1"),
 ]
 
 
@@ -43,7 +46,12 @@ def assert_401(response, error=None):
 
 def test_every_api_route_is_covered_here(api):
     routes = {
-        (m.lower(), r.rule.replace("<public_id>", "{id}").replace("<int:number>", "1"))
+        (
+            m.lower(),
+            r.rule.replace("<public_id>", "{id}")
+            .replace("<int:number>", "1")
+            .replace("<milestone_id>", "m1"),
+        )
         for r in api.url_map.iter_rules()
         if r.rule.startswith("/api/v1")
         for m in r.methods - {"HEAD", "OPTIONS"}

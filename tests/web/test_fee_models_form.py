@@ -52,8 +52,8 @@ def test_the_form_saves_a_retainer_and_a_time_and_materials_fee(app, client, sta
     }
     assert post(client, url, time, url).status_code == 302
     fee = stored_fee(app, submitted)
-    assert fee == {"model": "time_and_materials", "rate": "110", "rate_unit": "hour",
-                   "estimate": "200", "deposit": "4000"}  # fmt: skip
+    assert fee == {"model": "time_and_materials", "rate": "110.00", "rate_unit": "hour",
+                   "estimate": "200", "deposit": "4000.00"}  # fmt: skip
 
 
 def test_a_bad_allowance_is_named_beside_its_field(app, client, staff, submitted):

@@ -57,7 +57,7 @@ def test_terms_typed_before_the_session_lapsed_come_back_after_signing_in(
                     "fee.amount": "24000", "start_date": "2027-03-01"}
     )  # fmt: skip
     assert saved.status_code == 302
-    assert 'value="24000"' in client.get(url).text
+    assert 'value="24000.00"' in client.get(url).text  # money stored as an amount
     # Once saved, the kept copy is gone: the link shows the saved terms, no notice.
     assert "Nothing you typed is lost" not in client.get(back).text
 
@@ -176,18 +176,17 @@ def test_a_refused_terms_save_keeps_its_boxes_and_warns_before_leaving(
     login(client, staff["manager"])
     url = terms_url(submitted)
     page = client.get(url).text
-    optional = re.findall(r'name="include\.([\w.-]+)"', page)
-    assert optional, "the agency profile offers an optional clause"
+    boxes = re.findall(r'type="checkbox" id="[^"]+" name="supplements" value="(\w+)"', page)
+    assert boxes, "the terms form offers the discipline terms as boxes"
     refused = client.post(
         url,
         data={
             "csrf_token": csrf_of(page),
             "fee.model": "fixed",
             "fee.amount": "a lot",
-            f"include.{optional[0]}": "1",
-            "optional_ids": optional,
+            "supplements": boxes[0],
         },
     )
     assert refused.status_code == 422
-    assert re.search(rf'name="include\.{re.escape(optional[0])}" value="1" checked', refused.text)
+    assert re.search(rf'name="supplements" value="{boxes[0]}" checked', refused.text)
     assert '<form method="post" novalidate data-unsaved>' in refused.text

@@ -135,7 +135,7 @@ def test_only_admins_grant_signing_rights_and_never_without_a_title(app, client,
     assert "Give manager@example.com a title before granting signing rights" in page
     # The refused save keeps every field of its row, the box included (issue 26).
     row = page.split(f'id="signing-{manager_id}"', 1)[1].split("</td>", 1)[0]
-    assert f'id="signing-error-{manager_id}"' in row
+    assert f'id="signing-title-error-{manager_id}"' in row
     assert f'id="signing-can-{manager_id}" name="can_sign" value="1" checked' in row
     assert 'value="Max Manager"' in row
     assert f'href="#signing-title-{manager_id}"' in page  # the summary leads to the field

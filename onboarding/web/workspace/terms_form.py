@@ -109,7 +109,9 @@ def terms_from_form(form, terms: TermTable | None = None) -> dict[str, Any]:
             if items:
                 data[key] = items
         elif row.type == "choices":
-            if form.get(f"{key}.set"):
+            # A box ticked sets the choice; none ticked clears it only where it was set
+            # (``.set``), else the default (from the work delivered) stands.
+            if form.get(f"{key}.set") or form.getlist(key):
                 data[key] = form.getlist(key)
         else:
             value = form.get(key, "").strip()
