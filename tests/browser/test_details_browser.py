@@ -92,7 +92,7 @@ def test_the_terms_form_shows_the_chosen_fee_model_and_reads_pounds(browser, liv
     expect(page.get_by_label("Fixed fee")).to_be_hidden()
     model.select_option("fixed")
 
-    group = page.locator("[data-fee-models='fixed']")
+    group = page.locator("[data-fee-models='fixed']").first  # the fee (then a paid discovery)
     before = group.bounding_box()["width"]
     page.get_by_label("Fixed fee").fill("€1.234,50")
     page.get_by_role("button", name="Save the terms").click()
