@@ -339,9 +339,11 @@ def test_one_sentence_per_answer(answers):
     for c in result["contributions"]:
         for qid in FREE_TEXT:
             value = answers.get(qid)
-            if isinstance(value, str) and len(value.strip()) > 3:
-                if value.strip() in c["because"]:
-                    assert value.strip() in wording[(c["playbook"], c["rule"])], c["because"]
+            quoted = (
+                isinstance(value, str) and len(value.strip()) > 3 and value.strip() in c["because"]
+            )
+            if quoted:
+                assert value.strip() in wording[(c["playbook"], c["rule"])], c["because"]
 
 
 def test_the_ladders_read_as_one_reason():
