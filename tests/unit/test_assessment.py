@@ -147,8 +147,14 @@ def test_raising_clarity_flexibility_or_familiarity_never_lowers_the_score(answe
 @PROFILE
 @given(valid_answers())
 def test_answer_text_is_never_read_as_a_template(answers):
-    answers["company"] = "{contact_name} {{x}} <b>{fears}</b>"
-    answers["primary_goal"] = "{contact_name} {{x}} <b>{fears}</b>"  # quoted in every agreement
+    raw = "{contact_name} {{x}} <b>{fears}</b>"
+    answers["company"] = raw  # named in the manager's actions ("... at {company}")
+    answers["primary_goal"] = raw
+    answers["in_house_creative"] = "strong"  # the action that names the company fires
+    answers["control_level"] = 5
     result = assess(answers)
-    texts = [c["text"] for c in result["clauses"]]
-    assert any("{contact_name} {{x}} <b>{fears}</b>" in t for t in texts)
+    texts = [c["text"] for c in result["clauses"]] + [a["text"] for a in result["actions"]]
+    texts += [c["because"] for c in result["contributions"]]
+    assert any(raw in t for t in texts)  # the answer as typed, never expanded
+    for text in texts:
+        assert text.count("<b>") == text.count(raw), text

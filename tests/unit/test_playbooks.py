@@ -67,7 +67,7 @@ def replace(path, old, new):
          "build_trust.yaml: many_agencies: a higher past_agencies_count must never improve"),
         ("build_trust.yaml", "section: process", "section: pricing",
          "build_trust.yaml: burned_before: clause early_win: unknown section 'pricing'"),
-        ("build_trust.yaml", "the Client can judge", "{compnay} can judge",
+        ("build_trust.yaml", "presents a first tangible result", "presents {compnay} a result",
          "build_trust.yaml: burned_before: clause early_win: unknown placeholder {compnay}"),
         ("build_trust.yaml", "fires: [many_agencies]", "fires: [burned_before]",
          "build_trust.yaml: burned_before: should fire in example 'a client who changes"),
