@@ -158,4 +158,7 @@ def invalid_kept(intake: Intake, section_id: str) -> dict[str, Any]:
 def forget_intake(intake: Intake) -> None:
     """The intake was sent: the answers kept as typed on its steps go."""
     if intake.id is not None:
-        db.session.execute(delete(KeptForm).where(KeptForm.intake_id == intake.id))
+        # No autoflush: the submit's assessment is flushed at its commit, where a second
+        # concurrent submit's duplicate is caught (submission.submit_by_token).
+        with db.session.no_autoflush:
+            db.session.execute(delete(KeptForm).where(KeptForm.intake_id == intake.id))

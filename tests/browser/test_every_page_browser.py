@@ -150,7 +150,9 @@ def test_reflowed_at_320_px_and_200_percent_zoom_with_no_axe_violation(
         )
         try:
             view = zoomed.new_page()
-            view.goto(live_server + pages[name])
+            # The last pages of a long module wait behind the server's renders on a busy
+            # machine: a longer wait, never a shorter check.
+            view.goto(live_server + pages[name], timeout=90_000)
             if view.evaluate(SIZE)["scroll"] > width:
                 found.append(f"{width} px: scrolls sideways: {view.evaluate(WIDEST)}")
             for v in AXE.run(view).response["violations"]:
@@ -164,7 +166,8 @@ def test_the_workspace_menu_folds_on_a_phone(staff, seeded, live_server):
     page = staff.new_page()
     try:
         page.set_viewport_size({"width": 320, "height": 700})
-        page.goto(live_server + seeded.pages["dashboard"])
+        page.goto(live_server + seeded.pages["dashboard"], timeout=90_000)
+        page.wait_for_selector(".site-header", state="attached", timeout=60_000)
         # Measured in the page: Playwright's bounding_box waited here for a frame that a
         # context holding forty earlier pages was slow to give.
         height = page.evaluate("document.querySelector('.site-header').offsetHeight")
