@@ -141,7 +141,7 @@ def test_a_minute_before_the_session_lapses_it_warns_and_can_be_kept(
     idle_for(context, 29 * 60 + 2)
     page.clock.fast_forward("30:00")  # the page's timer comes due: it asks, then warns
     dialog = page.get_by_role("dialog", name="Still there?")
-    expect(dialog).to_be_visible()
+    expect(dialog).to_be_visible(timeout=30_000)  # after the page asks the server
     expect(dialog).to_contain_text("your session ends in")
     assert page.evaluate("document.activeElement.id") == "session-stay"
     no_violations(page)
