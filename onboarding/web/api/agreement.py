@@ -110,7 +110,7 @@ def put_terms(public_id: str):
     _submitted(intake)
     begin_write(db.session())
     try:
-        contracts.save_terms(intake, body, _token_user())
+        contracts.save_terms(intake, body, token_user())
     except TermsInvalid as exc:
         raise ApiError(422, [e.as_dict() for e in exc.errors]) from None
     workspace.audit(intake, None, "api", None, f"terms by API token “{g.api_token.name}”")
@@ -118,7 +118,7 @@ def put_terms(public_id: str):
     return as_json(_terms_out(intake))
 
 
-def _token_user() -> User | None:
+def token_user() -> User | None:
     """The staff member who created the calling token (the API acts on their behalf)."""
     token = db.session.get(ApiToken, g.api_token.id)
     return token.created_by if token is not None else None
@@ -143,7 +143,7 @@ def send_agreement(public_id: str):
     intake = load(public_id)
     request_ = parse(SendRequest, body)
     _submitted(intake)
-    user = _token_user()
+    user = token_user()
     if user is None:
         made_by = db.session.execute(
             select(ApiToken.created_by_id).where(ApiToken.id == g.api_token.id)

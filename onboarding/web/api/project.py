@@ -13,11 +13,12 @@ from flask import g
 
 from onboarding.db import db
 from onboarding.db.engine import begin_write
-from onboarding.db.models import ApiToken, Project
+from onboarding.db.models import Project
 from onboarding.services.intake import workspace
 from onboarding.services.intake.workspace import WorkspaceError
 from onboarding.services.project import actions, state
 from onboarding.services.summaries import iso
+from onboarding.web.api.agreement import token_user
 from onboarding.web.api.base import (
     INTAKES_TAG,
     ApiError,
@@ -106,11 +107,6 @@ def _out(project: Project) -> dict[str, Any]:
     }
 
 
-def _token_user():
-    token = db.session.get(ApiToken, g.api_token.id)
-    return token.created_by if token is not None else None
-
-
 def _refused(exc: WorkspaceError) -> ApiError:
     return ApiError(422, [{"field": f, "message": m} for f, m in exc.errors.items()])
 
@@ -149,7 +145,7 @@ def post_update(public_id: str):
     project = _project(public_id)
     try:
         actions.post_update(
-            project, _token_user(), done=body.done, next_up=body.next, needs=body.needs,
+            project, token_user(), done=body.done, next_up=body.next, needs=body.needs,
             decisions=[d.model_dump() for d in body.decisions],
         )  # fmt: skip
     except WorkspaceError as exc:
@@ -177,7 +173,7 @@ def patch_milestone(public_id: str, milestone_id: str):
     project = _project(public_id)
     try:
         actions.change_milestone(
-            project, _token_user(), milestone_id, state=body.state,
+            project, token_user(), milestone_id, state=body.state,
             due=body.due, reason=body.reason,
         )  # fmt: skip
     except WorkspaceError as exc:
