@@ -25,7 +25,7 @@ from onboarding.services.people import api_tokens
 from onboarding.services.people.accounts import create_user, set_signing
 from onboarding.web.extensions import app_playbooks
 from tests.factories import example
-from tests.web.helpers import make_sendable, revise
+from tests.web.helpers import make_sendable, revise, writing
 
 PASSWORD = "a long pass phrase 42"
 
@@ -72,7 +72,7 @@ def _long(answers: dict, **extra) -> dict:
 
 def seed(app) -> Seeded:
     """Everything the pages can show, at its longest."""
-    with app.app_context():
+    with writing(app):
         agreement_terms.seed_profile(app.config["AGENCY_NAME"])
         admin, _ = create_user(LONG_EMAIL, "admin", PASSWORD, LONG_NAME, settings=app.config)
         db.session.flush()
@@ -140,7 +140,7 @@ def seed(app) -> Seeded:
         }
     make_sendable(app, ids["sent"], "calm-founder")
     make_sendable(app, ids["reviewed"], "burned-marketer")
-    with app.app_context():
+    with writing(app):
         intake = workspace.intake_by_public_id(ids["sent"])
         admin = db.session.execute(select(User).where(User.role == "admin")).scalar_one()
         first = send.send_agreement(intake, admin)
@@ -150,7 +150,7 @@ def seed(app) -> Seeded:
         db.session.commit()
         first_token = first.token  # version 1, replaced by version 2: a link forward
     revise(app, ids["sent"])
-    with app.app_context():
+    with writing(app):
         intake = workspace.intake_by_public_id(ids["sent"])
         admin = db.session.execute(select(User).where(User.role == "admin")).scalar_one()
         sign_token = send.send_agreement(intake, admin).token

@@ -4,12 +4,13 @@ to send (``example`` is ``tests.factories.example``, kept here for the tests imp
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from typing import Any
 
 from onboarding.domain.questionnaire import get_questionnaire
 from tests.factories import EXAMPLES, csrf_of, example
 
-__all__ = ["Prospect", "example", "form_data", "make_files", "make_sendable", "revise"]
+__all__ = ["Prospect", "example", "form_data", "make_files", "make_sendable", "revise", "writing"]
 
 
 def form_data(section_id: str, answers: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +61,25 @@ class Prospect:
         return self.client.post(self.url("/submit"), data={"csrf_token": csrf_of(page.text)})
 
 
+@contextmanager
+def writing(app):
+    """An app context whose transactions start as write transactions, as the app's own
+    writes do (``onboarding.db.engine.begin_write``): for tests that write beside a running
+    server (the browser tests' gunicorn and its outbox worker). On SQLite a transaction that
+    read first and then writes, after the server wrote, fails at once with "database is
+    locked" whatever the busy timeout; one that takes the lock up front waits for it."""
+    from onboarding.db import db
+    from onboarding.db.engine import WRITE
+
+    with app.app_context():
+        db.engine.update_execution_options(**{WRITE: True})
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.engine.update_execution_options(**{WRITE: False})
+
+
 def make_sendable(app, public_id: str, name: str = "burned-marketer") -> None:
     """Give an intake what its agreement needs before it can be sent: a saved agency
     profile (the shipped one) and the example's commercial terms."""
@@ -67,7 +87,7 @@ def make_sendable(app, public_id: str, name: str = "burned-marketer") -> None:
     from onboarding.services.agreement import terms as agreement_terms
     from onboarding.services.intake import workspace
 
-    with app.app_context():
+    with writing(app):
         agreement_terms.seed_profile(app.config["AGENCY_NAME"])
         intake = workspace.intake_by_public_id(public_id)
         terms = json.loads((EXAMPLES / f"{name}.terms.json").read_text())
@@ -82,7 +102,7 @@ def revise(app, public_id: str, **service_levels) -> None:
     from onboarding.services.agreement import terms as agreement_terms
     from onboarding.services.intake import workspace
 
-    with app.app_context():
+    with writing(app):
         intake = workspace.intake_by_public_id(public_id)
         terms = agreement_terms.stored_terms(intake)
         levels = dict(terms.get("service_levels") or {})

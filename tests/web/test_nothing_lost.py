@@ -103,6 +103,28 @@ def test_the_session_clock_and_staying_signed_in(app, client, staff, monkeypatch
     assert lapsed.status_code == 401 and lapsed.get_json()["signed_in"] is False
 
 
+def static_file(client) -> int:
+    response = client.get("/static/favicon.svg")
+    response.close()
+    return response.status_code
+
+
+def test_a_static_file_the_browser_fetches_on_its_own_is_no_activity(client, staff, monkeypatch):
+    """The browser asks for the favicon after the page has loaded, whenever it likes: an
+    idle tab still comes to its warning (the session-warning browser test once missed its
+    dialog because the favicon arrived late and counted as activity)."""
+    start = auth.now()
+    monkeypatch.setattr(auth, "now", lambda: start)
+    login(client, staff["manager"])
+    client.get("/workspace/")
+    monkeypatch.setattr(auth, "now", lambda: start + 29 * 60)
+    assert static_file(client) == 200
+    assert client.get("/workspace/session").get_json()["seconds_left"] == 60
+    monkeypatch.setattr(auth, "now", lambda: start + 31 * 60)
+    assert static_file(client) == 200  # a file, whoever asks
+    assert client.get("/workspace/session").status_code == 401  # the session has ended
+
+
 def test_staying_signed_in_needs_the_csrf_token(app, client, staff):
     login(client, staff["manager"])
     assert client.post("/workspace/session").status_code == 400

@@ -412,8 +412,12 @@ def logout():
 
 
 def enforce_session_limits():
-    """End a staff session idle for SESSION_IDLE_MINUTES or older than SESSION_MAX_HOURS."""
-    if not current_user.is_authenticated:
+    """End a staff session idle for SESSION_IDLE_MINUTES or older than SESSION_MAX_HOURS.
+
+    A static file is no activity: the browser fetches the favicon, or an image, on its own
+    after the page has loaded, and an idle tab must still come to its warning and its end.
+    """
+    if request.endpoint == "static" or not current_user.is_authenticated:
         return None
     moment = now()
     config = current_app.config
