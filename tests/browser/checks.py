@@ -28,13 +28,30 @@ def screenshots(page, directory, name: str) -> None:
     ``BROWSER_SCREENSHOTS=<folder>`` each width is also saved there as a full-page image
     for a person to look at. (Only then: a full-page image of a long page takes seconds
     of a busy machine and checks nothing.)"""
-    folder = os.environ.get("BROWSER_SCREENSHOTS")
     for width in (390, 1280):
         page.set_viewport_size({"width": width, "height": 900})
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= width, f"{page.url} scrolls sideways at {width} px ({wide} px wide)"
-        if folder:
-            Path(folder).mkdir(parents=True, exist_ok=True)
-            target = Path(folder) / f"{Path(directory).name}-{name}-{width}.png"
-            page.screenshot(path=str(target), full_page=True)
+        picture(page, directory, f"{name}-{width}", full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def picture(page, directory, name: str, *, full_page: bool = False, of: str | None = None) -> None:
+    """A screenshot for a person to look at, saved only when ``BROWSER_SCREENSHOTS`` names
+    a folder: the view, all of the page, or the view scrolled to the element ``of``
+    selects. (Chromium 156 can take longer than Playwright's 30 s over a full-page image
+    of a 20,000 px page, and never finds a 1,800 px element "stable" for an element
+    image: those fall back to the view, a picture being no check.)"""
+    folder = os.environ.get("BROWSER_SCREENSHOTS")
+    if not folder:
+        return
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    target = str(Path(folder) / f"{Path(directory).name}-{name}.png")
+    if of is not None:
+        page.locator(of).scroll_into_view_if_needed()
+    try:
+        page.screenshot(path=target, full_page=full_page, timeout=15_000)
+    except PlaywrightTimeout:
+        page.screenshot(path=target, timeout=15_000)

@@ -4,9 +4,6 @@ named and focused, what was typed kept, and the confirmed details kept."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
@@ -16,7 +13,7 @@ from onboarding.services.agreement.send import send_agreement
 from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import app_playbooks
-from tests.browser.checks import no_serious_violations
+from tests.browser.checks import no_serious_violations, picture
 from tests.factories import example
 from tests.web.helpers import make_sendable
 
@@ -63,9 +60,8 @@ def test_the_prospect_confirms_the_client_as_a_party(browser, live_server, app, 
         "3 Canal Wharf\nEdinburgh EH3 9QG"
     )  # kept
     no_serious_violations(page)
-    shots = Path(os.environ.get("SCREENSHOTS", tmp_path))
     page.evaluate("document.getElementById('answer').scrollIntoView()")
-    page.screenshot(path=str(shots / "client-details-refused.png"), timeout=90_000)
+    picture(page, tmp_path, "client-details-refused")
 
     page.get_by_label("Registered legal name").fill("Lumen Bakery Limited")
     page.get_by_label("Type your full name").fill("Priya Raman")
@@ -114,6 +110,5 @@ def test_a_manager_fills_in_the_client_as_a_party(browser, live_server, app, tmp
     )  # kept
     no_serious_violations(page)
     card.scroll_into_view_if_needed()
-    shots = Path(os.environ.get("SCREENSHOTS", tmp_path))
-    page.screenshot(path=str(shots / "client-card.png"), timeout=90_000)
+    picture(page, tmp_path, "client-card")
     context.close()

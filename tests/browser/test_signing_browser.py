@@ -13,7 +13,7 @@ from onboarding.services.agreement.send import send_agreement
 from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import app_playbooks
-from tests.browser.checks import no_serious_violations
+from tests.browser.checks import no_serious_violations, picture
 from tests.factories import example
 from tests.web.helpers import make_sendable
 
@@ -80,7 +80,7 @@ def test_errors_at_the_top_then_the_confirmation_at_320_px(browser, live_server,
     uses_inter(
         page, ".signing-banner", ".doc", "#accept-name", ".clause-comment", ".signing-button"
     )
-    page.screenshot(path=str(tmp_path / "signing-320.png"), full_page=False)
+    picture(page, tmp_path, "signing-320")
 
     page.get_by_role("button", name="Accept the agreement").click()
     page.wait_for_url("**/accept#answer")
@@ -98,16 +98,16 @@ def test_errors_at_the_top_then_the_confirmation_at_320_px(browser, live_server,
     assert "Type your full name" in summary.inner_text()
     fits(page, 320)
     no_serious_violations(page)
-    page.screenshot(path=str(tmp_path / "signing-errors-320.png"), full_page=False)
-    page.locator("#answer").screenshot(path=str(tmp_path / "signing-answer-320.png"))
+    picture(page, tmp_path, "signing-errors-320")
+    picture(page, tmp_path, "signing-answer-320", of="#answer")
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.screenshot(path=str(tmp_path / "signing-errors-1280.png"), full_page=False)
-    page.locator("#answer").screenshot(path=str(tmp_path / "signing-answer-1280.png"))
+    picture(page, tmp_path, "signing-errors-1280")
+    picture(page, tmp_path, "signing-answer-1280", of="#answer")
     page.set_viewport_size({"width": 320, "height": 640})
 
     page.evaluate("window.scrollTo(0, 0)")
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.screenshot(path=str(tmp_path / "signing-top-1280.png"))
+    picture(page, tmp_path, "signing-top-1280")
     page.set_viewport_size({"width": 320, "height": 640})
     summary.get_by_role("link", name="Type your full name").click()
     assert page.evaluate("document.activeElement.id") == "accept-name"
@@ -134,9 +134,9 @@ def test_errors_at_the_top_then_the_confirmation_at_320_px(browser, live_server,
     fits(page, 320)
     uses_inter(page, "h1", "main p")
     no_serious_violations(page)
-    page.screenshot(path=str(tmp_path / "accepted-320.png"), full_page=True)
+    picture(page, tmp_path, "accepted-320", full_page=True)
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.screenshot(path=str(tmp_path / "accepted-1280.png"), full_page=True)
+    picture(page, tmp_path, "accepted-1280", full_page=True)
     page.set_viewport_size({"width": 320, "height": 640})
 
     page.reload()  # its own URL: a reload shows it again, posts nothing
@@ -156,5 +156,5 @@ def test_the_page_reflows_at_200_percent_zoom(browser, live_server, app, tmp_pat
     page.wait_for_url("**/changes#answer")
     expect(page.locator(".error-summary")).to_be_focused()
     fits(page, 640)
-    page.screenshot(path=str(tmp_path / "signing-zoom-200.png"))
+    picture(page, tmp_path, "signing-zoom-200")
     context.close()
