@@ -319,8 +319,7 @@ def letter_voice(text: str) -> str:
     text = re.sub(r"\b[Tt]he Client's\b", "your", text)
     text = re.sub(r"\beither party\b", "either of us", text)
     text = _PARTY.sub(party, text)
-    text = re.sub(r"([.!?;:] )(we|you|our|your|us)\b", lambda m: m.group(1) + m.group(2).capitalize()
-                  if m.group(1)[0] in ".!?" else m.group(0), text)  # fmt: skip
+    text = re.sub(r"([.!?] )(we|you|our|your|us)\b", lambda m: m[1] + m[2].capitalize(), text)
     return text[:1].upper() + text[1:] if text else text
 
 
@@ -355,7 +354,9 @@ def compose_proposal(
         "working_hours": WORKING_HOURS,
     }
     model = engagement.fee.model if engagement.fee is not None else None
-    words["review"] = "at each monthly review" if model == "retainer" else "at the end of every phase"
+    words["review"] = (
+        "at each monthly review" if model == "retainer" else "at the end of every phase"
+    )
     valid = engagement.valid_until or (day + dt.timedelta(days=VALID_DAYS))
     sections = [
         _heard(clean, q, company, bool(offers), model),
@@ -418,7 +419,8 @@ def _heard(clean: Mapping[str, Any], q: Questionnaire, company: str, options: bo
     paragraphs = [
         f"Thank you for the time you gave us. This letter sets out how we would work with "
         f"{company} on your {noun}, what we will do about the things that matter most to "
-        "you" + (", and what you can add if you would like more" if options else "")
+        "you"
+        + (", and what you can add if you would like more" if options else "")
         + ". The agreement that comes with it is the contract; this letter is our way of "
         "explaining it."
     ]
