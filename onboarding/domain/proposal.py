@@ -413,14 +413,21 @@ def _heard(clean: Mapping[str, Any], q: Questionnaire, company: str, options: bo
     noun = "project"
     if kind not in (None, "other"):
         noun = f"{q.questions['project_type'].values[kind].lower()} project"
-    if model == "retainer":
-        noun = "work" if kind in (None, "other") else noun.replace(" project", " work")
+    where = f"on your {noun}"
+    if model == "retainer":  # ongoing work, not a project
+        where = "month by month" + (
+            "" if kind in (None, "other") else f" on your {noun.replace(' project', ' work')}"
+        )
     weeks = q.questions["timeline_weeks"].display(clean.get("timeline_weeks") or 1)
     paragraphs = [
         f"Thank you for the time you gave us. This letter sets out how we would work with "
-        f"{company} on your {noun}, what we will do about the things that matter most to "
-        "you"
-        + (", and what you can add if you would like more" if options else "")
+        f"{company} {where}"
+        + (
+            ", what we will do about the things that matter most to you, and what you can "
+            "add if you would like more"
+            if options
+            else " and what we will do about the things that matter most to you"
+        )
         + ". The agreement that comes with it is the contract; this letter is our way of "
         "explaining it."
     ]
@@ -481,9 +488,9 @@ def _together(
     ]
     if yours:
         after.append(
-            f"Who decides what: you have the final say on {join_words(yours)}. They shape "
-            "what your customers will see, so they are yours to judge; we recommend, in "
-            "writing when it helps, and you decide."
+            f"Who decides what: you have the final say on {join_words(yours)}. "
+            + _why_yours(yours)
+            + "; we recommend, in writing when it helps, and you decide."
             + (
                 f" We lead on {join_words(ours)}, so that your time goes on the decisions "
                 "only you can make and the team keeps its pace."
@@ -502,6 +509,22 @@ def _together(
             "week: you steer, without having to manage the detail."
         )
     return LetterSection("together", "How we will work together", paragraphs, items, tuple(after))
+
+
+FACING = ("brand direction", "copy and wording", "visual design")
+"""The decisions that shape what the client's customers see."""
+
+
+def _why_yours(yours: Sequence[str]) -> str:
+    """Why the client's decisions are theirs, true of the ones they keep: only the brand,
+    the words and the design shape what their customers see (a budget does not)."""
+    many = len(yours) > 1
+    if any(d in FACING for d in yours):
+        return (
+            f"{'They shape' if many else 'It shapes'} what your customers will see, so "
+            f"{'they are' if many else 'it is'} yours to judge"
+        )
+    return f"{'They are' if many else 'It is'} your business's call"
 
 
 def _rounds(n: int) -> str:

@@ -84,7 +84,9 @@ def test_the_letter_prices_each_wish_or_says_what_we_do_instead(
     if instead:
         assert "here is what we do instead" in text
     if not priced:
-        assert "tick any options" not in text and "Options you may add" not in text
+        assert "tick any options" not in text and "Choose any of them" not in text
+        if instead:
+            assert "Beyond our standard way of working" in text
     # The sign-off never stands alone on the last page.
     assert "This offer stands until" in pages[-1] and "With best wishes" in pages[-1]
     data = json.loads(run(tmp_path, client, agency, "--json").output)

@@ -139,6 +139,7 @@ def test_an_empty_options_section_reads_right(client, agency):
         assert "tick any options you want" in text
     else:
         assert "tick any options" not in text and "what you can add" not in text
+        assert " and what we will do about the things that matter most to you." in text
         assert "Accept" in [i.title for s in p.sections if s.id == "next" for i in s.items]
         if p.instead:
             assert section.title == "Beyond our standard way of working"
