@@ -397,11 +397,17 @@ def evaluate(
                 )
             )
         for oid in rule.offer:
-            if all(o["id"] != oid for o in offers):
+            same = next((o for o in offers if o["id"] == oid), None)
+            if same is None:
                 offers.append(
                     {"id": oid, "playbook": rule.playbook, "rule": rule.id, "questions": reads,
                      "because": wish_phrase(reads, clean, questionnaire)}
                 )  # fmt: skip
+            else:  # another wish the same option answers: say both
+                same["questions"] = list(dict.fromkeys([*same["questions"], *reads]))
+                because = wish_phrase(reads, clean, questionnaire)
+                if because and because not in same["because"]:
+                    same["because"] = f"{same['because']} {because}".strip()
         for action in rule.actions:
             if action.id in action_ids:
                 continue

@@ -557,19 +557,26 @@ class _Plan:
 
 
 def _offers(rules, clean: Mapping[str, Any], questionnaire: Questionnaire) -> list[dict]:
-    """The options the rules that hold offer, each once (the first rule that offers it),
-    with the wish it answers in words (``because``)."""
+    """The options the rules that hold offer, each once (where the first rule that offers
+    it says), with the wish it answers in words (``because``): every wish, when several
+    rules offer the same option (updates a few times a week, and meetings)."""
     offers: list[dict[str, Any]] = []
     for rule in rules:
         if rule.condition is not None and not rule.condition.evaluate(clean):
             continue
         reads = list(rule.reads)
         for oid in rule.offer:
-            if all(o["id"] != oid for o in offers):
+            same = next((o for o in offers if o["id"] == oid), None)
+            if same is None:
                 offers.append(
                     {"id": oid, "playbook": rule.playbook, "rule": rule.id, "questions": reads,
                      "because": wish_phrase(reads, clean, questionnaire)}
                 )  # fmt: skip
+            else:  # another wish the same option answers: say both
+                same["questions"] = list(dict.fromkeys([*same["questions"], *reads]))
+                because = wish_phrase(reads, clean, questionnaire)
+                if because and because not in same["because"]:
+                    same["because"] = f"{same['because']} {because}".strip()
     return offers
 
 

@@ -262,32 +262,84 @@ class Offer:
     source: str = ""  # "playbook:<id>/<rule>" or "manager"
 
 
-ALIASES: dict[str, tuple[str | None, tuple[str, ...]]] = {
-    "priority_replies": ("response_hours", ("repl", "response", "priority")),
-    "extra_revision_round": ("revision_rounds", ("revision",)),
-    "weekly_call": (None, ("call", "meeting")),
-    "daily_status_note": ("update_cadence", ("daily", "update", "status")),
-    "shared_task_board": (None, ("board", "portal", "dashboard", "tracker")),
-    "out_of_hours_cover": (None, ("out_of_hours", "after_hours", "emergency", "on_call")),
-}
+Phrase = tuple[str, ...]
+"""Words that must all start a word of an option's id or title (``("task", "board")``)."""
+
+ALIASES: dict[str, tuple[str | None, tuple[Phrase, ...], tuple[Phrase, ...]]] = {
+    "priority_replies": (
+        "response_hours",
+        (("repl",), ("answer",), ("response", "time"), ("priority", "response"),
+         ("priority", "support"), ("priority", "access"), ("rush", "response"),
+         ("fast", "response")),
+        (("community",), ("social",), ("comment",), ("review", "response")),
+    ),
+    "extra_revision_round": (
+        "revision_rounds",
+        (("revision",), ("amend",), ("round",)),
+        (("golf",),),
+    ),
+    "weekly_call": (
+        None,
+        (("call",), ("meeting",), ("check", "in"), ("checkin",), ("catch", "up"),
+         ("stand", "up"), ("standup",)),
+        (("on", "call"), ("hotline",), ("emergency",), ("sales",)),
+    ),
+    "daily_status_note": (
+        "update_cadence",
+        (("daily",), ("status",), ("progress", "report"), ("progress", "note"),
+         ("progress", "update")),
+        (("website",), ("site",), ("software",), ("maintenance",), ("rate",)),
+    ),
+    "shared_task_board": (
+        None,
+        (("task",), ("board",), ("portal",), ("tracker",), ("project", "dashboard"),
+         ("progress", "dashboard"), ("live", "dashboard"), ("work", "progress")),
+        (("analytics",), ("presentation",), ("deck",), ("customer",), ("mood",),
+         ("directors",)),
+    ),
+    "out_of_hours_cover": (
+        None,
+        (("out", "hours"), ("after", "hours"), ("outside", "hours"), ("emergency",),
+         ("on", "call"), ("evening",), ("weekend",), ("hotline",), ("24", "7")),
+        (),
+    ),
+}  # fmt: skip
 """What stands in for a playbook's option on another agency's card: an option that sets
-the same service level, else one whose id or title names the same thing."""
+the same service level, else one whose id or title names the same thing (each phrase's
+words start words of the id or title; an option that also names an excluded phrase,
+a storyboard or an analytics dashboard, is a look-alike and never stands in)."""
+
+_LEVELS = {level for level, _, _ in ALIASES.values() if level}
+
+
+def _words(option: RateOption) -> list[str]:
+    text = f"{option.id} {option.title}".lower()
+    return [w for w in re.split(r"[^a-z0-9]+", text) if w]
+
+
+def _names(words: Sequence[str], phrase: Phrase) -> bool:
+    return all(any(w.startswith(p) for w in words) for p in phrase)
 
 
 def stand_in(oid: str, card: Sequence[RateOption]) -> RateOption | None:
     """The card's option for a playbook's option id: the same id, else by
-    :data:`ALIASES` (the service level it sets, then the words of its id or title)."""
+    :data:`ALIASES` (the service level it sets, then the words of its id or title; an
+    option that sets another of these levels stands in only for its own)."""
     for o in card:
         if o.id == oid:
             return o
-    level, words = ALIASES.get(oid, (None, ()))
+    level, phrases, excluded = ALIASES.get(oid, (None, (), ()))
     if level:
         for o in card:
             if level in o.sets:
                 return o
     for o in card:
-        text = f"{o.id} {o.title.lower().replace('-', '_').replace(' ', '_')}"
-        if any(w in text for w in words):
+        if any(k in _LEVELS and k != level for k in o.sets):
+            continue
+        words = _words(o)
+        if any(_names(words, p) for p in excluded):
+            continue
+        if any(_names(words, p) for p in phrases):
             return o
     return None
 
@@ -312,9 +364,19 @@ def offered(
         found = stand_in(str(item.get("id")), card)
         oid = found.id if found else item.get("id")
         if oid not in by_id or oid in changes.withdraw or item.get("id") in changes.withdraw:
-            unpriced.append(item)
+            same = next((u for u in unpriced if u.get("id") == item.get("id")), None)
+            if same is None:
+                unpriced.append(item)
+            elif item.get("because") and item["because"] not in str(same.get("because")):
+                unpriced[unpriced.index(same)] = dict(same) | {
+                    "because": f"{same.get('because') or ''} {item['because']}".strip()
+                }
             continue
-        why.setdefault(oid, str(item.get("because") or ""))
+        because = str(item.get("because") or "")
+        if oid not in why:
+            why[oid] = because
+        elif because and because not in why[oid]:
+            why[oid] = f"{why[oid]} {because}".strip()
         source.setdefault(oid, f"playbook:{item.get('playbook', '')}/{item.get('rule', '')}")
     for oid in (*changes.offer, *changes.include):
         if oid in by_id and oid not in why:

@@ -16,6 +16,7 @@ carries the assessment's language: no score, band, risk or reason-code.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,8 +89,8 @@ INSTEAD = {
         "agreed with you before we start it, as a change request."
     ),
     "weekly_call": (
-        "You receive {cadence}, and we meet at the end of every phase to review the work "
-        "together; a call is always there when something needs talking through."
+        "You receive {cadence}, and we meet {review} to review the work together; a call "
+        "is always there when something needs talking through."
     ),
     "daily_status_note": (
         "You receive {cadence}, and your project lead answers any question in between "
@@ -101,7 +102,8 @@ INSTEAD = {
     ),
     "out_of_hours_cover": (
         "We work {working_hours}; a message sent outside those hours is answered on the "
-        "next working day, first thing."
+        "next working day, first thing, and an urgent matter agreed at kickoff goes to "
+        "your project lead by phone."
     ),
 }
 """What the agency does instead of a playbook's option when its rate card has none."""
@@ -109,7 +111,8 @@ INSTEAD_DEFAULT = (
     "We will talk this through with you before you decide, and agree how to handle it."
 )
 
-WORKING_HOURS = "Monday to Friday, 9:00 to 17:30"
+WORKING_HOURS = "on working days, Monday to Friday"
+"""The agency's hours as the letter states them (a profile carries no office hours)."""
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,49 @@ def _sentence(text: str) -> str:
     return text if text[-1] in ".!?\u201d" else text + "."
 
 
+_VERB_IRREGULAR = {"is": "are", "has": "have", "does": "do", "goes": "go", "was": "were"}
+
+
+def _plain_verb(word: str) -> str:
+    """``checks`` -> ``check``: the verb after "we" or "you" in place of a party."""
+    if word in _VERB_IRREGULAR:
+        return _VERB_IRREGULAR[word]
+    if re.search(r"(ss|sh|ch|x|z|o)es$", word):
+        return word[:-2]
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 2:
+        return word[:-1]
+    return word
+
+
+_PARTY = re.compile(r"(?:\b(\w+) )?\b[Tt]he (Agency|Client)\b(?: ([a-z]+)\b)?")
+_OBJECT_AFTER = {"to", "with", "by", "from", "for", "of", "on", "about", "than"}
+
+
+def letter_voice(text: str) -> str:
+    """Text written for the agreement ("the Agency checks", "the Client's approval") in
+    the letter's voice ("we check", "your approval"). Safeguards and fee lines are
+    written once, in the agreement's defined terms; the letter speaks to the client."""
+
+    def party(m: re.Match[str]) -> str:
+        lead, who, word = m.group(1), m.group(2), m.group(3)
+        after = bool(lead) and lead.lower() in _OBJECT_AFTER
+        pronoun = "you" if who == "Client" else ("us" if after else "we")
+        out = (f"{lead} " if lead else "") + pronoun
+        if word:
+            verb = not after and (word in _VERB_IRREGULAR or word.endswith("s"))
+            out += " " + (_plain_verb(word) if verb else word)
+        return out
+
+    text = re.sub(r"\b[Tt]he Agency's\b", "our", text)
+    text = re.sub(r"\b[Tt]he Client's\b", "your", text)
+    text = re.sub(r"\beither party\b", "either of us", text)
+    text = _PARTY.sub(party, text)
+    text = re.sub(r"([.!?] )(we|you|our|your|us)\b", lambda m: m[1] + m[2].capitalize(), text)
+    return text[:1].upper() + text[1:] if text else text
+
+
 def compose_proposal(
     answers: Mapping[str, Any],
     assessment: Mapping[str, Any],
@@ -307,14 +353,18 @@ def compose_proposal(
         ],
         "working_hours": WORKING_HOURS,
     }
+    model = engagement.fee.model if engagement.fee is not None else None
+    words["review"] = (
+        "at each monthly review" if model == "retainer" else "at the end of every phase"
+    )
     valid = engagement.valid_until or (day + dt.timedelta(days=VALID_DAYS))
     sections = [
-        _heard(clean, q, company),
-        _together(clean, q, company, resolved, words),
+        _heard(clean, q, company, bool(offers), model),
+        _together(clean, q, company, resolved, words, model),
         *_worries(clean, resolved),
         *_fee(engagement, currency),
         _options_section(offers, unpriced, words),
-        _next(engagement, valid, profile),
+        _next(engagement, valid, profile, bool(offers)),
     ]
     instead = tuple(
         Item(
@@ -357,17 +407,29 @@ def compose_proposal(
     )
 
 
-def _heard(clean: Mapping[str, Any], q: Questionnaire, company: str) -> LetterSection:
+def _heard(clean: Mapping[str, Any], q: Questionnaire, company: str, options: bool,
+           model: str | None) -> LetterSection:  # fmt: skip
     kind = clean.get("project_type")
     noun = "project"
     if kind not in (None, "other"):
         noun = f"{q.questions['project_type'].values[kind].lower()} project"
+    where = f"on your {noun}"
+    if model == "retainer":  # ongoing work, not a project
+        where = "month by month" + (
+            "" if kind in (None, "other") else f" on your {noun.replace(' project', ' work')}"
+        )
     weeks = q.questions["timeline_weeks"].display(clean.get("timeline_weeks") or 1)
     paragraphs = [
         f"Thank you for the time you gave us. This letter sets out how we would work with "
-        f"{company} on your {noun}, what we will do about the things that matter most to "
-        "you, and what you can add if you would like more. The agreement that comes with "
-        "it is the contract; this letter is our way of explaining it."
+        f"{company} {where}"
+        + (
+            ", what we will do about the things that matter most to you, and what you can "
+            "add if you would like more"
+            if options
+            else " and what we will do about the things that matter most to you"
+        )
+        + ". The agreement that comes with it is the contract; this letter is our way of "
+        "explaining it."
     ]
     goal = " ".join(str(clean.get("primary_goal") or "").split())
     if goal:
@@ -383,7 +445,9 @@ def _heard(clean: Mapping[str, Any], q: Questionnaire, company: str) -> LetterSe
     if clean.get("deliverables"):
         labels = q.questions["deliverables"].values
         made = [labels[v].lower() for v in labels if v in clean["deliverables"]]
-        if made:
+        if made and model == "retainer":
+            paragraphs.append(f"You are looking for {join_words(made)}, month after month.")
+        elif made:
             paragraphs.append(f"You are looking for {join_words(made)}, over about {weeks}.")
     return LetterSection("heard", "What we heard", tuple(paragraphs))
 
@@ -394,15 +458,23 @@ def _together(
     company: str,
     resolved: Mapping[str, Any],
     words: Mapping[str, str],
+    model: str | None = None,
 ) -> LetterSection:
     weeks = int(clean.get("timeline_weeks") or 1)
-    phases = schedule.phases(weeks)
+    phases = schedule.plan(weeks, model)
     items = tuple(Item(f"{p.name} ({_weeks(p.start_week, p.end_week)})", _sentence(p.deliverable))
                   for p in phases)  # fmt: skip
     paragraphs = (
-        f"The work runs in {number_word(len(phases))} phases. Each ends with something you "
-        "can see and judge, and we review it together before the next one starts, so "
-        "nothing moves on without you:",
+        (
+            "Every month runs in the same three steps, so you always know where the work "
+            "stands and what your allowance is buying:"
+        )
+        if model == "retainer"
+        else (
+            f"The work runs in {number_word(len(phases))} phases. Each ends with something "
+            "you can see and judge, and we review it together before the next one starts, "
+            "so nothing moves on without you:"
+        ),
     )
     rows = decision_rows(clean, {}, q, company)
     yours = [r.label.lower() for r in rows if r.owner in ("client", "joint")]
@@ -410,14 +482,15 @@ def _together(
         r.label.lower() for r in rows if r.owner in ("agency", "consulted", "weekly_priorities")
     ]
     after = [
-        f"Between reviews you receive {words['cadence']}, and we answer messages "
+        f"{'Between monthly reviews' if model == 'retainer' else 'Between reviews'} you "
+        f"receive {words['cadence']}, and we answer messages "
         f"{words['response_time']}. Each deliverable includes {words['revision_rounds']}.",
     ]
     if yours:
         after.append(
-            f"Who decides what: you have the final say on {join_words(yours)}. They shape "
-            "what your customers will see, so they are yours to judge; we recommend, in "
-            "writing when it helps, and you decide."
+            f"Who decides what: you have the final say on {join_words(yours)}. "
+            + _why_yours(yours)
+            + "; we recommend, in writing when it helps, and you decide."
             + (
                 f" We lead on {join_words(ours)}, so that your time goes on the decisions "
                 "only you can make and the team keeps its pace."
@@ -438,6 +511,22 @@ def _together(
     return LetterSection("together", "How we will work together", paragraphs, items, tuple(after))
 
 
+FACING = ("brand direction", "copy and wording", "visual design")
+"""The decisions that shape what the client's customers see."""
+
+
+def _why_yours(yours: Sequence[str]) -> str:
+    """Why the client's decisions are theirs, true of the ones they keep: only the brand,
+    the words and the design shape what their customers see (a budget does not)."""
+    many = len(yours) > 1
+    if any(d in FACING for d in yours):
+        return (
+            f"{'They shape' if many else 'It shapes'} what your customers will see, so "
+            f"{'they are' if many else 'it is'} yours to judge"
+        )
+    return f"{'They are' if many else 'It is'} your business's call"
+
+
 def _rounds(n: int) -> str:
     return f"{number_word(n)} round{'' if n == 1 else 's'} of revisions"
 
@@ -452,7 +541,7 @@ def _worries(clean: Mapping[str, Any], resolved: Mapping[str, Any]) -> list[Lett
     if worry:
         safeguard = str(resolved.get("safeguard") or "").strip()
         answer = (
-            _sentence(safeguard)
+            _sentence(letter_voice(safeguard))
             if safeguard
             else "We will agree a specific safeguard with you before you sign, and write it "
             "into the agreement."
@@ -477,7 +566,7 @@ def _worries(clean: Mapping[str, Any], resolved: Mapping[str, Any]) -> list[Lett
 
 
 def _fee(engagement: EngagementTerms, currency: str) -> list[LetterSection]:
-    if terms_mod.is_draft(engagement):
+    if terms_mod.is_draft(engagement) or engagement.fee is None:
         return [
             LetterSection(
                 "fee",
@@ -486,12 +575,16 @@ def _fee(engagement: EngagementTerms, currency: str) -> list[LetterSection]:
             )
         ]
     lines = terms_mod.fee_lines(engagement, currency)
-    fee = "The fee is " + "; ".join(
-        text if i == 0 else f"{label.lower()}: {text}" for i, (label, text) in enumerate(lines)
-    )
+    (label, first), rest = lines[0], lines[1:]
+    if label.endswith(" rate"):  # time and materials: the rate, then each figure labelled
+        per = "an hour" if label.startswith("Hourly") else "a day"
+        fee = f"We charge for the time we work, at {first} {per}."
+    else:
+        fee = _sentence(f"The fee is {first}")
+    paragraphs = [" ".join([fee, *(_sentence(letter_voice(f"{lab}: {text}")) for lab, text
+                                   in rest)])]  # fmt: skip
     rows = terms_mod.instalment_rows(engagement, currency)
     paid = ", ".join(f"{amount} {when[:1].lower()}{when[1:]}" for when, amount in rows)
-    paragraphs = [_sentence(fee)]
     if paid:
         paragraphs.append(f"It is paid {paid}.")
     dates = f"We would start on {display_date(engagement.start_date)}"
@@ -506,6 +599,8 @@ def _options_section(
     unpriced: Sequence[Mapping[str, Any]],
     words: Mapping[str, str],
 ) -> LetterSection:
+    """The options with their prices (the template draws the table), then each wish the
+    card has no option for with what we do instead; a heading that fits what is there."""
     if not offers and not unpriced:
         return LetterSection(
             "options",
@@ -523,17 +618,33 @@ def _options_section(
             "the agreement page before you accept; the agreement then lists the ones you "
             "chose."
         )
-    after = []
-    for u in unpriced:
-        wish = _sentence(str(u.get("because") or ""))
-        after.append(
-            (wish + " " if wish else "")
-            + INSTEAD.get(str(u.get("id")), INSTEAD_DEFAULT).format(**words)
+    instead = tuple(
+        Item(
+            _sentence(str(u.get("because") or "")),
+            INSTEAD.get(str(u.get("id")), INSTEAD_DEFAULT).format(**words),
         )
-    return LetterSection("options", "Options", tuple(paragraphs), (), tuple(after))
+        for u in unpriced
+    )
+    if not offers:
+        lead = (
+            "You would like a little more than our standard way of working in one respect. "
+            "It is not something we sell as an extra, so here is what we do instead:"
+            if len(instead) == 1
+            else "You would like more than our standard way of working in a few respects. "
+            "They are not things we sell as extras, so here is what we do instead:"
+        )
+        return LetterSection("options", "Beyond our standard way of working", (lead,), instead)
+    after = ()
+    if instead:
+        after = (
+            "For the rest of what you would like, we have no option to offer; here is what "
+            "we do instead:",
+        )
+    return LetterSection("options", "Options", tuple(paragraphs), instead, after)
 
 
-def _next(engagement: EngagementTerms, valid: dt.date, profile: AgencyProfile) -> LetterSection:
+def _next(engagement: EngagementTerms, valid: dt.date, profile: AgencyProfile,
+          options: bool = True) -> LetterSection:  # fmt: skip
     start = (
         f", ready to start on {display_date(engagement.start_date)}"
         if engagement.start_date
@@ -549,6 +660,12 @@ def _next(engagement: EngagementTerms, valid: dt.date, profile: AgencyProfile) -
             "Choose and accept",
             "On the agreement page, tick any options you want, then accept by typing your "
             "name. If anything should change, ask there and we will send a new version.",
+        )
+        if options
+        else Item(
+            "Accept",
+            "On the agreement page, accept by typing your name. If anything should change, "
+            "ask there and we will send a new version.",
         ),
         Item(
             "We countersign and begin",

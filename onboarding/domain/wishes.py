@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from onboarding.domain import options as options_mod
-from onboarding.domain.questionnaire import Questionnaire, join_words
+from onboarding.domain.questionnaire import Questionnaire, get_questionnaire, join_words
 from onboarding.domain.schedule import ASKED_CADENCE
 from onboarding.domain.templates import ASKED_RESPONSE, FACTS
 
@@ -177,18 +177,57 @@ def beyond_standard(qid: str, clean: Mapping[str, Any], levels: Mapping[str, Any
     return True
 
 
+LEVEL_WISHES: dict[str, str] = {
+    "expected_response_hours": "priority_replies",
+    "revision_rounds": "extra_revision_round",
+    "update_frequency": "weekly_call",
+}
+"""The answers a service level measures, and the option that answers a wish beyond the
+agency's level when no playbook rule offers one (``update_frequency`` "daily" asks for
+``daily_status_note``)."""
+
+
+def level_wishes(
+    clean: Mapping[str, Any],
+    levels: Mapping[str, Any],
+    covered: set[str],
+    q: Questionnaire,
+) -> list[dict[str, Any]]:
+    """A wish beyond the agency's standard ``levels`` that no playbook rule offers an
+    option for (``covered``: the questions the rules' offers read): three rounds where the
+    agency includes two, replies within a working day from an agency that answers within
+    two, weekly updates from one that reports every second week. Each is offered (or
+    answered by what the agency does instead) like a playbook's offer."""
+    out = []
+    for qid, oid in LEVEL_WISHES.items():
+        if qid in covered or not beyond_standard(qid, clean, levels):
+            continue
+        if qid == "update_frequency" and clean.get(qid) == "daily":
+            oid = "daily_status_note"
+        because = wish_phrase([qid], clean, q)
+        if because:
+            out.append({"id": oid, "playbook": "standard_levels", "rule": qid,
+                        "questions": [qid], "because": because})  # fmt: skip
+    return out
+
+
 def offers_for(
     clean: Mapping[str, Any],
     assessment: Mapping[str, Any],
     profile: Any,
     terms: Any,
+    questionnaire: Questionnaire | None = None,
 ) -> tuple[list[options_mod.Offer], list[Mapping[str, Any]]]:
-    """The options offered for these answers (:func:`options.offered`), the playbooks'
-    offers kept only for a wish beyond the agency's standard levels."""
+    """The options offered for these answers (:func:`options.offered`): the playbooks'
+    offers kept only for a wish beyond the agency's standard levels, and a wish beyond
+    those levels no playbook rule names (:func:`level_wishes`)."""
     levels = dict(profile.service_levels) | dict(terms.service_levels)
+    offers = list(assessment.get("offers") or ())
     wished = [
         o
-        for o in assessment.get("offers") or ()
+        for o in offers
         if not o.get("questions") or any(beyond_standard(q, clean, levels) for q in o["questions"])
     ]
+    covered = {q for o in offers for q in (o.get("questions") or ())}
+    wished += level_wishes(clean, levels, covered, questionnaire or get_questionnaire())
     return options_mod.offered(profile.options, wished, terms.options)
