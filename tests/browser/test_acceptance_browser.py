@@ -11,37 +11,15 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from onboarding.db import db
-from onboarding.db.models import AgreementVersion, Intake, User
-from onboarding.services.agreement.send import send_agreement
-from onboarding.services.intake.submission import create_intake, submit_intake
-from onboarding.services.people.accounts import create_user
-from onboarding.web.extensions import app_playbooks
+from onboarding.db.models import AgreementVersion
 from tests.browser.checks import no_serious_violations, screenshots
-from tests.factories import example
-from tests.web.helpers import make_sendable
+from tests.browser.steps import accept, sent_agreement
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_prospect_reads_and_accepts_their_agreement(browser, live_server, app, tmp_path):
-    with app.app_context():
-        manager, _ = create_user(
-            "sam@agency.example", "manager", "a long pass phrase 42", settings=app.config
-        )
-        intake = create_intake(example("calm-founder"))
-        db.session.flush()
-        submit_intake(intake, playbooks=app_playbooks(app), email=False)
-        db.session.commit()
-        intake_id, manager_id = intake.public_id, manager.id
-    make_sendable(app, intake_id, "calm-founder")
-    with app.app_context():
-        intake = db.session.execute(
-            select(Intake).where(Intake.public_id == intake_id)
-        ).scalar_one()
-        manager = db.session.get(User, manager_id)
-        version = send_agreement(intake, manager)
-        db.session.commit()
-        token = version.token
+    token = sent_agreement(app, "sam@agency.example").token
 
     started = time.monotonic()
     context = browser.new_context(viewport={"width": 390, "height": 844}, accept_downloads=True)
@@ -55,10 +33,7 @@ def test_a_prospect_reads_and_accepts_their_agreement(browser, live_server, app,
     page.get_by_role("button", name="Accept the agreement").click()
     page.wait_for_load_state()
     assert "Type your full name" in page.inner_text(".error-summary")
-    page.get_by_label("Type your full name").fill("Priya Raman")
-    page.get_by_label("I have read this agreement").check()
-    page.get_by_role("button", name="Accept the agreement").click()
-    page.wait_for_load_state()
+    accept(page, "Priya Raman")
     assert "accepted by Priya Raman" in page.inner_text(".signing-banner")
     no_serious_violations(page)
     screenshots(page, tmp_path, "accepted")

@@ -4,40 +4,16 @@ in the navigation, the badge, the filter), reads the thread and answers it."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from onboarding.db import db
-from onboarding.db.models import Intake, User
-from onboarding.services.agreement.send import send_agreement
-from onboarding.services.intake.submission import create_intake, submit_intake
-from onboarding.services.people.accounts import create_user
-from onboarding.web.extensions import app_playbooks
 from tests.browser.checks import no_serious_violations, screenshots
-from tests.factories import example
-from tests.web.helpers import make_sendable
+from tests.browser.steps import sent_agreement, sign_in
 
 pytestmark = pytest.mark.browser
-PASSWORD = "a long pass phrase 42"
 
 
 def test_a_change_request_waits_for_the_manager(browser, live_server, app, tmp_path):
-    with app.app_context():
-        manager, _ = create_user(
-            "ines@agency.example", "manager", PASSWORD, "Ines Duarte", settings=app.config
-        )
-        intake = create_intake(example("calm-founder"))
-        db.session.flush()
-        submit_intake(intake, playbooks=app_playbooks(app), email=False)
-        db.session.commit()
-        public_id, manager_id = intake.public_id, manager.id
-    make_sendable(app, public_id, "calm-founder")
-    with app.app_context():
-        intake = db.session.execute(
-            select(Intake).where(Intake.public_id == public_id)
-        ).scalar_one()
-        version = send_agreement(intake, db.session.get(User, manager_id))
-        db.session.commit()
-        token, name = version.token, intake.contact_name
+    sent = sent_agreement(app, "ines@agency.example", name="Ines Duarte")
+    token, name = sent.token, sent.contact_name
 
     prospect = browser.new_context(viewport={"width": 320, "height": 640})
     page = prospect.new_page()
@@ -58,10 +34,7 @@ def test_a_change_request_waits_for_the_manager(browser, live_server, app, tmp_p
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(live_server + "/login")
-    page.get_by_label("Email address").fill("ines@agency.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, "ines@agency.example")
     page.wait_for_url("**/workspace/")
     nav = page.get_by_role("navigation", name="Workspace")
     link = nav.get_by_role("link", name="Needs your attention")

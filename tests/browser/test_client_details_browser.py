@@ -8,36 +8,16 @@ import pytest
 from sqlalchemy import select
 
 from onboarding.db import db
-from onboarding.db.models import AgreementVersion, Intake, User
-from onboarding.services.agreement.send import send_agreement
-from onboarding.services.intake.submission import create_intake, submit_intake
+from onboarding.db.models import AgreementVersion
 from onboarding.services.people.accounts import create_user
-from onboarding.web.extensions import app_playbooks
 from tests.browser.checks import no_serious_violations, picture
-from tests.factories import example
-from tests.web.helpers import make_sendable
+from tests.browser.steps import PASSWORD, accept, sent_agreement, submit_example, submit_sign_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_the_prospect_confirms_the_client_as_a_party(browser, live_server, app, tmp_path):
-    with app.app_context():
-        manager, _ = create_user(
-            "sam@agency.example", "manager", "a long pass phrase 42", settings=app.config
-        )
-        intake = create_intake(example("calm-founder"))
-        db.session.flush()
-        submit_intake(intake, playbooks=app_playbooks(app), email=False)
-        db.session.commit()
-        intake_id, manager_id = intake.public_id, manager.id
-    make_sendable(app, intake_id, "calm-founder")
-    with app.app_context():
-        intake = db.session.execute(
-            select(Intake).where(Intake.public_id == intake_id)
-        ).scalar_one()
-        version = send_agreement(intake, db.session.get(User, manager_id))
-        db.session.commit()
-        token = version.token
+    token = sent_agreement(app, "sam@agency.example").token
 
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
@@ -49,10 +29,7 @@ def test_the_prospect_confirms_the_client_as_a_party(browser, live_server, app, 
 
     name.fill("")
     address.fill("3 Canal Wharf\nEdinburgh EH3 9QG")
-    page.get_by_label("Type your full name").fill("Priya Raman")
-    page.get_by_label("I have read this agreement").check()
-    page.get_by_role("button", name="Accept the agreement").click()
-    page.wait_for_load_state()
+    accept(page, "Priya Raman")
     summary = page.locator(".error-summary")
     assert "Give your company's registered legal name" in summary.inner_text()
     assert page.evaluate("document.activeElement.classList.contains('error-summary')")
@@ -64,10 +41,7 @@ def test_the_prospect_confirms_the_client_as_a_party(browser, live_server, app, 
     picture(page, tmp_path, "client-details-refused")
 
     page.get_by_label("Registered legal name").fill("Lumen Bakery Limited")
-    page.get_by_label("Type your full name").fill("Priya Raman")
-    page.get_by_label("I have read this agreement").check()
-    page.get_by_role("button", name="Accept the agreement").click()
-    page.wait_for_load_state()
+    accept(page, "Priya Raman")
     assert "accepted by Priya Raman" in page.inner_text(".signing-banner")
     context.close()
     with app.app_context():
@@ -79,22 +53,15 @@ def test_the_prospect_confirms_the_client_as_a_party(browser, live_server, app, 
 
 
 def test_a_manager_fills_in_the_client_as_a_party(browser, live_server, app, tmp_path):
-    password = "a long pass phrase 42"
     with app.app_context():
-        create_user("sam@agency.example", "manager", password, "Sam Lee", settings=app.config)
-        intake = create_intake(example("burned-marketer"))
-        db.session.flush()
-        submit_intake(intake, playbooks=app_playbooks(app), email=False)
-        db.session.commit()
-        public_id = intake.public_id
+        create_user("sam@agency.example", "manager", PASSWORD, "Sam Lee", settings=app.config)
+        public_id = submit_example(app, "burned-marketer").public_id
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(f"{live_server}/workspace/intakes/{public_id}/terms")
     page.wait_for_url("**/login**")
-    page.get_by_label("Email address").fill("sam@agency.example")
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    submit_sign_in(page, "sam@agency.example")
     page.wait_for_url("**/terms")
     card = page.locator("section", has=page.get_by_role("heading", name="The client as a party"))
     card.get_by_label("Client's legal name").fill("Harbour Freight Logistics Ltd")

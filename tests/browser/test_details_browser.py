@@ -5,19 +5,14 @@ and stays listed."""
 
 from __future__ import annotations
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from onboarding.db import db
-from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.services.people.accounts import create_user
-from onboarding.web.extensions import app_playbooks
 from tests.browser.checks import no_serious_violations
-from tests.factories import example
+from tests.browser.steps import PASSWORD, sign_in, submit_example
 
 pytestmark = pytest.mark.browser
-PASSWORD = "a long pass phrase 42"
 
 
 def people(app) -> str:
@@ -25,30 +20,14 @@ def people(app) -> str:
     with app.app_context():
         create_user("ada@agency.example", "admin", PASSWORD, "Ada Admin", settings=app.config)
         create_user("sam@agency.example", "manager", PASSWORD, "Sam Lee", settings=app.config)
-        intake = create_intake(example("burned-marketer"))
-        db.session.flush()
-        submit_intake(intake, playbooks=app_playbooks(app), email=False)
-        db.session.commit()
-        return intake.public_id
+        return submit_example(app, "burned-marketer").public_id
 
 
 def signed_in(browser, live_server, email: str, width: int = 1280):
     context = browser.new_context(viewport={"width": width, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
-    page.goto(live_server + "/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-    if "/workspace/account/mfa" in page.url:  # admins set up an authenticator first
-        secret = page.inner_text("#mfa-secret").replace(" ", "")
-        page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
-        page.get_by_label("Your password").fill(PASSWORD)
-        page.get_by_role("button", name="Turn on").click()
-        page.wait_for_load_state()
-        page.get_by_role("link", name="I have kept them").click()
-        page.wait_for_load_state()
+    sign_in(page, live_server, email)  # admins set up an authenticator first
     return context, page
 
 

@@ -4,10 +4,10 @@ axe violation at 390 and 1280 px (no rule disabled), and a title and an h1 on ea
 
 from __future__ import annotations
 
-import pyotp
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
+from tests.browser.steps import sign_in
 from tests.browser.worst_case import PASSWORD, seed
 from tests.factories import empty_tables
 
@@ -57,19 +57,7 @@ def staff(browser, live_server, seeded):
     """A signed-in admin's browser context."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(live_server + "/login")
-    page.get_by_label("Email address").fill(seeded.admin_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-    if "/workspace/account/mfa" in page.url:  # admins set up an authenticator first
-        secret = page.inner_text("#mfa-secret").replace(" ", "")
-        page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
-        page.get_by_label("Your password").fill(PASSWORD)
-        page.get_by_role("button", name="Turn on").click()
-        page.wait_for_load_state()
-        page.get_by_role("link", name="I have kept them").click()
-        page.wait_for_load_state()
+    if sign_in(page, live_server, seeded.admin_email, PASSWORD):  # set up an authenticator
         page.goto(live_server + "/workspace/")
     page.wait_for_url("**/workspace/")
     page.close()

@@ -7,15 +7,11 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from onboarding.db import db
-from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.services.people.accounts import create_user
-from onboarding.web.extensions import app_playbooks
 from tests.browser.checks import no_serious_violations
-from tests.factories import example
+from tests.browser.steps import PASSWORD, sign_in, submit_example
 
 pytestmark = pytest.mark.browser
-PASSWORD = "a long pass phrase 42"
 
 
 def test_a_draft_survives_back_on_step_one_and_start_now(browser, live_server, app):
@@ -93,10 +89,7 @@ def test_follow_ups_appear_under_yes_and_long_text_is_counted(browser, live_serv
 def signed_in(browser, live_server, width: int):
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()
-    page.goto(live_server + "/login")
-    page.get_by_label("Email address").fill("sam@agency.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, "sam@agency.example")
     page.wait_for_url("**/workspace/")
     return context, page
 
@@ -104,11 +97,7 @@ def signed_in(browser, live_server, width: int):
 def submitted(app) -> str:
     with app.app_context():
         create_user("sam@agency.example", "manager", PASSWORD, "Sam Lee", settings=app.config)
-        intake = create_intake(example("burned-marketer"))
-        db.session.flush()
-        submit_intake(intake, playbooks=app_playbooks(app), email=False)
-        db.session.commit()
-        return intake.public_id
+        return submit_example(app, "burned-marketer").public_id
 
 
 def test_a_refused_override_keeps_what_was_typed_at_the_field(browser, live_server, app):

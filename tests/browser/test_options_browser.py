@@ -10,15 +10,11 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from onboarding.db import db
-from onboarding.db.models import AgreementVersion, Intake, User
+from onboarding.db.models import AgreementVersion, User
 from onboarding.services.agreement import files
-from onboarding.services.agreement.send import send_agreement
-from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.services.people.accounts import create_user
-from onboarding.web.extensions import app_playbooks
 from tests.browser.checks import no_serious_violations, screenshots
-from tests.factories import example
-from tests.web.helpers import make_sendable
+from tests.browser.steps import PASSWORD, accept, send_to_prospect, submit_example
 
 pytestmark = pytest.mark.browser
 
@@ -27,20 +23,10 @@ def sent_token(app, email: str) -> str:
     with app.app_context():
         manager = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
         if manager is None:
-            manager, _ = create_user(email, "manager", "a long pass phrase 42", settings=app.config)
-        intake = create_intake(example("burned-marketer"))
-        db.session.flush()
-        submit_intake(intake, playbooks=app_playbooks(app), email=False)
-        db.session.commit()
+            manager, _ = create_user(email, "manager", PASSWORD, settings=app.config)
+        intake = submit_example(app, "burned-marketer")
         public_id, manager_id = intake.public_id, manager.id
-    make_sendable(app, public_id, "burned-marketer")
-    with app.app_context():
-        intake = db.session.execute(
-            select(Intake).where(Intake.public_id == public_id)
-        ).scalar_one()
-        version = send_agreement(intake, db.session.get(User, manager_id))
-        db.session.commit()
-        return version.token
+    return send_to_prospect(app, public_id, manager_id, "burned-marketer").token
 
 
 def accepted_pdf_text(app, token: str) -> str:
@@ -73,10 +59,7 @@ def test_a_prospect_picks_two_options_sees_the_total_and_accepts(
     assert "£1,200.00 once and £450.00 a month" in totals.inner_text()
     no_serious_violations(page)
     screenshots(page, tmp_path, f"options-{width}")
-    page.get_by_label("Type your full name").fill("Daniel Okafor")
-    page.get_by_label("I have read this agreement").check()
-    page.get_by_role("button", name="Accept the agreement").click()
-    page.wait_for_load_state()
+    accept(page, "Daniel Okafor")
     assert "accepted by Daniel Okafor" in page.inner_text(".signing-banner")
     context.close()
     text = accepted_pdf_text(app, token)
@@ -96,10 +79,7 @@ def test_without_javascript_the_total_comes_back_from_the_server(
     page.wait_for_load_state()
     assert "£0.00 once and £300.00 a month" in page.locator(".signing-total").inner_text()
     assert page.get_by_label("Weekly progress call").is_checked()
-    page.get_by_label("Type your full name").fill("Daniel Okafor")
-    page.get_by_label("I have read this agreement").check()
-    page.get_by_role("button", name="Accept the agreement").click()
-    page.wait_for_load_state()
+    accept(page, "Daniel Okafor")
     assert "accepted by Daniel Okafor" in page.inner_text(".signing-banner")
     context.close()
     with app.app_context():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pyotp
 import pytest
 from sqlalchemy import select
 
@@ -14,6 +13,7 @@ from onboarding.db.models import Intake
 from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.services.people.accounts import create_user
 from onboarding.web.extensions import app_playbooks
+from tests.browser.steps import sign_in
 from tests.factories import APPROVER, empty_tables
 
 pytestmark = pytest.mark.browser
@@ -49,19 +49,7 @@ def test_an_admin_changes_a_rule_previews_saves_and_reassesses(
 ):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(live_server + "/login")
-    page.get_by_label("Email address").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-    if "/workspace/account/mfa" in page.url:  # admins set up an authenticator first
-        secret = page.inner_text("#mfa-secret").replace(" ", "")
-        page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
-        page.get_by_label("Your password").fill(PASSWORD)  # a step-up (issue 27)
-        page.get_by_role("button", name="Turn on").click()
-        page.wait_for_load_state()
-        page.get_by_role("link", name="I have kept them").click()
-        page.wait_for_load_state()
+    sign_in(page, live_server, EMAIL, PASSWORD)  # admins set up an authenticator first
 
     page.goto(live_server + "/workspace/")
     page.get_by_role("link", name="Playbooks").first.click()

@@ -13,19 +13,14 @@ import pytest
 from sqlalchemy import select
 
 from onboarding.db import db
-from onboarding.db.models import Intake, User
+from onboarding.db.models import AgreementVersion, User
 from onboarding.db.outbox import OutboxMessage
 from onboarding.services.agreement import answers, countersign
-from onboarding.services.agreement.send import send_agreement
-from onboarding.services.intake.submission import create_intake, submit_intake
 from onboarding.services.people.accounts import create_user, set_signing
-from onboarding.web.extensions import app_playbooks
 from tests.browser.checks import no_serious_violations, screenshots
-from tests.factories import example
-from tests.web.helpers import make_sendable
+from tests.browser.steps import PASSWORD, send_to_prospect, sign_in, submit_example
 
 pytestmark = pytest.mark.browser
-PASSWORD = "a long pass phrase 42"
 NO_SIDEWAYS_SCROLL = """() => {
   const root = document.documentElement;
   return {scroll: root.scrollWidth, client: root.clientWidth};
@@ -40,19 +35,13 @@ def signed_agreement(app, email: str) -> str:
         )
         manager, _ = create_user(email, "manager", PASSWORD, "Rosa Lead", settings=app.config)
         set_signing(manager, admin, can_sign=True, title="Studio Director")
-        intake = create_intake(example("calm-founder"))
-        db.session.flush()
-        submit_intake(intake, playbooks=app_playbooks(app), email=False)
-        intake.owner_id = manager.id
-        db.session.commit()
+        intake = submit_example(app, "calm-founder", owner=manager)
         public_id, manager_id = intake.public_id, manager.id
-    make_sendable(app, public_id, "calm-founder")
+    token = send_to_prospect(app, public_id, manager_id, "calm-founder").token
     with app.app_context():
-        intake = db.session.execute(
-            select(Intake).where(Intake.public_id == public_id)
+        version = db.session.execute(
+            select(AgreementVersion).where(AgreementVersion.token == token)
         ).scalar_one()
-        version = send_agreement(intake, db.session.get(User, manager_id))
-        db.session.commit()
         prepared = answers.prepare_acceptance(
             version, answers.Acceptance("Priya Raman", True, "127.0.0.1", "test")
         )
@@ -92,10 +81,7 @@ def fits(page, width: int) -> None:
 def test_the_project_page_keeps_the_agreements_promises(browser, live_server, app, tmp_path):
     public_id = signed_agreement(app, "rosa@studio.example")
     staff = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    staff.goto(f"{live_server}/login")
-    staff.get_by_label("Email").fill("rosa@studio.example")
-    staff.get_by_label("Password").fill(PASSWORD)
-    staff.get_by_role("button", name="Sign in").click()
+    sign_in(staff, live_server, "rosa@studio.example")
     staff.goto(f"{live_server}/workspace/intakes/{public_id}")
     staff.get_by_role("link", name="Project: plan, updates and sign-offs").click()
     assert "Project:" in staff.inner_text("h1")

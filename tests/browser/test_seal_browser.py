@@ -14,17 +14,10 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
-from sqlalchemy import select
 
-from onboarding.db import db
-from onboarding.db.models import Intake, User
 from onboarding.rendering import sealing
-from onboarding.services.agreement.send import send_agreement
-from onboarding.services.intake.submission import create_intake, submit_intake
-from onboarding.services.people.accounts import create_user
-from onboarding.web.extensions import app_playbooks
 from tests.browser.checks import no_serious_violations
-from tests.web.helpers import example, make_sendable
+from tests.browser.steps import accept, sent_agreement
 
 pytestmark = pytest.mark.browser
 
@@ -39,31 +32,13 @@ def server_certificates(tmp_path_factory):
 def test_an_accepted_pdf_is_sealed_and_the_public_page_checks_it(
     browser, live_server, app, tmp_path, tmp_path_factory
 ):
-    with app.app_context():
-        manager, _ = create_user(
-            "seal@agency.example", "manager", "a long pass phrase 42", settings=app.config
-        )
-        intake = create_intake(example("calm-founder"))
-        db.session.flush()
-        submit_intake(intake, playbooks=app_playbooks(app))
-        db.session.commit()
-        intake_id, manager_id = intake.public_id, manager.id
-    make_sendable(app, intake_id, "calm-founder")
-    with app.app_context():
-        intake = db.session.execute(
-            select(Intake).where(Intake.public_id == intake_id)
-        ).scalar_one()
-        version = send_agreement(intake, db.session.get(User, manager_id))
-        db.session.commit()
-        token, document_id = version.token, version.document_id
+    sent = sent_agreement(app, "seal@agency.example", email=True)  # the emails go too
+    token, document_id = sent.token, sent.document_id
 
     context = browser.new_context(accept_downloads=True)
     page = context.new_page()
     page.goto(f"{live_server}/agreement/{token}")
-    page.get_by_label("Type your full name").fill("Priya Raman")
-    page.get_by_label("I have read this agreement").check()
-    page.get_by_role("button", name="Accept the agreement").click()
-    page.wait_for_load_state()
+    accept(page, "Priya Raman")
     if "We are preparing your signed copy" in page.inner_text("main"):
         page.get_by_text("Your signed copy is ready").wait_for(timeout=90_000)
     with page.expect_download() as info:

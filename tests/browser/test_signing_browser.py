@@ -5,17 +5,10 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from onboarding.db import db
-from onboarding.db.models import Intake, User
-from onboarding.services.agreement.send import send_agreement
-from onboarding.services.intake.submission import create_intake, submit_intake
-from onboarding.services.people.accounts import create_user
-from onboarding.web.extensions import app_playbooks
 from tests.browser.checks import no_serious_violations, picture
+from tests.browser.steps import sent_agreement
 from tests.factories import example
-from tests.web.helpers import make_sendable
 
 pytestmark = pytest.mark.browser
 
@@ -31,24 +24,9 @@ FONTS_IN_USE = """async (selectors) => {
 }"""
 
 
-def sent_agreement(app, email: str) -> str:
-    """An agreement sent to the calm founder; returns the link's token."""
-    with app.app_context():
-        manager, _ = create_user(email, "manager", "a long pass phrase 42", settings=app.config)
-        intake = create_intake(example("calm-founder"))
-        db.session.flush()
-        submit_intake(intake, playbooks=app_playbooks(app), email=False)
-        intake.owner_id = manager.id
-        db.session.commit()
-        public_id, manager_id = intake.public_id, manager.id
-    make_sendable(app, public_id, "calm-founder")
-    with app.app_context():
-        intake = db.session.execute(
-            select(Intake).where(Intake.public_id == public_id)
-        ).scalar_one()
-        version = send_agreement(intake, db.session.get(User, manager_id))
-        db.session.commit()
-        return version.token
+def sent_token(app, email: str) -> str:
+    """An agreement sent to the calm founder by its owner; returns the link's token."""
+    return sent_agreement(app, email, owner=True).token
 
 
 def fits(page, width: int) -> None:
@@ -64,7 +42,7 @@ def uses_inter(page, *selectors: str) -> None:
 
 
 def test_errors_at_the_top_then_the_confirmation_at_320_px(browser, live_server, app, tmp_path):
-    token = sent_agreement(app, "rosa@agency.example")
+    token = sent_token(app, "rosa@agency.example")
     context = browser.new_context(viewport={"width": 320, "height": 640})
     page = context.new_page()
     elsewhere: list[str] = []
@@ -147,7 +125,7 @@ def test_errors_at_the_top_then_the_confirmation_at_320_px(browser, live_server,
 
 def test_the_page_reflows_at_200_percent_zoom(browser, live_server, app, tmp_path):
     """1280 px at 200% zoom: a 640 px wide layout, two device pixels each."""
-    token = sent_agreement(app, "zoe@agency.example")
+    token = sent_token(app, "zoe@agency.example")
     context = browser.new_context(viewport={"width": 640, "height": 450}, device_scale_factor=2)
     page = context.new_page()
     page.goto(f"{live_server}/agreement/{token}")

@@ -30,9 +30,9 @@ from onboarding.services.notify.mail import (
     bound,
     compose,
     first_name,
-    reply_to_for,
+    owner_name,
     tell_staff,
-    write,
+    write_to_prospect,
 )
 from onboarding.services.project import state as projects
 
@@ -80,20 +80,14 @@ def agreement_sent(
             version.token = new_token()
         if intake.public_id is None:
             intake.public_id = new_token()
-        owner = intake.owner if intake.owner is not None and intake.owner.active else None
-        return write(
+        return write_to_prospect(
             "agreement_sent",
-            intake.contact_email,
-            to_name=intake.contact_name,
-            intake=intake,
-            reply_to=reply_to_for(intake),
+            intake,
             dedupe_key=None if again else f"agreement_sent:{intake.public_id}:{version.number}",
-            name=first_name(intake),
-            company=intake.company,
             number=version.number,
             again=again,
             changes=change_lines(version.redline),
-            owner=owner.display_name if owner else None,
+            owner=owner_name(intake),
             agreement_url=bound().links.agreement(version.token),
             message=message,
             custom_subject=subject,
@@ -111,7 +105,6 @@ def agreement_sent_preview(
     """The email :func:`agreement_sent` would write for version ``number`` (the send
     page shows it before anything goes out); the link is a placeholder."""
     settings = bound().settings
-    owner = intake.owner if intake.owner is not None and intake.owner.active else None
     return compose(
         "agreement_sent",
         agency=agency_name(settings),
@@ -121,7 +114,7 @@ def agreement_sent_preview(
         number=number,
         again=False,
         changes=change_lines(redline),
-        owner=owner.display_name if owner else None,
+        owner=owner_name(intake),
         agreement_url="(the private link, made when you send)",
         message=message,
         custom_subject=" ".join((subject or "").split()) or None,
@@ -177,22 +170,16 @@ def agreement_signed(
         return None
     project = projects.project_of(intake)
     with db.session.no_autoflush:
-        owner = intake.owner if intake.owner is not None and intake.owner.active else None
-        return write(
+        return write_to_prospect(
             "agreement_signed",
-            intake.contact_email,
-            to_name=intake.contact_name,
-            intake=intake,
-            reply_to=reply_to_for(intake),
+            intake,
             dedupe_key=f"agreement_signed:{intake.public_id}:{version.number}",
             attachment=pdf,
             attachment_name=filename,
-            name=first_name(intake),
-            company=intake.company,
             number=version.number,
             countersigned_name=version.countersigned_name,
             filename=filename,
-            owner=owner.display_name if owner else None,
+            owner=owner_name(intake),
             project_url=bound().links.project(project.token) if project else "",
         )
 

@@ -362,16 +362,7 @@ def link_limited(intake: Intake, address: str, settings: MailSettings) -> bool:
 
 
 def _write_resume_link(intake: Intake) -> OutboxMessage:
-    return write(
-        "resume_link",
-        intake.contact_email or "",
-        to_name=intake.contact_name,
-        intake=intake,
-        reply_to=reply_to_for(intake),
-        name=first_name(intake),
-        company=intake.company,
-        resume_url=bound().links.resume(intake.token),
-    )
+    return write_to_prospect("resume_link", intake, resume_url=bound().links.resume(intake.token))
 
 
 def resume_link_on_save(intake: Intake) -> OutboxMessage | None:
@@ -410,6 +401,29 @@ def first_name(intake: Intake) -> str | None:
     return name[0] if name else None
 
 
+def owner_name(intake: Intake) -> str | None:
+    """The name of the intake's owner, while they are active (the prospect's emails say
+    who will be in touch); else None."""
+    owner = intake.owner
+    return owner.display_name if owner is not None and owner.active else None
+
+
+def write_to_prospect(kind: str, intake: Intake, **fields: Any) -> OutboxMessage:
+    """``kind`` written to the intake's prospect (their address, by name), replies
+    reaching its owner (:func:`reply_to_for`), greeting them by first name and naming
+    their company; ``fields``: :func:`write`'s other arguments and the kind's own."""
+    return write(
+        kind,
+        intake.contact_email or "",
+        to_name=intake.contact_name,
+        intake=intake,
+        reply_to=reply_to_for(intake),
+        name=first_name(intake),
+        company=intake.company,
+        **fields,
+    )
+
+
 # --- submission ----------------------------------------------------------------------------------
 
 
@@ -444,20 +458,14 @@ def _on_submitted(intake: Intake) -> list[OutboxMessage]:
     if intake.public_id is None:  # filled at INSERT; the keys need it now
         intake.public_id = new_token()
     rows = []
-    owner = intake.owner if intake.owner is not None and intake.owner.active else None
     if intake.contact_email:
         rows.append(
-            write(
+            write_to_prospect(
                 "receipt",
-                intake.contact_email,
-                to_name=intake.contact_name,
-                intake=intake,
-                reply_to=reply_to_for(intake),
+                intake,
                 dedupe_key=f"receipt:{intake.public_id}",
-                name=first_name(intake),
-                company=intake.company,
                 email=intake.contact_email,
-                owner=owner.display_name if owner else None,
+                owner=owner_name(intake),
             )
         )
     assessment = intake.assessment

@@ -25,10 +25,9 @@ from onboarding.domain.agreement import display_date
 from onboarding.services import signals
 from onboarding.services.notify.mail import (
     bound,
-    first_name,
-    reply_to_for,
     staff_to_tell,
     write,
+    write_to_prospect,
 )
 from onboarding.services.project import state
 
@@ -37,17 +36,7 @@ def _client(intake: Intake, kind: str, dedupe: str, **context: Any):
     if not intake.contact_email:
         return None
     with db.session.no_autoflush:
-        return write(
-            kind,
-            intake.contact_email,
-            to_name=intake.contact_name,
-            intake=intake,
-            reply_to=reply_to_for(intake),
-            dedupe_key=dedupe,
-            name=first_name(intake),
-            company=intake.company,
-            **context,
-        )
+        return write_to_prospect(kind, intake, dedupe_key=dedupe, **context)
 
 
 def update_posted(intake: Intake, *, project: Project, entry: ProjectEntry, **_: Any) -> None:

@@ -16,12 +16,7 @@ from onboarding.db import db
 from onboarding.db.models import Intake, Invite, new_token
 from onboarding.db.outbox import OutboxMessage
 from onboarding.services import signals
-from onboarding.services.notify.mail import bound, first_name, reply_to_for, write
-
-
-def _owner_name(intake: Intake) -> str | None:
-    owner = intake.owner
-    return owner.display_name if owner is not None and owner.active else None
+from onboarding.services.notify.mail import bound, owner_name, write, write_to_prospect
 
 
 def acceptance_receipt(intake: Intake, version: Any) -> OutboxMessage | None:
@@ -31,21 +26,16 @@ def acceptance_receipt(intake: Intake, version: Any) -> OutboxMessage | None:
     if not intake.contact_email:
         return None
     with db.session.no_autoflush:
-        return write(
+        return write_to_prospect(
             "acceptance_receipt",
-            intake.contact_email,
-            to_name=intake.contact_name,
-            intake=intake,
-            reply_to=reply_to_for(intake),
+            intake,
             dedupe_key=f"acceptance_receipt:{intake.public_id}:{version.number}",
-            name=first_name(intake),
-            company=intake.company,
             number=version.number,
             accepted_name=version.accepted_name,
             accepted_at=version.accepted_at.strftime("%d %B %Y at %H:%M UTC")
             if version.accepted_at
             else "",
-            owner=_owner_name(intake),
+            owner=owner_name(intake),
             agreement_url=bound().links.agreement(version.token),
         )
 
@@ -57,14 +47,9 @@ def agreement_reply(intake: Intake, version: Any, text: str, author: str) -> Out
     if not intake.contact_email or version is None or version.token is None:
         return None
     with db.session.no_autoflush:
-        return write(
+        return write_to_prospect(
             "agreement_reply",
-            intake.contact_email,
-            to_name=intake.contact_name,
-            intake=intake,
-            reply_to=reply_to_for(intake),
-            name=first_name(intake),
-            company=intake.company,
+            intake,
             number=version.number,
             author=author,
             reply=text,

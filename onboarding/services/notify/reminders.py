@@ -18,9 +18,7 @@ from onboarding.services.notify.mail import (
     MailSettings,
     bound,
     cancel_reminders,
-    first_name,
-    reply_to_for,
-    write,
+    write_to_prospect,
 )
 
 
@@ -98,12 +96,9 @@ def remind(intake_id: int, now: datetime | None = None) -> OutboxMessage | None:
         return None
     number = len(earlier) + 1
     stop_url = bound().links.stop_reminders(reminder.stop_token)
-    row = write(
+    row = write_to_prospect(
         "draft_reminder",
-        intake.contact_email,
-        to_name=intake.contact_name,
-        intake=intake,
-        reply_to=reply_to_for(intake),
+        intake,
         # RFC 2369 and RFC 8058: mail clients offer a one-click "unsubscribe" that POSTs
         # "List-Unsubscribe=One-Click" to this link.
         headers={
@@ -111,8 +106,6 @@ def remind(intake_id: int, now: datetime | None = None) -> OutboxMessage | None:
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
         dedupe_key=f"draft_reminder:{intake.id}:{number}",
-        name=first_name(intake),
-        company=intake.company,
         number=number,
         last=number == REMINDERS_MAX,
         days=bound().settings.reminder_days,

@@ -5,14 +5,11 @@ Declared and answered as the other operations are (:mod:`onboarding.web.api.base
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from flask import (
     current_app,
     g,
-    request,
-    send_file,
     url_for,
 )
 from sqlalchemy import select
@@ -37,6 +34,9 @@ from onboarding.web.api.base import (
     load,
     operation,
     parse,
+    pdf_attachment,
+    pdf_paper,
+    require_submitted,
 )
 from onboarding.web.api.document import (
     JSON_BODY_ERRORS,
@@ -68,11 +68,6 @@ def _terms_out(intake: Intake) -> dict[str, Any]:
     }
 
 
-def _submitted(intake: Intake) -> None:
-    if intake.status == "draft" or intake.assessment is None:
-        raise fail(409, "status", "The intake is a draft: its agreement exists once submitted")
-
-
 @bp.get("/intakes/<public_id>/terms")
 @operation(
     "getTerms", INTAKES_TAG, {200: (TermsOut, "The terms and what they leave open.")},
@@ -86,7 +81,7 @@ def get_terms(public_id: str):
     the agreement is still a draft, its contradictions, and what stops it being sent.
     """
     intake = load(public_id)
-    _submitted(intake)
+    require_submitted(intake)
     return as_json(_terms_out(intake))
 
 
@@ -107,7 +102,7 @@ def put_terms(public_id: str):
     if not isinstance(body, dict):  # null too: it is no object of terms
         raise fail(422, "body", "must be a JSON object of terms")
     intake = load(public_id)
-    _submitted(intake)
+    require_submitted(intake)
     begin_write(db.session())
     try:
         contracts.save_terms(intake, body, token_user())
@@ -142,7 +137,7 @@ def send_agreement(public_id: str):
     body = json_body()
     intake = load(public_id)
     request_ = parse(SendRequest, body)
-    _submitted(intake)
+    require_submitted(intake)
     user = token_user()
     if user is None:
         made_by = db.session.execute(
@@ -262,19 +257,7 @@ def proposal_pdf(public_id: str):
     next and until when the offer stands. Not binding: the agreement is the contract.
     """
     intake = load(public_id)
-    paper = request.args.get("paper", "a4")
-    if paper not in ("a4", "letter"):
-        raise fail(422, "paper", "must be a4 or letter")
-    unknown = sorted(set(request.args) - set(AgreementQuery.model_fields))
-    if unknown:
-        params = ", ".join(AgreementQuery.model_fields)
-        raise fail(422, unknown[0][:60], f"is not a parameter of this operation ({params})")
-    _submitted(intake)
+    paper = pdf_paper()
+    require_submitted(intake)
     data, name = proposals.proposal_pdf(intake, paper, current_app.config["AGENCY_NAME"])
-    response = send_file(
-        io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=name,
-        max_age=0,
-    )  # fmt: skip
-    response.headers["Cache-Control"] = "private, no-store"
-    response.direct_passthrough = False
-    return response
+    return pdf_attachment(data, name)

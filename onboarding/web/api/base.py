@@ -15,6 +15,7 @@ an operation (:func:`operation`), authentication and rate limits, and reading in
 from __future__ import annotations
 
 import functools
+import io
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -25,6 +26,7 @@ from flask import (
     current_app,
     g,
     request,
+    send_file,
 )
 from flask_limiter.util import get_remote_address
 from pydantic import BaseModel, ValidationError
@@ -42,6 +44,7 @@ from onboarding.web.api.document import (
     openapi_document,
 )
 from onboarding.web.api.schema import (
+    AgreementQuery,
     ErrorList,
 )
 from onboarding.web.extensions import limiter
@@ -376,6 +379,43 @@ def load(public_id: str) -> Intake:
     if intake is None:
         raise fail(404, "public_id", "There is no intake with this public_id")
     return intake
+
+
+def require_submitted(intake: Intake) -> None:
+    """ApiError 409 if the intake is a draft: its agreement (and letter) exist once it
+    is submitted."""
+    if intake.status == "draft" or intake.assessment is None:
+        raise fail(409, "status", "The intake is a draft: its agreement exists once submitted")
+
+
+def pdf_paper() -> str:
+    """The paper a PDF operation's query asks for (:class:`AgreementQuery`: a4, the
+    default, or letter); ApiError 422 for another, or for a parameter it does not take."""
+    paper = request.args.get("paper", "a4")
+    if paper not in ("a4", "letter"):
+        raise fail(422, "paper", "must be a4 or letter")
+    unknown = sorted(set(request.args) - set(AgreementQuery.model_fields))
+    if unknown:
+        params = ", ".join(AgreementQuery.model_fields)
+        raise fail(422, unknown[0][:60], f"is not a parameter of this operation ({params})")
+    return paper
+
+
+def pdf_attachment(data: bytes, name: str, etag: str | bool = True):
+    """``data`` sent as the PDF attachment ``name`` (with ``etag`` if one is given),
+    never cached on the way."""
+    response = send_file(
+        io.BytesIO(data),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=name,
+        etag=etag,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    # spectree's wrapper reads the body to rebuild the response: not a passthrough file.
+    response.direct_passthrough = False
+    return response
 
 
 def staff_by_email(email: str, field: str = "owner") -> User:

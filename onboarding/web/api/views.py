@@ -17,7 +17,6 @@ read their own input).
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from datetime import date
@@ -28,7 +27,6 @@ from flask import (
     current_app,
     g,
     request,
-    send_file,
     url_for,
 )
 from sqlalchemy import func, select
@@ -56,6 +54,9 @@ from onboarding.web.api.base import (
     load,
     operation,
     parse,
+    pdf_attachment,
+    pdf_paper,
+    require_submitted,
     staff_by_email,
 )
 from onboarding.web.api.document import (
@@ -456,30 +457,12 @@ def agreement_pdf(public_id: str):
     same intake and playbooks always give the same file.
     """
     intake = load(public_id)
-    paper = request.args.get("paper", "a4")
-    if paper not in ("a4", "letter"):
-        raise fail(422, "paper", "must be a4 or letter")
-    unknown = sorted(set(request.args) - set(AgreementQuery.model_fields))
-    if unknown:
-        params = ", ".join(AgreementQuery.model_fields)
-        raise fail(422, unknown[0][:60], f"is not a parameter of this operation ({params})")
-    if intake.status == "draft" or intake.assessment is None:
-        raise fail(409, "status", "The intake is a draft: its agreement exists once submitted")
+    paper = pdf_paper()
+    require_submitted(intake)
     rendered = agreements.agreement_pdf(  # the workspace's service (cached)
         intake, paper, agency=current_app.config["AGENCY_NAME"]
     )
-    response = send_file(
-        io.BytesIO(rendered.pdf),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=rendered.filename,
-        etag=rendered.sha256,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    # spectree's wrapper reads the body to rebuild the response: not a passthrough file.
-    response.direct_passthrough = False
-    return response
+    return pdf_attachment(rendered.pdf, rendered.filename, etag=rendered.sha256)
 
 
 # The agreement's operations, on the same blueprint.

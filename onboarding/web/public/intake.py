@@ -370,15 +370,23 @@ def render_review(intake: Intake, form: FlaskForm, errors: list[FieldError], not
     ), (422 if errors or notice else 200)
 
 
+def review_post(token: str) -> tuple[Intake, None] | tuple[None, Any]:
+    """A form posted from the review page: its draft intake, or what to answer instead
+    (the thanks page once it is submitted, the review page again when the form lapsed)."""
+    intake = load(token)
+    if intake.status != "draft":
+        return None, redirect(url_for(".thanks", token=token))
+    if not csrf_ok(SubmitForm()):
+        return None, render_review(intake, SubmitForm(formdata=None), [], notice=EXPIRED)
+    return intake, None
+
+
 @bp.post("/<token>/submit")
 def submit(token: str):
     """Validate the whole set, assess it once, and thank the prospect."""
-    intake = load(token)
-    if intake.status != "draft":
-        return redirect(url_for(".thanks", token=token))
-    form = SubmitForm()
-    if not csrf_ok(form):
-        return render_review(intake, SubmitForm(formdata=None), [], notice=EXPIRED)
+    intake, answer = review_post(token)
+    if answer is not None:
+        return answer
     intake, errors = submit_by_token(token, playbooks=app_playbooks(), form=True)
     if errors:
         errors = get_questionnaire().form_errors(errors, intake.answers or {})
@@ -389,12 +397,9 @@ def submit(token: str):
 @bp.post("/<token>/email-link")
 def email_link_from_review(token: str):
     """The review page's "Email me my link" (the steps' button saves the step first)."""
-    intake = load(token)
-    if intake.status != "draft":
-        return redirect(url_for(".thanks", token=token))
-    form = SubmitForm()
-    if not csrf_ok(form):
-        return render_review(intake, SubmitForm(formdata=None), [], notice=EXPIRED)
+    intake, answer = review_post(token)
+    if answer is not None:
+        return answer
     email_link(intake)
     return redirect(url_for(".review", token=token))
 
