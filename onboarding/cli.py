@@ -15,9 +15,11 @@ module.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -627,42 +629,23 @@ def agreement_command(
     the agreement is printed as a warning (the workspace refuses to send it).
     """
     import datetime
-    from dataclasses import replace
 
     from onboarding.domain.agreement import agreement_json, compose
     from onboarding.domain.consistency import check_agreement
     from onboarding.domain.options import parse_choice
-    from onboarding.domain.terms import (
-        TermError,
-        TermsInvalid,
-        default_profile,
-        load_profile,
-        parse_terms,
-    )
+    from onboarding.domain.terms import TermError, TermsInvalid
 
     if not as_json and not output:
         raise click.UsageError("give -o/--output for the PDF, or --json")
     answers = read_answers(answers_file, as_json)
     result = assess_or_exit(answers, as_json)
     day = on.date() if on else datetime.date.today()
-    config = settings()
-    try:
-        if agency_file:
-            profile = load_profile(read_data(agency_file, "--agency"))
-        else:
-            profile = replace(default_profile(), trading_name=config.AGENCY_NAME)
-        terms = parse_terms(read_data(terms_file, "--terms")) if terms_file else None
+    with terms_or_exit(as_json):
+        profile, terms = profile_and_terms(agency_file, terms_file)
         choice, problems = parse_choice(chosen_text)
         if problems:
             raise TermsInvalid([TermError(f, m) for f, m in problems])
         agreement = compose(answers, result, date=day, profile=profile, terms=terms, chosen=choice)
-    except TermsInvalid as exc:
-        if as_json:
-            click.echo(json.dumps(exc.as_dict(), indent=2))
-        else:
-            for error in exc.errors:
-                click.echo(f"{error.field}: {error.message}", err=True)
-        sys.exit(2)
     problems = check_agreement(agreement, answers, result, terms, profile=profile)
     if as_json:
         data = agreement_json(agreement)
@@ -724,30 +707,16 @@ def proposal_command(
     heard, how we will work together, the answer to each worry, the options with their
     prices, what happens next. Bad answers, terms or profile exit 2 naming each field."""
     import datetime
-    from dataclasses import replace
 
     from onboarding.domain.proposal import compose_proposal
-    from onboarding.domain.terms import TermsInvalid, default_profile, load_profile, parse_terms
 
     if not as_json and not output:
         raise click.UsageError("give -o/--output for the PDF, or --json")
     answers = read_answers(answers_file, as_json)
     result = assess_or_exit(answers, as_json)
     day = on.date() if on else datetime.date.today()
-    config = settings()
-    try:
-        if agency_file:
-            profile = load_profile(read_data(agency_file, "--agency"))
-        else:
-            profile = replace(default_profile(), trading_name=config.AGENCY_NAME)
-        terms = parse_terms(read_data(terms_file, "--terms")) if terms_file else None
-    except TermsInvalid as exc:
-        if as_json:
-            click.echo(json.dumps(exc.as_dict(), indent=2))
-        else:
-            for error in exc.errors:
-                click.echo(f"{error.field}: {error.message}", err=True)
-        sys.exit(2)
+    with terms_or_exit(as_json):
+        profile, terms = profile_and_terms(agency_file, terms_file)
     proposal = compose_proposal(answers, result, date=day, profile=profile, terms=terms)
     if as_json:
         click.echo(json.dumps(proposal.as_json(), indent=2, ensure_ascii=False))
@@ -763,6 +732,41 @@ def proposal_command(
         sys.exit(1)
     Path(output).write_bytes(data)
     click.echo(f"Wrote {output}: the proposal for {proposal.company}, {pages} page(s)")
+
+
+def profile_and_terms(agency_file: str | None, terms_file: str | None) -> tuple[Any, Any]:
+    """The agency profile (``--agency``; else the shipped demo one, named
+    ``AGENCY_NAME``) and the engagement's terms (``--terms``; else None, a draft) of
+    ``agreement`` and ``proposal``; raises TermsInvalid (see :func:`terms_or_exit`)."""
+    from dataclasses import replace
+
+    from onboarding.domain.terms import default_profile, load_profile, parse_terms
+
+    config = settings()
+    if agency_file:
+        profile = load_profile(read_data(agency_file, "--agency"))
+    else:
+        profile = replace(default_profile(), trading_name=config.AGENCY_NAME)
+    terms = parse_terms(read_data(terms_file, "--terms")) if terms_file else None
+    return profile, terms
+
+
+@contextlib.contextmanager
+def terms_or_exit(as_json: bool) -> Iterator[None]:
+    """Invalid terms, profile or options raised in the block exit 2 listing every
+    problem: ``{"errors": [...]}`` with ``--json``, else ``field: message`` lines on
+    stderr."""
+    from onboarding.domain.terms import TermsInvalid
+
+    try:
+        yield
+    except TermsInvalid as exc:
+        if as_json:
+            click.echo(json.dumps(exc.as_dict(), indent=2))
+        else:
+            for error in exc.errors:
+                click.echo(f"{error.field}: {error.message}", err=True)
+        sys.exit(2)
 
 
 def read_data(path: str, option: str) -> Any:

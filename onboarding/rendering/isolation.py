@@ -479,9 +479,8 @@ class LocalRenderer:
         except MemoryError:
             raise RenderFailed("the PDF render ran out of memory", "memory") from None
         except Exception as exc:
-            raise RenderFailed(
-                f"the PDF render failed: {type(exc).__name__}: {exc}", "error", traceback.format_exc()
-            ) from exc
+            message = f"the PDF render failed: {type(exc).__name__}: {exc}"
+            raise RenderFailed(message, "error", traceback.format_exc()) from exc
         finally:
             if enabled:
                 gc.enable()

@@ -32,7 +32,5 @@ def proposal_pdf(
         json.dumps(proposal.as_json(), sort_keys=True).encode() + paper.encode()
     ).hexdigest()
     renderer = get_renderer() if renderer is None else renderer
-    result = renderer.render(
-        proposal_html(proposal, paper=paper), identifier=digest[:32].encode()
-    )
+    result = renderer.render(proposal_html(proposal, paper=paper), identifier=digest[:32].encode())
     return result.pdf, result.pages
