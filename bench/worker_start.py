@@ -127,7 +127,8 @@ def rendered_intake(env: dict, tmp: str) -> tuple[str, str]:
         "print(ids[0])\n"
     )
     public_id = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True,
+        [sys.executable, "-c", code], env=dict(env, PDF_RENDER_TIMEOUT="180"), cwd=ROOT,
+        check=True, capture_output=True,
         text=True,
     ).stdout.split()[-1]  # fmt: skip
     from bench.pdf_http import Client
