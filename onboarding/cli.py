@@ -1,26 +1,29 @@
-"""The ``onboarding`` command line: a FlaskGroup over :func:`onboarding.app.create_app`.
+"""The ``onboarding`` command line: click commands over the domain and the services.
 
-Commands are thin click wrappers over the domain and the services. Being a FlaskGroup's,
-they run in an app context (``with_appcontext``): the app is built on first use, or is
-the one already running (``flask --app onboarding``, which finds these commands through
-the ``flask.commands`` entry points in pyproject.toml). The commands that need no app
-(``assess``, ``agreement``, ``playbooks``, ``questionnaire``, ``serve``) say
-``with_appcontext=False`` and never build one: they take their settings
-(``PLAYBOOKS_DIR``, ``AGENCY_NAME``, ``PDF_RENDER_*``) from
-:class:`~onboarding.config.Config` and touch no database. Nothing imports this module.
+Commands are thin click wrappers. Those that need the app (:func:`onboarding.app.create_app`)
+run in its context (:func:`with_appcontext`): the app is built on first use, or is the
+one already running (``flask --app onboarding``, which finds these commands through the
+``flask.commands`` entry points in pyproject.toml). The commands that need no app
+(``assess``, ``agreement``, ``proposal``, ``playbooks``, ``questionnaire``, ``serve``) say
+``with_appcontext=False`` and never build one, nor import Flask: they take their
+settings (``PLAYBOOKS_DIR``, ``AGENCY_NAME``) from :class:`~onboarding.config.Config` and
+touch no database; the PDFs render in this process (one WeasyPrint import, no render
+worker to start). Flask's own commands (``run``, ``shell``, ``routes``, ``db``) are
+found through a ``FlaskGroup`` made when one of them is asked for. Nothing imports this
+module.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup
 
 from onboarding.domain.assessment import BASE_SCORE, assess, reasons, to_json, verdict_label
 from onboarding.domain.playbooks import (
@@ -173,13 +176,92 @@ def make_app():
         raise click.ClickException(str(exc)) from None
 
 
-class MainGroup(FlaskGroup):
-    """The command group: its own commands are found without building the app or
-    loading plugins; a broken playbook folder is reported, not a traceback."""
+class _CurrentApp:
+    """``current_app`` for the commands, without importing Flask at start-up (a command
+    that needs no app never imports it): Flask's proxy, looked up on each use."""
+
+    def __getattr__(self, name: str) -> Any:
+        from flask import current_app
+
+        return getattr(current_app, name)
+
+
+current_app: Any = _CurrentApp()
+
+
+def script_info(ctx: click.Context | None = None) -> Any:
+    """The context's ``flask.cli.ScriptInfo`` (Flask's own under ``flask --app``), else
+    one building our app (:func:`make_app`), kept on the root context."""
+    from flask.cli import ScriptInfo
+
+    ctx = ctx or click.get_current_context()
+    info = ctx.find_object(ScriptInfo)
+    if info is None:
+        info = ScriptInfo(create_app=make_app, set_debug_flag=False, load_dotenv_defaults=False)
+        ctx.find_root().obj = info
+    return info
+
+
+def with_appcontext(f):
+    """``flask.cli.with_appcontext``, importing Flask only when the command runs: the
+    app (built by :func:`script_info`'s, or the one running) is current meanwhile."""
+    import functools
+
+    @click.pass_context
+    def decorator(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
+        from flask import current_app as app
+
+        if not app:
+            ctx.with_resource(script_info(ctx).load_app().app_context())
+        return ctx.invoke(f, *args, **kwargs)
+
+    return functools.update_wrapper(decorator, f)
+
+
+class AppGroup(click.Group):
+    """``flask.cli.AppGroup`` without Flask at import: ``command()`` runs its callback in
+    the app's context unless given ``with_appcontext=False``; ``group()`` makes another."""
+
+    def command(self, *args: Any, **kwargs: Any):
+        wrap = kwargs.pop("with_appcontext", True)
+
+        def decorator(f):
+            return click.Group.command(self, *args, **kwargs)(with_appcontext(f) if wrap else f)
+
+        return decorator
+
+    def group(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("cls", AppGroup)
+        return click.Group.group(self, *args, **kwargs)
+
+
+class MainGroup(AppGroup):
+    """The command group: our own commands are plain click commands, found without
+    importing Flask or building the app (``assess``, ``agreement``, ``proposal``,
+    ``playbooks`` never do either); any other name (Flask's ``run``, ``shell``,
+    ``routes``, plugins such as ``db``) goes to a ``FlaskGroup`` made when first asked.
+    A broken playbook folder is reported, not a traceback."""
+
+    _flask: click.Group | None = None
+
+    def flask_group(self) -> click.Group:
+        if self._flask is None:
+            from flask.cli import FlaskGroup
+
+            self._flask = FlaskGroup(create_app=make_app, load_dotenv=False)
+        return self._flask
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        """Our commands first (fast: no entry points read, no app); then Flask's."""
-        return click.Group.get_command(self, ctx, name) or super().get_command(ctx, name)
+        """Our commands first (fast: no Flask, no entry points read, no app); then Flask's."""
+        command = super().get_command(ctx, name)
+        if command is None:
+            script_info(ctx)  # Flask's group builds our app, if it needs one
+            command = self.flask_group().get_command(ctx, name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        script_info(ctx)
+        return sorted(set(super().list_commands(ctx)) | set(self.flask_group().list_commands(ctx)))
 
     def invoke(self, ctx: click.Context):
         try:
@@ -188,7 +270,7 @@ class MainGroup(FlaskGroup):
             raise PlaybooksBroken(exc) from None
 
 
-@click.group(cls=MainGroup, create_app=make_app, load_dotenv=False)
+@click.group(cls=MainGroup)
 def main() -> None:
     """Client onboarding: assess intake answers, check playbooks, render agreements."""
 
@@ -293,13 +375,11 @@ def playbooks_impact(directory: str, as_json: bool) -> None:
     the tables. Writes nothing. The server's start-up warnings (rate limits, BASE_URL)
     are not printed: they concern serving, not this report.
     """
-    from flask.cli import ScriptInfo
-
     server_log = logging.getLogger("onboarding.app")
     level = server_log.level
     server_log.setLevel(logging.ERROR)
     try:
-        app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+        app = script_info().load_app()
     finally:
         server_log.setLevel(level)
     with app.app_context():
@@ -549,44 +629,23 @@ def agreement_command(
     the agreement is printed as a warning (the workspace refuses to send it).
     """
     import datetime
-    from dataclasses import replace
 
     from onboarding.domain.agreement import agreement_json, compose
     from onboarding.domain.consistency import check_agreement
     from onboarding.domain.options import parse_choice
-    from onboarding.domain.terms import (
-        TermError,
-        TermsInvalid,
-        default_profile,
-        load_profile,
-        parse_terms,
-    )
+    from onboarding.domain.terms import TermError, TermsInvalid
 
     if not as_json and not output:
         raise click.UsageError("give -o/--output for the PDF, or --json")
     answers = read_answers(answers_file, as_json)
     result = assess_or_exit(answers, as_json)
     day = on.date() if on else datetime.date.today()
-    config = settings()
-    if not as_json:
-        start_render_worker(config)
-    try:
-        if agency_file:
-            profile = load_profile(read_data(agency_file, "--agency"))
-        else:
-            profile = replace(default_profile(), trading_name=config.AGENCY_NAME)
-        terms = parse_terms(read_data(terms_file, "--terms")) if terms_file else None
+    with terms_or_exit(as_json):
+        profile, terms = profile_and_terms(agency_file, terms_file)
         choice, problems = parse_choice(chosen_text)
         if problems:
             raise TermsInvalid([TermError(f, m) for f, m in problems])
         agreement = compose(answers, result, date=day, profile=profile, terms=terms, chosen=choice)
-    except TermsInvalid as exc:
-        if as_json:
-            click.echo(json.dumps(exc.as_dict(), indent=2))
-        else:
-            for error in exc.errors:
-                click.echo(f"{error.field}: {error.message}", err=True)
-        sys.exit(2)
     problems = check_agreement(agreement, answers, result, terms, profile=profile)
     if as_json:
         data = agreement_json(agreement)
@@ -595,10 +654,11 @@ def agreement_command(
         return
     for problem in problems:
         click.echo(f"Contradiction: {problem.line()}", err=True)
+    from onboarding.rendering.isolation import LocalRenderer
     from onboarding.rendering.pdf import STATIC_DIR, NoCache, RenderError, html_for, render_pdf
 
     try:
-        rendered = render_pdf(agreement, paper=paper, cache=NoCache())
+        rendered = render_pdf(agreement, paper=paper, cache=NoCache(), renderer=LocalRenderer())
     except RenderError as exc:
         click.echo(f"The PDF could not be rendered: {exc}", err=True)
         sys.exit(1)
@@ -647,40 +707,26 @@ def proposal_command(
     heard, how we will work together, the answer to each worry, the options with their
     prices, what happens next. Bad answers, terms or profile exit 2 naming each field."""
     import datetime
-    from dataclasses import replace
 
     from onboarding.domain.proposal import compose_proposal
-    from onboarding.domain.terms import TermsInvalid, default_profile, load_profile, parse_terms
 
     if not as_json and not output:
         raise click.UsageError("give -o/--output for the PDF, or --json")
     answers = read_answers(answers_file, as_json)
     result = assess_or_exit(answers, as_json)
     day = on.date() if on else datetime.date.today()
-    config = settings()
-    try:
-        if agency_file:
-            profile = load_profile(read_data(agency_file, "--agency"))
-        else:
-            profile = replace(default_profile(), trading_name=config.AGENCY_NAME)
-        terms = parse_terms(read_data(terms_file, "--terms")) if terms_file else None
-    except TermsInvalid as exc:
-        if as_json:
-            click.echo(json.dumps(exc.as_dict(), indent=2))
-        else:
-            for error in exc.errors:
-                click.echo(f"{error.field}: {error.message}", err=True)
-        sys.exit(2)
+    with terms_or_exit(as_json):
+        profile, terms = profile_and_terms(agency_file, terms_file)
     proposal = compose_proposal(answers, result, date=day, profile=profile, terms=terms)
     if as_json:
         click.echo(json.dumps(proposal.as_json(), indent=2, ensure_ascii=False))
         return
-    start_render_worker(config)
+    from onboarding.rendering.isolation import LocalRenderer
     from onboarding.rendering.letters import proposal_pdf
     from onboarding.rendering.pdf import RenderError
 
     try:
-        data, pages = proposal_pdf(proposal, paper=paper)
+        data, pages = proposal_pdf(proposal, paper=paper, renderer=LocalRenderer())
     except RenderError as exc:
         click.echo(f"The PDF could not be rendered: {exc}", err=True)
         sys.exit(1)
@@ -688,27 +734,39 @@ def proposal_command(
     click.echo(f"Wrote {output}: the proposal for {proposal.company}, {pages} page(s)")
 
 
-def start_render_worker(config: Any) -> None:
-    """Start the render worker now, in the background, with the configured caps: it
-    imports WeasyPrint and parses the stylesheet and fonts on the other core while this
-    process composes the agreement (the render then waits only for what is left)."""
-    import contextlib
-    import threading
+def profile_and_terms(agency_file: str | None, terms_file: str | None) -> tuple[Any, Any]:
+    """The agency profile (``--agency``; else the shipped demo one, named
+    ``AGENCY_NAME``) and the engagement's terms (``--terms``; else None, a draft) of
+    ``agreement`` and ``proposal``; raises TermsInvalid (see :func:`terms_or_exit`)."""
+    from dataclasses import replace
 
-    from onboarding.rendering.isolation import configure, get_renderer
+    from onboarding.domain.terms import default_profile, load_profile, parse_terms
 
-    configure(
-        timeout=config.PDF_RENDER_TIMEOUT,
-        memory_mb=config.PDF_RENDER_MEMORY_MB,
-        max_renders=config.PDF_RENDER_MAX_RENDERS,
-    )
+    config = settings()
+    if agency_file:
+        profile = load_profile(read_data(agency_file, "--agency"))
+    else:
+        profile = replace(default_profile(), trading_name=config.AGENCY_NAME)
+    terms = parse_terms(read_data(terms_file, "--terms")) if terms_file else None
+    return profile, terms
 
-    def start() -> None:
-        # A worker that cannot start is reported by the render, with its reason.
-        with contextlib.suppress(Exception):
-            get_renderer().start()
 
-    threading.Thread(target=start, name="render-worker-start", daemon=True).start()
+@contextlib.contextmanager
+def terms_or_exit(as_json: bool) -> Iterator[None]:
+    """Invalid terms, profile or options raised in the block exit 2 listing every
+    problem: ``{"errors": [...]}`` with ``--json``, else ``field: message`` lines on
+    stderr."""
+    from onboarding.domain.terms import TermsInvalid
+
+    try:
+        yield
+    except TermsInvalid as exc:
+        if as_json:
+            click.echo(json.dumps(exc.as_dict(), indent=2))
+        else:
+            for error in exc.errors:
+                click.echo(f"{error.field}: {error.message}", err=True)
+        sys.exit(2)
 
 
 def read_data(path: str, option: str) -> Any:

@@ -59,3 +59,24 @@ class RenderClaim(db.Model):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AgreementPdfInputs(db.Model):
+    """What an intake's agreement PDF (in one paper size) was last rendered from: a
+    digest of its inputs (answers, assessment, terms, agency profile version and name,
+    date, paper, and the code that composes and renders it) beside the key of its cached
+    PDF (``rendered_pdfs``). A download that reads the same inputs serves that PDF with
+    one statement, without composing the agreement
+    (:func:`onboarding.services.agreement.compose.prerendered_pdf`). Deleting the intake
+    deletes it."""
+
+    __tablename__ = "agreement_pdf_inputs"
+
+    intake_id: Mapped[int] = mapped_column(
+        ForeignKey("intakes.id", ondelete="CASCADE"), primary_key=True
+    )
+    paper: Mapped[str] = mapped_column(String(10), primary_key=True)
+    inputs: Mapped[str] = mapped_column(String(64))
+    pdf_key: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

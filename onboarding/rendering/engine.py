@@ -37,8 +37,45 @@ class RefusedURL(ValueError):
     """A URL the agreement renderer does not fetch."""
 
 
+def import_weasyprint() -> Any:
+    """Import WeasyPrint (once per process) without its search for libraries by
+    guessed names.
+
+    WeasyPrint opens Pango, HarfBuzz and fontconfig by trying several names each
+    (``libpango-1.0-0``, ``pango-1.0-0``, ``pango-1.0``, ``libpango-1.0.so.0``...). For
+    each name the loader cannot open, cffi asks ``ctypes.util.find_library``, which runs
+    ``ldconfig -p``, ``gcc`` and ``ld`` in subprocesses: some 20 of them, about 0.3 s
+    of a cold import. On Linux the ``.so`` names open directly, so the import first
+    tries without the search; should a library then not load, the import is made again
+    the usual way, with the search (and WeasyPrint's own message when that fails too).
+    """
+    import sys
+
+    if "weasyprint" in sys.modules:
+        return sys.modules["weasyprint"]
+    import ctypes.util
+
+    search = ctypes.util.find_library
+    ctypes.util.find_library = _not_found
+    try:
+        import weasyprint
+    except OSError:
+        for name in [n for n in sys.modules if n == "weasyprint" or n.startswith("weasyprint.")]:
+            del sys.modules[name]
+        ctypes.util.find_library = search
+        import weasyprint
+    finally:
+        ctypes.util.find_library = search
+    return weasyprint
+
+
+def _not_found(name: str) -> None:
+    return None
+
+
 def make_fetcher_class():
     """Build :class:`StaticAssetFetcher` (WeasyPrint is imported only when needed)."""
+    import_weasyprint()
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class StaticAssetFetcher(URLFetcher):
@@ -150,6 +187,7 @@ class PdfRenderer:
     """WeasyPrint set up once per process: parsed stylesheet, fonts, fetcher class."""
 
     def __init__(self, static_dir: Path = STATIC_DIR):
+        import_weasyprint()
         from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
 

@@ -452,6 +452,42 @@ class WorkerRenderer:
             process.returncode = 0  # not ours to wait for (and no "still running" warning)
 
 
+class LocalRenderer:
+    """A :class:`PdfRenderer` in this process, for a one-shot command (``onboarding
+    agreement``, ``onboarding proposal``): no worker to start, so WeasyPrint is imported
+    once, by the process that renders, not by a second interpreter as well. No time or
+    memory cap: the person running the command can stop it; a server renders in its
+    worker. The same PDF bytes as the worker's (the same renderer), and failures raised
+    as the worker's are (:class:`RenderFailed`, with the same messages).
+    """
+
+    def __init__(self, static_dir: Path = STATIC_DIR):
+        self.static_dir = Path(static_dir).resolve()
+        self.version = renderer_version()
+        self.renders = 0
+        self._renderer: PdfRenderer | None = None
+
+    def render(self, html: str, *, identifier: bytes | None = None) -> RenderResult:
+        """Render here; the cyclic collector paused meanwhile, as in the worker (the
+        render's boxes are alive until it ends: collecting finds nothing)."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            if self._renderer is None:
+                self._renderer = PdfRenderer(self.static_dir)
+            result = self._renderer.render(html, identifier=identifier)
+        except MemoryError:
+            raise RenderFailed("the PDF render ran out of memory", "memory") from None
+        except Exception as exc:
+            message = f"the PDF render failed: {type(exc).__name__}: {exc}"
+            raise RenderFailed(message, "error", traceback.format_exc()) from exc
+        finally:
+            if enabled:
+                gc.enable()
+        self.renders += 1
+        return result
+
+
 _workers: weakref.WeakSet[WorkerRenderer] = weakref.WeakSet()
 _renderer: WorkerRenderer | None = None
 _renderer_lock = threading.Lock()

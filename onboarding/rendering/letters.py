@@ -7,7 +7,7 @@ import json
 
 from onboarding.domain.proposal import Proposal
 from onboarding.rendering.documents import PAPER, environment
-from onboarding.rendering.isolation import get_renderer
+from onboarding.rendering.isolation import Renderer, get_renderer
 
 
 def proposal_html(proposal: Proposal, *, static_base: str | None = None, paper: str = "a4",
@@ -23,12 +23,14 @@ def proposal_html(proposal: Proposal, *, static_base: str | None = None, paper: 
     return template.render(context)
 
 
-def proposal_pdf(proposal: Proposal, *, paper: str = "a4") -> tuple[bytes, int]:
-    """The letter as PDF bytes, and its page count."""
+def proposal_pdf(
+    proposal: Proposal, *, paper: str = "a4", renderer: Renderer | None = None
+) -> tuple[bytes, int]:
+    """The letter as PDF bytes, and its page count (``renderer``: another than the
+    process's render worker)."""
     digest = hashlib.sha256(
         json.dumps(proposal.as_json(), sort_keys=True).encode() + paper.encode()
     ).hexdigest()
-    result = get_renderer().render(
-        proposal_html(proposal, paper=paper), identifier=digest[:32].encode()
-    )
+    renderer = get_renderer() if renderer is None else renderer
+    result = renderer.render(proposal_html(proposal, paper=paper), identifier=digest[:32].encode())
     return result.pdf, result.pages

@@ -170,13 +170,16 @@ def render_pdf(
     paper: str = "a4",
     cache: PdfCache | None = None,
     changes: Changes | None = None,
+    renderer: Renderer | None = None,
 ) -> RenderedAgreement:
     """The PDF of a composed agreement, from the cache when it was rendered before;
-    ``changes``: with the page "Changes since version n" (a version that follows another)."""
+    ``changes``: with the page "Changes since version n" (a version that follows another);
+    ``renderer``: another than the process's render worker (a command renders in its own
+    process: :class:`~onboarding.rendering.isolation.LocalRenderer`)."""
     if paper not in PAPER:
         raise ValueError(f"paper must be one of {', '.join(PAPER)} (got {paper!r})")
     cache = DEFAULT_CACHE if cache is None else cache
-    renderer = get_renderer()
+    renderer = get_renderer() if renderer is None else renderer
     key = cache_key(agreement, paper, renderer, changes)
     name = filename_for(agreement)
     stored = cache.get(key)

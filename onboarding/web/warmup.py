@@ -49,6 +49,7 @@ def prepare_worker(app: Flask) -> None:
     from onboarding.domain.terms import default_profile
     from onboarding.integrations import worker
     from onboarding.rendering.isolation import get_renderer
+    from onboarding.services.agreement.compose import composing_code, prerendered_pdf
     from onboarding.services.profile import installation_profile
 
     count = compile_all(app)
@@ -66,6 +67,9 @@ def prepare_worker(app: Flask) -> None:
     try:  # the page header's query: the pool's first connection, the statement compiled
         with app.app_context():
             installation_profile()
+            # The download's one statement, compiled; the digest of the composing code.
+            prerendered_pdf("-", agency=app.config["AGENCY_NAME"])
+            composing_code()
     except Exception:  # a database down at start fails its own requests, as before
         log.exception("warm-up: the database did not answer")
     app.extensions["onboarding.warm"] = True

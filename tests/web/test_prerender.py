@@ -248,3 +248,54 @@ def test_a_download_that_waits_for_the_worker_serves_the_file_it_made(
     with app.app_context():
         stored = db.session.execute(select(AgreementVersion.final_pdf)).scalar_one()
     assert response.data == stored
+
+
+def test_the_download_after_the_render_is_one_statement_and_follows_every_change(
+    prerendering, client, staff, submitted, renders
+):
+    """The background render notes what it rendered from; the download then finds the
+    PDF with one statement (after the signed-in user's), without composing. Once the
+    intake's data change, the noted inputs no longer match: the download composes and
+    renders the new agreement, as before, and notes it for the next one."""
+    from sqlalchemy import event
+
+    work(prerendering)
+    login(client, staff["manager"])
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            statements.append(statement)  # queries (SQLite's engine says BEGIN itself)
+
+    with prerendering.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = download(client, submitted)
+        assert len([s for s in statements if "agreement_pdf_inputs" in s]) == 1
+        assert len(statements) == 2, statements  # the user's row, then the PDF's
+        assert renders.count == 1
+        with prerendering.app_context():
+            found = agreements.prerendered_pdf(
+                submitted, "a4", agency=prerendering.config["AGENCY_NAME"]
+            )
+            assert found is not None and found[0] == first
+            # Another agency name (no profile saved: it names the agreement) or paper.
+            assert agreements.prerendered_pdf(submitted, "a4", agency="Other Ltd") is None
+            assert agreements.prerendered_pdf(submitted, "letter", agency="x") is None
+        make_sendable(prerendering, submitted)  # a profile and terms: another agreement
+        with prerendering.app_context():
+            assert (
+                agreements.prerendered_pdf(
+                    submitted, "a4", agency=prerendering.config["AGENCY_NAME"]
+                )
+                is None
+            )
+        statements.clear()
+        second = download(client, submitted)  # composed and rendered in the request
+        assert second != first and renders.count == 2
+        statements.clear()
+        assert download(client, submitted) == second  # noted: one statement again
+        assert len(statements) == 2 and renders.count == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

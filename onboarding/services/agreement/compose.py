@@ -12,23 +12,31 @@ write transaction (see :func:`onboarding.services.agreement.send.prepare_send`).
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import hashlib
+import json
 import logging
 import time
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from onboarding.db import db
+from onboarding.db.contracts import AgencyProfileVersion, EngagementTermsRow
 from onboarding.db.engine import WRITE
-from onboarding.db.models import Intake, RenderedPdf, utcnow
-from onboarding.db.renders import RenderClaim
+from onboarding.db.models import Assessment, Intake, RenderedPdf, utcnow
+from onboarding.db.renders import AgreementPdfInputs, RenderClaim
 from onboarding.domain.agreement import DEFAULT_AGENCY, Agreement
 from onboarding.domain.redline import Changes
+from onboarding.domain.resources import PACKAGE
 from onboarding.rendering import pdf
 from onboarding.services.agreement import terms as agreement_terms
+from onboarding.services.profile import installation_profile
 
 PAPERS = ("a4", "letter")
 CLAIM_SECONDS = 45.0
@@ -210,13 +218,158 @@ def agreement_pdf(
     ``agreement``: the intake's agreement when the caller has just composed it.
 
     Call it without the write lock (the default, ``own_transaction=True``); a caller
-    that already holds it passes ``own_transaction=False``.
+    that already holds it passes ``own_transaction=False``. The PDF to download (no
+    ``changes``, composed here, ``own_transaction``) is also noted with the digest of
+    its inputs (``agreement_pdf_inputs``), which :func:`prerendered_pdf` looks up.
     """
-    return pdf.render_pdf(
-        agreement if agreement is not None else compose(intake, agency),
-        paper=paper if paper in PAPERS else "a4",
+    paper = paper if paper in PAPERS else "a4"
+    inputs = None
+    if changes is None and agreement is None and own_transaction:
+        inputs = inputs_digest(
+            intake.answers,
+            intake.assessment.result if intake.assessment is not None else None,
+            intake.terms_row.data if intake.terms_row is not None else None,
+            _profile_version(agency),
+            agency,
+            agreement_terms.document_date(intake),
+            paper,
+        )
+    agreement = agreement if agreement is not None else compose(intake, agency)
+    rendered = pdf.render_pdf(
+        agreement,
+        paper=paper,
         cache=SharedDatabaseCache(intake.id)
         if own_transaction
         else DatabaseCache(intake.id, own_transaction=False),
         changes=changes,
     )
+    if inputs is not None:
+        key = pdf.cache_key(agreement, paper, pdf.get_renderer())
+        _note_inputs(intake.id, paper, inputs, key, rendered.filename)
+    return rendered
+
+
+# --- the download with one statement ----------------------------------------------------
+
+_CODE = ("domain", "rendering", "services/agreement", "services/profile.py")
+"""What composes and renders an agreement, besides its data and the renderer's own
+files (:func:`onboarding.rendering.pdf.renderer_version`), under the package."""
+
+
+@functools.cache
+def composing_code() -> str:
+    """A digest of the code and data files that make an agreement PDF of stored inputs
+    (once per process): a change to any of them renders again."""
+    digest = hashlib.sha256()
+    for name in _CODE:
+        root = PACKAGE / name
+        paths = [root] if root.is_file() else sorted(root.rglob("*"))
+        for path in paths:
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(PACKAGE)).encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def inputs_digest(
+    answers: Any,
+    result: Any,
+    terms: Any,
+    profile_version: int | None,
+    agency: str,
+    day: dt.date,
+    paper: str,
+) -> str:
+    """The SHA-256 of everything an intake's agreement PDF is made from: its stored
+    answers, latest assessment and terms (as stored), the agency profile version in
+    force (with the agency name, which stands in when none was saved), the document
+    date, the paper, the composing code and the renderer."""
+    payload = json.dumps(
+        [answers, result, terms, profile_version, agency, day.isoformat(), paper,
+         composing_code(), pdf.get_renderer().version],
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
+    )  # fmt: skip
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _profile_version(agency: str) -> int | None:
+    return installation_profile(agency).version
+
+
+def _note_inputs(intake_id: int, paper: str, inputs: str, key: str, filename: str) -> None:
+    """Note what the intake's PDF in ``paper`` was rendered from (written only when it
+    changed; best effort, in a short write transaction of its own, as the cache is)."""
+    table = AgreementPdfInputs.__table__
+    known = db.session.execute(
+        select(table.c.inputs, table.c.pdf_key).where(
+            table.c.intake_id == intake_id, table.c.paper == paper
+        )
+    ).first()
+    if known is not None and tuple(known) == (inputs, key):
+        return
+    row = {"intake_id": intake_id, "paper": paper, "inputs": inputs, "pdf_key": key,
+           "filename": filename, "created_at": utcnow()}  # fmt: skip
+    dialect = db.engine.dialect.name
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert_(table).on_conflict_do_update(
+        index_elements=[table.c.intake_id, table.c.paper],
+        set_={name: row[name] for name in ("inputs", "pdf_key", "filename", "created_at")},
+    )
+    try:
+        connection = db.engine.connect().execution_options(**{WRITE: True})
+        with connection, connection.begin():
+            connection.execute(statement, row)
+    except (OperationalError, IntegrityError):  # busy, or the intake was just deleted
+        log.warning("agreement PDF inputs not noted; the next download composes it")
+
+
+def prerendered_pdf(
+    public_id: str, paper: str = "a4", *, agency: str = DEFAULT_AGENCY
+) -> tuple[bytes, str] | None:
+    """The agreement PDF of intake ``public_id`` and its file name, when it was rendered
+    from what the intake holds now (the download of :func:`agreement_pdf` after the
+    background render); else None (compose it: :func:`agreement_pdf`).
+
+    One statement: the intake's answers, latest assessment and terms, the profile
+    version in force and the noted inputs with their cached PDF; the digest of the
+    first four (with the agency, today's date and the paper) must equal the noted one.
+    """
+    if not public_id or len(public_id) > 64:
+        return None
+    paper = paper if paper in PAPERS else "a4"
+    intakes = Intake.__table__
+    assessments = Assessment.__table__
+    terms = EngagementTermsRow.__table__
+    noted = AgreementPdfInputs.__table__
+    cached = RenderedPdf.__table__
+    latest = (
+        select(func.max(assessments.c.id))
+        .where(assessments.c.intake_id == intakes.c.id)
+        .correlate(intakes)
+        .scalar_subquery()
+    )
+    profile_version = select(func.max(AgencyProfileVersion.__table__.c.version)).scalar_subquery()
+    statement = (
+        select(
+            intakes.c.answers,
+            assessments.c.result,
+            terms.c.data.label("terms"),
+            profile_version.label("profile_version"),
+            noted.c.inputs,
+            noted.c.filename,
+            cached.c.pdf,
+        )
+        .select_from(
+            intakes.join(noted, (noted.c.intake_id == intakes.c.id) & (noted.c.paper == paper))
+            .join(cached, (cached.c.intake_id == intakes.c.id) & (cached.c.key == noted.c.pdf_key))
+            .join(assessments, assessments.c.id == latest)
+            .outerjoin(terms, terms.c.intake_id == intakes.c.id)
+        )
+        .where(intakes.c.public_id == public_id)
+    )
+    row = db.session.execute(statement).first()
+    if row is None:
+        return None
+    now = inputs_digest(row.answers, row.result, row.terms, row.profile_version, agency,
+                        agreement_terms.document_date(None), paper)  # fmt: skip
+    return (row.pdf, row.filename) if now == row.inputs else None

@@ -359,15 +359,22 @@ def agreement_preview(public_id: str):
 
 @bp.get("/intakes/<public_id>/agreement.pdf")
 def agreement_pdf(public_id: str):
-    """Download the agreement PDF (A4 or US Letter), named after the company and date."""
-    intake = load(public_id)
-    if intake.assessment is None:
-        abort(404)
-    rendered = agreements.agreement_pdf(
-        intake, request.args.get("paper", "a4"), agency=current_app.config["AGENCY_NAME"]
-    )  # a GET holds no write lock: the cache is written in a transaction of its own
-    response = Response(rendered.pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = content_disposition(rendered.filename)
+    """Download the agreement PDF (A4 or US Letter), named after the company and date:
+    the one rendered in the background, found with one statement, when the intake's
+    data are still those it was rendered from; else composed (and rendered) now."""
+    paper, agency = request.args.get("paper", "a4"), current_app.config["AGENCY_NAME"]
+    found = agreements.prerendered_pdf(public_id, paper, agency=agency)
+    if found is None:
+        intake = load(public_id)
+        if intake.assessment is None:
+            abort(404)
+        rendered = agreements.agreement_pdf(
+            intake, paper, agency=agency
+        )  # a GET holds no write lock: the cache is written in a transaction of its own
+        found = rendered.pdf, rendered.filename
+    data, filename = found
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = content_disposition(filename)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
