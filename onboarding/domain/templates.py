@@ -156,16 +156,18 @@ def _review_count(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
 def _plan_phases(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
     """The plan in sentences: a project's five phases and their reviews, or a
     retainer's month."""
+    # The phases and their weeks are the table of Process and milestones (the roadmap,
+    # stated once): the clause says what the table cannot, the reviews.
     if r.get("fee_model") == "retainer":
         return (
-            f"Each month of the retainer runs in three phases: {_milestone_schedule(a, r)[12:]}. "
-            "The month ends with a review in which the Client sees the month's work and the "
-            "allowance used, and the parties agree the next month's priorities."
+            "Each month of the retainer runs in the three phases of the table above and ends "
+            "with a review in which the Client sees the month's work and the allowance used, "
+            "and the parties agree the next month's priorities."
         )
     return (
-        f"The engagement runs in five phases: {_milestone_schedule(a, r)}. Each phase ends "
-        "with a review in which the Client sees the work and signs off the milestone "
-        f"(phases ending in the same week share one review: {_review_count(a, r)} in all)."
+        "Each phase of the table above ends with a review in which the Client sees the work "
+        "and signs off the milestone (phases ending in the same week share one review: "
+        f"{_review_count(a, r)} in all)."
     )
 
 
