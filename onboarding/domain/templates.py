@@ -124,20 +124,19 @@ def _engagement_term(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
     if model == "retainer":
         months = _n(int(r.get("minimum_months") or 1), "month")
         return (
-            "This agreement takes effect when both parties have signed it. The retainer "
+            # When it takes effect is the standard terms' (Signature and counterparts).
+            "The retainer "
             f"runs for a minimum term of {months} from the start date and then renews month "
             f"by month until either party ends it by {notice}' written notice."
         )
     if model == "fixed":
         return (
-            "This agreement takes effect when both parties have signed it and lasts until "
-            "the agreed work is delivered, accepted and paid for. The Client may end it "
-            "earlier by written notice; the Agency only for cause."
+            "This agreement lasts until the agreed work is delivered, accepted and paid "
+            "for. The Client may end it earlier by written notice; the Agency only for cause."
         )
     return (
-        "This agreement takes effect when both parties have signed it and lasts until the "
-        "agreed work is delivered, accepted and paid for. Either party may end it earlier "
-        f"by written notice of {notice}."
+        "This agreement lasts until the agreed work is delivered, accepted and paid for. "
+        f"Either party may end it earlier by written notice of {notice}."
     )
 
 
