@@ -951,9 +951,8 @@ def option_rows(
             ScopeRow(
                 OPTIONS_LABEL,
                 (
-                    "None chosen. The Client may choose among the options offered with this "
-                    "agreement when accepting it; the accepted copy lists those chosen here, "
-                    "with their prices and the service levels they set.",
+                    "None chosen. Options the Client chooses when accepting are listed here "
+                    "in the accepted copy, with their prices and the service levels they set.",
                 ),  # fmt: skip
             ),
         )
