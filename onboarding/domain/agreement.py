@@ -416,11 +416,8 @@ def decision_rows(
             how = FIXED_FEE_AREAS[area]
         elif area == "daily_tasks" and area in owned and DAILY_TASKS_CLAUSE in clause_numbers:
             owner = "weekly_priorities"
-            how = (
-                "The Agency's project lead plans and assigns the team's daily work; "
-                f"the Client sets the priorities once a week (clause "
-                f"{clause_numbers[DAILY_TASKS_CLAUSE]})."
-            )
+            # Stated once, in the clause; the row points to it.
+            how = f"As clause {clause_numbers[DAILY_TASKS_CLAUSE]} sets out."
         elif area in owned and control >= 4:
             owner = "client"
             how = "The Agency recommends; the Client decides."
