@@ -178,9 +178,7 @@ def _discovery_stop(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
             "minimum term"
         )
     if r.get("paid_discovery") == "on":
-        return (
-            "The Client then pays the price of the paid discovery and no more"
-        )
+        return "The Client then pays the price of the paid discovery and no more"
     return "The Client then pays for the work done and the costs committed up to that point"
 
 
