@@ -318,18 +318,24 @@ class Agreement:
         """A rough page count (a layout heuristic, so not part of the hashed content)."""
         tailored = _estimate_pages(self.sections, len(self.traced_clauses))
         terms = sum(len(c.text) + 60 for s in self.standard_sections for c in s.clauses)
-        return round(tailored + terms / 7000, 2)
+        return round(tailored + terms / 8500, 2)
 
     @property
     def has_contents(self) -> bool:
-        """Whether the document gets a table of contents (longer than about 3 pages)."""
-        return self.estimated_pages > 3
+        """Whether the document gets a table of contents: only one longer than the page
+        budget (issue 24: six pages for a fixed fee, seven for the other models); a
+        shorter one is read by its section numbers, and its cover leads to the text."""
+        return self.estimated_pages > CONTENTS_OVER_PAGES
 
     def content(self) -> dict[str, Any]:
         """The canonical content: everything but the id and hash derived from it."""
         data = _plain(self)
         del data["document_id"], data["sha256"]
         return data
+
+
+CONTENTS_OVER_PAGES = 7
+"""A document estimated longer than this gets a table of contents."""
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -416,11 +422,8 @@ def decision_rows(
             how = FIXED_FEE_AREAS[area]
         elif area == "daily_tasks" and area in owned and DAILY_TASKS_CLAUSE in clause_numbers:
             owner = "weekly_priorities"
-            how = (
-                "The Agency's project lead plans and assigns the team's daily work; "
-                f"the Client sets the priorities once a week (clause "
-                f"{clause_numbers[DAILY_TASKS_CLAUSE]})."
-            )
+            # Stated once, in the clause; the row points to it.
+            how = f"As clause {clause_numbers[DAILY_TASKS_CLAUSE]} sets out."
         elif area in owned and control >= 4:
             owner = "client"
             how = "The Agency recommends; the Client decides."
@@ -631,15 +634,16 @@ def _plan_end(engagement: EngagementTerms, roadmap: Roadmap) -> dt.date | None:
 def _estimate_pages(sections: Sequence[Section], traced: int) -> float:
     """A rough page count (A4), to decide on a table of contents before rendering.
 
-    Cover and summary, the roadmap, the decision table, the signatures, then the
-    clauses by length and the appendix by rows; within about 15% of the real count for
-    the examples (6, 9 and 10 pages).
+    Cover, parties, scope table, the phases and decision tables and the signatures,
+    then the clauses by length; within about 10% of the real count for the examples
+    and generated clients (5.2 to 6 pages in the layout of issue 24). ``traced`` is
+    kept for callers; the client's PDF has no trace appendix.
     """
     chars = sum(len(c.title) + len(c.text) + 120 for s in sections for c in s.clauses)
     chars += 300 * len(sections)
     ids = {s.id for s in sections}
-    figures = 0.45 * ("process" in ids) + 0.45 * ("decision_rights" in ids)
-    return round(1.2 * (1.0 + figures + 0.4 + chars / 3600 + traced * 0.03), 2)
+    tables = 0.2 * ("process" in ids) + 0.3 * ("decision_rights" in ids)
+    return round(1.7 + tables + chars / 10200, 2)
 
 
 def compose(
@@ -951,9 +955,8 @@ def option_rows(
             ScopeRow(
                 OPTIONS_LABEL,
                 (
-                    "None chosen. The Client may choose among the options offered with this "
-                    "agreement when accepting it; the accepted copy lists those chosen here, "
-                    "with their prices and the service levels they set.",
+                    "None chosen. Options the Client chooses when accepting are listed here "
+                    "in the accepted copy, with their prices and the service levels they set.",
                 ),  # fmt: skip
             ),
         )

@@ -124,20 +124,19 @@ def _engagement_term(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
     if model == "retainer":
         months = _n(int(r.get("minimum_months") or 1), "month")
         return (
-            "This agreement takes effect when both parties have signed it. The retainer "
+            # When it takes effect is the standard terms' (Signature and counterparts).
+            "The retainer "
             f"runs for a minimum term of {months} from the start date and then renews month "
             f"by month until either party ends it by {notice}' written notice."
         )
     if model == "fixed":
         return (
-            "This agreement takes effect when both parties have signed it and lasts until "
-            "the agreed work is delivered, accepted and paid for. The Client may end it "
-            "earlier by written notice; the Agency only for cause."
+            "This agreement lasts until the agreed work is delivered, accepted and paid "
+            "for. The Client may end it earlier by written notice; the Agency only for cause."
         )
     return (
-        "This agreement takes effect when both parties have signed it and lasts until the "
-        "agreed work is delivered, accepted and paid for. Either party may end it earlier "
-        f"by written notice of {notice}."
+        "This agreement lasts until the agreed work is delivered, accepted and paid for. "
+        f"Either party may end it earlier by written notice of {notice}."
     )
 
 
@@ -156,16 +155,18 @@ def _review_count(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
 def _plan_phases(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
     """The plan in sentences: a project's five phases and their reviews, or a
     retainer's month."""
+    # The phases and their weeks are the table of Process and milestones (the roadmap,
+    # stated once): the clause says what the table cannot, the reviews.
     if r.get("fee_model") == "retainer":
         return (
-            f"Each month of the retainer runs in three phases: {_milestone_schedule(a, r)[12:]}. "
-            "The month ends with a review in which the Client sees the month's work and the "
-            "allowance used, and the parties agree the next month's priorities."
+            "Each month of the retainer runs in the three phases of the table above and ends "
+            "with a review in which the Client sees the month's work and the allowance used, "
+            "and the parties agree the next month's priorities."
         )
     return (
-        f"The engagement runs in five phases: {_milestone_schedule(a, r)}. Each phase ends "
-        "with a review in which the Client sees the work and signs off the milestone "
-        f"(phases ending in the same week share one review: {_review_count(a, r)} in all)."
+        "Each phase of the table above ends with a review in which the Client sees the work "
+        "and signs off the milestone (phases ending in the same week share one review: "
+        f"{_review_count(a, r)} in all)."
     )
 
 
@@ -177,10 +178,7 @@ def _discovery_stop(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
             "minimum term"
         )
     if r.get("paid_discovery") == "on":
-        return (
-            "The Client then pays the price of the paid discovery set out in Scope and fees "
-            "and no more"
-        )
+        return "The Client then pays the price of the paid discovery and no more"
     return "The Client then pays for the work done and the costs committed up to that point"
 
 

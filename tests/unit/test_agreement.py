@@ -361,12 +361,16 @@ def test_the_clients_copy_is_the_contract_alone_no_wish_no_quote_no_trace():
 
 
 def test_contents_when_long(example):
+    """Issue 24: the examples fit the page budget (six pages) and have no contents; a
+    document over it (here the same sections, each four times) has one."""
     _, _, agreement = example
-    html = html_for(agreement)
-    assert agreement.has_contents  # every example runs well over three pages
+    assert agreement.estimated_pages <= 7 and not agreement.has_contents
+    assert 'class="contents"' not in html_for(agreement)
+    long = replace(agreement, sections=agreement.sections * 4)
+    html = html_for(long)
+    assert long.has_contents and 'class="contents"' in html
     for section in agreement.sections:
         assert f'href="#{section.anchor}"' in html and f'id="{section.anchor}"' in html
-    assert 'class="contents"' in html
     short = replace(agreement, sections=agreement.sections[:2], standard_sections=())
     assert short.estimated_pages <= 3 and 'class="contents"' not in html_for(short)
 
