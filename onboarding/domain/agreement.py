@@ -798,6 +798,8 @@ def compose(
     role = clean.get("role") or ""
     parties = _parties(clean, profile, engagement, agency)
     problems = tuple(readiness.problems(engagement, clean, day))
+    mixed = readiness.options_currency_problem(profile.currency, currency, bool(offers))
+    problems += (mixed,) if mixed else ()
     draft = bool(problems)
     agreement = Agreement(
         title=f"Engagement agreement between {company} and {agency}",

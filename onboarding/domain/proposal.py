@@ -379,7 +379,9 @@ def compose_proposal(
             title=o.option.title,
             description=o.option.description,
             price=options_mod.price_dict(o.option)
-            | {"text": options_mod.price_text(o.option, currency, included=o.included)},
+            # in the rate card's currency, whatever the fee's (readiness keeps an agreement
+            # in another currency with options a draft until the two agree)
+            | {"text": options_mod.price_text(o.option, profile.currency, included=o.included)},
             unit=o.option.unit,
             max_quantity=o.option.max_quantity if o.option.per == "unit" else 1,
             offered_because=o.offered_because,

@@ -126,3 +126,19 @@ def problems(terms: Any, answers: Mapping[str, Any], today: dt.date) -> list[Dra
 def is_sendable(terms: Any, answers: Mapping[str, Any], today: dt.date) -> bool:
     """Whether nothing on :func:`problems`' list stands in the way."""
     return not problems(terms, answers, today)
+
+
+def options_currency_problem(
+    card_currency: str, currency: str, offered: bool
+) -> DraftProblem | None:
+    """The rate card prices its options in the agency's currency: an agreement in another
+    currency that offers options would state them in two currencies, or (worse) relabel
+    the card's amounts. It stays a draft until the two agree (or no option is offered)."""
+    if not offered or card_currency == currency:
+        return None
+    return DraftProblem(
+        "currency",
+        f"is {currency}, but the rate card's options are priced in {card_currency}: bill this "
+        f"engagement in {card_currency}, or withdraw the options offered",
+        f"the currency ({currency}; the options are priced in {card_currency})",
+    )
