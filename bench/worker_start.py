@@ -79,15 +79,21 @@ def wait_idle(master: int, settle: float, quiet: float = 1.5) -> None:
             return
 
 
-def first_download(env: dict, config: str, settle: float, cookie: str, public_id: str):
-    """A fresh server's first request: the download of an agreement rendered in the
-    background (its PDF in the cache, its inputs noted); then 7 repeats."""
+def start_server(env: dict, config: str) -> tuple[subprocess.Popen, int]:
+    """gunicorn with one worker on a free loopback port, with ``config`` (hook or none)."""
     port = free_port()
     proc = subprocess.Popen(  # noqa: S603
         [str(BIN / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}", "-c", config,
          "onboarding.app:create_app()"],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    return proc, port
+
+
+def first_download(env: dict, config: str, settle: float, cookie: str, public_id: str):
+    """A fresh server's first request: the download of an agreement rendered in the
+    background (its PDF in the cache, its inputs noted); then 7 repeats."""
+    proc, port = start_server(env, config)
     path = f"/workspace/intakes/{public_id}/agreement.pdf"
     headers = {"Cookie": cookie}
     try:
@@ -149,12 +155,7 @@ def rendered_intake(env: dict, tmp: str) -> tuple[str, str]:
 
 
 def one_server(env: dict, config: str, settle: float) -> dict[str, float]:
-    port = free_port()
-    proc = subprocess.Popen(  # noqa: S603
-        [str(BIN / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}", "-c", config,
-         "onboarding.app:create_app()"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    proc, port = start_server(env, config)
     try:
         wait_idle(proc.pid, settle)
         first_start, response, page = get(port, "/start")
