@@ -32,12 +32,14 @@ def test_an_edit_back_to_the_files_is_no_edit():
     assert apply_edits(FILES, {KEY: {"points": -5, "enabled": True}}) is FILES
 
 
+@pytest.mark.slow  # each edit checks the whole playbook set again
 def test_a_rule_switched_off_is_gone():
     edited = apply_edits(FILES, {KEY: {"enabled": False}})
     assert "directs_daily_tasks" not in {r.id for r in edited.rules}
     assert rule_changes(FILES, edited) == [f"{KEY} switched off (or removed)"]
 
 
+@pytest.mark.slow  # each of the five edits checks the whole playbook set again
 @pytest.mark.parametrize(
     "edit, message",
     [({"points": 80}, "points must be a whole number from -50 to 50"),

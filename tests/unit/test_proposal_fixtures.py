@@ -6,6 +6,7 @@ section has nothing in it (issue 24)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from functools import cache
@@ -50,7 +51,9 @@ def terms_of(client: str, agency: str) -> dict | None:
 
 
 @cache
+@functools.cache
 def letter(client: str, agency: str) -> Proposal:
+    """One client's letter from one agency, composed once for all the tests that read it."""
     answers = answers_of(client)
     terms = terms_of(client, agency)
     return compose_proposal(
