@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from onboarding.domain.playbooks import (
@@ -223,7 +223,7 @@ def evaluate(
         score, risks, red_flags, flag_details, contributions, clauses, scope_actions,
         actions, scope, forced_walk_away,
     ) = plan.runner(profile or default_profile())(clean)  # fmt: skip
-    offers = _offers(plan.offering, clean, questionnaire)
+    offers = plan.offers(clean)
     labels = risk_labels(clean)
     band, band_note, band_cap = _band(score, risks, labels, scope, clean, playbooks, questionnaire)
     if scope:  # v1.2: the first thing to do is to agree a scope that fits
@@ -293,6 +293,9 @@ class _Plan:
         # The rules that offer options of the rate card (proposal.md): a handful, read
         # after the generated function (their conditions evaluated again).
         self.offering = tuple(r for r in playbooks.rules if r.offer)
+        # Whether one holds, and the wish it answers, follow from the answers its
+        # condition reads: both kept by those (a rule reads one or two answers).
+        self.offers_kept: list[dict[tuple, tuple[bool, str]]] = [{} for _ in self.offering]
         self.templates: list[Any] = []  # the templates kept by answers (M0, M1, ...)
         self.displays: dict[str, Any] = {}  # D_v0: the question's display, F_lower: a filter
         self.source = self._source()  # read it to see what an assessment runs
@@ -370,6 +373,11 @@ class _Plan:
                 expr = f"({shown}.get({k}) or _shown({shown}, S{shown[1:]}, {k}, {v}))"
             out.append("f'{" + expr + "}'")
         return _Code("(" + " ".join(out) + ")")
+
+    def offers(self, clean: Mapping[str, Any]) -> list[dict]:
+        """:func:`_offers` for these answers, each offering rule's verdict and wish kept by
+        the few answers it reads."""
+        return _offers(self.offering, clean, self.questionnaire, self.offers_kept)
 
     def _dict(self, lines: list[str], name: str, **items: Any) -> None:
         """Lines making the dict ``items`` as ``name``: a copy of its constant parts
@@ -556,25 +564,45 @@ class _Plan:
         return "\n".join(head + body + tail) + "\n"
 
 
-def _offers(rules, clean: Mapping[str, Any], questionnaire: Questionnaire) -> list[dict]:
+def _offers(
+    rules,
+    clean: Mapping[str, Any],
+    questionnaire: Questionnaire,
+    kept: Sequence[dict[tuple, tuple[bool, str]]] | None = None,
+) -> list[dict]:
     """The options the rules that hold offer, each once (where the first rule that offers
     it says), with the wish it answers in words (``because``): every wish, when several
-    rules offer the same option (updates a few times a week, and meetings)."""
+    rules offer the same option (updates a few times a week, and meetings). ``kept``: for
+    each rule, its verdict and wish by the answers it reads (:meth:`_Plan.offers`)."""
     offers: list[dict[str, Any]] = []
-    for rule in rules:
-        if rule.condition is not None and not rule.condition.evaluate(clean):
+    for i, rule in enumerate(rules):
+        reads = rule.reads
+        if kept is None:
+            verdict = None
+        else:
+            key = tuple(
+                tuple(v) if v.__class__ is list else (v.__class__, v) for v in map(clean.get, reads)
+            )
+            verdict = kept[i].get(key)
+        if verdict is None:
+            holds = rule.condition is None or bool(rule.condition.evaluate(clean))
+            verdict = (holds, wish_phrase(reads, clean, questionnaire) if holds else "")
+            if kept is not None:
+                if len(kept[i]) >= MEMO_SIZE:
+                    kept[i].clear()
+                kept[i][key] = verdict
+        holds, because = verdict
+        if not holds:
             continue
-        reads = list(rule.reads)
         for oid in rule.offer:
             same = next((o for o in offers if o["id"] == oid), None)
             if same is None:
                 offers.append(
-                    {"id": oid, "playbook": rule.playbook, "rule": rule.id, "questions": reads,
-                     "because": wish_phrase(reads, clean, questionnaire)}
+                    {"id": oid, "playbook": rule.playbook, "rule": rule.id,
+                     "questions": list(reads), "because": because}
                 )  # fmt: skip
             else:  # another wish the same option answers: say both
                 same["questions"] = list(dict.fromkeys([*same["questions"], *reads]))
-                because = wish_phrase(reads, clean, questionnaire)
                 if because and because not in same["because"]:
                     same["because"] = f"{same['because']} {because}".strip()
     return offers

@@ -241,14 +241,21 @@ FACT_ANSWERS: dict[str, tuple[str, ...]] = {
     "review_count": ("timeline_weeks",),
     "discovery_length": ("timeline_weeks",),
     "working_hours": (),
+    "milestone_window": ("timeline_weeks",),
+    "escalation_period": (),
+    "plan_phases": ("timeline_weeks",),
+    "discovery_stop": (),
+    "engagement_term": (),
+    "fixed_launch_date": ("launch_date",),
 }
 """The answers each fact reads. Of the resolved values a fact reads only what the agency
 profile and the engagement terms set, never a value derived from an answer (the client's
 name, the wishes quoted as ``asked_*``: it reads the answer, listed here, instead), so
 given the profile and the terms its text follows from these answers alone and an
-assessment keeps each text by the answers it reads. A fact not listed here is worked out
-afresh at every assessment (correct, only slower); tests/unit/test_template_answers.py
-checks every entry against the fact's code."""
+assessment keeps each text by the answers it reads. Every fact is listed (a text with a
+fact not listed would be worked out afresh at every assessment: correct, several times
+slower); tests/unit/test_template_answers.py checks that and every entry against the
+fact's code."""
 
 FILTERS: dict[str, Callable[[str], str]] = {
     "lower": str.lower,

@@ -40,8 +40,10 @@ def answer_sets(n, seed):
     return sets + [dict.fromkeys(Q.questions)]  # nothing answered
 
 
-def test_every_declared_fact_exists():
-    assert set(FACT_ANSWERS) <= set(FACTS)
+def test_every_fact_declares_what_it_reads():
+    """A fact left out is worked out again at every assessment (issue 28's rate fell from
+    23,000 to 17,000 a second when six facts were added without their entry)."""
+    assert set(FACT_ANSWERS) == set(FACTS)
 
 
 def test_each_fact_reads_only_the_answers_it_declares_and_the_profiles_values():
