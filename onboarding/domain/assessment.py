@@ -221,9 +221,9 @@ def evaluate(
         playbooks.__dict__["_plan"] = plan
     (
         score, risks, red_flags, flag_details, contributions, clauses, scope_actions,
-        actions, scope, forced_walk_away,
+        actions, scope, forced_walk_away, offering,
     ) = plan.runner(profile or default_profile())(clean)  # fmt: skip
-    offers = plan.offers(clean)
+    offers = plan.offers(offering, clean)
     labels = risk_labels(clean)
     band, band_note, band_cap = _band(score, risks, labels, scope, clean, playbooks, questionnaire)
     if scope:  # v1.2: the first thing to do is to agree a scope that fits
@@ -283,19 +283,19 @@ class _Plan:
     (:meth:`Template.answer_keys`), the clauses collected by section as they come.
 
     The function returns ``(score, risks, red_flags, red_flag_details, contributions,
-    clauses, scope_actions, actions, scope flags, forced walk_away)``, exactly what the
-    rule-by-rule loop of tests/interpreted.py computes, in the same order. One function
-    (and one store of texts) per agency profile."""
+    clauses, scope_actions, actions, scope flags, forced walk_away, offering)``, exactly
+    what the rule-by-rule loop of tests/interpreted.py computes, in the same order
+    (``offering``: the places in :attr:`offering` of the offering rules that hold). One
+    function (and one store of texts) per agency profile."""
 
     def __init__(self, playbooks: PlaybookSet, questionnaire: Questionnaire):
         self.questionnaire = questionnaire
         self.rules = playbooks.rules
-        # The rules that offer options of the rate card (proposal.md): a handful, read
-        # after the generated function (their conditions evaluated again).
+        # The rules that offer options of the rate card (proposal.md): the generated
+        # function lists those that hold; the wish each answers follows from the answers
+        # its condition reads, and is kept by those (a rule reads one or two answers).
         self.offering = tuple(r for r in playbooks.rules if r.offer)
-        # Whether one holds, and the wish it answers, follow from the answers its
-        # condition reads: both kept by those (a rule reads one or two answers).
-        self.offers_kept: list[dict[tuple, tuple[bool, str]]] = [{} for _ in self.offering]
+        self.offers_kept: list[dict[tuple, str]] = [{} for _ in self.offering]
         self.templates: list[Any] = []  # the templates kept by answers (M0, M1, ...)
         self.displays: dict[str, Any] = {}  # D_v0: the question's display, F_lower: a filter
         self.source = self._source()  # read it to see what an assessment runs
@@ -374,10 +374,12 @@ class _Plan:
             out.append("f'{" + expr + "}'")
         return _Code("(" + " ".join(out) + ")")
 
-    def offers(self, clean: Mapping[str, Any]) -> list[dict]:
-        """:func:`_offers` for these answers, each offering rule's verdict and wish kept by
-        the few answers it reads."""
-        return _offers(self.offering, clean, self.questionnaire, self.offers_kept)
+    def offers(self, held: Sequence[int], clean: Mapping[str, Any]) -> list[dict]:
+        """:func:`_offers` of the offering rules that hold (``held``: their places in
+        :attr:`offering`, as the generated function lists them)."""
+        return _offers(
+            [(self.offering[j], self.offers_kept[j]) for j in held], clean, self.questionnaire
+        )
 
     def _dict(self, lines: list[str], name: str, **items: Any) -> None:
         """Lines making the dict ``items`` as ``name``: a copy of its constant parts
@@ -518,6 +520,8 @@ class _Plan:
                     lines += ["    " + line for line in made]
                 else:
                     lines += made
+            if rule.offer:
+                lines.append(f"offering.append({self.offering.index(rule)})")
             if not lines:
                 lines.append("pass")
             if rule.condition is None:
@@ -539,7 +543,7 @@ class _Plan:
             f"    score = {BASE_SCORE} + points",
             f"    score = {clamp.format('score')}",
             f"    return (score, {{{risks}}}, red_flags, flags, contributions, [{collected}], "
-            "scope_actions, actions, scope, forced)",
+            "scope_actions, actions, scope, forced, offering)",
         ]
         head = ["def run(a):", "    g = a.get"]
         head += [f"    {name} = g({qid!r})" for qid, name in names.items()]
@@ -551,7 +555,7 @@ class _Plan:
         head += [
             "    points = " + " = ".join(causes.values()) + " = 0",
             "    red_flags = []; flags = []; contributions = []; scope = []",
-            "    scope_actions = []; actions = []; forced = False; r = None",
+            "    scope_actions = []; actions = []; forced = False; r = None; offering = []",
         ]
         head += [f"    {sections[s]} = []" for s in SECTIONS if s in used_sections]
         # The appends to the lists that take most items bound once (not looked up per item).
@@ -565,35 +569,25 @@ class _Plan:
 
 
 def _offers(
-    rules,
+    held: Sequence[tuple[Any, dict[tuple, str]]],
     clean: Mapping[str, Any],
     questionnaire: Questionnaire,
-    kept: Sequence[dict[tuple, tuple[bool, str]]] | None = None,
 ) -> list[dict]:
-    """The options the rules that hold offer, each once (where the first rule that offers
-    it says), with the wish it answers in words (``because``): every wish, when several
-    rules offer the same option (updates a few times a week, and meetings). ``kept``: for
-    each rule, its verdict and wish by the answers it reads (:meth:`_Plan.offers`)."""
+    """The options the rules that hold offer (``held``: each rule with its store of wishes
+    by the answers it reads), each once (where the first rule that offers it says), with
+    the wish it answers in words (``because``): every wish, when several rules offer the
+    same option (updates a few times a week, and meetings)."""
     offers: list[dict[str, Any]] = []
-    for i, rule in enumerate(rules):
+    for rule, kept in held:
         reads = rule.reads
-        if kept is None:
-            verdict = None
-        else:
-            key = tuple(
-                tuple(v) if v.__class__ is list else (v.__class__, v) for v in map(clean.get, reads)
-            )
-            verdict = kept[i].get(key)
-        if verdict is None:
-            holds = rule.condition is None or bool(rule.condition.evaluate(clean))
-            verdict = (holds, wish_phrase(reads, clean, questionnaire) if holds else "")
-            if kept is not None:
-                if len(kept[i]) >= MEMO_SIZE:
-                    kept[i].clear()
-                kept[i][key] = verdict
-        holds, because = verdict
-        if not holds:
-            continue
+        key = tuple(
+            tuple(v) if v.__class__ is list else (v.__class__, v) for v in map(clean.get, reads)
+        )
+        because = kept.get(key)
+        if because is None:
+            if len(kept) >= MEMO_SIZE:
+                kept.clear()
+            because = kept[key] = wish_phrase(reads, clean, questionnaire)
         for oid in rule.offer:
             same = next((o for o in offers if o["id"] == oid), None)
             if same is None:
