@@ -50,6 +50,7 @@ def prepare_worker(app: Flask) -> None:
     from onboarding.integrations import worker
     from onboarding.rendering.isolation import get_renderer
     from onboarding.services.agreement.compose import composing_code, prerendered_pdf
+    from onboarding.services.people.accounts import load_user
     from onboarding.services.profile import installation_profile
 
     count = compile_all(app)
@@ -67,6 +68,7 @@ def prepare_worker(app: Flask) -> None:
     try:  # the page header's query: the pool's first connection, the statement compiled
         with app.app_context():
             installation_profile()
+            load_user("0:0")  # a signed-in user's statement, compiled (no user 0)
             # The download's one statement, compiled; the digest of the composing code.
             prerendered_pdf("-", agency=app.config["AGENCY_NAME"])
             composing_code()
@@ -81,6 +83,10 @@ def prepare_worker(app: Flask) -> None:
         get_renderer().start()
     except Exception:  # the render that needs it reports why it cannot start
         log.exception("warm-up: the PDF render worker did not start")
+    try:  # one request through the whole stack: the URL map's matcher built, the hooks run
+        app.test_client().get("/healthz")
+    except Exception:  # the requests that follow report what is wrong
+        log.exception("warm-up: the first request failed")
     log.info("worker ready: %d templates compiled, render worker started", count)
 
 
