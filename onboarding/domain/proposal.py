@@ -32,7 +32,7 @@ from onboarding.domain.questionnaire import (
     join_words,
 )
 from onboarding.domain.terms import AgencyProfile, EngagementTerms
-from onboarding.domain.wishes import offers_for
+from onboarding.domain.wishes import closest_to_wish, offers_for
 
 VALID_DAYS = 30
 """How long an offer stands when the terms set no ``valid_until``."""
@@ -145,6 +145,8 @@ class OfferedOption:
     offered_because: str
     included: bool
     sets: Mapping[str, Any] = field(default_factory=dict)
+    # "" when the option meets the wish; else that it is the most the agency offers
+    closest: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -157,6 +159,7 @@ class OfferedOption:
             "offered_because": self.offered_because,
             "included": self.included,
             "sets": dict(self.sets),
+            "closest": self.closest,
         }
 
 
@@ -244,6 +247,7 @@ class Proposal:
                     o["offered_because"],
                     o["included"],
                     o.get("sets") or {},
+                    o.get("closest") or "",
                 )  # fmt: skip
                 for o in data["options"]
             ),
@@ -258,6 +262,11 @@ class Proposal:
         parts = [self.greeting]
         for s in self.sections:
             parts += [s.title, *s.paragraphs, *(f"{i.title} {i.text}" for i in s.items), *s.after]
+            if s.id == "options":  # the table of options, as the letter prints it
+                parts += [
+                    " ".join(filter(None, (o.title, o.description, o.offered_because, o.closest)))
+                    for o in self.options
+                ]
         return "\n".join(parts)
 
 
@@ -345,6 +354,7 @@ def compose_proposal(
     company = clean["company"]
     agency = profile.trading_name
     offers, unpriced = offers_for(clean, assessment, profile, engagement)
+    levels = dict(profile.service_levels) | dict(engagement.service_levels)
     words = {
         "response_time": resolved["response_time"],
         "revision_rounds": _rounds(int(resolved["revision_rounds"])),
@@ -387,6 +397,7 @@ def compose_proposal(
             offered_because=o.offered_because,
             included=o.included,
             sets=dict(o.option.sets),
+            closest=closest_to_wish(o.option, clean, levels) if o.offered_because else "",
         )
         for o in offers
     )

@@ -13,6 +13,7 @@ from onboarding.domain import options as options_mod
 from onboarding.domain.questionnaire import Questionnaire, get_questionnaire, join_words
 from onboarding.domain.schedule import ASKED_CADENCE
 from onboarding.domain.templates import ASKED_RESPONSE, FACTS
+from onboarding.domain.terms import plural
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,8 @@ def _one_wish(qid: str, clean: Mapping[str, Any], q: Questionnaire) -> str:
         return "you would like to see the work as it progresses"
     if qid == "preferred_channel" and value == "meetings":
         return "you prefer to talk things through in meetings"
+    if qid == "preferred_channel" and value == "portal":
+        return "you would like to follow the project in a portal"
     question = q.questions.get(qid)
     if question is None or value in (None, "", [], False):
         return ""
@@ -231,3 +234,40 @@ def offers_for(
     covered = {q for o in offers for q in (o.get("questions") or ())}
     wished += level_wishes(clean, levels, covered, questionnaire or get_questionnaire())
     return options_mod.offered(profile.options, wished, terms.options)
+
+
+def closest_to_wish(option: Any, clean: Mapping[str, Any], levels: Mapping[str, Any]) -> str:
+    """A sentence when the option offered for a wish gives less than the wish asks, and is
+    the most the agency offers: replies within four working hours for a client who would
+    like them within the hour, up to eight rounds in all for one who expects ten, a
+    weekly note for one who would like a daily update. "" when it meets the wish (the
+    letter then says nothing more)."""
+    sets = getattr(option, "sets", None) or {}
+    wished = clean.get("expected_response_hours")
+    hours = sets.get("response_hours")
+    if wished and hours and int(wished) < int(hours):
+        return "This is the fastest reply we offer."
+    cadence = sets.get("update_cadence")
+    wish = clean.get("update_frequency")
+    if (
+        cadence in _CADENCE_ORDER
+        and wish in _CADENCE_ORDER
+        and _CADENCE_ORDER.index(wish) > _CADENCE_ORDER.index(cadence)
+    ):
+        return "These are the most frequent updates we offer."
+    rounds = clean.get("revision_rounds")
+    if (
+        rounds is not None
+        and getattr(option, "per", "") == "unit"
+        and "round" in (getattr(option, "unit", "") or "")
+    ):
+        included = int(levels.get("revision_rounds") or 0)
+        most = included + int(getattr(option, "max_quantity", 0) or 0)
+        if int(rounds) > most:
+            return (
+                f"With the {plural(included, 'round')} the fee includes, that makes up to "
+                f"{plural(most, 'round')} per deliverable, the most we offer."
+                if included
+                else f"Up to {plural(most, 'round')} per deliverable is the most we offer."
+            )
+    return ""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -50,7 +49,6 @@ def terms_of(client: str, agency: str) -> dict | None:
     return terms
 
 
-@cache
 @functools.cache
 def letter(client: str, agency: str) -> Proposal:
     """One client's letter from one agency, composed once for all the tests that read it."""
@@ -168,8 +166,13 @@ def test_a_two_option_card_prices_replies_and_rounds_and_answers_the_rest():
     instead = {i.title: i.text for i in p.instead}
     assert "You receive a written status report every Friday" in (
         instead["You would like an update every day."])  # fmt: skip
-    assert "You see the work at every review" in (
-        instead["You would like to see the work as it progresses."])  # fmt: skip
+    assert (
+        "You see the work at every review"
+        in instead[
+            "You would like to see the work as it progresses. "
+            "You would like to follow the project in a portal."
+        ]
+    )
     assert "outside those hours is answered on the next working day" in (
         instead["You may need us outside working hours."])  # fmt: skip
     assert "We charge for the time we work, at $185.00 an hour." in words(p)
@@ -270,3 +273,38 @@ def test_the_json_lists_the_options_with_offered_because(tmp_path):
          "You expect up to 10 rounds of revisions per deliverable.", False),
     ]  # fmt: skip
     assert len(data["instead"]) == 3
+
+
+def test_an_option_short_of_the_wish_says_it_is_the_most_the_agency_offers():
+    """Replies within the hour, ten rounds: the demo card's options reach four working
+    hours and two plus six rounds; the letter says so rather than letting the client
+    believe the wish is met. An option that meets its wish says nothing more."""
+    p = letter("tidewater-saas", "demo")
+    closest = {o.title: o.closest for o in p.options}
+    assert closest["Priority replies"] == "This is the fastest reply we offer."
+    assert closest["Extra revision round"] == (
+        "With the two rounds the fee includes, that makes up to eight rounds per "
+        "deliverable, the most we offer."
+    )
+    assert closest["Daily status note"] == ""  # daily, as asked
+    assert "This is the fastest reply we offer." in words(p)
+    # a four-hour wish is met by the four-hour option; three rounds by the extra round
+    assert {o.title: o.closest for o in letter("prairie-literacy", "demo").options}[
+        "Priority replies"
+    ] == ""
+    assert {o.title: o.closest for o in letter("taniwha-brewing", "demo").options}[
+        "Extra revision round"
+    ] == ""
+    # an agency whose option meets the hour says nothing more
+    assert option_line(letter("tidewater-saas", "agency-two-options"), "Express answers")
+    assert all(not o.closest for o in letter("tidewater-saas", "agency-two-options").options
+               if o.title == "Express answers")  # fmt: skip
+
+
+def test_a_client_who_prefers_a_project_portal_is_offered_the_shared_board():
+    answers = dict(answers_of("kookaburra-dental"), preferred_channel="portal")
+    p = compose_proposal(answers, assess(answers), date="2027-01-04")
+    board = [o for o in p.options if o.id == "shared_task_board"]
+    assert board and board[0].offered_because == (
+        "You would like to follow the project in a portal."
+    )
