@@ -362,3 +362,43 @@ def test_the_engagements_own_text_is_short(rendered):
             (cid, len(text)) for cid, text in texts if len(text) > 420
         ]
         assert sum(len(text) for _, text in texts) <= 9200, (r.name, len(texts))
+
+
+def test_each_procedure_and_value_is_said_once(rendered):
+    """What an account director and the client's lawyer mark down as said twice: the
+    escalation steps, the revision rounds, who decides what. Each is stated once, where
+    a lawyer looks for it (the procedure in the standard terms, the project's value in
+    its clause or table); the other place names it by a clause title the document has."""
+    for r in rendered:
+        clauses = {c["id"]: c for s in r.data["sections"] for c in s["clauses"]}
+        titles = {c["title"] for c in clauses.values()} | {s["title"] for s in r.data["sections"]}
+        whole = " ".join(text for _, text in clause_texts(r))
+        pdf = normal(r.text)
+        # Escalation: one procedure (the dispute clause's steps), the project clause
+        # adds its account director and points at the procedure by its title.
+        for text in (whole, pdf):
+            assert text.count("meet within a further") == 1, r.name
+        escalation = normal(clauses["escalation_path"]["text"])
+        assert "account director" in escalation and "meet within" not in escalation
+        assert "Governing law and disputes" in escalation
+        assert clauses["governing_law_and_disputes"]["title"] == "Governing law and disputes"
+        # Revision rounds: the number once, in the project clause; the review clause of
+        # the standard terms refers to that clause by its title.
+        rounds = r.data["resolved_terms"]["service_levels"]["revision_rounds"]
+        stated = f"{WORDS.get(rounds, rounds)} round{'s' if rounds != 1 else ''} of revisions"
+        for text in (whole, pdf):
+            assert text.count(stated) == 1, (r.name, stated)
+        assert stated in normal(clauses["included_revisions"]["text"])
+        review = normal(clauses["review_and_revisions"]["text"])
+        assert (
+            "in Revisions and change requests" in review
+            and "Revisions and change requests" in titles
+        )
+        assert "Review and revisions" in normal(clauses["included_revisions"]["text"])
+        assert clauses["review_and_revisions"]["title"] == "Review and revisions"
+        # Who decides what: the table states each of the Client's decisions; the clause
+        # beside it points at the table and lists none of them again.
+        decided = next(c for i, c in clauses.items() if i.startswith("decision_rights"))
+        assert "decision table" in decided["text"], r.name
+        for row in r.data["decisions"]:
+            assert row["label"].lower() not in decided["text"].lower(), (r.name, row["label"])

@@ -216,13 +216,20 @@ def test_daily_tasks_stay_with_the_agency_when_the_playbook_says_so():
     assert plain["daily_tasks"].who == "Client"
 
 
-def test_decision_table_agrees_with_the_decision_rights_clause(example):
+def test_decision_table_states_who_decides_and_the_clause_points_at_it(example):
+    """Who decides what is said once: in the decision table (part of what they sign,
+    each of the Client's rows saying its final say); "Who decides what" beside it points
+    at the table and restates none of its rows."""
     _, _, agreement = example
     ids = ("decision_rights", "decision_rights_agency")
     clause = next(c for c in agreement.clauses if c.id in ids)
+    assert clause.number.startswith(f"{agreement.decisions_section}.")  # the table's section
+    assert "decision table above" in clause.text
     kept = [r for r in agreement.decisions if r.owner in ("client", "joint")]
     for row in kept:
-        assert row.label.lower() in clause.text.lower()  # their final say is in what they sign
+        assert re.search(r"the Client (decides|has the final say)", row.how), row
+        assert row.label.lower() not in clause.text.lower(), row.label  # said once
+    assert "decisions" in agreement.content()  # the table is in what they sign
     assert all(r.who in WHO.values() for r in agreement.decisions)
 
 

@@ -196,7 +196,11 @@ def test_playbooks_check_reports_a_contradiction_introduced_into_the_playbooks(t
     shutil.copytree(PLAYBOOKS, folder)
     path = folder / "set_boundaries.yaml"
     # The decision clause lists the raw answer instead of the decision table's rows.
-    path.write_text(path.read_text().replace("{client_decisions|lower}", "{decisions_owned|lower}"))
+    shipped_text = path.read_text()
+    table = "The decision table above sets who decides each matter it lists, and how."
+    assert table in shipped_text
+    raw = "The Client makes the final decision on {decisions_owned|lower}."
+    path.write_text(shipped_text.replace(table, raw))
     broken = run("playbooks", "check", str(folder))
     assert broken.exit_code == 1
     assert "set_boundaries.yaml: decision_rights: lists the decisions the client asked to own" in (

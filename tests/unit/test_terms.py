@@ -126,10 +126,15 @@ def test_an_engagement_value_wins_and_is_stated_the_same_way_everywhere():
     assert agreement.terms["service_levels"]["revision_rounds"] == 3
     revisions = next(i for i in agreement.summary if i.label == "Revisions")
     assert "three rounds" in revisions.text
+    included = next(c for c in agreement.clauses if c.id == "included_revisions")
+    assert "includes three rounds of revisions" in included.text
+    # Stated once: the standard terms' review clause refers to it by title.
+    text = " ".join(c.text for c in agreement.clauses)
+    assert "two rounds" not in text and text.count("three rounds") == 1
     acceptance = " ".join(
         c.text for s in agreement.standard_sections for c in s.clauses if s.id == "terms_acceptance"
     )
-    assert "three rounds" in acceptance and "two rounds" not in acceptance
+    assert "rounds of revisions in Revisions and change requests" in acceptance
 
 
 def test_the_manager_adds_removes_and_replaces_clauses():
@@ -236,8 +241,10 @@ def test_standard_clauses_state_each_value_once_with_its_unit():
     for doubled in ("days days", "days' days", "rounds rounds", "round rounds", "%%",
                     "hours working hours", "months months", "working days working"):  # fmt: skip
         assert doubled not in text, doubled
-    # Numbers up to ten in words, from 11 on in figures: each written one way.
-    assert "one round " in text and "five working days" in text
+    # Numbers up to ten in words, from 11 on in figures: each written one way (the
+    # rounds in the project clause, which the review clause refers to).
+    rounds = next(c for c in agreement.clauses if c.id == "included_revisions").text
+    assert "includes one round of revisions" in rounds and "five working days" in text
     assert "30 days' written notice" in text
     assert "10%" in text
 
