@@ -41,8 +41,9 @@ def compile_all(app: Flask) -> int:
 def prepare_worker(app: Flask) -> None:
     """Make a server worker ready before it takes its first request: every template
     compiled, the agency profile read, the assessment of the playbooks generated, the
-    PDF render worker started (WeasyPrint imported, the stylesheet and fonts parsed) and
-    the outbox worker started. gunicorn
+    PDF render worker started (WeasyPrint imported, the stylesheet and fonts parsed), the
+    outbox worker started, the signed-in user's statement compiled and one ``/healthz``
+    request sent through the whole stack (the URL map's matcher, the hooks). gunicorn
     calls it from its ``post_worker_init`` hook (``onboarding/gunicorn_conf.py``), after
     the worker built the app (which loaded the playbooks); the first request then costs
     what a repeat does."""
