@@ -95,8 +95,7 @@ WHO = {
 FIXED_FEE_AREAS = {
     "timeline": (
         "On a fixed fee the Agency sets the plan and its dates, after consulting the "
-        "Client; a date the Client moves is a change request, its cost and effect on the "
-        "other dates estimated and approved first."
+        "Client; a date the Client moves is a change request."
     ),
     "vendor_choice": (
         "On a fixed fee the Agency chooses its suppliers and tools, after consulting the "

@@ -118,26 +118,13 @@ def _fixed_launch_date(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
 
 
 def _engagement_term(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
-    """How long the agreement lasts and how it ends early, as the fee model has it."""
-    notice = _n(r["notice_days"], "day")
-    model = r.get("fee_model")
-    if model == "retainer":
-        months = _n(int(r.get("minimum_months") or 1), "month")
-        return (
-            # When it takes effect is the standard terms' (Signature and counterparts).
-            "The retainer "
-            f"runs for a minimum term of {months} from the start date and then renews month "
-            f"by month until either party ends it by {notice}' written notice."
-        )
-    if model == "fixed":
-        return (
-            "This agreement lasts until the agreed work is delivered, accepted and paid "
-            "for. The Client may end it earlier by written notice; the Agency only for cause."
-        )
-    return (
-        "This agreement lasts until the agreed work is delivered, accepted and paid for. "
-        f"Either party may end it earlier by written notice of {notice}."
-    )
+    """How long the agreement lasts, as the fee model has it. How it ends early (by
+    notice, or for the Agency only for cause) and the retainer's minimum term and notice
+    are the standard terms' Termination clause of the fee model, stated there once; the
+    clause names that section. When it takes effect is Signature and counterparts'."""
+    if r.get("fee_model") == "retainer":
+        return "This agreement lasts for the retainer's minimum term and its renewals."
+    return "This agreement lasts until the agreed work is delivered, accepted and paid for."
 
 
 def _milestone_schedule(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
@@ -175,11 +162,19 @@ def _discovery_stop(a: Mapping[str, Any], r: Mapping[str, Any]) -> str:
     if r.get("fee_model") == "retainer":
         return (
             "The Client then pays only the monthly fee of the month begun, whatever the "
-            "minimum term"
+            "minimum term, and receives the results"
         )
     if r.get("paid_discovery") == "on":
-        return "The Client then pays the price of the paid discovery and no more"
-    return "The Client then pays for the work done and the costs committed up to that point"
+        # The price is the scope table's and what is paid the standard clause's (present
+        # under this same condition): named by its title, not said again.
+        return (
+            "What the Client then pays and receives is set out in Stopping after the paid "
+            f"discovery ({_section_ref('termination', r)})"
+        )
+    return (
+        "The Client then pays for the work done and the costs committed up to that point, "
+        "and receives the results"
+    )
 
 
 Fact = Callable[[Mapping[str, Any], Mapping[str, Any]], str]

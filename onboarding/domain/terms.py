@@ -1302,9 +1302,10 @@ def fee_lines(
             rows.append(
                 (
                     "Paid discovery",
+                    # What is paid if either party stops at the Discovery review is
+                    # the standard terms' Stopping after the paid discovery.
                     f"{money(a['discovery'], currency)}, part of the fixed fee, for the "
-                    "Discovery phase; if either party stops at the Discovery review, the "
-                    "Client pays this and no more",
+                    "Discovery phase",
                 )
             )
         return rows

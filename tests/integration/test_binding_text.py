@@ -402,3 +402,59 @@ def test_each_procedure_and_value_is_said_once(rendered):
         assert "decision table" in decided["text"], r.name
         for row in r.data["decisions"]:
             assert row["label"].lower() not in decided["text"].lower(), (r.name, row["label"])
+        # Early warning on dates: the duty to warn is the standard terms' (Dependencies
+        # and delays); the project clause adds when and how, naming it by its title.
+        warns = re.compile(r"\b(warns|tells|informs|notifies) the Client\b")
+        warning = [
+            i
+            for i, c in clauses.items()
+            for sentence in normal(c["text"]).split(". ")
+            if warns.search(sentence) and re.search(r"\bdates?\b", sentence)
+        ]
+        assert warning == ["dependencies_and_delays"], (r.name, warning)
+        assert clauses["dependencies_and_delays"]["title"] == "Dependencies and delays"
+        if "deadline_early_warning" in clauses:
+            early = normal(clauses["deadline_early_warning"]["text"])
+            assert "Dependencies and delays (section" in early, r.name
+        # Consolidated feedback and its period: once, in Review and revisions; the
+        # committee's clause adds who it comes from and names that clause.
+        days = r.data["resolved_terms"]["service_levels"]["acceptance_days"]
+        window = f"within {WORDS.get(days, days)} working day{'s' if days != 1 else ''}"
+        feedback = [
+            i for i, c in clauses.items() if "consolidated" in c["text"] and window in c["text"]
+        ]
+        assert feedback == ["review_and_revisions"], (r.name, feedback)
+        if "consolidated_feedback" in clauses:
+            assert "Review and revisions (section" in clauses["consolidated_feedback"]["text"]
+        # One decision-maker: The Client's part says so; the single point of contact
+        # says who it is, naming that clause.
+        single = re.compile(r"\bone (decision-maker|consolidated response)\b")
+        one = [i for i, c in clauses.items() if single.search(normal(c["text"]))]
+        assert one == ["client_part"], (r.name, one)
+        assert normal(clauses["client_part"]["title"]) == "The Client's part"
+        if "single_point_of_contact" in clauses:
+            assert "The Client's part (section" in normal(
+                clauses["single_point_of_contact"]["text"]
+            )
+        # Ending early: the Termination clauses of the fee model, not the term clause.
+        term = normal(clauses["term_and_exit"]["text"])
+        assert "notice" not in term and "cause" not in term, (r.name, term)
+        assert "Termination (section" in term and "Termination" in titles
+        if r.model == "fixed":
+            for text in (whole, pdf):
+                assert text.count("only for cause") == 1, r.name
+        # Stopping after the paid discovery: what is paid once, in the standard clause;
+        # the scope table gives the price, the decision point names the clause.
+        if "paid_discovery_stop" in clauses:
+            assert pdf.count("and no more") == 1, r.name
+            assert "and no more" in clauses["paid_discovery_stop"]["text"]
+            if "paid_discovery" in clauses:
+                decision = normal(clauses["paid_discovery"]["text"])
+                assert "Stopping after the paid discovery (section" in decision
+                assert "no more" not in decision
+        # The decision table says a moved date is a change request; how a change request
+        # is estimated and approved is Change requests' alone.
+        for row in r.data["decisions"]:
+            assert "estimat" not in row["how"] and "approved" not in row["how"], row
+            if row["area"] == "timeline" and row["owner"] == "fixed_fee":
+                assert "change request" in row["how"], row

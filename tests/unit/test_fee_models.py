@@ -99,8 +99,13 @@ def test_a_retainer_is_a_monthly_cycle_never_a_project(agency):
     for words in project:
         assert words not in text, words
     assert "The project" not in glance(a) and "The retainer" in glance(a)
+    # The minimum term is stated once, in the termination clause (checked above for its
+    # wording); the project's term clause names it and points at Termination.
     term_and_exit = next(c for c in a.clauses if c.id == "term_and_exit")
-    assert "minimum term of three months" in term_and_exit.text
+    assert "minimum term" in term_and_exit.text and "three months" not in term_and_exit.text
+    assert "Termination (section" in term_and_exit.text
+    ended = next(c for c in a.clauses if c.id == "termination_retainer")
+    assert "minimum term of three months" in ended.text
 
 
 def test_a_retainer_with_no_rollover_says_unused_time_lapses(agency):
@@ -216,11 +221,15 @@ def test_a_fixed_fee_shows_percent_with_amounts_and_its_paid_discovery(agency):
         "On signing: 30% (€6,600.00) | At the end of the Production phase: 40% (€8,800.00) "
         "| On completion: 30% (€6,600.00)"
     )
-    assert rows["Paid discovery"].startswith("€3,500.00, part of the fixed fee")
+    assert rows["Paid discovery"] == "€3,500.00, part of the fixed fee, for the Discovery phase"
+    # What is paid on stopping at the Discovery review: once, in the standard clause; the
+    # project's decision point names it by its title.
     stop = next(c for c in a.clauses if c.id == "paid_discovery_stop")
     assert "no more" in stop.text and "in place of any deposit or cancellation fee" in stop.text
+    assert "price of the paid discovery" in stop.text
     discovery = next(c for c in a.clauses if c.id == "paid_discovery")
-    assert "price of the paid discovery" in discovery.text
+    assert "Stopping after the paid discovery (section" in discovery.text
+    assert "no more" not in discovery.text and "price" not in discovery.text
     text = every_text(a)
     assert "charged by time" not in text and "cap" not in text.lower().replace("capital", "")
 
