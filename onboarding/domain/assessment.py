@@ -43,7 +43,7 @@ from onboarding.domain.questionnaire import (
     join_words,
 )
 from onboarding.domain.rules import NAMESPACE, to_python
-from onboarding.domain.templates import FILTERS
+from onboarding.domain.templates import FILTERS, answer_key
 from onboarding.domain.terms import AgencyProfile, EngagementTerms, default_profile, values
 from onboarding.domain.wishes import wish_phrase
 
@@ -580,9 +580,7 @@ def _offers(
     offers: list[dict[str, Any]] = []
     for rule, kept in held:
         reads = rule.reads
-        key = tuple(
-            tuple(v) if v.__class__ is list else (v.__class__, v) for v in map(clean.get, reads)
-        )
+        key = tuple(map(answer_key, map(clean.get, reads)))
         because = kept.get(key)
         if because is None:
             if len(kept) >= MEMO_SIZE:

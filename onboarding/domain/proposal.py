@@ -354,7 +354,7 @@ def compose_proposal(
     company = clean["company"]
     agency = profile.trading_name
     offers, unpriced = offers_for(clean, assessment, profile, engagement)
-    levels = dict(profile.service_levels) | dict(engagement.service_levels)
+    levels = terms_mod.agreed_levels(profile, engagement)
     words = {
         "response_time": resolved["response_time"],
         "revision_rounds": _rounds(int(resolved["revision_rounds"])),

@@ -403,6 +403,12 @@ def _filler(name: str, filter_name: str | None) -> Filler:
     return fill
 
 
+def answer_key(value: Any) -> Any:
+    """An answer as part of a key of kept texts: a list as a tuple, anything else with
+    its type (``True`` and ``1`` are different answers)."""
+    return tuple(value) if value.__class__ is list else (value.__class__, value)
+
+
 MEMO_SIZE = 4096
 """Texts kept per template that fills in answers only (a few distinct answers each)."""
 
@@ -435,11 +441,7 @@ def _renderer(parts: tuple[tuple[str, str | None, str | None], ...], keep: bool 
     kept: dict[Any, str] = {}
 
     def memo(a, q, r):
-        key = [q]
-        for name in names:
-            value = a.get(name)
-            key.append(tuple(value) if value.__class__ is list else (value.__class__, value))
-        key = tuple(key)
+        key = (q, *map(answer_key, map(a.get, names)))
         text = kept.get(key)
         if text is None:
             if len(kept) >= MEMO_SIZE:

@@ -1063,6 +1063,11 @@ def number_text(n: int) -> str:
     return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else str(n)
 
 
+def agreed_levels(profile: AgencyProfile, terms: EngagementTerms) -> dict[str, Any]:
+    """The engagement's service levels: the agency's, unless its terms set another."""
+    return dict(profile.service_levels) | dict(terms.service_levels)
+
+
 def plural(n: int, one: str, many: str | None = None) -> str:
     """``one round``, ``three rounds``, ``30 days`` (the number by :func:`number_text`)."""
     return f"{number_text(n)} {one if n == 1 else (many or one + 's')}"
@@ -1102,7 +1107,7 @@ def values(
     engagement's terms set another; the client's wishes appear only as ``asked_*``.
     """
     current = table()
-    levels = dict(profile.service_levels) | dict(terms.service_levels)
+    levels = agreed_levels(profile, terms)
     asked_hours = answers.get("expected_response_hours")
     out: dict[str, Any] = {
         "agency": profile.trading_name,

@@ -13,7 +13,7 @@ from onboarding.domain import options as options_mod
 from onboarding.domain.questionnaire import Questionnaire, get_questionnaire, join_words
 from onboarding.domain.schedule import ASKED_CADENCE
 from onboarding.domain.templates import ASKED_RESPONSE, FACTS
-from onboarding.domain.terms import plural
+from onboarding.domain.terms import agreed_levels, plural
 
 
 @dataclass(frozen=True)
@@ -224,7 +224,7 @@ def offers_for(
     """The options offered for these answers (:func:`options.offered`): the playbooks'
     offers kept only for a wish beyond the agency's standard levels, and a wish beyond
     those levels no playbook rule names (:func:`level_wishes`)."""
-    levels = dict(profile.service_levels) | dict(terms.service_levels)
+    levels = agreed_levels(profile, terms)
     offers = list(assessment.get("offers") or ())
     wished = [
         o
@@ -236,13 +236,15 @@ def offers_for(
     return options_mod.offered(profile.options, wished, terms.options)
 
 
-def closest_to_wish(option: Any, clean: Mapping[str, Any], levels: Mapping[str, Any]) -> str:
+def closest_to_wish(
+    option: options_mod.RateOption, clean: Mapping[str, Any], levels: Mapping[str, Any]
+) -> str:
     """A sentence when the option offered for a wish gives less than the wish asks, and is
     the most the agency offers: replies within four working hours for a client who would
     like them within the hour, up to eight rounds in all for one who expects ten, a
     weekly note for one who would like a daily update. "" when it meets the wish (the
     letter then says nothing more)."""
-    sets = getattr(option, "sets", None) or {}
+    sets = option.sets
     wished = clean.get("expected_response_hours")
     hours = sets.get("response_hours")
     if wished and hours and int(wished) < int(hours):
@@ -256,13 +258,9 @@ def closest_to_wish(option: Any, clean: Mapping[str, Any], levels: Mapping[str, 
     ):
         return "These are the most frequent updates we offer."
     rounds = clean.get("revision_rounds")
-    if (
-        rounds is not None
-        and getattr(option, "per", "") == "unit"
-        and "round" in (getattr(option, "unit", "") or "")
-    ):
+    if rounds is not None and option.per == "unit" and "round" in option.unit:
         included = int(levels.get("revision_rounds") or 0)
-        most = included + int(getattr(option, "max_quantity", 0) or 0)
+        most = included + option.max_quantity
         if int(rounds) > most:
             return (
                 f"With the {plural(included, 'round')} the fee includes, that makes up to "
