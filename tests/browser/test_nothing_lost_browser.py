@@ -95,7 +95,10 @@ def test_terms_typed_as_the_session_lapses_are_there_after_signing_in(
     # Leaving with changes not saved asks first.
     asked = []
     page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
-    page.close(run_before_unload=True)
+    # close() with run_before_unload returns before the page has asked: wait for the
+    # dialog (asserting at once failed whenever the browser was slower than the test).
+    with page.expect_event("dialog", timeout=10_000):
+        page.close(run_before_unload=True)
     page = context.new_page()
     assert asked == ["beforeunload"]
     page.goto(terms)
