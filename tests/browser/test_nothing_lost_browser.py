@@ -174,6 +174,8 @@ def test_a_prospects_answer_survives_a_closed_tab(browser, live_server, app, tmp
     page.locator("#revision_rounds").fill("7")
     page.locator("#revision_rounds").blur()
     expect(page.locator("#autosave-status")).to_contain_text("were saved at")
+    # "were saved at" may still be the radio's save: let the rounds' save finish too.
+    page.wait_for_load_state("networkidle")
     no_violations(page)
     page.close()
     context.close()
